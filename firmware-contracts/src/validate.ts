@@ -1,0 +1,101 @@
+import type { z } from 'zod';
+import { commandAckSchema, commandSchema, COMMAND_DEVICE_TYPES, type Command, type CommandAck } from './command.js';
+import { MAX_PAYLOAD_BYTES } from './common.js';
+import { eventSchemas, type DeviceEvent } from './event.js';
+import { formatIssues } from './format-issues.js';
+import { stateSchema, type DeviceState } from './state.js';
+import { telemetrySchemas, type Telemetry } from './telemetry.js';
+import { parseTopic, type Channel, type DeviceType, type ParsedTopic } from './topics.js';
+
+interface Addressed {
+  type: DeviceType;
+  deviceId: string;
+}
+
+export type ContractMessage =
+  | (Addressed & { channel: 'telemetry'; payload: Telemetry })
+  | (Addressed & { channel: 'event'; payload: DeviceEvent })
+  | (Addressed & { channel: 'state'; payload: DeviceState })
+  | (Addressed & { channel: 'cmd'; payload: Command })
+  | (Addressed & { channel: 'cmd/ack'; payload: CommandAck });
+
+export type ValidationResult =
+  | { ok: true; message: ContractMessage }
+  | { ok: false; topic?: ParsedTopic; errors: string[]; reason: string };
+
+/** The zod schema a payload on this type and channel must satisfy. */
+export function schemaFor(type: DeviceType, channel: Channel): z.ZodType {
+  switch (channel) {
+    case 'telemetry':
+      return telemetrySchemas[type];
+    case 'event':
+      return eventSchemas[type];
+    case 'state':
+      return stateSchema;
+    case 'cmd':
+      return commandSchema;
+    case 'cmd/ack':
+      return commandAckSchema;
+  }
+}
+
+function fail(errors: string[], topic?: ParsedTopic): ValidationResult {
+  return { ok: false, errors, reason: errors.join('; '), ...(topic ? { topic } : {}) };
+}
+
+/** Parses a UTF-8 JSON payload, enforcing the 64 KiB limit (contract v1, "Topics"). */
+export function parsePayload(payload: Uint8Array | string): { ok: true; value: unknown } | { ok: false; error: string } {
+  const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (bytes > MAX_PAYLOAD_BYTES) return { ok: false, error: `payload: ${bytes} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte limit` };
+  const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (err) {
+    return { ok: false, error: `payload: invalid JSON (${(err as Error).message})` };
+  }
+}
+
+/**
+ * Rules that span fields or the topic, which a per-payload JSON Schema cannot express. Firmware teams find
+ * them in the README; the ingest applies them after the schema.
+ */
+function crossFieldErrors(topic: ParsedTopic, payload: Record<string, unknown>): string[] {
+  const errors: string[] = [];
+  if (topic.channel !== 'cmd' && topic.channel !== 'cmd/ack' && payload.id !== topic.deviceId) {
+    errors.push(`id: must equal the topic's deviceId "${topic.deviceId}", got ${JSON.stringify(payload.id)}`);
+  }
+  if (topic.channel === 'cmd') {
+    const cmd = payload as Command;
+    const only = COMMAND_DEVICE_TYPES[cmd.name];
+    if (only && !only.includes(topic.type)) errors.push(`name: "${cmd.name}" applies only to ${only.join(', ')} devices`);
+    if (cmd.name === 'replay' && cmd.args.fromTs > cmd.args.toTs) errors.push('args.toTs: must be ≥ args.fromTs');
+    if (cmd.expiresTs !== undefined && cmd.expiresTs < cmd.ts) errors.push('expiresTs: must be ≥ ts');
+  }
+  if (topic.channel === 'cmd/ack') {
+    const ack = payload as CommandAck;
+    if (!ack.ok && !ack.error) errors.push('error: is required when ok is false');
+  }
+  return errors;
+}
+
+/** Validates a payload (already parsed from JSON) against the contract for a parsed topic. */
+export function validatePayload(topic: ParsedTopic, value: unknown): ValidationResult {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return fail([`payload: must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`], topic);
+  }
+  const parsed = schemaFor(topic.type, topic.channel).safeParse(value);
+  if (!parsed.success) return fail(formatIssues(parsed.error, value), topic);
+  const data = parsed.data as Record<string, unknown>;
+  const crossErrors = crossFieldErrors(topic, data);
+  if (crossErrors.length > 0) return fail(crossErrors, topic);
+  return { ok: true, message: { type: topic.type, deviceId: topic.deviceId, channel: topic.channel, payload: data } as ContractMessage };
+}
+
+/** Validates an MQTT message (topic + raw payload bytes) against contract v1. Never throws. */
+export function validateMessage(topic: string, payload: Uint8Array | string): ValidationResult {
+  const t = parseTopic(topic);
+  if (!t.ok) return fail([t.reason]);
+  const p = parsePayload(payload);
+  if (!p.ok) return fail([p.error], t.topic);
+  return validatePayload(t.topic, p.value);
+}
