@@ -1,0 +1,25 @@
+/** Every error the ingest raises on purpose, with a stable code (style: fastify lib/errors.js). */
+export type IngestErrorCode =
+  | 'INGEST_ERR_CONFIG'
+  | 'INGEST_ERR_STORAGE'
+  | 'INGEST_ERR_NOT_FOUND'
+  | 'INGEST_ERR_CONFLICT'
+  | 'INGEST_ERR_BAD_REQUEST'
+  | 'INGEST_ERR_UNAUTHORIZED';
+
+export class IngestError extends Error {
+  constructor(
+    readonly code: IngestErrorCode,
+    message: string,
+    /** Whether retrying the same operation later can succeed (e.g. storage briefly unavailable). */
+    readonly retriable = false,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'IngestError';
+  }
+}
+
+export function configError(variable: string, problem: string): IngestError {
+  return new IngestError('INGEST_ERR_CONFIG', `${variable}: ${problem}`);
+}

@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { IngestError } from '../../errors.js';
+import { SCHEMA_DDL } from './schema.js';
+
+export type Params = DuckDBValue[];
+export type ParamTypes = Record<string, DuckDBType>;
+export type Row = Record<string, unknown>;
+
+/**
+ * One DuckDB database file with a single connection. Every operation goes through a FIFO queue, so a
+ * transaction is never interleaved with another caller's statements (DuckDB connections are not
+ * safe for concurrent transactions).
+ */
+export class DuckDbDatabase {
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    readonly path: string,
+  ) {}
+
+  /** Opens (creating if needed) `${dataDir}/tsunagaru.duckdb`; `:memory:` for an in-memory database. */
+  static async open(dataDir: string | ':memory:'): Promise<DuckDbDatabase> {
+    let path = ':memory:';
+    if (dataDir !== ':memory:') {
+      mkdirSync(dataDir, { recursive: true });
+      path = join(dataDir, 'tsunagaru.duckdb');
+    }
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path);
+    } catch (err) {
+      const message = (err as Error).message;
+      const hint = /lock/i.test(message) ? ' (another Tsunagaru ingest may be using this DATA_DIR; stop it or choose another DATA_DIR)' : '';
+      throw new IngestError('INGEST_ERR_STORAGE', `cannot open the embedded store at ${path}: ${message}${hint}`, false, { cause: err });
+    }
+    const db = new DuckDbDatabase(instance, await instance.connect(), path);
+    for (const ddl of SCHEMA_DDL) await db.run(ddl);
+    return db;
+  }
+
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', false));
+    const next = this.tail.then(op, op);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  run(sql: string, params?: Params, types?: ParamTypes): Promise<void> {
+    return this.enqueue(async () => {
+      await this.connection.run(sql, params, types);
+    });
+  }
+
+  all(sql: string, params?: Params, types?: ParamTypes): Promise<Row[]> {
+    return this.enqueue(async () => (await this.connection.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[]);
+  }
+
+  /** Runs `fn` inside BEGIN/COMMIT; on any error it rolls back, so nothing is half-applied. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.enqueue(async () => {
+      const c = this.connection;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        const result = await fn({
+          run: async (sql, params, types) => {
+            await c.run(sql, params, types);
+          },
+          all: async (sql, params, types) => (await c.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[],
+        });
+        await c.run('COMMIT');
+        return result;
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.enqueue(async () => {
+      // A checkpoint folds the WAL into the database file, so the next open is quick.
+      await this.connection.run('CHECKPOINT').catch(() => undefined);
+    });
+    this.closed = true;
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+export interface Transaction {
+  run(sql: string, params?: Params, types?: ParamTypes): Promise<void>;
+  all(sql: string, params?: Params, types?: ParamTypes): Promise<Row[]>;
+}
+
+/** DuckDB's JSON rows carry BIGINT/UBIGINT/TIMESTAMP-as-ms as strings; the contract bounds keep them safe. */
+export function toNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'number' ? value : Number(value);
+}

@@ -1,0 +1,27 @@
+import { DuckDbDatabase } from './database.js';
+import { DuckDbOperationsStore, type OperationsStoreOptions } from './operations.js';
+import { DuckDbReadingsReader } from './readings.js';
+import { DuckDbWriter } from './writer.js';
+
+export interface EmbeddedStore {
+  writer: DuckDbWriter;
+  operations: DuckDbOperationsStore;
+  readings: DuckDbReadingsReader;
+  path: string;
+  close(): Promise<void>;
+}
+
+/** Opens the embedded default store (DuckDB) in `dataDir`, or in memory with `:memory:`. */
+export async function openEmbeddedStore(dataDir: string | ':memory:', options: OperationsStoreOptions = {}): Promise<EmbeddedStore> {
+  const db = await DuckDbDatabase.open(dataDir);
+  return {
+    writer: new DuckDbWriter(db),
+    operations: new DuckDbOperationsStore(db, options),
+    readings: new DuckDbReadingsReader(db),
+    path: db.path,
+    close: () => db.close(),
+  };
+}
+
+export { DuckDbDatabase } from './database.js';
+export { SAMPLE_COLUMNS, SAMPLE_TABLES } from './sample-columns.js';

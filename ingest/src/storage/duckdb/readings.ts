@@ -1,0 +1,101 @@
+import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import type { LatestReading, ReadingRow, ReadingsQuery, ReadingsReader } from '../types.js';
+import { toNumber, type DuckDbDatabase, type Row } from './database.js';
+import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
+
+/** Most segments a ring node may report per sample (contract bound), used to size the row limit. */
+const MAX_SEGMENTS = 64;
+
+function bigintColumns(type: Exclude<DeviceType, 'ring-node'>): string[] {
+  return SAMPLE_COLUMNS[type].filter((c) => c.sql === 'BIGINT').map((c) => c.name);
+}
+
+/** Turns a row into the contract's sample shape: absent readings are left out, not null. */
+function toReading(row: Row, numericBig: readonly string[]): ReadingRow {
+  const out: ReadingRow = { boot: toNumber(row.boot)!, seq: toNumber(row.seq)!, ts: toNumber(row.ts)!, replay: row.replay === true };
+  for (const [key, value] of Object.entries(row)) {
+    if (key in out || value === null) continue;
+    out[key] = numericBig.includes(key) ? toNumber(value) : value;
+  }
+  return out;
+}
+
+export class DuckDbReadingsReader implements ReadingsReader {
+  constructor(private readonly db: DuckDbDatabase) {}
+
+  async readings(deviceId: string, type: DeviceType, q: ReadingsQuery): Promise<ReadingRow[]> {
+    if (type === 'ring-node') return this.ringReadings(deviceId, q);
+    const cols = SAMPLE_COLUMNS[type].map((c) => quoteIdent(c.name)).join(', ');
+    const rows = await this.db.all(
+      `SELECT boot, seq, epoch_ms(ts) AS ts, replay, ${cols} FROM ${SAMPLE_TABLES[type]}
+       WHERE device_id = $1 AND ts >= epoch_ms($2::BIGINT) AND ts < epoch_ms($3::BIGINT)
+       ORDER BY ts, boot, seq, idx LIMIT $4`,
+      [deviceId, q.from, q.to, q.limit],
+    );
+    const big = bigintColumns(type);
+    return rows.map((r) => toReading(r, big));
+  }
+
+  private async ringReadings(deviceId: string, q: ReadingsQuery): Promise<ReadingRow[]> {
+    const rows = await this.db.all(
+      `SELECT boot, seq, idx, epoch_ms(ts) AS ts, replay, segment_id, state, rx_dbm FROM ${SAMPLE_TABLES['ring-node']}
+       WHERE device_id = $1 AND ts >= epoch_ms($2::BIGINT) AND ts < epoch_ms($3::BIGINT)
+       ORDER BY ts, boot, seq, idx, segment_id LIMIT $4`,
+      [deviceId, q.from, q.to, q.limit * MAX_SEGMENTS],
+    );
+    const samples = new Map<string, ReadingRow & { segments: unknown[] }>();
+    for (const r of rows) {
+      const key = `${String(r.boot)}/${String(r.seq)}/${String(r.idx)}`;
+      let sample = samples.get(key);
+      if (!sample) {
+        if (samples.size >= q.limit) break;
+        sample = { boot: toNumber(r.boot)!, seq: toNumber(r.seq)!, ts: toNumber(r.ts)!, replay: r.replay === true, segments: [] };
+        samples.set(key, sample);
+      }
+      sample.segments.push(r.rx_dbm === null ? { id: r.segment_id, state: r.state } : { id: r.segment_id, state: r.state, rxDbm: r.rx_dbm });
+    }
+    return [...samples.values()];
+  }
+
+  /** The last known value of every reading, each with the time it was measured. */
+  async latestReadings(deviceId: string, type: DeviceType): Promise<Record<string, LatestReading>> {
+    if (type === 'ring-node') {
+      const rows = await this.db.all(
+        `SELECT segment_id, arg_max(state, ts) AS state, arg_max(rx_dbm, ts) AS rx_dbm, epoch_ms(max(ts)) AS ts
+         FROM ${SAMPLE_TABLES['ring-node']} WHERE device_id = $1 GROUP BY segment_id ORDER BY segment_id`,
+        [deviceId],
+      );
+      if (rows.length === 0) return {};
+      const ts = Math.max(...rows.map((r) => toNumber(r.ts)!));
+      const segments = rows.map((r) => (r.rx_dbm === null ? { id: r.segment_id, state: r.state } : { id: r.segment_id, state: r.state, rxDbm: r.rx_dbm }));
+      return { segments: { value: segments, ts } };
+    }
+    const selects = SAMPLE_COLUMNS[type].flatMap((c, i) => {
+      const col = quoteIdent(c.name);
+      return [`arg_max(${col}, ts) FILTER (WHERE ${col} IS NOT NULL) AS v${i}`, `epoch_ms(max(ts) FILTER (WHERE ${col} IS NOT NULL)) AS t${i}`];
+    });
+    const [row] = await this.db.all(`SELECT ${selects.join(', ')} FROM ${SAMPLE_TABLES[type]} WHERE device_id = $1`, [deviceId]);
+    const out: Record<string, LatestReading> = {};
+    SAMPLE_COLUMNS[type].forEach((c, i) => {
+      const value = row?.[`v${i}`];
+      if (value === null || value === undefined) return;
+      out[c.name] = { value: c.sql === 'BIGINT' ? toNumber(value) : value, ts: toNumber(row?.[`t${i}`])! };
+    });
+    return out;
+  }
+
+  async events(deviceId: string, q: ReadingsQuery) {
+    const rows = await this.db.all(
+      `SELECT boot, seq, epoch_ms(ts) AS ts, event_type, detail FROM events
+       WHERE device_id = $1 AND ts >= epoch_ms($2::BIGINT) AND ts < epoch_ms($3::BIGINT) ORDER BY ts, boot, seq LIMIT $4`,
+      [deviceId, q.from, q.to, q.limit],
+    );
+    return rows.map((r) => ({
+      boot: toNumber(r.boot)!,
+      seq: toNumber(r.seq)!,
+      ts: toNumber(r.ts)!,
+      type: String(r.event_type),
+      detail: typeof r.detail === 'string' ? (JSON.parse(r.detail) as unknown) : (r.detail ?? undefined),
+    }));
+  }
+}

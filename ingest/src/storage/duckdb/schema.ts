@@ -1,0 +1,34 @@
+import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
+
+/** Keys of a stored message; every sample row carries them so a reading can be traced to its message. */
+const KEY_COLUMNS = `device_id VARCHAR NOT NULL, boot UBIGINT NOT NULL, seq UBIGINT NOT NULL`;
+
+function sampleTable(type: keyof typeof SAMPLE_COLUMNS): string {
+  const cols = SAMPLE_COLUMNS[type].map((c) => `${quoteIdent(c.name)} ${c.sql}`).join(', ');
+  return `CREATE TABLE IF NOT EXISTS ${SAMPLE_TABLES[type]} (${KEY_COLUMNS}, idx INTEGER NOT NULL, ts TIMESTAMP NOT NULL, replay BOOLEAN NOT NULL, ${cols})`;
+}
+
+/** The embedded store's DDL, applied idempotently at open. */
+export const SCHEMA_DDL: readonly string[] = [
+  // One row per Telemetry/Event message: the primary key is what makes (id, boot, seq) stored once.
+  `CREATE TABLE IF NOT EXISTS messages (${KEY_COLUMNS}, type VARCHAR NOT NULL, channel VARCHAR NOT NULL,
+     ts TIMESTAMP NOT NULL, received_at TIMESTAMP NOT NULL, replay BOOLEAN NOT NULL, samples INTEGER NOT NULL,
+     PRIMARY KEY (device_id, boot, seq))`,
+  sampleTable('smart-pole'),
+  sampleTable('water-meter'),
+  sampleTable('bs-power'),
+  `CREATE TABLE IF NOT EXISTS ${SAMPLE_TABLES['ring-node']} (${KEY_COLUMNS}, idx INTEGER NOT NULL, ts TIMESTAMP NOT NULL,
+     replay BOOLEAN NOT NULL, segment_id VARCHAR NOT NULL, state VARCHAR NOT NULL, rx_dbm DOUBLE)`,
+  `CREATE TABLE IF NOT EXISTS events (${KEY_COLUMNS}, type VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, replay BOOLEAN NOT NULL,
+     event_type VARCHAR NOT NULL, detail JSON)`,
+  `CREATE SEQUENCE IF NOT EXISTS dead_letter_ids START 1`,
+  `CREATE TABLE IF NOT EXISTS dead_letters (id BIGINT PRIMARY KEY DEFAULT nextval('dead_letter_ids'),
+     received_at TIMESTAMP NOT NULL, topic VARCHAR NOT NULL, device_id VARCHAR, payload VARCHAR NOT NULL,
+     payload_bytes INTEGER NOT NULL, truncated BOOLEAN NOT NULL, reason VARCHAR NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS device_status (device_id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, online BOOLEAN NOT NULL,
+     boot UBIGINT, last_seen TIMESTAMP, last_state_at TIMESTAMP, fw VARCHAR, model VARCHAR, sample_sec INTEGER)`,
+  `CREATE TABLE IF NOT EXISTS state_changes (device_id VARCHAR NOT NULL, type VARCHAR NOT NULL, state VARCHAR NOT NULL,
+     boot UBIGINT NOT NULL, ts TIMESTAMP, received_at TIMESTAMP NOT NULL, late BOOLEAN NOT NULL, payload JSON NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS command_acks (device_id VARCHAR NOT NULL, cmd_id VARCHAR NOT NULL, ok BOOLEAN NOT NULL,
+     result JSON, error VARCHAR, ts TIMESTAMP NOT NULL, received_at TIMESTAMP NOT NULL)`,
+];

@@ -1,0 +1,102 @@
+import type { CommandAck, DeviceEvent, DeviceState, DeviceType, Telemetry } from '@tsunagaru/firmware-contracts';
+
+/** A validated message ready to be stored, with the time the ingest received it. */
+export type StorableMessage =
+  | { channel: 'telemetry'; type: DeviceType; deviceId: string; payload: Telemetry; receivedAt: number }
+  | { channel: 'event'; type: DeviceType; deviceId: string; payload: DeviceEvent; receivedAt: number };
+
+export type WriteOutcome = 'stored' | 'duplicate';
+
+/**
+ * The one interface every time-series writer implements (embedded DuckDB now, InfluxDB later).
+ * `write` must be idempotent per (deviceId, boot, seq): a redelivered message is reported `duplicate` and
+ * stored once. It resolves only when the data is durable in the store; it rejects (with a retriable
+ * IngestError where retrying can help) and then nothing of that call may be half-applied.
+ */
+export interface StorageWriter {
+  write(messages: readonly StorableMessage[]): Promise<WriteOutcome[]>;
+  close(): Promise<void>;
+}
+
+export interface DeadLetter {
+  receivedAt: number;
+  topic: string;
+  /** Payload as received, cut at the store's bound; `payloadBytes` is the original size. */
+  payload: string;
+  payloadBytes: number;
+  truncated: boolean;
+  reason: string;
+  /** deviceId parsed from the topic, when the topic was parseable. */
+  deviceId: string | null;
+}
+
+export interface StoredDeadLetter extends DeadLetter {
+  id: number;
+}
+
+export interface DeviceStatus {
+  deviceId: string;
+  type: DeviceType;
+  online: boolean;
+  /** Boot of the latest birth (or of the latest message if no birth was seen). */
+  boot: number | null;
+  lastSeen: number | null;
+  lastStateAt: number | null;
+  fw: string | null;
+  model: string | null;
+  sampleSec: number | null;
+}
+
+export interface StateChange {
+  deviceId: string;
+  type: DeviceType;
+  state: DeviceState;
+  receivedAt: number;
+}
+
+export interface StateOutcome {
+  status: DeviceStatus;
+  /**
+   * A death from an earlier boot than the latest birth (a late will), or a birth older than the current
+   * boot (a stale retained message): recorded, but the device's status is not changed by it.
+   */
+  stale: boolean;
+}
+
+export interface ReadingRow {
+  boot: number;
+  seq: number;
+  ts: number;
+  replay: boolean;
+  [reading: string]: unknown;
+}
+
+export interface LatestReading {
+  value: unknown;
+  ts: number;
+}
+
+export interface ReadingsQuery {
+  from: number;
+  to: number;
+  limit: number;
+}
+
+/** What the ingest keeps about itself: dead letters, device status, command acks. */
+export interface OperationsStore {
+  addDeadLetter(dl: DeadLetter): Promise<void>;
+  listDeadLetters(q: { limit: number; beforeId?: number; deviceId?: string }): Promise<StoredDeadLetter[]>;
+  countDeadLetters(): Promise<number>;
+  recordState(change: StateChange): Promise<StateOutcome>;
+  touchDevice(deviceId: string, type: DeviceType, seenAt: number, boot: number): Promise<void>;
+  getStatus(deviceId: string): Promise<DeviceStatus | undefined>;
+  listStatus(): Promise<DeviceStatus[]>;
+  recordCommandAck(deviceId: string, ack: CommandAck, receivedAt: number): Promise<void>;
+}
+
+/** Reading back what the embedded store holds (the API uses it). */
+export interface ReadingsReader {
+  readings(deviceId: string, type: DeviceType, q: ReadingsQuery): Promise<ReadingRow[]>;
+  latestReadings(deviceId: string, type: DeviceType): Promise<Record<string, LatestReading>>;
+  events(deviceId: string, q: ReadingsQuery): Promise<Array<{ boot: number; seq: number; ts: number; type: string; detail: unknown }>>;
+}
