@@ -1,0 +1,74 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { IngestError } from '../errors.js';
+import { bearerAuth } from './auth.js';
+import type { ApiDeps } from './deps.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { deviceRoutes } from './routes/devices.js';
+import { healthRoutes } from './routes/health.js';
+
+const STATUS_BY_CODE: Record<string, number> = {
+  INGEST_ERR_NOT_FOUND: 404,
+  INGEST_ERR_BAD_REQUEST: 400,
+  INGEST_ERR_CONFLICT: 409,
+  INGEST_ERR_UNAUTHORIZED: 401,
+  REGISTRY_ERR_EXISTS: 409,
+  REGISTRY_ERR_NOT_FOUND: 404,
+  REGISTRY_ERR_INVALID: 400,
+};
+
+/** Builds the REST API without listening (tests use `inject`; style: fastify's Testing guide). */
+export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit: 256 * 1024,
+    // Field-named validation messages: "body.type: must be equal to one of the allowed values".
+    schemaErrorFormatter: (errors, dataVar) =>
+      new Error(
+        errors
+          .map((e) => {
+            const field = `${dataVar}${e.instancePath.replaceAll('/', '.')}`;
+            const missing = e.keyword === 'required' ? `.${String(e.params.missingProperty)}` : '';
+            const allowed = e.keyword === 'enum' ? `: ${(e.params.allowedValues as unknown[]).join(', ')}` : '';
+            const extra = e.keyword === 'additionalProperties' ? ` (${String(e.params.additionalProperty)})` : '';
+            return `${field}${missing}: ${e.message ?? 'is invalid'}${allowed}${extra}`;
+          })
+          .join('; '),
+      ),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Tsunagaru ingest API', version: '1.0.0', description: 'Devices, readings and dead letters of the Tsunagaru telemetry ingest.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/api/docs')) return;
+    await bearerAuth(deps.adminToken)(request, reply);
+  });
+
+  app.setErrorHandler((err: FastifyError | IngestError, request, reply) => {
+    const code = (err as { code?: string }).code ?? 'INGEST_ERR_INTERNAL';
+    const status = STATUS_BY_CODE[code] ?? (err as FastifyError).statusCode ?? 500;
+    if (status >= 500) request.log.error({ err }, 'API request failed');
+    void reply.code(status).send({
+      statusCode: status,
+      code: (err as FastifyError).validation ? 'INGEST_ERR_BAD_REQUEST' : code,
+      error: status >= 500 ? 'Internal Server Error' : status === 404 ? 'Not Found' : status === 409 ? 'Conflict' : 'Bad Request',
+      message: status >= 500 ? 'internal error; see the ingest log' : err.message,
+    });
+  });
+
+  await app.register(async (scoped) => {
+    await healthRoutes(scoped, deps);
+    await deviceRoutes(scoped, deps);
+    await deadLetterRoutes(scoped, deps);
+  });
+  return app;
+}

@@ -1,0 +1,10 @@
+export { startIngestService, type IngestService, type IngestServiceDeps } from './service.js';
+export { buildApp } from './api/app.js';
+export type { ApiDeps, HealthReport } from './api/deps.js';
+export { loadIngestConfig, parsePort, type IngestConfig } from './config.js';
+export { startSubscriber, INGEST_TOPICS, type IngestSubscriber, type SubscriberOptions } from './mqtt-subscriber.js';
+export * from './pipeline/index.js';
+export { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
+export type * from './storage/types.js';
+export { IngestError, type IngestErrorCode } from './errors.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';

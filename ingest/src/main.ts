@@ -1,0 +1,40 @@
+/**
+ * Standalone ingest (`npm run ingest`): subscribes to a broker (ours or any MQTT 3.1.1/5 broker such as
+ * mosquitto), stores into the embedded store in DATA_DIR and serves the REST API.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { openFileRegistry } from '@tsunagaru/broker';
+import pino from 'pino';
+import { loadIngestConfig } from './config.js';
+import { startIngestService } from './service.js';
+
+async function main(): Promise<void> {
+  const config = loadIngestConfig();
+  const logger = pino({ level: config.logLevel, base: { service: 'ingest' } });
+  const registry = await openFileRegistry(join(config.dataDir, 'registry'));
+  // With our broker on the same DATA_DIR, the service account is registered here; with another broker
+  // (mosquitto), MQTT_PASSWORD must match that broker's password file.
+  const password = config.mqttPassword ?? randomBytes(24).toString('base64url');
+  await registry.upsertService(config.mqttUsername, 'ingest', password);
+  const service = await startIngestService({ config, mqttPassword: password, registry, logger });
+  logger.info({ event: 'ingest_started', http: service.httpUrl, mqtt: config.mqttUrl, dataDir: config.dataDir }, 'ingest running');
+  if (config.adminTokenGenerated) process.stdout.write(`\nAPI token (generated; set TSUNAGARU_ADMIN_TOKEN to fix it): ${config.adminToken}\n\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'ingest_stopping', signal }, 'shutting down');
+    await service.close();
+    await registry.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tsunagaru ingest: ${(err as Error).message}\n`);
+  process.exit(1);
+});

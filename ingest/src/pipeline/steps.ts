@@ -1,0 +1,98 @@
+import { parsePayload, parseTopic, validatePayload, type ContractMessage, type ParsedTopic } from '@tsunagaru/firmware-contracts';
+import type { DeviceRecord } from '@tsunagaru/broker';
+import type { OperationsStore, StorageWriter } from '../storage/types.js';
+import type { Outcome } from './outcome.js';
+
+export interface PipelineDeps {
+  writer: StorageWriter;
+  operations: OperationsStore;
+  /** Looks up provisioned devices (the broker's registry). */
+  getDevice: (id: string) => DeviceRecord | undefined;
+  clock: () => number;
+}
+
+/** Mutable context passed through the steps of one message. */
+export interface MessageContext {
+  topicName: string;
+  payload: Buffer;
+  receivedAt: number;
+  topic?: ParsedTopic;
+  parsedPayload?: unknown;
+  message?: ContractMessage;
+}
+
+/** A step either lets the message go on (returns undefined) or ends it with an outcome. */
+export type Step = (ctx: MessageContext, deps: PipelineDeps) => Outcome | undefined | Promise<Outcome | undefined>;
+
+const deadLetter = (reason: string): Outcome => ({ kind: 'dead-letter', reason });
+
+/** contracts-v1 "Topics": tsunagaru/v1/{type}/{deviceId}/{channel}. */
+export const parseTopicStep: Step = (ctx) => {
+  const t = parseTopic(ctx.topicName);
+  if (!t.ok) return deadLetter(t.reason);
+  ctx.topic = t.topic;
+  return undefined;
+};
+
+/** `cmd` is cloud → device; the ingest sees its own commands through the wildcard subscription. */
+export const skipCommandsStep: Step = (ctx) => (ctx.topic?.channel === 'cmd' ? { kind: 'ignored', reason: 'cmd is cloud-to-device traffic' } : undefined);
+
+/** contracts-v1 "Topics": UTF-8 JSON objects of at most 64 KiB. */
+export const parsePayloadStep: Step = (ctx) => {
+  const p = parsePayload(ctx.payload);
+  if (!p.ok) return deadLetter(p.error);
+  ctx.parsedPayload = p.value;
+  return undefined;
+};
+
+/** contracts-v1 "Envelope", "State", "Commands", "Units and bounds". */
+export const validateContractStep: Step = (ctx) => {
+  const v = validatePayload(ctx.topic!, ctx.parsedPayload);
+  if (!v.ok) return deadLetter(v.reason);
+  ctx.message = v.message;
+  return undefined;
+};
+
+/**
+ * Only provisioned devices of the right type are stored. Our broker already refuses others; this guards
+ * the ingest when it runs behind a broker with looser rules (e.g. mosquitto with a wide ACL).
+ */
+export const checkProvisionedStep: Step = (ctx, deps) => {
+  const m = ctx.message!;
+  const device = deps.getDevice(m.deviceId);
+  if (!device) return deadLetter(`device: "${m.deviceId}" is not provisioned; provision it with POST /api/v1/devices`);
+  if (device.type !== m.type) return deadLetter(`topic: device "${m.deviceId}" is provisioned as ${device.type}, not ${m.type}`);
+  return undefined;
+};
+
+export const storeStep: Step = async (ctx, deps) => {
+  const m = ctx.message!;
+  switch (m.channel) {
+    case 'telemetry':
+    case 'event': {
+      const { boot, seq } = m.payload;
+      const [result] = await deps.writer.write([{ ...m, receivedAt: ctx.receivedAt } as Parameters<StorageWriter['write']>[0][number]]);
+      await deps.operations.touchDevice(m.deviceId, m.type, ctx.receivedAt, boot);
+      return { kind: result === 'duplicate' ? 'duplicate' : 'stored', deviceId: m.deviceId, boot, seq };
+    }
+    case 'state': {
+      const { status, stale } = await deps.operations.recordState({ deviceId: m.deviceId, type: m.type, state: m.payload, receivedAt: ctx.receivedAt });
+      return { kind: 'state', deviceId: m.deviceId, online: status.online, stale };
+    }
+    case 'cmd/ack':
+      await deps.operations.recordCommandAck(m.deviceId, m.payload, ctx.receivedAt);
+      return { kind: 'command-ack', deviceId: m.deviceId, cmdId: m.payload.cmdId };
+    case 'cmd':
+      return { kind: 'ignored', reason: 'cmd is cloud-to-device traffic' };
+  }
+};
+
+/** The ingest pipeline, in order. */
+export const PIPELINE_STEPS: ReadonlyArray<readonly [string, Step]> = [
+  ['parseTopic', parseTopicStep],
+  ['skipCommands', skipCommandsStep],
+  ['parsePayload', parsePayloadStep],
+  ['validateContract', validateContractStep],
+  ['checkProvisioned', checkProvisionedStep],
+  ['store', storeStep],
+];

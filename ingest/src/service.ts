@@ -1,0 +1,84 @@
+import type { DeviceRegistry } from '@tsunagaru/broker';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './api/app.js';
+import type { IngestConfig } from './config.js';
+import { startSubscriber, type IngestSubscriber } from './mqtt-subscriber.js';
+import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './pipeline/index.js';
+import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
+
+export interface IngestServiceDeps {
+  config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken'>;
+  /** The ingest's own MQTT password (service account). */
+  mqttPassword: string;
+  registry: DeviceRegistry;
+  logger: Logger;
+  /** Broker address to hand to provisioned devices; defaults to config.mqttUrl. */
+  mqttPublicUrl?: string;
+  clock?: () => number;
+  onOutcome?: PipelineOptions['onOutcome'];
+  /** How long start waits for the first broker connection before going on without it. Default 10 s. */
+  connectWaitMs?: number;
+}
+
+export interface IngestService {
+  app: FastifyInstance;
+  store: EmbeddedStore;
+  pipeline: IngestPipeline;
+  subscriber: IngestSubscriber;
+  httpUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the ingest: embedded store, pipeline, MQTT subscriber and REST API. If the broker is not up yet
+ * the API still starts and the subscriber keeps retrying; if the broker refuses the credentials, start fails.
+ */
+export async function startIngestService(deps: IngestServiceDeps): Promise<IngestService> {
+  const { config, logger } = deps;
+  const clock = deps.clock ?? Date.now;
+  const store = await openEmbeddedStore(config.dataDir);
+  const pipeline = createIngestPipeline(
+    { writer: store.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock },
+    { logger, ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}) },
+  );
+  const subscriber = startSubscriber({
+    url: config.mqttUrl,
+    username: config.mqttUsername,
+    password: deps.mqttPassword,
+    logger,
+    handle: (topic, payload) => pipeline.handle(topic, payload),
+  });
+  const app = await buildApp(
+    {
+      registry: deps.registry,
+      operations: store.operations,
+      readings: store.readings,
+      adminToken: config.adminToken,
+      clock,
+      mqttPublicUrl: deps.mqttPublicUrl ?? config.mqttUrl,
+      health: () => ({
+        status: subscriber.isConnected() ? 'ok' : 'degraded',
+        mqtt: { connected: subscriber.isConnected(), url: config.mqttUrl },
+        store: { kind: 'duckdb', path: store.path },
+        counters: pipeline.counters(),
+      }),
+    },
+    logger,
+  );
+  const closeAll = async () => {
+    await subscriber.close().catch((err: unknown) => logger.warn({ err }, 'closing the MQTT subscriber failed'));
+    await app.close();
+    await store.close();
+  };
+  try {
+    const waitMs = deps.connectWaitMs ?? 10_000;
+    const waited = await Promise.race([subscriber.ready.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref())]);
+    if (!waited) logger.warn({ event: 'mqtt_not_connected', url: config.mqttUrl }, `no broker at ${config.mqttUrl} yet; the API is up and the ingest keeps retrying`);
+    const address = await app.listen({ host: config.httpHost, port: config.httpPort });
+    return { app, store, pipeline, subscriber, httpUrl: address, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the servers the tests talk to (Debian packages), idempotently. They are started by the tests
+# themselves on loopback and random ports, never as system services.
+set -euo pipefail
+
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-test-deps: installing ${need[*]} from Debian"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  # No service may start during install: tests start their own instances on random ports.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+  $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+echo "install-test-deps: mosquitto $(/usr/sbin/mosquitto -h 2>/dev/null | head -1 | awk '{print $3}')"

@@ -1,0 +1,97 @@
+/**
+ * `npm start`: the whole system in one process, nothing external. Broker + ingest on the embedded store
+ * + REST API + a simulated fleet. Prints where to look and keeps running; Ctrl-C shuts down cleanly.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createBroker, openFileRegistry } from '@tsunagaru/broker';
+import { loadIngestConfig, parsePort, startIngestService } from '@tsunagaru/ingest';
+import pino from 'pino';
+import { ensureSimulatorCredentials } from './sim-credentials.js';
+import { startFleet, defaultFleet } from '@tsunagaru/simulators';
+
+async function main(): Promise<void> {
+  const config = loadIngestConfig();
+  const mqttPort = parsePort('MQTT_PORT', process.env.MQTT_PORT, 1883);
+  const mqttHost = process.env.MQTT_HOST || '127.0.0.1';
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = join(dataDir, 'tsunagaru.log');
+  // The full structured log goes to a file; the terminal gets warnings and the status lines below.
+  const logger = pino(
+    { level: config.logLevel },
+    pino.multistream([
+      { level: config.logLevel === 'silent' ? 'silent' : 'debug', stream: pino.destination({ dest: logFile, mkdir: true, sync: false }) },
+      { level: 'warn', stream: process.stderr },
+    ]),
+  );
+
+  const registry = await openFileRegistry(join(dataDir, 'registry'), { logger: logger.child({ component: 'registry' }) });
+  const servicePassword = randomBytes(24).toString('base64url');
+  await registry.upsertService(config.mqttUsername, 'ingest', servicePassword);
+
+  const broker = await createBroker({ registry, logger: logger.child({ service: 'broker' }) });
+  const { port } = await broker.listen({ port: mqttPort, host: mqttHost });
+  const mqttUrl = `mqtt://${mqttHost === '0.0.0.0' ? '127.0.0.1' : mqttHost}:${port}`;
+
+  const ingest = await startIngestService({
+    config: { ...config, mqttUrl },
+    mqttPassword: servicePassword,
+    registry,
+    logger: logger.child({ service: 'ingest' }),
+  });
+
+  const fleetSpec = defaultFleet();
+  const secrets = await ensureSimulatorCredentials(registry, fleetSpec, join(dataDir, 'simulators', 'credentials.json'));
+  const fleet = await startFleet({ url: mqttUrl, devices: fleetSpec, secrets, logger: logger.child({ service: 'simulators' }) });
+
+  const api = `${ingest.httpUrl}/api/v1`;
+  process.stdout.write(
+    [
+      '',
+      'Tsunagaru is running',
+      `  MQTT broker  ${mqttUrl}   (devices log in with their id and secret)`,
+      `  REST API     ${api}`,
+      `  API docs     ${ingest.httpUrl}/api/docs`,
+      `  API token    ${config.adminToken}${config.adminTokenGenerated ? '   (generated; set TSUNAGARU_ADMIN_TOKEN to choose one)' : ''}`,
+      `  Data         ${dataDir}   (log: ${logFile})`,
+      `  Simulators   ${fleetSpec.length} devices`,
+      '',
+      `Try:  curl -H "Authorization: Bearer ${config.adminToken}" ${api}/devices`,
+      'Ctrl-C stops.',
+      '',
+    ].join('\n'),
+  );
+
+  const status = setInterval(() => {
+    const c = ingest.pipeline.counters();
+    const f = fleet.stats();
+    process.stdout.write(
+      `[${new Date().toISOString()}] devices connected ${f.connected}/${fleetSpec.length} · messages ${c.received} · stored ${c.byOutcome.stored} · duplicates ${c.byOutcome.duplicate} · dead letters ${c.byOutcome['dead-letter']} · storage retries ${c.storageErrors}\n`,
+    );
+  }, 15_000);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(status);
+    process.stdout.write(`\n${signal}: stopping simulators, ingest and broker…\n`);
+    await fleet.stop();
+    await ingest.close();
+    await broker.close();
+    await registry.close();
+    logger.flush();
+    process.stdout.write('stopped cleanly\n');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tsunagaru: ${(err as Error).message}\n`);
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write('A port is taken: set MQTT_PORT or HTTP_PORT to a free one.\n');
+  process.exit(1);
+});
