@@ -38,8 +38,14 @@ const TYPE_NAMES: Record<string, string> = {
   string: 'a string',
   boolean: 'a boolean',
   object: 'an object',
+  // z.record (event `detail`, ack `result`) reports its expected type as "record".
+  record: 'an object',
   array: 'an array',
 };
+
+function plural(n: number | bigint, noun: string): string {
+  return `${String(n)} ${noun}${Number(n) === 1 ? '' : 's'}`;
+}
 
 function quoteList(values: readonly unknown[]): string {
   return values.map((v) => JSON.stringify(v)).join(', ');
@@ -50,13 +56,13 @@ export function formatIssue(issue: Issue, input: unknown): string[] {
   const where = formatPath(issue.path);
   switch (issue.code) {
     case 'too_big': {
-      if (issue.origin === 'array') return [`${where}: must have at most ${String(issue.maximum)} items`];
-      if (issue.origin === 'string') return [`${where}: must be at most ${String(issue.maximum)} characters`];
+      if (issue.origin === 'array') return [`${where}: must have at most ${plural(issue.maximum, 'item')}`];
+      if (issue.origin === 'string') return [`${where}: must be at most ${plural(issue.maximum, 'character')}`];
       return [`${where}: must be ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}`];
     }
     case 'too_small': {
-      if (issue.origin === 'array') return [`${where}: must have at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`];
-      if (issue.origin === 'string') return [`${where}: must be at least ${String(issue.minimum)} characters`];
+      if (issue.origin === 'array') return [`${where}: must have at least ${plural(issue.minimum, 'item')}`];
+      if (issue.origin === 'string') return [`${where}: must be at least ${plural(issue.minimum, 'character')}`];
       return [`${where}: must be ${issue.inclusive === false ? '>' : '≥'} ${String(issue.minimum)}`];
     }
     case 'invalid_type': {
@@ -65,6 +71,8 @@ export function formatIssue(issue: Issue, input: unknown): string[] {
       return [`${where}: must be ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describe(got)}`];
     }
     case 'invalid_value':
+      // A missing literal/enum field (`v`, event `type`) is reported by zod as a wrong value.
+      if (valueAt(input, issue.path) === undefined) return [`${where}: is required`];
       return issue.values.length === 1
         ? [`${where}: must be ${JSON.stringify(issue.values[0])}`]
         : [`${where}: must be one of ${quoteList(issue.values)}`];
@@ -86,5 +94,6 @@ export function formatIssue(issue: Issue, input: unknown): string[] {
 }
 
 export function formatIssues(error: z.ZodError, input: unknown): string[] {
-  return error.issues.flatMap((issue) => formatIssue(issue, input));
+  // z.int() carries an implicit safe-integer bound, so an oversized integer can fail `.max()` twice.
+  return [...new Set(error.issues.flatMap((issue) => formatIssue(issue, input)))];
 }

@@ -7,3 +7,4 @@ export * from './state.js';
 export * from './command.js';
 export { formatIssues, formatPath } from './format-issues.js';
 export * from './validate.js';
+export { generateJsonSchemas, schemaFileFor, SCHEMA_ID_BASE } from './json-schema.js';

@@ -43,11 +43,21 @@ function fail(errors: string[], topic?: ParsedTopic): ValidationResult {
   return { ok: false, errors, reason: errors.join('; '), ...(topic ? { topic } : {}) };
 }
 
+// fatal: Buffer#toString would silently turn malformed bytes into U+FFFD and accept the message.
+// ignoreBOM keeps a byte-order mark in the text so JSON.parse rejects it, as it already does for string
+// payloads; RFC 8259 §8.1 forbids senders to add one.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** Parses a UTF-8 JSON payload, enforcing the 64 KiB limit (contract v1, "Topics"). */
 export function parsePayload(payload: Uint8Array | string): { ok: true; value: unknown } | { ok: false; error: string } {
   const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
   if (bytes > MAX_PAYLOAD_BYTES) return { ok: false, error: `payload: ${bytes} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte limit` };
-  const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+  let text: string;
+  try {
+    text = typeof payload === 'string' ? payload : utf8.decode(payload);
+  } catch {
+    return { ok: false, error: 'payload: not valid UTF-8' };
+  }
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (err) {
