@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createBroker, openFileRegistry } from '@tsunagaru/broker';
+import { createBroker, FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
 import { loadIngestConfig, parsePort, startIngestService } from '@tsunagaru/ingest';
 import pino from 'pino';
 import { ensureSimulatorCredentials } from './sim-credentials.js';
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     ]),
   );
 
-  const registry = await openFileRegistry(join(dataDir, 'registry'), { logger: logger.child({ component: 'registry' }) });
+  const registry = await FileDeviceRegistry.open({ path: registryPathFor(dataDir), logger: logger.child({ component: 'registry' }) });
   const servicePassword = randomBytes(24).toString('base64url');
   await registry.upsertService(config.mqttUsername, 'ingest', servicePassword);
 

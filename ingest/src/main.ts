@@ -3,8 +3,7 @@
  * mosquitto), stores into the embedded store in DATA_DIR and serves the REST API.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { openFileRegistry } from '@tsunagaru/broker';
+import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
 import pino from 'pino';
 import { loadIngestConfig } from './config.js';
 import { startIngestService } from './service.js';
@@ -12,7 +11,8 @@ import { startIngestService } from './service.js';
 async function main(): Promise<void> {
   const config = loadIngestConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'ingest' } });
-  const registry = await openFileRegistry(join(config.dataDir, 'registry'));
+  // The ingest is the registry's one writer (provisioning); a standalone broker follows it read-only.
+  const registry = await FileDeviceRegistry.open({ path: registryPathFor(config.dataDir), logger });
   // With our broker on the same DATA_DIR, the service account is registered here; with another broker
   // (mosquitto), MQTT_PASSWORD must match that broker's password file.
   const password = config.mqttPassword ?? randomBytes(24).toString('base64url');

@@ -17,7 +17,7 @@ describe('REST API', () => {
 
   beforeAll(async () => {
     store = await openEmbeddedStore(':memory:');
-    registry = new MemoryDeviceRegistry({ scryptCost: 1024 } as never);
+    registry = new MemoryDeviceRegistry({ scryptN: 1024 });
     app = await buildApp({
       registry,
       operations: store.operations,

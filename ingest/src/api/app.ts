@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
 import { bearerAuth } from './auth.js';
@@ -21,8 +21,8 @@ const STATUS_BY_CODE: Record<string, number> = {
 
 /** Builds the REST API without listening (tests use `inject`; style: fastify's Testing guide). */
 export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyInstance> {
-  const app = Fastify({
-    ...(logger ? { loggerInstance: logger } : { logger: false }),
+  const app: FastifyInstance = Fastify({
+    ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: 256 * 1024,
     // Field-named validation messages: "body.type: must be equal to one of the allowed values".
     schemaErrorFormatter: (errors, dataVar) =>

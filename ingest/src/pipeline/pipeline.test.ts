@@ -17,7 +17,7 @@ describe('ingest pipeline', () => {
 
   beforeEach(async () => {
     store = await openEmbeddedStore(':memory:');
-    registry = new MemoryDeviceRegistry({ scryptCost: 1024 } as never);
+    registry = new MemoryDeviceRegistry({ scryptN: 1024 });
     await registry.provision({ id: 'bs-1', type: 'bs-power', attributes: { site: 'shinjuku-ward-office' } });
     pipeline = createIngestPipeline({ writer: store.writer, operations: store.operations, getDevice: (id) => registry.getDevice(id), clock: () => T0 });
   });
