@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { canPublish, canSubscribe, clientIdAllowed, type Principal } from './acl.js';
+
+const pole: Principal = { kind: 'device', id: 'pole-01', type: 'smart-pole', secretHash: 'h' };
+const ingest: Principal = { kind: 'service', username: 'ingest', role: 'ingest', secretHash: 'h' };
+
+describe('acl', () => {
+  it.each([
+    ['tsunagaru/v1/smart-pole/pole-01/telemetry', false, true],
+    ['tsunagaru/v1/smart-pole/pole-01/event', false, true],
+    ['tsunagaru/v1/smart-pole/pole-01/state', true, true],
+    ['tsunagaru/v1/smart-pole/pole-01/cmd/ack', false, true],
+    ['tsunagaru/v1/smart-pole/pole-01/cmd', false, false],
+    ['tsunagaru/v1/smart-pole/pole-01/telemetry', true, false],
+    ['tsunagaru/v1/smart-pole/pole-012/telemetry', false, false],
+    ['tsunagaru/v1/smart-pole/pole-0/telemetry', false, false],
+    ['tsunagaru/v1/bs-power/pole-01/telemetry', false, false],
+    ['tsunagaru/v1/smart-pole/pole-01/telemetry/extra', false, false],
+    ['tsunagaru/v2/smart-pole/pole-01/telemetry', false, false],
+    ['$SYS/broker/uptime', false, false],
+  ])('device pole-01 publishing %s (retain %s): allowed=%s', (topic, retain, allowed) => {
+    expect(canPublish(pole, topic, retain).ok).toBe(allowed);
+  });
+
+  it.each([
+    ['tsunagaru/v1/water-meter/wm-01/cmd', false, true],
+    ['tsunagaru/v1/water-meter/wm-01/cmd', true, false],
+    ['tsunagaru/v1/water-meter/wm-01/telemetry', false, false],
+    ['tsunagaru/v1/toaster/wm-01/cmd', false, false],
+    ['tsunagaru/v1/water-meter/wm 01/cmd', false, false],
+  ])('ingest publishing %s (retain %s): allowed=%s', (topic, retain, allowed) => {
+    expect(canPublish(ingest, topic, retain).ok).toBe(allowed);
+  });
+
+  it.each([
+    [pole, 'tsunagaru/v1/smart-pole/pole-01/cmd', true],
+    [pole, 'tsunagaru/v1/smart-pole/pole-01/#', false],
+    [pole, 'tsunagaru/v1/smart-pole/+/cmd', false],
+    [pole, 'tsunagaru/v1/smart-pole/pole-01/cmd/ack', false],
+    [ingest, 'tsunagaru/v1/#', true],
+    [ingest, 'tsunagaru/v1/+/+/#', true],
+    [ingest, 'tsunagaru/v1/bs-power/+/event', true],
+    [ingest, '#', false],
+    [ingest, '+/v1/#', false],
+    [ingest, '$SYS/#', false],
+  ])('%o subscribing to %s: allowed=%s', (principal, filter, allowed) => {
+    expect(canSubscribe(principal, filter).ok).toBe(allowed);
+  });
+
+  it('says in the denial what is allowed instead', () => {
+    expect(canPublish(pole, 'tsunagaru/v1/water-meter/wm-01/telemetry', false)).toEqual({
+      ok: false,
+      reason: 'publish_denied',
+      detail: 'device may publish only under tsunagaru/v1/smart-pole/pole-01/',
+    });
+  });
+
+  it.each([
+    ['pole-01', true],
+    ['pole-01:sensor-a', true],
+    ['', true],
+    ['pole-012', false],
+    ['pole-0', false],
+    ['wm-01', false],
+    ['xpole-01', false],
+  ])('client id %j for device pole-01: allowed=%s', (clientId, allowed) => {
+    expect(clientIdAllowed(pole, clientId)).toBe(allowed);
+  });
+});

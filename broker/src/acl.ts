@@ -1,0 +1,80 @@
+import {
+  buildTopic,
+  DEVICE_PUBLISH_CHANNELS,
+  devicePrefix,
+  parseTopic,
+  TOPIC_ROOT,
+  type DeviceType,
+} from '@tsunagaru/firmware-contracts';
+
+/**
+ * Who a connection authenticated as. The secret hash is kept so a later registry change (secret
+ * rotated) can be recognised and the session closed.
+ */
+export type Principal =
+  | { kind: 'device'; id: string; type: DeviceType; secretHash: string }
+  | { kind: 'service'; username: string; role: 'ingest'; secretHash: string };
+
+export type AclDecision = { ok: true } | { ok: false; reason: 'publish_denied' | 'retain_denied' | 'subscribe_denied'; detail: string };
+
+const ALLOW: AclDecision = { ok: true };
+
+export function principalName(principal: Principal): string {
+  return principal.kind === 'device' ? principal.id : principal.username;
+}
+
+/**
+ * Publish rights (contract v1, "Topics"):
+ * - a device only under its own `tsunagaru/v1/{type}/{id}/` on telemetry, event, state, cmd/ack;
+ * - the ingest service only on `tsunagaru/v1/{type}/{id}/cmd` for a well-formed type and id.
+ * Retain only where the contract's table says "retained: yes" (state). A retained cmd in particular
+ * would be redelivered at every reconnect (think `reboot`), so it is refused.
+ */
+export function canPublish(principal: Principal, topic: string, retain: boolean): AclDecision {
+  const parsed = parseTopic(topic);
+  if (principal.kind === 'device') {
+    const prefix = devicePrefix(principal.type, principal.id);
+    if (!parsed.ok || parsed.topic.type !== principal.type || parsed.topic.deviceId !== principal.id) {
+      return { ok: false, reason: 'publish_denied', detail: `device may publish only under ${prefix}` };
+    }
+    if (!DEVICE_PUBLISH_CHANNELS.includes(parsed.topic.channel)) {
+      return { ok: false, reason: 'publish_denied', detail: `device may not publish on ${parsed.topic.channel}; allowed: ${DEVICE_PUBLISH_CHANNELS.join(', ')}` };
+    }
+    if (retain && parsed.topic.channel !== 'state') {
+      return { ok: false, reason: 'retain_denied', detail: 'only state messages may be retained' };
+    }
+    return ALLOW;
+  }
+  if (!parsed.ok || parsed.topic.channel !== 'cmd') {
+    return { ok: false, reason: 'publish_denied', detail: `service may publish only to ${TOPIC_ROOT}/{type}/{deviceId}/cmd` };
+  }
+  if (retain) return { ok: false, reason: 'retain_denied', detail: 'commands must not be retained' };
+  return ALLOW;
+}
+
+/**
+ * Subscribe rights:
+ * - a device only to exactly its own `tsunagaru/v1/{type}/{id}/cmd` (no wildcards);
+ * - the ingest service to any filter under `tsunagaru/v1/` (e.g. `tsunagaru/v1/#`, `tsunagaru/v1/+/+/#`),
+ *   which keeps `$SYS/…` and any non-contract topic out of reach.
+ */
+export function canSubscribe(principal: Principal, filter: string): AclDecision {
+  if (principal.kind === 'device') {
+    const own = buildTopic(principal.type, principal.id, 'cmd');
+    return filter === own ? ALLOW : { ok: false, reason: 'subscribe_denied', detail: `device may subscribe only to ${own}` };
+  }
+  if (filter.startsWith(`${TOPIC_ROOT}/`)) return ALLOW;
+  return { ok: false, reason: 'subscribe_denied', detail: `service may subscribe only under ${TOPIC_ROOT}/` };
+}
+
+/**
+ * Which MQTT client ids a principal may use. Any id would let one device connect with another's
+ * client id and, by MQTT session takeover [MQTT-3.1.4-2], disconnect it. So a client id must be
+ * the username itself or start with `${username}:` (":" is outside the id alphabet, so "a:x" can
+ * never belong to device "a-x"). An empty client id gets a random broker-assigned one, which is fine.
+ */
+export function clientIdAllowed(principal: Principal, clientId: string): boolean {
+  if (clientId === '') return true;
+  const name = principalName(principal);
+  return clientId === name || clientId.startsWith(`${name}:`);
+}

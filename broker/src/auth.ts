@@ -1,0 +1,89 @@
+import type { DeviceRegistry } from './registry/types.js';
+import { hashSecret, verifySecret } from './registry/secret-hash.js';
+import { MAX_SECRET_LENGTH } from './registry/validate.js';
+import type { Principal } from './acl.js';
+import type { DenialReason } from './denials.js';
+
+/** MQTT 3.1.1 CONNACK return codes used here ([MQTT-3.2.2-3], table 3.1). */
+export const CONNACK = {
+  SERVER_UNAVAILABLE: 3,
+  BAD_USERNAME_OR_PASSWORD: 4,
+  NOT_AUTHORIZED: 5,
+} as const;
+
+export type AuthOutcome =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: DenialReason; returnCode: 3 | 4 | 5; detail?: string };
+
+/**
+ * A hash to verify against when the username is unknown, so "no such user" takes as long as "wrong
+ * secret" and response time does not reveal which device ids exist. Built once, lazily, at the
+ * production cost.
+ */
+let dummyHash: Promise<string> | undefined;
+function getDummyHash(): Promise<string> {
+  dummyHash ??= hashSecret('tsunagaru-no-such-user-0000');
+  return dummyHash;
+}
+
+/**
+ * Checks MQTT credentials against the registry: username = device id (or service username),
+ * password = the plain secret. The secret is checked before `disabled`, so only a holder of the
+ * right secret learns that a device is disabled (code 5); everyone else gets code 4.
+ */
+export async function authenticateCredentials(
+  registry: DeviceRegistry,
+  username: string | undefined,
+  password: Buffer | undefined,
+): Promise<AuthOutcome> {
+  if (!username || !password || password.length === 0) {
+    return { ok: false, reason: 'missing_credentials', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD };
+  }
+  // Longer than any accepted secret: refuse without spending a scrypt on it.
+  if (password.length > MAX_SECRET_LENGTH * 4) {
+    return { ok: false, reason: 'bad_secret', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD, detail: 'password too long' };
+  }
+  const secret = password.toString('utf8');
+  const service = registry.getService(username);
+  const device = service ? undefined : registry.getDevice(username);
+  const storedHash = service?.secretHash ?? device?.secretHash;
+  try {
+    if (storedHash === undefined) {
+      await verifySecret(secret, await getDummyHash());
+      return { ok: false, reason: 'unknown_username', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD };
+    }
+    if (!(await verifySecret(secret, storedHash))) {
+      return { ok: false, reason: 'bad_secret', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD };
+    }
+  } catch (err) {
+    // A stored hash that does not parse is the operator's problem, not a wrong password: say
+    // "server unavailable" so the device retries instead of concluding its secret is wrong.
+    return { ok: false, reason: 'registry_error', returnCode: CONNACK.SERVER_UNAVAILABLE, detail: (err as Error).message };
+  }
+  if (service) {
+    return { ok: true, principal: { kind: 'service', username: service.username, role: service.role, secretHash: service.secretHash } };
+  }
+  const d = device!;
+  if (d.disabled) return { ok: false, reason: 'device_disabled', returnCode: CONNACK.NOT_AUTHORIZED };
+  return { ok: true, principal: { kind: 'device', id: d.id, type: d.type, secretHash: d.secretHash } };
+}
+
+/**
+ * Whether an authenticated session is still valid after a registry change; the revocation reason
+ * if not. Compares the secret hash captured at connect, so a rotation is noticed even though the
+ * device id is unchanged.
+ */
+export function sessionStillValid(
+  registry: DeviceRegistry,
+  principal: Principal,
+): { ok: true } | { ok: false; reason: 'device_disabled' | 'device_removed' | 'secret_rotated' | 'service_removed' } {
+  if (principal.kind === 'service') {
+    const service = registry.getService(principal.username);
+    if (!service) return { ok: false, reason: 'service_removed' };
+    return service.secretHash === principal.secretHash ? { ok: true } : { ok: false, reason: 'secret_rotated' };
+  }
+  const device = registry.getDevice(principal.id);
+  if (!device) return { ok: false, reason: 'device_removed' };
+  if (device.disabled) return { ok: false, reason: 'device_disabled' };
+  return device.secretHash === principal.secretHash ? { ok: true } : { ok: false, reason: 'secret_rotated' };
+}

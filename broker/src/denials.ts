@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+
+/**
+ * Why the broker refused something. Stable strings: dashboards and alerts match on them.
+ * Connection-time: missing_credentials, unknown_username, bad_secret, device_disabled,
+ * client_id_rejected, will_denied, registry_error. After connect: publish_denied,
+ * subscribe_denied, payload_too_large, retain_denied. On the socket, before MQTT parsing:
+ * packet_too_large.
+ */
+export const DENIAL_REASONS = [
+  'missing_credentials',
+  'unknown_username',
+  'bad_secret',
+  'device_disabled',
+  'client_id_rejected',
+  'will_denied',
+  'registry_error',
+  'publish_denied',
+  'retain_denied',
+  'subscribe_denied',
+  'payload_too_large',
+  'packet_too_large',
+] as const;
+export type DenialReason = (typeof DENIAL_REASONS)[number];
+
+/** Why a live session was closed by the broker after a registry change. */
+export const REVOCATION_REASONS = ['device_disabled', 'device_removed', 'secret_rotated', 'service_removed'] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+
+export interface DenialContext {
+  clientId?: string | undefined;
+  username?: string | undefined;
+  topic?: string | undefined;
+  remoteAddress?: string | undefined;
+  /** Human explanation, e.g. "topic is outside tsunagaru/v1/smart-pole/pole-01/". Never a secret. */
+  detail?: string | undefined;
+}
+
+/** Caps what an attacker-supplied string can add to a log line. */
+const MAX_LOGGED_CHARS = 256;
+
+function clip(value: string | undefined): string | undefined {
+  return value !== undefined && value.length > MAX_LOGGED_CHARS ? `${value.slice(0, MAX_LOGGED_CHARS)}…` : value;
+}
+
+/**
+ * Logs each denial exactly once as a structured line and counts it. The hooks call `deny` at the
+ * single place they refuse; the disconnect aedes performs afterwards is not logged as a denial.
+ * Passwords never reach this object.
+ */
+export class DenialLog {
+  private readonly denials = Object.fromEntries(DENIAL_REASONS.map((r) => [r, 0])) as Record<DenialReason, number>;
+  private readonly revocations = Object.fromEntries(REVOCATION_REASONS.map((r) => [r, 0])) as Record<RevocationReason, number>;
+
+  constructor(private readonly logger: Logger) {}
+
+  deny(reason: DenialReason, ctx: DenialContext): void {
+    this.denials[reason]++;
+    this.logger.warn(
+      {
+        event: 'mqtt_denied',
+        reason,
+        clientId: clip(ctx.clientId),
+        username: clip(ctx.username),
+        ...(ctx.topic !== undefined ? { topic: clip(ctx.topic) } : {}),
+        remoteAddress: ctx.remoteAddress,
+        ...(ctx.detail !== undefined ? { detail: ctx.detail } : {}),
+      },
+      `mqtt denied: ${reason}`,
+    );
+  }
+
+  revoke(reason: RevocationReason, ctx: DenialContext): void {
+    this.revocations[reason]++;
+    this.logger.warn(
+      { event: 'mqtt_session_revoked', reason, clientId: clip(ctx.clientId), username: clip(ctx.username), remoteAddress: ctx.remoteAddress },
+      `mqtt session revoked: ${reason}`,
+    );
+  }
+
+  denialCounts(): Record<DenialReason, number> {
+    return { ...this.denials };
+  }
+
+  revocationCounts(): Record<RevocationReason, number> {
+    return { ...this.revocations };
+  }
+}

@@ -1,0 +1,23 @@
+/** Public surface of @tsunagaru/broker. Anything not exported here is internal. */
+export { createBroker, type BrokerOptions, type BrokerStats, type ListenOptions, type TsunagaruBroker } from './broker.js';
+export { canPublish, canSubscribe, clientIdAllowed, type AclDecision, type Principal } from './acl.js';
+export { authenticateCredentials, sessionStillValid, type AuthOutcome } from './auth.js';
+export { DENIAL_REASONS, REVOCATION_REASONS, type DenialReason, type RevocationReason } from './denials.js';
+export { loadBrokerConfig, type BrokerConfig } from './config.js';
+export {
+  writeMosquittoConfig,
+  mosquittoPasswordLine,
+  mosquittoAcl,
+  mosquittoConf,
+  type MosquittoCredential,
+  type MosquittoConfigOptions,
+  type MosquittoConfigFiles,
+} from './mosquitto-config.js';
+export * from './errors.js';
+
+export type * from './registry/types.js';
+export { MemoryDeviceRegistry } from './registry/memory-registry.js';
+export { FileDeviceRegistry, registryPathFor, type FileRegistryOptions } from './registry/file-registry.js';
+export type { RegistryLogger, RegistryOptions } from './registry/base-registry.js';
+export { generateSecret, hashSecret, verifySecret, parseSecretHash, SCRYPT_DEFAULTS, type HashSecretOptions } from './registry/secret-hash.js';
+export { MIN_SECRET_LENGTH } from './registry/validate.js';

@@ -1,0 +1,72 @@
+/**
+ * Standalone broker: `npm run broker`. Opens the file registry under DATA_DIR read-only (the ingest
+ * is the writer; new devices and rotations reach this process through the file watcher) and
+ * serves MQTT on MQTT_HOST:MQTT_PORT until SIGINT/SIGTERM.
+ */
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { createBroker } from './broker.js';
+import { loadBrokerConfig, type BrokerConfig } from './config.js';
+import { BrokerError, RegistryError } from './errors.js';
+import { FileDeviceRegistry, registryPathFor } from './registry/file-registry.js';
+
+export async function startStandaloneBroker(config: BrokerConfig, logger: Logger): Promise<{ port: number; stop: () => Promise<void> }> {
+  const path = registryPathFor(config.dataDir);
+  const registry = await FileDeviceRegistry.open({ path, readOnly: true, logger });
+  logger.info({ event: 'registry_opened', path, devices: registry.listDevices().length }, 'device registry opened');
+  const broker = await createBroker({ registry, logger });
+  try {
+    const { port, host } = await broker.listen({ port: config.port, host: config.host });
+    logger.info({ event: 'broker_ready', host, port }, `MQTT broker listening on ${host}:${port}`);
+    return {
+      port,
+      stop: async () => {
+        await broker.close();
+        await registry.close();
+      },
+    };
+  } catch (err) {
+    await broker.close();
+    await registry.close();
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  let config: BrokerConfig;
+  try {
+    config = loadBrokerConfig(process.env);
+  } catch (err) {
+    // Config errors are for a human at a terminal: one line naming the variable, no stack.
+    process.stderr.write(`broker: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'broker' } });
+  const running = await startStandaloneBroker(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ event: 'broker_stopping', signal }, 'shutting down');
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    const message = err instanceof BrokerError || err instanceof RegistryError ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err);
+    process.stderr.write(`broker: ${message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,80 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mosquittoAcl, mosquittoPasswordLine, writeMosquittoConfig } from './mosquitto-config.js';
+
+describe('mosquitto-config', () => {
+  it('matches a line produced by mosquitto_passwd 2.0.11 for the same salt', async () => {
+    // `mosquitto_passwd -c -b pw dev-1 supersecretpassword1` printed this line.
+    const expected = 'dev-1:$7$101$zTFSvnp5dOs6STt9$ZbD21vkz6WDydNoS+ddXh6ody7PxW/86g6iuBR4OMKIKl5wrBkK17pfqRJ8+rHOWa0gFZP9WxzYblbxpiJfFGw==';
+    const line = await mosquittoPasswordLine('dev-1', 'supersecretpassword1', { salt: Buffer.from('zTFSvnp5dOs6STt9', 'base64') });
+    expect(line).toBe(expected);
+  });
+
+  it('uses a fresh 12-byte salt and 101 iterations by default', async () => {
+    const a = await mosquittoPasswordLine('u', 'p');
+    const b = await mosquittoPasswordLine('u', 'p');
+    expect(a).not.toBe(b);
+    const [, , iterations, salt, hash] = a.split('$');
+    expect(iterations).toBe('101');
+    expect(Buffer.from(salt!, 'base64')).toHaveLength(12);
+    expect(Buffer.from(hash!, 'base64')).toHaveLength(64);
+  });
+
+  it('grants a device its own four publish channels and its cmd, and the ingest read-all + write-cmd', () => {
+    const acl = mosquittoAcl([
+      { username: 'wm-01', password: 'x', role: 'device', type: 'water-meter' },
+      { username: 'ingest', password: 'y', role: 'ingest' },
+    ]);
+    expect(acl).toContain(
+      [
+        'user wm-01',
+        'topic write tsunagaru/v1/water-meter/wm-01/telemetry',
+        'topic write tsunagaru/v1/water-meter/wm-01/event',
+        'topic write tsunagaru/v1/water-meter/wm-01/state',
+        'topic write tsunagaru/v1/water-meter/wm-01/cmd/ack',
+        'topic read tsunagaru/v1/water-meter/wm-01/cmd',
+        '',
+        'user ingest',
+        'topic read tsunagaru/v1/#',
+        'topic write tsunagaru/v1/+/+/cmd',
+      ].join('\n'),
+    );
+  });
+
+  it('writes the three files, the password file private, and a conf that points at them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsunagaru-mosq-'));
+    try {
+      const files = await writeMosquittoConfig({
+        dir,
+        port: 18830,
+        credentials: [{ username: 'pole-01', password: 'pole-secret-000000001', role: 'device', type: 'smart-pole' }],
+        runAsUser: 'mosquitto',
+      });
+      const conf = await readFile(files.confPath, 'utf8');
+      for (const line of ['listener 18830 127.0.0.1', 'allow_anonymous false', `password_file ${files.passwordFilePath}`, `acl_file ${files.aclFilePath}`, 'message_size_limit 65536', 'persistence true', 'user mosquitto']) {
+        expect(conf).toContain(line);
+      }
+      expect((await stat(files.passwordFilePath)).mode & 0o777).toBe(0o600);
+      expect(await readFile(files.passwordFilePath, 'utf8')).toMatch(/^pole-01:\$7\$101\$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [[{ username: 'a:b', password: 'x', role: 'ingest' }], /must match/],
+    [[{ username: 'd', password: 'x', role: 'device' }], /needs a valid type/],
+    [[{ username: 'd', password: '', role: 'ingest' }], /password of "d" is empty/],
+    [
+      [
+        { username: 'd', password: 'x', role: 'ingest' },
+        { username: 'd', password: 'y', role: 'ingest' },
+      ],
+      /appears twice/,
+    ],
+  ])('rejects bad credentials %#', async (credentials, message) => {
+    await expect(writeMosquittoConfig({ dir: join(tmpdir(), 'never-written'), port: 1883, credentials: credentials as never })).rejects.toThrow(message);
+  });
+});

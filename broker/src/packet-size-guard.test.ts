@@ -1,0 +1,67 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { PacketSizeGuard } from './packet-size-guard.js';
+
+/** Just enough of a net.Socket for the guard: data/end/close events, pause/resume, destroy. */
+function fakeSocket(): Socket & { destroyedByGuard: boolean } {
+  const socket = new EventEmitter() as unknown as Socket & { destroyedByGuard: boolean };
+  Object.assign(socket, {
+    remoteAddress: '10.0.0.7',
+    destroyed: false,
+    destroyedByGuard: false,
+    pause() {},
+    resume() {},
+    write(_c: Buffer, cb: () => void) {
+      cb();
+      return true;
+    },
+    end(cb: () => void) {
+      cb();
+    },
+    destroy() {
+      socket.destroyedByGuard = true;
+    },
+  });
+  return socket;
+}
+
+async function run(chunks: number[][], max: number): Promise<{ passed: Buffer; oversize: number[]; destroyed: boolean }> {
+  const socket = fakeSocket();
+  const oversize: number[] = [];
+  const guard = new PacketSizeGuard(socket, max, (n) => oversize.push(n));
+  const passed: Buffer[] = [];
+  guard.on('data', (c: Buffer) => passed.push(c));
+  guard.on('error', () => undefined);
+  for (const chunk of chunks) socket.emit('data', Buffer.from(chunk));
+  await new Promise((resolve) => setImmediate(resolve)); // readable 'data' is delivered on a later tick
+  return { passed: Buffer.concat(passed), oversize, destroyed: socket.destroyedByGuard };
+}
+
+describe('PacketSizeGuard', () => {
+  it('passes packets through unchanged, however the bytes are split', async () => {
+    // PINGREQ (c0 00), then PUBLISH with remaining length 130 (varint 0x82 0x01) split mid-varint.
+    const body = new Array(130).fill(7);
+    const { passed, oversize, destroyed } = await run([[0xc0, 0x00, 0x30, 0x82], [0x01, ...body.slice(0, 50)], body.slice(50), [0xc0, 0x00]], 200);
+    expect(passed).toEqual(Buffer.from([0xc0, 0x00, 0x30, 0x82, 0x01, ...body, 0xc0, 0x00]));
+    expect(oversize).toEqual([]);
+    expect(destroyed).toBe(false);
+  });
+
+  it('cuts the connection at the length byte that exceeds the limit, without passing that chunk on', async () => {
+    const { passed, oversize, destroyed } = await run([[0xc0, 0x00], [0x30, 0xff, 0xff, 0xff, 0x7f]], 1000);
+    expect(oversize).toEqual([127 + 127 * 128]); // refused after the second length byte
+    expect(destroyed).toBe(true);
+    expect(passed).toEqual(Buffer.from([0xc0, 0x00]));
+  });
+
+  it('accepts a packet of exactly the limit and refuses the next one that is larger', async () => {
+    const exact = [0x30, 0x0a, ...new Array(10).fill(1)];
+    const { oversize } = await run([exact, [0x30, 0x0b]], 10);
+    expect(oversize).toEqual([11]);
+  });
+
+  it('exposes the peer address for denial logs', () => {
+    expect(new PacketSizeGuard(fakeSocket(), 10, () => undefined).remoteAddress).toBe('10.0.0.7');
+  });
+});

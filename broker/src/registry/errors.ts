@@ -1,0 +1,42 @@
+/**
+ * Every error the registry throws, with a stable code callers can branch on (the ingest maps
+ * REGISTRY_ERR_EXISTS to HTTP 409, REGISTRY_ERR_NOT_FOUND to 404, REGISTRY_ERR_INVALID to 400).
+ * Codes are part of the public surface: never rename one, only add.
+ */
+export const REGISTRY_ERROR_CODES = {
+  /** The device id (or service username) is already taken. */
+  EXISTS: 'REGISTRY_ERR_EXISTS',
+  /** No device with that id. */
+  NOT_FOUND: 'REGISTRY_ERR_NOT_FOUND',
+  /** Input rejected: bad id, unknown type, short secret, attribute of the wrong kind… */
+  INVALID: 'REGISTRY_ERR_INVALID',
+  /** A stored secret hash does not parse (`scrypt$N$r$p$salt$hash`). */
+  BAD_HASH: 'REGISTRY_ERR_BAD_HASH',
+  /** The registry file has a corrupt line that is not the last one: refuse to guess. */
+  CORRUPT: 'REGISTRY_ERR_CORRUPT',
+  /** A mutation on a registry opened read-only (the standalone broker reads, the ingest writes). */
+  READ_ONLY: 'REGISTRY_ERR_READ_ONLY',
+  /** The registry was closed. */
+  CLOSED: 'REGISTRY_ERR_CLOSED',
+} as const;
+
+export type RegistryErrorCode = (typeof REGISTRY_ERROR_CODES)[keyof typeof REGISTRY_ERROR_CODES];
+
+export class RegistryError extends Error {
+  override readonly name = 'RegistryError';
+  readonly code: RegistryErrorCode;
+
+  constructor(code: RegistryErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** True for conditions a caller could fix by retrying later; none of the registry's are. */
+  canRetry(): boolean {
+    return false;
+  }
+}
+
+export function isRegistryError(err: unknown, code?: RegistryErrorCode): err is RegistryError {
+  return err instanceof RegistryError && (code === undefined || err.code === code);
+}
