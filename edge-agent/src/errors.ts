@@ -1,0 +1,96 @@
+/**
+ * Every error the edge agent raises, with a stable code (`EDGE_ERR_…`) and whether retrying can help.
+ * Callers branch on `code`, never on message text; messages are for the operator reading the log.
+ */
+export type EdgeAgentErrorCode =
+  /** Options failed validation at construction; fix the configuration. */
+  | 'EDGE_ERR_INVALID_OPTIONS'
+  /** The broker refused the credentials (CONNACK 4 or 5). */
+  | 'EDGE_ERR_NOT_AUTHORIZED'
+  /** The broker refused the connection for another reason (CONNACK 1–3). */
+  | 'EDGE_ERR_CONNECT_REFUSED'
+  /** No CONNACK within the start timeout (broker down, network, TLS…). */
+  | 'EDGE_ERR_CONNECT_TIMEOUT'
+  /** An outgoing payload broke contract v1; a bug in whoever built the samples. */
+  | 'EDGE_ERR_INVALID_PAYLOAD'
+  | 'EDGE_ERR_NOT_STARTED'
+  /** start() called on a session that is already starting or running. */
+  | 'EDGE_ERR_INVALID_STATE'
+  /** The session was stopped before the operation could complete. */
+  | 'EDGE_ERR_STOPPED'
+  | 'EDGE_ERR_PUBLISH_FAILED'
+  | 'EDGE_ERR_SUBSCRIBE_DENIED'
+  | 'EDGE_ERR_IDENTITY_IO';
+
+const RETRYABLE: ReadonlySet<EdgeAgentErrorCode> = new Set<EdgeAgentErrorCode>([
+  'EDGE_ERR_CONNECT_TIMEOUT',
+  'EDGE_ERR_PUBLISH_FAILED',
+  'EDGE_ERR_IDENTITY_IO',
+]);
+
+export interface EdgeAgentErrorInit {
+  deviceId?: string;
+  cause?: unknown;
+  /** Overrides the per-code default, e.g. CONNACK 3 "server unavailable" is worth retrying. */
+  retryable?: boolean;
+  /** Contract violations, one line per field. */
+  details?: readonly string[];
+}
+
+export class EdgeAgentError extends Error {
+  override readonly name = 'EdgeAgentError';
+  readonly code: EdgeAgentErrorCode;
+  readonly deviceId: string | undefined;
+  readonly details: readonly string[];
+  private readonly retryable: boolean;
+
+  constructor(code: EdgeAgentErrorCode, message: string, init: EdgeAgentErrorInit = {}) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.code = code;
+    this.deviceId = init.deviceId;
+    this.details = init.details ?? [];
+    this.retryable = init.retryable ?? RETRYABLE.has(code);
+  }
+
+  /** True when the same call may succeed later without a configuration change. */
+  canRetry(): boolean {
+    return this.retryable;
+  }
+}
+
+export function isEdgeAgentError(err: unknown, code?: EdgeAgentErrorCode): err is EdgeAgentError {
+  return err instanceof EdgeAgentError && (code === undefined || err.code === code);
+}
+
+/** MQTT 3.1.1 CONNACK return codes [MQTT-3.2.2.3], as the operator should read them. */
+const CONNACK_REASONS: Record<number, string> = {
+  1: 'unacceptable protocol version',
+  2: 'client identifier rejected',
+  3: 'server unavailable',
+  4: 'bad username or password',
+  5: 'not authorized',
+};
+
+/** Turns a CONNACK refusal into an error that names the device and says what to check. */
+export function connackError(deviceId: string, url: string, returnCode: number, cause?: unknown): EdgeAgentError {
+  const reason = CONNACK_REASONS[returnCode] ?? `return code ${returnCode}`;
+  if (returnCode === 4 || returnCode === 5) {
+    return new EdgeAgentError(
+      'EDGE_ERR_NOT_AUTHORIZED',
+      `device "${deviceId}" was refused by the broker at ${url}: ${reason} (CONNACK ${returnCode}). ` +
+        `Check the device secret, and that "${deviceId}" is provisioned and not disabled.`,
+      { deviceId, cause },
+    );
+  }
+  return new EdgeAgentError(
+    'EDGE_ERR_CONNECT_REFUSED',
+    `device "${deviceId}" was refused by the broker at ${url}: ${reason} (CONNACK ${returnCode})`,
+    { deviceId, cause, retryable: returnCode === 3 },
+  );
+}
+
+/** MQTT.js reports a refused CONNACK as "Connection refused: …" with the return code in `code`. */
+export function connackReturnCode(err: Error): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' && err.message.startsWith('Connection refused') ? code : undefined;
+}

@@ -1,0 +1,20 @@
+/** Types of the DeviceSession's public API. */
+import type { EdgeAgentError } from './errors.js';
+
+export type SessionState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** Connection changes and errors after start(); start() itself reports its failures by rejecting. */
+export type SessionEvent =
+  | { kind: 'connected'; reconnect: boolean }
+  | { kind: 'disconnected' }
+  | { kind: 'error'; error: EdgeAgentError };
+
+export interface PublishOptions {
+  /** Marks samples buffered while offline (contract v1, "Envelope": `replay`). */
+  replay?: boolean;
+}
+
+export interface StopOptions {
+  /** true (default): publish the death and DISCONNECT. false: drop the socket so the broker sends the will. */
+  graceful?: boolean;
+}

@@ -1,0 +1,161 @@
+import type { BsPowerSample } from '@tsunagaru/firmware-contracts';
+import { CHEMISTRIES, peukertAh, type BatteryChemistry, type ChemistryProfile } from './battery.js';
+import { StepClock, type DeviceModel, type ModelBase, type ModelEvent, type ModelStep } from './model.js';
+import { clamp, Rng, round } from './rng.js';
+import { bump, dailyCycle, jstHour } from './tokyo-time.js';
+
+export interface BsPowerOptions {
+  /** Default 'vrla'. */
+  battery?: BatteryChemistry;
+  /** Rated capacity of all strings, Ah at the 10-hour rate. Default 400 (VRLA, 2 × 200 Ah) or 300 (Li-ion). */
+  capacityAh?: number;
+  /** State of health, % of rated capacity still available. Default: drawn 85–95 (VRLA) or 95–99 (Li-ion). */
+  sohPct?: number;
+  /** Site load at the quietest hour, A. Default: drawn 28–38; busy hours add up to ~14 A. */
+  baseLoadA?: number;
+  /** Default 100. */
+  initialSocPct?: number;
+  /** Generator fuel tank level. Default: drawn 85–95. */
+  fuelPct?: number;
+  /** Mains fails at this time (a typhoon): the battery carries the load until the low-voltage disconnect. */
+  mainsLostAtTs?: number;
+  /** Mains returns at this time (after `mainsLostAtTs`); the battery recharges at its current limit. */
+  mainsRestoredAtTs?: number;
+}
+
+export type BsPowerConfig = ModelBase & BsPowerOptions;
+
+const FLOAT_V = 53.5;
+/** battery_low is raised below this SoC and re-armed above the second value. */
+const LOW_SOC_PCT = 30;
+const LOW_SOC_REARM_PCT = 50;
+
+/** Mobile traffic over a day (JST): a midday plateau and the evening peak around 21:00. */
+function trafficShare(hour: number): number {
+  return clamp(0.2 + 0.45 * bump(hour, 12.5, 3) + 0.6 * bump(hour, 21, 2.5), 0, 1);
+}
+
+/**
+ * The DC plant of a base station: rectifiers on mains, a battery string on float, a standby generator.
+ * Sign convention: `batteryA` is positive when charging and negative when discharging.
+ */
+export class BsPowerModel implements DeviceModel<'bs-power'> {
+  readonly type = 'bs-power' as const;
+  private readonly rng: Rng;
+  private readonly clock: StepClock;
+  private readonly chem: ChemistryProfile;
+  private readonly capacityAh: number;
+  private readonly sohPct: number;
+  private readonly baseLoadA: number;
+  private readonly fuelPct: number;
+  private socPct: number;
+  private mainsOn = true;
+  /** When mains last changed: energy flows the new way only from then, not over the whole interval. */
+  private mainsChangedTs = Number.NEGATIVE_INFINITY;
+  private dark = false;
+  private lowAlarm = false;
+  /** Shelter warming once the air conditioning loses mains, °C above normal. */
+  private heatC = 0;
+
+  constructor(private readonly config: BsPowerConfig) {
+    this.rng = new Rng(config.seed);
+    this.clock = new StepClock(config.sampleSec);
+    const battery = config.battery ?? 'vrla';
+    this.chem = CHEMISTRIES[battery];
+    this.capacityAh = config.capacityAh ?? (battery === 'vrla' ? 400 : 300);
+    this.sohPct = config.sohPct ?? (battery === 'vrla' ? this.rng.between(85, 95) : this.rng.between(95, 99));
+    this.baseLoadA = config.baseLoadA ?? this.rng.between(28, 38);
+    this.fuelPct = config.fuelPct ?? this.rng.between(85, 95);
+    this.socPct = config.initialSocPct ?? 100;
+  }
+
+  /** Ah the battery holds when full, today. */
+  private get usableAh(): number {
+    return (this.capacityAh * this.sohPct) / 100;
+  }
+
+  step(ts: number): ModelStep<'bs-power'> {
+    const dtMs = this.clock.advance(ts);
+    const events: ModelEvent<'bs-power'>[] = [];
+    const hour = jstHour(ts);
+    this.updateMains(ts, events);
+    const dtH = Math.min(dtMs, ts - this.mainsChangedTs) / 3_600_000;
+
+    const demandA = clamp(this.baseLoadA + 14 * trafficShare(hour) + this.rng.normal(0, 0.4), 20, 60);
+    let loadA = demandA;
+    let batteryA: number;
+    let batteryV: number;
+    let rectifierV = 0;
+    if (this.mainsOn) {
+      rectifierV = FLOAT_V + this.rng.normal(0, 0.03);
+      // Recharge at the current limit until full, then a small float current.
+      const chargeA = this.socPct < 100 ? this.chem.chargeCRate * this.capacityAh : this.rng.between(0.2, 0.5);
+      this.socPct = Math.min(100, this.socPct + ((chargeA * dtH) / this.usableAh) * 100);
+      batteryA = chargeA;
+      batteryV = rectifierV - 0.05;
+    } else if (this.dark) {
+      loadA = 0;
+      batteryA = 0;
+      batteryV = this.chem.restV(this.socPct);
+    } else {
+      const usedAh = peukertAh(this.chem, demandA, dtH, this.capacityAh);
+      // The low-voltage disconnect trips at its threshold; the battery is not drained past it.
+      this.socPct = Math.max(Math.min(this.socPct, this.chem.lvdSocPct), this.socPct - (usedAh / this.usableAh) * 100);
+      batteryA = -demandA;
+      batteryV = this.chem.restV(this.socPct) - demandA * this.chem.resistanceOhm;
+    }
+    this.updateBatteryAlarms(ts, events);
+
+    this.heatC += ((this.mainsOn ? 0 : 8) - this.heatC) * (1 - Math.exp(-dtMs / 3_600_000 / 2));
+    const batteryTempC = 25 + dailyCycle(hour, 15) + this.heatC + (batteryA < 0 ? 0.02 * -batteryA : 0) + this.rng.normal(0, 0.1);
+    // The controller's own time-to-dark at the present load, down to the low-voltage disconnect.
+    const reserveAh = (Math.max(0, this.socPct - this.chem.lvdSocPct) / 100) * this.usableAh;
+    const runtimeMin = this.dark ? 0 : (reserveAh / Math.max(loadA, 1)) * 60;
+
+    const sample: BsPowerSample = {
+      ts,
+      mains: this.mainsOn ? 'on' : 'off',
+      rectifierV: round(rectifierV, 2),
+      loadA: round(loadA),
+      batterySocPct: round(this.socPct),
+      batteryV: round(clamp(batteryV, 0, 75), 2),
+      batteryA: round(batteryA),
+      batteryTempC: round(batteryTempC),
+      batterySohPct: round(this.sohPct),
+      batteryCapacityAh: this.capacityAh,
+      generator: 'off',
+      fuelPct: round(this.fuelPct),
+      backhaul: this.dark ? 'down' : 'fiber',
+      runtimeMin: Math.round(runtimeMin),
+    };
+    return { sample, events };
+  }
+
+  private updateMains(ts: number, events: ModelEvent<'bs-power'>[]): void {
+    const { mainsLostAtTs: lost, mainsRestoredAtTs: restored } = this.config;
+    const on = lost === undefined || ts < lost || (restored !== undefined && restored > lost && ts >= restored);
+    if (on === this.mainsOn) return;
+    this.mainsOn = on;
+    const at = Math.min(on ? (restored ?? ts) : (lost ?? ts), ts);
+    this.mainsChangedTs = at;
+    events.push({ type: on ? 'mains_restored' : 'mains_lost', ts: at, detail: { batterySocPct: round(this.socPct) } });
+    if (on && this.dark) {
+      this.dark = false;
+      events.push({ type: 'backhaul_fiber', ts });
+    }
+  }
+
+  private updateBatteryAlarms(ts: number, events: ModelEvent<'bs-power'>[]): void {
+    if (!this.lowAlarm && this.socPct < LOW_SOC_PCT) {
+      this.lowAlarm = true;
+      events.push({ type: 'battery_low', ts, detail: { batterySocPct: round(this.socPct) } });
+    } else if (this.lowAlarm && this.socPct > LOW_SOC_REARM_PCT) {
+      this.lowAlarm = false;
+    }
+    if (!this.mainsOn && !this.dark && this.socPct <= this.chem.lvdSocPct) {
+      // Low-voltage disconnect: the load is shed to save the battery, the site and its backhaul go dark.
+      this.dark = true;
+      events.push({ type: 'backhaul_down', ts, detail: { reason: 'low-voltage disconnect', batterySocPct: round(this.socPct) } });
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import type { WaterMeterAlarm, WaterMeterSample } from '@tsunagaru/firmware-contracts';
+import { StepClock, type DeviceModel, type ModelBase, type ModelEvent, type ModelStep } from './model.js';
+import { Rng, round } from './rng.js';
+import { jstHour } from './tokyo-time.js';
+
+export interface WaterMeterOptions {
+  /** People in the household. Default 1–4, drawn per meter. */
+  residents?: number;
+  /** Household use per resident per day, litres. Default 215 (Tokyo's domestic average is ~210–220). */
+  litresPerResidentDay?: number;
+  /** Register reading at start, litres. Default: drawn between 50,000 and 900,000. */
+  initialIndexL?: number;
+  /** Default: drawn between 85 and 100. */
+  initialBatteryPct?: number;
+  /** Years for the battery to run from 100 % to 0 %. Default 12 (typical lithium meter battery). */
+  batteryLifeYears?: number;
+  /** A constant leak behind the meter (a running toilet is 5–30 L/h), from `fromTs` (default: always). */
+  leak?: { lph: number; fromTs?: number };
+  /** The household stops using water from this time: for exercising the welfare ("見守り") notice. */
+  vacantFromTs?: number;
+}
+
+export type WaterMeterConfig = ModelBase & WaterMeterOptions;
+
+/** Share of a household's daily use per JST hour: morning and evening peaks, almost nothing at night. */
+const HOURLY_WEIGHTS = [1.5, 0.6, 0.3, 0.3, 0.4, 1.5, 5.0, 8.0, 7.5, 5.5, 4.5, 4.2, 4.5, 4.0, 3.5, 3.5, 4.0, 5.0, 6.5, 7.5, 7.8, 7.0, 5.0, 3.0];
+const WEIGHT_SUM = HOURLY_WEIGHTS.reduce((a, b) => a + b, 0);
+
+/** Expected litres per hour at `hour` (JST) for a household using `dailyLitres`. */
+export function householdDemandLph(hour: number, dailyLitres: number): number {
+  return (dailyLitres * (HOURLY_WEIGHTS[Math.floor(hour) % 24] ?? 0)) / WEIGHT_SUM;
+}
+
+const HOUR_MS = 3_600_000;
+const LOW_BATTERY_PCT = 10;
+
+/**
+ * A household smart water meter. Use comes as discrete draws (a tap, a flush, a shower), so quiet night
+ * intervals really read zero flow, which is what the leak rule and the welfare notice rely on.
+ */
+export class WaterMeterModel implements DeviceModel<'water-meter'> {
+  readonly type = 'water-meter' as const;
+  private readonly rng: Rng;
+  private readonly clock: StepClock;
+  private readonly dailyLitres: number;
+  private readonly drainPctPerMs: number;
+  private volumeL: number;
+  private batteryPct: number;
+  private lastTs: number | undefined;
+  /** Leak rule state: start of the current run of zero-flow intervals, and end of the last dry hour. */
+  private dryRunStart: number | undefined;
+  private lastDryHour: number | undefined;
+  private leakAlarm = false;
+  private lowBatteryAlarm = false;
+
+  constructor(private readonly config: WaterMeterConfig) {
+    this.rng = new Rng(config.seed);
+    this.clock = new StepClock(config.sampleSec);
+    const residents = config.residents ?? this.rng.int(1, 4);
+    this.dailyLitres = residents * (config.litresPerResidentDay ?? 215) * this.rng.between(0.8, 1.2);
+    this.volumeL = config.initialIndexL ?? this.rng.int(50_000, 900_000);
+    this.batteryPct = config.initialBatteryPct ?? this.rng.between(85, 100);
+    this.drainPctPerMs = 100 / ((config.batteryLifeYears ?? 12) * 365.25 * 24 * HOUR_MS);
+  }
+
+  step(ts: number): ModelStep<'water-meter'> {
+    const dt = this.clock.advance(ts);
+    const from = this.lastTs ?? ts - dt;
+    this.lastTs = ts;
+    const events: ModelEvent<'water-meter'>[] = [];
+
+    const litres = this.householdDraws(from, ts) + this.leakLitres(from, ts);
+    this.volumeL += litres;
+    this.batteryPct = Math.max(0, this.batteryPct - dt * this.drainPctPerMs);
+    this.updateLeakRule(from, ts, litres, events);
+    if (!this.lowBatteryAlarm && this.batteryPct < LOW_BATTERY_PCT) {
+      this.lowBatteryAlarm = true;
+      events.push({ type: 'low_battery', ts, detail: { batteryPct: round(this.batteryPct) } });
+    }
+
+    const flowLph = dt > 0 ? round(litres / (dt / HOUR_MS)) : 0;
+    const alarms: WaterMeterAlarm[] = [];
+    if (this.leakAlarm) alarms.push('leak');
+    if (this.lowBatteryAlarm) alarms.push('lowBattery');
+    const sample: WaterMeterSample = {
+      ts,
+      // The register only ever counts up, in whole litres, like the meter's own display.
+      indexL: Math.floor(this.volumeL),
+      flowLph,
+      batteryPct: round(this.batteryPct),
+      ...(alarms.length > 0 ? { alarms } : {}),
+    };
+    return { sample, events };
+  }
+
+  /** Poisson number of draws for the expected volume, each a small, medium or large use. */
+  private householdDraws(from: number, to: number): number {
+    if (this.config.vacantFromTs !== undefined && from >= this.config.vacantFromTs) return 0;
+    const mid = from + (to - from) / 2;
+    const expected = householdDemandLph(jstHour(mid), this.dailyLitres) * ((to - from) / HOUR_MS);
+    const meanDrawL = 12.45; // mean of the mix below
+    let litres = 0;
+    for (let n = this.rng.poisson(expected / meanDrawL); n > 0; n--) {
+      const kind = this.rng.uniform();
+      if (kind < 0.7) litres += this.rng.between(1, 8); // tap, hand wash
+      else if (kind < 0.9) litres += this.rng.between(8, 20); // flush, dishes
+      else litres += this.rng.between(40, 90); // shower, bath, laundry
+    }
+    return litres;
+  }
+
+  private leakLitres(from: number, to: number): number {
+    const leak = this.config.leak;
+    if (!leak || leak.lph <= 0) return 0;
+    const start = Math.max(from, leak.fromTs ?? from);
+    return to > start ? (leak.lph * (to - start)) / HOUR_MS : 0;
+  }
+
+  /**
+   * Kamstrup-style LEAK rule (domain notes): raise when the last 24 h held no continuous hour without
+   * flow; clear after one hour with no flow. The meter's start counts as a dry hour, to avoid a false
+   * alarm on the first day.
+   */
+  private updateLeakRule(from: number, ts: number, litres: number, events: ModelEvent<'water-meter'>[]): void {
+    this.lastDryHour ??= from;
+    if (litres > 0) {
+      this.dryRunStart = undefined;
+    } else {
+      this.dryRunStart ??= from;
+      if (ts - this.dryRunStart >= HOUR_MS) this.lastDryHour = ts;
+    }
+    if (!this.leakAlarm && ts - this.lastDryHour > 24 * HOUR_MS) {
+      this.leakAlarm = true;
+      events.push({ type: 'leak_detected', ts, detail: { rule: 'no dry hour in 24 h' } });
+    } else if (this.leakAlarm && this.lastDryHour === ts) {
+      this.leakAlarm = false;
+      events.push({ type: 'leak_cleared', ts });
+    }
+  }
+}
