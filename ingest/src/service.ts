@@ -46,6 +46,8 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     url: config.mqttUrl,
     username: config.mqttUsername,
     password: deps.mqttPassword,
+    // Our broker binds client ids to usernames (so nobody can kick a session by reusing its id).
+    clientId: config.mqttUsername,
     logger,
     handle: (topic, payload) => pipeline.handle(topic, payload),
   });

@@ -24,6 +24,8 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyI
   const app: FastifyInstance = Fastify({
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: 256 * 1024,
+    // Nullable fields are written as type: ["integer", "null"], which ajv's strict mode wants declared.
+    ajv: { customOptions: { allowUnionTypes: true } },
     // Field-named validation messages: "body.type: must be equal to one of the allowed values".
     schemaErrorFormatter: (errors, dataVar) =>
       new Error(

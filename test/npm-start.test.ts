@@ -1,0 +1,61 @@
+/**
+ * The README's main command, as a person runs it: `npm start` in a fresh DATA_DIR brings up broker,
+ * ingest, API and simulators with nothing external, prints where to look, serves readings, and stops
+ * cleanly on Ctrl-C (SIGINT to the process group, as a terminal sends it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { apiClient } from './support/api-client.js';
+import { makeTempDir } from './support/temp-dir.js';
+import { waitFor } from './support/wait-for.js';
+
+describe('npm start', () => {
+  const dir = makeTempDir('npm-start');
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    // Only if the test failed before the clean stop: take the whole process group down.
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    dir.remove();
+  });
+
+  it('runs the whole system, shows readings through the API, and shuts down cleanly on Ctrl-C', async () => {
+    const env = { ...process.env, DATA_DIR: dir.path, MQTT_PORT: '0', HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: '', LOG_LEVEL: 'info' };
+    child = spawn('npm', ['start', '--silent'], { cwd: process.cwd(), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+
+    const banner = await waitFor('the start banner', () => /API token\s+(\S+)/.test(out) && /REST API\s+(\S+)/.test(out), 60_000);
+    expect(banner).toBe(true);
+    const token = /API token\s+(\S+)/.exec(out)![1]!;
+    const apiBase = /REST API\s+(http:\/\/\S+)\/api\/v1/.exec(out)![1]!;
+    expect(out).toMatch(/MQTT broker\s+mqtt:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/API docs\s+http:\/\/127\.0\.0\.1:\d+\/api\/docs/);
+    const api = apiClient(apiBase, token);
+
+    const devices = await waitFor('every simulated device online with a first reading', async () => {
+      const list = (await api.get('/api/v1/devices')).body.devices as Array<{ id: string; status: { online: boolean; lastSeen: number | null } }>;
+      return list.length >= 10 && list.every((d) => d.status.online && d.status.lastSeen) ? list : undefined;
+    }, 60_000);
+    const meter = devices.find((d) => d.id.startsWith('wm-')) ?? devices[0]!;
+    const readings = (await api.get(`/api/v1/devices/${meter.id}/readings`)).body;
+    expect(readings.count).toBeGreaterThan(0);
+    expect((await api.get('/api/v1/dead-letters')).body.total).toBe(0);
+    expect((await fetch(`${apiBase}/api/v1/devices`)).status).toBe(401);
+
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child!.once('exit', (code, signal) => resolve({ code, signal })));
+    process.kill(-child.pid!, 'SIGINT');
+    const { code, signal } = await exited;
+    // Our process exits 0 after closing everything; npm then re-raises the SIGINT it was sent, as it does
+    // in a terminal, so npm's own status is either 0 or that signal, never an error code.
+    expect(out).toContain('stopped cleanly');
+    expect(code === 0 || signal === 'SIGINT').toBe(true);
+    expect(out).not.toMatch(/tsunagaru: |Error:/);
+  }, 120_000);
+});

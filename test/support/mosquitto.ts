@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { writeMosquittoConfig, type MosquittoCredential } from '@tsunagaru/broker';
+import { makeTempDir } from './temp-dir.js';
+import { waitFor } from './wait-for.js';
+
+export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+
+/** On CI a missing mosquitto is a failure (the CI script installs it), never a silent skip. */
+export function mosquittoAvailable(): boolean {
+  if (existsSync(MOSQUITTO_BIN)) return true;
+  if (process.env.CI) throw new Error(`${MOSQUITTO_BIN} is missing: .ci/run must install Debian's mosquitto (scripts/install-test-deps.sh)`);
+  return false;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export interface RunningMosquitto {
+  url: string;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Debian's mosquitto on a free loopback port with our generated passwd/ACL files (auth on, no anonymous). */
+export async function startMosquitto(credentials: MosquittoCredential[]): Promise<RunningMosquitto> {
+  const dir = makeTempDir('mosquitto');
+  const port = await freePort();
+  const files = await writeMosquittoConfig({ dir: dir.path, port, credentials });
+  const child: ChildProcess = spawn(MOSQUITTO_BIN, ['-c', files.confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(`mosquitto to listen on ${port} (output: ${out})`, () => (child.exitCode !== null ? Promise.reject(new Error(`mosquitto exited: ${out}`)) : portOpen(port)), 10_000);
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      dir.remove();
+    },
+  };
+}
