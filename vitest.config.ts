@@ -9,5 +9,7 @@ export default defineConfig({
     pool: 'forks',
     // Integration tests start real brokers and servers; two cores, so keep parallelism modest.
     maxWorkers: 2,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: 'test-artifacts/vitest-report.json' }]],
   },
 });
