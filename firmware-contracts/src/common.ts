@@ -29,6 +29,16 @@ export const envelopeShape = {
   replay: z.boolean().optional(),
 };
 
+/** The envelope's TypeScript shape (contract v1, "Envelope"), shared by Telemetry and DeviceEvent. */
+export interface Envelope {
+  v: 1;
+  id: string;
+  boot: number;
+  seq: number;
+  ts: number;
+  replay?: boolean;
+}
+
 /**
  * A strict object that must carry at least `min` properties. The `minProperties` metadata makes the
  * exported JSON Schema enforce the same rule as the zod refinement, so the two cannot drift.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envelopeShape } from './common.js';
+import { envelopeShape, type Envelope } from './common.js';
 import type { DeviceType } from './topics.js';
 
 /**
@@ -30,13 +30,7 @@ export const eventSchemas = {
   'ring-node': eventOf('ring-node'),
 } as const satisfies Record<DeviceType, z.ZodType>;
 
-export interface DeviceEvent<T extends DeviceType = DeviceType> {
-  v: 1;
-  id: string;
-  boot: number;
-  seq: number;
-  ts: number;
-  replay?: boolean;
+export interface DeviceEvent<T extends DeviceType = DeviceType> extends Envelope {
   type: EventType<T>;
   detail?: Record<string, unknown>;
 }

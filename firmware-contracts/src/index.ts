@@ -1,6 +1,6 @@
 export * from './topics.js';
 export * from './bounds.js';
-export { MAX_PAYLOAD_BYTES, MAX_SAMPLES } from './common.js';
+export { MAX_PAYLOAD_BYTES, MAX_SAMPLES, type Envelope } from './common.js';
 export * from './telemetry.js';
 export * from './event.js';
 export * from './state.js';

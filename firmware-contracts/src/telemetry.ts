@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { atLeastProperties, bounded, envelopeShape, epochMs, MAX_SAMPLES } from './common.js';
+import { atLeastProperties, bounded, envelopeShape, epochMs, MAX_SAMPLES, type Envelope } from './common.js';
 import type { DeviceType } from './topics.js';
 
 /** Readings per device type (contract v1, "Envelope": readings per type). */
@@ -95,12 +95,6 @@ export interface SampleByType {
   'ring-node': RingNodeSample;
 }
 
-export interface Telemetry<T extends DeviceType = DeviceType> {
-  v: 1;
-  id: string;
-  boot: number;
-  seq: number;
-  ts: number;
-  replay?: boolean;
+export interface Telemetry<T extends DeviceType = DeviceType> extends Envelope {
   samples: SampleByType[T][];
 }
