@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
 import { bearerAuth } from './auth.js';
 import type { ApiDeps } from './deps.js';
+import { consoleRoutes } from './routes/console.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
@@ -71,6 +72,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyI
     await healthRoutes(scoped, deps);
     await deviceRoutes(scoped, deps);
     await deadLetterRoutes(scoped, deps);
+    await consoleRoutes(scoped);
   });
   return app;
 }

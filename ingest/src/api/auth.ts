@@ -24,3 +24,10 @@ export function bearerAuth(adminToken: string) {
     }
   };
 }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A route anyone may call without a token (health, docs, the console's static shell). */
+    public?: boolean;
+  }
+}

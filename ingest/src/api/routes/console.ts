@@ -1,0 +1,28 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+
+const CONSOLE_DIR = fileURLToPath(new URL('../../../console/', import.meta.url));
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+/** Everything from this origin, nothing from a CDN: the console must work on an isolated network. */
+const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+
+/**
+ * The operations console: static files read once at start. The shell is public; every piece of data it
+ * shows comes from the API with the user's own bearer token.
+ */
+export async function consoleRoutes(app: FastifyInstance): Promise<void> {
+  const files = new Map<string, Buffer>();
+  for (const name of readdirSync(CONSOLE_DIR)) if (TYPES[extname(name)]) files.set(name, readFileSync(`${CONSOLE_DIR}${name}`));
+
+  const send = (name: string) => (_req: unknown, reply: import('fastify').FastifyReply) =>
+    reply.header('content-type', TYPES[extname(name)]!).header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(files.get(name));
+
+  app.get('/', { config: { public: true }, schema: { hide: true } }, send('index.html'));
+  app.get<{ Params: { file: string } }>('/console/:file', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
+    const name = request.params.file;
+    if (!files.has(name) || name === 'index.html') return reply.code(404).send({ statusCode: 404, code: 'INGEST_ERR_NOT_FOUND', error: 'Not Found', message: `no console file "${name.slice(0, 64)}"` });
+    return send(name)(request, reply);
+  });
+}
