@@ -5,7 +5,11 @@ export type IngestErrorCode =
   | 'INGEST_ERR_NOT_FOUND'
   | 'INGEST_ERR_CONFLICT'
   | 'INGEST_ERR_BAD_REQUEST'
-  | 'INGEST_ERR_UNAUTHORIZED';
+  | 'INGEST_ERR_UNAUTHORIZED'
+  /** A time-series server refused data as invalid (HTTP 400/413): retrying the same data cannot succeed. */
+  | 'INGEST_ERR_STORE_REJECTED'
+  /** The ingest's own journal cannot be written or read (disk full, permissions, corruption). */
+  | 'INGEST_ERR_JOURNAL';
 
 export class IngestError extends Error {
   constructor(

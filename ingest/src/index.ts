@@ -6,5 +6,6 @@ export { startSubscriber, INGEST_TOPICS, type IngestSubscriber, type SubscriberO
 export * from './pipeline/index.js';
 export { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 export type * from './storage/types.js';
+export * from './storage/influx/index.js';
 export { IngestError, type IngestErrorCode } from './errors.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';

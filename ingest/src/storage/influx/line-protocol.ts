@@ -1,0 +1,96 @@
+/** InfluxDB line protocol for our schema (schema.ts): one line per point, timestamps in ms. */
+import type { RingNodeSample } from '@tsunagaru/firmware-contracts';
+import type { StorableMessage } from '../types.js';
+import { ATTRIBUTE_TAGS, EVENT_MEASUREMENT, TAG_VALUE_PATTERN, TELEMETRY_MEASUREMENTS, type FieldSpec } from './schema.js';
+
+/** Looks up the registry attributes of a device (for the bounded attribute tags). */
+export type DeviceAttributes = (deviceId: string) => Readonly<Record<string, unknown>> | undefined;
+
+export interface LineOptions {
+  /** Write string fields (event `detail`). Off for VictoriaMetrics, which stores a string as 0. Default true. */
+  stringFields?: boolean;
+}
+
+const escapeMeasurement = (s: string) => s.replace(/[, \\]/g, (c) => `\\${c}`);
+const escapeKey = (s: string) => s.replace(/[,= \\]/g, (c) => `\\${c}`);
+const escapeString = (s: string) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+
+/** Renders one field value in its schema type; undefined when the value does not fit (it is then left out). */
+export function formatField(spec: FieldSpec, value: unknown): string | undefined {
+  switch (spec.kind) {
+    case 'float':
+      // No `i` suffix: InfluxDB reads 50 as a float, the same type as 50.5.
+      return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+    case 'integer':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? `${value}i` : undefined;
+    case 'boolean':
+      return typeof value === 'boolean' ? String(value) : undefined;
+    case 'enum': {
+      const code = typeof value === 'string' ? spec.codes![value] : undefined;
+      return code === undefined ? undefined : `${code}i`;
+    }
+    case 'flags': {
+      if (!Array.isArray(value)) return undefined;
+      let mask = 0;
+      for (const v of value) {
+        const bit = spec.codes![String(v)];
+        if (bit !== undefined) mask |= 1 << bit;
+      }
+      return `${mask}i`;
+    }
+    case 'string':
+      return typeof value === 'string' ? escapeString(value) : undefined;
+  }
+}
+
+/** `deviceId`, `type` and the allowed attribute tags, in key order (InfluxDB's canonical series key). */
+export function baseTags(m: StorableMessage, attributes: DeviceAttributes): Array<[string, string]> {
+  const tags: Array<[string, string]> = [
+    ['deviceId', m.deviceId],
+    ['type', m.type],
+  ];
+  const attrs = attributes(m.deviceId) ?? {};
+  for (const key of ATTRIBUTE_TAGS) {
+    const v = attrs[key];
+    if ((typeof v === 'string' || typeof v === 'number') && TAG_VALUE_PATTERN.test(String(v))) tags.push([key, String(v)]);
+  }
+  return tags;
+}
+
+function line(measurement: string, tags: Array<[string, string]>, fields: Array<[string, string]>, ts: number): string {
+  const tagPart = [...tags]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `,${escapeKey(k)}=${escapeKey(v)}`)
+    .join('');
+  const fieldPart = fields.map(([k, v]) => `${escapeKey(k)}=${v}`).join(',');
+  return `${escapeMeasurement(measurement)}${tagPart} ${fieldPart} ${ts}`;
+}
+
+function fieldsOf(specs: readonly FieldSpec[], values: Record<string, unknown>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const spec of specs) {
+    if (!(spec.name in values)) continue;
+    const v = formatField(spec, values[spec.name]);
+    if (v !== undefined) out.push([spec.name, v]);
+  }
+  return out;
+}
+
+/** The points of one validated message. */
+export function messageLines(m: StorableMessage, attributes: DeviceAttributes, options: LineOptions = {}): string[] {
+  const tags = baseTags(m, attributes);
+  const ids = { boot: m.payload.boot, seq: m.payload.seq, replay: m.payload.replay ?? false };
+  if (m.channel === 'event') {
+    const spec = EVENT_MEASUREMENT;
+    const detail = options.stringFields === false || m.payload.detail === undefined ? {} : { detail: JSON.stringify(m.payload.detail) };
+    const fields = fieldsOf(spec.fields, { ...ids, ...detail });
+    return [line(spec.measurement, [...tags, ['event', m.payload.type]], fields, m.payload.ts)];
+  }
+  const spec = TELEMETRY_MEASUREMENTS[m.type];
+  if (m.type === 'ring-node') {
+    return (m.payload.samples as RingNodeSample[]).flatMap((sample) =>
+      sample.segments.map((seg) => line(spec.measurement, [...tags, ['segment', seg.id]], fieldsOf(spec.fields, { ...seg, ...ids }), sample.ts)),
+    );
+  }
+  return m.payload.samples.map((sample) => line(spec.measurement, tags, fieldsOf(spec.fields, { ...(sample as Record<string, unknown>), ...ids }), sample.ts));
+}

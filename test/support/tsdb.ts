@@ -1,0 +1,158 @@
+/**
+ * Real time-series servers from Debian packages on loopback, random ports, temp data dirs: InfluxDB 1.6
+ * (v1 /write, InfluxQL /query) and VictoriaMetrics (v2 /api/v2/write, /api/v1/export). Each can be
+ * stopped and started again on the same port and data (fault tests). scripts/install-test-deps.sh
+ * installs them; on CI a missing binary fails the test instead of skipping it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './mosquitto.js';
+import { makeTempDir } from './temp-dir.js';
+import { waitFor } from './wait-for.js';
+
+export const INFLUXD_BIN = '/usr/bin/influxd';
+export const VICTORIA_BIN = '/usr/bin/victoria-metrics';
+
+export function serverAvailable(bin: string): boolean {
+  if (existsSync(bin)) return true;
+  if (process.env.CI) throw new Error(`${bin} is missing: .ci/run must install it (scripts/install-test-deps.sh)`);
+  return false;
+}
+
+export interface TsdbServer {
+  url: string;
+  /** SIGTERM and wait for exit; the data dir stays. */
+  stop(): Promise<void>;
+  /** Starts again on the same port and data. */
+  start(): Promise<void>;
+  /** Stops and removes the data. */
+  dispose(): Promise<void>;
+  output(): string;
+}
+
+function managed(name: string, bin: string, args: string[], url: string, ready: () => Promise<boolean>, remove: () => void): TsdbServer {
+  let child: ChildProcess | undefined;
+  let out = '';
+  const server: TsdbServer = {
+    url,
+    output: () => out.slice(-4000),
+    async start() {
+      const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = c;
+      c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+      await waitFor(`${name} to answer at ${url}`, () => (c.exitCode !== null ? Promise.reject(new Error(`${name} exited: ${out.slice(-2000)}`)) : ready()), 30_000, 100);
+    },
+    async stop() {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    async dispose() {
+      await server.stop();
+      remove();
+    },
+  };
+  return server;
+}
+
+const answers = (url: string, expect: (r: Response) => boolean) => async () => {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    await r.arrayBuffer();
+    return expect(r);
+  } catch {
+    return false;
+  }
+};
+
+export const INFLUX_ADMIN = { user: 'tsunagaru', password: 'influx-test-password' };
+
+/** InfluxDB 1.6 with authentication on, an admin user and database `db`. */
+export async function startInfluxDb16(db = 'tsunagaru'): Promise<TsdbServer> {
+  const dir = makeTempDir('influxdb');
+  const [httpPort, rpcPort] = [await freePort(), await freePort()];
+  const conf = join(dir.path, 'influxdb.conf');
+  writeFileSync(
+    conf,
+    [
+      'reporting-disabled = true',
+      `bind-address = "127.0.0.1:${rpcPort}"`,
+      '[meta]',
+      `  dir = "${dir.path}/meta"`,
+      '[data]',
+      `  dir = "${dir.path}/data"`,
+      `  wal-dir = "${dir.path}/wal"`,
+      '  query-log-enabled = false',
+      '[monitor]',
+      '  store-enabled = false',
+      '[continuous_queries]',
+      '  enabled = false',
+      '[http]',
+      `  bind-address = "127.0.0.1:${httpPort}"`,
+      '  auth-enabled = true',
+      '  log-enabled = false',
+      '',
+    ].join('\n'),
+  );
+  const url = `http://127.0.0.1:${httpPort}`;
+  const server = managed('influxd', INFLUXD_BIN, ['-config', conf], url, answers(`${url}/ping`, (r) => r.status === 204), dir.remove);
+  await server.start();
+  // With no users yet, InfluxDB allows creating the first admin without credentials.
+  await influxQl(url, `CREATE USER ${INFLUX_ADMIN.user} WITH PASSWORD '${INFLUX_ADMIN.password}' WITH ALL PRIVILEGES`, undefined, false);
+  await influxQl(url, `CREATE DATABASE ${db}`);
+  return server;
+}
+
+/** Runs InfluxQL on InfluxDB 1.x (as the admin) and returns the JSON results; ms epochs. */
+export async function influxQl(url: string, q: string, db?: string, auth = true): Promise<any> {
+  const params = new URLSearchParams({ q, epoch: 'ms', ...(db ? { db } : {}) });
+  const headers: Record<string, string> = auth ? { authorization: `Basic ${Buffer.from(`${INFLUX_ADMIN.user}:${INFLUX_ADMIN.password}`).toString('base64')}` } : {};
+  const res = await fetch(`${url}/query`, { method: 'POST', body: params, headers });
+  const body = (await res.json()) as any;
+  if (res.status !== 200 || body.results?.[0]?.error) throw new Error(`InfluxQL ${q}: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Rows of an InfluxQL SELECT as objects (column → value). */
+export async function influxRows(url: string, db: string, q: string): Promise<Array<Record<string, unknown>>> {
+  const body = await influxQl(url, q, db);
+  return (body.results[0].series ?? []).flatMap((s: { columns: string[]; values: unknown[][]; tags?: Record<string, string> }) =>
+    s.values.map((v) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) })),
+  );
+}
+
+/** VictoriaMetrics with dedup at 1 ms, so a rewritten point (same series and ms) is one sample. */
+export async function startVictoriaMetrics(): Promise<TsdbServer> {
+  const dir = makeTempDir('victoria');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = [`-storageDataPath=${dir.path}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms', '-loggerLevel=ERROR', '-memory.allowedPercent=20'];
+  const server = managed('victoria-metrics', VICTORIA_BIN, args, url, answers(`${url}/health`, (r) => r.status === 200), dir.remove);
+  await server.start();
+  return server;
+}
+
+export interface ExportedSeries {
+  metric: Record<string, string>;
+  values: number[];
+  timestamps: number[];
+}
+
+/** Everything VictoriaMetrics holds for series matching `match` (after flushing its in-memory buffers). */
+export async function victoriaExport(url: string, match: string): Promise<ExportedSeries[]> {
+  await fetch(`${url}/internal/force_flush`).then((r) => r.arrayBuffer());
+  const res = await fetch(`${url}/api/v1/export`, { method: 'POST', body: new URLSearchParams({ 'match[]': match, start: '0' }) });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`export ${match}: HTTP ${res.status} ${text}`);
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as ExportedSeries);
+}
