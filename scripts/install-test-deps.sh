@@ -9,10 +9,6 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 # VictoriaMetrics (v2 /api/v2/write, /api/v1/export).
 [ -x /usr/bin/influxd ] || need+=(influxdb)
 [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
-# Time-series servers for the InfluxDB writer tests: influxdb 1.6 (v1 /write, InfluxQL /query) and
-# VictoriaMetrics (v2 /api/v2/write, /api/v1/export).
-[ -x /usr/bin/influxd ] || need+=(influxdb)
-[ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 # Browser tests of the operations console drive Debian's chromium with playwright-core.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 
@@ -30,4 +26,3 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 echo "install-test-deps: mosquitto $(/usr/sbin/mosquitto -h 2>/dev/null | head -1 | awk '{print $3}')"
 echo "install-test-deps: influxdb $(dpkg-query -W -f='${Version}' influxdb 2>/dev/null), victoria-metrics $(dpkg-query -W -f='${Version}' victoria-metrics 2>/dev/null)"
-echo "install-test-deps: influxd $(/usr/bin/influxd version 2>/dev/null | awk '{print $2}'), victoria-metrics $(/usr/bin/victoria-metrics -version 2>/dev/null | head -1)"
