@@ -9,3 +9,6 @@ export type * from './storage/types.js';
 export * from './storage/influx/index.js';
 export { IngestError, type IngestErrorCode } from './errors.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { ROLES, isRole, canSeeWelfare, canSeeDeviceType, redactWelfare, READ_ROLES, FIELD_ROLES, ADMIN_ONLY, type Role, type ApiPrincipal } from './api/roles.js';
+export { addToken, revokeToken, readTokens, tokensPathFor, FileTokenStore, type TokenRecord, type TokenStore } from './api/tokens.js';
+export { FileAuditLog, MemoryAuditLog, auditPathFor, type AuditLog, type AuditEntry, type AuditActor, type AuditEntryInput } from './audit/audit-log.js';

@@ -2,6 +2,8 @@ import type { DeviceRegistry } from '@tsunagaru/broker';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
+import { FileTokenStore, tokensPathFor } from './api/tokens.js';
+import { auditPathFor, FileAuditLog } from './audit/audit-log.js';
 import type { IngestConfig } from './config.js';
 import { startSubscriber, type IngestSubscriber } from './mqtt-subscriber.js';
 import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './pipeline/index.js';
@@ -57,6 +59,9 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       operations: store.operations,
       readings: store.readings,
       adminToken: config.adminToken,
+      // Role tokens and the audit log live in DATA_DIR, shared with `npm run tokens` / `npm run devices`.
+      tokens: new FileTokenStore(tokensPathFor(config.dataDir), config.adminToken),
+      audit: new FileAuditLog(auditPathFor(config.dataDir)),
       clock,
       mqttPublicUrl: deps.mqttPublicUrl ?? config.mqttUrl,
       health: () => ({

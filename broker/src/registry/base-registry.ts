@@ -130,6 +130,17 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
     });
   }
 
+  async revoke(id: string): Promise<DeviceRecord> {
+    this.requireDevice(id);
+    const secretHash = await hashSecret(generateSecret(), { N: this.scryptN }); // nobody ever sees this secret
+    return this.mutate(async () => {
+      const current = this.requireDevice(id);
+      const device: DeviceRecord = { ...current, attributes: { ...current.attributes }, secretHash, disabled: true, updatedAt: this.now().toISOString() };
+      await this.commit({ op: 'device', record: device });
+      return device;
+    });
+  }
+
   /** Replaces the attribute set (PUT semantics); `location` is replaced only when given. */
   updateAttributes(id: string, attributes: Record<string, AttributeValue>, location?: GeoLocation): Promise<DeviceRecord> {
     try {

@@ -13,6 +13,12 @@ export interface FileRegistryOptions extends RegistryOptions {
    * The standalone broker opens read-only; the ingest is the one writer. Default false.
    */
   readOnly?: boolean;
+  /**
+   * Compact (and repair a torn tail) at open when writable. Default true for the one long-running
+   * writer; false for short-lived extra writers such as `npm run devices`, which only append (an
+   * O_APPEND line is safe beside a running ingest; a compaction's rename would not be).
+   */
+  compactAtOpen?: boolean;
   /** Watch the file for changes made by another process. Default true. */
   watch?: boolean;
   /** Milliseconds to wait after a file event before reading, so a burst of appends is read once. Default 50. */
@@ -110,6 +116,13 @@ export class FileDeviceRegistry extends BaseDeviceRegistry {
       );
     }
     if (this.readOnly) return;
+    if (this.options.compactAtOpen === false) {
+      // Appending after a torn or unterminated line would glue our line to it; only a compacting writer repairs.
+      if (parsed.skippedTail || parsed.missingFinalNewline) {
+        throw new RegistryError('REGISTRY_ERR_CORRUPT', `${this.path}: the last line is incomplete; open it once with a compacting writer (the ingest) to repair it`);
+      }
+      return;
+    }
     const live = this.devices.size + this.services.size;
     // Rewriting from live state both drops superseded lines and repairs a torn or unterminated tail.
     if (parsed.skippedTail || parsed.missingFinalNewline || parsed.lineCount > 2 * live) await this.compact();

@@ -110,6 +110,16 @@ export function deviceRegistryContract(name: string, make: (options: RegistryOpt
       await expectCode(registry.setDisabled('ghost', true), 'REGISTRY_ERR_NOT_FOUND');
     });
 
+    it('revokes a device: disabled, and its old secret no longer verifies even after re-enabling', async () => {
+      const first = await registry.provision({ id: 'bs-rev-1', type: 'bs-power' });
+      const revoked = await registry.revoke('bs-rev-1');
+      expect(revoked.disabled).toBe(true);
+      expect(await verifySecret(first.secret, registry.getDevice('bs-rev-1')!.secretHash)).toBe(false);
+      await registry.setDisabled('bs-rev-1', false);
+      expect(await verifySecret(first.secret, registry.getDevice('bs-rev-1')!.secretHash)).toBe(false);
+      await expectCode(registry.revoke('ghost'), 'REGISTRY_ERR_NOT_FOUND');
+    });
+
     it('replaces attributes and keeps the location unless a new one is given', async () => {
       await registry.provision({ id: 'wm-3', type: 'water-meter', attributes: { dma: 'toyosu-1', a: 1 }, location: { lat: 35.65, lon: 139.79 } });
       const updated = await registry.updateAttributes('wm-3', { dma: 'toyosu-2' });

@@ -58,6 +58,12 @@ export interface DeviceRegistry {
   /** Replaces the secret; returns the new plain secret once. */
   rotateSecret(id: string): Promise<ProvisionResult>;
   setDisabled(id: string, disabled: boolean): Promise<DeviceRecord>;
+  /**
+   * Revokes a device's credentials in one change: disabled, and its secret replaced by a random one that
+   * is never returned, so even re-enabling it does not let the old secret in (re-admit with
+   * rotateSecret + setDisabled(false)). Live sessions are closed through onChange.
+   */
+  revoke(id: string): Promise<DeviceRecord>;
   updateAttributes(id: string, attributes: Record<string, AttributeValue>, location?: GeoLocation): Promise<DeviceRecord>;
   /** Creates or replaces a service account with the given plain secret. */
   upsertService(username: string, role: ServiceAccount['role'], secret: string): Promise<ServiceAccount>;

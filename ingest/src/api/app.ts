@@ -3,10 +3,15 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
-import { bearerAuth } from './auth.js';
+import { MemoryAuditLog } from '../audit/audit-log.js';
+import { installAccessControl } from './access.js';
+import './auth.js';
 import type { ApiDeps } from './deps.js';
 import { consoleRoutes } from './routes/console.js';
+import { auditRoutes } from './routes/audit.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { provisioningRoutes } from './routes/provisioning.js';
+import { FileTokenStore } from './tokens.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 
@@ -51,10 +56,9 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyI
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url.startsWith('/api/docs')) return;
-    await bearerAuth(deps.adminToken)(request, reply);
-  });
+  // One access check for every route (access.ts): token → role → the route's `config.roles`.
+  const audit = deps.audit ?? new MemoryAuditLog();
+  installAccessControl(app, { tokens: deps.tokens ?? new FileTokenStore(undefined, deps.adminToken), audit });
 
   app.setErrorHandler((err: FastifyError | IngestError, request, reply) => {
     const code = (err as { code?: string }).code ?? 'INGEST_ERR_INTERNAL';
@@ -72,6 +76,8 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyI
     await healthRoutes(scoped, deps);
     await deviceRoutes(scoped, deps);
     await deadLetterRoutes(scoped, deps);
+    await provisioningRoutes(scoped, deps);
+    await auditRoutes(scoped, audit);
     await consoleRoutes(scoped);
   });
   return app;

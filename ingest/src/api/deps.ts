@@ -1,4 +1,6 @@
 import type { DeviceRegistry } from '@tsunagaru/broker';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { TokenStore } from './tokens.js';
 import type { OperationsStore, ReadingsReader } from '../storage/types.js';
 
 export interface HealthReport {
@@ -13,7 +15,12 @@ export interface ApiDeps {
   registry: DeviceRegistry;
   operations: OperationsStore;
   readings: ReadingsReader;
+  /** The bootstrap admin token (TSUNAGARU_ADMIN_TOKEN or generated). */
   adminToken: string;
+  /** Role tokens (`npm run tokens`); default: only the bootstrap admin token is accepted. */
+  tokens?: TokenStore;
+  /** Where provisioning, commands and acknowledgements are audited; default in memory. */
+  audit?: AuditLog;
   health: () => HealthReport;
   clock?: () => number;
   /** Broker address devices should use, shown in the provisioning response. */

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.js';
+import { FIELD_ROLES } from '../roles.js';
 
 export async function deadLetterRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   app.get<{ Querystring: { limit: number; before?: number; deviceId?: string } }>(
     '/api/v1/dead-letters',
     {
+      // Raw device payloads: for the people who debug devices (and admins).
+      config: { roles: FIELD_ROLES },
       schema: {
         summary: 'Messages the ingest could not accept, newest first, each with the reason',
         tags: ['dead letters'],

@@ -1,9 +1,10 @@
 import { devicePrefix, buildTopic, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeviceRecord } from '@tsunagaru/broker';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IngestError } from '../../errors.js';
 import type { DeviceStatus } from '../../storage/types.js';
 import type { ApiDeps } from '../deps.js';
+import { canSeeDeviceType, FIELD_ROLES, READ_ROLES } from '../roles.js';
 import { deviceIdParam, deviceSchema, errorSchema, provisionBody, rangeQuery, statusSchema } from '../schemas.js';
 import { parseRange } from '../time-range.js';
 
@@ -28,9 +29,11 @@ function publicDevice(d: DeviceRecord, status: DeviceStatus | undefined) {
   };
 }
 
-function requireDevice(deps: ApiDeps, id: string): DeviceRecord {
+/** A device outside the caller's role scope (roles.ts) is reported as not provisioned. */
+function requireDevice(deps: ApiDeps, id: string, request: FastifyRequest): DeviceRecord {
   const device = deps.registry.getDevice(id);
-  if (!device) throw new IngestError('INGEST_ERR_NOT_FOUND', `device "${id}" is not provisioned`);
+  const role = request.principal?.role;
+  if (!device || (role && !canSeeDeviceType(role, device.type))) throw new IngestError('INGEST_ERR_NOT_FOUND', `device "${id}" is not provisioned`);
   return device;
 }
 
@@ -46,6 +49,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
   app.get<{ Querystring: { type?: DeviceType; online?: boolean } }>(
     '/api/v1/devices',
     {
+      config: { roles: READ_ROLES },
       schema: {
         summary: 'List provisioned devices with their status',
         tags: ['devices'],
@@ -58,6 +62,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       const devices = deps.registry
         .listDevices()
         .filter((d) => !request.query.type || d.type === request.query.type)
+        .filter((d) => !request.principal || canSeeDeviceType(request.principal.role, d.type))
         .map((d) => publicDevice(d, statuses.get(d.id)))
         .filter((d) => request.query.online === undefined || d.status.online === request.query.online)
         .sort((a, b) => a.id.localeCompare(b.id));
@@ -68,6 +73,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
   app.post<{ Body: { id: string; type: DeviceType; attributes?: DeviceRecord['attributes']; location?: DeviceRecord['location'] } }>(
     '/api/v1/devices',
     {
+      config: { roles: FIELD_ROLES },
       schema: {
         summary: 'Provision a device; the response carries its MQTT secret, shown only this once',
         tags: ['devices'],
@@ -91,6 +97,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     async (request, reply) => {
       const { device, secret } = await deps.registry.provision(request.body);
       request.log.info({ event: 'device_provisioned', deviceId: device.id, type: device.type }, 'device provisioned');
+      await request.audit({ action: 'device.provision', target: device.id, detail: { type: device.type } });
       return reply.code(201).send({
         device: publicDevice(device, undefined),
         secret,
@@ -102,6 +109,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
   app.get<{ Params: { id: string } }>(
     '/api/v1/devices/:id',
     {
+      config: { roles: READ_ROLES },
       schema: {
         summary: 'One device: status, last seen, and the latest value of every reading',
         tags: ['devices'],
@@ -120,7 +128,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       },
     },
     async (request) => {
-      const device = requireDevice(deps, request.params.id);
+      const device = requireDevice(deps, request.params.id, request);
       const [status, latest] = await Promise.all([deps.operations.getStatus(device.id), deps.readings.latestReadings(device.id, device.type)]);
       return { ...publicDevice(device, status), latest };
     },
@@ -129,6 +137,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
   app.get<{ Params: { id: string }; Querystring: RangeQs }>(
     '/api/v1/devices/:id/readings',
     {
+      config: { roles: READ_ROLES },
       schema: {
         summary: 'Samples of a device in [from, to), oldest first, in the contract\'s field names',
         tags: ['devices'],
@@ -138,7 +147,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       },
     },
     async (request) => {
-      const device = requireDevice(deps, request.params.id);
+      const device = requireDevice(deps, request.params.id, request);
       const { from, to } = parseRange(request.query, now());
       const limit = request.query.limit;
       const readings = await deps.readings.readings(device.id, device.type, { from, to, limit });
@@ -148,9 +157,9 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
 
   app.get<{ Params: { id: string }; Querystring: RangeQs }>(
     '/api/v1/devices/:id/events',
-    { schema: { summary: 'Events of a device in [from, to)', tags: ['devices'], params: deviceIdParam, querystring: rangeQuery, response: { 404: errorSchema } } },
+    { config: { roles: READ_ROLES }, schema: { summary: 'Events of a device in [from, to)', tags: ['devices'], params: deviceIdParam, querystring: rangeQuery, response: { 404: errorSchema } } },
     async (request) => {
-      const device = requireDevice(deps, request.params.id);
+      const device = requireDevice(deps, request.params.id, request);
       const { from, to } = parseRange(request.query, now());
       const events = await deps.readings.events(device.id, { from, to, limit: request.query.limit });
       return { deviceId: device.id, from, to, count: events.length, events };

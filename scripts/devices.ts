@@ -1,0 +1,96 @@
+/**
+ * `npm run devices -- add|rotate|disable|enable|revoke|list …` on DATA_DIR's device registry
+ * (`$DATA_DIR/registry/devices.jsonl`). Safe beside a running `npm start` / ingest: it only appends
+ * one fsynced line per change (no compaction), and the broker follows the file, so rotate, disable and
+ * revoke close the device's live MQTT session within moments. Every change is audited.
+ */
+import { FileDeviceRegistry, registryPathFor, type AttributeValue, type DeviceRecord } from '@tsunagaru/broker';
+import { DEVICE_TYPES, isDeviceType, devicePrefix } from '@tsunagaru/firmware-contracts';
+import { auditPathFor, FileAuditLog } from '@tsunagaru/ingest';
+import { cliActor, dataDirFromEnv, parseArgs, runCli, UsageError } from './cli-support.js';
+
+const USAGE = `usage: npm run devices -- <command>
+  add <id> <type> [--attr key=value]… [--lat <deg> --lon <deg>]
+                      provision; prints the MQTT secret once. type: ${DEVICE_TYPES.join(' | ')}
+  rotate <id>         new secret (printed once); the old one stops working, a live session is closed
+  disable <id>        refuse logins, close a live session
+  enable <id>         allow logins again (a revoked device also needs rotate)
+  revoke <id>         disable and destroy the secret; close a live session
+  list [--json]       devices with type, state and attributes (never secrets or hashes)
+environment: DATA_DIR (default ./data)`;
+
+/** `--attr k=v`: numbers, true/false and null are typed; everything else is a string. */
+function parseAttributes(values: readonly string[]): Record<string, AttributeValue> {
+  const out: Record<string, AttributeValue> = {};
+  for (const kv of values) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--attr wants key=value, got "${kv}"`);
+    const raw = kv.slice(eq + 1);
+    out[kv.slice(0, eq)] = raw === 'true' ? true : raw === 'false' ? false : raw === 'null' ? null : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
+}
+
+function describe(d: DeviceRecord): string {
+  return `${d.id}  ${d.type.padEnd(11)}  ${d.disabled ? 'disabled' : 'enabled '}  ${JSON.stringify(d.attributes)}`;
+}
+
+async function main(): Promise<void> {
+  const { positional, flags } = parseArgs(process.argv.slice(2));
+  const [command, id, type] = positional;
+  if (!command) throw new UsageError('missing command');
+  if (!['add', 'rotate', 'disable', 'enable', 'revoke', 'list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (command !== 'list' && !id) throw new UsageError(`${command} needs a device id`);
+  const dataDir = dataDirFromEnv();
+  const registry = await FileDeviceRegistry.open({ path: registryPathFor(dataDir), compactAtOpen: false, watch: false });
+  const audit = new FileAuditLog(auditPathFor(dataDir));
+  const actor = cliActor(`devices ${command}`);
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  try {
+    switch (command) {
+      case 'add': {
+        if (!type || !isDeviceType(type)) throw new UsageError(`add needs a type (${DEVICE_TYPES.join(', ')}), got ${JSON.stringify(type ?? '')}`);
+        const lat = flags.get('lat')?.at(-1);
+        const lon = flags.get('lon')?.at(-1);
+        const { device, secret } = await registry.provision({
+          id: id!,
+          type,
+          attributes: parseAttributes(flags.get('attr') ?? []),
+          ...(lat !== undefined && lon !== undefined ? { location: { lat: Number(lat), lon: Number(lon) } } : {}),
+        });
+        await audit.record(actor, { action: 'device.provision', target: device.id, detail: { type } });
+        out(`provisioned ${describe(device)}\nmqtt username  ${device.id}\nsecret         ${secret}\npublish under  ${devicePrefix(device.type, device.id)}\n\nThe secret is shown once; only its scrypt hash is stored.`);
+        break;
+      }
+      case 'rotate': {
+        const { device, secret } = await registry.rotateSecret(id!);
+        await audit.record(actor, { action: 'device.rotate-secret', target: device.id });
+        out(`rotated ${device.id}\nsecret  ${secret}\n\nShown once. The old secret no longer works; a live session is closed.`);
+        break;
+      }
+      case 'disable':
+      case 'enable': {
+        const device = await registry.setDisabled(id!, command === 'disable');
+        await audit.record(actor, { action: `device.${command}`, target: device.id });
+        out(`${command}d ${describe(device)}`);
+        break;
+      }
+      case 'revoke': {
+        const device = await registry.revoke(id!);
+        await audit.record(actor, { action: 'device.revoke', target: device.id });
+        out(`revoked ${device.id}: disabled, secret destroyed. Re-admit with rotate + enable.`);
+        break;
+      }
+      case 'list': {
+        const devices = registry.listDevices();
+        if (flags.has('json')) out(JSON.stringify(devices.map(({ secretHash: _h, ...d }) => d), null, 2));
+        else out(devices.length ? devices.map(describe).join('\n') : `no devices in ${registryPathFor(dataDir)}`);
+        break;
+      }
+    }
+  } finally {
+    await registry.close();
+  }
+}
+
+runCli('devices', USAGE, main);
