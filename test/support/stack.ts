@@ -24,12 +24,14 @@ export interface StackOptions {
   externalMqttUrl?: string;
   ingestPassword?: string;
   registry?: DeviceRegistry;
+  /** Use this DATA_DIR (kept at close) instead of a fresh temp dir, e.g. to share it with a CLI. */
+  dataDir?: string;
 }
 
 /** Our broker (aedes, random port) + ingest on a temp DATA_DIR + API on a random port: all real parts. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const { logger, lines } = captureLogger('info');
-  const dir = makeTempDir('stack');
+  const dir = options.dataDir ? { path: options.dataDir, remove: () => undefined } : makeTempDir('stack');
   const registry = options.registry ?? new MemoryDeviceRegistry({ scryptN: 1024 });
   const ingestPassword = options.ingestPassword ?? randomBytes(18).toString('base64url');
   let broker: TsunagaruBroker | undefined;
