@@ -20,12 +20,32 @@ export type EdgeAgentErrorCode =
   | 'EDGE_ERR_STOPPED'
   | 'EDGE_ERR_PUBLISH_FAILED'
   | 'EDGE_ERR_SUBSCRIBE_DENIED'
-  | 'EDGE_ERR_IDENTITY_IO';
+  | 'EDGE_ERR_IDENTITY_IO'
+  /** The agent's config file is missing, unreadable or invalid; the message names the field and the fix. */
+  | 'EDGE_ERR_CONFIG'
+  /** A register map file is unreadable or breaks the register map schema. */
+  | 'EDGE_ERR_REGISTER_MAP'
+  /** A Modbus request got no answer within its timeout (after its retries). */
+  | 'EDGE_ERR_MODBUS_TIMEOUT'
+  /** The Modbus device answered with an exception (illegal address, gateway target failed, …). */
+  | 'EDGE_ERR_MODBUS_EXCEPTION'
+  /** The bus itself failed: serial port or TCP connection could not be opened, or broke. */
+  | 'EDGE_ERR_MODBUS_IO'
+  /** Too many requests waiting for the bus; the oldest work is not dropped, the new request is refused. */
+  | 'EDGE_ERR_MODBUS_QUEUE_FULL'
+  /** The on-disk buffer could not be read or written. */
+  | 'EDGE_ERR_BUFFER_IO'
+  /** Another agent process holds the buffer directory. */
+  | 'EDGE_ERR_BUFFER_LOCKED';
 
 const RETRYABLE: ReadonlySet<EdgeAgentErrorCode> = new Set<EdgeAgentErrorCode>([
   'EDGE_ERR_CONNECT_TIMEOUT',
   'EDGE_ERR_PUBLISH_FAILED',
   'EDGE_ERR_IDENTITY_IO',
+  'EDGE_ERR_MODBUS_TIMEOUT',
+  'EDGE_ERR_MODBUS_IO',
+  'EDGE_ERR_MODBUS_QUEUE_FULL',
+  'EDGE_ERR_BUFFER_IO',
 ]);
 
 export interface EdgeAgentErrorInit {

@@ -6,6 +6,7 @@ export * from './event.js';
 export * from './state.js';
 export * from './command.js';
 export * from './ring-topology.js';
+export * from './register-map.js';
 export { formatIssues, formatPath } from './format-issues.js';
 export * from './validate.js';
 export { generateJsonSchemas, schemaFileFor, SCHEMA_ID_BASE } from './json-schema.js';
