@@ -87,3 +87,19 @@ export function sessionStillValid(
   if (device.disabled) return { ok: false, reason: 'device_disabled' };
   return device.secretHash === principal.secretHash ? { ok: true } : { ok: false, reason: 'secret_rotated' };
 }
+
+/**
+ * Authenticates a device by a TLS client certificate the listener has already verified against its
+ * CA: the certificate's CN is the device id. The MQTT username, if sent, must be that id; a password
+ * is not needed (and not checked). The device must be provisioned and enabled, so disabling or
+ * revoking a device shuts out its certificate too.
+ */
+export function authenticateCertificate(registry: DeviceRegistry, commonName: string, username: string | undefined): AuthOutcome {
+  if (username && username !== commonName) {
+    return { ok: false, reason: 'certificate_mismatch', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD, detail: `certificate CN "${commonName.slice(0, 80)}" ≠ username` };
+  }
+  const d = registry.getDevice(commonName);
+  if (!d) return { ok: false, reason: 'unknown_username', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD, detail: 'certificate CN is not a provisioned device' };
+  if (d.disabled) return { ok: false, reason: 'device_disabled', returnCode: CONNACK.NOT_AUTHORIZED };
+  return { ok: true, principal: { kind: 'device', id: d.id, type: d.type, secretHash: d.secretHash } };
+}

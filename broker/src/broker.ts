@@ -1,60 +1,22 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
-import type { Logger } from 'pino';
 import { MAX_PAYLOAD_BYTES } from '@tsunagaru/firmware-contracts';
 import { canPublish, canSubscribe, clientIdAllowed, principalName, type Principal } from './acl.js';
-import { authenticateCredentials, CONNACK, sessionStillValid } from './auth.js';
-import { DenialLog, type DenialContext, type DenialReason, type RevocationReason } from './denials.js';
+import { authenticateCertificate, authenticateCredentials, CONNACK, sessionStillValid, type AuthOutcome } from './auth.js';
+import { DenialLog, type DenialContext, type DenialReason } from './denials.js';
 import { BrokerError } from './errors.js';
+import { createMqttServer, peerCertificateOf } from './listeners.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
-import type { DeviceRegistry } from './registry/types.js';
+import { AuthThrottle, PublishRateLimiter } from './throttle.js';
+import type { BrokerOptions, ListenOptions, TsunagaruBroker } from './broker-types.js';
 
-export interface BrokerOptions {
-  /** Where devices and service accounts are looked up; the broker only reads it and listens to onChange. */
-  registry: DeviceRegistry;
-  /** Structured log: connections at info, every denial at warn (`event: 'mqtt_denied'`). */
-  logger: Logger;
-  /** Largest PUBLISH payload in bytes; default MAX_PAYLOAD_BYTES (65536, contract v1). Larger ones are refused. */
-  maxPayloadBytes?: number;
-  /**
-   * Largest MQTT packet body ("remaining length") accepted on the socket, in bytes; default
-   * maxPayloadBytes + 4096 (room for topic and headers). A bigger packet cuts the connection
-   * before it is buffered. Must be ≥ maxPayloadBytes.
-   */
-  maxPacketBytes?: number;
-  /** Require client id = username or `${username}:…` (see acl.clientIdAllowed); default true. */
-  bindClientIdToUsername?: boolean;
-  /** Milliseconds a new connection has to send CONNECT before it is dropped; default 10000. */
-  connectTimeoutMs?: number;
-  /** aedes broker id; default random. */
-  id?: string;
-}
+export type { BrokerOptions, BrokerStats, ListenOptions, TsunagaruBroker } from './broker-types.js';
 
-export interface ListenOptions {
-  /** TCP port; default 1883; 0 picks a free port (the real one is returned). */
-  port?: number;
-  /** Address to bind; default 127.0.0.1 (see README: no TLS here, so not exposed by default). */
-  host?: string;
-}
-
-export interface BrokerStats {
-  /** Authenticated MQTT sessions now connected. */
-  connections: number;
-  /** Denials since start, by reason. */
-  denials: Record<DenialReason, number>;
-  /** Sessions closed because the registry changed, by reason. */
-  revocations: Record<RevocationReason, number>;
-}
-
-export interface TsunagaruBroker {
-  readonly aedes: Aedes;
-  listen(options?: ListenOptions): Promise<{ port: number; host: string }>;
-  /** Stops listening, disconnects every client, stops following the registry. Idempotent. */
-  close(): Promise<void>;
-  stats(): BrokerStats;
-}
 
 const PACKET_HEADROOM_BYTES = 4096;
+
+/** Refusals that look like credential guessing and count towards a lockout. */
+const GUESSING: ReadonlySet<DenialReason> = new Set(['missing_credentials', 'unknown_username', 'bad_secret', 'certificate_mismatch']);
 
 interface ConnectInfo {
   clientId: string;
@@ -87,7 +49,15 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     throw new BrokerError('BROKER_ERR_CONFIG', `maxPacketBytes (${maxPacketBytes}) must be ≥ maxPayloadBytes (${maxPayloadBytes})`);
   }
   const bindClientId = options.bindClientIdToUsername ?? true;
-  const denials = new DenialLog(logger);
+  const clock = options.clock ?? Date.now;
+  const maxConnections = positiveInt('maxConnections', options.maxConnections ?? 10_000);
+  const throttle = options.authThrottle === false ? undefined : new AuthThrottle(options.authThrottle ?? {}, clock);
+  const publishLimiter = options.publishLimits === false ? undefined : new PublishRateLimiter(options.publishLimits ?? {}, clock);
+  const burstBytes = options.publishLimits ? options.publishLimits.burstBytes : undefined;
+  if (burstBytes !== undefined && burstBytes > 0 && burstBytes < maxPayloadBytes) {
+    throw new BrokerError('BROKER_ERR_CONFIG', `publishLimits.burstBytes (${burstBytes}) must be ≥ maxPayloadBytes (${maxPayloadBytes}), or a full-size message could never pass`);
+  }
+  const denials = new DenialLog(logger, clock);
   const principals = new WeakMap<Client, Principal>();
   const connectInfo = new WeakMap<Client, ConnectInfo>();
   const live = new Set<Client>();
@@ -120,11 +90,24 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
       denials.deny(reason, { ...contextOf(client), username, ...extra });
       done(authError(returnCode, reason), false);
     };
-    authenticateCredentials(registry, username, password).then(
+    const info = connectInfo.get(client);
+    const address = remoteAddressOf(client);
+    const identity = username || info?.clientId || '';
+    // Throttled: refuse before spending scrypt. Code 3 ("server unavailable") makes a real device retry later.
+    const verdict = throttle?.check(identity, address) ?? { ok: true };
+    if (!verdict.ok) return refuse('auth_throttled', CONNACK.SERVER_UNAVAILABLE, { detail: `${verdict.scope} locked out for ${Math.ceil(verdict.retryAfterMs / 1000)} s after repeated failed logins` });
+    const cert = peerCertificateOf((client.conn as unknown as PacketSizeGuard).socket);
+    const attempt: Promise<AuthOutcome> =
+      cert?.authorized && cert.commonName ? Promise.resolve(authenticateCertificate(registry, cert.commonName, username)) : authenticateCredentials(registry, username, password);
+    throttle?.begin(address);
+    attempt.finally(() => throttle?.end(address)).then(
       (outcome) => {
-        if (!outcome.ok) return refuse(outcome.reason, outcome.returnCode, { detail: outcome.detail });
+        if (!outcome.ok) {
+          if (GUESSING.has(outcome.reason)) throttle?.failed(identity, address);
+          return refuse(outcome.reason, outcome.returnCode, { detail: outcome.detail });
+        }
+        throttle?.succeeded(identity);
         const { principal } = outcome;
-        const info = connectInfo.get(client);
         if (bindClientId && !clientIdAllowed(principal, info?.clientId ?? client.id)) {
           return refuse('client_id_rejected', 2, { detail: `client id must be "${principalName(principal)}" or start with "${principalName(principal)}:"` });
         }
@@ -160,6 +143,10 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     if (size > maxPayloadBytes) return deny('payload_too_large', `${size} bytes > ${maxPayloadBytes}`);
     const decision = canPublish(principal, packet.topic, packet.retain ?? false);
     if (!decision.ok) return deny(decision.reason, decision.detail);
+    if (principal.kind === 'device' && publishLimiter && client) {
+      const rate = publishLimiter.take(principal.id, size);
+      if (!rate.ok) return deny('publish_rate_exceeded', rate.detail);
+    }
     callback(null);
   };
 
@@ -224,9 +211,17 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
   const sockets = new Set<Socket>();
   let closed = false;
 
-  const onConnection = (socket: Socket): void => {
+  const onRawConnection = (socket: Socket): boolean => {
+    if (sockets.size >= maxConnections) {
+      denials.deny('too_many_connections', { remoteAddress: socket.remoteAddress, detail: `${sockets.size} sockets open, limit ${maxConnections}` });
+      return false;
+    }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    return true;
+  };
+
+  const onConnection = (socket: Socket): void => {
     socket.setNoDelay(true);
     const guarded: PacketSizeGuard = new PacketSizeGuard(socket, maxPacketBytes, (declared) => {
       const client = (guarded as unknown as { client?: Client }).client ?? null;
@@ -237,16 +232,21 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
 
   return {
     aedes,
-    async listen({ port = 1883, host = '127.0.0.1' }: ListenOptions = {}) {
+    async listen({ port = 1883, host = '127.0.0.1', tls }: ListenOptions = {}) {
       if (closed) throw new BrokerError('BROKER_ERR_CLOSED', 'broker is closed');
-      const server = createServer(onConnection);
+      if (tls && tls.clientCertificates && tls.clientCertificates !== 'off' && !tls.ca) {
+        throw new BrokerError('BROKER_ERR_CONFIG', `tls.ca is required when clientCertificates is ${tls.clientCertificates}`);
+      }
+      const server = createMqttServer(onConnection, onRawConnection, tls, (err, socket) =>
+        logger.debug({ event: 'mqtt_tls_error', remoteAddress: socket.remoteAddress, err: err.message }, 'mqtt TLS handshake failed'),
+      );
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err) => reject(new BrokerError('BROKER_ERR_LISTEN', `cannot listen on ${host}:${port}: ${err.message}`, { cause: err })));
         server.listen(port, host, () => resolve());
       });
       servers.add(server);
       const address = server.address() as AddressInfo;
-      logger.info({ event: 'mqtt_listening', host: address.address, port: address.port, maxPayloadBytes }, 'mqtt broker listening');
+      logger.info({ event: 'mqtt_listening', host: address.address, port: address.port, tls: tls ? (tls.clientCertificates ?? 'off') : false, maxPayloadBytes }, 'mqtt broker listening');
       return { port: address.port, host: address.address };
     },
     async close() {
@@ -259,7 +259,13 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
       await Promise.all(serversClosed);
     },
     stats() {
-      return { connections: live.size, denials: denials.denialCounts(), revocations: denials.revocationCounts() };
+      return {
+        connections: live.size,
+        denials: denials.denialCounts(),
+        revocations: denials.revocationCounts(),
+        sockets: sockets.size,
+        throttle: throttle?.stats() ?? { lockedIdentities: 0, lockedAddresses: 0 },
+      };
     },
   };
 }

@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
  * Connection-time: missing_credentials, unknown_username, bad_secret, device_disabled,
  * client_id_rejected, will_denied, registry_error. After connect: publish_denied,
  * subscribe_denied, payload_too_large, retain_denied. On the socket, before MQTT parsing:
- * packet_too_large.
+ * packet_too_large. Throttles: auth_throttled (a locked identity or address, refused before any
+ * secret is checked), publish_rate_exceeded, too_many_connections. Client certificates:
+ * certificate_mismatch (CN ≠ username).
  */
 export const DENIAL_REASONS = [
   'missing_credentials',
@@ -20,6 +22,10 @@ export const DENIAL_REASONS = [
   'subscribe_denied',
   'payload_too_large',
   'packet_too_large',
+  'auth_throttled',
+  'publish_rate_exceeded',
+  'too_many_connections',
+  'certificate_mismatch',
 ] as const;
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 
@@ -35,6 +41,11 @@ export interface DenialContext {
   /** Human explanation, e.g. "topic is outside tsunagaru/v1/smart-pole/pole-01/". Never a secret. */
   detail?: string | undefined;
 }
+
+/** Reasons that come in floods: counted every time, logged once per interval per (reason, who). */
+const FLOOD_REASONS: ReadonlySet<DenialReason> = new Set(['auth_throttled', 'publish_rate_exceeded', 'too_many_connections']);
+const FLOOD_LOG_INTERVAL_MS = 10_000;
+const MAX_QUIET_KEYS = 10_000;
 
 /** Caps what an attacker-supplied string can add to a log line. */
 const MAX_LOGGED_CHARS = 256;
@@ -52,14 +63,37 @@ export class DenialLog {
   private readonly denials = Object.fromEntries(DENIAL_REASONS.map((r) => [r, 0])) as Record<DenialReason, number>;
   private readonly revocations = Object.fromEntries(REVOCATION_REASONS.map((r) => [r, 0])) as Record<RevocationReason, number>;
 
-  constructor(private readonly logger: Logger) {}
+  /** Per (flood reason, who): when the last line was written and how many were counted since. */
+  private readonly quiet = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   deny(reason: DenialReason, ctx: DenialContext): void {
     this.denials[reason]++;
+    let suppressed: number | undefined;
+    if (FLOOD_REASONS.has(reason)) {
+      // A flood (a locked-out attacker retrying, a device over its rate) is counted in full but logged
+      // at most once per FLOOD_LOG_INTERVAL_MS per (reason, who), with how many were folded in.
+      const key = `${reason}|${ctx.username ?? ''}|${ctx.remoteAddress ?? ''}`;
+      const t = this.now();
+      const q = this.quiet.get(key);
+      if (q && t - q.at < FLOOD_LOG_INTERVAL_MS) {
+        q.suppressed++;
+        return;
+      }
+      suppressed = q?.suppressed ?? 0;
+      this.quiet.delete(key);
+      if (this.quiet.size >= MAX_QUIET_KEYS) this.quiet.delete(this.quiet.keys().next().value!);
+      this.quiet.set(key, { at: t, suppressed: 0 });
+    }
     this.logger.warn(
       {
         event: 'mqtt_denied',
         reason,
+        ...(suppressed ? { suppressed } : {}),
         clientId: clip(ctx.clientId),
         username: clip(ctx.username),
         ...(ctx.topic !== undefined ? { topic: clip(ctx.topic) } : {}),

@@ -20,7 +20,8 @@ export class PacketSizeGuard extends Duplex {
   private tripped = false;
 
   constructor(
-    private readonly socket: Socket,
+    /** The socket underneath (the broker reads TLS peer certificates from it). */
+    readonly socket: Socket,
     private readonly maxRemainingLength: number,
     private readonly onOversize: (declaredBytes: number) => void,
   ) {

@@ -1,0 +1,66 @@
+import type { Aedes } from 'aedes';
+import type { Logger } from 'pino';
+import type { DenialReason, RevocationReason } from './denials.js';
+import type { TlsListenOptions } from './listeners.js';
+import type { AuthThrottleOptions, PublishLimitOptions } from './throttle.js';
+import type { DeviceRegistry } from './registry/types.js';
+
+/** The broker's public types: options (each with its default and unit), listen options, stats. */
+export interface BrokerOptions {
+  /** Where devices and service accounts are looked up; the broker only reads it and listens to onChange. */
+  registry: DeviceRegistry;
+  /** Structured log: connections at info, every denial at warn (`event: 'mqtt_denied'`). */
+  logger: Logger;
+  /** Largest PUBLISH payload in bytes; default MAX_PAYLOAD_BYTES (65536, contract v1). Larger ones are refused. */
+  maxPayloadBytes?: number;
+  /**
+   * Largest MQTT packet body ("remaining length") accepted on the socket, in bytes; default
+   * maxPayloadBytes + 4096 (room for topic and headers). A bigger packet cuts the connection
+   * before it is buffered. Must be ≥ maxPayloadBytes.
+   */
+  maxPacketBytes?: number;
+  /** Require client id = username or `${username}:…` (see acl.clientIdAllowed); default true. */
+  bindClientIdToUsername?: boolean;
+  /** Milliseconds a new connection has to send CONNECT before it is dropped; default 10000. */
+  connectTimeoutMs?: number;
+  /** aedes broker id; default random. */
+  id?: string;
+  /** Failed-login lockouts per identity and per source address (throttle.ts defaults); false = off. */
+  authThrottle?: AuthThrottleOptions | false;
+  /** Per-device publish rate and byte-rate limits (throttle.ts defaults); false = off. Services are exempt. */
+  publishLimits?: PublishLimitOptions | false;
+  /** Open sockets (all listeners, before and after login) beyond which new ones are closed at once; default 10000. */
+  maxConnections?: number;
+  /** Clock for the throttles, epoch ms; default Date.now. */
+  clock?: () => number;
+}
+
+export interface ListenOptions {
+  /** TCP port; default 1883; 0 picks a free port (the real one is returned). */
+  port?: number;
+  /** Address to bind; default 127.0.0.1 (plain MQTT is not exposed by default; use tls for a network). */
+  host?: string;
+  /** Serve MQTT over TLS (mqtts) on this listener, optionally with client-certificate login. */
+  tls?: TlsListenOptions;
+}
+
+export interface BrokerStats {
+  /** Authenticated MQTT sessions now connected. */
+  connections: number;
+  /** Denials since start, by reason. */
+  denials: Record<DenialReason, number>;
+  /** Sessions closed because the registry changed, by reason. */
+  revocations: Record<RevocationReason, number>;
+  /** Open sockets on all listeners, logged in or not. */
+  sockets: number;
+  /** Identities and addresses now locked out after failed logins. */
+  throttle: { lockedIdentities: number; lockedAddresses: number };
+}
+
+export interface TsunagaruBroker {
+  readonly aedes: Aedes;
+  listen(options?: ListenOptions): Promise<{ port: number; host: string }>;
+  /** Stops listening, disconnects every client, stops following the registry. Idempotent. */
+  close(): Promise<void>;
+  stats(): BrokerStats;
+}
