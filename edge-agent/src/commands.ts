@@ -7,6 +7,8 @@ export interface CommandOutcome {
   result?: Record<string, unknown>;
   /** Required when ok is false. */
   error?: string;
+  /** Runs once the ack is acknowledged by the broker (e.g. a reboot that must not outrun its ack). */
+  afterAck?: () => void | Promise<void>;
 }
 
 export interface CommandContext {
@@ -52,7 +54,7 @@ export class CommandDispatcher {
   }
 
   /** The ack to publish, or undefined when the message cannot be answered (no cmdId) — the reason is returned instead. */
-  async dispatch(topic: string, payload: Buffer, ctx: CommandContext): Promise<{ ack: CommandAck } | { ack?: undefined; dropped: string }> {
+  async dispatch(topic: string, payload: Buffer, ctx: CommandContext): Promise<{ ack: CommandAck; afterAck?: () => void | Promise<void> } | { ack?: undefined; dropped: string }> {
     const checked = validateMessage(topic, payload);
     if (!checked.ok || checked.message.channel !== 'cmd') {
       const reason = checked.ok ? `unexpected channel ${checked.message.channel}` : checked.reason;
@@ -64,13 +66,16 @@ export class CommandDispatcher {
     const seen = this.recent.get(command.cmdId);
     if (seen) return { ack: await seen };
     const running = this.run(command, ctx);
-    this.remember(command.cmdId, running);
-    return { ack: await running };
+    this.remember(
+      command.cmdId,
+      running.then((r) => r.ack),
+    );
+    return running;
   }
 
-  private async run(command: Command, ctx: CommandContext): Promise<CommandAck> {
+  private async run(command: Command, ctx: CommandContext): Promise<{ ack: CommandAck; afterAck?: () => void | Promise<void> }> {
     if (command.expiresTs !== undefined && ctx.now > command.expiresTs) {
-      return ackPayload(command.cmdId, ctx.now, { ok: false, error: `expired at ${new Date(command.expiresTs).toISOString()}` });
+      return { ack: ackPayload(command.cmdId, ctx.now, { ok: false, error: `expired at ${new Date(command.expiresTs).toISOString()}` }) };
     }
     let outcome: CommandOutcome;
     try {
@@ -79,7 +84,9 @@ export class CommandDispatcher {
       outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
     }
     if (!outcome.ok && !outcome.error) outcome = { ...outcome, error: 'failed' };
-    return ackPayload(command.cmdId, ctx.now, { ...outcome, ...(outcome.error ? { error: outcome.error.slice(0, 1024) } : {}) });
+    const { afterAck, ...fields } = outcome;
+    const ack = ackPayload(command.cmdId, ctx.now, { ...fields, ...(fields.error ? { error: fields.error.slice(0, 1024) } : {}) });
+    return { ack, ...(afterAck ? { afterAck } : {}) };
   }
 
   private remember(cmdId: string, ack: Promise<CommandAck>): void {

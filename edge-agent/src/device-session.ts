@@ -5,7 +5,7 @@ import { connackError, connackReturnCode, EdgeAgentError } from './errors.js';
 import { birthPayload, deathPayload, encode, eventPayload, telemetryPayload, type EncodedMessage } from './payloads.js';
 import { PendingPublishes, withTimeout } from './pending.js';
 import { mqttClientOptions, resolveSessionOptions, type DeviceSessionOptions, type ResolvedSessionOptions } from './session-options.js';
-import type { PublishOptions, SessionEvent, SessionState, StopOptions } from './session-types.js';
+import type { PublishOptions, SessionEvent, SessionState, StartOptions, StopOptions } from './session-types.js';
 
 /**
  * The MQTT side of one device (contract v1): boot numbering, birth/will/death on the retained `state`
@@ -26,11 +26,36 @@ export class DeviceSession<T extends DeviceType = DeviceType> {
   private abortStart: ((err: EdgeAgentError) => void) | undefined;
   private stopRequested = false;
   private stopping: Promise<void> | undefined;
+  /** Announced in the birth; changes with setSampleSec(). */
+  private sampleSec: number;
 
   constructor(options: DeviceSessionOptions<T>) {
     this.o = resolveSessionOptions(options);
     this.deviceId = this.o.deviceId;
     this.type = this.o.type;
+    this.sampleSec = this.o.sampleSec;
+  }
+
+  /** Changes the interval announced in the birth; re-publishes the birth now when connected. */
+  async setSampleSec(sec: number): Promise<void> {
+    this.sampleSec = sec;
+    const client = this.client;
+    if (!client?.connected || this.currentBoot === undefined) return;
+    const birth = this.encode('state', birthPayload(this.deviceId, this.currentBoot, this.o.clock(), { ...this.o, sampleSec: sec }));
+    await client.publishAsync(birth.topic, birth.payload, { qos: 1, retain: true });
+  }
+
+  /**
+   * Publishes a message numbered and encoded elsewhere (the edge agent's buffer) at QoS 1; resolves on
+   * PUBACK. While the link is down MQTT.js keeps it and sends it again after reconnecting.
+   */
+  publishPrepared(topic: string, payload: Buffer): Promise<void> {
+    try {
+      const client = this.requireClient();
+      return this.pending.track(client.publishAsync(topic, payload, { qos: 1 }), (err) => this.publishFailed(err));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   get state(): SessionState {
@@ -56,7 +81,7 @@ export class DeviceSession<T extends DeviceType = DeviceType> {
    * birth. Rejects with EDGE_ERR_NOT_AUTHORIZED / EDGE_ERR_CONNECT_REFUSED on a CONNACK refusal, or
    * EDGE_ERR_CONNECT_TIMEOUT after `startTimeoutMs` of failed attempts. A stopped session may start again.
    */
-  async start(): Promise<void> {
+  async start(options: StartOptions = {}): Promise<void> {
     if (this.status !== 'idle' && this.status !== 'stopped') {
       throw new EdgeAgentError('EDGE_ERR_INVALID_STATE', `device "${this.deviceId}": start() while ${this.status}`, { deviceId: this.deviceId });
     }
@@ -69,9 +94,16 @@ export class DeviceSession<T extends DeviceType = DeviceType> {
       if (this.stopRequested) throw this.stoppedError('stopped while starting');
       client = connect(this.o.url, mqttClientOptions(this.o, this.encode('state', deathPayload(this.deviceId, boot))));
       this.client = client;
-      await this.connectFirstTime(client, boot);
+      const background = options.waitForConnection === false;
+      const connected = this.connectFirstTime(client, boot, background ? undefined : this.o.startTimeoutMs);
+      if (background) {
+        // The caller works offline meanwhile (an edge agent buffering); later failures arrive as 'error' events.
+        connected.catch((err: unknown) => this.emitError(err instanceof EdgeAgentError ? err : this.publishFailed(err)));
+      } else {
+        await connected;
+      }
       this.status = 'running';
-      this.o.logger.info({ deviceId: this.deviceId, boot, url: this.o.url }, 'device session started');
+      this.o.logger.info({ deviceId: this.deviceId, boot, url: this.o.url, connected: this.connected }, 'device session started');
     } catch (err) {
       client?.end(true);
       this.client = undefined;
@@ -147,14 +179,17 @@ export class DeviceSession<T extends DeviceType = DeviceType> {
   }
 
   /** Wires the client and waits for the first accepted connection with an acknowledged birth. */
-  private connectFirstTime(client: MqttClient, boot: number): Promise<void> {
+  private connectFirstTime(client: MqttClient, boot: number, timeoutMs: number | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let lastNetworkError: Error | undefined;
       let first = true;
-      const timer = setTimeout(() => {
-        const why = lastNetworkError ? `: ${lastNetworkError.message}` : '';
-        fail(new EdgeAgentError('EDGE_ERR_CONNECT_TIMEOUT', `device "${this.deviceId}" could not connect to ${this.o.url} within ${this.o.startTimeoutMs} ms${why}`, { deviceId: this.deviceId, cause: lastNetworkError }));
-      }, this.o.startTimeoutMs);
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              const why = lastNetworkError ? `: ${lastNetworkError.message}` : '';
+              fail(new EdgeAgentError('EDGE_ERR_CONNECT_TIMEOUT', `device "${this.deviceId}" could not connect to ${this.o.url} within ${timeoutMs} ms${why}`, { deviceId: this.deviceId, cause: lastNetworkError }));
+            }, timeoutMs);
       const fail = (err: EdgeAgentError): void => {
         clearTimeout(timer);
         if (first) reject(err);
@@ -196,7 +231,7 @@ export class DeviceSession<T extends DeviceType = DeviceType> {
 
   /** Birth on every (re)connect (contract v1, "State"), then the cmd subscription the first time. */
   private async onConnected(client: MqttClient, boot: number, reconnect: boolean): Promise<void> {
-    const birth = this.encode('state', birthPayload(this.deviceId, boot, this.o.clock(), this.o));
+    const birth = this.encode('state', birthPayload(this.deviceId, boot, this.o.clock(), { ...this.o, sampleSec: this.sampleSec }));
     await client.publishAsync(birth.topic, birth.payload, { qos: 1, retain: true });
     // MQTT.js resubscribes by itself when the broker lost our session, so subscribe once per start.
     if (reconnect) return;
@@ -217,6 +252,8 @@ export class DeviceSession<T extends DeviceType = DeviceType> {
       }
       const ack = this.encode('cmd/ack', outcome.ack);
       await client.publishAsync(ack.topic, ack.payload, { qos: 1 });
+      // Only now, with the ack acknowledged by the broker, may a command act on the process (reboot).
+      if (outcome.afterAck) await outcome.afterAck();
     } catch (err) {
       this.o.logger.error({ deviceId: this.deviceId, topic, err: (err as Error).message }, 'command ack failed');
     }

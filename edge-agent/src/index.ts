@@ -1,6 +1,6 @@
 /** Public surface of @tsunagaru/edge-agent. */
 export { DeviceSession } from './device-session.js';
-export type { PublishOptions, SessionEvent, SessionState, StopOptions } from './session-types.js';
+export type { PublishOptions, SessionEvent, SessionState, StartOptions, StopOptions } from './session-types.js';
 export type { DeviceSessionOptions } from './session-options.js';
 export {
   FileIdentityStore,

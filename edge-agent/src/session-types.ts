@@ -18,3 +18,12 @@ export interface StopOptions {
   /** true (default): publish the death and DISCONNECT. false: drop the socket so the broker sends the will. */
   graceful?: boolean;
 }
+
+export interface StartOptions {
+  /**
+   * true (default): start() resolves once connected and the birth is acknowledged, or rejects.
+   * false: start() resolves as soon as the boot is taken; the session connects (and reconnects) in the
+   * background, reporting failures as 'error' events. For devices that must work offline from power-on.
+   */
+  waitForConnection?: boolean;
+}

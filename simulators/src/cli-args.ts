@@ -10,7 +10,9 @@ export const USAGE = `Usage: npm run sim -- --credentials <file.json> [options]
   --state-dir <dir>      keep boot counters in files here (default: in memory, boot from the clock)
   --progress <sec>       seconds between progress lines (default 5)
   --verbose              log session events (connects, reconnects) to stderr
-  --help                 show this help`;
+  --help                 show this help
+
+  npm run sim -- modbus --help   simulated controllers over Modbus TCP, for the edge agent`;
 
 export interface SimCliArgs {
   url: string;

@@ -10,3 +10,5 @@ export { CHEMISTRIES, peukertAh, type BatteryChemistry, type ChemistryProfile } 
 export { RingNodeModel, type RingNodeConfig, type RingNodeOptions, type SegmentFault } from './ring-node.js';
 export { DEFAULT_RING_TOPOLOGY, segmentsAt, type RingSegmentSpec, type RingTopology } from './ring-topology.js';
 export { Rng, mulberry32, deriveSeed } from './rng.js';
+export { RegisterServer, type RegisterServerOptions, type ServerFault } from './modbus/register-server.js';
+export { ModbusDevice, type ModbusDeviceOptions, type ModbusDeviceSpec } from './modbus/modbus-device.js';
