@@ -19,6 +19,8 @@ export interface IngestConfig {
   adminTokenGenerated: boolean;
   /** Env LOG_LEVEL, default `info`. */
   logLevel: string;
+  /** Env ALERT_RULES_FILE: the alert rules (JSON, ingest/README.md "Alerts"); default: the built-in rules. */
+  alertRulesFile?: string | undefined;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -49,5 +51,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     adminToken: token || randomBytes(24).toString('base64url'),
     adminTokenGenerated: !token,
     logLevel,
+    alertRulesFile: env.ALERT_RULES_FILE || undefined,
   });
 }

@@ -9,7 +9,13 @@ export type IngestErrorCode =
   /** A time-series server refused data as invalid (HTTP 400/413): retrying the same data cannot succeed. */
   | 'INGEST_ERR_STORE_REJECTED'
   /** The ingest's own journal cannot be written or read (disk full, permissions, corruption). */
-  | 'INGEST_ERR_JOURNAL';
+  | 'INGEST_ERR_JOURNAL'
+  /** The alert rules file (or inline rules config) is invalid; the message names the field. */
+  | 'INGEST_ERR_ALERT_CONFIG'
+  /** An alert operation that the alert's state does not allow (e.g. shelving a cleared alert). */
+  | 'INGEST_ERR_ALERT_STATE'
+  /** A webhook delivery failed; retriable until its attempts run out, then dead-lettered. */
+  | 'INGEST_ERR_WEBHOOK';
 
 export class IngestError extends Error {
   constructor(

@@ -12,3 +12,4 @@ export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { ROLES, isRole, canSeeWelfare, canSeeDeviceType, redactWelfare, READ_ROLES, FIELD_ROLES, ADMIN_ONLY, type Role, type ApiPrincipal } from './api/roles.js';
 export { addToken, revokeToken, readTokens, tokensPathFor, FileTokenStore, type TokenRecord, type TokenStore } from './api/tokens.js';
 export { FileAuditLog, MemoryAuditLog, auditPathFor, type AuditLog, type AuditEntry, type AuditActor, type AuditEntryInput } from './audit/audit-log.js';
+export * from './alerts/index.js';

@@ -1,6 +1,8 @@
 import type { DeviceRegistry } from '@tsunagaru/broker';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { lastSeenFromStatus, startAlerting, type Alerting } from './alerts/index.js';
+import { DEFAULT_ALERT_RULES, loadAlertRulesFile, type AlertRulesConfig } from './alerts/rules-config.js';
 import { buildApp } from './api/app.js';
 import { FileTokenStore, tokensPathFor } from './api/tokens.js';
 import { auditPathFor, FileAuditLog } from './audit/audit-log.js';
@@ -10,7 +12,7 @@ import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from 
 import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 
 export interface IngestServiceDeps {
-  config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken'>;
+  config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile'>;
   /** The ingest's own MQTT password (service account). */
   mqttPassword: string;
   registry: DeviceRegistry;
@@ -21,6 +23,8 @@ export interface IngestServiceDeps {
   onOutcome?: PipelineOptions['onOutcome'];
   /** How long start waits for the first broker connection before going on without it. Default 10 s. */
   connectWaitMs?: number;
+  /** Alert rules; default: config.alertRulesFile, else the built-in rules. */
+  alertRules?: Readonly<AlertRulesConfig>;
 }
 
 export interface IngestService {
@@ -28,6 +32,7 @@ export interface IngestService {
   store: EmbeddedStore;
   pipeline: IngestPipeline;
   subscriber: IngestSubscriber;
+  alerting: Alerting;
   httpUrl: string;
   close(): Promise<void>;
 }
@@ -39,10 +44,17 @@ export interface IngestService {
 export async function startIngestService(deps: IngestServiceDeps): Promise<IngestService> {
   const { config, logger } = deps;
   const clock = deps.clock ?? Date.now;
+  // A wrong rules file stops the start with a message naming the field, before anything is opened.
+  const rules = deps.alertRules ?? (config.alertRulesFile ? loadAlertRulesFile(config.alertRulesFile) : DEFAULT_ALERT_RULES);
   const store = await openEmbeddedStore(config.dataDir);
+  const alerting = await startAlerting({ db: store.db, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, logger: logger.child({ component: 'alerts' }) });
+  const onOutcome: PipelineOptions['onOutcome'] = (outcome, ctx) => {
+    alerting.engine.onOutcome(outcome, ctx);
+    deps.onOutcome?.(outcome, ctx);
+  };
   const pipeline = createIngestPipeline(
     { writer: store.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock },
-    { logger, ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}) },
+    { logger, onOutcome },
   );
   const subscriber = startSubscriber({
     url: config.mqttUrl,
@@ -64,6 +76,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       audit: new FileAuditLog(auditPathFor(config.dataDir)),
       clock,
       mqttPublicUrl: deps.mqttPublicUrl ?? config.mqttUrl,
+      alerts: alerting.engine,
       health: () => ({
         status: subscriber.isConnected() ? 'ok' : 'degraded',
         mqtt: { connected: subscriber.isConnected(), url: config.mqttUrl },
@@ -76,6 +89,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   const closeAll = async () => {
     await subscriber.close().catch((err: unknown) => logger.warn({ err }, 'closing the MQTT subscriber failed'));
     await app.close();
+    await alerting.close().catch((err: unknown) => logger.warn({ err }, 'closing the alert engine failed'));
     await store.close();
   };
   try {
@@ -83,7 +97,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     const waited = await Promise.race([subscriber.ready.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref())]);
     if (!waited) logger.warn({ event: 'mqtt_not_connected', url: config.mqttUrl }, `no broker at ${config.mqttUrl} yet; the API is up and the ingest keeps retrying`);
     const address = await app.listen({ host: config.httpHost, port: config.httpPort });
-    return { app, store, pipeline, subscriber, httpUrl: address, close: closeAll };
+    return { app, store, pipeline, subscriber, alerting, httpUrl: address, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createBroker, MemoryDeviceRegistry, type DeviceRegistry, type TsunagaruBroker } from '@tsunagaru/broker';
-import { startIngestService, type IngestService } from '@tsunagaru/ingest';
+import { startIngestService, type AlertRulesConfig, type IngestService } from '@tsunagaru/ingest';
 import type { Logger } from 'pino';
 import { apiClient, type ApiClient } from './api-client.js';
 import { captureLogger } from './log-capture.js';
@@ -16,6 +16,8 @@ export interface Stack {
   api: ApiClient;
   logs: Array<Record<string, unknown>>;
   dataDir: string;
+  /** Stops the ingest and starts it again on the same DATA_DIR and broker (restart tests). */
+  restartIngest(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,9 @@ export interface StackOptions {
   registry?: DeviceRegistry;
   /** Use this DATA_DIR (kept at close) instead of a fresh temp dir, e.g. to share it with a CLI. */
   dataDir?: string;
+  /** The ingest's clock (fake time for time-based alert rules). */
+  clock?: () => number;
+  alertRules?: Readonly<AlertRulesConfig>;
 }
 
 /** Our broker (aedes, random port) + ingest on a temp DATA_DIR + API on a random port: all real parts. */
@@ -42,13 +47,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
     mqttUrl = `mqtt://127.0.0.1:${port}`;
   }
-  const ingest = await startIngestService({
-    config: { dataDir: dir.path, httpHost: '127.0.0.1', httpPort: 0, mqttUrl, mqttUsername: 'tsunagaru-ingest', adminToken: ADMIN_TOKEN },
-    mqttPassword: ingestPassword,
-    registry,
-    logger: logger.child({ service: 'ingest' }) as Logger,
-  });
+  const startIngest = (url: string) =>
+    startIngestService({
+      config: { dataDir: dir.path, httpHost: '127.0.0.1', httpPort: 0, mqttUrl: url, mqttUsername: 'tsunagaru-ingest', adminToken: ADMIN_TOKEN },
+      mqttPassword: ingestPassword,
+      registry,
+      logger: logger.child({ service: 'ingest' }) as Logger,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.alertRules ? { alertRules: options.alertRules } : {}),
+    });
+  const ingest = await startIngest(mqttUrl);
+  const brokerUrl = mqttUrl;
   return {
+    async restartIngest(this: Stack) {
+      await this.ingest.close();
+      this.ingest = await startIngest(brokerUrl);
+      this.api = apiClient(this.ingest.httpUrl, ADMIN_TOKEN);
+    },
     registry,
     ...(broker ? { broker } : {}),
     ingest,
@@ -56,8 +71,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     api: apiClient(ingest.httpUrl, ADMIN_TOKEN),
     logs: lines,
     dataDir: dir.path,
-    async close() {
-      await ingest.close();
+    async close(this: Stack) {
+      await this.ingest.close();
       await broker?.close();
       if (!options.registry) await registry.close();
       dir.remove();

@@ -8,6 +8,9 @@ import { installAccessControl } from './access.js';
 import './auth.js';
 import type { ApiDeps } from './deps.js';
 import { consoleRoutes } from './routes/console.js';
+import { alertRoutes } from './routes/alerts.js';
+import { resilienceRoutes } from './routes/resilience.js';
+import { closeAlertStreams } from '../alerts/sse.js';
 import { auditRoutes } from './routes/audit.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { provisioningRoutes } from './routes/provisioning.js';
@@ -23,6 +26,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   REGISTRY_ERR_EXISTS: 409,
   REGISTRY_ERR_NOT_FOUND: 404,
   REGISTRY_ERR_INVALID: 400,
+  INGEST_ERR_ALERT_STATE: 409,
+  INGEST_ERR_ALERT_CONFIG: 400,
 };
 
 /** Builds the REST API without listening (tests use `inject`; style: fastify's Testing guide). */
@@ -79,6 +84,13 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyI
     await provisioningRoutes(scoped, deps);
     await auditRoutes(scoped, audit);
     await consoleRoutes(scoped);
+    if (deps.alerts) {
+      await alertRoutes(scoped, deps.alerts);
+      await resilienceRoutes(scoped, deps.alerts);
+    }
   });
+  // Server-sent event streams never end on their own; close would wait for them forever.
+  const alerts = deps.alerts;
+  if (alerts) app.addHook('preClose', async () => closeAlertStreams(alerts));
   return app;
 }

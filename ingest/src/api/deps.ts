@@ -1,4 +1,5 @@
 import type { DeviceRegistry } from '@tsunagaru/broker';
+import type { AlertEngine } from '../alerts/engine.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationsStore, ReadingsReader } from '../storage/types.js';
@@ -25,4 +26,6 @@ export interface ApiDeps {
   clock?: () => number;
   /** Broker address devices should use, shown in the provisioning response. */
   mqttPublicUrl?: string;
+  /** The alert engine; without it the alert and resilience routes are not served. */
+  alerts?: AlertEngine;
 }

@@ -7,6 +7,8 @@ export interface EmbeddedStore {
   writer: DuckDbWriter;
   operations: DuckDbOperationsStore;
   readings: DuckDbReadingsReader;
+  /** The database itself, for parts that keep their own tables in it (the alert engine). */
+  db: DuckDbDatabase;
   path: string;
   close(): Promise<void>;
 }
@@ -18,6 +20,7 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: O
     writer: new DuckDbWriter(db),
     operations: new DuckDbOperationsStore(db, options),
     readings: new DuckDbReadingsReader(db),
+    db,
     path: db.path,
     close: () => db.close(),
   };

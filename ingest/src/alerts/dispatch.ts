@@ -1,0 +1,43 @@
+import type { BsPowerSample, ContractMessage, RingNodeSample, SmartPoleSample, WaterMeterSample } from '@tsunagaru/firmware-contracts';
+import type { Outcome } from '../pipeline/index.js';
+import { onBsPowerEvent, onBsPowerSamples } from './rules/bs-power.js';
+import type { RuleContext } from './rules/context.js';
+import { onDeviceHeard, onDeviceState } from './rules/device-status.js';
+import { onRingSamples } from './rules/ring.js';
+import { onPoleEvent, onPoleSamples } from './rules/smart-pole.js';
+import { onWaterEvent, onWaterSamples } from './rules/water.js';
+
+/**
+ * Routes one accepted message to the rules of its device type. Replayed messages (contract v1
+ * "Envelope": `replay: true`) prove the device is talking but raise nothing on their own: their samples
+ * are old, and what is still current is re-sent live.
+ */
+export function dispatchMessage(rc: RuleContext, m: ContractMessage, outcome: Outcome): void {
+  if (m.channel === 'state') {
+    if (outcome.kind === 'state' && !outcome.stale) onDeviceState(rc, m.deviceId, m.type, outcome.online);
+    if (m.payload.state === 'online') onDeviceHeard(rc, m.deviceId, m.type);
+    return;
+  }
+  if (m.channel !== 'telemetry' && m.channel !== 'event') return;
+  onDeviceHeard(rc, m.deviceId, m.type);
+  if (m.payload.replay === true) return;
+  if (m.channel === 'event') {
+    const { type, ts } = m.payload;
+    if (m.type === 'bs-power') onBsPowerEvent(rc, m.deviceId, type, ts);
+    else if (m.type === 'smart-pole') onPoleEvent(rc, m.deviceId, type, ts);
+    else if (m.type === 'water-meter') onWaterEvent(rc, m.deviceId, type);
+    // ring-node link events are also in its telemetry, which carries every segment's state.
+    return;
+  }
+  const samples = m.payload.samples;
+  switch (m.type) {
+    case 'bs-power':
+      return onBsPowerSamples(rc, m.deviceId, samples as BsPowerSample[]);
+    case 'smart-pole':
+      return onPoleSamples(rc, m.deviceId, samples as SmartPoleSample[]);
+    case 'water-meter':
+      return onWaterSamples(rc, m.deviceId, samples as WaterMeterSample[]);
+    case 'ring-node':
+      return onRingSamples(rc, m.deviceId, samples as RingNodeSample[]);
+  }
+}

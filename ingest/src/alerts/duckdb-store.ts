@@ -1,0 +1,119 @@
+import { toNumber, type DuckDbDatabase, type Row } from '../storage/duckdb/database.js';
+import type { AlertQuery, AlertStore, WebhookDeadLetter } from './store.js';
+import type { Alert } from './types.js';
+
+/** The alert engine's tables, created idempotently at open (its own DDL, beside the store's schema.ts). */
+export const ALERT_DDL: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS alerts (id VARCHAR PRIMARY KEY, device_id VARCHAR NOT NULL, rule VARCHAR NOT NULL, object VARCHAR,
+     device_type VARCHAR, grp VARCHAR NOT NULL, severity VARCHAR NOT NULL, state VARCHAR NOT NULL, message VARCHAR NOT NULL,
+     value DOUBLE, detail JSON, raised_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, cleared_at TIMESTAMP,
+     acknowledged BOOLEAN NOT NULL, acked_at TIMESTAMP, acked_by VARCHAR, comments JSON, shelved JSON,
+     chattering BOOLEAN NOT NULL, transitions INTEGER NOT NULL, flooded BOOLEAN NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS alert_rule_state (scope VARCHAR PRIMARY KEY, state JSON NOT NULL)`,
+  `CREATE SEQUENCE IF NOT EXISTS webhook_dead_letter_ids START 1`,
+  `CREATE TABLE IF NOT EXISTS webhook_dead_letters (id BIGINT PRIMARY KEY DEFAULT nextval('webhook_dead_letter_ids'),
+     webhook VARCHAR NOT NULL, event JSON NOT NULL, attempts INTEGER NOT NULL, last_error VARCHAR NOT NULL, failed_at TIMESTAMP NOT NULL)`,
+];
+
+const COLUMNS = `id, device_id, rule, object, device_type, grp, severity, state, message, value, detail, epoch_ms(raised_at) AS raised_at,
+  epoch_ms(updated_at) AS updated_at, epoch_ms(cleared_at) AS cleared_at, acknowledged, epoch_ms(acked_at) AS acked_at, acked_by,
+  comments, shelved, chattering, transitions, flooded`;
+
+const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
+
+function toAlert(r: Row): Alert {
+  return {
+    id: String(r.id),
+    deviceId: String(r.device_id),
+    rule: String(r.rule),
+    object: (r.object as string | null) ?? null,
+    deviceType: (r.device_type as Alert['deviceType']) ?? null,
+    group: r.grp as Alert['group'],
+    severity: r.severity as Alert['severity'],
+    state: r.state as Alert['state'],
+    message: String(r.message),
+    value: toNumber(r.value),
+    detail: (json(r.detail) as Alert['detail'] | null) ?? {},
+    raisedAt: toNumber(r.raised_at)!,
+    updatedAt: toNumber(r.updated_at)!,
+    clearedAt: toNumber(r.cleared_at),
+    acknowledged: r.acknowledged === true,
+    ackedAt: toNumber(r.acked_at),
+    ackedBy: (r.acked_by as string | null) ?? null,
+    comments: (json(r.comments) as Alert['comments'] | null) ?? [],
+    shelved: (json(r.shelved) as Alert['shelved']) ?? null,
+    chattering: r.chattering === true,
+    transitions: toNumber(r.transitions) ?? 1,
+    flooded: r.flooded === true,
+  };
+}
+
+export class DuckDbAlertStore implements AlertStore {
+  private constructor(private readonly db: DuckDbDatabase) {}
+
+  static async open(db: DuckDbDatabase): Promise<DuckDbAlertStore> {
+    for (const ddl of ALERT_DDL) await db.run(ddl);
+    return new DuckDbAlertStore(db);
+  }
+
+  async loadOpen(): Promise<Alert[]> {
+    return (await this.db.all(`SELECT ${COLUMNS} FROM alerts WHERE state = 'active' ORDER BY raised_at`)).map(toAlert);
+  }
+
+  async save(alerts: readonly Alert[]): Promise<void> {
+    if (alerts.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const a of alerts) {
+        await tx.run(
+          `INSERT OR REPLACE INTO alerts VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, epoch_ms($12::BIGINT), epoch_ms($13::BIGINT),
+             epoch_ms($14::BIGINT), $15, epoch_ms($16::BIGINT), $17, $18, $19, $20, $21, $22)`,
+          [
+            a.id, a.deviceId, a.rule, a.object, a.deviceType, a.group, a.severity, a.state, a.message, a.value, JSON.stringify(a.detail),
+            a.raisedAt, a.updatedAt, a.clearedAt, a.acknowledged, a.ackedAt, a.ackedBy, JSON.stringify(a.comments),
+            a.shelved ? JSON.stringify(a.shelved) : null, a.chattering, a.transitions, a.flooded,
+          ],
+        );
+      }
+    });
+  }
+
+  async get(id: string): Promise<Alert | undefined> {
+    const [row] = await this.db.all(`SELECT ${COLUMNS} FROM alerts WHERE id = $1`, [id]);
+    return row ? toAlert(row) : undefined;
+  }
+
+  async list(q: AlertQuery): Promise<Alert[]> {
+    const rows = await this.db.all(
+      `SELECT ${COLUMNS} FROM alerts
+       WHERE ($1::VARCHAR = 'all' OR state = $1::VARCHAR) AND ($2::VARCHAR IS NULL OR severity = $2::VARCHAR)
+         AND ($3::VARCHAR IS NULL OR rule = $3::VARCHAR) AND ($4::VARCHAR IS NULL OR grp = $4::VARCHAR)
+         AND ($5::VARCHAR IS NULL OR device_id = $5::VARCHAR) AND ($6::BIGINT IS NULL OR raised_at < epoch_ms($6::BIGINT))
+       ORDER BY raised_at DESC, id LIMIT $7`,
+      [q.state, q.severity ?? null, q.rule ?? null, q.group ?? null, q.deviceId ?? null, q.raisedBefore ?? null, q.limit],
+    );
+    return rows.map(toAlert);
+  }
+
+  async loadRuleState(): Promise<Map<string, unknown>> {
+    const rows = await this.db.all(`SELECT scope, state FROM alert_rule_state`);
+    return new Map(rows.map((r) => [String(r.scope), json(r.state)]));
+  }
+
+  async saveRuleState(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const [scope, state] of entries) await tx.run(`INSERT OR REPLACE INTO alert_rule_state VALUES ($1, $2)`, [scope, JSON.stringify(state)]);
+    });
+  }
+
+  async addWebhookDeadLetter(dl: Omit<WebhookDeadLetter, 'id'>): Promise<void> {
+    await this.db.run(`INSERT INTO webhook_dead_letters (webhook, event, attempts, last_error, failed_at) VALUES ($1, $2, $3, $4, epoch_ms($5::BIGINT))`, [
+      dl.webhook, JSON.stringify(dl.event), dl.attempts, dl.lastError.slice(0, 1024), dl.failedAt,
+    ]);
+  }
+
+  async listWebhookDeadLetters(limit: number): Promise<WebhookDeadLetter[]> {
+    const rows = await this.db.all(`SELECT id, webhook, event, attempts, last_error, epoch_ms(failed_at) AS failed_at FROM webhook_dead_letters ORDER BY id DESC LIMIT $1`, [limit]);
+    return rows.map((r) => ({ id: toNumber(r.id)!, webhook: String(r.webhook), event: json(r.event) as WebhookDeadLetter['event'], attempts: toNumber(r.attempts)!, lastError: String(r.last_error), failedAt: toNumber(r.failed_at)! }));
+  }
+}

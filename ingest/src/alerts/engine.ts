@@ -1,0 +1,203 @@
+import type { DeviceRecord } from '@tsunagaru/broker';
+import type { Logger } from 'pino';
+import { IngestError } from '../errors.js';
+import type { MessageContext, Outcome } from '../pipeline/index.js';
+import { AlertLifecycle, type LifecycleEvent } from './lifecycle.js';
+import { dispatchMessage } from './dispatch.js';
+import { RuleState, type RuleContext } from './rules/context.js';
+import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';
+import { evaluateDmaNights } from './rules/water.js';
+import type { AlertRulesConfig } from './rules-config.js';
+import type { AlertStore } from './store.js';
+import type { Alert, AlertEvent, Condition } from './types.js';
+
+export interface AlertEngineDeps {
+  config: Readonly<AlertRulesConfig>;
+  store: AlertStore;
+  lastSeen: LastSeenSource;
+  /** The device registry (attributes such as battery, dma, welfareWatch; the list of bs-power sites). */
+  devices: { getDevice(id: string): DeviceRecord | undefined; listDevices(): DeviceRecord[] };
+  clock: () => number;
+  logger?: Logger;
+}
+
+export type AlertListener = (event: AlertEvent) => void;
+
+/** Rule state and value-only alert updates are saved this often (and at close). */
+const FLUSH_EVERY_MS = 30_000;
+
+/**
+ * The alert engine: the pipeline's outcomes and a clock drive the rules; their conditions go through the
+ * lifecycle; every change is saved before listeners (SSE, webhooks) hear of it. Work runs one item at a
+ * time in arrival order, so alerts follow the order messages were received.
+ */
+export class AlertEngine {
+  readonly lifecycle: AlertLifecycle;
+  private readonly listeners = new Set<AlertListener>();
+  private readonly lazy = new Map<string, Alert>();
+  private tail: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private lastFlush: number;
+  private closed = false;
+
+  private constructor(
+    private readonly deps: AlertEngineDeps,
+    readonly state: RuleState,
+  ) {
+    const c = deps.config;
+    this.lifecycle = new AlertLifecycle({
+      timing: (rule) => {
+        const r = c.rules[rule as keyof typeof c.rules];
+        return r ? { enabled: r.enabled, group: r.group, onDelayMs: r.onDelaySec * 1000, offDelayMs: r.offDelaySec * 1000 } : { enabled: false, group: 'field', onDelayMs: 0, offDelayMs: 0 };
+      },
+      chatterTransitions: c.lifecycle.chatterTransitions,
+      chatterWindowMs: c.lifecycle.chatterWindowSec * 1000,
+      floodAlerts: c.lifecycle.floodAlerts,
+      floodWindowMs: c.lifecycle.floodWindowMin * 60_000,
+      floodPassSeverities: c.lifecycle.floodPassSeverities,
+    });
+    this.lastFlush = deps.clock();
+  }
+
+  /** Loads the open alerts and the rules' state saved before the last stop. */
+  static async open(deps: AlertEngineDeps): Promise<AlertEngine> {
+    const engine = new AlertEngine(deps, new RuleState(await deps.store.loadRuleState()));
+    engine.lifecycle.restore(await deps.store.loadOpen(), deps.clock());
+    return engine;
+  }
+
+  get config(): Readonly<AlertRulesConfig> {
+    return this.deps.config;
+  }
+
+  /** Starts the clock-driven evaluator (silence, delays, shelving expiry, night flow). */
+  start(): void {
+    this.timer ??= setInterval(() => void this.tick(), this.deps.config.evaluateEverySec * 1000);
+    this.timer.unref();
+  }
+
+  subscribe(listener: AlertListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The pipeline's `onOutcome` hook: queues the message for the rules and returns at once. */
+  onOutcome(outcome: Outcome, ctx: MessageContext): void {
+    if (outcome.kind !== 'stored' && outcome.kind !== 'state') return;
+    const message = ctx.message;
+    if (!message) return;
+    void this.enqueue(async () => {
+      const now = this.deps.clock();
+      await this.apply(now, (rc) => dispatchMessage(rc, message, outcome));
+    });
+  }
+
+  /** One run of the clock-driven rules; resolves when its changes are saved and published. */
+  tick(): Promise<void> {
+    return this.enqueue(async () => {
+      const now = this.deps.clock();
+      const seen = await this.deps.lastSeen.list();
+      await this.apply(now, (rc) => {
+        evaluateSilence(rc, seen);
+        evaluateDmaNights(rc);
+      });
+      await this.commit(this.lifecycle.tick(now));
+      if (now - this.lastFlush >= FLUSH_EVERY_MS) await this.flush(now);
+    });
+  }
+
+  /** Runs an operator action (ack, shelve…) in order with the rules' work. */
+  act<T>(fn: (now: number) => Promise<{ result: T; events: LifecycleEvent[] }>): Promise<T> {
+    let out!: T;
+    return this.enqueue(async () => {
+      const { result, events } = await fn(this.deps.clock());
+      await this.commit(events);
+      out = result;
+    }).then(() => out);
+  }
+
+  /** Resolves when everything queued so far is done (tests, benchmarks). */
+  idle(): Promise<void> {
+    return this.enqueue(async () => undefined);
+  }
+
+  ruleContext(now: number, sink: (c: Condition) => void): RuleContext {
+    return {
+      config: this.deps.config,
+      state: this.state,
+      now,
+      attributes: (id) => this.deps.devices.getDevice(id)?.attributes ?? {},
+      severityOf: (id, rule, object = null) => this.lifecycle.conditionSeverity(id, rule, object),
+      report: sink,
+    };
+  }
+
+  get devices(): AlertEngineDeps['devices'] {
+    return this.deps.devices;
+  }
+
+  get store(): AlertStore {
+    return this.deps.store;
+  }
+
+  now(): number {
+    return this.deps.clock();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.idle();
+    this.closed = true;
+    await this.flush(this.deps.clock());
+  }
+
+  private async apply(now: number, run: (rc: RuleContext) => void): Promise<LifecycleEvent[]> {
+    const events: LifecycleEvent[] = [];
+    // Conditions go to the lifecycle as they are reported, so a rule's deadband sees its own last verdict.
+    run(this.ruleContext(now, (c) => events.push(...this.lifecycle.report(c, now))));
+    await this.commit(events);
+    return events;
+  }
+
+  /** Saves the changed alerts (one transaction), then tells the listeners. */
+  private async commit(events: readonly LifecycleEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const now = new Map<string, Alert>();
+    for (const e of events) {
+      if (e.lazy) this.lazy.set(e.alert.id, e.alert);
+      else {
+        now.set(e.alert.id, e.alert);
+        this.lazy.delete(e.alert.id);
+      }
+    }
+    await this.deps.store.save([...now.values()]);
+    for (const e of events) {
+      if (!e.notify) continue;
+      const event: AlertEvent = { kind: e.kind, at: e.at, alert: e.alert };
+      for (const l of this.listeners) {
+        try {
+          l(event);
+        } catch (err) {
+          this.deps.logger?.error({ err }, 'alert listener failed');
+        }
+      }
+    }
+  }
+
+  private async flush(now: number): Promise<void> {
+    this.lastFlush = now;
+    await this.deps.store.save([...this.lazy.values()]);
+    this.lazy.clear();
+    await this.deps.store.saveRuleState(this.state.takeDirty());
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const next = this.tail.then(work);
+    this.tail = next.catch((err: unknown) => {
+      // An operator's request that was refused (unknown id, wrong state) is the caller's answer, not a fault.
+      if (!(err instanceof IngestError)) this.deps.logger?.error({ err, event: 'alert_engine_error' }, 'alert engine step failed');
+    });
+    return next;
+  }
+}

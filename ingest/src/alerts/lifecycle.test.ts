@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { AlertLifecycle, FLOOD_RULE, type LifecycleEvent, type RuleTiming } from './lifecycle.js';
+import type { Condition, Severity } from './types.js';
+
+const T0 = Date.UTC(2026, 10, 23, 3, 0, 0);
+const S = 1000;
+
+function lifecycle(timing: Partial<RuleTiming> = {}) {
+  return new AlertLifecycle({
+    timing: () => ({ enabled: true, group: 'field', onDelayMs: 0, offDelayMs: 0, ...timing }),
+    chatterTransitions: 3,
+    chatterWindowMs: 60 * S,
+    floodAlerts: 10,
+    floodWindowMs: 600 * S,
+    floodPassSeverities: ['critical'],
+  });
+}
+
+const cond = (active: boolean, severity: Severity = 'minor', deviceId = 'pole-1', rule = 'pole-door-open'): Condition => ({
+  deviceId, rule, object: null, active, severity, message: `door ${active ? 'open' : 'closed'}`, deviceType: 'smart-pole',
+});
+const kinds = (events: LifecycleEvent[]) => events.map((e) => e.kind);
+
+describe('alert lifecycle', () => {
+  it('raises, updates on escalation (needing a new ack), and clears', () => {
+    const lc = lifecycle();
+    const [raised] = lc.report(cond(true), T0);
+    expect(raised).toMatchObject({ kind: 'raised', notify: true, alert: { state: 'active', severity: 'minor' } });
+    const id = raised!.alert.id;
+    lc.acknowledge(lc.find(id)!, 'ops', 'on my way', T0 + S);
+    expect(lc.find(id)).toMatchObject({ acknowledged: true, ackedBy: 'ops', comments: [{ by: 'ops', text: 'on my way' }] });
+    expect(kinds(lc.report(cond(true, 'major'), T0 + 2 * S))).toEqual(['escalated']);
+    expect(lc.find(id)!.acknowledged).toBe(false);
+    expect(kinds(lc.report(cond(true, 'major'), T0 + 3 * S))).toEqual([]);
+    expect(kinds(lc.report(cond(false), T0 + 4 * S))).toEqual(['cleared']);
+    expect(lc.find(id)).toMatchObject({ state: 'cleared', clearedAt: T0 + 4 * S });
+  });
+
+  it('on-delay ignores a short spike; off-delay holds the alert through a short dip', () => {
+    const lc = lifecycle({ onDelayMs: 30 * S, offDelayMs: 20 * S });
+    expect(lc.report(cond(true), T0)).toEqual([]);
+    expect(lc.report(cond(false), T0 + 10 * S)).toEqual([]);
+    expect(lc.tick(T0 + 60 * S)).toEqual([]);
+    lc.report(cond(true), T0 + 100 * S);
+    expect(kinds(lc.tick(T0 + 131 * S))).toEqual(['raised']);
+    expect(lc.report(cond(false), T0 + 140 * S)).toEqual([]);
+    expect(lc.report(cond(true), T0 + 150 * S)).toEqual([]);
+    lc.report(cond(false), T0 + 200 * S);
+    expect(lc.tick(T0 + 210 * S)).toEqual([]);
+    expect(kinds(lc.tick(T0 + 221 * S))).toEqual(['cleared']);
+  });
+
+  it('a chattering input makes one alert, marked chattering, which clears only once quiet', () => {
+    const lc = lifecycle();
+    const events: LifecycleEvent[] = [];
+    for (let i = 0; i < 30; i++) events.push(...lc.report(cond(i % 2 === 0), T0 + i * 500));
+    const ids = new Set(events.map((e) => e.alert.id));
+    expect(ids.size).toBe(1);
+    const alert = events.at(-1)!.alert;
+    expect(alert).toMatchObject({ state: 'active', chattering: true });
+    expect(events.filter((e) => e.kind === 'raised')).toHaveLength(2); // the first raise, and one reopen
+    expect(lc.tick(T0 + 30 * S)).toEqual([]);
+    expect(kinds(lc.tick(T0 + 15 * S + 61 * S))).toEqual(['cleared']);
+  });
+
+  it('shelved alerts are kept but not notified; one-shot shelving ends at the clear, timed at its time', () => {
+    const lc = lifecycle();
+    const [r] = lc.report(cond(true, 'minor', 'a'), T0);
+    lc.shelve(lc.find(r!.alert.id)!, 'one-shot', null, 'ops', T0 + S);
+    const [cleared] = lc.report(cond(false, 'minor', 'a'), T0 + 2 * S);
+    expect(cleared).toMatchObject({ kind: 'cleared', notify: false, alert: { shelved: null } });
+    const [r2] = lc.report(cond(true, 'minor', 'b'), T0);
+    lc.shelve(lc.find(r2!.alert.id)!, 'timed', T0 + 60 * S, 'ops', T0 + S);
+    expect(lc.report(cond(true, 'major', 'b'), T0 + 2 * S)[0]).toMatchObject({ kind: 'escalated', notify: false });
+    expect(lc.tick(T0 + 61 * S).map((e) => [e.kind, e.notify])).toEqual([['unshelved', true]]);
+  });
+
+  it('summarises a flood: from the 10th alert in 10 min one summary instead of each alert; critical still passes', () => {
+    const lc = lifecycle();
+    const events: LifecycleEvent[] = [];
+    for (let i = 0; i < 25; i++) events.push(...lc.report(cond(true, 'minor', `pole-${i}`), T0 + i * S));
+    events.push(...lc.report(cond(true, 'critical', 'pole-99'), T0 + 30 * S));
+    const notified = events.filter((e) => e.notify);
+    expect(notified.filter((e) => e.alert.rule !== FLOOD_RULE && e.kind === 'raised')).toHaveLength(10); // 9 minor + the critical
+    const summary = notified.filter((e) => e.alert.rule === FLOOD_RULE);
+    expect(summary.map((e) => [e.kind, e.alert.value])).toEqual([['raised', 10], ['updated', 20]]);
+    expect(lc.openAlerts().filter((a) => a.flooded)).toHaveLength(16);
+    expect(kinds(lc.tick(T0 + 700 * S)).filter((k) => k === 'cleared')).toHaveLength(1);
+  });
+
+  it('restores open alerts so a later clear closes them', () => {
+    const lc = lifecycle();
+    const [r] = lc.report(cond(true), T0);
+    const restarted = lifecycle();
+    restarted.restore([structuredClone(r!.alert)], T0 + S);
+    expect(restarted.conditionSeverity('pole-1', 'pole-door-open')).toBe('minor');
+    expect(restarted.report(cond(false), T0 + 2 * S)[0]).toMatchObject({ kind: 'cleared', alert: { id: r!.alert.id } });
+  });
+});

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { IngestError } from '../errors.js';
+import { FloodDetector } from './flood.js';
+import { keyString, SEVERITY_RANK, type Alert, type AlertEvent, type AlertEventKind, type AlertGroup, type Condition, type Severity } from './types.js';
+
+export interface RuleTiming {
+  enabled: boolean;
+  group: AlertGroup;
+  onDelayMs: number;
+  offDelayMs: number;
+}
+
+export interface LifecycleOptions {
+  timing: (rule: string) => RuleTiming;
+  chatterTransitions: number;
+  chatterWindowMs: number;
+  floodAlerts: number;
+  floodWindowMs: number;
+  floodPassSeverities: readonly Severity[];
+}
+
+/** A change to persist; `notify` says whether consoles and webhooks hear of it (not when shelved or flooded). */
+export interface LifecycleEvent extends AlertEvent {
+  notify: boolean;
+  /** Only a value or text changed: save it with the next periodic flush, not right away. */
+  lazy?: boolean;
+}
+
+interface ConditionState {
+  last: Condition;
+  active: boolean;
+  changedAt: number;
+  /** Times of raise/clear transitions within the chatter window. */
+  transitions: number[];
+}
+
+export const FLOOD_RULE = 'alert-flood';
+export const FLOOD_SOURCE = 'tsunagaru';
+
+/**
+ * The alarm lifecycle (X.733 / ISA-18.2): conditions from the rules become alerts keyed by device + rule
+ * (+ object). On-delay, off-delay, chattering (3+ transitions a minute: one alert, cleared only once quiet;
+ * a re-raise soon after a clear reopens the same alert), shelving, acknowledgement, flood summary.
+ * Pure state: the engine persists the returned events and publishes those marked `notify`.
+ */
+export class AlertLifecycle {
+  private readonly conditions = new Map<string, ConditionState>();
+  /** Open (active) alerts by key. */
+  private readonly open = new Map<string, Alert>();
+  /** Alerts cleared within the chatter window, by key, so a re-raise reopens them. */
+  private readonly recent = new Map<string, Alert>();
+  private readonly flood: FloodDetector;
+
+  constructor(private readonly o: LifecycleOptions) {
+    this.flood = new FloodDetector(o.floodAlerts, o.floodWindowMs);
+  }
+
+  /** Puts back the open alerts persisted before a restart. */
+  restore(alerts: readonly Alert[], now: number): void {
+    for (const a of alerts) {
+      if (a.state !== 'active') continue;
+      const key = keyString(a);
+      this.open.set(key, a);
+      const last: Condition = { deviceId: a.deviceId, rule: a.rule, object: a.object, active: true, severity: a.severity, message: a.message, deviceType: a.deviceType, value: a.value, detail: a.detail };
+      this.conditions.set(key, { last, active: true, changedAt: Math.min(a.updatedAt, now), transitions: [] });
+    }
+  }
+
+  /** Severity the condition holds now (pending or raised), for deadband decisions; null when inactive. */
+  conditionSeverity(deviceId: string, rule: string, object: string | null = null): Severity | null {
+    const c = this.conditions.get(keyString({ deviceId, rule, object }));
+    return c?.active ? c.last.severity : null;
+  }
+
+  openAlerts(): Alert[] {
+    return [...this.open.values()];
+  }
+
+  /** Keys with a condition state, for rules that must clear what they no longer see. */
+  activeConditionKeys(rule: string): Condition[] {
+    return [...this.conditions.values()].filter((c) => c.active && c.last.rule === rule).map((c) => c.last);
+  }
+
+  find(id: string): Alert | undefined {
+    for (const a of this.open.values()) if (a.id === id) return a;
+    for (const a of this.recent.values()) if (a.id === id) return a;
+    return undefined;
+  }
+
+  report(cond: Condition, now: number): LifecycleEvent[] {
+    const timing = this.timingOf(cond);
+    if (!timing.enabled) return [];
+    const key = keyString(cond);
+    let c = this.conditions.get(key);
+    if (!c) {
+      if (!cond.active) return [];
+      c = { last: cond, active: false, changedAt: now, transitions: [] };
+      this.conditions.set(key, c);
+    }
+    if (c.active !== cond.active) {
+      c.active = cond.active;
+      c.changedAt = now;
+      c.transitions = [...c.transitions.filter((t) => t > now - this.o.chatterWindowMs), now];
+    }
+    c.last = cond.active ? cond : { ...c.last, active: false };
+    return this.evaluate(key, c, timing, now);
+  }
+
+  /** Clock-driven part: delays that ran out, chattering that settled, timed shelving that ended, floods. */
+  tick(now: number): LifecycleEvent[] {
+    const events: LifecycleEvent[] = [];
+    for (const [key, c] of this.conditions) events.push(...this.evaluate(key, c, this.timingOf(c.last), now));
+    for (const a of this.open.values()) {
+      if (a.shelved?.mode === 'timed' && a.shelved.until !== null && a.shelved.until <= now) {
+        a.shelved = null;
+        events.push(this.emit('unshelved', a, now, true));
+      }
+    }
+    for (const [key, a] of this.recent) if (a.clearedAt !== null && a.clearedAt <= now - this.o.chatterWindowMs) this.recent.delete(key);
+    for (const group of this.flood.settle(now)) {
+      const summary = this.open.get(keyString({ deviceId: FLOOD_SOURCE, rule: FLOOD_RULE, object: group }));
+      const key = keyString({ deviceId: FLOOD_SOURCE, rule: FLOOD_RULE, object: group });
+      this.conditions.delete(key);
+      if (summary) events.push(this.clear(key, summary, now));
+    }
+    return events;
+  }
+
+  acknowledge(alert: Alert, by: string, comment: string | undefined, now: number): LifecycleEvent[] {
+    const events: LifecycleEvent[] = [];
+    if (!alert.acknowledged) {
+      Object.assign(alert, { acknowledged: true, ackedAt: now, ackedBy: by, updatedAt: now });
+      events.push(this.emit('acknowledged', alert, now, true));
+    }
+    if (comment) events.push(...this.comment(alert, by, comment, now));
+    return events;
+  }
+
+  comment(alert: Alert, by: string, text: string, now: number): LifecycleEvent[] {
+    alert.comments = [...alert.comments, { at: now, by, text }];
+    alert.updatedAt = now;
+    return [this.emit('commented', alert, now, true)];
+  }
+
+  shelve(alert: Alert, mode: 'one-shot' | 'timed', until: number | null, by: string, now: number): LifecycleEvent[] {
+    if (alert.state !== 'active') throw new IngestError('INGEST_ERR_ALERT_STATE', `alert ${alert.id} is cleared; only active alerts can be shelved`);
+    alert.shelved = { mode, until: mode === 'timed' ? until : null, at: now, by };
+    alert.updatedAt = now;
+    return [this.emit('shelved', alert, now, true)];
+  }
+
+  unshelve(alert: Alert, now: number): LifecycleEvent[] {
+    if (!alert.shelved) return [];
+    alert.shelved = null;
+    alert.updatedAt = now;
+    return [this.emit('unshelved', alert, now, true)];
+  }
+
+  /** The flood summary is the lifecycle's own alert, not a configured rule. */
+  private timingOf(c: Condition): RuleTiming {
+    return c.rule === FLOOD_RULE ? { enabled: true, group: c.object as AlertGroup, onDelayMs: 0, offDelayMs: 0 } : this.o.timing(c.rule);
+  }
+
+  private evaluate(key: string, c: ConditionState, timing: RuleTiming, now: number): LifecycleEvent[] {
+    const alert = this.open.get(key);
+    if (c.active) {
+      if (alert) return this.update(alert, c.last, now);
+      return now - c.changedAt >= timing.onDelayMs ? this.raise(key, c, timing, now) : [];
+    }
+    if (!alert) {
+      // Forget an inactive condition only once its transitions are older than the chatter window.
+      if (c.transitions.every((t) => t <= now - this.o.chatterWindowMs)) this.conditions.delete(key);
+      return [];
+    }
+    const events: LifecycleEvent[] = [];
+    const recentTransitions = c.transitions.filter((t) => t > now - this.o.chatterWindowMs).length;
+    if (!alert.chattering && recentTransitions >= this.o.chatterTransitions) {
+      alert.chattering = true;
+      events.push(this.emit('updated', alert, now, !alert.flooded && !alert.shelved));
+    }
+    const hold = Math.max(timing.offDelayMs, alert.chattering ? this.o.chatterWindowMs : 0);
+    if (now - c.changedAt >= hold) events.push(this.clear(key, alert, now));
+    return events;
+  }
+
+  private raise(key: string, c: ConditionState, timing: RuleTiming, now: number): LifecycleEvent[] {
+    const cond = c.last;
+    const reopened = this.recent.get(key);
+    const transitions = c.transitions.filter((t) => t > now - this.o.chatterWindowMs).length;
+    const base = { message: cond.message, value: cond.value ?? null, detail: cond.detail ?? {}, severity: cond.severity, updatedAt: now, state: 'active' as const, clearedAt: null };
+    let alert: Alert;
+    if (reopened) {
+      this.recent.delete(key);
+      alert = Object.assign(reopened, base, { transitions: reopened.transitions + 1, chattering: reopened.chattering || transitions >= this.o.chatterTransitions, acknowledged: false, ackedAt: null, ackedBy: null });
+    } else {
+      alert = {
+        id: randomUUID(), deviceId: cond.deviceId, rule: cond.rule, object: cond.object, deviceType: cond.deviceType, group: timing.group, ...base,
+        raisedAt: now, acknowledged: false, ackedAt: null, ackedBy: null, comments: [], shelved: null, chattering: false, transitions: 1, flooded: false,
+      };
+    }
+    this.open.set(key, alert);
+    const events: LifecycleEvent[] = [];
+    if (alert.rule !== FLOOD_RULE && this.flood.recordRaise(alert.group, now) && !this.o.floodPassSeverities.includes(alert.severity)) {
+      alert.flooded = true;
+      events.push(...this.floodSummary(alert.group, now));
+    }
+    events.unshift(this.emit('raised', alert, now, !alert.flooded));
+    return events;
+  }
+
+  private update(alert: Alert, cond: Condition, now: number): LifecycleEvent[] {
+    const escalated = SEVERITY_RANK[cond.severity] > SEVERITY_RANK[alert.severity];
+    // X.733 notifies on severity changes; new values and texts (time to dark counting down) are saved
+    // and listed, but not pushed: they are not news.
+    const news = cond.severity !== alert.severity;
+    if (!news && cond.message === alert.message && (cond.value ?? null) === alert.value) return [];
+    Object.assign(alert, { severity: cond.severity, message: cond.message, value: cond.value ?? null, detail: cond.detail ?? alert.detail, updatedAt: now });
+    // ISA-18.2: an escalation needs a fresh acknowledgement.
+    if (escalated) Object.assign(alert, { acknowledged: false, ackedAt: null, ackedBy: null });
+    const quiet = alert.flooded || alert.shelved !== null;
+    return [{ ...this.emit(escalated ? 'escalated' : 'updated', alert, now, !quiet && news), lazy: !news }];
+  }
+
+  private clear(key: string, alert: Alert, now: number): LifecycleEvent {
+    const notify = !alert.flooded && !alert.shelved;
+    Object.assign(alert, { state: 'cleared', clearedAt: now, updatedAt: now });
+    // One-shot shelving ends when the alert returns to normal.
+    if (alert.shelved?.mode === 'one-shot') alert.shelved = null;
+    this.open.delete(key);
+    this.recent.set(key, alert);
+    return this.emit('cleared', alert, now, notify);
+  }
+
+  private floodSummary(group: AlertGroup, now: number): LifecycleEvent[] {
+    const count = this.flood.countInWindow(group, now);
+    const cond: Condition = {
+      deviceId: FLOOD_SOURCE, rule: FLOOD_RULE, object: group, active: true, severity: 'major', deviceType: null, value: count,
+      message: `alert flood: ${count} ${group} alerts in ${Math.round(this.o.floodWindowMs / 60_000)} min; see GET /api/v1/alerts?group=${group}`,
+    };
+    const key = keyString(cond);
+    const existing = this.open.get(key);
+    this.conditions.set(key, { last: cond, active: true, changedAt: now, transitions: [] });
+    if (!existing) return this.raise(key, this.conditions.get(key)!, this.timingOf(cond), now);
+    Object.assign(existing, { value: count, message: cond.message, updatedAt: now });
+    // Tell the console again only every `floodAlerts` more alerts, not for each one.
+    return [this.emit('updated', existing, now, count % this.o.floodAlerts === 0)];
+  }
+
+  private emit(kind: AlertEventKind, alert: Alert, at: number, notify: boolean): LifecycleEvent {
+    // A snapshot: the alert goes on changing, the event must say what it was.
+    return { kind, at, alert: structuredClone(alert), notify };
+  }
+}

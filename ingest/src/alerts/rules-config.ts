@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_RING_TOPOLOGY, DEVICE_TYPES, type DeviceType, SEGMENT_ID_PATTERN, WATER_METER_ALARMS } from '@tsunagaru/firmware-contracts';
+import { IngestError } from '../errors.js';
+import { arrayOf, bool, configFail, num, object, oneOf, recordOf, refine, str, type Field } from './config-schema.js';
+import { ALERT_EVENT_KINDS, ALERT_GROUPS, SEVERITIES, type AlertEventKind, type AlertGroup, type Severity } from './types.js';
+
+const DAY_SEC = 86_400;
+
+/** Settings every rule has. `severity` is the rule's severity; tiered rules (time to dark, cabinet) name theirs. */
+function rule(severity: Severity, group: AlertGroup, o: { onDelaySec?: number; offDelaySec?: number; enabled?: boolean } = {}) {
+  return object({
+    enabled: bool(o.enabled ?? true),
+    severity: oneOf(SEVERITIES, severity),
+    group: oneOf(ALERT_GROUPS, group),
+    /** ISA-18.2 on-delay: the condition must hold this long before the alert is raised (short spikes are ignored). */
+    onDelaySec: num(o.onDelaySec ?? 0, { min: 0, max: DAY_SEC }),
+    /** ISA-18.2 off-delay: the condition must be gone this long before the alert clears. */
+    offDelaySec: num(o.offDelaySec ?? 0, { min: 0, max: DAY_SEC }),
+  });
+}
+
+/** Every rule id, with its defaults. The id is the alert's `rule` (the X.733 alarm type; API `type`). */
+const rulesShape = {
+  'device-offline': rule('major', 'field', { onDelaySec: 60 }),
+  'device-silent': rule('minor', 'field'),
+  'mains-lost': rule('major', 'disaster'),
+  'time-to-dark': rule('warning', 'disaster'),
+  'generator-fault': rule('major', 'disaster'),
+  'backhaul-satellite': rule('warning', 'disaster', { onDelaySec: 60 }),
+  'backhaul-down': rule('critical', 'disaster'),
+  'battery-replace': rule('warning', 'field', { offDelaySec: 3600 }),
+  'ring-segment-down': rule('minor', 'disaster'),
+  'ring-segment-degraded': rule('warning', 'disaster', { onDelaySec: 60 }),
+  'ring-upstream-down': rule('minor', 'disaster'),
+  'ring-island-isolated': rule('critical', 'disaster'),
+  'pole-5g-down': rule('major', 'field', { onDelaySec: 30 }),
+  'pole-cabinet-overtemp': rule('warning', 'field'),
+  'pole-door-open': rule('minor', 'field'),
+  'pole-wbgt-danger': rule('major', 'field'),
+  'water-leak': rule('minor', 'water'),
+  'water-burst': rule('major', 'water'),
+  'water-backflow': rule('minor', 'water'),
+  'water-low-battery': rule('warning', 'water'),
+  'meter-alarm': rule('minor', 'water'),
+  'welfare-watch': rule('major', 'water'),
+  'dma-night-flow': rule('minor', 'water'),
+};
+export type RuleId = keyof typeof rulesShape;
+export const RULE_IDS = Object.keys(rulesShape) as RuleId[];
+
+const chemistry = (peukertK: number, depthOfDischargePct: number) =>
+  object({ peukertK: num(peukertK, { min: 1, max: 1.6 }), depthOfDischargePct: num(depthOfDischargePct, { min: 1, max: 100 }) });
+
+const bsPower = refine(
+  object({
+    /** Chemistry when the site has no `battery` attribute; VRLA, the shorter estimate, errs on the safe side. */
+    defaultChemistry: str('vrla'),
+    chemistries: recordOf(chemistry(1.2, 50), { vrla: chemistry(1.2, 50).def, 'li-ion': chemistry(1.03, 90).def, flooded: chemistry(1.3, 50).def }, undefined, true),
+    /** Hours of the discharge rate the capacity is rated at (C10). */
+    ratedHours: num(10, { min: 1, max: 100 }),
+    /** Backup target when the site has no `targetHours` attribute (domain: ≥ 24 h, 72 h for islands). */
+    targetHours: num(24, { min: 0, max: 720 }),
+    majorHours: num(6, { min: 0, max: 720 }),
+    criticalHours: num(1, { min: 0, max: 720 }),
+    /** A tier clears only when time to dark is this much above its threshold (deadband). */
+    deadbandPct: num(5, { min: 0, max: 50 }),
+    /** IEEE 485 temperature correction: [°C, factor]; capacity is divided by the factor (1.00 at 25 °C). */
+    temperatureDerating: arrayOf(arrayOf(num(0), [], { min: 2, max: 2 }), [[0, 1.19], [10, 1.11], [20, 1.04], [25, 1.0]], { min: 1 }),
+    /** Hours a full fuel tank runs the generator, when the site has no `generatorTankHours` attribute. */
+    generatorTankHours: num(24, { min: 0, max: 720 }),
+    /** Replace batteries below this state of health (domain: 80 % of rated capacity). */
+    sohReplacePct: num(80, { min: 0, max: 100 }),
+  }),
+  (v, path) => {
+    if (!(v.defaultChemistry in v.chemistries)) configFail(`${path}.defaultChemistry`, `must be one of the chemistries (${Object.keys(v.chemistries).join(', ')})`);
+    if (!(v.criticalHours <= v.majorHours)) configFail(`${path}.criticalHours`, 'must be ≤ majorHours');
+  },
+);
+
+const segment = object({ id: str('x-y', { pattern: SEGMENT_ID_PATTERN, hint: 'a segment id such as oshima-toshima' }), ends: arrayOf(str('x'), [], { min: 2, max: 2 }) });
+const topology = refine(
+  object({
+    islands: arrayOf(str('x'), [...DEFAULT_RING_TOPOLOGY.islands], { min: 1 }),
+    gateways: arrayOf(str('x'), [...DEFAULT_RING_TOPOLOGY.gateways], { min: 1 }),
+    segments: arrayOf(segment, DEFAULT_RING_TOPOLOGY.segments.map((s) => ({ id: s.id, ends: [...s.ends] })), { min: 1 }),
+    upstream: recordOf(str('x', { pattern: SEGMENT_ID_PATTERN }), { ...DEFAULT_RING_TOPOLOGY.upstream }),
+  }),
+  (t, path) => {
+    t.gateways.forEach((g, i) => t.islands.includes(g) || configFail(`${path}.gateways[${i}]`, `"${g}" is not one of the islands`));
+    t.segments.forEach((s, i) => s.ends.forEach((e, j) => t.islands.includes(e) || configFail(`${path}.segments[${i}].ends[${j}]`, `"${e}" is not one of the islands`)));
+    Object.keys(t.upstream).forEach((g) => t.gateways.includes(g) || configFail(`${path}.upstream.${g}`, 'is not a gateway'));
+  },
+);
+
+const pole = object({
+  cabinetWarnC: num(45, { min: -40, max: 120 }),
+  cabinetMajorC: num(50, { min: -40, max: 120 }),
+  cabinetDeadbandC: num(3, { min: 0, max: 20 }),
+  /** Domain notes: WBGT 28–31 severe caution, ≥ 31 danger. */
+  wbgtDangerC: num(31, { min: 0, max: 50 }),
+  wbgtSevereCautionC: num(28, { min: 0, max: 50 }),
+  /** Also warn (severity warning) at severe caution, not only at danger. */
+  warnAtSevereCaution: bool(false),
+  wbgtDeadbandC: num(0.5, { min: 0, max: 5 }),
+  /** v1 poles report neither solar radiation nor wind: the formula uses these (shade, still air). */
+  assumedSolarKwM2: num(0, { min: 0, max: 1.5 }),
+  assumedWindMs: num(0, { min: 0, max: 60 }),
+});
+
+const water = object({
+  /** Kamstrup LEAK: no continuous `leakDryMinutes` without flow in the last `leakWindowHours`. */
+  leakDryMinutes: num(60, { min: 1, max: 1440 }),
+  leakWindowHours: num(24, { min: 1, max: 168 }),
+  /** Nominal flow (Q3) when the meter has no `nominalFlowLph` attribute: 2.5 m³/h for a DN15 household meter. */
+  nominalFlowLph: num(2500, { min: 1 }),
+  /** BURST: flow above this share of nominal for `burstMinutes` (domain: 5/10/20 %). */
+  burstSharePct: num(10, { min: 1, max: 100 }),
+  burstMinutes: num(30, { min: 1, max: 1440 }),
+  /** Reverse flow that raises backflow: register going down by at least this many litres. */
+  backflowMinL: num(1, { min: 1 }),
+  lowBatteryPct: num(10, { min: 0, max: 100 }),
+  lowBatteryDeadbandPct: num(5, { min: 0, max: 50 }),
+  /** Welfare watch (見守り): no use for this many hours, at meters with attribute welfareWatch = true. */
+  welfareNoUseHours: num(12, { min: 1, max: 168 }),
+  /** Severity of each alarm flag a meter reports (rule meter-alarm, object = the flag). */
+  flagSeverity: object(Object.fromEntries(WATER_METER_ALARMS.map((a) => [a, oneOf(SEVERITIES, a === 'burst' || a === 'tamper' ? 'major' : a === 'lowBattery' || a === 'noFlow' ? 'warning' : 'minor')])) as Record<(typeof WATER_METER_ALARMS)[number], Field<Severity>>),
+  night: object({
+    /** Minimum night flow window, local hours (domain: about 02:00–04:00). */
+    startHour: num(2, { min: 0, max: 23, int: true }),
+    endHour: num(4, { min: 1, max: 24, int: true }),
+    /** Local time offset from UTC, minutes (JST +540). */
+    utcOffsetMin: num(540, { min: -720, max: 840, int: true }),
+    /** Raise when night flow exceeds the baseline by this share (legitimate night use is 10–30 %). */
+    marginPct: num(30, { min: 0, max: 1000 }),
+    deadbandPct: num(10, { min: 0, max: 100 }),
+    /** Learned baseline: median of this many previous nights, once `minNights` are known. */
+    learnNights: num(7, { min: 1, max: 60, int: true }),
+    minNights: num(3, { min: 1, max: 60, int: true }),
+    /** Fixed baselines per DMA id, L/h (overrides learning). */
+    baselinesLph: recordOf(num(0, { min: 0 }), {}),
+  }),
+});
+
+const webhook = object({
+  name: str('webhook', { pattern: /^[A-Za-z0-9_-]{1,64}$/, hint: 'a name of letters, digits, - and _' }),
+  url: str('http://127.0.0.1/', { pattern: /^https?:\/\//, hint: 'an http:// or https:// URL' }),
+  severities: arrayOf(oneOf<Severity>(SEVERITIES, 'critical'), [...SEVERITIES]),
+  groups: arrayOf(oneOf<AlertGroup>(ALERT_GROUPS, 'field'), [...ALERT_GROUPS]),
+  events: arrayOf(oneOf<AlertEventKind>(ALERT_EVENT_KINDS, 'raised'), ['raised', 'escalated', 'cleared']),
+  headers: recordOf(str('x'), {}),
+  timeoutMs: num(5000, { min: 100, max: 60_000 }),
+  maxAttempts: num(6, { min: 1, max: 100, int: true }),
+  retryInitialMs: num(1000, { min: 1 }),
+  retryMaxMs: num(60_000, { min: 1 }),
+  /** Bounded queue per webhook; when full, the oldest waiting notification is dead-lettered. */
+  queueLimit: num(1000, { min: 1, int: true }),
+});
+
+export const alertRulesSchema = object({
+  /** How often the clock-driven evaluator runs (silence, delays, shelving expiry, night flow). */
+  evaluateEverySec: num(5, { min: 0.01, max: 3600 }),
+  rules: object(rulesShape),
+  lifecycle: object({
+    /** ISA-18.2 chattering: this many raise/clear transitions within the window. */
+    chatterTransitions: num(3, { min: 2, int: true }),
+    chatterWindowSec: num(60, { min: 1 }),
+    /** ISA-18.2 flood: this many alerts raised in a group within the window. */
+    floodAlerts: num(10, { min: 2, int: true }),
+    floodWindowMin: num(10, { min: 1 }),
+    /** Severities still notified one by one during a flood. */
+    floodPassSeverities: arrayOf(oneOf<Severity>(SEVERITIES, 'critical'), ['critical']),
+  }),
+  silence: object({
+    /** Silent after k × the sample interval the device announced in its birth (`sampleSec`). */
+    k: num(3, { min: 1, max: 1000 }),
+    /** Never call a device silent sooner than this, whatever its interval. */
+    minSilenceSec: num(30, { min: 0 }),
+    types: arrayOf(oneOf<DeviceType>(DEVICE_TYPES, 'smart-pole'), [...DEVICE_TYPES]),
+  }),
+  offline: object({ types: arrayOf(oneOf<DeviceType>(DEVICE_TYPES, 'smart-pole'), ['smart-pole', 'bs-power', 'ring-node']) }),
+  bsPower,
+  ring: object({ name: str('izu-ring', { pattern: /^[a-z0-9-]{1,40}$/, hint: 'a lower-case name' }), topology }),
+  pole,
+  water,
+  notifications: object({ webhooks: arrayOf(webhook, []) }),
+});
+
+export type AlertRulesConfig = (typeof alertRulesSchema)['def'];
+export type RuleSettings = AlertRulesConfig['rules'][RuleId];
+export type WebhookConfig = AlertRulesConfig['notifications']['webhooks'][number];
+
+/** Validates (and defaults) a rules object; the result is frozen (style: fastify config). */
+export function parseAlertRules(input: unknown = {}): Readonly<AlertRulesConfig> {
+  return deepFreeze(alertRulesSchema.parse(input, ''));
+}
+
+export const DEFAULT_ALERT_RULES: Readonly<AlertRulesConfig> = parseAlertRules({});
+
+/** Reads a JSON rules file. YAML would need the `yaml` package declared by the ingest (not yet). */
+export function loadAlertRulesFile(path: string): Readonly<AlertRulesConfig> {
+  if (/\.ya?ml$/i.test(path)) throw new IngestError('INGEST_ERR_ALERT_CONFIG', `${path}: YAML rules files are not supported yet; write the same structure as JSON`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new IngestError('INGEST_ERR_ALERT_CONFIG', `${path}: cannot read the alert rules file (${(err as Error).message})`, false, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new IngestError('INGEST_ERR_ALERT_CONFIG', `${path}: invalid JSON (${(err as Error).message})`, false, { cause: err });
+  }
+  try {
+    return parseAlertRules(raw);
+  } catch (err) {
+    if (err instanceof IngestError) throw new IngestError('INGEST_ERR_ALERT_CONFIG', `${path}: ${err.message}`, false, { cause: err });
+    throw err;
+  }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}

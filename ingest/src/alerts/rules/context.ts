@@ -1,0 +1,66 @@
+import type { AttributeValue } from '@tsunagaru/broker';
+import type { AlertRulesConfig } from '../rules-config.js';
+import type { Condition, Severity } from '../types.js';
+
+/**
+ * The rules' own memory (latest readings, water history, segment reports), by scope (`bs:<id>`,
+ * `water:<id>`…). JSON values only: the engine saves the changed scopes periodically and at close, and
+ * loads them at start, so a restart does not forget 24 h of leak history.
+ */
+export class RuleState {
+  private readonly dirty = new Set<string>();
+
+  constructor(private readonly values: Map<string, unknown> = new Map()) {}
+
+  get<T>(scope: string): T | undefined {
+    return this.values.get(scope) as T | undefined;
+  }
+
+  set(scope: string, value: unknown): void {
+    this.values.set(scope, value);
+    this.dirty.add(scope);
+  }
+
+  /** Scopes starting with `prefix`, e.g. every `water:` meter. */
+  entries<T>(prefix: string): Array<[string, T]> {
+    return [...this.values].filter(([k]) => k.startsWith(prefix)) as Array<[string, T]>;
+  }
+
+  takeDirty(): Array<[string, unknown]> {
+    const out = [...this.dirty].map((k) => [k, this.values.get(k)] as [string, unknown]);
+    this.dirty.clear();
+    return out;
+  }
+}
+
+/** What a rule gets for one evaluation. */
+export interface RuleContext {
+  config: Readonly<AlertRulesConfig>;
+  state: RuleState;
+  /** The engine's clock (receive time), epoch ms. */
+  now: number;
+  /** The device's provisioning attributes (e.g. battery, targetHours, dma, welfareWatch). */
+  attributes(deviceId: string): Record<string, AttributeValue>;
+  /** Severity the condition holds now (for deadbands); null when inactive. */
+  severityOf(deviceId: string, rule: string, object?: string | null): Severity | null;
+  report(condition: Condition): void;
+}
+
+/** Attribute helpers: provisioning attributes are loosely typed (string | number | boolean | null). */
+export function numberAttr(attrs: Record<string, AttributeValue>, name: string): number | undefined {
+  const v = attrs[name];
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function boolAttr(attrs: Record<string, AttributeValue>, name: string): boolean {
+  const v = attrs[name];
+  return v === true || v === 'true' || v === 1;
+}
+
+export function stringAttr(attrs: Record<string, AttributeValue>, name: string): string | undefined {
+  const v = attrs[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export const round1 = (n: number) => Math.round(n * 10) / 10;
