@@ -3,45 +3,31 @@
  * stores and evaluates, and the alerts are read back through the REST API. Time is a fake clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MqttClient } from 'mqtt';
-import { buildTopic, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { parseAlertRules } from '@tsunagaru/ingest';
-import { connectDevice, T0 } from './support/device-client.js';
+import { T0 } from './support/device-client.js';
+import { devicePublisher } from './support/publisher.js';
 import { startStack, type Stack } from './support/stack.js';
-import { waitFor } from './support/wait-for.js';
 
 describe('alerts: base-station power and the Izu ring, over MQTT', () => {
   let stack: Stack;
   let now = T0;
-  const clients = new Map<string, { client: MqttClient; type: DeviceType; seq: number }>();
-
-  async function provision(id: string, type: DeviceType, attributes: Record<string, string | number | boolean>) {
-    const res = await stack.api.post('/api/v1/devices', { id, type, attributes });
-    expect(res.status).toBe(201);
-    clients.set(id, { client: await connectDevice(stack.mqttUrl, id, res.body.secret), type, seq: 0 });
-  }
-
-  async function publish(id: string, samples: object[]) {
-    const d = clients.get(id)!;
-    const payload = { v: 1, id, boot: 1, seq: d.seq++, ts: now, samples: samples.map((s) => ({ ts: now, ...s })) };
-    const before = stack.ingest.pipeline.counters().received;
-    await d.client.publishAsync(buildTopic(d.type, id, 'telemetry'), JSON.stringify(payload), { qos: 1 });
-    await waitFor('the ingest to take the message', () => stack.ingest.pipeline.counters().received > before);
-    await stack.ingest.alerting.engine.idle();
-  }
+  let devices: ReturnType<typeof devicePublisher>;
+  const provision: ReturnType<typeof devicePublisher>['provision'] = (...a) => devices.provision(...a);
+  const publish = (id: string, samples: object[]) => devices.publish(id, samples);
 
   const alerts = async (query: string) => (await stack.api.get(`/api/v1/alerts?${query}`)).body.alerts as Array<Record<string, any>>;
   const objects = (list: Array<Record<string, any>>) => list.map((a) => a.object).sort();
 
   beforeAll(async () => {
     stack = await startStack({ clock: () => now, alertRules: parseAlertRules({ evaluateEverySec: 3600 }) });
+    devices = devicePublisher(stack, () => now);
     await provision('ring-toshima', 'ring-node', { island: 'toshima' });
     await provision('ring-mikurajima', 'ring-node', { island: 'mikurajima' });
     await provision('bsp-city-vrla', 'bs-power', { site: 'shinjuku-ward-office', battery: 'vrla', targetHours: 24 });
     await provision('bsp-island-li', 'bs-power', { site: 'niijima-honson', island: 'niijima', battery: 'li-ion', targetHours: 72 });
   });
   afterAll(async () => {
-    for (const { client } of clients.values()) await client.endAsync();
+    await devices?.close();
     await stack?.close();
   });
 
