@@ -8,7 +8,7 @@ import { RuleState, type RuleContext } from './rules/context.js';
 import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';
 import { evaluateDmaNights } from './rules/water.js';
 import type { AlertRulesConfig } from './rules-config.js';
-import type { AlertStore } from './store.js';
+import type { AlertQuery, AlertStore } from './store.js';
 import type { Alert, AlertEvent, Condition } from './types.js';
 
 export interface AlertEngineDeps {
@@ -134,6 +134,21 @@ export class AlertEngine {
 
   get devices(): AlertEngineDeps['devices'] {
     return this.deps.devices;
+  }
+
+  /** Alerts as stored, with the open ones replaced by their live state (values saved lazily are newer). */
+  async list(q: AlertQuery): Promise<Alert[]> {
+    await this.idle();
+    return (await this.deps.store.list(q)).map((a) => {
+      const live = this.lifecycle.find(a.id);
+      return live ? structuredClone(live) : a;
+    });
+  }
+
+  async get(id: string): Promise<Alert | undefined> {
+    await this.idle();
+    const live = this.lifecycle.find(id);
+    return live ? structuredClone(live) : this.deps.store.get(id);
   }
 
   get store(): AlertStore {

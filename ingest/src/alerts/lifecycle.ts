@@ -97,13 +97,20 @@ export class AlertLifecycle {
       c = { last: cond, active: false, changedAt: now, transitions: [] };
       this.conditions.set(key, c);
     }
+    const events: LifecycleEvent[] = [];
     if (c.active !== cond.active) {
       c.active = cond.active;
       c.changedAt = now;
       c.transitions = [...c.transitions.filter((t) => t > now - this.o.chatterWindowMs), now];
+      const open = this.open.get(key);
+      // Counted on the open alert, so a chattering one shows how often it flipped.
+      if (open) {
+        open.transitions++;
+        events.push({ ...this.emit('updated', open, now, false), lazy: true });
+      }
     }
     c.last = cond.active ? cond : { ...c.last, active: false };
-    return this.evaluate(key, c, timing, now);
+    return [...events, ...this.evaluate(key, c, timing, now)];
   }
 
   /** Clock-driven part: delays that ran out, chattering that settled, timed shelving that ended, floods. */

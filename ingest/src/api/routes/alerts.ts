@@ -68,9 +68,8 @@ export async function alertRoutes(app: FastifyInstance, engine: AlertEngine): Pr
     },
     async (request) => {
       const q = request.query;
-      // Wait for queued rule work, so an alert raised by an already acknowledged message is listed.
-      await engine.idle();
-      const found = await engine.store.list({ state: q.state, limit: q.limit, ...(q.severity ? { severity: q.severity } : {}), ...(q.type ? { rule: q.type } : {}), ...(q.group ? { group: q.group } : {}), ...(q.deviceId ? { deviceId: q.deviceId } : {}), ...(q.before !== undefined ? { raisedBefore: q.before } : {}) });
+      // engine.list waits for queued rule work, so an alert raised by an already acknowledged message is listed.
+      const found = await engine.list({ state: q.state, limit: q.limit, ...(q.severity ? { severity: q.severity } : {}), ...(q.type ? { rule: q.type } : {}), ...(q.group ? { group: q.group } : {}), ...(q.deviceId ? { deviceId: q.deviceId } : {}), ...(q.before !== undefined ? { raisedBefore: q.before } : {}) });
       const alerts = found.filter((a) => alertVisible(roleOf(request), a));
       return { count: alerts.length, alerts };
     },
@@ -96,7 +95,7 @@ export async function alertRoutes(app: FastifyInstance, engine: AlertEngine): Pr
 
   app.get<{ Params: { id: string } }>('/api/v1/alerts/:id', { config: { roles: READ_ROLES }, schema: { summary: 'One alert', tags: ['alerts'], params: idParam, response: { 404: errorSchema } } }, async (request) => {
     await visibleAlert(request, request.params.id);
-    return (await engine.store.get(request.params.id))!;
+    return (await engine.get(request.params.id))!;
   });
 
   app.post<{ Params: { id: string }; Body: { comment?: string } | undefined }>(
