@@ -26,6 +26,23 @@ export function devicePublisher(stack: Stack, clock: () => number) {
       await waitFor('the ingest to take the message', () => stack.ingest.pipeline.counters().received > before);
       await stack.ingest.alerting.engine.idle();
     },
+    /** A retained birth (state online) with the device's sample interval, as a real device sends at connect. */
+    async birth(id: string, sampleSec: number): Promise<void> {
+      const d = devices.get(id)!;
+      const before = stack.ingest.pipeline.counters().received;
+      const birth = { v: 1, id, state: 'online', boot: 1, ts: clock(), fw: '1.0.0', model: 'test', sampleSec };
+      await d.client.publishAsync(buildTopic(d.type, id, 'state'), JSON.stringify(birth), { qos: 1, retain: true });
+      await waitFor('the ingest to take the birth', () => stack.ingest.pipeline.counters().received > before);
+      await stack.ingest.alerting.engine.idle();
+    },
+    /** The death message a device publishes on a graceful stop (state offline, retained). */
+    async death(id: string): Promise<void> {
+      const d = devices.get(id)!;
+      const before = stack.ingest.pipeline.counters().received;
+      await d.client.publishAsync(buildTopic(d.type, id, 'state'), JSON.stringify({ v: 1, id, state: 'offline', boot: 1, ts: clock() }), { qos: 1, retain: true });
+      await waitFor('the ingest to take the death', () => stack.ingest.pipeline.counters().received > before);
+      await stack.ingest.alerting.engine.idle();
+    },
     async close(): Promise<void> {
       for (const d of devices.values()) await d.client.endAsync();
     },
