@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createBroker, FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
-import { loadIngestConfig, parsePort, startIngestService } from '@tsunagaru/ingest';
+import { createEmbeddedTap, loadIngestConfig, parsePort, startIngestService } from '@tsunagaru/ingest';
 import pino from 'pino';
 import { ensureSimulatorCredentials } from './sim-credentials.js';
 import { startFleet, defaultFleet } from '@tsunagaru/simulators';
@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   const servicePassword = randomBytes(24).toString('base64url');
   await registry.upsertService(config.mqttUsername, 'ingest', servicePassword);
 
-  const broker = await createBroker({ registry, logger: logger.child({ service: 'broker' }) });
+  // Embedded: every device message is fsync'd in the ingest's journal before the broker's PUBACK.
+  const tap = createEmbeddedTap();
+  const broker = await createBroker({ registry, logger: logger.child({ service: 'broker' }), beforePuback: tap.beforePuback });
   const { port } = await broker.listen({ port: mqttPort, host: mqttHost });
   const mqttUrl = `mqtt://${mqttHost === '0.0.0.0' ? '127.0.0.1' : mqttHost}:${port}`;
 
@@ -40,6 +42,8 @@ async function main(): Promise<void> {
     mqttPassword: servicePassword,
     registry,
     logger: logger.child({ service: 'ingest' }),
+    storage: config.storage,
+    embedded: tap,
   });
 
   const fleetSpec = defaultFleet();

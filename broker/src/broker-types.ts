@@ -33,6 +33,13 @@ export interface BrokerOptions {
   maxConnections?: number;
   /** Clock for the throttles, epoch ms; default Date.now. */
   clock?: () => number;
+  /**
+   * Called for every authorised PUBLISH and will, before aedes acknowledges it (aedes 1.x writes the
+   * QoS 1 PUBACK before it hands the message to subscribers, so this is the last point before the ack).
+   * The PUBACK waits until the promise resolves: the embedded ingest makes the message durable in its
+   * journal here. A rejection closes the connection without a PUBACK, so the device sends it again.
+   */
+  beforePuback?: (topic: string, payload: Buffer) => Promise<void>;
 }
 
 export interface ListenOptions {

@@ -147,7 +147,12 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
       const rate = publishLimiter.take(principal.id, size);
       if (!rate.ok) return deny('publish_rate_exceeded', rate.detail);
     }
-    callback(null);
+    if (!options.beforePuback) return callback(null);
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    options.beforePuback(packet.topic, payload).then(
+      () => callback(null),
+      (err: Error) => callback(err),
+    );
   };
 
   const authorizeSubscribe = (

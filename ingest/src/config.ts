@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { configError } from './errors.js';
+import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
 
 export interface IngestConfig {
   /** Where the embedded store and registry live. Env DATA_DIR, default `./data`. */
@@ -21,6 +22,8 @@ export interface IngestConfig {
   logLevel: string;
   /** Env ALERT_RULES_FILE: the alert rules (JSON, ingest/README.md "Alerts"); default: the built-in rules. */
   alertRulesFile?: string | undefined;
+  /** Env STORE, INFLUX_*, JOURNAL_MAX_MB, INGEST_BATCH_SIZE, INGEST_BATCH_LINGER_MS (storage/store-config.ts). */
+  storage: StorageConfig;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -52,5 +55,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     adminTokenGenerated: !token,
     logLevel,
     alertRulesFile: env.ALERT_RULES_FILE || undefined,
+    storage: loadStorageConfig(env),
   });
 }

@@ -2,11 +2,16 @@ export { startIngestService, type IngestService, type IngestServiceDeps } from '
 export { buildApp } from './api/app.js';
 export type { ApiDeps, HealthReport } from './api/deps.js';
 export { loadIngestConfig, parsePort, type IngestConfig } from './config.js';
-export { startSubscriber, INGEST_TOPICS, type IngestSubscriber, type SubscriberOptions } from './mqtt-subscriber.js';
+export { startSubscriber, INGEST_TOPICS, type IngestSubscriber, type SubscriberOptions, type MessageSink } from './mqtt-subscriber.js';
 export * from './pipeline/index.js';
 export { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 export type * from './storage/types.js';
 export * from './storage/influx/index.js';
+export { loadStorageConfig, STORE_KINDS, type StorageConfig, type StoreKind, type InfluxSettings } from './storage/store-config.js';
+export { createEmbeddedTap, type EmbeddedTap } from './sources/embedded-tap.js';
+export { Journal, type JournalStats } from './journal/journal.js';
+export { CompletenessLedger, type BootReport, type DeviceSummary } from './ledger/ledger.js';
+export { journalDirFor, type DurableIngest, type DurableStatus } from './durable-ingest.js';
 export { IngestError, type IngestErrorCode } from './errors.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { ROLES, isRole, canSeeWelfare, canSeeDeviceType, redactWelfare, READ_ROLES, FIELD_ROLES, ADMIN_ONLY, type Role, type ApiPrincipal } from './api/roles.js';

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   // (mosquitto), MQTT_PASSWORD must match that broker's password file.
   const password = config.mqttPassword ?? randomBytes(24).toString('base64url');
   await registry.upsertService(config.mqttUsername, 'ingest', password);
-  const service = await startIngestService({ config, mqttPassword: password, registry, logger });
+  const service = await startIngestService({ config, mqttPassword: password, registry, logger, storage: config.storage });
   logger.info({ event: 'ingest_started', http: service.httpUrl, mqtt: config.mqttUrl, dataDir: config.dataDir }, 'ingest running');
   if (config.adminTokenGenerated) process.stdout.write(`\nAPI token (generated; set TSUNAGARU_ADMIN_TOKEN to fix it): ${config.adminToken}\n\n`);
 

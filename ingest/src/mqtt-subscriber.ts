@@ -1,9 +1,16 @@
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { PubackGate } from './sources/puback-gate.js';
 
 /** Filters the ingest subscribes to: everything devices send (contracts-v1 "Topics"). */
 export const INGEST_TOPICS = ['tsunagaru/v1/#'];
+
+/** Where received messages go: the journal. `enqueue` waits while it is full; `durable` settles on fsync. */
+export interface MessageSink {
+  enqueue(topic: string, payload: Buffer, receivedAt: number): Promise<{ durable: Promise<unknown> }>;
+}
 
 export interface SubscriberOptions {
   url: string;
@@ -11,13 +18,13 @@ export interface SubscriberOptions {
   password: string;
   /** Fixed, so the broker keeps the persistent session (clean: false) across ingest restarts. */
   clientId?: string;
+  /** Filters to subscribe to; default INGEST_TOPICS. Empty: connect only (embedded mode, for commands). */
   topics?: string[];
   logger: Logger;
-  /** Resolves when the message's outcome is durable; rejects when it should be retried later. */
-  handle: (topic: string, payload: Buffer) => Promise<unknown>;
-  retry?: BackoffOptions;
-  /** Extra MQTT.js options (e.g. TLS). */
+  sink: MessageSink;
+  /** Extra MQTT.js options (e.g. TLS `ca`, `protocolVersion: 5`). */
   mqttOptions?: Partial<IClientOptions>;
+  clock?: () => number;
 }
 
 export interface IngestSubscriber {
@@ -25,21 +32,41 @@ export interface IngestSubscriber {
   /** Resolves at the first connection; rejects if the broker refuses the credentials. */
   readonly ready: Promise<void>;
   isConnected(): boolean;
-  /** Waits for the message being handled (bounded), then disconnects without acknowledging anything else. */
+  /** PUBACKs waiting for their journal commit. */
+  heldAcks(): number;
+  /** Lets held PUBACKs out, then disconnects; nothing else is acknowledged. */
   close(): Promise<void>;
 }
 
-class ClosingError extends Error {}
+/** A TCP or TLS socket to the broker behind a PubackGate, so PUBACKs wait for the journal's commit. */
+function gatedStreamBuilder(url: URL, extra: Partial<IClientOptions>): (() => PubackGate) | undefined {
+  const port = Number(url.port) || (url.protocol === 'mqtts:' || url.protocol === 'ssl:' ? 8883 : 1883);
+  const host = url.hostname;
+  if (url.protocol === 'mqtt:' || url.protocol === 'tcp:') {
+    return () => {
+      const socket = netConnect({ host, port });
+      socket.setNoDelay(true);
+      return new PubackGate(socket);
+    };
+  }
+  if (url.protocol === 'mqtts:' || url.protocol === 'ssl:') {
+    const tls = extra as { ca?: unknown; cert?: unknown; key?: unknown; rejectUnauthorized?: boolean };
+    return () => new PubackGate(tlsConnect({ host, port, servername: host, ...(tls as object) }));
+  }
+  return undefined; // WebSockets: MQTT.js's own stream, one message at a time (see handleMessage)
+}
 
 /**
- * QoS 1 subscriber whose PUBACK means "safe". On MQTT 3.1.1, MQTT.js sends the PUBACK when
- * `handleMessage(packet, done)` calls `done`, and hands over the next message only after that; so `done`
- * is called after the pipeline made the outcome durable. While storage fails, the message is retried with
- * backoff and nothing else is taken: the broker queues, nothing is lost.
+ * QoS 1 subscriber whose PUBACK means "in the ingest's fsync'd journal". Messages are handed to the
+ * journal as they arrive; the PUBACK of each is held by the PubackGate until the group commit that covers
+ * it, so many are in flight at once. When the journal is full, `enqueue` waits, MQTT.js stops reading,
+ * and the broker keeps the rest in our persistent session (clean: false, fixed client id).
  */
 export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
   const log = options.logger;
-  const client = mqtt.connect(options.url, {
+  const clock = options.clock ?? Date.now;
+  const url = new URL(options.url);
+  const clientOptions: IClientOptions = {
     protocolVersion: 4,
     clean: false,
     clientId: options.clientId ?? 'tsunagaru-ingest',
@@ -48,49 +75,44 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
     reconnectPeriod: 1000,
     connectTimeout: 10_000,
     ...options.mqttOptions,
-  });
+  };
+  const builder = gatedStreamBuilder(url, options.mqttOptions ?? {});
+  /** The gate of the current connection (a new one per reconnect, so message ids never mix). */
+  let gate: PubackGate | undefined;
+  const client = builder
+    ? new MqttClient((() => (gate = builder())) as unknown as ConstructorParameters<typeof MqttClient>[0], clientOptions)
+    : mqtt.connect(options.url, clientOptions);
   let closing = false;
-  let inFlight: Promise<void> = Promise.resolve();
-  let wake: (() => void) | undefined;
-
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-
-  async function handleWithRetry(topic: string, payload: Buffer): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (closing) throw new ClosingError();
-      try {
-        await options.handle(topic, payload);
-        return;
-      } catch (err) {
-        const delay = backoffDelay(attempt, options.retry);
-        log.error({ event: 'ingest_retry', topic: topic.slice(0, 256), attempt, delayMs: delay, err: (err as Error).message }, 'storing a message failed; it stays unacknowledged and will be retried');
-        await sleep(delay);
-      }
-    }
-  }
 
   client.handleMessage = (packet, done) => {
     const topic = String(packet.topic);
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    inFlight = handleWithRetry(topic, payload).then(
-      () => done(),
-      (err: unknown) => {
-        // On close the message stays unacknowledged: the broker redelivers it to the next session.
-        if (!(err instanceof ClosingError)) log.error({ err }, 'unexpected ingest failure');
+    const current = gate;
+    options.sink.enqueue(topic, payload, clock()).then(
+      ({ durable }) => {
+        const needsAck = packet.qos > 0 && packet.messageId !== undefined;
+        if (needsAck && current) {
+          current.hold(packet.messageId!, durable);
+          return done();
+        }
+        // Without a gate: acknowledge only once durable (one message at a time).
+        durable.then(
+          () => done(),
+          (err: Error) => log.error({ event: 'journal_failed', err: err.message }, 'message not acknowledged: the journal failed'),
+        );
+      },
+      (err: Error) => {
+        // Not acknowledged: the broker keeps the message for the next session.
+        if (!closing) log.error({ event: 'journal_failed', err: err.message }, 'message not acknowledged: the journal refused it');
       },
     );
   };
 
+  const topics = options.topics ?? INGEST_TOPICS;
   client.on('connect', (connack) => {
     log.info({ event: 'mqtt_connected', url: options.url, sessionPresent: connack.sessionPresent }, 'ingest connected to the broker');
-    client.subscribe(options.topics ?? INGEST_TOPICS, { qos: 1 }, (err, granted) => {
+    if (topics.length === 0) return;
+    client.subscribe(topics, { qos: 1 }, (err, granted) => {
       if (err) return log.error({ err }, 'subscribe failed');
       const refused = (granted ?? []).filter((g) => g.qos === 128);
       if (refused.length > 0) log.error({ event: 'mqtt_subscribe_refused', topics: refused.map((g) => g.topic) }, 'the broker refused a subscription: check the ingest service account ACL');
@@ -105,7 +127,7 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
   client.once('connect', () => firstConnect.resolve());
   client.on('error', (err: Error & { code?: number }) => {
     // CONNACK 4/5 (bad credentials / not authorised) will not heal by retrying: fail the start.
-    const authFailure = err.code === 4 || err.code === 5 || /not authori[sz]ed|bad user name or password/i.test(err.message);
+    const authFailure = err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135 || /not authori[sz]ed|bad user name or password/i.test(err.message);
     log.error({ event: 'mqtt_error', err: err.message }, authFailure ? 'the broker refused the ingest: check MQTT_USERNAME / MQTT_PASSWORD' : 'ingest MQTT error');
     if (authFailure && !client.connected) firstConnect.reject(new Error(`the broker at ${options.url} refused the ingest's credentials: ${err.message}`));
   });
@@ -114,11 +136,11 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
     client,
     ready,
     isConnected: () => client.connected,
+    heldAcks: () => gate?.held ?? 0,
     async close() {
       closing = true;
-      wake?.();
-      await Promise.race([inFlight, new Promise((r) => setTimeout(r, 5000))]);
-      await client.endAsync(true);
+      await Promise.race([client.endAsync(false), new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (!client.disconnected) await client.endAsync(true);
     },
   };
 }

@@ -7,7 +7,10 @@ import { buildApp } from './api/app.js';
 import { FileTokenStore, tokensPathFor } from './api/tokens.js';
 import { auditPathFor, FileAuditLog } from './audit/audit-log.js';
 import type { IngestConfig } from './config.js';
+import { openDurableIngest, type DurableIngest } from './durable-ingest.js';
 import { startSubscriber, type IngestSubscriber } from './mqtt-subscriber.js';
+import type { EmbeddedTap } from './sources/embedded-tap.js';
+import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
 import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './pipeline/index.js';
 import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 
@@ -25,6 +28,13 @@ export interface IngestServiceDeps {
   connectWaitMs?: number;
   /** Alert rules; default: config.alertRulesFile, else the built-in rules. */
   alertRules?: Readonly<AlertRulesConfig>;
+  /** Store(s), journal bound and batching (STORE, INFLUX_*, JOURNAL_MAX_MB, …); default: DuckDB only. */
+  storage?: StorageConfig;
+  /**
+   * Embedded mode (`npm start`): our broker hands every message to this tap before its PUBACK, and the
+   * MQTT client only connects (for commands and health), subscribing to nothing.
+   */
+  embedded?: EmbeddedTap;
 }
 
 export interface IngestService {
@@ -32,6 +42,8 @@ export interface IngestService {
   store: EmbeddedStore;
   pipeline: IngestPipeline;
   subscriber: IngestSubscriber;
+  /** Journal, drainer and completeness ledger. */
+  durable: DurableIngest;
   alerting: Alerting;
   httpUrl: string;
   close(): Promise<void>;
@@ -52,10 +64,14 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     alerting.engine.onOutcome(outcome, ctx);
     deps.onOutcome?.(outcome, ctx);
   };
+  const storage = deps.storage ?? loadStorageConfig({});
+  const durable = await openDurableIngest({ dataDir: config.dataDir, store, storage, attributes: (id) => deps.registry.getDevice(id)?.attributes, logger });
   const pipeline = createIngestPipeline(
-    { writer: store.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock },
+    { writer: durable.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock, seen: (id, boot, seq) => durable.ledger.has(id, boot, seq) },
     { logger, onOutcome },
   );
+  durable.startDraining(pipeline);
+  deps.embedded?.attach(durable.journal);
   const subscriber = startSubscriber({
     url: config.mqttUrl,
     username: config.mqttUsername,
@@ -63,7 +79,8 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     // Our broker binds client ids to usernames (so nobody can kick a session by reusing its id).
     clientId: config.mqttUsername,
     logger,
-    handle: (topic, payload) => pipeline.handle(topic, payload),
+    sink: durable.journal,
+    ...(deps.embedded ? { topics: [] } : {}),
   });
   const app = await buildApp(
     {
@@ -77,17 +94,25 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       clock,
       mqttPublicUrl: deps.mqttPublicUrl ?? config.mqttUrl,
       alerts: alerting.engine,
-      health: () => ({
-        status: subscriber.isConnected() ? 'ok' : 'degraded',
-        mqtt: { connected: subscriber.isConnected(), url: config.mqttUrl },
-        store: { kind: 'duckdb', path: store.path },
-        counters: pipeline.counters(),
-      }),
+      ledger: durable.ledger,
+      health: () => {
+        const ingest = durable.status();
+        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0;
+        return {
+          status: healthy ? 'ok' : 'degraded',
+          mqtt: { connected: subscriber.isConnected(), url: config.mqttUrl, heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },
+          store: { kind: storage.stores.join(','), path: store.path },
+          counters: pipeline.counters(),
+          ingest,
+        };
+      },
     },
     logger,
   );
   const closeAll = async () => {
+    deps.embedded?.detach();
     await subscriber.close().catch((err: unknown) => logger.warn({ err }, 'closing the MQTT subscriber failed'));
+    await durable.close().catch((err: unknown) => logger.warn({ err }, 'closing the journal and stores failed'));
     await app.close();
     await alerting.close().catch((err: unknown) => logger.warn({ err }, 'closing the alert engine failed'));
     await store.close();
@@ -97,7 +122,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     const waited = await Promise.race([subscriber.ready.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref())]);
     if (!waited) logger.warn({ event: 'mqtt_not_connected', url: config.mqttUrl }, `no broker at ${config.mqttUrl} yet; the API is up and the ingest keeps retrying`);
     const address = await app.listen({ host: config.httpHost, port: config.httpPort });
-    return { app, store, pipeline, subscriber, alerting, httpUrl: address, close: closeAll };
+    return { app, store, pipeline, subscriber, durable, alerting, httpUrl: address, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

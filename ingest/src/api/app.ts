@@ -17,6 +17,7 @@ import { provisioningRoutes } from './routes/provisioning.js';
 import { FileTokenStore } from './tokens.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
+import { ledgerRoutes } from './routes/ledger.js';
 
 const STATUS_BY_CODE: Record<string, number> = {
   INGEST_ERR_NOT_FOUND: 404,
@@ -84,6 +85,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyI
     await provisioningRoutes(scoped, deps);
     await auditRoutes(scoped, audit);
     await consoleRoutes(scoped);
+    if (deps.ledger) await ledgerRoutes(scoped, deps, deps.ledger);
     if (deps.alerts) {
       await alertRoutes(scoped, deps.alerts);
       await resilienceRoutes(scoped, deps.alerts);

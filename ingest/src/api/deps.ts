@@ -3,12 +3,15 @@ import type { AlertEngine } from '../alerts/engine.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationsStore, ReadingsReader } from '../storage/types.js';
+import type { CompletenessLedger } from '../ledger/ledger.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
-  mqtt: { connected: boolean; url: string };
+  mqtt: { connected: boolean; url: string; heldAcks?: number; embedded?: boolean };
   store: { kind: string; path: string };
   counters: unknown;
+  /** Journal, drainer and stores of the durable ingest path. */
+  ingest?: unknown;
 }
 
 /** Everything the API needs, passed in (no singletons): tests build it with real parts on temp dirs. */
@@ -28,4 +31,6 @@ export interface ApiDeps {
   mqttPublicUrl?: string;
   /** The alert engine; without it the alert and resilience routes are not served. */
   alerts?: AlertEngine;
+  /** The completeness ledger; without it the ledger routes are not served. */
+  ledger?: CompletenessLedger;
 }

@@ -144,6 +144,14 @@ export class Journal {
 
   /** Resolves with the record's LSN once it is durable (fdatasync'd). Waits while the journal is full. */
   async append(topic: string, payload: Buffer, receivedAt: number): Promise<number> {
+    return (await this.enqueue(topic, payload, receivedAt)).durable;
+  }
+
+  /**
+   * Two steps in one: resolves once the record has room and is queued for the next group commit (this is
+   * where a full journal makes the caller wait), with `durable`, which resolves once it is on disk.
+   */
+  async enqueue(topic: string, payload: Buffer, receivedAt: number): Promise<{ lsn: number; durable: Promise<number> }> {
     if (this.failed) throw this.failed;
     if (this.closed) throw new IngestError('INGEST_ERR_JOURNAL', 'the journal is closed', true);
     while (this.unreleasedBytes() >= this.maxBytes) {
@@ -153,11 +161,16 @@ export class Journal {
     }
     const lsn = this.nextLsn++;
     const buf = encodeRecord(lsn, receivedAt, topic, payload);
-    const done = new Promise<void>((resolve, reject) => this.pending.push({ buf, lsn, resolve, reject }));
+    const durable = new Promise<number>((resolve, reject) => this.pending.push({ buf, lsn, resolve: () => resolve(lsn), reject }));
+    durable.catch(() => undefined); // the caller may only look at it later
     this.pendingBytes += buf.length;
     if (!this.flushing) void this.flushLoop();
-    await done;
-    return lsn;
+    return { lsn, durable };
+  }
+
+  /** True once a write or fsync failed: nothing more is taken until a restart. */
+  get broken(): IngestError | undefined {
+    return this.failed;
   }
 
   /** Writes and fsyncs everything pending, group by group, until nothing is left. */

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { DeadLetter } from '../storage/types.js';
+import type { DeadLetter, StorableMessage } from '../storage/types.js';
 import { emptyCounters, type Outcome, type PipelineCounters } from './outcome.js';
-import { PIPELINE_STEPS, type MessageContext, type PipelineDeps } from './steps.js';
+import { VALIDATION_STEPS, routeStep, type MessageContext, type PipelineDeps } from './steps.js';
+import { touchDevices, writeBisecting } from './store-batch.js';
 
 export interface PipelineOptions {
   /** Payload bytes kept in a dead letter; the contract's limit by default, so nothing valid-sized is cut. */
@@ -11,6 +12,13 @@ export interface PipelineOptions {
   onOutcome?: (outcome: Outcome, ctx: MessageContext) => void;
 }
 
+/** A message as the broker delivered it (and as the journal keeps it). */
+export interface RawMessage {
+  topic: string;
+  payload: Buffer;
+  receivedAt: number;
+}
+
 export interface IngestPipeline {
   /**
    * Takes one MQTT message through the steps. Resolves once its outcome is durable (stored, or
@@ -18,10 +26,17 @@ export interface IngestPipeline {
    * message and should retry it later.
    */
   handle(topicName: string, payload: Buffer, receivedAt?: number): Promise<Outcome>;
+  /**
+   * The same for a batch: validation per message, then ONE write of all telemetry and events to the store.
+   * Resolves with one outcome per message, in order, once all are durable; rejects (nothing to
+   * acknowledge, retry the batch) when storage failed. Data a store refuses as invalid is dead-lettered.
+   */
+  handleBatch(batch: readonly RawMessage[]): Promise<Outcome[]>;
   counters(): PipelineCounters;
 }
 
 const DEFAULT_DEAD_LETTER_BYTES = 64 * 1024;
+const keyOf = (m: StorableMessage) => `${m.deviceId}\u0000${m.payload.boot}\u0000${m.payload.seq}`;
 
 export function createIngestPipeline(deps: PipelineDeps, options: PipelineOptions = {}): IngestPipeline {
   const counters = emptyCounters();
@@ -41,28 +56,71 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
     };
   }
 
-  async function handle(topicName: string, payload: Buffer, receivedAt = deps.clock()): Promise<Outcome> {
-    const ctx: MessageContext = { topicName, payload, receivedAt };
-    let outcome: Outcome | undefined;
-    try {
-      for (const [, step] of PIPELINE_STEPS) {
-        outcome = await step(ctx, deps);
-        if (outcome) break;
+  /** Telemetry and events of the batch, written at once; stored/duplicate per message. */
+  async function storeTelemetry(ctxs: MessageContext[], outcomes: Array<Outcome | undefined>): Promise<void> {
+    const idx: number[] = [];
+    const storable: StorableMessage[] = [];
+    ctxs.forEach((ctx, i) => {
+      const m = ctx.message;
+      if (outcomes[i] || !m || (m.channel !== 'telemetry' && m.channel !== 'event')) return;
+      idx.push(i);
+      storable.push({ ...m, receivedAt: ctx.receivedAt } as StorableMessage);
+    });
+    if (storable.length === 0) return;
+    const results = await writeBisecting(deps.writer, storable);
+    const seenInBatch = new Set<string>();
+    const accepted: StorableMessage[] = [];
+    results.forEach((r, n) => {
+      const m = storable[n]!;
+      const { boot, seq } = m.payload;
+      if (typeof r === 'object') {
+        outcomes[idx[n]!] = { kind: 'dead-letter', reason: `store: ${r.rejected}` };
+        return;
       }
-      outcome ??= { kind: 'dead-letter', reason: 'pipeline: no step produced an outcome' };
-      if (outcome.kind === 'dead-letter') {
-        await deps.operations.addDeadLetter(toDeadLetter(ctx, outcome.reason));
-        log?.warn({ event: 'dead_letter', topic: ctx.topicName.slice(0, 256), reason: outcome.reason.slice(0, 512), bytes: payload.byteLength }, 'message dead-lettered');
+      const key = keyOf(m);
+      const known = r === 'duplicate' || seenInBatch.has(key) || (deps.seen?.(m.deviceId, boot, seq) ?? false);
+      seenInBatch.add(key);
+      accepted.push(m);
+      outcomes[idx[n]!] = { kind: known ? 'duplicate' : 'stored', deviceId: m.deviceId, boot, seq };
+    });
+    await touchDevices(deps.operations, accepted);
+  }
+
+  async function handleBatch(batch: readonly RawMessage[]): Promise<Outcome[]> {
+    const ctxs: MessageContext[] = batch.map((m) => ({ topicName: m.topic, payload: m.payload, receivedAt: m.receivedAt }));
+    const outcomes: Array<Outcome | undefined> = new Array(batch.length);
+    try {
+      for (const [i, ctx] of ctxs.entries()) {
+        for (const [, step] of VALIDATION_STEPS) {
+          outcomes[i] = await step(ctx, deps);
+          if (outcomes[i]) break;
+        }
+      }
+      await storeTelemetry(ctxs, outcomes);
+      for (const [i, ctx] of ctxs.entries()) {
+        outcomes[i] ??= (await routeStep(ctx, deps)) ?? { kind: 'dead-letter', reason: 'pipeline: no step produced an outcome' };
+        const o = outcomes[i]!;
+        if (o.kind === 'dead-letter') {
+          await deps.operations.addDeadLetter(toDeadLetter(ctx, o.reason));
+          log?.warn({ event: 'dead_letter', topic: ctx.topicName.slice(0, 256), reason: o.reason.slice(0, 512), bytes: ctx.payload.byteLength }, 'message dead-lettered');
+        }
       }
     } catch (err) {
       counters.storageErrors++;
       throw err;
     }
-    counters.received++;
-    counters.byOutcome[outcome.kind]++;
-    options.onOutcome?.(outcome, ctx);
-    return outcome;
+    const done = outcomes as Outcome[];
+    for (const [i, o] of done.entries()) {
+      counters.received++;
+      counters.byOutcome[o.kind]++;
+      options.onOutcome?.(o, ctxs[i]!);
+    }
+    return done;
   }
 
-  return { handle, counters: () => structuredClone(counters) };
+  return {
+    handle: async (topic, payload, receivedAt = deps.clock()) => (await handleBatch([{ topic, payload, receivedAt }]))[0]!,
+    handleBatch,
+    counters: () => structuredClone(counters),
+  };
 }

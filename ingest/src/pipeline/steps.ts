@@ -9,6 +9,11 @@ export interface PipelineDeps {
   /** Looks up provisioned devices (the broker's registry). */
   getDevice: (id: string) => DeviceRecord | undefined;
   clock: () => number;
+  /**
+   * Whether (id, boot, seq) was stored before (the completeness ledger). Lets a store that cannot tell
+   * (InfluxDB overwrites) still report a redelivery as `duplicate`.
+   */
+  seen?: (deviceId: string, boot: number, seq: number) => boolean;
 }
 
 /** Mutable context passed through the steps of one message. */
@@ -65,16 +70,13 @@ export const checkProvisionedStep: Step = (ctx, deps) => {
   return undefined;
 };
 
-export const storeStep: Step = async (ctx, deps) => {
+/**
+ * State and command acks, one by one. Telemetry and events are not stored here but per batch, in one
+ * write (pipeline.ts), so a batch of messages costs one round trip to the store.
+ */
+export const routeStep: Step = async (ctx, deps) => {
   const m = ctx.message!;
   switch (m.channel) {
-    case 'telemetry':
-    case 'event': {
-      const { boot, seq } = m.payload;
-      const [result] = await deps.writer.write([{ ...m, receivedAt: ctx.receivedAt } as Parameters<StorageWriter['write']>[0][number]]);
-      await deps.operations.touchDevice(m.deviceId, m.type, ctx.receivedAt, boot);
-      return { kind: result === 'duplicate' ? 'duplicate' : 'stored', deviceId: m.deviceId, boot, seq };
-    }
     case 'state': {
       const { status, stale } = await deps.operations.recordState({ deviceId: m.deviceId, type: m.type, state: m.payload, receivedAt: ctx.receivedAt });
       return { kind: 'state', deviceId: m.deviceId, online: status.online, stale };
@@ -84,15 +86,19 @@ export const storeStep: Step = async (ctx, deps) => {
       return { kind: 'command-ack', deviceId: m.deviceId, cmdId: m.payload.cmdId };
     case 'cmd':
       return { kind: 'ignored', reason: 'cmd is cloud-to-device traffic' };
+    default:
+      return undefined;
   }
 };
 
-/** The ingest pipeline, in order. */
-export const PIPELINE_STEPS: ReadonlyArray<readonly [string, Step]> = [
+/** Per message, in order: each may end the message with an outcome (dead letter, ignored). */
+export const VALIDATION_STEPS: ReadonlyArray<readonly [string, Step]> = [
   ['parseTopic', parseTopicStep],
   ['skipCommands', skipCommandsStep],
   ['parsePayload', parsePayloadStep],
   ['validateContract', validateContractStep],
   ['checkProvisioned', checkProvisionedStep],
-  ['store', storeStep],
 ];
+
+/** The ingest pipeline, in order: validation, then storing (telemetry and events per batch) and routing. */
+export const PIPELINE_STEPS: ReadonlyArray<readonly [string, Step]> = [...VALIDATION_STEPS, ['route', routeStep]];

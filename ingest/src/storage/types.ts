@@ -89,6 +89,8 @@ export interface OperationsStore {
   countDeadLetters(): Promise<number>;
   recordState(change: StateChange): Promise<StateOutcome>;
   touchDevice(deviceId: string, type: DeviceType, seenAt: number, boot: number): Promise<void>;
+  /** The same for many devices in one statement (the batching ingest uses it when present). */
+  touchDevices?(list: ReadonlyArray<{ deviceId: string; type: DeviceType; seenAt: number; boot: number }>): Promise<void>;
   getStatus(deviceId: string): Promise<DeviceStatus | undefined>;
   listStatus(): Promise<DeviceStatus[]>;
   recordCommandAck(deviceId: string, ack: CommandAck, receivedAt: number): Promise<void>;

@@ -1,3 +1,4 @@
+import type { DuckDBValue } from '@duckdb/node-api';
 import type { CommandAck, DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeadLetter, DeviceStatus, OperationsStore, StateChange, StateOutcome, StoredDeadLetter } from '../types.js';
 import { toNumber, type DuckDbDatabase, type Row, type Transaction } from './database.js';
@@ -105,6 +106,22 @@ export class DuckDbOperationsStore implements OperationsStore {
          boot = greatest(coalesce(device_status.boot, 0), excluded.boot)`,
       [deviceId, type, boot, seenAt],
     );
+  }
+
+  async touchDevices(list: ReadonlyArray<{ deviceId: string; type: DeviceType; seenAt: number; boot: number }>): Promise<void> {
+    for (let start = 0; start < list.length; start += 500) {
+      const params: DuckDBValue[] = [];
+      const tuples = list.slice(start, start + 500).map((t) => {
+        const n = params.push(t.deviceId, t.type, t.boot, t.seenAt);
+        return `($${n - 3}, $${n - 2}, false, $${n - 1}, epoch_ms($${n}::BIGINT))`;
+      });
+      await this.db.run(
+        `INSERT INTO device_status (device_id, type, online, boot, last_seen) VALUES ${tuples.join(', ')}
+         ON CONFLICT (device_id) DO UPDATE SET last_seen = greatest(device_status.last_seen, excluded.last_seen),
+           boot = greatest(coalesce(device_status.boot, 0), excluded.boot)`,
+        params,
+      );
+    }
   }
 
   async getStatus(deviceId: string): Promise<DeviceStatus | undefined> {

@@ -29,6 +29,11 @@ export const SCHEMA_DDL: readonly string[] = [
      boot UBIGINT, last_seen TIMESTAMP, last_state_at TIMESTAMP, fw VARCHAR, model VARCHAR, sample_sec INTEGER)`,
   `CREATE TABLE IF NOT EXISTS state_changes (device_id VARCHAR NOT NULL, type VARCHAR NOT NULL, state VARCHAR NOT NULL,
      boot UBIGINT NOT NULL, ts TIMESTAMP, received_at TIMESTAMP NOT NULL, late BOOLEAN NOT NULL, payload JSON NOT NULL)`,
+  // Completeness ledger (ingest/src/ledger): seq ranges received per device and boot, as JSON [[from, to], …].
+  `CREATE TABLE IF NOT EXISTS ledger_boots (device_id VARCHAR NOT NULL, boot UBIGINT NOT NULL, ranges JSON NOT NULL,
+     duplicates UBIGINT NOT NULL, last_received_at TIMESTAMP NOT NULL, PRIMARY KEY (device_id, boot))`,
+  // Highest journal LSN committed to storage, moved in the same transaction as the ledger.
+  `CREATE TABLE IF NOT EXISTS journal_checkpoint (id INTEGER PRIMARY KEY, released_lsn UBIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS command_acks (device_id VARCHAR NOT NULL, cmd_id VARCHAR NOT NULL, ok BOOLEAN NOT NULL,
      result JSON, error VARCHAR, ts TIMESTAMP NOT NULL, received_at TIMESTAMP NOT NULL)`,
 ];

@@ -39,21 +39,31 @@ const SAMPLE_SPECS = Object.fromEntries(
 
 const RING_SPEC = specFor(SAMPLE_TABLES['ring-node'], [...KEY_COLUMNS, { name: 'segment_id' }, { name: 'state' }, { name: 'rx_dbm' }]);
 
+function statement(spec: RowSpec, chunk: DuckDBValue[][]): { sql: string; params: DuckDBValue[]; types: ParamTypes } {
+  const params: DuckDBValue[] = [];
+  const types: ParamTypes = {};
+  const tuples = chunk.map((row) => {
+    const placeholders = row.map((value, col) => {
+      const position = params.push(spec.listColumns.has(col) && value !== null ? listValue(value as unknown as string[]) : value);
+      if (spec.listColumns.has(col)) types[String(position - 1)] = LIST(VARCHAR);
+      return spec.exprs[col]!.replace('?', `$${position}`);
+    });
+    return `(${placeholders.join(', ')})`;
+  });
+  return { sql: `INSERT INTO ${spec.table} (${spec.columns.join(', ')}) VALUES ${tuples.join(', ')}`, params, types };
+}
+
 async function insertRows(tx: Transaction, spec: RowSpec, rows: DuckDBValue[][]): Promise<void> {
   for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
-    const params: DuckDBValue[] = [];
-    const types: ParamTypes = {};
-    const tuples = chunk.map((row) => {
-      const placeholders = row.map((value, col) => {
-        const position = params.push(spec.listColumns.has(col) && value !== null ? listValue(value as unknown as string[]) : value);
-        if (spec.listColumns.has(col)) types[String(position - 1)] = LIST(VARCHAR);
-        return spec.exprs[col]!.replace('?', `$${position}`);
-      });
-      return `(${placeholders.join(', ')})`;
-    });
-    await tx.run(`INSERT INTO ${spec.table} (${spec.columns.join(', ')}) VALUES ${tuples.join(', ')}`, params, types);
+    const { sql, params, types } = statement(spec, rows.slice(start, start + ROWS_PER_STATEMENT));
+    await tx.run(sql, params, types);
   }
+}
+
+/** One statement (rows.length ≤ ROWS_PER_STATEMENT) with a suffix such as ON CONFLICT … RETURNING. */
+async function insertRowsReturning(tx: Transaction, spec: RowSpec, rows: DuckDBValue[][], suffix: string): Promise<Array<Record<string, unknown>>> {
+  const { sql, params, types } = statement(spec, rows);
+  return tx.all(`${sql} ${suffix}`, params, types);
 }
 
 function sampleRows(type: Exclude<DeviceType, 'ring-node'>, m: StorableMessage & { channel: 'telemetry' }): DuckDBValue[][] {
@@ -70,44 +80,80 @@ function ringRows(m: StorableMessage & { channel: 'telemetry' }): DuckDBValue[][
   );
 }
 
-/** The embedded default time-series store. Dedupes by the `messages` primary key (id, boot, seq). */
+const MESSAGE_SPEC = specFor('messages', [
+  { name: 'device_id' },
+  { name: 'boot' },
+  { name: 'seq' },
+  { name: 'type' },
+  { name: 'channel' },
+  { name: 'ts', expr: 'epoch_ms(?::BIGINT)' },
+  { name: 'received_at', expr: 'epoch_ms(?::BIGINT)' },
+  { name: 'replay' },
+  { name: 'samples' },
+]);
+
+const EVENT_SPEC = specFor('events', [
+  { name: 'device_id' },
+  { name: 'boot' },
+  { name: 'seq' },
+  { name: 'type' },
+  { name: 'ts', expr: 'epoch_ms(?::BIGINT)' },
+  { name: 'replay' },
+  { name: 'event_type' },
+  { name: 'detail' },
+]);
+
+const keyOf = (deviceId: unknown, boot: unknown, seq: unknown) => `${String(deviceId)}\u0000${String(boot)}\u0000${String(seq)}`;
+
+/**
+ * The embedded default time-series store. Dedupes by the `messages` primary key (id, boot, seq). A batch
+ * is a handful of set-based statements in one transaction: the message keys first (ON CONFLICT DO
+ * NOTHING RETURNING tells which are new), then the samples and events of the new ones, per table.
+ */
 export class DuckDbWriter implements StorageWriter {
   constructor(private readonly db: DuckDbDatabase) {}
 
   async write(messages: readonly StorableMessage[]): Promise<WriteOutcome[]> {
     if (messages.length === 0) return [];
     try {
-      return await this.db.transaction(async (tx) => {
-        const outcomes: WriteOutcome[] = [];
-        for (const m of messages) outcomes.push(await this.writeOne(tx, m));
-        return outcomes;
-      });
+      return await this.db.transaction((tx) => this.writeBatch(tx, messages));
     } catch (err) {
       if (err instanceof IngestError) throw err;
       throw new IngestError('INGEST_ERR_STORAGE', `embedded store write failed: ${(err as Error).message}`, true, { cause: err });
     }
   }
 
-  private async writeOne(tx: Transaction, m: StorableMessage): Promise<WriteOutcome> {
-    const p = m.payload;
-    const samples = m.channel === 'telemetry' ? m.payload.samples.length : 0;
-    const inserted = await tx.all(
-      `INSERT INTO messages VALUES ($1, $2, $3, $4, $5, epoch_ms($6::BIGINT), epoch_ms($7::BIGINT), $8, $9)
-       ON CONFLICT DO NOTHING RETURNING device_id`,
-      [m.deviceId, p.boot, p.seq, m.type, m.channel, p.ts, m.receivedAt, p.replay ?? false, samples],
-    );
-    if (inserted.length === 0) return 'duplicate';
-    if (m.channel === 'event') {
-      await tx.run(
-        `INSERT INTO events VALUES ($1, $2, $3, $4, epoch_ms($5::BIGINT), $6, $7, $8)`,
-        [m.deviceId, p.boot, p.seq, m.type, p.ts, p.replay ?? false, m.payload.type, m.payload.detail === undefined ? null : JSON.stringify(m.payload.detail)],
-      );
-    } else if (m.type === 'ring-node') {
-      await insertRows(tx, RING_SPEC, ringRows(m));
-    } else {
-      await insertRows(tx, SAMPLE_SPECS[m.type], sampleRows(m.type, m));
+  private async writeBatch(tx: Transaction, messages: readonly StorableMessage[]): Promise<WriteOutcome[]> {
+    // A message twice in one batch (a redelivery that overtook its ack) is stored once.
+    const firstOf = new Map<string, number>();
+    messages.forEach((m, i) => {
+      const k = keyOf(m.deviceId, m.payload.boot, m.payload.seq);
+      if (!firstOf.has(k)) firstOf.set(k, i);
+    });
+    const unique = [...firstOf.values()].map((i) => messages[i]!);
+    const inserted = new Set<string>();
+    for (let start = 0; start < unique.length; start += ROWS_PER_STATEMENT) {
+      const rows = unique.slice(start, start + ROWS_PER_STATEMENT).map((m) => {
+        const p = m.payload;
+        return [m.deviceId, p.boot, p.seq, m.type, m.channel, p.ts, m.receivedAt, p.replay ?? false, m.channel === 'telemetry' ? m.payload.samples.length : 0] as DuckDBValue[];
+      });
+      for (const r of await insertRowsReturning(tx, MESSAGE_SPEC, rows, 'ON CONFLICT DO NOTHING RETURNING device_id, boot, seq')) inserted.add(keyOf(r.device_id, r.boot, r.seq));
     }
-    return 'stored';
+    const outcomes = messages.map((m, i): WriteOutcome => {
+      const k = keyOf(m.deviceId, m.payload.boot, m.payload.seq);
+      return firstOf.get(k) === i && inserted.has(k) ? 'stored' : 'duplicate';
+    });
+    const fresh = messages.filter((_, i) => outcomes[i] === 'stored');
+    const byTable = new Map<RowSpec, DuckDBValue[][]>();
+    const push = (spec: RowSpec, rows: DuckDBValue[][]) => byTable.set(spec, [...(byTable.get(spec) ?? []), ...rows]);
+    for (const m of fresh) {
+      const p = m.payload;
+      if (m.channel === 'event') push(EVENT_SPEC, [[m.deviceId, p.boot, p.seq, m.type, p.ts, p.replay ?? false, m.payload.type, m.payload.detail === undefined ? null : JSON.stringify(m.payload.detail)]]);
+      else if (m.type === 'ring-node') push(RING_SPEC, ringRows(m));
+      else push(SAMPLE_SPECS[m.type], sampleRows(m.type, m));
+    }
+    for (const [spec, rows] of byTable) await insertRows(tx, spec, rows);
+    return outcomes;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,79 @@
+/**
+ * The durable ingest path, wired: journal (where a message is safe before its PUBACK) → drainer (batches
+ * into the store(s), with retries) → completeness ledger (persisted with the journal checkpoint).
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { JournalDrainer, type DrainerStatus } from './drain/journal-drainer.js';
+import { Journal, type JournalStats } from './journal/journal.js';
+import { CompletenessLedger } from './ledger/ledger.js';
+import { LedgerStore } from './ledger/ledger-store.js';
+import type { IngestPipeline } from './pipeline/index.js';
+import type { EmbeddedStore } from './storage/duckdb/index.js';
+import type { DeviceAttributes } from './storage/influx/line-protocol.js';
+import { openWriters } from './storage/open-writers.js';
+import type { StorageConfig } from './storage/store-config.js';
+import type { StorageWriter } from './storage/types.js';
+
+export interface DurableIngestOptions {
+  dataDir: string;
+  store: EmbeddedStore;
+  storage: StorageConfig;
+  attributes: DeviceAttributes;
+  logger: Logger;
+}
+
+export interface DurableStatus {
+  stores: string[];
+  journal: JournalStats & { broken: string | null };
+  drain: DrainerStatus;
+}
+
+export interface DurableIngest {
+  journal: Journal;
+  ledger: CompletenessLedger;
+  writer: StorageWriter;
+  /** Starts moving journalled messages into storage through `pipeline`. */
+  startDraining(pipeline: IngestPipeline): void;
+  status(): DurableStatus;
+  /** Stops draining (the journal keeps the rest for the next start) and closes journal and writers. */
+  close(): Promise<void>;
+}
+
+export const journalDirFor = (dataDir: string) => join(dataDir, 'journal');
+
+export async function openDurableIngest(o: DurableIngestOptions): Promise<DurableIngest> {
+  const log = o.logger;
+  const ledgerStore = new LedgerStore(o.store.db);
+  const ledger = new CompletenessLedger(await ledgerStore.load());
+  const releasedLsn = await ledgerStore.releasedLsn();
+  const journal = await Journal.open({
+    dir: journalDirFor(o.dataDir),
+    releasedLsn,
+    maxBytes: o.storage.journalMaxBytes,
+    onProblem: (p) => log.error({ event: 'journal_repaired', ...p }, `journal: ${p.reason} at ${p.path}:${p.offset} (${p.bytes} bytes cut)`),
+  });
+  const backlog = journal.stats().backlog;
+  if (backlog > 0) log.warn({ event: 'journal_replay', messages: backlog, fromLsn: releasedLsn + 1 }, `replaying ${backlog} journalled messages not yet stored`);
+  const writer = openWriters(o.storage, o.store, o.attributes, log);
+  let drainer: JournalDrainer | undefined;
+  return {
+    journal,
+    ledger,
+    writer,
+    startDraining(pipeline) {
+      drainer = new JournalDrainer({ journal, pipeline, ledger, ledgerStore, logger: log, batchSize: o.storage.batchSize, lingerMs: o.storage.lingerMs });
+      drainer.start();
+    },
+    status: () => ({
+      stores: o.storage.stores,
+      journal: { ...journal.stats(), broken: journal.broken?.message ?? null },
+      drain: drainer?.status() ?? { batches: 0, messages: 0, lastBatchSize: 0, lastBatchMs: 0, failures: 0, lastError: null, failingSince: null },
+    }),
+    async close() {
+      await drainer?.stop();
+      await journal.close();
+      await writer.close();
+    },
+  };
+}
