@@ -17,6 +17,7 @@ import type { AgentConfig } from './config.js';
 import { Forwarder } from './forwarder.js';
 import { healthReport, type HealthReport } from './health.js';
 import { MessageFactory } from './message-factory.js';
+import { RateLimiter } from './rate-limiter.js';
 import { Sampler } from './sampler.js';
 
 export interface EdgeAgentDeps {
@@ -79,8 +80,9 @@ export class EdgeAgent {
       url: mqtt.url, deviceId: device.id, type: device.type, secret: device.secret, fw: device.fw, model: device.model, sampleSec,
       identity: this.identity, clock: this.clock, logger, keepaliveSec: mqtt.keepaliveSec, reconnectPeriodMs: mqtt.reconnectPeriodMs,
     });
-    this.factory = new MessageFactory<DeviceType>(device.type, device.id, this.identity, process.env.NODE_ENV !== 'production');
-    this.forwarder = new Forwarder(this.buffer, (topic, payload) => this.session.publishPrepared(topic, payload), { type: device.type, deviceId: device.id, maxInFlight: mqtt.maxInFlight, logger, clock: this.clock });
+    this.factory = new MessageFactory<DeviceType>(device.type, device.id, this.identity, process.env.NODE_ENV !== 'production', storage.batchSamples);
+    const limiter = new RateLimiter({ messagesPerSec: mqtt.maxMessagesPerSec, bytesPerSec: mqtt.maxBytesPerSec });
+    this.forwarder = new Forwarder(this.buffer, (topic, payload) => this.session.publishPrepared(topic, payload), { type: device.type, deviceId: device.id, maxInFlight: mqtt.maxInFlight, limiter, logger, clock: this.clock });
     this.sampler = new Sampler<DeviceType>(this.reader, {
       type: device.type, deviceId: device.id, intervalMs: this.intervalMs(sampleSec), watchIntervalMs: config.sampling.watchIntervalMs / config.sampling.speed,
       clock: this.clock, logger, onSample: (s) => this.serial(() => this.enqueueSample(s)), onEdges: (events, ts) => this.raise(events, ts),

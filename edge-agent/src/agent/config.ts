@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { BOUNDS, DEVICE_ID_PATTERN, DEVICE_TYPES, type DeviceType } from '@tsunagaru/firmware-contracts';
+import { BOUNDS, DEVICE_ID_PATTERN, DEVICE_TYPES, MAX_SAMPLES, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { parse as parseYaml } from 'yaml';
 import { EdgeAgentError } from '../errors.js';
 import { ConfigProblems, Fields } from './config-fields.js';
@@ -24,6 +24,9 @@ export interface AgentConfig {
     reconnectPeriodMs: number;
     /** Messages published and not yet acknowledged at once. Default 16. */
     maxInFlight: number;
+    /** Publish pacing, below the broker's per-device limits (50/s, 256 KiB/s). Defaults 40 and 192 KiB; 0 = off. */
+    maxMessagesPerSec: number;
+    maxBytesPerSec: number;
   };
   modbus:
     | { transport: 'tcp'; host: string; port: number; unitId: number; timeoutMs: number; retries: number; queueLimit: number; maxGap: number }
@@ -47,6 +50,8 @@ export interface AgentConfig {
     segmentBytes: number;
     /** Delivered telemetry kept for the `replay` command. Default maxBytes / 8. */
     historyBytes: number;
+    /** Samples per Telemetry message when buffered samples are batched (also capped by the 64 KiB limit). Default 1000. */
+    batchSamples: number;
   };
   health: {
     /** Seconds between health log lines. Default 60. */
@@ -85,6 +90,8 @@ export function parseAgentConfig(value: unknown, file: string, env: Readonly<Rec
     keepaliveSec: m.number('keepaliveSec', { default: 60, min: 5, max: 3600, integer: true }),
     reconnectPeriodMs: m.number('reconnectPeriodMs', { default: 2000, min: 100, max: 600_000, integer: true }),
     maxInFlight: m.number('maxInFlight', { default: 16, min: 1, max: 1000, integer: true }),
+    maxMessagesPerSec: m.number('maxMessagesPerSec', { default: 40, min: 0, max: 100_000 }),
+    maxBytesPerSec: m.bytes('maxBytesPerSec', { default: 192 * 1024, min: 0, max: 1024 ** 3 }),
   };
   m.done();
 
@@ -126,7 +133,13 @@ export function parseAgentConfig(value: unknown, file: string, env: Readonly<Rec
   const maxBytes = st.bytes('maxBytes', { default: 256 * 1024 ** 2, min: 256 * 1024, max: 1024 ** 4 });
   const segmentBytes = st.bytes('segmentBytes', { default: Math.min(1024 ** 2, Math.floor(maxBytes / 4)), min: 64 * 1024, max: 256 * 1024 ** 2 });
   if (segmentBytes > maxBytes / 4) problems.add('storage.segmentBytes', `must be at most a quarter of storage.maxBytes (${Math.floor(maxBytes / 4)})`);
-  const storage = { dir: dir ? resolve(baseDir, dir) : '', maxBytes, segmentBytes, historyBytes: st.bytes('historyBytes', { default: Math.floor(maxBytes / 8), min: 0, max: maxBytes }) };
+  const storage = {
+    dir: dir ? resolve(baseDir, dir) : '',
+    maxBytes,
+    segmentBytes,
+    historyBytes: st.bytes('historyBytes', { default: Math.floor(maxBytes / 8), min: 0, max: maxBytes }),
+    batchSamples: st.number('batchSamples', { default: MAX_SAMPLES, min: 1, max: MAX_SAMPLES, integer: true }),
+  };
   st.done();
 
   const h = root.section('health');

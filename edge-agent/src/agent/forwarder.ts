@@ -2,6 +2,7 @@ import { buildTopic, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { MessageBuffer } from '../buffer/types.js';
 import { isEdgeAgentError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 export interface ForwarderStats {
   published: number;
@@ -29,7 +30,7 @@ export class Forwarder {
   constructor(
     private readonly buffer: MessageBuffer,
     private readonly publish: (topic: string, payload: Buffer) => Promise<void>,
-    private readonly o: { type: DeviceType; deviceId: string; maxInFlight: number; logger: Logger; clock: () => number },
+    private readonly o: { type: DeviceType; deviceId: string; maxInFlight: number; limiter?: RateLimiter; logger: Logger; clock: () => number },
   ) {}
 
   stats(): ForwarderStats {
@@ -71,7 +72,15 @@ export class Forwarder {
         while (this.connected && !this.stopped && this.inFlight.size < this.o.maxInFlight) {
           const batch = await this.buffer.next(this.o.maxInFlight - this.inFlight.size, this.inFlight);
           if (batch.length === 0) break;
-          for (const m of batch) this.send(m.id, m.channel, m.payload, m.samples);
+          for (const m of batch) {
+            const wait = this.o.limiter?.reserve(m.payload.length) ?? 0;
+            if (wait > 0) {
+              // Paced: try again when the broker's publish limits allow this message.
+              this.retryLater(wait);
+              return;
+            }
+            this.send(m.id, m.channel, m.payload, m.samples);
+          }
         }
       } while (this.again);
     } catch (err) {
@@ -103,12 +112,12 @@ export class Forwarder {
     );
   }
 
-  private retryLater(): void {
+  private retryLater(ms = 1000): void {
     if (this.retryTimer || this.stopped) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.kick();
-    }, 1000);
+    }, ms);
     this.retryTimer.unref();
   }
 }

@@ -16,6 +16,8 @@ export class MessageFactory<T extends DeviceType = DeviceType> {
     readonly deviceId: string,
     private readonly identity: IdentityStore,
     private readonly validate: boolean,
+    /** Samples per batch, at most the contract's 1,000. */
+    private readonly batchSamples: number = MAX_SAMPLES,
   ) {
     const envelope = JSON.stringify({ v: 1, id: deviceId, boot: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER, ts: MAX_TS_MS, replay: true, samples: [] });
     this.maxBatchBytes = MAX_PAYLOAD_BYTES - Buffer.byteLength(envelope);
@@ -28,7 +30,7 @@ export class MessageFactory<T extends DeviceType = DeviceType> {
 
   /** Whether one more sample still fits a batch of `count` samples holding `bytes`. */
   fits(count: number, bytes: number, sample: BufferedSample): boolean {
-    return count < MAX_SAMPLES && bytes + this.sampleBytes(sample) <= this.maxBatchBytes;
+    return count < Math.min(this.batchSamples, MAX_SAMPLES) && bytes + this.sampleBytes(sample) <= this.maxBatchBytes;
   }
 
   telemetry(samples: readonly BufferedSample[], lane: Exclude<Lane, 'event'>): OutgoingMessage {
