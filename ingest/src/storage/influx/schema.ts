@@ -111,6 +111,30 @@ export const EVENT_MEASUREMENT: MeasurementSpec = {
 /** Alerts (issue 4) get their own measurement; reserved here so nothing else takes the name. */
 export const ALERT_MEASUREMENT = 'alert';
 
+/**
+ * What an alert writer puts in ALERT_MEASUREMENT: one point per change of an alert (raised, updated,
+ * cleared, acknowledged, shelved) at the time of the change, so `last()` per (deviceId, rule, object) is
+ * the alert's current state. Severity is a field, not a tag: an escalation must not start a new series
+ * that keeps the old severity "active" for ever. Tags: the device's (`deviceId`, `type` and its attribute
+ * tags, absent for virtual objects such as the ring), `rule` (the alarm type), `group` (field, water,
+ * disaster) and `object` (a segment, an island, a meter alarm flag; absent when none). The Grafana
+ * dashboards (dashboards/) query exactly these names; a test checks them.
+ */
+export const ALERT_POINT: MeasurementSpec = {
+  measurement: ALERT_MEASUREMENT,
+  tags: [...BASE_TAGS, 'rule', 'group', 'object'],
+  fields: [
+    e('state', ['cleared', 'active']),
+    // X.733 severities in rank order (alerts/types.ts SEVERITY_RANK): critical = 4.
+    e('severity', ['indeterminate', 'warning', 'minor', 'major', 'critical']),
+    f('value'),
+    { name: 'acknowledged', kind: 'boolean' },
+    { name: 'shelved', kind: 'boolean' },
+    { name: 'id', kind: 'string' },
+    { name: 'message', kind: 'string' },
+  ],
+};
+
 /** Every event type that can appear in the `event` tag. */
 export const EVENT_TAG_VALUES: readonly string[] = [...new Set(Object.values(EVENT_TYPES).flat())].sort();
 
