@@ -20,7 +20,7 @@ export interface IngestConfig {
   adminTokenGenerated: boolean;
   /** Env LOG_LEVEL, default `info`. */
   logLevel: string;
-  /** Env ALERT_RULES_FILE: the alert rules (JSON, ingest/README.md "Alerts"); default: the built-in rules. */
+  /** Env ALERT_RULES_FILE: the alert rules (JSON or YAML, ingest/README.md "Alerts"); default: the built-in rules. */
   alertRulesFile?: string | undefined;
   /** Env STORE, INFLUX_*, JOURNAL_MAX_MB, INGEST_BATCH_SIZE, INGEST_BATCH_LINGER_MS (storage/store-config.ts). */
   storage: StorageConfig;

@@ -39,12 +39,16 @@ describe('alert rules config', () => {
     expect(fails({ silence: { k: '3' } }).message).toBe('silence.k: must be a number, got "3"');
   });
 
-  it('loads a JSON file and prefixes errors with its path; YAML is refused with a hint', () => {
+  it('loads JSON and YAML files and prefixes errors with the path of the file', () => {
     const path = join(tmpdir(), `alert-rules-${process.pid}.json`);
     writeFileSync(path, JSON.stringify({ pole: { cabinetMajorC: 55 } }));
     expect(loadAlertRulesFile(path).pole.cabinetMajorC).toBe(55);
     writeFileSync(path, JSON.stringify({ pole: { cabinetMajorC: 'hot' } }));
     expect(() => loadAlertRulesFile(path)).toThrow(`${path}: pole.cabinetMajorC: must be a number, got "hot"`);
-    expect(() => loadAlertRulesFile('rules.yaml')).toThrow(/YAML rules files are not supported yet/);
+    const yamlPath = join(tmpdir(), `alert-rules-${process.pid}.yaml`);
+    writeFileSync(yamlPath, 'rules:\n  water-leak:\n    severity: major\nwater:\n  welfareNoUseHours: 24\n');
+    expect(loadAlertRulesFile(yamlPath)).toMatchObject({ rules: { 'water-leak': { severity: 'major' } }, water: { welfareNoUseHours: 24 } });
+    writeFileSync(yamlPath, 'rules:\n  water-leak:\n    severity: [\n');
+    expect(() => loadAlertRulesFile(yamlPath)).toThrow(/invalid YAML/);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { DEFAULT_RING_TOPOLOGY, DEVICE_TYPES, type DeviceType, SEGMENT_ID_PATTERN, WATER_METER_ALARMS } from '@tsunagaru/firmware-contracts';
 import { IngestError } from '../errors.js';
 import { arrayOf, bool, configFail, num, object, oneOf, recordOf, refine, str, type Field } from './config-schema.js';
@@ -196,9 +197,9 @@ export function parseAlertRules(input: unknown = {}): Readonly<AlertRulesConfig>
 
 export const DEFAULT_ALERT_RULES: Readonly<AlertRulesConfig> = parseAlertRules({});
 
-/** Reads a JSON rules file. YAML would need the `yaml` package declared by the ingest (not yet). */
+/** Reads a rules file: YAML when it ends in .yaml/.yml, JSON otherwise. */
 export function loadAlertRulesFile(path: string): Readonly<AlertRulesConfig> {
-  if (/\.ya?ml$/i.test(path)) throw new IngestError('INGEST_ERR_ALERT_CONFIG', `${path}: YAML rules files are not supported yet; write the same structure as JSON`);
+  const yaml = /\.ya?ml$/i.test(path);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -207,9 +208,9 @@ export function loadAlertRulesFile(path: string): Readonly<AlertRulesConfig> {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new IngestError('INGEST_ERR_ALERT_CONFIG', `${path}: invalid JSON (${(err as Error).message})`, false, { cause: err });
+    throw new IngestError('INGEST_ERR_ALERT_CONFIG', `${path}: invalid ${yaml ? 'YAML' : 'JSON'} (${(err as Error).message.split('\n')[0]})`, false, { cause: err });
   }
   try {
     return parseAlertRules(raw);
