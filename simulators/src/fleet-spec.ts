@@ -77,7 +77,7 @@ export function defaultFleet(): FleetSpec {
       id: 'bsp-shinjuku-tocho',
       type: 'bs-power',
       // Covers the Metropolitan Government building: a 24 h backup priority site.
-      attributes: { site: 'tokyo-metropolitan-government', priority: 'municipal-office', targetHours: 24 },
+      attributes: { site: 'tokyo-metropolitan-government', priority: 'municipal-office', targetHours: 24, battery: 'vrla' },
       location: { lat: 35.6896, lon: 139.6917 },
       sampleSec: 60,
       simulation: { battery: 'vrla', capacityAh: 400 },
@@ -86,7 +86,7 @@ export function defaultFleet(): FleetSpec {
       id: 'bsp-oshima-motomachi',
       type: 'bs-power',
       // Remote island: 72 h effort target, Li-ion for the longer usable depth of discharge.
-      attributes: { site: 'oshima-motomachi', island: 'oshima', priority: 'remote-island', targetHours: 72 },
+      attributes: { site: 'oshima-motomachi', island: 'oshima', priority: 'remote-island', targetHours: 72, battery: 'li-ion' },
       location: { lat: 34.7503, lon: 139.3553 },
       sampleSec: 60,
       simulation: { battery: 'li-ion', capacityAh: 300 },
