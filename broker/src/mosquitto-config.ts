@@ -102,6 +102,9 @@ export function mosquittoConf(o: {
     `password_file ${o.passwordFilePath}`,
     `acl_file ${o.aclFilePath}`,
     'persistence true',
+    // The ingest's persistent session must keep every QoS 1 message while the ingest is away or applying
+    // backpressure; mosquitto's default (1000 queued per client) would drop the rest silently.
+    'max_queued_messages 1000000',
     `persistence_location ${o.persistenceDir.endsWith('/') ? o.persistenceDir : `${o.persistenceDir}/`}`,
     // Payload cap as the contract states it; max_packet_size also bounds the whole packet like our socket guard.
     `message_size_limit ${o.maxPayloadBytes}`,

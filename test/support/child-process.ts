@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface ChildIngest {
+  child: ChildProcess;
+  ready: Record<string, string>;
+  output(): string;
+  /** SIGKILL: no shutdown code runs, like a power cut of the ingest process. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a TypeScript entry (path from the repo root) in `node --import tsx`, one process (the tsx CLI would
+ * put a second node process in between, which a SIGKILL would leave running); resolves at `READY {json}`.
+ */
+export async function startChild(entry: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<ChildIngest> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const ready = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} not ready after ${timeoutMs} ms: ${out.slice(-3000)}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /^READY (.*)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(JSON.parse(m[1]!) as Record<string, string>);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry} exited with ${code}: ${out.slice(-3000)}`));
+    });
+  });
+  const exited = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r())));
+  return {
+    child,
+    ready,
+    output: () => out.slice(-5000),
+    async kill() {
+      child.kill('SIGKILL');
+      await exited();
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited();
+      clearTimeout(timer);
+    },
+  };
+}
