@@ -29,6 +29,8 @@ export interface PanelBase {
   noValue?: string;
   /** Lowest query interval (`$__interval` never goes below it), e.g. the devices' reporting interval. */
   interval?: string;
+  /** Own time range instead of the dashboard's, e.g. `30d` (Grafana "relative time"). */
+  timeFrom?: string;
 }
 
 /** What every panel kind shares, applied to an SDK panel builder. */
@@ -44,6 +46,7 @@ interface CommonBuilder<T> extends Builder<Panel> {
   mappings(m: ValueMapping[]): T;
   noValue(v: string): T;
   interval(i: string): T;
+  timeFrom(t: string): T;
 }
 
 function apply<T extends CommonBuilder<T>>(b: T, o: PanelBase): T {
@@ -53,6 +56,7 @@ function apply<T extends CommonBuilder<T>>(b: T, o: PanelBase): T {
   if (o.mappings) b.mappings(o.mappings);
   if (o.noValue) b.noValue(o.noValue);
   if (o.interval) b.interval(o.interval);
+  if (o.timeFrom) b.timeFrom(o.timeFrom);
   return b;
 }
 

@@ -14,9 +14,15 @@ const inDma = `${tag(W, 'dma')} =~ /^$dma$/`;
 const customers = `${tag(W, 'site')} != '${DMA_INLET_SITE}'`;
 const inlets = `${tag(W, 'site')} = '${DMA_INLET_SITE}'`;
 
-/** Litres used per meter per bucket (the meter index is cumulative), summed per DMA. */
+/**
+ * Litres used per DMA: per bucket, the difference of each meter's cumulative index between buckets; over
+ * the whole range (bucket null), each meter's index spread (its last minus its first reading in range).
+ */
 function volume(meters: string, bucket: string | null): string {
-  const perMeter = `SELECT non_negative_difference(last(${fld(W, 'indexL')})) AS "litres" FROM ${from(W)} WHERE $timeFilter AND ${inDma} AND ${meters} GROUP BY time(${bucket ?? '1h'}), ${tag(W, 'deviceId')}, ${tag(W, 'dma')}`;
+  const filter = `WHERE $timeFilter AND ${inDma} AND ${meters}`;
+  const perMeter = bucket
+    ? `SELECT non_negative_difference(last(${fld(W, 'indexL')})) AS "litres" FROM ${from(W)} ${filter} GROUP BY time(${bucket}), ${tag(W, 'deviceId')}, ${tag(W, 'dma')}`
+    : `SELECT spread(${fld(W, 'indexL')}) AS "litres" FROM ${from(W)} ${filter} GROUP BY ${tag(W, 'deviceId')}, ${tag(W, 'dma')}`;
   const group = bucket ? `time(${bucket}), ${tag(W, 'dma')} fill(0)` : tag(W, 'dma');
   return `SELECT sum("litres") AS "litres" FROM (${perMeter}) WHERE $timeFilter GROUP BY ${group}`;
 }
@@ -57,8 +63,8 @@ export function waterBureauDashboard(): Dashboard {
         title: 'Night flow',
         panels: [
           timeseries({
-            title: 'Minimum night flow vs baseline', description: `Night flow: each night's lowest 2-hour DMA flow (02:00–04:00 JST is one of the buckets). Baseline: its mean over ${BASELINE_NIGHTS} nights. Night flow well above the baseline means leakage.`,
-            w: 16, h: 8, unit: 'L/h',
+            title: 'Minimum night flow vs baseline', description: `Night flow: each night's lowest 2-hour DMA flow (02:00–04:00 JST is one of the buckets). Baseline: its mean over the last ${BASELINE_NIGHTS} nights. Always the last 30 days. Night flow well above the baseline means leakage.`,
+            w: 16, h: 8, unit: 'L/h', timeFrom: '30d',
             queries: [
               influxql(`SELECT min("flow") AS "night" FROM (${dmaFlow}) ${daily}`, 'A').alias('$tag_dma night flow'),
               influxql(`SELECT moving_average(min("flow"), ${BASELINE_NIGHTS}) AS "baseline" FROM (${dmaFlow}) ${daily}`, 'B').alias('$tag_dma baseline'),
