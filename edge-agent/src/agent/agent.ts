@@ -34,6 +34,9 @@ export interface EdgeAgentDeps {
   onRestart?: (exitCode: number) => void;
 }
 
+/** Live single-sample messages allowed to wait before live samples are batched (backpressure). */
+const LIVE_QUEUE = 4;
+
 /** Exit code of a `reboot` command (EX_TEMPFAIL): a supervisor restarts the agent on it. */
 export const RESTART_EXIT_CODE = 75;
 
@@ -113,7 +116,7 @@ export class EdgeAgent {
     await this.buffer.open();
     this.batchBytes = this.buffer.openBatch().reduce((n, s) => n + this.factory.sampleBytes(s), 0);
     this.session.onEvent((e) => {
-      if (e.kind === 'connected') void this.serial(() => this.sealBatch()).then(() => this.forwarder.setConnected(true));
+      if (e.kind === 'connected') void this.serial(() => this.sealBatch('replay')).then(() => this.forwarder.setConnected(true));
       else if (e.kind === 'disconnected') this.forwarder.setConnected(false);
       else this.logger.error({ deviceId: this.config.device.id, code: e.error.code, err: e.error.message }, 'mqtt session error');
     });
@@ -135,7 +138,10 @@ export class EdgeAgent {
     clearInterval(this.healthTimer);
     await this.sampler.stop();
     await this.work.catch(() => undefined);
-    if (options.graceful !== false && this.session.connected) await this.forwarder.drained(5000);
+    if (options.graceful !== false && this.session.connected) {
+      await this.serial(() => this.sealBatch('live'));
+      await this.forwarder.drained(5000);
+    }
     this.forwarder.stop();
     await this.session.stop(options).catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'session stop failed'));
     await this.bus.close();
@@ -181,21 +187,27 @@ export class EdgeAgent {
     return next;
   }
 
-  /** Online: one live message per sample. Offline: into the open batch, sealed whenever it is full. */
+  /**
+   * Online: one live message per sample. Offline: into the open batch (sealed as `replay` whenever full).
+   * Online but publishing slower than sampling (pacing, a slow link): live samples batch up too, and the
+   * batch goes out as soon as the live lane is empty, so the live lane never grows one message per sample.
+   */
   private async enqueueSample(sample: BufferedSample): Promise<void> {
-    if (this.session.connected && this.buffer.openBatch().length === 0) {
+    const connected = this.session.connected;
+    const batched = this.buffer.openBatch().length;
+    if (connected && batched === 0 && this.buffer.pendingCount('live') < LIVE_QUEUE) {
       await this.buffer.push(this.factory.telemetry([sample], 'live'));
       this.forwarder.kick();
       return;
     }
-    if (!this.factory.fits(this.buffer.openBatch().length, this.batchBytes, sample)) await this.sealBatch();
+    if (!this.factory.fits(batched, this.batchBytes, sample)) await this.sealBatch(connected ? 'live' : 'replay');
     await this.buffer.addSample(sample);
     this.batchBytes += this.factory.sampleBytes(sample);
-    if (this.session.connected) await this.sealBatch();
+    if (connected && this.buffer.pendingCount('live') === 0) await this.sealBatch('live');
   }
 
-  private async sealBatch(): Promise<void> {
-    const m = await this.buffer.seal((samples) => this.factory.telemetry(samples, 'replay'));
+  private async sealBatch(lane: 'live' | 'replay'): Promise<void> {
+    const m = await this.buffer.seal((samples) => this.factory.telemetry(samples, lane));
     this.batchBytes = 0;
     if (m) this.forwarder.kick();
   }

@@ -153,6 +153,10 @@ export class DiskBuffer implements MessageBuffer {
     return { pending, pendingSamples, openBatch: this.batch.length, bytes: this.log.bytes, maxBytes: this.o.maxBytes, ...this.drops.totals(), corruptRecords: this.log.corruptRecords, oldestPendingTs: oldest };
   }
 
+  pendingCount(lane: Lane): number {
+    return this.pending[lane].size;
+  }
+
   flush(): Promise<void> {
     return this.log.flush();
   }

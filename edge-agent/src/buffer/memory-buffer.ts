@@ -110,6 +110,10 @@ export class MemoryBuffer implements MessageBuffer {
     return { pending, pendingSamples, openBatch: this.batch.length, bytes: this.bytes, maxBytes: this.maxBytes, ...this.drops.totals(), corruptRecords: 0, oldestPendingTs: oldest };
   }
 
+  pendingCount(lane: Lane): number {
+    return this.pending[lane].size;
+  }
+
   flush(): Promise<void> {
     return Promise.resolve();
   }

@@ -81,6 +81,8 @@ export interface MessageBuffer {
   /** Acknowledged telemetry still kept (for the `replay` command) with samples in [fromTs, toTs]. */
   history(fromTs: number, toTs: number): AsyncIterable<BufferedMessage>;
   stats(): BufferStats;
+  /** Pending messages in one lane (cheap, unlike stats()). */
+  pendingCount(lane: Lane): number;
   /** Makes everything appended so far durable (acks included). */
   flush(): Promise<void>;
   close(): Promise<void>;
