@@ -34,6 +34,7 @@ const FLUSH_EVERY_MS = 30_000;
 export class AlertEngine {
   readonly lifecycle: AlertLifecycle;
   private readonly listeners = new Set<AlertListener>();
+  private readonly changeListeners = new Set<AlertListener>();
   private readonly lazy = new Map<string, Alert>();
   private tail: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -76,9 +77,19 @@ export class AlertEngine {
     this.timer.unref();
   }
 
+  /** Notified changes (not shelved, not flooded, not value-only): consoles and webhooks. */
   subscribe(listener: AlertListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Every change once it is saved, notified or not (value updates included): for writers that keep the
+   * alert history elsewhere, e.g. the InfluxDB `alert` measurement (storage/influx/schema.ts ALERT_POINT).
+   */
+  onChange(listener: AlertListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** The pipeline's `onOutcome` hook: queues the message for the rules and returns at once. */
@@ -177,19 +188,19 @@ export class AlertEngine {
   /** Saves the changed alerts (one transaction), then tells the listeners. */
   private async commit(events: readonly LifecycleEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const now = new Map<string, Alert>();
+    const toSave = new Map<string, Alert>();
     for (const e of events) {
       if (e.lazy) this.lazy.set(e.alert.id, e.alert);
       else {
-        now.set(e.alert.id, e.alert);
+        toSave.set(e.alert.id, e.alert);
         this.lazy.delete(e.alert.id);
       }
     }
-    await this.deps.store.save([...now.values()]);
+    await this.deps.store.save([...toSave.values()]);
     for (const e of events) {
-      if (!e.notify) continue;
       const event: AlertEvent = { kind: e.kind, at: e.at, alert: e.alert };
-      for (const l of this.listeners) {
+      const targets = e.notify ? [...this.changeListeners, ...this.listeners] : this.changeListeners;
+      for (const l of targets) {
         try {
           l(event);
         } catch (err) {
