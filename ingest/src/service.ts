@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { lastSeenFromStatus, startAlerting, type Alerting } from './alerts/index.js';
 import { DEFAULT_ALERT_RULES, loadAlertRulesFile, type AlertRulesConfig } from './alerts/rules-config.js';
 import { buildApp } from './api/app.js';
+import { CommandService } from './commands/command-service.js';
+import { DuckDbCommandStore } from './commands/command-store.js';
 import { FileTokenStore, tokensPathFor } from './api/tokens.js';
 import { auditPathFor, FileAuditLog } from './audit/audit-log.js';
 import type { IngestConfig } from './config.js';
@@ -45,6 +47,7 @@ export interface IngestService {
   /** Journal, drainer and completeness ledger. */
   durable: DurableIngest;
   alerting: Alerting;
+  commands: CommandService;
   httpUrl: string;
   close(): Promise<void>;
 }
@@ -60,7 +63,18 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   const rules = deps.alertRules ?? (config.alertRulesFile ? loadAlertRulesFile(config.alertRulesFile) : DEFAULT_ALERT_RULES);
   const store = await openEmbeddedStore(config.dataDir);
   const alerting = await startAlerting({ db: store.db, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, logger: logger.child({ component: 'alerts' }) });
+  // Commands go out on the ingest's own MQTT client (QoS 1, never retained); a birth releases queued ones.
+  const commands = new CommandService({
+    store: await DuckDbCommandStore.open(store.db),
+    publish: async (topic, payload) => {
+      await subscriber.client.publishAsync(topic, payload, { qos: 1, retain: false });
+    },
+    isOnline: async (id) => (await store.operations.getStatus(id))?.online === true,
+    clock,
+    logger: logger.child({ component: 'commands' }),
+  });
   const onOutcome: PipelineOptions['onOutcome'] = (outcome, ctx) => {
+    commands.onOutcome(outcome);
     alerting.engine.onOutcome(outcome, ctx);
     deps.onOutcome?.(outcome, ctx);
   };
@@ -95,6 +109,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       mqttPublicUrl: deps.mqttPublicUrl ?? config.mqttUrl,
       alerts: alerting.engine,
       ledger: durable.ledger,
+      commands,
       health: () => {
         const ingest = durable.status();
         const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0;
@@ -122,7 +137,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     const waited = await Promise.race([subscriber.ready.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref())]);
     if (!waited) logger.warn({ event: 'mqtt_not_connected', url: config.mqttUrl }, `no broker at ${config.mqttUrl} yet; the API is up and the ingest keeps retrying`);
     const address = await app.listen({ host: config.httpHost, port: config.httpPort });
-    return { app, store, pipeline, subscriber, durable, alerting, httpUrl: address, close: closeAll };
+    return { app, store, pipeline, subscriber, durable, alerting, commands, httpUrl: address, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -18,6 +18,7 @@ import { FileTokenStore } from './tokens.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { ledgerRoutes } from './routes/ledger.js';
+import { commandRoutes } from './routes/commands.js';
 
 const STATUS_BY_CODE: Record<string, number> = {
   INGEST_ERR_NOT_FOUND: 404,
@@ -86,6 +87,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyI
     await auditRoutes(scoped, audit);
     await consoleRoutes(scoped);
     if (deps.ledger) await ledgerRoutes(scoped, deps, deps.ledger);
+    if (deps.commands) await commandRoutes(scoped, deps, deps.commands);
     if (deps.alerts) {
       await alertRoutes(scoped, deps.alerts);
       await resilienceRoutes(scoped, deps.alerts);

@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationsStore, ReadingsReader } from '../storage/types.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
+import type { CommandService } from '../commands/command-service.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -33,4 +34,6 @@ export interface ApiDeps {
   alerts?: AlertEngine;
   /** The completeness ledger; without it the ledger routes are not served. */
   ledger?: CompletenessLedger;
+  /** Cloud → device commands; without it the command routes are not served. */
+  commands?: CommandService;
 }
