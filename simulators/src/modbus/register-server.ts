@@ -1,13 +1,18 @@
 import { createServer } from 'node:net';
 import type { RegisterMap, RegisterTable } from '@tsunagaru/firmware-contracts';
 import { toRaw, type ReadingValue } from '@tsunagaru/edge-agent';
-import { ServerTCP, type IServiceVector } from 'modbus-serial';
+import { ServerSerial, ServerTCP, type IServiceVector } from 'modbus-serial';
 
 /** What the server does with one request: answer (undefined), stay silent (the client times out), or raise an exception. */
 export type ServerFault = undefined | 'silent' | { exception: number };
 
 export interface RegisterServerOptions {
   map: RegisterMap;
+  /**
+   * Modbus RTU on this serial device instead of Modbus TCP (e.g. one end of a null-modem cable or a
+   * USB RS-485 adapter). Default: TCP.
+   */
+  serial?: { path: string; baudRate?: number };
   /** Default 127.0.0.1. */
   host?: string;
   /** Default: a free port. */
@@ -48,14 +53,14 @@ export class RegisterServer {
 
   private constructor(
     readonly map: RegisterMap,
-    private readonly server: ServerTCP,
+    private readonly server: ServerTCP | ServerSerial,
     readonly host: string,
     readonly port: number,
   ) {}
 
   static async start(options: RegisterServerOptions): Promise<RegisterServer> {
     const host = options.host ?? '127.0.0.1';
-    const port = options.port ?? (await freePort(host));
+    const port = options.serial ? 0 : (options.port ?? (await freePort(host)));
     let self: RegisterServer | undefined;
     // modbus-serial's multi-register handler reads `values[i]` even on an error, so errors carry `empty`.
     const read = <T>(table: RegisterTable, address: number, count: number, cb: Callback<T>, get: (s: RegisterServer) => T | undefined, empty?: T): void => {
@@ -95,12 +100,18 @@ export class RegisterServer {
       },
     };
     // Callback-style handlers let a fault stay silent (the client then times out, as with a dead gateway).
-    const server = new ServerTCP(vector as unknown as IServiceVector, { host, port, ...(options.unitId === undefined ? {} : { unitID: options.unitId }) });
+    const unit = options.unitId === undefined ? {} : { unitID: options.unitId };
+    const where = options.serial ? options.serial.path : `${host}:${port}`;
+    const server = options.serial
+      ? new ServerSerial(vector as unknown as IServiceVector, { path: options.serial.path, baudRate: options.serial.baudRate ?? 9600, ...unit })
+      : new ServerTCP(vector as unknown as IServiceVector, { host, port, ...unit });
     await new Promise<void>((resolve, reject) => {
       server.once('initialized', () => resolve());
-      server.once('serverError', (err: Error) => reject(new Error(`modbus server cannot listen on ${host}:${port}: ${err.message}`)));
+      server.once('serverError', (err: Error) => reject(new Error(`modbus server cannot listen on ${where}: ${err.message}`)));
+      server.once('error', (err: Error) => reject(new Error(`modbus server cannot open ${where}: ${err.message}`)));
     });
     server.on('socketError', () => undefined);
+    server.on('error', () => undefined);
     self = new RegisterServer(options.map, server, host, port);
     for (const a of Object.values(options.map.actions ?? {})) {
       if (a.table === 'coil') self.bits.coil.set(a.address, false);
@@ -128,7 +139,7 @@ export class RegisterServer {
   }
 
   close(): Promise<void> {
-    for (const sock of this.server.socks.keys()) sock.destroy();
+    if (this.server instanceof ServerTCP) for (const sock of this.server.socks.keys()) sock.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
