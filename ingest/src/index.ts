@@ -18,3 +18,4 @@ export { ROLES, isRole, canSeeWelfare, canSeeDeviceType, redactWelfare, READ_ROL
 export { addToken, revokeToken, readTokens, tokensPathFor, FileTokenStore, type TokenRecord, type TokenStore } from './api/tokens.js';
 export { FileAuditLog, MemoryAuditLog, auditPathFor, type AuditLog, type AuditEntry, type AuditActor, type AuditEntryInput } from './audit/audit-log.js';
 export * from './alerts/index.js';
+export { DuckDbReadingsExporter, type ReadingsExporter, type ReadingsExportRequest } from './exports/readings-export.js';

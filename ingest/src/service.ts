@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { lastSeenFromStatus, startAlerting, type Alerting } from './alerts/index.js';
 import { DEFAULT_ALERT_RULES, loadAlertRulesFile, type AlertRulesConfig } from './alerts/rules-config.js';
+import { DuckDbReadingsExporter } from './exports/readings-export.js';
 import { buildApp } from './api/app.js';
 import { CommandService } from './commands/command-service.js';
 import { DuckDbCommandStore } from './commands/command-store.js';
@@ -110,6 +111,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       alerts: alerting.engine,
       ledger: durable.ledger,
       commands,
+      exports: new DuckDbReadingsExporter(store.db),
       health: () => {
         const ingest = durable.status();
         const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0;

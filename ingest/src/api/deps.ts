@@ -1,6 +1,7 @@
 import type { DeviceRegistry } from '@tsunagaru/broker';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { ReadingsExporter } from '../exports/readings-export.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationsStore, ReadingsReader } from '../storage/types.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
@@ -36,4 +37,6 @@ export interface ApiDeps {
   ledger?: CompletenessLedger;
   /** Cloud → device commands; without it the command routes are not served. */
   commands?: CommandService;
+  /** Readings exports (CSV, Parquet); without it the export routes are not served. */
+  exports?: ReadingsExporter;
 }

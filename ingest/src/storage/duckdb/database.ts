@@ -16,6 +16,8 @@ export type Row = Record<string, unknown>;
 export class DuckDbDatabase {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Connections lent out by withReader(), interrupted and closed by close(). */
+  private readonly readers = new Set<DuckDBConnection>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -81,6 +83,21 @@ export class DuckDbDatabase {
     });
   }
 
+  /**
+   * Runs `fn` on a connection of its own (closed afterwards), for long reads such as exports: they do
+   * not wait in, or hold up, the queue of this connection, and DuckDB gives them their own snapshot.
+   */
+  async withReader<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.closed) throw new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', false);
+    const reader = await this.instance.connect();
+    this.readers.add(reader);
+    try {
+      return await fn(reader);
+    } finally {
+      if (this.readers.delete(reader)) reader.closeSync();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.enqueue(async () => {
@@ -88,6 +105,11 @@ export class DuckDbDatabase {
       await this.connection.run('CHECKPOINT').catch(() => undefined);
     });
     this.closed = true;
+    for (const reader of this.readers) {
+      reader.interrupt();
+      reader.closeSync();
+    }
+    this.readers.clear();
     this.connection.closeSync();
     this.instance.closeSync();
   }
