@@ -15,7 +15,8 @@ const registry = await FileDeviceRegistry.open({ path: registryPathFor(config.da
 const password = randomBytes(24).toString('base64url');
 await registry.upsertService(config.mqttUsername, 'ingest', password);
 const tap = createEmbeddedTap();
-const broker = await createBroker({ registry, logger, beforePuback: tap.beforePuback });
+// PUBLISH_LIMITS=off lifts the per-device rate limits (the benchmark's devices publish far above them).
+const broker = await createBroker({ registry, logger, beforePuback: tap.beforePuback, ...(process.env.PUBLISH_LIMITS === 'off' ? { publishLimits: false as const } : {}) });
 const { port } = await broker.listen({ port: parsePort('MQTT_PORT', process.env.MQTT_PORT, 0), host: '127.0.0.1' });
 const mqttUrl = `mqtt://127.0.0.1:${port}`;
 const ingest = await startIngestService({ config: { ...config, mqttUrl }, mqttPassword: password, registry, logger, storage: config.storage, embedded: tap });

@@ -3,12 +3,10 @@
  * after a crash the ledger is exactly as of the last released journal LSN, and the journal replays the
  * rest, so the ledger never shows a gap for a message that was stored.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
-import { toNumber, type DuckDbDatabase } from '../storage/duckdb/database.js';
+import { BIGINT, LIST, listValue, UBIGINT, VARCHAR, type DuckDBValue } from '@duckdb/node-api';
+import { toNumber, type DuckDbDatabase, type ParamTypes } from '../storage/duckdb/database.js';
 import type { BootRecord } from './ledger.js';
 import type { Range } from './range-set.js';
-
-const ROWS_PER_STATEMENT = 500;
 
 export class LedgerStore {
   constructor(private readonly db: DuckDbDatabase) {}
@@ -32,18 +30,15 @@ export class LedgerStore {
   /** Upserts the changed boots and moves the journal checkpoint, atomically. */
   async persist(records: readonly BootRecord[], releasedLsn: number): Promise<void> {
     await this.db.transaction(async (tx) => {
-      for (let start = 0; start < records.length; start += ROWS_PER_STATEMENT) {
-        const chunk = records.slice(start, start + ROWS_PER_STATEMENT);
-        const params: DuckDBValue[] = [];
-        const tuples = chunk.map((r) => {
-          const n = params.push(r.deviceId, r.boot, JSON.stringify(r.ranges), r.duplicates, r.lastReceivedAt);
-          return `($${n - 4}, $${n - 3}, $${n - 2}::JSON, $${n - 1}, epoch_ms($${n}::BIGINT))`;
-        });
+      if (records.length > 0) {
+        // Column-wise list parameters, unnested in SQL: one statement whatever the number of boots.
+        const col = <T>(f: (r: BootRecord) => T) => listValue(records.map(f) as DuckDBValue[]);
         await tx.run(
-          `INSERT INTO ledger_boots VALUES ${tuples.join(', ')}
+          `INSERT INTO ledger_boots SELECT unnest($1), unnest($2), unnest($3)::JSON, unnest($4), epoch_ms(unnest($5))
            ON CONFLICT (device_id, boot) DO UPDATE SET ranges = excluded.ranges, duplicates = excluded.duplicates,
              last_received_at = excluded.last_received_at`,
-          params,
+          [col((r) => r.deviceId), col((r) => r.boot), col((r) => JSON.stringify(r.ranges)), col((r) => r.duplicates), col((r) => r.lastReceivedAt)],
+          [LIST(VARCHAR), LIST(UBIGINT), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT)] as unknown as ParamTypes,
         );
       }
       await tx.run(

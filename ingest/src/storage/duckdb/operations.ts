@@ -1,7 +1,7 @@
-import type { DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, LIST, listValue, UBIGINT, VARCHAR, type DuckDBValue } from '@duckdb/node-api';
 import type { CommandAck, DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeadLetter, DeviceStatus, OperationsStore, StateChange, StateOutcome, StoredDeadLetter } from '../types.js';
-import { toNumber, type DuckDbDatabase, type Row, type Transaction } from './database.js';
+import { toNumber, type DuckDbDatabase, type ParamTypes, type Row, type Transaction } from './database.js';
 
 export interface OperationsStoreOptions {
   /** Dead letters kept before the oldest are pruned (a hostile device must not fill the disk). Default 100,000. */
@@ -109,19 +109,16 @@ export class DuckDbOperationsStore implements OperationsStore {
   }
 
   async touchDevices(list: ReadonlyArray<{ deviceId: string; type: DeviceType; seenAt: number; boot: number }>): Promise<void> {
-    for (let start = 0; start < list.length; start += 500) {
-      const params: DuckDBValue[] = [];
-      const tuples = list.slice(start, start + 500).map((t) => {
-        const n = params.push(t.deviceId, t.type, t.boot, t.seenAt);
-        return `($${n - 3}, $${n - 2}, false, $${n - 1}, epoch_ms($${n}::BIGINT))`;
-      });
-      await this.db.run(
-        `INSERT INTO device_status (device_id, type, online, boot, last_seen) VALUES ${tuples.join(', ')}
-         ON CONFLICT (device_id) DO UPDATE SET last_seen = greatest(device_status.last_seen, excluded.last_seen),
-           boot = greatest(coalesce(device_status.boot, 0), excluded.boot)`,
-        params,
-      );
-    }
+    if (list.length === 0) return;
+    // Column-wise list parameters, unnested in SQL: one statement for the whole batch.
+    const col = (f: (t: (typeof list)[number]) => DuckDBValue) => listValue(list.map(f));
+    await this.db.run(
+      `INSERT INTO device_status (device_id, type, online, boot, last_seen) SELECT unnest($1), unnest($2), false, unnest($3), epoch_ms(unnest($4))
+       ON CONFLICT (device_id) DO UPDATE SET last_seen = greatest(device_status.last_seen, excluded.last_seen),
+         boot = greatest(coalesce(device_status.boot, 0), excluded.boot)`,
+      [col((t) => t.deviceId), col((t) => t.type), col((t) => t.boot), col((t) => t.seenAt)],
+      [LIST(VARCHAR), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT)] as unknown as ParamTypes,
+    );
   }
 
   async getStatus(deviceId: string): Promise<DeviceStatus | undefined> {
