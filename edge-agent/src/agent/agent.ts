@@ -18,6 +18,7 @@ import { Forwarder } from './forwarder.js';
 import { healthReport, type HealthReport } from './health.js';
 import { MessageFactory } from './message-factory.js';
 import { RateLimiter } from './rate-limiter.js';
+import { SampleBatcher } from './sample-batcher.js';
 import { Sampler } from './sampler.js';
 
 export interface EdgeAgentDeps {
@@ -33,9 +34,6 @@ export interface EdgeAgentDeps {
   /** Called after a `reboot` command was acknowledged, with the exit code for the supervisor. */
   onRestart?: (exitCode: number) => void;
 }
-
-/** Live single-sample messages allowed to wait before live samples are batched (backpressure). */
-const LIVE_QUEUE = 4;
 
 /** Exit code of a `reboot` command (EX_TEMPFAIL): a supervisor restarts the agent on it. */
 export const RESTART_EXIT_CODE = 75;
@@ -60,7 +58,7 @@ export class EdgeAgent {
   readonly forwarder: Forwarder;
   readonly sampler: Sampler<DeviceType>;
   private sampleSec: number;
-  private batchBytes = 0;
+  private readonly batcher: SampleBatcher;
   private work: Promise<unknown> = Promise.resolve();
   private healthTimer: NodeJS.Timeout | undefined;
   private readonly clock: () => number;
@@ -84,6 +82,7 @@ export class EdgeAgent {
       identity: this.identity, clock: this.clock, logger, keepaliveSec: mqtt.keepaliveSec, reconnectPeriodMs: mqtt.reconnectPeriodMs,
     });
     this.factory = new MessageFactory<DeviceType>(device.type, device.id, this.identity, process.env.NODE_ENV !== 'production', storage.batchSamples);
+    this.batcher = new SampleBatcher(this.buffer, this.factory);
     const limiter = new RateLimiter({ messagesPerSec: mqtt.maxMessagesPerSec, bytesPerSec: mqtt.maxBytesPerSec });
     this.forwarder = new Forwarder(this.buffer, (topic, payload) => this.session.publishPrepared(topic, payload), { type: device.type, deviceId: device.id, maxInFlight: mqtt.maxInFlight, limiter, logger, clock: this.clock });
     this.sampler = new Sampler<DeviceType>(this.reader, {
@@ -114,7 +113,7 @@ export class EdgeAgent {
   /** Recovers the buffer, takes a new boot, connects in the background and starts polling at once. */
   async start(): Promise<void> {
     await this.buffer.open();
-    this.batchBytes = this.buffer.openBatch().reduce((n, s) => n + this.factory.sampleBytes(s), 0);
+    this.batcher.recover();
     this.session.onEvent((e) => {
       if (e.kind === 'connected') void this.serial(() => this.sealBatch('replay')).then(() => this.forwarder.setConnected(true));
       else if (e.kind === 'disconnected') this.forwarder.setConnected(false);
@@ -187,29 +186,12 @@ export class EdgeAgent {
     return next;
   }
 
-  /**
-   * Online: one live message per sample. Offline: into the open batch (sealed as `replay` whenever full).
-   * Online but publishing slower than sampling (pacing, a slow link): live samples batch up too, and the
-   * batch goes out as soon as the live lane is empty, so the live lane never grows one message per sample.
-   */
   private async enqueueSample(sample: BufferedSample): Promise<void> {
-    const connected = this.session.connected;
-    const batched = this.buffer.openBatch().length;
-    if (connected && batched === 0 && this.buffer.pendingCount('live') < LIVE_QUEUE) {
-      await this.buffer.push(this.factory.telemetry([sample], 'live'));
-      this.forwarder.kick();
-      return;
-    }
-    if (!this.factory.fits(batched, this.batchBytes, sample)) await this.sealBatch(connected ? 'live' : 'replay');
-    await this.buffer.addSample(sample);
-    this.batchBytes += this.factory.sampleBytes(sample);
-    if (connected && this.buffer.pendingCount('live') === 0) await this.sealBatch('live');
+    if (await this.batcher.add(sample, this.session.connected)) this.forwarder.kick();
   }
 
   private async sealBatch(lane: 'live' | 'replay'): Promise<void> {
-    const m = await this.buffer.seal((samples) => this.factory.telemetry(samples, lane));
-    this.batchBytes = 0;
-    if (m) this.forwarder.kick();
+    if (await this.batcher.seal(lane)) this.forwarder.kick();
   }
 
   /** Edge events go straight to the buffer's event lane, ahead of any backlog. */
