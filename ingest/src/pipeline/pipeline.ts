@@ -113,7 +113,12 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
     for (const [i, o] of done.entries()) {
       counters.received++;
       counters.byOutcome[o.kind]++;
-      options.onOutcome?.(o, ctxs[i]!);
+      try {
+        options.onOutcome?.(o, ctxs[i]!);
+      } catch (err) {
+        // The outcome is durable already; a failing observer must not make the batch look failed (and retried).
+        log?.error({ event: 'on_outcome_failed', err }, 'an outcome observer failed');
+      }
     }
     return done;
   }
