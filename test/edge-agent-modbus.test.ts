@@ -10,6 +10,8 @@ import { EdgeAgent, loadRegisterMap, parseAgentConfig, silentLogger } from '@tsu
 import { collectMessages, startTestBroker, type CollectedMessage, type MessageCollector, type TestBroker } from '@tsunagaru/edge-agent/testing';
 import { RegisterServer } from '@tsunagaru/simulators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTcpProxy } from './support/tcp-proxy.js';
+import { waitFor } from './support/wait-for.js';
 
 const ID = 'bs-modbus-01';
 const ON_MAINS = { mains: 'on', rectifierV: 53.52, loadA: 41.3, batteryV: 53.47, batteryA: 2.4, batteryTempC: 24.6, batterySocPct: 99.2, batterySohPct: 91.5, fuelPct: 87.9, batteryCapacityAh: 400, runtimeMin: 1311.25, generator: 'off', backhaul: 'fiber' } as const;
@@ -96,5 +98,55 @@ describe('edge agent ← Modbus TCP (simulator register server) → broker', () 
     expect(h).toMatchObject({ deviceId: ID, connected: true, boot: 0, sampleSec: 60 });
     expect(h.queue.pendingSamples).toBeLessThan(3);
     expect(h.publish.lastPublishAt).not.toBeNull();
+  });
+});
+
+describe('edge agent offline, then online: events first, then the backlog in order', () => {
+  it('sends the event raised offline before the buffered samples, which follow in order marked replay', async () => {
+    const broker = await startTestBroker();
+    const proxy = await startTcpProxy(broker.port);
+    proxy.cut();
+    const map = await loadRegisterMap('bs-power-dcp48');
+    const server = await RegisterServer.start({ map });
+    server.setReadings(ON_MAINS);
+    const sink = await collectMessages(broker.url, 'tsunagaru/v1/bs-power/bs-offline-01/#');
+    const dir = mkdtempSync(join(tmpdir(), 'tsunagaru-agent-'));
+    const config = parseAgentConfig(
+      {
+        device: { id: 'bs-offline-01', type: 'bs-power', secret: 'unused', model: 'DCP-48' },
+        mqtt: { url: proxy.url, reconnectPeriodMs: 100 },
+        modbus: { transport: 'tcp', host: server.host, port: server.port, timeoutMs: 300 },
+        registerMap: 'bs-power-dcp48',
+        sampling: { intervalSec: 10, speed: 100, watchIntervalMs: 1000 },
+        storage: { dir, maxBytes: '4 MiB' },
+      },
+      join(dir, 'agent.yaml'),
+    );
+    const agent = await EdgeAgent.create(config, { logger: silentLogger });
+    try {
+      await agent.start();
+      await waitFor('samples buffered offline', () => agent.buffer.stats().openBatch >= 10, 10_000, 20);
+      server.setReadings({ mains: 'off' });
+      await waitFor('the event buffered', () => agent.buffer.stats().pending.event === 1, 5000, 20);
+      await waitFor('more samples', () => agent.buffer.stats().openBatch >= 15, 5000, 20);
+      proxy.restore();
+      await sink.waitForCount((m) => m.topic.endsWith('/telemetry') && (m.json as { replay?: boolean }).replay !== true, 2, 10_000);
+      const sent = sink.messages.filter((m) => !m.topic.endsWith('/state')).map((m) => m.json as { seq: number; type?: string; replay?: boolean; samples?: Array<{ ts: number; mains: string }> });
+      expect(sent[0]).toMatchObject({ type: 'mains_lost', replay: true });
+      const backlog = sent.filter((m) => m.samples && m.replay === true);
+      expect(backlog.length).toBeGreaterThanOrEqual(1);
+      const ts = backlog.flatMap((m) => m.samples!.map((s) => s.ts));
+      expect(ts).toEqual([...ts].sort((a, b) => a - b));
+      expect(ts.length).toBeGreaterThanOrEqual(15);
+      expect(backlog.flatMap((m) => m.samples!.map((s) => s.mains))).toContain('off');
+      for (const m of sink.messages) expect(validateMessage(m.topic, m.text).ok).toBe(true);
+    } finally {
+      await agent.stop();
+      await sink.close();
+      await proxy.close();
+      await server.close();
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
