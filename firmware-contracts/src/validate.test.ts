@@ -93,6 +93,18 @@ describe('payload encoding', () => {
     expect(!r.ok && r.errors[0]).toMatch(/^payload: invalid JSON/);
   });
 
+  it.each([
+    ['a lone high surrogate in a value', '{"v":1,"id":"\\ud800x"}'],
+    ['a lone low surrogate in a key', '{"v":1,"\\udc00":1}'],
+    ['a reversed pair deep in an array', `{"v":1,"detail":${'['.repeat(5000)}"\\udc00\\ud800"${']'.repeat(5000)}}`],
+  ])('rejects %s (found by the fuzz suite: the store refused it forever)', (_label, text) => {
+    expect(parsePayload(text)).toMatchObject({ ok: false, error: expect.stringContaining('unpaired UTF-16 surrogate') });
+  });
+
+  it('accepts a properly paired surrogate escape (an emoji)', () => {
+    expect(parsePayload('{"v":1,"note":"\\ud83d\\udca7"}')).toEqual({ ok: true, value: { v: 1, note: '💧' } });
+  });
+
   it('decodes a Uint8Array view at a non-zero offset of a larger buffer', () => {
     const text = JSON.stringify(bsTelemetry(1));
     const big = Buffer.from(`GARBAGE${text}GARBAGE`);

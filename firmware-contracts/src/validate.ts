@@ -58,11 +58,38 @@ export function parsePayload(payload: Uint8Array | string): { ok: true; value: u
   } catch {
     return { ok: false, error: 'payload: not valid UTF-8' };
   }
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    value = JSON.parse(text) as unknown;
   } catch (err) {
     return { ok: false, error: `payload: invalid JSON (${(err as Error).message})` };
   }
+  // JSON may escape a lone surrogate ("\ud800"), which no UTF-8 text can carry: it is not text, and a
+  // store that keeps the payload as JSON refuses it (a poison message that would be retried forever).
+  const badString = findUnpairedSurrogate(value);
+  if (badString !== undefined) return { ok: false, error: `payload: string ${JSON.stringify(badString.slice(0, 40))} contains an unpaired UTF-16 surrogate escape; strings must be valid Unicode` };
+  return { ok: true, value };
+}
+
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The first key or string value with an unpaired surrogate; iterative, so deep nesting cannot overflow the stack. */
+function findUnpairedSurrogate(root: unknown): string | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (UNPAIRED_SURROGATE.test(v)) return v;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, item] of Object.entries(v)) {
+        if (UNPAIRED_SURROGATE.test(k)) return k;
+        stack.push(item);
+      }
+    }
+  }
+  return undefined;
 }
 
 /**
