@@ -68,7 +68,7 @@ export async function openDurableIngest(o: DurableIngestOptions): Promise<Durabl
     status: () => ({
       stores: o.storage.stores,
       journal: { ...journal.stats(), broken: journal.broken?.message ?? null },
-      drain: drainer?.status() ?? { batches: 0, messages: 0, lastBatchSize: 0, lastBatchMs: 0, failures: 0, lastError: null, failingSince: null },
+      drain: drainer?.status() ?? { batches: 0, messages: 0, lastBatchSize: 0, lastBatchMs: 0, failures: 0, lastError: null, failingSince: null, halted: false },
     }),
     async close() {
       await drainer?.stop();

@@ -114,7 +114,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       exports: new DuckDbReadingsExporter(store.db),
       health: () => {
         const ingest = durable.status();
-        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0;
+        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted;
         return {
           status: healthy ? 'ok' : 'degraded',
           mqtt: { connected: subscriber.isConnected(), url: config.mqttUrl, heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },

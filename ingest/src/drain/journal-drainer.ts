@@ -37,6 +37,8 @@ export interface DrainerStatus {
   lastError: string | null;
   /** Epoch ms since when storing has been failing, or null. */
   failingSince: number | null;
+  /** The drainer stopped on an unexpected error (see lastError): messages wait in the journal. */
+  halted: boolean;
 }
 
 class Stopped extends Error {}
@@ -45,7 +47,7 @@ export class JournalDrainer {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private readonly state: DrainerStatus = { batches: 0, messages: 0, lastBatchSize: 0, lastBatchMs: 0, failures: 0, lastError: null, failingSince: null };
+  private readonly state: DrainerStatus = { batches: 0, messages: 0, lastBatchSize: 0, lastBatchMs: 0, failures: 0, lastError: null, failingSince: null, halted: false };
 
   constructor(private readonly o: DrainerOptions) {}
 
@@ -83,6 +85,7 @@ export class JournalDrainer {
         // Unexpected (a bug, or the journal itself failing to read): log and stop; the rest stays journalled.
         this.o.logger.error({ event: 'drain_stopped', err }, 'the journal drainer stopped; messages stay in the journal until restart');
         this.state.lastError = (err as Error).message;
+        this.state.halted = true;
         break;
       }
     }
