@@ -96,9 +96,16 @@ describe('payload encoding', () => {
   it.each([
     ['a lone high surrogate in a value', '{"v":1,"id":"\\ud800x"}'],
     ['a lone low surrogate in a key', '{"v":1,"\\udc00":1}'],
-    ['a reversed pair deep in an array', `{"v":1,"detail":${'['.repeat(5000)}"\\udc00\\ud800"${']'.repeat(5000)}}`],
+    ['a reversed pair deep in an array', `{"v":1,"detail":${'['.repeat(20)}"\\udc00\\ud800"${']'.repeat(20)}}`],
   ])('rejects %s (found by the fuzz suite: the store refused it forever)', (_label, text) => {
     expect(parsePayload(text)).toMatchObject({ ok: false, error: expect.stringContaining('unpaired UTF-16 surrogate') });
+  });
+
+  it('rejects nesting deeper than 32 levels (found by the fuzz suite: the store overflowed its stack on every retry)', () => {
+    const nest = (n: number) => `{"v":1,"detail":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`;
+    expect(parsePayload(nest(31))).toMatchObject({ ok: true }); // 32 levels of objects
+    expect(parsePayload(nest(32))).toEqual({ ok: false, error: 'payload: nested deeper than 32 levels' });
+    expect(parsePayload(`[${'['.repeat(30_000)}${']'.repeat(30_000)}]`)).toEqual({ ok: false, error: 'payload: nested deeper than 32 levels' });
   });
 
   it('accepts a properly paired surrogate escape (an emoji)', () => {

@@ -64,28 +64,37 @@ export function parsePayload(payload: Uint8Array | string): { ok: true; value: u
   } catch (err) {
     return { ok: false, error: `payload: invalid JSON (${(err as Error).message})` };
   }
-  // JSON may escape a lone surrogate ("\ud800"), which no UTF-8 text can carry: it is not text, and a
-  // store that keeps the payload as JSON refuses it (a poison message that would be retried forever).
-  const badString = findUnpairedSurrogate(value);
-  if (badString !== undefined) return { ok: false, error: `payload: string ${JSON.stringify(badString.slice(0, 40))} contains an unpaired UTF-16 surrogate escape; strings must be valid Unicode` };
+  const problem = structuralProblem(value);
+  if (problem !== undefined) return { ok: false, error: `payload: ${problem}` };
   return { ok: true, value };
 }
 
+/** Deepest nesting of arrays/objects accepted (a ring-node sample is 5 deep; README "Decisions"). */
+export const MAX_JSON_DEPTH = 32;
+
 const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** The first key or string value with an unpaired surrogate; iterative, so deep nesting cannot overflow the stack. */
-function findUnpairedSurrogate(root: unknown): string | undefined {
-  const stack: unknown[] = [root];
+/**
+ * What makes a parsed payload unstorable whatever its schema, found by the fuzz suite as poison messages
+ * (a store refusing them on every retry): nesting deeper than MAX_JSON_DEPTH (JSON.stringify and the
+ * store recurse, and overflow the stack), and a JSON escape of an unpaired surrogate ("\ud800"), which
+ * no UTF-8 text can carry. Iterative, so the check itself cannot overflow.
+ */
+function structuralProblem(root: unknown): string | undefined {
+  const stack: Array<[unknown, number]> = [[root, 0]];
   while (stack.length > 0) {
-    const v = stack.pop();
+    const [v, depth] = stack.pop()!;
     if (typeof v === 'string') {
-      if (UNPAIRED_SURROGATE.test(v)) return v;
-    } else if (Array.isArray(v)) {
-      for (const item of v) stack.push(item);
+      if (UNPAIRED_SURROGATE.test(v)) return `string ${JSON.stringify(v.slice(0, 40))} contains an unpaired UTF-16 surrogate escape; strings must be valid Unicode`;
     } else if (v !== null && typeof v === 'object') {
-      for (const [k, item] of Object.entries(v)) {
-        if (UNPAIRED_SURROGATE.test(k)) return k;
-        stack.push(item);
+      if (depth >= MAX_JSON_DEPTH) return `nested deeper than ${MAX_JSON_DEPTH} levels`;
+      if (Array.isArray(v)) {
+        for (const item of v) stack.push([item, depth + 1]);
+      } else {
+        for (const [k, item] of Object.entries(v)) {
+          if (UNPAIRED_SURROGATE.test(k)) return `key ${JSON.stringify(k.slice(0, 40))} contains an unpaired UTF-16 surrogate escape; strings must be valid Unicode`;
+          stack.push([item, depth + 1]);
+        }
       }
     }
   }
