@@ -115,7 +115,12 @@ export class EdgeAgent {
     await this.buffer.open();
     this.batcher.recover();
     this.session.onEvent((e) => {
-      if (e.kind === 'connected') void this.serial(() => this.sealBatch('replay')).then(() => this.forwarder.setConnected(true));
+      // Seal what was sampled offline first, so it goes out as one replay batch; then start sending.
+      if (e.kind === 'connected') {
+        void this.serial(() => this.sealBatch('replay'))
+          .catch(() => undefined)
+          .then(() => this.forwarder.setConnected(this.session.connected));
+      }
       else if (e.kind === 'disconnected') this.forwarder.setConnected(false);
       else this.logger.error({ deviceId: this.config.device.id, code: e.error.code, err: e.error.message }, 'mqtt session error');
     });
