@@ -136,6 +136,8 @@ describe('edge agent store-and-forward against our broker and ingest', () => {
     const recovered = (started.buffer as { pending: Record<string, number>; openBatch: number }).pending;
     expect(recovered.event).toBeGreaterThanOrEqual(1);
     expect(recovered.replay).toBeGreaterThanOrEqual(1);
+    // Mains returns once the new boot has seen it off (its first poll is the baseline for edges).
+    await b.waitForLine('a first sample', (l) => l.event === 'agent_health' && (l.sampling as { samples: number }).samples > 0);
     sim.release('mains', 'rectifierV');
 
     // Ten simulated minutes after it went down, the uplink returns.
