@@ -93,7 +93,8 @@ export class JournalDrainer {
 
   private async drain(records: ReadRecord[]): Promise<void> {
     const started = performance.now();
-    const outcomes = await this.retrying('store', () => this.o.pipeline.handleBatch(records));
+    // From the third attempt on, look for a poison message that fails every time while the store works.
+    const outcomes = await this.retrying('store', (attempt) => this.o.pipeline.handleBatch(records, { isolatePoison: attempt >= 2 }));
     const { ledger } = this.o;
     outcomes.forEach((o, i) => {
       if (o.kind === 'stored' || o.kind === 'duplicate') ledger.record(o.deviceId, o.boot, o.seq, records[i]!.receivedAt, !records[i]!.replayed);
@@ -113,10 +114,10 @@ export class JournalDrainer {
     this.state.lastBatchMs = Math.round(performance.now() - started);
   }
 
-  private async retrying<T>(what: string, op: () => Promise<T>): Promise<T> {
+  private async retrying<T>(what: string, op: (attempt: number) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await op();
+        const result = await op(attempt);
         if (this.state.failures > 0) this.o.logger.warn({ event: 'store_recovered', what, attempts: attempt + 1 }, `${what} works again`);
         this.state.failures = 0;
         this.state.failingSince = null;

@@ -53,11 +53,37 @@ describe('ingest pipeline, batches', () => {
     expect(JSON.parse(dl!.payload)).toMatchObject({ seq: 5 });
   });
 
+  it('finds a poison message that makes the writer throw every time, once asked to, and stores the rest', async () => {
+    const poisoned: StorageWriter = {
+      write: async (msgs: readonly StorableMessage[]) => {
+        if (msgs.some((m) => m.payload.seq === 3)) throw new IngestError('INGEST_ERR_STORAGE', 'embedded store write failed: Maximum call stack size exceeded', true);
+        return store.writer.write(msgs);
+      },
+      close: async () => {},
+    };
+    const p = createIngestPipeline({ writer: poisoned, operations: store.operations, getDevice: (id) => registry.getDevice(id), clock: () => T0 });
+    const batch = Array.from({ length: 6 }, (_, i) => raw(i, 200 + i));
+    await expect(p.handleBatch(batch)).rejects.toThrow('call stack');
+    const outcomes = await p.handleBatch(batch, { isolatePoison: true });
+    expect(outcomes.map((o) => o.kind)).toEqual(['stored', 'stored', 'stored', 'dead-letter', 'stored', 'stored']);
+    expect(outcomes[3]).toMatchObject({ reason: expect.stringMatching(/^store: failed alone while the rest of its batch was stored: .*call stack/) });
+  });
+
+  it('dead-letters a message that makes a validation step throw, instead of retrying the batch for ever', async () => {
+    const p = createIngestPipeline({ writer: store.writer, operations: store.operations, getDevice: (id) => (id === 'wm-1' ? registry.getDevice(id) : (() => { throw new RangeError('boom'); })()), clock: () => T0 });
+    const other = { ...raw(0, 1), topic: buildTopic('water-meter', 'wm-2', 'telemetry'), payload: Buffer.from(JSON.stringify({ v: 1, id: 'wm-2', boot: 1, seq: 0, ts: T0, samples: [{ ts: T0, indexL: 1 }] })) };
+    const outcomes = await p.handleBatch([raw(0, 1), other]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['stored', 'dead-letter']);
+    expect(outcomes[1]).toMatchObject({ reason: 'pipeline: step checkProvisioned failed: boom' });
+  });
+
   it('rejects the whole batch (to be retried) when the store is down', async () => {
     const down: StorageWriter = { write: async () => Promise.reject(new IngestError('INGEST_ERR_STORAGE', 'InfluxDB is unreachable', true)), close: async () => {} };
     const p = createIngestPipeline({ writer: down, operations: store.operations, getDevice: (id) => registry.getDevice(id), clock: () => T0 });
     await expect(p.handleBatch([raw(0, 1), raw(1, 2)])).rejects.toThrow('unreachable');
-    expect(p.counters()).toMatchObject({ received: 0, storageErrors: 1 });
+    // Looking for poison does not mistake an outage for bad data: both halves fail, so nothing is blamed.
+    await expect(p.handleBatch([raw(0, 1), raw(1, 2), raw(2, 3)], { isolatePoison: true })).rejects.toThrow('unreachable');
+    expect(p.counters()).toMatchObject({ received: 0, storageErrors: 2 });
     expect(await store.operations.countDeadLetters()).toBe(0);
   });
 });

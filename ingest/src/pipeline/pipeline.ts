@@ -12,6 +12,11 @@ export interface PipelineOptions {
   onOutcome?: (outcome: Outcome, ctx: MessageContext) => void;
 }
 
+export interface BatchOptions {
+  /** Look for a message that makes the store fail every time, and dead-letter it (see writeBisecting). */
+  isolatePoison?: boolean;
+}
+
 /** A message as the broker delivered it (and as the journal keeps it). */
 export interface RawMessage {
   topic: string;
@@ -31,7 +36,7 @@ export interface IngestPipeline {
    * Resolves with one outcome per message, in order, once all are durable; rejects (nothing to
    * acknowledge, retry the batch) when storage failed. Data a store refuses as invalid is dead-lettered.
    */
-  handleBatch(batch: readonly RawMessage[]): Promise<Outcome[]>;
+  handleBatch(batch: readonly RawMessage[], options?: BatchOptions): Promise<Outcome[]>;
   counters(): PipelineCounters;
 }
 
@@ -57,7 +62,7 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
   }
 
   /** Telemetry and events of the batch, written at once; stored/duplicate per message. */
-  async function storeTelemetry(ctxs: MessageContext[], outcomes: Array<Outcome | undefined>): Promise<void> {
+  async function storeTelemetry(ctxs: MessageContext[], outcomes: Array<Outcome | undefined>, isolatePoison: boolean): Promise<void> {
     const idx: number[] = [];
     const storable: StorableMessage[] = [];
     ctxs.forEach((ctx, i) => {
@@ -67,7 +72,7 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
       storable.push({ ...m, receivedAt: ctx.receivedAt } as StorableMessage);
     });
     if (storable.length === 0) return;
-    const results = await writeBisecting(deps.writer, storable);
+    const results = await writeBisecting(deps.writer, storable, isolatePoison);
     const seenInBatch = new Set<string>();
     const accepted: StorableMessage[] = [];
     results.forEach((r, n) => {
@@ -86,17 +91,23 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
     await touchDevices(deps.operations, accepted);
   }
 
-  async function handleBatch(batch: readonly RawMessage[]): Promise<Outcome[]> {
+  async function handleBatch(batch: readonly RawMessage[], batchOptions: BatchOptions = {}): Promise<Outcome[]> {
     const ctxs: MessageContext[] = batch.map((m) => ({ topicName: m.topic, payload: m.payload, receivedAt: m.receivedAt }));
     const outcomes: Array<Outcome | undefined> = new Array(batch.length);
     try {
       for (const [i, ctx] of ctxs.entries()) {
-        for (const [, step] of VALIDATION_STEPS) {
-          outcomes[i] = await step(ctx, deps);
+        for (const [name, step] of VALIDATION_STEPS) {
+          try {
+            outcomes[i] = await step(ctx, deps);
+          } catch (err) {
+            // Validation touches no storage: a step that throws will throw again, so retrying the batch
+            // would loop for ever. The message becomes a dead letter with the reason instead.
+            outcomes[i] = { kind: 'dead-letter', reason: `pipeline: step ${name} failed: ${(err as Error).message}` };
+          }
           if (outcomes[i]) break;
         }
       }
-      await storeTelemetry(ctxs, outcomes);
+      await storeTelemetry(ctxs, outcomes, batchOptions.isolatePoison ?? false);
       for (const [i, ctx] of ctxs.entries()) {
         outcomes[i] ??= (await routeStep(ctx, deps)) ?? { kind: 'dead-letter', reason: 'pipeline: no step produced an outcome' };
         const o = outcomes[i]!;

@@ -13,16 +13,36 @@ export function isRejection(err: unknown): err is IngestError {
  * in halves until the offending messages are alone; those are returned as rejected (they become dead
  * letters), the rest is stored. Any other failure is thrown: the caller retries the whole batch later,
  * which is safe because every writer is idempotent.
+ *
+ * With `isolatePoison` (the caller sets it once a batch has failed several times), any other failure is
+ * bisected too, to find a "poison" message that fails every time while the store itself works (say, one
+ * that makes a writer throw). The proof the store works is a sibling half that succeeds: a message is
+ * rejected only when it fails alone and its sibling half was stored. When both halves fail, the store is
+ * taken to be down and the error is thrown, so an outage costs two extra requests per attempt, not n.
  */
-export async function writeBisecting(writer: StorageWriter, messages: readonly StorableMessage[]): Promise<BatchWriteResult[]> {
+export async function writeBisecting(writer: StorageWriter, messages: readonly StorableMessage[], isolatePoison = false): Promise<BatchWriteResult[]> {
   if (messages.length === 0) return [];
   try {
     return await writer.write(messages);
   } catch (err) {
-    if (!isRejection(err)) throw err;
-    if (messages.length === 1) return [{ rejected: err.message }];
+    const rejection = isRejection(err);
+    if (!rejection && !isolatePoison) throw err;
+    if (messages.length === 1) {
+      if (rejection) return [{ rejected: err.message }];
+      throw err;
+    }
     const mid = messages.length >> 1;
-    return [...(await writeBisecting(writer, messages.slice(0, mid))), ...(await writeBisecting(writer, messages.slice(mid)))];
+    const halves = [messages.slice(0, mid), messages.slice(mid)];
+    if (rejection) return [...(await writeBisecting(writer, halves[0]!)), ...(await writeBisecting(writer, halves[1]!))];
+    const results = await Promise.allSettled(halves.map((h) => writer.write(h)));
+    if (results.every((r) => r.status === 'rejected')) throw err;
+    const out: BatchWriteResult[] = [];
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'fulfilled') out.push(...r.value);
+      else if (halves[i]!.length === 1) out.push({ rejected: `failed alone while the rest of its batch was stored: ${(r.reason as Error).message}` });
+      else out.push(...(await writeBisecting(writer, halves[i]!, true)));
+    }
+    return out;
   }
 }
 
