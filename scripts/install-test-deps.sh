@@ -11,6 +11,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
 # Browser tests of the operations console drive Debian's chromium with playwright-core.
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# A Japanese font, so the console's screenshots show 繋がる and 見守り instead of empty boxes.
+[ -d /usr/share/fonts/opentype/ipafont-gothic ] || need+=(fonts-ipafont-gothic)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-test-deps: installing ${need[*]} from Debian"

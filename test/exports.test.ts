@@ -107,6 +107,15 @@ describe('readings exports', () => {
     expect(((await refused.json()) as { message: string }).message).toBe('role water-bureau may not export bs-power readings');
   });
 
+  it('balances each DMA: what its customer meters used, with no inlet meter no non-revenue figure', async () => {
+    const body = (await (await get(`/api/v1/water/dmas?${RANGE}`, tokens.water)).json()) as { dmas: Array<Record<string, unknown>> };
+    const used = (id: keyof typeof SENT) => SENT[id].at(-1)!.indexL - SENT[id][0]!.indexL;
+    expect(body.dmas).toEqual([
+      { dma: 'nakano-3', meters: 2, reporting: 2, customerLitres: used('wm-a') + used('wm-b'), inletLitres: null, nonRevenueLitres: null, nonRevenuePct: null, nightFlowLph: null, leaks: 1 },
+      { dma: 'toyosu-1', meters: 1, reporting: 1, customerLitres: used('wm-other'), inletLitres: null, nonRevenueLitres: null, nonRevenuePct: null, nightFlowLph: null, leaks: 0 },
+    ]);
+  });
+
   it('says what is wrong with a request', async () => {
     expect(await (await get(`/api/v1/exports/readings.csv?dma=nowhere&${RANGE}`)).json()).toMatchObject({ statusCode: 404, message: 'no water-meter devices in DMA "nowhere"' });
     expect(await (await get('/api/v1/exports/readings.csv')).json()).toMatchObject({ statusCode: 400, message: expect.stringMatching(/^type:/) });

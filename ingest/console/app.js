@@ -1,33 +1,86 @@
-// Console shell: sign-in, view switching, periodic refresh, health line.
+// Console shell: sign-in, who is signed in, view switching, the live alert stream, periodic refresh.
 import { get, setToken, token, Unauthorized } from './api.js';
+import { alertStore } from './alert-store.js';
+import { alertsView } from './alerts.js';
 import { deadLettersView } from './dead-letters.js';
 import { devicesView } from './devices.js';
+import { resilienceView } from './resilience.js';
+import { waterView } from './water.js';
 
 const REFRESH_MS = 10_000;
+/** Views per role, mirroring the routes' declared roles (the API enforces them; this only hides what would be refused). */
+const ROLE_VIEWS = {
+  admin: ['alerts', 'devices', 'resilience', 'water', 'dead-letters'],
+  'field-engineer': ['alerts', 'devices', 'resilience', 'water', 'dead-letters'],
+  'disaster-ops': ['alerts', 'devices', 'resilience', 'water'],
+  'water-bureau': ['alerts', 'devices', 'water'],
+};
+const $ = (s) => document.querySelector(s);
+const session = { me: null };
+const store = alertStore();
+const live = $('#announce');
+const badge = $('#alert-badge');
+
+function announce(text) {
+  live.textContent = '';
+  setTimeout(() => (live.textContent = text), 30);
+}
+
 const views = {
-  devices: devicesView(document.querySelector('#view-devices')),
-  'dead-letters': deadLettersView(document.querySelector('#view-dead-letters')),
+  alerts: alertsView($('#view-alerts'), store, {
+    announce,
+    onCount(n) {
+      badge.hidden = n === 0;
+      badge.textContent = String(n);
+      badge.title = `${n} unacknowledged`;
+    },
+  }),
+  devices: devicesView($('#view-devices')),
+  resilience: resilienceView($('#view-resilience')),
+  water: waterView($('#view-water'), store, session),
+  'dead-letters': deadLettersView($('#view-dead-letters')),
 };
 let current = 'devices';
 
 function signIn(message = '') {
-  const dialog = document.querySelector('#login');
-  document.querySelector('#login-error').textContent = message;
-  if (!dialog.open) dialog.showModal();
+  store.stop();
+  session.me = null;
+  $('#whoami').textContent = '';
+  $('#stream').textContent = 'off';
+  $('#stream').className = 'stream';
+  $('#login-error').textContent = message;
+  if (!$('#login').open) $('#login').showModal();
+}
+
+/** Who the token belongs to; offers only that role's views and starts the alert stream. */
+async function startSession() {
+  session.me = await get('/api/v1/me');
+  const allowed = ROLE_VIEWS[session.me.role] ?? ['alerts', 'devices'];
+  for (const a of document.querySelectorAll('[data-view]')) a.closest('li').hidden = !allowed.includes(a.dataset.view);
+  $('#whoami').textContent = `${session.me.name || session.me.tokenId} · ${session.me.role}`;
+  $('#signout').hidden = false;
+  store.start((state) => {
+    $('#stream').textContent = state === 'live' ? 'live' : state === 'reconnecting' ? 'reconnecting…' : state;
+    $('#stream').className = `stream ${state}`;
+    if (state === 'unauthorized') signIn('The token was refused. Check it and try again.');
+  });
+  if (!allowed.includes(current)) show(allowed[0]);
 }
 
 async function refresh() {
   try {
     const h = await fetch('/api/v1/health').then((r) => r.json());
-    document.querySelector('#health').textContent = `broker ${h.mqtt?.connected ? 'connected' : 'DISCONNECTED'} · ${h.counters?.received ?? 0} messages`;
+    $('#health').textContent = `broker ${h.mqtt?.connected ? 'connected' : 'DISCONNECTED'} · ${h.counters?.received ?? 0} messages`;
     if (!token()) return signIn();
+    if (!session.me) await startSession();
     await views[current].refresh();
+    $('#view-error').textContent = '';
   } catch (err) {
     if (err instanceof Unauthorized) {
       setToken(null);
       signIn('That token was refused. Check it and try again.');
     } else {
-      document.querySelector('#health').textContent = `error: ${err.message}`;
+      $('#view-error').textContent = `Could not load this view: ${err.message}`;
     }
   }
 }
@@ -40,9 +93,16 @@ function show(view) {
   void refresh();
 }
 
-document.querySelector('#login-form').addEventListener('submit', () => {
-  setToken(document.querySelector('#token').value.trim());
+$('#login-form').addEventListener('submit', () => {
+  setToken($('#token').value.trim());
+  $('#token').value = '';
+  session.me = null;
   void refresh();
+});
+$('#signout').addEventListener('click', () => {
+  setToken(null);
+  $('#signout').hidden = true;
+  signIn();
 });
 window.addEventListener('hashchange', () => show(location.hash.slice(1)));
 show(location.hash.slice(1) || 'devices');

@@ -9,6 +9,7 @@ import './auth.js';
 import type { ApiDeps } from './deps.js';
 import { consoleRoutes } from './routes/console.js';
 import { exportRoutes } from './routes/exports.js';
+import { waterRoutes } from './routes/water.js';
 import { alertRoutes } from './routes/alerts.js';
 import { resilienceRoutes } from './routes/resilience.js';
 import { closeAlertStreams } from '../alerts/sse.js';
@@ -89,7 +90,10 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyI
     await consoleRoutes(scoped);
     if (deps.ledger) await ledgerRoutes(scoped, deps, deps.ledger);
     if (deps.commands) await commandRoutes(scoped, deps, deps.commands);
-    if (deps.exports) await exportRoutes(scoped, deps, deps.exports);
+    if (deps.exports) {
+      await exportRoutes(scoped, deps, deps.exports);
+      await waterRoutes(scoped, deps, deps.exports);
+    }
     if (deps.alerts) {
       await alertRoutes(scoped, deps.alerts);
       await resilienceRoutes(scoped, deps.alerts);

@@ -11,6 +11,7 @@ import type { Writable } from 'node:stream';
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DuckDbDatabase } from '../storage/duckdb/database.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from '../storage/duckdb/sample-columns.js';
+import { dmaBalance, type DmaBalance, type DmaMeter } from './dma-balance.js';
 
 export interface ExportDevice {
   id: string;
@@ -39,6 +40,8 @@ export interface ReadingsExporter {
   csv(request: ReadingsExportRequest, out: Writable): Promise<number>;
   /** Writes a Parquet file at `path`. */
   parquet(request: ReadingsExportRequest, path: string): Promise<void>;
+  /** The water balance of each DMA of `meters` over [from, to) (dma-balance.ts). */
+  dmaBalance(meters: readonly DmaMeter[], from: number, to: number): Promise<DmaBalance[]>;
 }
 
 const ATTRIBUTE_COLUMNS = ['dma', 'site', 'island'] as const;
@@ -125,5 +128,9 @@ export class DuckDbReadingsExporter implements ReadingsExporter {
     return this.db.withReader(async (connection) => {
       await connection.run(`COPY (${sql}) TO '${target}' (FORMAT PARQUET, COMPRESSION ZSTD)`, params);
     });
+  }
+
+  dmaBalance(meters: readonly DmaMeter[], from: number, to: number): Promise<DmaBalance[]> {
+    return dmaBalance(this.db, meters, from, to);
   }
 }

@@ -2,6 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { DEVICE_TYPES } from '@tsunagaru/firmware-contracts';
+import { canSeeDeviceType, canSeeWelfare, READ_ROLES } from '../roles.js';
 
 const CONSOLE_DIR = fileURLToPath(new URL('../../../console/', import.meta.url));
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
@@ -20,6 +22,23 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
     reply.header('content-type', TYPES[extname(name)]!).header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(files.get(name));
 
   app.get('/', { config: { public: true }, schema: { hide: true } }, send('index.html'));
+
+  // Who the console is signed in as, so it shows only the views the role may use (the API enforces it anyway).
+  app.get(
+    '/api/v1/me',
+    {
+      config: { roles: READ_ROLES },
+      schema: {
+        summary: "The caller's token: name, role, whether it may see welfare data, and the device types it works with",
+        tags: ['console'],
+        response: { 200: { type: 'object', properties: { tokenId: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, canSeeWelfare: { type: 'boolean' }, deviceTypes: { type: 'array', items: { type: 'string' } } } } },
+      },
+    },
+    async (request) => {
+      const p = request.principal!;
+      return { tokenId: p.tokenId, name: p.name, role: p.role, canSeeWelfare: canSeeWelfare(p.role), deviceTypes: DEVICE_TYPES.filter((t) => canSeeDeviceType(p.role, t)) };
+    },
+  );
   app.get<{ Params: { file: string } }>('/console/:file', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
     const name = request.params.file;
     if (!files.has(name) || name === 'index.html') return reply.code(404).send({ statusCode: 404, code: 'INGEST_ERR_NOT_FOUND', error: 'Not Found', message: `no console file "${name.slice(0, 64)}"` });
