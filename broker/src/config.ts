@@ -1,4 +1,6 @@
 import { BrokerError } from './errors.js';
+import type { TlsListenOptions } from './listeners.js';
+import { readTlsFiles } from './tls.js';
 
 /** The standalone broker's configuration, read once from the environment at start, then frozen. */
 export interface BrokerConfig {
@@ -13,6 +15,45 @@ export interface BrokerConfig {
   host: string;
   /** LOG_LEVEL: a pino level. Default info. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * mqtts listener, when MQTT_TLS_CERT and MQTT_TLS_KEY name PEM files (read once here). MQTTS_PORT
+   * (default 8883), MQTTS_HOST (default MQTT_HOST), MQTT_TLS_CA (PEM bundle that signs device
+   * certificates), MQTT_TLS_CLIENT_CERTS off | optional | required (default off; needs the CA).
+   */
+  tls?: { port: number; host: string; options: TlsListenOptions };
+  /** MQTT_MAX_CONNECTIONS: open sockets at most (default 10000). */
+  maxConnections?: number;
+  /** MQTT_DEVICE_MSGS_PER_SEC / MQTT_DEVICE_BYTES_PER_SEC: sustained per-device publish limits, 0 = off. */
+  publishLimits?: { messagesPerSecond?: number; bytesPerSecond?: number };
+}
+
+function port(variable: string, text: string): number {
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) throw configError(variable, `must be an integer 0..65535, got "${text}"`);
+  return Number(text);
+}
+
+function count(env: Record<string, string | undefined>, variable: string): number | undefined {
+  const text = env[variable];
+  if (text === undefined || text === '') return undefined;
+  if (!/^[0-9]{1,12}$/.test(text)) throw configError(variable, `must be a non-negative integer, got "${text}"`);
+  return Number(text);
+}
+
+function loadTls(env: Record<string, string | undefined>, host: string): BrokerConfig['tls'] {
+  const files = readTlsFiles(
+    { cert: env.MQTT_TLS_CERT, key: env.MQTT_TLS_KEY, ca: env.MQTT_TLS_CA },
+    { cert: 'MQTT_TLS_CERT', key: 'MQTT_TLS_KEY', ca: 'MQTT_TLS_CA' },
+  );
+  const mode = env.MQTT_TLS_CLIENT_CERTS || 'off';
+  if (!['off', 'optional', 'required'].includes(mode)) throw configError('MQTT_TLS_CLIENT_CERTS', `must be off, optional or required, got "${mode}"`);
+  if (!files) {
+    if (mode !== 'off') throw configError('MQTT_TLS_CLIENT_CERTS', 'needs MQTT_TLS_CERT, MQTT_TLS_KEY and MQTT_TLS_CA');
+    return undefined;
+  }
+  if (mode !== 'off' && !files.ca) throw configError('MQTT_TLS_CA', `required when MQTT_TLS_CLIENT_CERTS is ${mode}`);
+  const tlsHost = env.MQTTS_HOST || host;
+  if (!/^[A-Za-z0-9.:_-]+$/.test(tlsHost)) throw configError('MQTTS_HOST', `must be an IP address or host name, got "${tlsHost}"`);
+  return { port: port('MQTTS_PORT', env.MQTTS_PORT || '8883'), host: tlsHost, options: { ...files, clientCertificates: mode as 'off' | 'optional' | 'required' } };
 }
 
 const LOG_LEVELS: readonly BrokerConfig['logLevel'][] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -27,9 +68,7 @@ export function loadBrokerConfig(env: Record<string, string | undefined>): Reado
   if (dataDir.trim() === '') throw configError('DATA_DIR', 'must not be empty');
 
   const portText = env.MQTT_PORT ?? '1883';
-  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw configError('MQTT_PORT', `must be an integer 0..65535, got "${portText}"`);
-  }
+  port('MQTT_PORT', portText);
 
   const host = env.MQTT_HOST ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw configError('MQTT_HOST', `must be an IP address or host name, got "${host}"`);
@@ -37,5 +76,20 @@ export function loadBrokerConfig(env: Record<string, string | undefined>): Reado
   const logLevel = (env.LOG_LEVEL ?? 'info') as BrokerConfig['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) throw configError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
-  return Object.freeze({ dataDir, port: Number(portText), host, logLevel });
+  const tls = loadTls(env, host);
+  const maxConnections = count(env, 'MQTT_MAX_CONNECTIONS');
+  if (maxConnections === 0) throw configError('MQTT_MAX_CONNECTIONS', 'must be at least 1');
+  const messagesPerSecond = count(env, 'MQTT_DEVICE_MSGS_PER_SEC');
+  const bytesPerSecond = count(env, 'MQTT_DEVICE_BYTES_PER_SEC');
+  return Object.freeze({
+    dataDir,
+    port: Number(portText),
+    host,
+    logLevel,
+    ...(tls ? { tls } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(messagesPerSecond !== undefined || bytesPerSecond !== undefined
+      ? { publishLimits: { ...(messagesPerSecond !== undefined ? { messagesPerSecond } : {}), ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}) } }
+      : {}),
+  });
 }

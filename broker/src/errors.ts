@@ -12,6 +12,8 @@ export const BROKER_ERROR_CODES = {
   LISTEN: 'BROKER_ERR_LISTEN',
   /** listen() after close(). */
   CLOSED: 'BROKER_ERR_CLOSED',
+  /** A TLS certificate could not be generated (no openssl) or loaded. */
+  TLS: 'BROKER_ERR_TLS',
 } as const;
 
 export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[keyof typeof BROKER_ERROR_CODES];

@@ -1,6 +1,7 @@
 /** Public surface of @tsunagaru/broker. Anything not exported here is internal. */
 export { createBroker, type BrokerOptions, type BrokerStats, type ListenOptions, type TsunagaruBroker } from './broker.js';
 export { AuthThrottle, PublishRateLimiter, AUTH_THROTTLE_DEFAULTS, PUBLISH_LIMIT_DEFAULTS, type AuthThrottleOptions, type PublishLimitOptions } from './throttle.js';
+export { ensureDevCertificates, issueDeviceCertificate, readTlsFiles, tlsDirFor, type DevCertificates, type TlsFiles } from './tls.js';
 export { peerCertificateOf, type TlsListenOptions, type PeerCertificate } from './listeners.js';
 export { authenticateCertificate } from './auth.js';
 export { canPublish, canSubscribe, clientIdAllowed, type AclDecision, type Principal } from './acl.js';

@@ -14,10 +14,20 @@ export async function startStandaloneBroker(config: BrokerConfig, logger: Logger
   const path = registryPathFor(config.dataDir);
   const registry = await FileDeviceRegistry.open({ path, readOnly: true, logger });
   logger.info({ event: 'registry_opened', path, devices: registry.listDevices().length }, 'device registry opened');
-  const broker = await createBroker({ registry, logger });
+  const broker = await createBroker({
+    registry,
+    logger,
+    ...(config.maxConnections ? { maxConnections: config.maxConnections } : {}),
+    ...(config.publishLimits ? { publishLimits: config.publishLimits } : {}),
+  });
   try {
     const { port, host } = await broker.listen({ port: config.port, host: config.host });
     logger.info({ event: 'broker_ready', host, port }, `MQTT broker listening on ${host}:${port}`);
+    if (config.tls) {
+      const tls = await broker.listen({ port: config.tls.port, host: config.tls.host, tls: config.tls.options });
+      logger.info({ event: 'broker_ready', host: tls.host, port: tls.port, tls: true }, `mqtts listening on ${tls.host}:${tls.port} (client certificates: ${config.tls.options.clientCertificates})`);
+    }
+    if (!isLoopback(config.host)) logger.warn({ event: 'mqtt_plain_exposed', host: config.host }, `plain MQTT (no TLS) listens on ${config.host}: secrets cross the network in clear; prefer mqtts (MQTT_TLS_CERT/MQTT_TLS_KEY)`);
     return {
       port,
       stop: async () => {
@@ -30,6 +40,10 @@ export async function startStandaloneBroker(config: BrokerConfig, logger: Logger
     await registry.close();
     throw err;
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 async function main(): Promise<void> {
