@@ -90,6 +90,9 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
     const current = gate;
     options.sink.enqueue(topic, payload, clock()).then(
       ({ durable }) => {
+        // The connection changed while the journal made room: MQTT.js would send this PUBACK on the new
+        // connection, past the gate. Send none; the broker redelivers the message there (a duplicate).
+        if (current !== gate) return;
         const needsAck = packet.qos > 0 && packet.messageId !== undefined;
         if (needsAck && current) {
           current.hold(packet.messageId!, durable);
