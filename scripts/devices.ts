@@ -4,7 +4,7 @@
  * one fsynced line per change (no compaction), and the broker follows the file, so rotate, disable and
  * revoke close the device's live MQTT session within moments. Every change is audited.
  */
-import { FileDeviceRegistry, registryPathFor, type AttributeValue, type DeviceRecord } from '@tsunagaru/broker';
+import { FileDeviceRegistry, issueDeviceCertificate, registryPathFor, tlsDirFor, type AttributeValue, type DeviceRecord } from '@tsunagaru/broker';
 import { DEVICE_TYPES, isDeviceType, devicePrefix } from '@tsunagaru/firmware-contracts';
 import { auditPathFor, FileAuditLog } from '@tsunagaru/ingest';
 import { cliActor, dataDirFromEnv, parseArgs, runCli, UsageError } from './cli-support.js';
@@ -16,6 +16,8 @@ const USAGE = `usage: npm run devices -- <command>
   disable <id>        refuse logins, close a live session
   enable <id>         allow logins again (a revoked device also needs rotate)
   revoke <id>         disable and destroy the secret; close a live session
+  cert <id>           issue a TLS client certificate (CN = id) from the development CA in DATA_DIR/tls,
+                      for mqtts login without a secret (npm start; production uses its own PKI)
   list [--json]       devices with type, state and attributes (never secrets or hashes)
 environment: DATA_DIR (default ./data)`;
 
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   const { positional, flags } = parseArgs(process.argv.slice(2));
   const [command, id, type] = positional;
   if (!command) throw new UsageError('missing command');
-  if (!['add', 'rotate', 'disable', 'enable', 'revoke', 'list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!['add', 'rotate', 'disable', 'enable', 'revoke', 'cert', 'list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
   if (command !== 'list' && !id) throw new UsageError(`${command} needs a device id`);
   const dataDir = dataDirFromEnv();
   const registry = await FileDeviceRegistry.open({ path: registryPathFor(dataDir), compactAtOpen: false, watch: false });
@@ -79,6 +81,14 @@ async function main(): Promise<void> {
         const device = await registry.revoke(id!);
         await audit.record(actor, { action: 'device.revoke', target: device.id });
         out(`revoked ${device.id}: disabled, secret destroyed. Re-admit with rotate + enable.`);
+        break;
+      }
+      case 'cert': {
+        const device = registry.getDevice(id!);
+        if (!device) throw new UsageError(`device "${id}" is not provisioned`);
+        const files = await issueDeviceCertificate(tlsDirFor(dataDir), device.id);
+        await audit.record(actor, { action: 'device.issue-certificate', target: device.id });
+        out(`certificate  ${files.certPath}\nkey          ${files.keyPath}\nCA           ${files.caPath}\n\nConnect to mqtts with the certificate and key (no secret needed; CN = ${device.id}). Disabling or revoking the device also shuts its certificate out.`);
         break;
       }
       case 'list': {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createBroker, FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
+import { resolveTls, tlsBannerLines } from './start-tls.js';
 import { createEmbeddedTap, loadIngestConfig, parsePort, startIngestService } from '@tsunagaru/ingest';
 import pino from 'pino';
 import { ensureSimulatorCredentials } from './sim-credentials.js';
@@ -36,9 +37,13 @@ async function main(): Promise<void> {
   const broker = await createBroker({ registry, logger: logger.child({ service: 'broker' }), beforePuback: tap.beforePuback });
   const { port } = await broker.listen({ port: mqttPort, host: mqttHost });
   const mqttUrl = `mqtt://${mqttHost === '0.0.0.0' ? '127.0.0.1' : mqttHost}:${port}`;
+  // TLS (start-tls.ts): mqtts beside the plain loopback port, HTTPS for the API when asked; a development
+  // certificate is generated in DATA_DIR/tls with openssl when no certificate files are given.
+  const tls = await resolveTls(process.env, dataDir, config.httpTls);
+  const mqtts = tls.mqtt ? await broker.listen({ port: tls.mqtt.port, host: mqttHost, tls: tls.mqtt.options }) : undefined;
 
   const ingest = await startIngestService({
-    config: { ...config, mqttUrl },
+    config: { ...config, mqttUrl, httpTls: tls.http },
     mqttPassword: servicePassword,
     registry,
     logger: logger.child({ service: 'ingest' }),
@@ -56,6 +61,7 @@ async function main(): Promise<void> {
       '',
       'Tsunagaru is running',
       `  MQTT broker  ${mqttUrl}   (devices log in with their id and secret)`,
+      ...tlsBannerLines(tls, mqtts?.port, mqttHost),
       `  REST API     ${api}`,
       `  API docs     ${ingest.httpUrl}/api/docs`,
       `  API token    ${config.adminToken}${config.adminTokenGenerated ? '   (generated; set TSUNAGARU_ADMIN_TOKEN to choose one)' : ''}`,
@@ -96,6 +102,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`tsunagaru: ${(err as Error).message}\n`);
-  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write('A port is taken: set MQTT_PORT or HTTP_PORT to a free one.\n');
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write('A port is taken: set MQTT_PORT, MQTTS_PORT or HTTP_PORT to a free one (MQTTS_PORT=off: no mqtts).\n');
   process.exit(1);
 });

@@ -25,7 +25,7 @@ describe('npm start', () => {
   });
 
   it('runs the whole system, shows readings through the API, and shuts down cleanly on Ctrl-C', async () => {
-    const env = { ...process.env, DATA_DIR: dir.path, MQTT_PORT: '0', HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: '', LOG_LEVEL: 'info' };
+    const env = { ...process.env, DATA_DIR: dir.path, MQTT_PORT: '0', MQTTS_PORT: '0', HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: '', LOG_LEVEL: 'info' };
     child = spawn('npm', ['start', '--silent'], { cwd: process.cwd(), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -36,6 +36,7 @@ describe('npm start', () => {
     const token = /API token\s+(\S+)/.exec(out)![1]!;
     const apiBase = /REST API\s+(http:\/\/\S+)\/api\/v1/.exec(out)![1]!;
     expect(out).toMatch(/MQTT broker\s+mqtt:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/MQTT \(TLS\)\s+mqtts:\/\/localhost:\d+/); // development certificate generated in DATA_DIR/tls
     expect(out).toMatch(/API docs\s+http:\/\/127\.0\.0\.1:\d+\/api\/docs/);
     const api = apiClient(apiBase, token);
 

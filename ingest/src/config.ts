@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { configError } from './errors.js';
+import { readFileSync } from 'node:fs';
+import { readTlsFiles } from '@tsunagaru/broker';
+import { configError, IngestError } from './errors.js';
 import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
 
 export interface IngestConfig {
@@ -24,6 +26,28 @@ export interface IngestConfig {
   alertRulesFile?: string | undefined;
   /** Env STORE, INFLUX_*, JOURNAL_MAX_MB, INGEST_BATCH_SIZE, INGEST_BATCH_LINGER_MS (storage/store-config.ts). */
   storage: StorageConfig;
+  /** Env HTTP_TLS_CERT + HTTP_TLS_KEY (PEM files, read at start): serve the API over HTTPS. */
+  httpTls?: { cert: string; key: string } | undefined;
+  /** Env MQTT_TLS_CA (PEM file): the CA to trust for an mqtts:// MQTT_URL with a private certificate. */
+  mqttTlsCa?: string | undefined;
+}
+
+function loadHttpTls(env: NodeJS.ProcessEnv): IngestConfig['httpTls'] {
+  try {
+    const files = readTlsFiles({ cert: env.HTTP_TLS_CERT, key: env.HTTP_TLS_KEY }, { cert: 'HTTP_TLS_CERT', key: 'HTTP_TLS_KEY', ca: 'HTTP_TLS_CA' });
+    return files ? { cert: files.cert, key: files.key } : undefined;
+  } catch (err) {
+    throw new IngestError('INGEST_ERR_CONFIG', (err as Error).message);
+  }
+}
+
+function loadMqttCa(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.MQTT_TLS_CA) return undefined;
+  try {
+    return readFileSync(env.MQTT_TLS_CA, 'utf8');
+  } catch (err) {
+    throw configError('MQTT_TLS_CA', `cannot read ${env.MQTT_TLS_CA}: ${(err as Error).message}`);
+  }
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -56,5 +80,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     logLevel,
     alertRulesFile: env.ALERT_RULES_FILE || undefined,
     storage: loadStorageConfig(env),
+    httpTls: loadHttpTls(env),
+    mqttTlsCa: loadMqttCa(env),
   });
 }

@@ -18,7 +18,7 @@ import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from 
 import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 
 export interface IngestServiceDeps {
-  config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile'>;
+  config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile' | 'httpTls' | 'mqttTlsCa'>;
   /** The ingest's own MQTT password (service account). */
   mqttPassword: string;
   registry: DeviceRegistry;
@@ -96,6 +96,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     logger,
     sink: durable.journal,
     ...(deps.embedded ? { topics: [] } : {}),
+    ...(config.mqttTlsCa ? { mqttOptions: { ca: config.mqttTlsCa } } : {}),
   });
   const app = await buildApp(
     {
@@ -125,6 +126,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       },
     },
     logger,
+    config.httpTls,
   );
   const closeAll = async () => {
     deps.embedded?.detach();

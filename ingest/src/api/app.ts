@@ -34,9 +34,15 @@ const STATUS_BY_CODE: Record<string, number> = {
   INGEST_ERR_ALERT_CONFIG: 400,
 };
 
-/** Builds the REST API without listening (tests use `inject`; style: fastify's Testing guide). */
-export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({
+/**
+ * Builds the REST API without listening (tests use `inject`; style: fastify's Testing guide).
+ * `https`: serve HTTPS with this PEM certificate and key (HTTP_TLS_CERT / HTTP_TLS_KEY, or the
+ * development certificate of `npm start`).
+ */
+export async function buildApp(deps: ApiDeps, logger?: Logger, https?: { cert: string | Buffer; key: string | Buffer }): Promise<FastifyInstance> {
+  // With `https` fastify's types switch to an https.Server instance; routes and hooks are the same.
+  const app = Fastify({
+    ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const } } : {}),
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: 256 * 1024,
     // Nullable fields are written as type: ["integer", "null"], which ajv's strict mode wants declared.

@@ -1,0 +1,62 @@
+/**
+ * TLS for `npm start`:
+ * - mqtts on MQTTS_PORT (default 8883; `off` disables it) beside the plain loopback port the simulators
+ *   use. Certificate from MQTT_TLS_CERT / MQTT_TLS_KEY (+ MQTT_TLS_CA for device certificates,
+ *   MQTT_TLS_CLIENT_CERTS off|optional|required); without them, the development CA in DATA_DIR/tls,
+ *   which also issues device certificates (`npm run devices -- cert <id>`), so client certificates are
+ *   `optional` there.
+ * - The API over HTTPS with HTTP_TLS_CERT / HTTP_TLS_KEY, or HTTP_TLS=dev for the development
+ *   certificate. Plain HTTP otherwise (the API binds 127.0.0.1 by default).
+ */
+import { ensureDevCertificates, readTlsFiles, tlsDirFor, type DevCertificates, type TlsListenOptions } from '@tsunagaru/broker';
+import { parsePort } from '@tsunagaru/ingest';
+
+export interface StartTls {
+  mqtt?: { port: number; options: TlsListenOptions; source: 'files' | 'development' };
+  http?: { cert: string; key: string };
+  httpSource?: 'files' | 'development';
+  dev?: DevCertificates;
+}
+
+const CLIENT_CERT_MODES = ['off', 'optional', 'required'] as const;
+
+export async function resolveTls(env: NodeJS.ProcessEnv, dataDir: string, httpFromConfig: { cert: string; key: string } | undefined): Promise<StartTls> {
+  const out: StartTls = {};
+  let dev: DevCertificates | undefined;
+  const devCerts = async () => (dev ??= await ensureDevCertificates(tlsDirFor(dataDir)));
+
+  if ((env.MQTTS_PORT ?? '').toLowerCase() !== 'off') {
+    const port = parsePort('MQTTS_PORT', env.MQTTS_PORT, 8883);
+    const files = readTlsFiles({ cert: env.MQTT_TLS_CERT, key: env.MQTT_TLS_KEY, ca: env.MQTT_TLS_CA }, { cert: 'MQTT_TLS_CERT', key: 'MQTT_TLS_KEY', ca: 'MQTT_TLS_CA' });
+    const certs = files ?? (await devCerts());
+    const mode = (env.MQTT_TLS_CLIENT_CERTS || (certs.ca ? 'optional' : 'off')) as (typeof CLIENT_CERT_MODES)[number];
+    if (!CLIENT_CERT_MODES.includes(mode)) throw new Error(`MQTT_TLS_CLIENT_CERTS: must be off, optional or required, got "${mode}"`);
+    if (mode !== 'off' && !certs.ca) throw new Error(`MQTT_TLS_CA: required when MQTT_TLS_CLIENT_CERTS is ${mode}`);
+    out.mqtt = { port, source: files ? 'files' : 'development', options: { cert: certs.cert, key: certs.key, ...(certs.ca ? { ca: certs.ca } : {}), clientCertificates: mode } };
+  }
+
+  if (httpFromConfig) {
+    out.http = httpFromConfig;
+    out.httpSource = 'files';
+  } else if (env.HTTP_TLS === 'dev') {
+    const d = await devCerts();
+    out.http = { cert: d.cert, key: d.key };
+    out.httpSource = 'development';
+  } else if (env.HTTP_TLS && env.HTTP_TLS !== 'off') {
+    throw new Error(`HTTP_TLS: must be dev or off (for your own certificate set HTTP_TLS_CERT and HTTP_TLS_KEY), got "${env.HTTP_TLS}"`);
+  }
+  if (dev) out.dev = dev;
+  return out;
+}
+
+/** Banner lines for the start screen. */
+export function tlsBannerLines(tls: StartTls, mqttsPort: number | undefined, host: string): string[] {
+  const lines: string[] = [];
+  if (tls.mqtt && mqttsPort !== undefined) {
+    const shown = host === '0.0.0.0' ? '127.0.0.1' : host;
+    const certs = tls.mqtt.options.clientCertificates === 'off' ? '' : `, client certificates ${tls.mqtt.options.clientCertificates}`;
+    lines.push(`  MQTT (TLS)   mqtts://${shown === '127.0.0.1' ? 'localhost' : shown}:${mqttsPort}   (${tls.mqtt.source === 'development' ? 'development certificate' : 'certificate from MQTT_TLS_CERT'}${certs})`);
+  }
+  if (tls.dev) lines.push(`  TLS CA       ${tls.dev.caPath}   (development CA: trust it with --cacert; never use it in production)`);
+  return lines;
+}
