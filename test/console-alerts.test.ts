@@ -20,7 +20,9 @@ describe.runIf(chromiumAvailable())('console: alerts, resilience and water views
   const errors: string[] = [];
 
   async function signIn(token: string, hash: string, role: string) {
-    if (await page.locator('#signout').isVisible()) await page.locator('#signout').click();
+    if (await page.locator('#signout').isVisible()) {
+      await Promise.all([page.waitForEvent('load'), page.locator('#signout').click()]);
+    }
     await page.goto(`${stack.ingest.httpUrl}/${hash}`);
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();

@@ -73,7 +73,8 @@ async function refresh() {
     $('#health').textContent = `broker ${h.mqtt?.connected ? 'connected' : 'DISCONNECTED'} · ${h.counters?.received ?? 0} messages`;
     if (!token()) return signIn();
     if (!session.me) await startSession();
-    await views[current].refresh();
+    // The alert list is re-read on every refresh whatever the view (shelved and flooded alerts are not streamed).
+    await Promise.all([views[current].refresh(), current === 'alerts' ? undefined : store.reload()]);
     $('#view-error').textContent = '';
   } catch (err) {
     if (err instanceof Unauthorized) {
@@ -99,10 +100,10 @@ $('#login-form').addEventListener('submit', () => {
   session.me = null;
   void refresh();
 });
+// Signing out reloads the page: nothing the last role was shown (a welfare list, say) stays in the DOM.
 $('#signout').addEventListener('click', () => {
   setToken(null);
-  $('#signout').hidden = true;
-  signIn();
+  location.reload();
 });
 window.addEventListener('hashchange', () => show(location.hash.slice(1)));
 show(location.hash.slice(1) || 'devices');

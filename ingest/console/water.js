@@ -53,6 +53,7 @@ export function waterView(root, store, session) {
 
   return {
     async refresh() {
+      if (!session.me?.canSeeWelfare) welfare.hidden = true;
       const { dmas } = await get('/api/v1/water/dmas');
       dmaRows.replaceChildren(...(dmas.length ? dmas.map(dmaRow) : [el('tr', {}, el('td', { colspan: '7', class: 'hint' }, 'No water meters with a DMA.'))]));
       renderLeaks();
