@@ -1,6 +1,9 @@
 /**
  * `npm start`: the whole system in one process, nothing external. Broker + ingest on the embedded store
  * + REST API + a simulated fleet. Prints where to look and keeps running; Ctrl-C shuts down cleanly.
+ *
+ * Also the production entry point (docker-compose.yml) with SIMULATORS=off and LOG_FILE=-: broker and
+ * ingest in one process is the configuration where a device's PUBACK waits for the journal's fsync.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -18,15 +21,21 @@ async function main(): Promise<void> {
   const mqttHost = process.env.MQTT_HOST || '127.0.0.1';
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const logFile = join(dataDir, 'tsunagaru.log');
-  // The full structured log goes to a file; the terminal gets warnings and the status lines below.
-  const logger = pino(
-    { level: config.logLevel },
-    pino.multistream([
-      { level: config.logLevel === 'silent' ? 'silent' : 'debug', stream: pino.destination({ dest: logFile, mkdir: true, sync: false }) },
-      { level: 'warn', stream: process.stderr },
-    ]),
-  );
+  // LOG_FILE=- sends the structured log to stdout (containers); otherwise it goes to a file and the
+  // terminal gets warnings and the status lines below.
+  const logToStdout = process.env.LOG_FILE === '-';
+  const logFile = logToStdout ? 'stdout' : resolve(process.env.LOG_FILE || join(dataDir, 'tsunagaru.log'));
+  const logger = logToStdout
+    ? pino({ level: config.logLevel })
+    : pino(
+        { level: config.logLevel },
+        pino.multistream([
+          { level: config.logLevel === 'silent' ? 'silent' : 'debug', stream: pino.destination({ dest: logFile, mkdir: true, sync: false }) },
+          { level: 'warn', stream: process.stderr },
+        ]),
+      );
+  const simulators = (process.env.SIMULATORS ?? 'on').toLowerCase();
+  if (simulators !== 'on' && simulators !== 'off') throw new Error(`SIMULATORS: must be "on" or "off", got "${process.env.SIMULATORS}"`);
 
   const registry = await FileDeviceRegistry.open({ path: registryPathFor(dataDir), logger: logger.child({ component: 'registry' }) });
   const servicePassword = randomBytes(24).toString('base64url');
@@ -51,9 +60,9 @@ async function main(): Promise<void> {
     embedded: tap,
   });
 
-  const fleetSpec = defaultFleet();
-  const secrets = await ensureSimulatorCredentials(registry, fleetSpec, join(dataDir, 'simulators', 'credentials.json'));
-  const fleet = await startFleet({ url: mqttUrl, devices: fleetSpec, secrets, logger: logger.child({ service: 'simulators' }) });
+  const fleetSpec = simulators === 'on' ? defaultFleet() : [];
+  const secrets = fleetSpec.length > 0 ? await ensureSimulatorCredentials(registry, fleetSpec, join(dataDir, 'simulators', 'credentials.json')) : {};
+  const fleet = fleetSpec.length > 0 ? await startFleet({ url: mqttUrl, devices: fleetSpec, secrets, logger: logger.child({ service: 'simulators' }) }) : undefined;
 
   const api = `${ingest.httpUrl}/api/v1`;
   process.stdout.write(
@@ -66,7 +75,7 @@ async function main(): Promise<void> {
       `  API docs     ${ingest.httpUrl}/api/docs`,
       `  API token    ${config.adminToken}${config.adminTokenGenerated ? '   (generated; set TSUNAGARU_ADMIN_TOKEN to choose one)' : ''}`,
       `  Data         ${dataDir}   (log: ${logFile})`,
-      `  Simulators   ${fleetSpec.length} devices`,
+      `  Simulators   ${fleet ? `${fleetSpec.length} devices` : 'off'}`,
       '',
       `Try:  curl -H "Authorization: Bearer ${config.adminToken}" ${api}/devices`,
       'Ctrl-C stops.',
@@ -76,9 +85,9 @@ async function main(): Promise<void> {
 
   const status = setInterval(() => {
     const c = ingest.pipeline.counters();
-    const f = fleet.stats();
+    const sims = fleet ? `simulated devices connected ${fleet.stats().connected}/${fleetSpec.length} · ` : '';
     process.stdout.write(
-      `[${new Date().toISOString()}] devices connected ${f.connected}/${fleetSpec.length} · messages ${c.received} · stored ${c.byOutcome.stored} · duplicates ${c.byOutcome.duplicate} · dead letters ${c.byOutcome['dead-letter']} · storage retries ${c.storageErrors}\n`,
+      `[${new Date().toISOString()}] ${sims}messages ${c.received} · stored ${c.byOutcome.stored} · duplicates ${c.byOutcome.duplicate} · dead letters ${c.byOutcome['dead-letter']} · storage retries ${c.storageErrors}\n`,
     );
   }, 15_000);
 
@@ -88,7 +97,7 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(status);
     process.stdout.write(`\n${signal}: stopping simulators, ingest and broker…\n`);
-    await fleet.stop();
+    await fleet?.stop();
     await ingest.close();
     await broker.close();
     await registry.close();

@@ -20,7 +20,7 @@ const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services:
 const substitute = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{([A-Z_]+)(:\?[^}]*)?\}/g, 'set-by-operator-0123456789')]));
 
 describe('docker-compose.yml', () => {
-  const { grafana, influxdb, ingest } = compose.services;
+  const { grafana, influxdb, tsunagaru: ingest } = compose.services;
 
   it('mounts the generated provisioning, dashboards and gazetteer into Grafana, read-only', () => {
     const mounts = Object.fromEntries((grafana?.volumes ?? []).filter((v) => v.startsWith('./')).map((v) => v.split(':') as [string, string, string]).map(([src, dst, mode]) => [dst, { src, mode }]));
@@ -39,6 +39,15 @@ describe('docker-compose.yml', () => {
     expect(grafana?.environment?.INFLUX_BUCKET).toBe(influxdb?.environment?.DOCKER_INFLUXDB_INIT_BUCKET);
     expect(grafana?.environment?.INFLUX_TOKEN).toBe(influxdb?.environment?.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
     expect(grafana?.image).toMatch(/^grafana\/grafana-oss:11\.6/);
+  });
+
+  it('runs broker and ingest in one process (the journal-before-PUBACK path), without simulators', () => {
+    const command = (ingest?.command ?? []) as string[];
+    const script = command.find((c) => c.endsWith('.ts'));
+    expect(script && existsSync(script)).toBe(true);
+    expect(script).toBe('scripts/start.ts');
+    expect(ingest?.environment?.SIMULATORS).toBe('off');
+    expect(Object.keys(compose.services)).not.toContain('broker');
   });
 
   it("configures the ingest for InfluxDB 2 (and DuckDB), accepted by the ingest's own config check", () => {

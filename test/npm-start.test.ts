@@ -59,4 +59,27 @@ describe('npm start', () => {
     expect(code === 0 || signal === 'SIGINT').toBe(true);
     expect(out).not.toMatch(/tsunagaru: |Error:/);
   }, 120_000);
+
+  it('as the production entry point: SIMULATORS=off and LOG_FILE=- give no fleet and JSON logs on stdout', async () => {
+    const prodDir = makeTempDir('npm-start-prod');
+    const env = { ...process.env, DATA_DIR: prodDir.path, MQTT_PORT: '0', HTTP_PORT: '0', MQTTS_PORT: 'off', SIMULATORS: 'off', LOG_FILE: '-', TSUNAGARU_ADMIN_TOKEN: 'production-token-0123456789' };
+    const prod = spawn('npx', ['tsx', 'scripts/start.ts'], { cwd: process.cwd(), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    prod.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    prod.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor('the start banner', () => /REST API\s+http/.test(out), 60_000);
+      expect(out).toMatch(/Simulators\s+off/);
+      const jsonLines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+      expect(jsonLines.length).toBeGreaterThan(0);
+      const api = apiClient(/REST API\s+(http:\/\/\S+)\/api\/v1/.exec(out)![1]!, 'production-token-0123456789');
+      expect((await api.get('/api/v1/devices')).body.devices).toEqual([]);
+    } finally {
+      const exited = new Promise((resolve) => prod.once('exit', resolve));
+      process.kill(-prod.pid!, 'SIGTERM');
+      await exited;
+      prodDir.remove();
+    }
+    expect(out).toContain('stopped cleanly');
+  }, 90_000);
 });
