@@ -16,4 +16,11 @@ describe('loadIngestConfig', () => {
     expect(() => loadIngestConfig({ TSUNAGARU_ADMIN_TOKEN: 'short' })).toThrow(/^TSUNAGARU_ADMIN_TOKEN:/);
     expect(() => loadIngestConfig({ LOG_LEVEL: 'loud' })).toThrow(/^LOG_LEVEL:/);
   });
+
+  it('reads the API certificate files and names the TLS variable that is wrong', () => {
+    expect(() => loadIngestConfig({ HTTP_TLS_CERT: '/nonexistent/cert.pem' })).toThrow(/^HTTP_TLS_KEY: required/);
+    expect(() => loadIngestConfig({ HTTP_TLS_CERT: '/nonexistent/c.pem', HTTP_TLS_KEY: '/nonexistent/k.pem' })).toThrow(/^HTTP_TLS_CERT: cannot read/);
+    expect(() => loadIngestConfig({ MQTT_TLS_CA: '/nonexistent/ca.pem' })).toThrow(/^MQTT_TLS_CA: cannot read/);
+    expect(loadIngestConfig({}).httpTls).toBeUndefined();
+  });
 });
