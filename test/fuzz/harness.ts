@@ -132,7 +132,15 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   // 3. Malformed MQTT at the broker, then a canary message through broker and ingest.
   log(`raw: ${options.rawPackets.toLocaleString('en')} malformed packet sequences`);
   phase.name = 'raw';
-  const raw = await runRawPhase({ port, rng, device: devices[0]!, secret: secrets[devices[0]!.id]!, count: options.rawPackets, canaryStored: () => phase.tallies.raw.stored });
+  const raw = await runRawPhase({
+    port,
+    rng,
+    device: devices[0]!,
+    secret: secrets[devices[0]!.id]!,
+    count: options.rawPackets,
+    canaryStored: () => phase.tallies.raw.stored,
+    onProgress: (n) => log(`  ${n.toLocaleString('en')} malformed sequences · rss ${rss.sample()} MB · ${Math.round((Date.now() - started) / 1000)} s`),
+  });
 
   const db = ingest.store.db;
   const one = async (sql: string) => Number((await db.all(sql))[0]?.n ?? 0);

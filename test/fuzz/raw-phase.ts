@@ -23,6 +23,7 @@ export async function runRawPhase(o: {
   secret: string;
   count: number;
   canaryStored: () => number;
+  onProgress?: (sent: number) => void;
 }): Promise<RawPhaseResult> {
   const named = malformedCases();
   const login = { username: o.device.id, password: o.secret };
@@ -47,6 +48,7 @@ export async function runRawPhase(o: {
     });
     for (const r of await Promise.all(wave)) if (r.closedByBroker) closed++;
     sent += wave.length;
+    if (sent % 2000 === 0) o.onProgress?.(sent);
   }
   const before = o.canaryStored();
   const client = await connectDevice(`mqtt://127.0.0.1:${o.port}`, o.device.id, o.secret);
