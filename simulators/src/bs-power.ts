@@ -21,7 +21,15 @@ export interface BsPowerOptions {
   mainsLostAtTs?: number;
   /** Mains returns at this time (after `mainsLostAtTs`); the battery recharges at its current limit. */
   mainsRestoredAtTs?: number;
+  /** The site has a standby generator that starts when mains fails. Default false (reported as 'off'). */
+  generator?: boolean;
+  /** The generator fails at this time (running: it stops; not yet started: it fails to start). */
+  generatorFailsAtTs?: number;
+  /** Hours a full tank runs the generator. Default 24. */
+  generatorTankHours?: number;
 }
+
+type GeneratorState = 'off' | 'starting' | 'running' | 'fault';
 
 export type BsPowerConfig = ModelBase & BsPowerOptions;
 
@@ -47,7 +55,8 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
   private readonly capacityAh: number;
   private readonly sohPct: number;
   private readonly baseLoadA: number;
-  private readonly fuelPct: number;
+  private fuelPct: number;
+  private gen: GeneratorState = 'off';
   private socPct: number;
   private mainsOn = true;
   /** When mains last changed: energy flows the new way only from then, not over the whole interval. */
@@ -79,6 +88,8 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
     const events: ModelEvent<'bs-power'>[] = [];
     const hour = jstHour(ts);
     this.updateMains(ts, events);
+    this.updateGenerator(ts, dtMs, events);
+    const powered = this.mainsOn || this.gen === 'starting' || this.gen === 'running';
     const dtH = Math.min(dtMs, ts - this.mainsChangedTs) / 3_600_000;
 
     const demandA = clamp(this.baseLoadA + 14 * trafficShare(hour) + this.rng.normal(0, 0.4), 20, 60);
@@ -86,7 +97,7 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
     let batteryA: number;
     let batteryV: number;
     let rectifierV = 0;
-    if (this.mainsOn) {
+    if (powered) {
       rectifierV = FLOAT_V + this.rng.normal(0, 0.03);
       // Recharge at the current limit until full, then a small float current.
       const chargeA = this.socPct < 100 ? this.chem.chargeCRate * this.capacityAh : this.rng.between(0.2, 0.5);
@@ -123,7 +134,7 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
       batteryTempC: round(batteryTempC),
       batterySohPct: round(this.sohPct),
       batteryCapacityAh: this.capacityAh,
-      generator: 'off',
+      generator: this.gen,
       fuelPct: round(this.fuelPct),
       backhaul: this.dark ? 'down' : 'fiber',
       runtimeMin: Math.round(runtimeMin),
@@ -142,6 +153,37 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
     if (on && this.dark) {
       this.dark = false;
       events.push({ type: 'backhaul_fiber', ts });
+    }
+  }
+
+  /** Standby generator: starts on mains loss, burns fuel while running, stops on mains return or empty tank. */
+  private updateGenerator(ts: number, dtMs: number, events: ModelEvent<'bs-power'>[]): void {
+    if (!this.config.generator || this.gen === 'fault') return;
+    const failsAt = this.config.generatorFailsAtTs;
+    if (this.gen === 'running') this.fuelPct = Math.max(0, this.fuelPct - (dtMs / 3_600_000 / (this.config.generatorTankHours ?? 24)) * 100);
+    if (this.gen === 'starting') this.gen = 'running';
+    if (this.mainsOn) {
+      if (this.gen !== 'off') {
+        this.gen = 'off';
+        events.push({ type: 'generator_stop', ts, detail: { reason: 'mains restored', fuelPct: round(this.fuelPct) } });
+      }
+      return;
+    }
+    if (this.gen === 'off' && this.fuelPct > 0 && !this.dark) {
+      this.gen = 'starting';
+      events.push({ type: 'generator_start', ts: Math.max(this.mainsChangedTs, ts - dtMs), detail: { fuelPct: round(this.fuelPct) } });
+    }
+    if (failsAt !== undefined && ts >= failsAt) {
+      const at = Math.max(failsAt, this.mainsChangedTs);
+      const ranBefore = this.gen === 'running';
+      this.gen = 'fault';
+      // From the failure on the battery carries the load.
+      this.mainsChangedTs = at;
+      events.push({ type: 'generator_fault', ts: at, detail: { reason: ranBefore ? 'stopped while running' : 'failed to start', fuelPct: round(this.fuelPct) } });
+    } else if (this.gen === 'running' && this.fuelPct <= 0) {
+      this.gen = 'off';
+      this.mainsChangedTs = ts;
+      events.push({ type: 'generator_stop', ts, detail: { reason: 'out of fuel', fuelPct: 0 } });
     }
   }
 

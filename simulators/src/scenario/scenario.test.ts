@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { BsPowerModel } from '../bs-power.js';
+import { compileScenario } from './compile.js';
+import { parseOffset, parseScenario, ScenarioError } from './schema.js';
+import { isolatedIslands, scoreAlerts } from './truth.js';
+import { DEFAULT_RING_TOPOLOGY } from '../ring-topology.js';
+
+const base = {
+  name: 'test',
+  duration: '4h',
+  sites: [{ id: 'bsp-a', site: 'a', district: 'shinjuku', generator: true }],
+  timeline: [{ at: '0m', action: 'grid-lost', districts: ['shinjuku'] }],
+};
+
+describe('scenario files', () => {
+  it('parses offsets', () => {
+    expect(parseOffset('30m')).toBe(1_800_000);
+    expect(parseOffset('+1h30m')).toBe(5_400_000);
+    expect(parseOffset('1d')).toBe(86_400_000);
+    expect(parseOffset('soon')).toBeUndefined();
+    expect(parseOffset('')).toBeUndefined();
+  });
+
+  it('names the field of every mistake', () => {
+    const bad = (patch: object) => () => parseScenario({ ...base, ...patch }, 'x.yaml');
+    expect(bad({ timeline: [{ at: 'later', action: 'grid-lost', districts: ['shinjuku'] }] })).toThrow(/^x\.yaml: timeline\.0\.at: must be an offset/);
+    expect(bad({ timeline: [{ at: '1h', action: 'flood' }] })).toThrow(/timeline\.0\.action/);
+    expect(bad({ sites: [{ id: 'bsp-a', site: 'a', district: 'x', battery: 'nicd' }] })).toThrow(/sites\.0\.battery/);
+    expect(bad({ timeline: [{ at: '1h', action: 'generator-fails', site: 'bsp-zz' }] })).toThrow(/timeline\.0\.site: no site "bsp-zz"/);
+    expect(bad({ timeline: [{ at: '1h', action: 'grid-lost', districts: ['chiyoda'] }] })).toThrow(/timeline\.0\.districts: no site in chiyoda/);
+    expect(bad({ surprise: 1 })).toThrow(ScenarioError);
+    const cut = parseScenario({ ...base, timeline: [{ at: '1h', action: 'segments-cut', segments: ['oshima-hachijojima'] }] });
+    expect(() => compileScenario(cut, 0)).toThrow(/timeline\.0\.segments: no segment "oshima-hachijojima"/);
+  });
+
+  it('compiles the timeline into model options and one ring node per island', () => {
+    const s = parseScenario({ ...base, timeline: [...base.timeline, { at: '2h', action: 'generator-fails', site: 'bsp-a' }, { at: '30m', action: 'segments-cut', segments: ['toshima-niijima'] }] });
+    const c = compileScenario(s, 1_000_000);
+    const site = c.devices.find((d) => d.id === 'bsp-a');
+    expect(site).toMatchObject({ type: 'bs-power', simulation: { mainsLostAtTs: 1_000_000, generatorFailsAtTs: 1_000_000 + 7_200_000, generator: true } });
+    expect(c.devices.filter((d) => d.type === 'ring-node')).toHaveLength(7);
+    expect(c.devices.find((d) => d.id === 'ring-niijima')).toMatchObject({ simulation: { faults: [{ segment: 'toshima-niijima', fromTs: 1_000_000 + 1_800_000 }] } });
+    expect(c.endTs).toBe(1_000_000 + 4 * 3_600_000);
+  });
+});
+
+describe('ground truth', () => {
+  it('two cuts isolate the arc between them; one cut nothing', () => {
+    expect(isolatedIslands(DEFAULT_RING_TOPOLOGY, new Set(['toshima-niijima']))).toEqual([]);
+    expect(isolatedIslands(DEFAULT_RING_TOPOLOGY, new Set(['toshima-niijima', 'kozushima-mikurajima']))).toEqual(['niijima', 'shikinejima', 'kozushima']);
+  });
+
+  it('scores by key, raise and clear within the tolerance', () => {
+    const truth = { scoredRules: ['mains-lost'], toleranceMs: 1000, alerts: [{ rule: 'mains-lost', deviceId: 'a', object: null, raisedAt: 0, clearedAt: null }] };
+    expect(scoreAlerts(truth, [{ rule: 'mains-lost', deviceId: 'a', object: null, raisedAt: 900, clearedAt: null }, { rule: 'time-to-dark', deviceId: 'a', object: null, raisedAt: 0, clearedAt: null }])).toMatchObject({ precision: 1, recall: 1 });
+    const late = scoreAlerts(truth, [{ rule: 'mains-lost', deviceId: 'a', object: null, raisedAt: 5000, clearedAt: null }]);
+    expect(late).toMatchObject({ precision: 0, recall: 0, truePositives: 0 });
+  });
+});
+
+describe('bs-power generator', () => {
+  const H = 3_600_000;
+  const run = (opts: object) => {
+    const m = new BsPowerModel({ seed: 3, sampleSec: 300, battery: 'vrla', capacityAh: 400, generator: true, mainsLostAtTs: H, ...opts });
+    const out = [];
+    for (let ts = 0; ts <= 20 * H; ts += 300_000) out.push(m.step(ts));
+    return out;
+  };
+
+  it('starts on mains loss, burns fuel and keeps the battery full', () => {
+    const steps = run({});
+    expect(steps.flatMap((s) => s.events.map((e) => e.type))).toEqual(['mains_lost', 'generator_start']);
+    const last = steps.at(-1)!.sample;
+    expect(last).toMatchObject({ mains: 'off', generator: 'running', batterySocPct: 100 });
+    expect(last.fuelPct!).toBeLessThan(steps[0]!.sample.fuelPct! - 40);
+  });
+
+  it('fails at the scheduled time; the battery then carries the load until the low-voltage disconnect darks the site', () => {
+    const steps = run({ generatorFailsAtTs: 3 * H });
+    const events = steps.flatMap((s) => s.events);
+    expect(events.map((e) => e.type)).toEqual(['mains_lost', 'generator_start', 'generator_fault', 'battery_low', 'backhaul_down']);
+    expect(events.find((e) => e.type === 'generator_fault')!.ts).toBe(3 * H);
+    expect(steps.at(-1)!.sample).toMatchObject({ generator: 'fault', backhaul: 'down' });
+  });
+
+  it('fails to start when the failure is due before the mains loss', () => {
+    const events = run({ generatorFailsAtTs: 0 }).flatMap((s) => s.events);
+    expect(events[2]).toMatchObject({ type: 'generator_fault', detail: { reason: 'failed to start' } });
+  });
+});
