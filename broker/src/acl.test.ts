@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canPublish, canSubscribe, clientIdAllowed, type Principal } from './acl.js';
+import { canPublish, canSubscribe, clientIdAllowed, type DelegateInfo, type Principal } from './acl.js';
 
 const pole: Principal = { kind: 'device', id: 'pole-01', type: 'smart-pole', secretHash: 'h' };
 const ingest: Principal = { kind: 'service', username: 'ingest', role: 'ingest', secretHash: 'h' };
@@ -53,6 +53,40 @@ describe('acl', () => {
       reason: 'publish_denied',
       detail: 'device may publish only under tsunagaru/v1/smart-pole/pole-01/',
     });
+  });
+
+  // Head-end gateway hes-01 publishes for the meters whose attribute headEnd is hes-01.
+  const hes: Principal = { kind: 'device', id: 'hes-01', type: 'water-meter', secretHash: 'h' };
+  const registry: Record<string, DelegateInfo> = {
+    'wm-01': { type: 'water-meter', headEnd: 'hes-01', disabled: false },
+    'wm-02': { type: 'water-meter', headEnd: 'hes-02', disabled: false },
+    'wm-03': { type: 'water-meter', headEnd: 'hes-01', disabled: true },
+    'wm-04': { type: 'water-meter', headEnd: undefined, disabled: false },
+  };
+  const lookup = (id: string) => registry[id];
+  it.each([
+    ['tsunagaru/v1/water-meter/wm-01/telemetry', false, true],
+    ['tsunagaru/v1/water-meter/wm-01/event', false, true],
+    ['tsunagaru/v1/water-meter/wm-01/telemetry', true, false],
+    ['tsunagaru/v1/water-meter/wm-01/state', true, false],
+    ['tsunagaru/v1/water-meter/wm-01/state', false, false],
+    ['tsunagaru/v1/water-meter/wm-01/cmd/ack', false, false],
+    ['tsunagaru/v1/water-meter/wm-01/cmd', false, false],
+    ['tsunagaru/v1/bs-power/wm-01/telemetry', false, false],
+    ['tsunagaru/v1/water-meter/wm-02/telemetry', false, false],
+    ['tsunagaru/v1/water-meter/wm-03/telemetry', false, false],
+    ['tsunagaru/v1/water-meter/wm-04/telemetry', false, false],
+    ['tsunagaru/v1/water-meter/wm-99/telemetry', false, false],
+    ['tsunagaru/v1/water-meter/hes-01/telemetry', false, true],
+  ])('gateway hes-01 publishing %s (retain %s): allowed=%s', (topic, retain, allowed) => {
+    expect(canPublish(hes, topic, retain, lookup).ok).toBe(allowed);
+  });
+
+  it('a gateway publish counts against the meter it is for; without a lookup nobody publishes for others', () => {
+    expect(canPublish(hes, 'tsunagaru/v1/water-meter/wm-01/telemetry', false, lookup)).toEqual({ ok: true, onBehalfOf: 'wm-01' });
+    expect(canPublish(hes, 'tsunagaru/v1/water-meter/wm-01/telemetry', false).ok).toBe(false);
+    // A device named as head-end of nothing keeps exactly its own rights.
+    expect(canPublish(pole, 'tsunagaru/v1/water-meter/wm-01/telemetry', false, lookup).ok).toBe(false);
   });
 
   it.each([

@@ -15,7 +15,8 @@ export type Principal =
   | { kind: 'device'; id: string; type: DeviceType; secretHash: string }
   | { kind: 'service'; username: string; role: 'ingest'; secretHash: string };
 
-export type AclDecision = { ok: true } | { ok: false; reason: 'publish_denied' | 'retain_denied' | 'subscribe_denied'; detail: string };
+/** `onBehalfOf`: a head-end gateway publishing for a device behind it (rate limits count for that device). */
+export type AclDecision = { ok: true; onBehalfOf?: string } | { ok: false; reason: 'publish_denied' | 'retain_denied' | 'subscribe_denied'; detail: string };
 
 const ALLOW: AclDecision = { ok: true };
 
@@ -23,17 +24,41 @@ export function principalName(principal: Principal): string {
   return principal.kind === 'device' ? principal.id : principal.username;
 }
 
+/** What the ACL needs to know of a device a gateway may publish for (from the registry). */
+export interface DelegateInfo {
+  type: DeviceType;
+  /** Attribute `headEnd`: the id of the gateway device that publishes for it. */
+  headEnd: string | undefined;
+  disabled: boolean;
+}
+
+/** Channels a head-end gateway may publish on for the devices behind it (never state: births are the device's). */
+export const GATEWAY_CHANNELS: readonly string[] = ['telemetry', 'event'];
+
 /**
  * Publish rights (contract v1, "Topics"):
  * - a device only under its own `tsunagaru/v1/{type}/{id}/` on telemetry, event, state, cmd/ack;
  * - the ingest service only on `tsunagaru/v1/{type}/{id}/cmd` for a well-formed type and id.
+ * - a head-end gateway G (a device) also under `tsunagaru/v1/{type}/{id}/` of every enabled device whose
+ *   attribute `headEnd` is G and whose registered type is {type}, on telemetry and event only, never retained
+ *   (LPWA meters have no IP session of their own; `lookup` reads the registry).
  * Retain only where the contract's table says "retained: yes" (state). A retained cmd in particular
  * would be redelivered at every reconnect (think `reboot`), so it is refused.
  */
-export function canPublish(principal: Principal, topic: string, retain: boolean): AclDecision {
+export function canPublish(principal: Principal, topic: string, retain: boolean, lookup?: (deviceId: string) => DelegateInfo | undefined): AclDecision {
   const parsed = parseTopic(topic);
   if (principal.kind === 'device') {
     const prefix = devicePrefix(principal.type, principal.id);
+    if (parsed.ok && parsed.topic.deviceId !== principal.id && lookup) {
+      const behind = lookup(parsed.topic.deviceId);
+      if (behind && behind.headEnd === principal.id && !behind.disabled && behind.type === parsed.topic.type) {
+        if (!GATEWAY_CHANNELS.includes(parsed.topic.channel)) {
+          return { ok: false, reason: 'publish_denied', detail: `gateway may publish for ${parsed.topic.deviceId} only on ${GATEWAY_CHANNELS.join(', ')}` };
+        }
+        if (retain) return { ok: false, reason: 'retain_denied', detail: 'only state messages may be retained' };
+        return { ok: true, onBehalfOf: parsed.topic.deviceId };
+      }
+    }
     if (!parsed.ok || parsed.topic.type !== principal.type || parsed.topic.deviceId !== principal.id) {
       return { ok: false, reason: 'publish_denied', detail: `device may publish only under ${prefix}` };
     }

@@ -141,10 +141,10 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     if (!principal) return deny('publish_denied', 'no authenticated session');
     const size = payloadLength(packet.payload);
     if (size > maxPayloadBytes) return deny('payload_too_large', `${size} bytes > ${maxPayloadBytes}`);
-    const decision = canPublish(principal, packet.topic, packet.retain ?? false);
+    const decision = canPublish(principal, packet.topic, packet.retain ?? false, delegateOf);
     if (!decision.ok) return deny(decision.reason, decision.detail);
     if (principal.kind === 'device' && publishLimiter && client) {
-      const rate = publishLimiter.take(principal.id, size);
+      const rate = publishLimiter.take(decision.onBehalfOf ?? principal.id, size);
       if (!rate.ok) return deny('publish_rate_exceeded', rate.detail);
     }
     if (!options.beforePuback) return callback(null);
@@ -188,6 +188,13 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     denials.revoke(verdict.reason, contextOf(client));
     live.delete(client);
     client.close();
+  };
+
+  /** Devices behind a head-end gateway (attribute `headEnd`), for the ACL. */
+  const delegateOf = (deviceId: string) => {
+    const d = registry.getDevice(deviceId);
+    const headEnd = d?.attributes['headEnd'];
+    return d ? { type: d.type, headEnd: typeof headEnd === 'string' ? headEnd : undefined, disabled: d.disabled } : undefined;
   };
 
   // A disabled device or a rotated secret must not keep an open session (the check at CONNECT is not enough).

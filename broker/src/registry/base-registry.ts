@@ -86,8 +86,8 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
 
   async provision(input: ProvisionInput): Promise<ProvisionResult> {
     checkProvisionInput(input);
-    const secret = input.secret ?? generateSecret();
-    const secretHash = await hashSecret(secret, { N: this.scryptN });
+    const secret = input.secret === null ? '' : (input.secret ?? generateSecret());
+    const secretHash = input.secret === null ? await this.lockedHash() : await hashSecret(secret, { N: this.scryptN });
     return this.mutate(async () => {
       if (this.devices.has(input.id)) throw exists(`device "${input.id}" is already provisioned`);
       if (this.services.has(input.id)) throw exists(`"${input.id}" is a service account username; device ids and usernames share one namespace`);
@@ -105,6 +105,14 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
       await this.commit({ op: 'device', record: device });
       return { device, secret };
     });
+  }
+
+  private locked: Promise<string> | undefined;
+
+  /** The hash of a random secret nobody is ever told: devices without a secret of their own share it. */
+  private lockedHash(): Promise<string> {
+    this.locked ??= hashSecret(generateSecret(), { N: this.scryptN });
+    return this.locked;
   }
 
   async rotateSecret(id: string): Promise<ProvisionResult> {

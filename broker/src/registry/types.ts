@@ -35,7 +35,12 @@ export interface ProvisionInput {
   attributes?: Record<string, AttributeValue>;
   location?: GeoLocation;
   /** Use this secret instead of generating one (e.g. migrating a fleet); at least 16 characters. */
-  secret?: string;
+  /**
+   * `null`: no secret of its own, the device cannot log in (e.g. a meter behind an LPWA head-end gateway,
+   * attribute `headEnd`, which publishes for it). Costs no scrypt: one locked hash per registry. The
+   * result's `secret` is then ''.
+   */
+  secret?: string | null;
 }
 
 export interface ProvisionResult {

@@ -79,7 +79,7 @@ export function checkProvisionInput(input: ProvisionInput): void {
   checkDeviceType(input.type);
   if (input.attributes !== undefined) checkAttributes(input.attributes);
   if (input.location !== undefined) checkLocation(input.location);
-  if (input.secret !== undefined) checkSecret(input.secret);
+  if (input.secret !== undefined && input.secret !== null) checkSecret(input.secret);
 }
 
 /** Validates a record read back from storage; throws with the first problem found. */
