@@ -101,9 +101,8 @@ async function main(): Promise<void> {
     await ingest.close();
     await broker.close();
     await registry.close();
-    logger.flush();
-    process.stdout.write('stopped cleanly\n');
-    process.exit(0);
+    // Exit only once the last line has left: writes to a pipe are asynchronous and exit() drops them.
+    logger.flush(() => process.stdout.write('stopped cleanly\n', () => process.exit(0)));
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -14,6 +14,7 @@ interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
   depends_on?: string[];
+  command?: string[];
 }
 const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, Service> };
 /** `${VAR:?message}` as compose would substitute it when VAR is set. */
@@ -42,7 +43,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs broker and ingest in one process (the journal-before-PUBACK path), without simulators', () => {
-    const command = (ingest?.command ?? []) as string[];
+    const command = ingest?.command ?? [];
     const script = command.find((c) => c.endsWith('.ts'));
     expect(script && existsSync(script)).toBe(true);
     expect(script).toBe('scripts/start.ts');

@@ -75,9 +75,10 @@ describe('npm start', () => {
       const api = apiClient(/REST API\s+(http:\/\/\S+)\/api\/v1/.exec(out)![1]!, 'production-token-0123456789');
       expect((await api.get('/api/v1/devices')).body.devices).toEqual([]);
     } finally {
-      const exited = new Promise((resolve) => prod.once('exit', resolve));
+      // 'close' (every process holding the pipes is gone), not npx's own 'exit': npx does not wait.
+      const closed = new Promise((resolve) => prod.once('close', resolve));
       process.kill(-prod.pid!, 'SIGTERM');
-      await exited;
+      await closed;
       prodDir.remove();
     }
     expect(out).toContain('stopped cleanly');
