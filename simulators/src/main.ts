@@ -2,6 +2,7 @@
  * `npm run sim -- --url mqtt://127.0.0.1:1883 --credentials creds.json [--speed 60] [--seed 1]`
  * Runs the default simulated fleet against a broker until Ctrl-C.
  * `npm run sim -- modbus --device bs-power:5020` serves simulated controllers over Modbus TCP instead.
+ * `npm run sim -- --meters 130000 --credentials gateways.json` drives meters behind LPWA head-end gateways.
  * `npm run sim -- scenario <file> [--speed N] [--seed S] [--out truth.json]` runs a disaster scenario.
  */
 import { FileIdentityStore } from '@tsunagaru/edge-agent';
@@ -10,11 +11,13 @@ import { defaultFleet } from './fleet-spec.js';
 import { startFleet, type FleetStats } from './fleet.js';
 import { runModbusCli } from './modbus/cli.js';
 import { runScenarioCli } from './scenario/cli.js';
+import { runHeadEndCli } from './headend-cli.js';
 import { formatProgress, stderrLogger } from './progress.js';
 
 async function main(argv: readonly string[]): Promise<void> {
   if (argv[0] === 'modbus') return runModbusCli(argv.slice(1));
   if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1));
+  if (argv.includes('--meters')) return runHeadEndCli(argv);
   const args = parseSimArgs(argv);
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
