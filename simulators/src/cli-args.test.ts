@@ -6,12 +6,19 @@ import { CliArgError, loadCredentials, parseSimArgs } from './cli-args.js';
 import { formatProgress } from './progress.js';
 
 describe('parseSimArgs', () => {
+  it('chooses the city fleet and refuses unknown fleets naming the flag', () => {
+    expect(parseSimArgs(['--credentials', 'c.json', '--fleet', 'city', '--meters-per-dma', '200'])).toMatchObject({ fleet: 'city', metersPerDma: 200 });
+    expect(() => parseSimArgs(['--credentials', 'c.json', '--fleet', 'village'])).toThrow(/^--fleet: /);
+  });
+
   it('applies defaults', () => {
     expect(parseSimArgs(['--credentials', 'c.json'])).toEqual({
       url: 'mqtt://127.0.0.1:1883',
       credentials: 'c.json',
       speed: 1,
       seed: 1,
+      fleet: 'default',
+      metersPerDma: 50,
       stateDir: undefined,
       progressSec: 5,
       verbose: false,

@@ -7,6 +7,9 @@ export const USAGE = `Usage: npm run sim -- --credentials <file.json> [options]
   --credentials <file>   JSON object { "<deviceId>": "<secret>" } from provisioning (required)
   --speed <n>            time acceleration, simulated seconds per real second (default 1)
   --seed <n>             PRNG seed, integer (default 1)
+  --fleet <default|city> default: 13 devices; city: 29 Nishi-Shinjuku poles, 2 DMAs of meters with faults,
+                         base-station plants (generators, island Li-ion) and every Izu ring node
+  --meters-per-dma <n>   city fleet: meters in each of its 2 DMAs (default 50)
   --state-dir <dir>      keep boot counters in files here (default: in memory, boot from the clock)
   --progress <sec>       seconds between progress lines (default 5)
   --verbose              log session events (connects, reconnects) to stderr
@@ -19,6 +22,8 @@ export interface SimCliArgs {
   credentials: string;
   speed: number;
   seed: number;
+  fleet: 'default' | 'city';
+  metersPerDma: number;
   stateDir: string | undefined;
   progressSec: number;
   verbose: boolean;
@@ -37,6 +42,11 @@ function number(flag: string, raw: string | undefined, fallback: number, check: 
   return n;
 }
 
+function fleetName(raw: string | undefined): 'default' | 'city' {
+  if (raw === undefined || raw === 'default' || raw === 'city') return raw ?? 'default';
+  throw new CliArgError(`--fleet: must be "default" or "city", got "${raw}"`);
+}
+
 export function parseSimArgs(argv: readonly string[]): SimCliArgs {
   let values;
   try {
@@ -49,6 +59,8 @@ export function parseSimArgs(argv: readonly string[]): SimCliArgs {
         credentials: { type: 'string' },
         speed: { type: 'string' },
         seed: { type: 'string' },
+        fleet: { type: 'string' },
+        'meters-per-dma': { type: 'string' },
         'state-dir': { type: 'string' },
         progress: { type: 'string' },
         verbose: { type: 'boolean' },
@@ -72,6 +84,8 @@ export function parseSimArgs(argv: readonly string[]): SimCliArgs {
     credentials: values.credentials ?? '',
     speed: number('--speed', values.speed, 1, (n) => n > 0, 'a positive number'),
     seed: number('--seed', values.seed, 1, (n) => Number.isSafeInteger(n), 'an integer'),
+    fleet: fleetName(values.fleet),
+    metersPerDma: number('--meters-per-dma', values['meters-per-dma'], 50, (n) => Number.isInteger(n) && n > 0 && n <= 10_000, 'an integer 1..10000'),
     stateDir: values['state-dir'],
     progressSec: number('--progress', values.progress, 5, (n) => n > 0, 'a positive number of seconds'),
     verbose: values.verbose === true,

@@ -98,7 +98,8 @@ export async function runHeadEnds(o: RunHeadEndsOptions): Promise<HeadEndRun> {
         let model = models.get(meter);
         if (!model) models.set(meter, (model = new WaterMeterModel({ seed: deriveSeed(seed, meter), sampleSec: sampleMs / 1000 })));
         const ts = start + cycle * sampleMs + Math.floor((i * sampleMs) / g.meters.length / 1000) * 1000;
-        const { sample } = model.step(ts);
+        const { sample, silent } = model.step(ts);
+        if (silent) continue;
         const seq = seqs.get(meter) ?? 0;
         seqs.set(meter, seq + 1);
         const payload = JSON.stringify({ v: 1, id: meter, boot: 1, seq, ts, samples: [sample] });

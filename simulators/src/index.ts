@@ -13,3 +13,4 @@ export { Rng, mulberry32, deriveSeed } from './rng.js';
 export { RegisterServer, type RegisterServerOptions, type ServerFault } from './modbus/register-server.js';
 export { ModbusDevice, type ModbusDeviceOptions, type ModbusDeviceSpec } from './modbus/modbus-device.js';
 export { headEndLayout, runHeadEnds, type HeadEndRun, type HeadEndSpec, type HeadEndStats, type RunHeadEndsOptions } from './headend.js';
+export { basePowerPlants, cityFleet, izuRingNodes, nishiShinjukuPoles, waterDistrict, type DistrictOptions } from './city-fleet.js';

@@ -7,6 +7,7 @@
  */
 import { FileIdentityStore } from '@tsunagaru/edge-agent';
 import { CliArgError, loadCredentials, parseSimArgs, USAGE } from './cli-args.js';
+import { cityFleet } from './city-fleet.js';
 import { defaultFleet } from './fleet-spec.js';
 import { startFleet, type FleetStats } from './fleet.js';
 import { runModbusCli } from './modbus/cli.js';
@@ -24,7 +25,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const secrets = await loadCredentials(args.credentials);
-  const devices = defaultFleet();
+  const devices = args.fleet === 'city' ? cityFleet({ startTs: Date.now(), metersPerDma: args.metersPerDma, seed: args.seed }) : defaultFleet();
   const missing = devices.filter((d) => !(d.id in secrets)).map((d) => d.id);
   if (missing.length > 0) throw new CliArgError(`--credentials: ${args.credentials} has no secret for ${missing.join(', ')}; provision them first`);
 

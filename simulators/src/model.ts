@@ -11,6 +11,8 @@ export interface ModelStep<T extends DeviceType = DeviceType> {
   sample: SampleByType[T];
   /** Events since the previous step, oldest first. */
   events: ModelEvent<T>[];
+  /** The device sends nothing this step (e.g. a meter whose battery is dead). */
+  silent?: boolean;
 }
 
 /**

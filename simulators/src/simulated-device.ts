@@ -86,6 +86,7 @@ export class SimulatedDevice {
   }
 
   private publish(step: ModelStep<DeviceType>): void {
+    if (step.silent) return;
     if (this.session.inFlight >= this.maxInFlight) {
       this.counters.dropped++;
       return;

@@ -1,7 +1,7 @@
 import type { WaterMeterAlarm, WaterMeterSample } from '@tsunagaru/firmware-contracts';
 import { StepClock, type DeviceModel, type ModelBase, type ModelEvent, type ModelStep } from './model.js';
 import { Rng, round } from './rng.js';
-import { jstHour } from './tokyo-time.js';
+import { isWeekend, jstHour } from './tokyo-time.js';
 
 export interface WaterMeterOptions {
   /** People in the household. Default 1–4, drawn per meter. */
@@ -18,6 +18,14 @@ export interface WaterMeterOptions {
   leak?: { lph: number; fromTs?: number };
   /** The household stops using water from this time: for exercising the welfare ("見守り") notice. */
   vacantFromTs?: number;
+  /** A burst behind the meter (a split pipe: hundreds of L/h) from `fromTs` until `toTs` (default: never repaired). */
+  burst?: { lph: number; fromTs: number; toTs?: number };
+  /** Water flows back through the meter at this time (pressure loss upstream): the register goes back `litres` (default 20). */
+  backflow?: { atTs: number; litres?: number };
+  /** The meter is tampered with (magnet, opened housing) at this time: `tamper` event and alarm from then on. */
+  tamperAtTs?: number;
+  /** The battery is empty at this time (it drains to 0 % over the 30 days before); from then on the meter is silent. */
+  batteryDeadAtTs?: number;
 }
 
 export type WaterMeterConfig = ModelBase & WaterMeterOptions;
@@ -25,11 +33,19 @@ export type WaterMeterConfig = ModelBase & WaterMeterOptions;
 /** Share of a household's daily use per JST hour: morning and evening peaks, almost nothing at night. */
 const HOURLY_WEIGHTS = [1.5, 0.6, 0.3, 0.3, 0.4, 1.5, 5.0, 8.0, 7.5, 5.5, 4.5, 4.2, 4.5, 4.0, 3.5, 3.5, 4.0, 5.0, 6.5, 7.5, 7.8, 7.0, 5.0, 3.0];
 const WEIGHT_SUM = HOURLY_WEIGHTS.reduce((a, b) => a + b, 0);
+/** Weekends and holidays: people sleep in (the morning peak moves to 8–10), more use at midday, ~10 % more in all. */
+const WEEKEND_WEIGHTS = [2.0, 1.0, 0.4, 0.3, 0.3, 0.6, 1.8, 4.0, 7.0, 8.0, 6.5, 5.5, 5.5, 4.8, 4.2, 4.0, 4.5, 5.5, 7.0, 7.8, 7.8, 7.0, 5.5, 3.5];
+const WEEKEND_SUM = WEEKEND_WEIGHTS.reduce((a, b) => a + b, 0);
 
-/** Expected litres per hour at `hour` (JST) for a household using `dailyLitres`. */
-export function householdDemandLph(hour: number, dailyLitres: number): number {
-  return (dailyLitres * (HOURLY_WEIGHTS[Math.floor(hour) % 24] ?? 0)) / WEIGHT_SUM;
+/** Expected litres per hour at `hour` (JST) for a household using `dailyLitres`; `weekend` shifts the shape. */
+export function householdDemandLph(hour: number, dailyLitres: number, weekend = false): number {
+  const h = Math.floor(hour) % 24;
+  return weekend ? (1.1 * dailyLitres * (WEEKEND_WEIGHTS[h] ?? 0)) / WEEKEND_SUM : (dailyLitres * (HOURLY_WEIGHTS[h] ?? 0)) / WEIGHT_SUM;
 }
+
+/** The meter's own burst alarm: flow at or above this for 30 min. */
+const BURST_LPH = 250;
+const BURST_HOLD_MS = 30 * 60_000;
 
 const HOUR_MS = 3_600_000;
 const LOW_BATTERY_PCT = 10;
@@ -52,6 +68,10 @@ export class WaterMeterModel implements DeviceModel<'water-meter'> {
   private lastDryHour: number | undefined;
   private leakAlarm = false;
   private lowBatteryAlarm = false;
+  private burstSince: number | undefined;
+  private burstAlarm = false;
+  private backflowDone = false;
+  private tamperAlarm = false;
 
   constructor(private readonly config: WaterMeterConfig) {
     this.rng = new Rng(config.seed);
@@ -69,10 +89,23 @@ export class WaterMeterModel implements DeviceModel<'water-meter'> {
     this.lastTs = ts;
     const events: ModelEvent<'water-meter'>[] = [];
 
-    const litres = this.householdDraws(from, ts) + this.leakLitres(from, ts);
+    const c = this.config;
+    let litres = this.householdDraws(from, ts) + this.leakLitres(from, ts) + this.burstLitres(from, ts);
+    let backflow = false;
+    if (c.backflow && !this.backflowDone && ts >= c.backflow.atTs) {
+      this.backflowDone = backflow = true;
+      litres -= c.backflow.litres ?? 20;
+      events.push({ type: 'backflow', ts: Math.max(from, c.backflow.atTs), detail: { litres: c.backflow.litres ?? 20 } });
+    }
     this.volumeL += litres;
     this.batteryPct = Math.max(0, this.batteryPct - dt * this.drainPctPerMs);
-    this.updateLeakRule(from, ts, litres, events);
+    if (c.batteryDeadAtTs !== undefined) this.batteryPct = Math.min(this.batteryPct, Math.max(0, (c.batteryDeadAtTs - ts) / (30 * 24 * HOUR_MS)) * 10);
+    this.updateLeakRule(from, ts, Math.max(0, litres), events);
+    this.updateBurst(from, ts, dt > 0 ? litres / (dt / HOUR_MS) : 0, events);
+    if (c.tamperAtTs !== undefined && !this.tamperAlarm && ts >= c.tamperAtTs) {
+      this.tamperAlarm = true;
+      events.push({ type: 'tamper', ts: Math.max(from, c.tamperAtTs), detail: { cause: 'magnetic field' } });
+    }
     if (!this.lowBatteryAlarm && this.batteryPct < LOW_BATTERY_PCT) {
       this.lowBatteryAlarm = true;
       events.push({ type: 'low_battery', ts, detail: { batteryPct: round(this.batteryPct) } });
@@ -81,6 +114,9 @@ export class WaterMeterModel implements DeviceModel<'water-meter'> {
     const flowLph = dt > 0 ? round(litres / (dt / HOUR_MS)) : 0;
     const alarms: WaterMeterAlarm[] = [];
     if (this.leakAlarm) alarms.push('leak');
+    if (this.burstAlarm) alarms.push('burst');
+    if (backflow) alarms.push('backflow');
+    if (this.tamperAlarm) alarms.push('tamper');
     if (this.lowBatteryAlarm) alarms.push('lowBattery');
     const sample: WaterMeterSample = {
       ts,
@@ -90,14 +126,37 @@ export class WaterMeterModel implements DeviceModel<'water-meter'> {
       batteryPct: round(this.batteryPct),
       ...(alarms.length > 0 ? { alarms } : {}),
     };
-    return { sample, events };
+    // A dead battery: the radio is silent from then on.
+    const dead = c.batteryDeadAtTs !== undefined && ts >= c.batteryDeadAtTs;
+    return { sample, events, ...(dead ? { silent: true } : {}) };
+  }
+
+  private burstLitres(from: number, to: number): number {
+    const b = this.config.burst;
+    if (!b) return 0;
+    const start = Math.max(from, b.fromTs);
+    const end = Math.min(to, b.toTs ?? to);
+    return end > start ? (b.lph * (end - start)) / HOUR_MS : 0;
+  }
+
+  private updateBurst(from: number, ts: number, flowLph: number, events: ModelEvent<'water-meter'>[]): void {
+    if (flowLph >= BURST_LPH) {
+      this.burstSince ??= from;
+      if (!this.burstAlarm && ts - this.burstSince >= BURST_HOLD_MS) {
+        this.burstAlarm = true;
+        events.push({ type: 'burst', ts, detail: { flowLph: round(flowLph) } });
+      }
+    } else {
+      this.burstSince = undefined;
+      this.burstAlarm = false;
+    }
   }
 
   /** Poisson number of draws for the expected volume, each a small, medium or large use. */
   private householdDraws(from: number, to: number): number {
     if (this.config.vacantFromTs !== undefined && from >= this.config.vacantFromTs) return 0;
     const mid = from + (to - from) / 2;
-    const expected = householdDemandLph(jstHour(mid), this.dailyLitres) * ((to - from) / HOUR_MS);
+    const expected = householdDemandLph(jstHour(mid), this.dailyLitres, isWeekend(mid)) * ((to - from) / HOUR_MS);
     const meanDrawL = 12.45; // mean of the mix below
     let litres = 0;
     for (let n = this.rng.poisson(expected / meanDrawL); n > 0; n--) {

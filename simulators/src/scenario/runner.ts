@@ -92,6 +92,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRun> {
     for (const d of driven) {
       if ((ts - compiled.t0) % d.sampleMs !== 0) continue;
       const step = d.model.step(ts);
+      if (step.silent) continue;
       for (const e of step.events) {
         events.push({ deviceId: d.session.deviceId, type: e.type, ts: e.ts, ...(e.detail ? { detail: e.detail } : {}) });
         pending.push(sent(d.session.publishEvent(e.type, e.detail, e.ts)));
