@@ -1,7 +1,8 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BsPowerModel } from '../bs-power.js';
 import { compileScenario } from './compile.js';
-import { parseOffset, parseScenario, ScenarioError } from './schema.js';
+import { loadScenario, parseOffset, parseScenario, ScenarioError } from './schema.js';
 import { isolatedIslands, scoreAlerts } from './truth.js';
 import { DEFAULT_RING_TOPOLOGY } from '../ring-topology.js';
 
@@ -41,6 +42,16 @@ describe('scenario files', () => {
     expect(c.devices.filter((d) => d.type === 'ring-node')).toHaveLength(7);
     expect(c.devices.find((d) => d.id === 'ring-niijima')).toMatchObject({ simulation: { faults: [{ segment: 'toshima-niijima', fromTs: 1_000_000 + 1_800_000 }] } });
     expect(c.endTs).toBe(1_000_000 + 4 * 3_600_000);
+  });
+});
+
+describe('shipped scenarios', () => {
+  const dir = new URL('../../scenarios/', import.meta.url);
+  it.each(readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)))('%s validates and compiles', async (file) => {
+    const s = await loadScenario(new URL(file, dir).pathname);
+    const c = compileScenario(s, Date.parse(s.start ?? '2026-01-01T00:00:00Z'));
+    expect(c.devices.length).toBeGreaterThan(0);
+    expect(c.endTs).toBeGreaterThan(c.t0);
   });
 });
 
