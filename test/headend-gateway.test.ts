@@ -24,12 +24,18 @@ afterAll(async () => stack?.close());
 
 it('gateways publish two reading cycles for 120 meters; the ingest stores every reading under the meter', async () => {
   const before = stack.ingest.pipeline.counters().byOutcome.stored;
-  const run = await runHeadEnds({ url: stack.mqttUrl, layout, secrets, cycles: 2, seed: 7 });
+  const tampered = layout[0]!.meters[3]!;
+  const startTs = Date.now();
+  const run = await runHeadEnds({ url: stack.mqttUrl, layout, secrets, cycles: 2, seed: 7, startTs, simulation: (id) => (id === tampered ? { tamperAtTs: startTs } : undefined) });
   const stats = await run.done;
   await run.stop();
   expect(stats).toMatchObject({ gateways: 2, meters: 120, published: 240, errors: 0 });
   await waitFor('the ingest to store 240 readings', () => stack.ingest.pipeline.counters().byOutcome.stored - before >= 240);
   expect(stack.ingest.pipeline.counters().byOutcome['dead-letter']).toBe(0);
+  // The meter's own tamper event, relayed by its head-end, raises the meter's alarm.
+  await waitFor('the tamper alert', async () => ((await stack.api.get(`/api/v1/alerts?type=meter-alarm&deviceId=${tampered}`)).body.alerts as unknown[]).length > 0 || undefined);
+  const [alert] = (await stack.api.get(`/api/v1/alerts?type=meter-alarm&deviceId=${tampered}`)).body.alerts;
+  expect(alert).toMatchObject({ object: 'tamper', severity: 'major' });
   const meter = layout[1]!.meters[5]!;
   const res = await stack.api.get(`/api/v1/devices/${meter}`);
   expect(res.status).toBe(200);

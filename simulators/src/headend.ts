@@ -1,7 +1,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
 import { deriveSeed } from './rng.js';
-import { WaterMeterModel } from './water-meter.js';
+import { WaterMeterModel, type WaterMeterOptions } from './water-meter.js';
 
 /**
  * LPWA head-end gateways (wM-Bus/Wi-SUN/NB-IoT head-end systems): meters have no IP session of their
@@ -31,7 +31,7 @@ export interface HeadEndStats {
   gateways: number;
   connected: number;
   meters: number;
-  /** Readings acknowledged by the broker. */
+  /** Readings (telemetry messages) acknowledged by the broker; relayed meter events are not counted. */
   published: number;
   errors: number;
   cycles: number;
@@ -53,6 +53,8 @@ export interface RunHeadEndsOptions {
   seed?: number;
   /** Unacknowledged publishes per gateway connection. Default 256. */
   window?: number;
+  /** Per-meter model options (faults, residents); default none. */
+  simulation?: (meterId: string) => WaterMeterOptions | undefined;
 }
 
 export interface HeadEndRun {
@@ -96,19 +98,26 @@ export async function runHeadEnds(o: RunHeadEndsOptions): Promise<HeadEndRun> {
       for (const [i, meter] of g.meters.entries()) {
         if (stopped) break;
         let model = models.get(meter);
-        if (!model) models.set(meter, (model = new WaterMeterModel({ seed: deriveSeed(seed, meter), sampleSec: sampleMs / 1000 })));
+        if (!model) models.set(meter, (model = new WaterMeterModel({ ...o.simulation?.(meter), seed: deriveSeed(seed, meter), sampleSec: sampleMs / 1000 })));
         const ts = start + cycle * sampleMs + Math.floor((i * sampleMs) / g.meters.length / 1000) * 1000;
-        const { sample, silent } = model.step(ts);
+        const { sample, events, silent } = model.step(ts);
         if (silent) continue;
-        const seq = seqs.get(meter) ?? 0;
-        seqs.set(meter, seq + 1);
-        const payload = JSON.stringify({ v: 1, id: meter, boot: 1, seq, ts, samples: [sample] });
-        const p: Promise<void> = client.publishAsync(buildTopic('water-meter', meter, 'telemetry'), payload, { qos: 1 }).then(
-          () => void stats.published++,
-          () => void stats.errors++,
-        );
-        const tracked = p.finally(() => inFlight.delete(tracked));
-        inFlight.add(tracked);
+        const nextSeq = () => {
+          const seq = seqs.get(meter) ?? 0;
+          seqs.set(meter, seq + 1);
+          return seq;
+        };
+        const send = (channel: 'telemetry' | 'event', body: object, counts: boolean) => {
+          const p: Promise<void> = client.publishAsync(buildTopic('water-meter', meter, channel), JSON.stringify(body), { qos: 1 }).then(
+            () => void (counts && stats.published++),
+            () => void stats.errors++,
+          );
+          const tracked = p.finally(() => inFlight.delete(tracked));
+          inFlight.add(tracked);
+        };
+        // The meter's own events (burst, tamper, backflow, low battery) go first, as the head-end relays them.
+        for (const e of events) send('event', { v: 1, id: meter, boot: 1, seq: nextSeq(), ts: e.ts, type: e.type, ...(e.detail ? { detail: e.detail } : {}) }, false);
+        send('telemetry', { v: 1, id: meter, boot: 1, seq: nextSeq(), ts, samples: [sample] }, true);
         if (inFlight.size >= window) await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
