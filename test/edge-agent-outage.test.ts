@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentProcess, type AgentProcess } from './support/agent-process.js';
 import { captureLogger } from './support/log-capture.js';
-import { freePort } from './support/mosquitto.js';
+import { freePort } from './support/ports.js';
 import { startStack, type Stack } from './support/stack.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { makeTempDir } from './support/temp-dir.js';

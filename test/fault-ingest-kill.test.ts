@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client.js';
 import { startChild, type ChildIngest } from './support/child-process.js';
-import { freePort } from './support/mosquitto.js';
+import { freePort } from './support/ports.js';
 import { indexLOf, startSteadyFleet, type SteadyFleet } from './support/steady-fleet.js';
 import { makeTempDir } from './support/temp-dir.js';
 import { waitFor } from './support/wait-for.js';

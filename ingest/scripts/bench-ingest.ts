@@ -16,7 +16,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
 import { apiClient } from '../../test/support/api-client.js';
 import { startChild, type ChildIngest } from '../../test/support/child-process.js';
-import { freePort } from '../../test/support/mosquitto.js';
+import { freePort } from '../../test/support/ports.js';
 import { makeTempDir } from '../../test/support/temp-dir.js';
 import { INFLUX_ADMIN, INFLUXD_BIN, serverAvailable, startInfluxDb16, startVictoriaMetrics, VICTORIA_BIN, type TsdbServer } from '../../test/support/tsdb.js';
 

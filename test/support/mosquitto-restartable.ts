@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection } from 'node:net';
 import { writeMosquittoConfig, type MosquittoCredential } from '@tsunagaru/broker';
-import { freePort, MOSQUITTO_BIN } from './mosquitto.js';
+import { MOSQUITTO_BIN } from './mosquitto.js';
+import { freePort, portOpen } from './ports.js';
 import { makeTempDir } from './temp-dir.js';
 import { waitFor } from './wait-for.js';
 
@@ -14,13 +14,6 @@ export interface RestartableMosquitto {
   dispose(): Promise<void>;
   output(): string;
 }
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = createConnection({ port, host: '127.0.0.1' });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 
 /** Debian's mosquitto with persistence on, which can be restarted in place (broker-restart fault test). */
 export async function startRestartableMosquitto(credentials: MosquittoCredential[]): Promise<RestartableMosquitto> {

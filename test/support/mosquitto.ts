@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { writeMosquittoConfig, type MosquittoCredential } from '@tsunagaru/broker';
+import { freePort, portOpen } from './ports.js';
 import { makeTempDir } from './temp-dir.js';
 import { waitFor } from './wait-for.js';
 
@@ -12,28 +12,6 @@ export function mosquittoAvailable(): boolean {
   if (existsSync(MOSQUITTO_BIN)) return true;
   if (process.env.CI) throw new Error(`${MOSQUITTO_BIN} is missing: .ci/run must install Debian's mosquitto (scripts/install-test-deps.sh)`);
   return false;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 export interface RunningMosquitto {
