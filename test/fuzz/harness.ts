@@ -97,6 +97,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const checkpointEvery = Math.max(1, Math.floor(options.messages / 20));
   let nextCheckpoint = 0;
   const progress = (sent: number) => {
+    rss.context = `${phase.name} phase, ${sent.toLocaleString('en')} sent`;
     if (sent < nextCheckpoint) return;
     rss.checkpoint(sent);
     log(`  ${sent.toLocaleString('en')} sent · rss ${rss.sample()} MB · ${Math.round((Date.now() - started) / 1000)} s`);
@@ -132,6 +133,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   // 3. Malformed MQTT at the broker, then a canary message through broker and ingest.
   log(`raw: ${options.rawPackets.toLocaleString('en')} malformed packet sequences`);
   phase.name = 'raw';
+  rss.context = 'raw phase';
   const raw = await runRawPhase({
     port,
     rng,
@@ -142,6 +144,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     onProgress: (n) => log(`  ${n.toLocaleString('en')} malformed sequences · rss ${rss.sample()} MB · ${Math.round((Date.now() - started) / 1000)} s`),
   });
 
+  rss.context = 'store checks after the run';
   const db = ingest.store.db;
   const one = async (sql: string) => Number((await db.all(sql))[0]?.n ?? 0);
   const checks = {
@@ -150,7 +153,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     deadLettersWithoutReason: await one("SELECT count(*) AS n FROM dead_letters WHERE reason IS NULL OR trim(reason) = ''"),
     maxDeadLetters: 100_000,
   };
+  rss.context = 'closing the ingest (store checkpoint)';
   await ingest.close();
+  rss.context = 'closed';
   await broker.close();
   await registry.close();
   crashes.uninstall();

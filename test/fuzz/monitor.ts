@@ -6,6 +6,9 @@ import pino, { type Logger } from 'pino';
 export class RssMonitor {
   readonly startMb = mb(process.memoryUsage().rss);
   peakMb = this.startMb;
+  /** What was going on when the peak was sampled (set by the harness: phase and messages sent). */
+  peakAt = 'start';
+  context = 'start';
   /** RSS at progress checkpoints, to show whether memory grows with the number of messages. */
   readonly checkpoints: Array<{ sent: number; rssMb: number; heapMb: number }> = [];
   private readonly timer: NodeJS.Timeout;
@@ -17,7 +20,10 @@ export class RssMonitor {
 
   sample(): number {
     const rss = mb(process.memoryUsage().rss);
-    if (rss > this.peakMb) this.peakMb = rss;
+    if (rss > this.peakMb) {
+      this.peakMb = rss;
+      this.peakAt = this.context;
+    }
     return rss;
   }
 
@@ -25,11 +31,11 @@ export class RssMonitor {
     this.checkpoints.push({ sent, rssMb: this.sample(), heapMb: mb(process.memoryUsage().heapUsed) });
   }
 
-  stop(): { startMb: number; peakMb: number; endMb: number; kernelPeakMb: number | null } {
+  stop(): { startMb: number; peakMb: number; peakAt: string; endMb: number; kernelPeakMb: number | null } {
     clearInterval(this.timer);
     const endMb = this.sample();
     const hwm = /VmHWM:\s+(\d+) kB/.exec(safeRead('/proc/self/status'))?.[1];
-    return { startMb: this.startMb, peakMb: this.peakMb, endMb, kernelPeakMb: hwm ? Math.round(Number(hwm) / 1024) : null };
+    return { startMb: this.startMb, peakMb: this.peakMb, peakAt: this.peakAt, endMb, kernelPeakMb: hwm ? Math.round(Number(hwm) / 1024) : null };
   }
 }
 

@@ -48,7 +48,7 @@ line(`malformed MQTT  ${n(r.raw.sent)} sequences, ${n(r.raw.closedByBroker)} clo
 for (const r0 of r.direct.rejections) line(`pipeline threw: ${r0}`);
 line(`crashes         ${r.crashes}${r.crashMessages.length ? `: ${r.crashMessages[0]}` : ''}`);
 line(`error log lines ${r.errorLogLines.length}${r.errorLogLines.length ? `: ${r.errorLogLines[0]}` : ''}`);
-line(`rss             start ${r.rss.startMb} MB, peak ${r.rss.peakMb} MB (kernel VmHWM ${r.rss.kernelPeakMb} MB), end ${r.rss.endMb} MB`);
+line(`rss             start ${r.rss.startMb} MB, peak ${r.rss.peakMb} MB during ${r.rss.peakAt} (kernel VmHWM ${r.rss.kernelPeakMb} MB), end ${r.rss.endMb} MB`);
 line(`rss by progress ${r.rss.checkpoints.map((c) => `${Math.round((c.sent / r.sent.total) * 100)}%:${c.rssMb}`).join(' ')}`);
 line(`duration        ${Math.round(r.durationMs / 1000)} s (${n(Math.round(r.sent.total / (r.durationMs / 1000)))} messages/s)`);
 process.exit(r.ok ? 0 : 1);
