@@ -4,12 +4,11 @@
  * stopped and started again on the same port and data (fault tests). scripts/install-test-deps.sh
  * installs them; on CI a missing binary fails the test instead of skipping it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { managedServer, type ManagedServer } from './managed-server.js';
 import { freePort } from './ports.js';
 import { makeTempDir } from './temp-dir.js';
-import { waitFor } from './wait-for.js';
 
 export const INFLUXD_BIN = '/usr/bin/influxd';
 export const VICTORIA_BIN = '/usr/bin/victoria-metrics';
@@ -20,47 +19,8 @@ export function serverAvailable(bin: string): boolean {
   return false;
 }
 
-export interface TsdbServer {
-  url: string;
-  /** SIGTERM and wait for exit; the data dir stays. */
-  stop(): Promise<void>;
-  /** Starts again on the same port and data. */
-  start(): Promise<void>;
-  /** Stops and removes the data. */
-  dispose(): Promise<void>;
-  output(): string;
-}
-
-function managed(name: string, bin: string, args: string[], url: string, ready: () => Promise<boolean>, remove: () => void): TsdbServer {
-  let child: ChildProcess | undefined;
-  let out = '';
-  const server: TsdbServer = {
-    url,
-    output: () => out.slice(-4000),
-    async start() {
-      const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      child = c;
-      c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-      c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-      await waitFor(`${name} to answer at ${url}`, () => (c.exitCode !== null ? Promise.reject(new Error(`${name} exited: ${out.slice(-2000)}`)) : ready()), 30_000, 100);
-    },
-    async stop() {
-      const c = child;
-      child = undefined;
-      if (!c || c.exitCode !== null) return;
-      const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
-      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-    async dispose() {
-      await server.stop();
-      remove();
-    },
-  };
-  return server;
-}
+/** A time-series server under test (see ManagedServer). */
+export type TsdbServer = ManagedServer;
 
 const answers = (url: string, expect: (r: Response) => boolean) => async () => {
   try {
@@ -102,7 +62,7 @@ export async function startInfluxDb16(db = 'tsunagaru'): Promise<TsdbServer> {
     ].join('\n'),
   );
   const url = `http://127.0.0.1:${httpPort}`;
-  const server = managed('influxd', INFLUXD_BIN, ['-config', conf], url, answers(`${url}/ping`, (r) => r.status === 204), dir.remove);
+  const server = managedServer('influxd', INFLUXD_BIN, ['-config', conf], url, answers(`${url}/ping`, (r) => r.status === 204), dir.remove);
   await server.start();
   // With no users yet, InfluxDB allows creating the first admin without credentials.
   await influxQl(url, `CREATE USER ${INFLUX_ADMIN.user} WITH PASSWORD '${INFLUX_ADMIN.password}' WITH ALL PRIVILEGES`, undefined, false);
@@ -134,7 +94,7 @@ export async function startVictoriaMetrics(): Promise<TsdbServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = [`-storageDataPath=${dir.path}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y', '-dedup.minScrapeInterval=1ms', '-loggerLevel=ERROR', '-memory.allowedPercent=20'];
-  const server = managed('victoria-metrics', VICTORIA_BIN, args, url, answers(`${url}/health`, (r) => r.status === 200), dir.remove);
+  const server = managedServer('victoria-metrics', VICTORIA_BIN, args, url, answers(`${url}/health`, (r) => r.status === 200), dir.remove);
   await server.start();
   return server;
 }
