@@ -9,6 +9,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 # VictoriaMetrics (v2 /api/v2/write, /api/v1/export).
 [ -x /usr/bin/influxd ] || need+=(influxdb)
 [ -x /usr/bin/victoria-metrics ] || need+=(victoria-metrics)
+# Redis for the aedes cluster (mqemitter-redis + aedes-persistence-redis): several broker processes, one state.
+[ -x /usr/bin/redis-server ] || need+=(redis-server)
 # Browser tests of the operations console drive Debian's chromium with playwright-core.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # A Japanese font, so the console's screenshots show 繋がる and 見守り instead of empty boxes.
@@ -27,4 +29,5 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 echo "install-test-deps: mosquitto $(/usr/sbin/mosquitto -h 2>/dev/null | head -1 | awk '{print $3}')"
+echo "install-test-deps: redis $(/usr/bin/redis-server --version 2>/dev/null | awk '{print $3}')"
 echo "install-test-deps: influxdb $(dpkg-query -W -f='${Version}' influxdb 2>/dev/null), victoria-metrics $(dpkg-query -W -f='${Version}' victoria-metrics 2>/dev/null)"
