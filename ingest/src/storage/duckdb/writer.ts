@@ -1,9 +1,9 @@
-import { BIGINT, BOOLEAN, DOUBLE, INTEGER, LIST, listValue, UBIGINT, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, BOOLEAN, DOUBLE, INTEGER, LIST, listValue, TIMESTAMP, timestampValue, UBIGINT, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { DeviceType, RingNodeSample } from '@tsunagaru/firmware-contracts';
 import { IngestError } from '../../errors.js';
 import type { StorableMessage, StorageWriter, WriteOutcome } from '../types.js';
 import type { DuckDbDatabase, ParamTypes, Transaction } from './database.js';
-import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent, type ColumnSql } from './sample-columns.js';
+import { SAMPLE_COLUMNS, SAMPLE_TABLES, type ColumnSql } from './sample-columns.js';
 
 /** Rows per statement: bounds the size of one statement's list parameters. */
 const ROWS_PER_STATEMENT = 50_000;
@@ -58,34 +58,64 @@ const KEY: Column[] = [
   { name: 'seq', type: UBIGINT },
 ];
 const ts = (name = 'ts'): Column => ({ name, type: BIGINT, expr: 'epoch_ms(?)' });
-const SAMPLE_KEY: Column[] = [...KEY, { name: 'idx', type: INTEGER }, ts(), { name: 'replay', type: BOOLEAN }];
 
 const MESSAGES = new ColumnInsert('messages', [...KEY, { name: 'type', type: VARCHAR }, { name: 'channel', type: VARCHAR }, ts(), ts('received_at'), { name: 'replay', type: BOOLEAN }, { name: 'samples', type: INTEGER }]);
 const EVENTS = new ColumnInsert('events', [...KEY, { name: 'type', type: VARCHAR }, ts(), { name: 'replay', type: BOOLEAN }, { name: 'event_type', type: VARCHAR }, { name: 'detail', type: VARCHAR, expr: '?::JSON' }]);
-const RING = new ColumnInsert(SAMPLE_TABLES['ring-node'], [...SAMPLE_KEY, { name: 'segment_id', type: VARCHAR }, { name: 'state', type: VARCHAR }, { name: 'rx_dbm', type: DOUBLE }]);
-const SAMPLES = Object.fromEntries(
-  (Object.keys(SAMPLE_COLUMNS) as Array<keyof typeof SAMPLE_COLUMNS>).map((type) => [
-    type,
-    new ColumnInsert(SAMPLE_TABLES[type], [...SAMPLE_KEY, ...SAMPLE_COLUMNS[type].map((c) => ({ name: quoteIdent(c.name), type: TYPES[c.sql] }))]),
-  ]),
-) as Record<keyof typeof SAMPLE_COLUMNS, ColumnInsert>;
 
-function sampleRows(type: Exclude<DeviceType, 'ring-node'>, m: StorableMessage & { channel: 'telemetry' }): DuckDBValue[][] {
+/** How a JS value of a reading becomes the DuckDB value its column's vector takes. */
+const TO_DUCKDB: Record<ColumnSql, (v: unknown) => DuckDBValue> = {
+  DOUBLE: (v) => v as number,
+  INTEGER: (v) => v as number,
+  BIGINT: (v) => BigInt(v as number),
+  VARCHAR: (v) => v as string,
+  BOOLEAN: (v) => v as boolean,
+  'VARCHAR[]': (v) => listValue(v as string[]),
+};
+
+/** Sample rows of one table, gathered column by column for Transaction.append (table column order). */
+class SampleColumns {
+  readonly columns: DuckDBValue[][];
+  constructor(readonly table: string, readonly types: readonly DuckDBType[]) {
+    this.columns = types.map(() => []);
+  }
+
+  /** The key columns every sample table starts with: device_id, boot, seq, idx, ts, replay. */
+  pushKey(m: StorableMessage, idx: number, tsMs: number): void {
+    const c = this.columns;
+    c[0]!.push(m.deviceId);
+    c[1]!.push(BigInt(m.payload.boot));
+    c[2]!.push(BigInt(m.payload.seq));
+    c[3]!.push(idx);
+    c[4]!.push(timestampValue(BigInt(tsMs) * 1000n));
+    c[5]!.push(m.payload.replay ?? false);
+  }
+}
+
+const SAMPLE_KEY_TYPES: DuckDBType[] = [VARCHAR, UBIGINT, UBIGINT, INTEGER, TIMESTAMP, BOOLEAN];
+const RING_TYPES: DuckDBType[] = [...SAMPLE_KEY_TYPES, VARCHAR, VARCHAR, DOUBLE];
+const sampleTypes = (type: keyof typeof SAMPLE_COLUMNS): DuckDBType[] => [...SAMPLE_KEY_TYPES, ...SAMPLE_COLUMNS[type].map((c) => TYPES[c.sql])];
+
+function pushSamples(target: SampleColumns, type: Exclude<DeviceType, 'ring-node'>, m: StorableMessage & { channel: 'telemetry' }): void {
   const cols = SAMPLE_COLUMNS[type];
-  return m.payload.samples.map((sample, idx) => {
+  m.payload.samples.forEach((sample, idx) => {
     const s = sample as Record<string, unknown>;
-    return [m.deviceId, m.payload.boot, m.payload.seq, idx, s.ts as number, m.payload.replay ?? false, ...cols.map((c) => {
-      const v = s[c.name];
-      if (v === undefined) return null;
-      return c.sql === 'VARCHAR[]' ? listValue(v as string[]) : (v as DuckDBValue);
-    })];
+    target.pushKey(m, idx, s.ts as number);
+    for (let c = 0; c < cols.length; c++) {
+      const v = s[cols[c]!.name];
+      target.columns[6 + c]!.push(v === undefined ? null : TO_DUCKDB[cols[c]!.sql](v));
+    }
   });
 }
 
-function ringRows(m: StorableMessage & { channel: 'telemetry' }): DuckDBValue[][] {
-  return (m.payload.samples as RingNodeSample[]).flatMap((sample, idx) =>
-    sample.segments.map((seg) => [m.deviceId, m.payload.boot, m.payload.seq, idx, sample.ts, m.payload.replay ?? false, seg.id, seg.state, seg.rxDbm ?? null]),
-  );
+function pushRing(target: SampleColumns, m: StorableMessage & { channel: 'telemetry' }): void {
+  (m.payload.samples as RingNodeSample[]).forEach((sample, idx) => {
+    for (const seg of sample.segments) {
+      target.pushKey(m, idx, sample.ts);
+      target.columns[6]!.push(seg.id);
+      target.columns[7]!.push(seg.state);
+      target.columns[8]!.push(seg.rxDbm ?? null);
+    }
+  });
 }
 
 const keyOf = (deviceId: unknown, boot: unknown, seq: unknown) => `${String(deviceId)}\u0000${String(boot)}\u0000${String(seq)}`;
@@ -125,20 +155,22 @@ export class DuckDbWriter implements StorageWriter {
       const k = keyOf(m.deviceId, m.payload.boot, m.payload.seq);
       return firstOf.get(k) === i && inserted.has(k) ? 'stored' : 'duplicate';
     });
-    const byTable = new Map<ColumnInsert, DuckDBValue[][]>();
-    const push = (target: ColumnInsert, rows: DuckDBValue[][]) => {
-      const list = byTable.get(target);
-      if (list) list.push(...rows);
-      else byTable.set(target, rows);
+    const tables = new Map<string, SampleColumns>();
+    const tableFor = (table: string, types: () => DuckDBType[]) => {
+      let t = tables.get(table);
+      if (!t) tables.set(table, (t = new SampleColumns(table, types())));
+      return t;
     };
+    const events: DuckDBValue[][] = [];
     messages.forEach((m, i) => {
       if (outcomes[i] !== 'stored') return;
       const p = m.payload;
-      if (m.channel === 'event') push(EVENTS, [[m.deviceId, p.boot, p.seq, m.type, p.ts, p.replay ?? false, m.payload.type, m.payload.detail === undefined ? null : JSON.stringify(m.payload.detail)]]);
-      else if (m.type === 'ring-node') push(RING, ringRows(m));
-      else push(SAMPLES[m.type], sampleRows(m.type, m));
+      if (m.channel === 'event') events.push([m.deviceId, p.boot, p.seq, m.type, p.ts, p.replay ?? false, m.payload.type, m.payload.detail === undefined ? null : JSON.stringify(m.payload.detail)]);
+      else if (m.type === 'ring-node') pushRing(tableFor(SAMPLE_TABLES['ring-node'], () => RING_TYPES), m);
+      else pushSamples(tableFor(SAMPLE_TABLES[m.type], () => sampleTypes(m.type as Exclude<DeviceType, 'ring-node'>)), m.type, m);
     });
-    for (const [target, rows] of byTable) await target.run(tx, rows);
+    if (events.length > 0) await EVENTS.run(tx, events);
+    for (const t of tables.values()) await tx.append(t.table, t.types, t.columns);
     return outcomes;
   }
 
