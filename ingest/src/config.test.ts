@@ -23,4 +23,28 @@ describe('loadIngestConfig', () => {
     expect(() => loadIngestConfig({ MQTT_TLS_CA: '/nonexistent/ca.pem' })).toThrow(/^MQTT_TLS_CA: cannot read/);
     expect(loadIngestConfig({}).httpTls).toBeUndefined();
   });
+
+  describe('scale-out settings', () => {
+    const influx = { STORE: 'influx-v1', INFLUX_URL: 'http://127.0.0.1:8086', INFLUX_DB: 'tsunagaru' };
+
+    it('defaults: no share group, client id = the MQTT username, alerts on', () => {
+      expect(loadIngestConfig({})).toMatchObject({ shareGroup: undefined, clientId: 'tsunagaru-ingest', alerts: true });
+      expect(loadIngestConfig({ MQTT_USERNAME: 'ingest-b' }).clientId).toBe('ingest-b');
+    });
+
+    it('a share group needs a shared store and turns alerts off unless asked for', () => {
+      expect(loadIngestConfig({ ...influx, INGEST_SHARE_GROUP: 'ingest', INGEST_CLIENT_ID: 'ingest-1' })).toMatchObject({ shareGroup: 'ingest', clientId: 'ingest-1', alerts: false });
+      expect(loadIngestConfig({ ...influx, INGEST_SHARE_GROUP: 'ingest', INGEST_ALERTS: 'on' }).alerts).toBe(true);
+      expect(loadIngestConfig({ INGEST_ALERTS: 'off' }).alerts).toBe(false);
+      expect(() => loadIngestConfig({ INGEST_SHARE_GROUP: 'ingest' })).toThrow(/^STORE: with INGEST_SHARE_GROUP the readings must go to a shared store/);
+      expect(() => loadIngestConfig({ ...influx, STORE: 'duckdb,influx-v1', INGEST_SHARE_GROUP: 'ingest' })).toThrow(/^STORE: with INGEST_SHARE_GROUP drop duckdb/);
+    });
+
+    it('names the scale-out variable that is wrong', () => {
+      expect(() => loadIngestConfig({ ...influx, INGEST_SHARE_GROUP: 'a/b' })).toThrow(/^INGEST_SHARE_GROUP:/);
+      expect(() => loadIngestConfig({ ...influx, INGEST_SHARE_GROUP: 'all+' })).toThrow(/^INGEST_SHARE_GROUP:/);
+      expect(() => loadIngestConfig({ INGEST_CLIENT_ID: 'ingest#1' })).toThrow(/^INGEST_CLIENT_ID:/);
+      expect(() => loadIngestConfig({ INGEST_ALERTS: 'yes' })).toThrow(/^INGEST_ALERTS: must be on or off/);
+    });
+  });
 });

@@ -30,6 +30,19 @@ export interface IngestConfig {
   httpTls?: { cert: string; key: string } | undefined;
   /** Env MQTT_TLS_CA (PEM file): the CA to trust for an mqtts:// MQTT_URL with a private certificate. */
   mqttTlsCa?: string | undefined;
+  /**
+   * Env INGEST_SHARE_GROUP: when set, the subscriber speaks MQTT 5 and subscribes `$share/<group>/` + each
+   * filter, so several workers share the feed (ingest/README.md "Scale-out: shared subscriptions").
+   */
+  shareGroup?: string | undefined;
+  /**
+   * Env INGEST_CLIENT_ID, default MQTT_USERNAME (`tsunagaru-ingest`). The broker keeps a persistent session
+   * per client id, holding what the worker has not acknowledged: every worker needs its own, kept across
+   * restarts.
+   */
+  clientId: string;
+  /** Env INGEST_ALERTS `on` | `off`; default on, but off with INGEST_SHARE_GROUP (a worker sees only a share of each device). */
+  alerts: boolean;
 }
 
 function loadHttpTls(env: NodeJS.ProcessEnv): IngestConfig['httpTls'] {
@@ -50,6 +63,29 @@ function loadMqttCa(env: NodeJS.ProcessEnv): string | undefined {
   }
 }
 
+/** MQTT 5 §4.8.2: a share name must not contain `/`, `+` or `#`. */
+function loadShareGroup(env: NodeJS.ProcessEnv): string | undefined {
+  const group = env.INGEST_SHARE_GROUP;
+  if (group === undefined || group === '') return undefined;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(group)) throw configError('INGEST_SHARE_GROUP', `must be 1-64 of A-Z a-z 0-9 _ - (a share name may not hold /, + or #), got "${group}"`);
+  return group;
+}
+
+function loadShareSettings(env: NodeJS.ProcessEnv, storage: StorageConfig, username: string): Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts'> {
+  const shareGroup = loadShareGroup(env);
+  const clientId = env.INGEST_CLIENT_ID || username;
+  // The same pattern as device ids: it also keeps + and # out (mosquitto's pattern ACLs refuse those).
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(clientId)) throw configError('INGEST_CLIENT_ID', `must be 1-64 of A-Z a-z 0-9 _ -, got "${clientId}"`);
+  const rawAlerts = env.INGEST_ALERTS;
+  if (rawAlerts !== undefined && rawAlerts !== '' && rawAlerts !== 'on' && rawAlerts !== 'off') throw configError('INGEST_ALERTS', `must be on or off, got "${rawAlerts}"`);
+  if (shareGroup) {
+    // Each worker gets only a round-robin share of every device's messages: readings must meet in one store.
+    if (!storage.stores.some((s) => s === 'influx-v1' || s === 'influx-v2')) throw configError('STORE', `with INGEST_SHARE_GROUP the readings must go to a shared store: set influx-v1 or influx-v2, got "${storage.stores.join(',')}"`);
+    if (storage.stores.includes('duckdb')) throw configError('STORE', 'with INGEST_SHARE_GROUP drop duckdb: a worker\'s embedded store would hold only its share of each device, and its API would show that share as if it were all');
+  }
+  return { shareGroup, clientId, alerts: rawAlerts ? rawAlerts === 'on' : !shareGroup };
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function parsePort(variable: string, raw: string | undefined, fallback: number): number {
@@ -68,19 +104,22 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   if (!LOG_LEVELS.includes(logLevel)) throw configError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const token = env.TSUNAGARU_ADMIN_TOKEN;
   if (token !== undefined && token !== '' && token.length < 16) throw configError('TSUNAGARU_ADMIN_TOKEN', 'must be at least 16 characters (or unset it to have one generated)');
+  const mqttUsername = env.MQTT_USERNAME || 'tsunagaru-ingest';
+  const storage = loadStorageConfig(env);
   return Object.freeze({
     dataDir: env.DATA_DIR || './data',
     httpHost: env.HTTP_HOST || '127.0.0.1',
     httpPort: parsePort('HTTP_PORT', env.HTTP_PORT, 8080),
     mqttUrl,
-    mqttUsername: env.MQTT_USERNAME || 'tsunagaru-ingest',
+    mqttUsername,
     mqttPassword: env.MQTT_PASSWORD || undefined,
     adminToken: token || randomBytes(24).toString('base64url'),
     adminTokenGenerated: !token,
     logLevel,
     alertRulesFile: env.ALERT_RULES_FILE || undefined,
-    storage: loadStorageConfig(env),
+    storage,
     httpTls: loadHttpTls(env),
     mqttTlsCa: loadMqttCa(env),
+    ...loadShareSettings(env, storage, mqttUsername),
   });
 }

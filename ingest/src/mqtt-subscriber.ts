@@ -22,9 +22,27 @@ export interface SubscriberOptions {
   topics?: string[];
   logger: Logger;
   sink: MessageSink;
+  /**
+   * MQTT 5 shared subscription group: subscribes `$share/<group>/` + each filter, so the broker hands
+   * each message to one of the group's workers (ingest/README.md "Scale-out: shared subscriptions").
+   */
+  shareGroup?: string;
   /** Extra MQTT.js options (e.g. TLS `ca`, `protocolVersion: 5`). */
   mqttOptions?: Partial<IClientOptions>;
   clock?: () => number;
+}
+
+/**
+ * MQTT 5 Session Expiry Interval for a share-group worker: 0xFFFFFFFF, the session never expires
+ * [MQTT-3.1.2.11.2]. mosquitto 2.0 keeps queueing a share to a member whose session is offline, and never
+ * hands a dead member's unacknowledged messages to another one (both observed, see the README): an
+ * expiring session would drop them.
+ */
+export const SHARED_SESSION_EXPIRY_SEC = 0xffffffff;
+
+/** The filters as subscribed: `$share/<group>/<filter>` with a share group (MQTT 5 §4.8.2). */
+export function subscriptionFilters(topics: readonly string[], shareGroup?: string): string[] {
+  return shareGroup ? topics.map((t) => `$share/${shareGroup}/${t}`) : [...topics];
 }
 
 export interface IngestSubscriber {
@@ -66,8 +84,11 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
   const log = options.logger;
   const clock = options.clock ?? Date.now;
   const url = new URL(options.url);
+  // MQTT 3.1.1 has no shared subscriptions; on 5, clean: false is Clean Start 0, and without a Session
+  // Expiry Interval the session would end with the connection.
+  const shared = options.shareGroup ? { protocolVersion: 5 as const, properties: { sessionExpiryInterval: SHARED_SESSION_EXPIRY_SEC } } : { protocolVersion: 4 as const };
   const clientOptions: IClientOptions = {
-    protocolVersion: 4,
+    ...shared,
     clean: false,
     clientId: options.clientId ?? 'tsunagaru-ingest',
     username: options.username,
@@ -111,13 +132,14 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
     );
   };
 
-  const topics = options.topics ?? INGEST_TOPICS;
+  const topics = subscriptionFilters(options.topics ?? INGEST_TOPICS, options.shareGroup);
   client.on('connect', (connack) => {
-    log.info({ event: 'mqtt_connected', url: options.url, sessionPresent: connack.sessionPresent }, 'ingest connected to the broker');
+    log.info({ event: 'mqtt_connected', url: options.url, clientId: clientOptions.clientId, shareGroup: options.shareGroup, sessionPresent: connack.sessionPresent }, 'ingest connected to the broker');
     if (topics.length === 0) return;
     client.subscribe(topics, { qos: 1 }, (err, granted) => {
       if (err) return log.error({ err }, 'subscribe failed');
-      const refused = (granted ?? []).filter((g) => g.qos === 128);
+      // 0x80 on 3.1.1; on MQTT 5 every reason code ≥ 0x80 is a refusal (0x87 not authorised, 0x9E shared subscriptions not supported).
+      const refused = (granted ?? []).filter((g) => (g.qos & 0x80) !== 0);
       if (refused.length > 0) log.error({ event: 'mqtt_subscribe_refused', topics: refused.map((g) => g.topic) }, 'the broker refused a subscription: check the ingest service account ACL');
     });
   });

@@ -18,7 +18,8 @@ import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from 
 import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 
 export interface IngestServiceDeps {
-  config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile' | 'httpTls' | 'mqttTlsCa'>;
+  config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile' | 'httpTls' | 'mqttTlsCa'> &
+    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts'>>;
   /** The ingest's own MQTT password (service account). */
   mqttPassword: string;
   registry: DeviceRegistry;
@@ -61,7 +62,11 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   const { config, logger } = deps;
   const clock = deps.clock ?? Date.now;
   // A wrong rules file stops the start with a message naming the field, before anything is opened.
-  const rules = deps.alertRules ?? (config.alertRulesFile ? loadAlertRulesFile(config.alertRulesFile) : DEFAULT_ALERT_RULES);
+  const configured = deps.alertRules ?? (config.alertRulesFile ? loadAlertRulesFile(config.alertRulesFile) : DEFAULT_ALERT_RULES);
+  // INGEST_ALERTS=off: the engine still answers the API (from its table) but sees no message and every
+  // rule is off, so its clock raises nothing (a share-group worker sees only part of each device's stream).
+  const alertsOn = config.alerts ?? true;
+  const rules = alertsOn ? configured : { ...configured, rules: Object.fromEntries(Object.entries(configured.rules).map(([id, r]) => [id, { ...r, enabled: false }])) as typeof configured.rules };
   const store = await openEmbeddedStore(config.dataDir);
   const alerting = await startAlerting({ db: store.db, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, logger: logger.child({ component: 'alerts' }) });
   // Commands go out on the ingest's own MQTT client (QoS 1, never retained); a birth releases queued ones.
@@ -76,7 +81,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   });
   const onOutcome: PipelineOptions['onOutcome'] = (outcome, ctx) => {
     commands.onOutcome(outcome);
-    alerting.engine.onOutcome(outcome, ctx);
+    if (alertsOn) alerting.engine.onOutcome(outcome, ctx);
     deps.onOutcome?.(outcome, ctx);
   };
   const storage = deps.storage ?? loadStorageConfig({});
@@ -91,8 +96,10 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     url: config.mqttUrl,
     username: config.mqttUsername,
     password: deps.mqttPassword,
-    // Our broker binds client ids to usernames (so nobody can kick a session by reusing its id).
-    clientId: config.mqttUsername,
+    // Our broker binds client ids to usernames (so nobody can kick a session by reusing its id); share-group
+    // workers on mosquitto each need their own (INGEST_CLIENT_ID).
+    clientId: config.clientId ?? config.mqttUsername,
+    ...(config.shareGroup ? { shareGroup: config.shareGroup } : {}),
     logger,
     sink: durable.journal,
     ...(deps.embedded ? { topics: [] } : {}),

@@ -1,4 +1,5 @@
 import { Duplex, PassThrough } from 'node:stream';
+import { generate, parser, type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { PubackGate } from './puback-gate.js';
 
@@ -65,5 +66,40 @@ describe('PubackGate', () => {
     socket.push(Buffer.from([0x30, 0x00]));
     await tick();
     expect(Buffer.concat(got)).toEqual(Buffer.from([0x30, 0x00]));
+  });
+
+  it('holds MQTT 5 PUBACKs (reason code, properties, multi-byte length) as MQTT.js writes them, by packet id', async () => {
+    const { socket, written } = fakeSocket();
+    const gate = new PubackGate(socket);
+    const v5 = { protocolVersion: 5 };
+    const packets: Packet[] = [
+      { cmd: 'puback', messageId: 0x1234 }, // reason 0 and no properties: the 2-byte short form [MQTT-3.4.2.1]
+      { cmd: 'puback', messageId: 0x0102, reasonCode: 0x10, properties: { reasonString: 'x'.repeat(200) } }, // remaining length > 127
+      { cmd: 'pingreq' },
+      { cmd: 'puback', messageId: 0xfffe, reasonCode: 0, properties: { userProperties: { worker: 'ingest-2' } } },
+    ];
+    const held = [deferred(), deferred(), deferred()];
+    gate.hold(0x1234, held[0]!.promise);
+    gate.hold(0x0102, held[1]!.promise);
+    gate.hold(0xfffe, held[2]!.promise);
+    const bytes = Buffer.concat(packets.map((p) => generate(p, v5)));
+    for (let i = 0; i < bytes.length; i += 37) gate.write(bytes.subarray(i, i + 37)); // arbitrary write boundaries
+    await tick();
+    expect(gate.held).toBe(4);
+    held[0]!.resolve();
+    held[2]!.resolve();
+    await tick();
+    const sent = () => {
+      const out: Packet[] = [];
+      const p = parser(v5);
+      p.on('packet', (packet) => out.push(packet));
+      p.parse(Buffer.concat(written));
+      return out.map((x) => ({ cmd: x.cmd, messageId: (x as { messageId?: number }).messageId }));
+    };
+    expect(sent()).toEqual([{ cmd: 'puback', messageId: 0x1234 }]); // 0x0102 still waits; the rest stays behind it
+    held[1]!.resolve();
+    await tick();
+    expect(Buffer.concat(written)).toEqual(bytes);
+    expect(sent().map((x) => x.messageId)).toEqual([0x1234, 0x0102, undefined, 0xfffe]);
   });
 });

@@ -10,6 +10,10 @@
  * covers the message. Many messages are in flight and share one fsync, on MQTT 3.1.1 and 5 alike.
  * PUBACKs leave in the order their PUBLISHes arrived [MQTT-4.6.0-2]; other packets queue behind a held
  * PUBACK so nothing overtakes. If a commit fails, the connection is cut: no PUBACK, the broker redelivers.
+ *
+ * The gate reads only what MQTT 3.1.1 and 5 share: the fixed header (type, variable-length "remaining
+ * length") and the packet id that opens a PUBACK's variable header. An MQTT 5 PUBACK may add a reason code
+ * and properties after the id [MQTT 5 §3.4.2]; they travel unchanged with the held packet.
  */
 import { Duplex } from 'node:stream';
 
