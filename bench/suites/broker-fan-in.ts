@@ -1,0 +1,198 @@
+/**
+ * Broker fan-in: many authenticated devices each publish telemetry on their own contract-v1 topic,
+ * one ingest account receives everything through `tsunagaru/v1/#`. Ours against mosquitto, both
+ * with authentication and ACLs on, the same load generator and subscriber processes for both.
+ */
+import { join } from 'node:path';
+import { makeFleet, REPO_ROOT, startBroker, INGEST_USERNAME, type BrokerKind, type Fleet, type RunningBroker } from '../lib/brokers.js';
+import { CpuMeter, formatCpu } from '../lib/proc.js';
+import type { BenchContext, Figure, Suite, SuiteResult } from '../lib/types.js';
+import { startWorker, type Worker } from '../lib/worker.js';
+
+const DEVICE_WORKER = join(REPO_ROOT, 'bench/lib/load/device-worker.ts');
+const SUBSCRIBER_WORKER = join(REPO_ROOT, 'bench/lib/load/subscriber-worker.ts');
+const PAYLOAD_BYTES = 200;
+const QOS1_WINDOW = 10;
+
+interface Load {
+  publishers: number;
+  saturateMs: number;
+  /** Delivered messages are counted from warmupMs into a phase until warmupMs before its end. */
+  warmupMs: number;
+  latencyRate: number;
+  latencyMs: number;
+}
+
+function loadFor(quick: boolean): Load {
+  return quick
+    ? { publishers: 20, saturateMs: 3000, warmupMs: 500, latencyRate: 500, latencyMs: 3000 }
+    : { publishers: 100, saturateMs: 6000, warmupMs: 1000, latencyRate: 2000, latencyMs: 6000 };
+}
+
+interface RunResult {
+  qos0Rate: number;
+  qos0LossPct: number;
+  qos1Rate: number;
+  p50: number;
+  p99: number;
+  notes: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function delivered(subscriber: Worker): Promise<number> {
+  return (await subscriber.request<{ type: string; delivered: number }>({ type: 'count' })).delivered;
+}
+
+/** Waits until the subscriber's count stops growing (or reaches `target`); returns it. */
+async function drained(subscriber: Worker, target: number): Promise<number> {
+  let last = await delivered(subscriber);
+  let stableSince = Date.now();
+  const deadline = Date.now() + 30_000;
+  while (last < target && Date.now() < deadline && Date.now() - stableSince < 2000) {
+    await sleep(100);
+    const now = await delivered(subscriber);
+    if (now !== last) stableSince = Date.now();
+    last = now;
+  }
+  return last;
+}
+
+interface PhaseDone {
+  type: string;
+  sent: number;
+  acked: number;
+  cpu: number;
+  closedDuringPhase: number;
+}
+
+/** One saturation phase: delivered msg/s in the middle of it, and what was lost by the end. */
+async function saturate(qos: 0 | 1, load: Load, broker: RunningBroker, devices: Worker, subscriber: Worker) {
+  const start = await delivered(subscriber);
+  const done = devices.request<PhaseDone>({ type: 'phase', qos, mode: 'saturate', durationMs: load.saturateMs, window: QOS1_WINDOW, payloadBytes: PAYLOAD_BYTES });
+  await sleep(load.warmupMs);
+  const cpu = new CpuMeter({ broker: broker.pid, generator: devices.pid, subscriber: subscriber.pid });
+  const c1 = await delivered(subscriber);
+  const t1 = performance.now();
+  await sleep(load.saturateMs - 2 * load.warmupMs);
+  const c2 = await delivered(subscriber);
+  const rate = (c2 - c1) / ((performance.now() - t1) / 1000);
+  const usage = cpu.read();
+  const phase = await done;
+  const end = await drained(subscriber, start + phase.sent);
+  if (phase.closedDuringPhase > 0) throw new Error(`${broker.label} closed ${phase.closedDuringPhase} publisher connections during QoS ${qos} (a limit or ACL refusal?)`);
+  const lost = phase.sent - (end - start);
+  return { rate, lost, sent: phase.sent, usage };
+}
+
+async function runOnce(kind: BrokerKind, fleet: Fleet, load: Load, ctx: BenchContext, label: string): Promise<RunResult> {
+  const workers: Worker[] = [];
+  let broker: RunningBroker | undefined;
+  try {
+    broker = await startBroker(kind, fleet);
+    const subscriber = await startWorker(SUBSCRIBER_WORKER, 'subscriber');
+    workers.push(subscriber);
+    await subscriber.request({ type: 'connect', host: '127.0.0.1', port: broker.port, username: fleet.ingest.username, password: fleet.ingest.password, filter: 'tsunagaru/v1/#' });
+    const devices = await startWorker(DEVICE_WORKER, 'publishers');
+    workers.push(devices);
+    const c = await devices.request<{ type: string; connected: number; firstError?: string }>({
+      type: 'connect', host: '127.0.0.1', port: broker.port, devices: fleet.devices, concurrency: 32, sourceAddresses: 32,
+    });
+    if (c.connected !== fleet.devices.length) throw new Error(`${label}: only ${c.connected} of ${fleet.devices.length} publishers logged in (${c.firstError})`);
+
+    ctx.progress(`${label}: QoS 0 saturation, ${load.publishers} publishers`);
+    const q0 = await saturate(0, load, broker, devices, subscriber);
+    ctx.progress(`${label}: QoS 0 ${Math.round(q0.rate)} msg/s delivered, lost ${q0.lost} of ${q0.sent}; CPU ${formatCpu(q0.usage)}`);
+    ctx.progress(`${label}: QoS 1 saturation, window ${QOS1_WINDOW} per publisher`);
+    const q1 = await saturate(1, load, broker, devices, subscriber);
+    if (q1.lost > 0) throw new Error(`${label}: ${q1.lost} QoS 1 messages acknowledged to publishers but not delivered`);
+    ctx.progress(`${label}: QoS 1 ${Math.round(q1.rate)} msg/s delivered; CPU ${formatCpu(q1.usage)}`);
+
+    ctx.progress(`${label}: latency at ${load.latencyRate} msg/s, QoS 1`);
+    const done = devices.request<PhaseDone>({ type: 'phase', qos: 1, mode: 'rate', rate: load.latencyRate, durationMs: load.latencyMs, payloadBytes: PAYLOAD_BYTES });
+    await sleep(load.warmupMs);
+    await subscriber.request({ type: 'record', on: true });
+    await sleep(load.latencyMs - 2 * load.warmupMs);
+    await subscriber.request({ type: 'record', on: false });
+    await done;
+    const lat = await subscriber.request<{ type: string; count: number; p50: number; p99: number; max: number }>({ type: 'latencies' });
+    if (lat.count === 0) throw new Error(`${label}: no message delivered during the latency phase`);
+    ctx.progress(`${label}: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms, max ${lat.max.toFixed(1)} ms over ${lat.count} messages`);
+    return {
+      qos0Rate: q0.rate,
+      qos0LossPct: (100 * q0.lost) / q0.sent,
+      qos1Rate: q1.rate,
+      p50: lat.p50,
+      p99: lat.p99,
+      notes: [
+        `${label}: QoS 0 ${Math.round(q0.rate).toLocaleString('en-US')} msg/s (CPU ${formatCpu(q0.usage)}; ${q0.lost} of ${q0.sent} lost); ` +
+          `QoS 1 ${Math.round(q1.rate).toLocaleString('en-US')} msg/s (CPU ${formatCpu(q1.usage)}); latency over ${lat.count} messages, max ${lat.max.toFixed(1)} ms`,
+      ],
+    };
+  } finally {
+    for (const w of workers.reverse()) await w.stop();
+    await broker?.stop();
+  }
+}
+
+const throughputGoal = (_ours: number, ratio: number | undefined): boolean => ratio !== undefined && ratio >= 1;
+
+async function run(ctx: BenchContext): Promise<SuiteResult> {
+  const load = loadFor(ctx.quick);
+  // One secret and one production-cost scrypt hash for the fleet: a login still verifies a full N=16384 hash.
+  const fleet: Fleet = {
+    devices: makeFleet('fanin', load.publishers, 16384, 'bench-fan-in-secret-0123456789'),
+    ingest: { username: INGEST_USERNAME, password: 'bench-ingest-secret-0123456789' },
+  };
+  const ours: RunResult[] = [];
+  const peer: RunResult[] = [];
+  for (let i = 0; i < ctx.runs; i++) {
+    // Alternate who goes first, so a slow drift of the machine does not favour one broker.
+    const order: BrokerKind[] = i % 2 === 0 ? ['ours', 'mosquitto'] : ['mosquitto', 'ours'];
+    for (const kind of order) {
+      const label = `run ${i + 1}/${ctx.runs}: ${kind}`;
+      (kind === 'ours' ? ours : peer).push(await runOnce(kind, fleet, load, ctx, label));
+    }
+  }
+  const figure = (name: string, unit: string, higherIsBetter: boolean, pick: (r: RunResult) => number, goal?: string): Figure => ({
+    name,
+    unit,
+    higherIsBetter,
+    ours: { runs: ours.map(pick) },
+    peer: { label: 'mosquitto 2.0', runs: peer.map(pick) },
+    ...(goal ? { goal, goalCheck: throughputGoal } : {}),
+  });
+  return {
+    id: 'broker-fan-in',
+    title: 'Broker fan-in: devices → one ingest subscriber',
+    command: 'BENCH_SUITES=broker-fan-in npm run bench',
+    method:
+      `${load.publishers} authenticated devices (clean sessions, one connection each, ${PAYLOAD_BYTES}-byte JSON payloads) each publish on ` +
+      'their own `tsunagaru/v1/<type>/<id>/telemetry`; the ingest service account, subscribed to `tsunagaru/v1/#` at QoS 1, receives them. ' +
+      'Authentication and topic ACLs are on in both brokers: ours is `tsx broker/src/main.ts` (the `npm run broker` entry point) on a file ' +
+      'registry with scrypt N=16384 hashes, logging at info; mosquitto 2.0 runs the passwd/ACL files `writeMosquittoConfig` generates. ' +
+      'Our per-device publish rate limits are **off** for this bench (`MQTT_DEVICE_MSGS_PER_SEC=0`, `MQTT_DEVICE_BYTES_PER_SEC=0`): each device here ' +
+      'publishes far above the 50 msg/s a real one may, and mosquitto has no such limit. The load generator (one child process, raw sockets, ' +
+      'PUBLISH packets encoded once with mqtt-packet and patched per message) and the subscriber (another child process) are the same for both brokers. ' +
+      `Saturation: QoS 0 as fast as the broker reads its sockets; QoS 1 with ${QOS1_WINDOW} messages in flight per device (a new one per PUBACK). ` +
+      `Delivered msg/s is counted at the subscriber over the middle of a ${load.saturateMs / 1000} s phase (${load.warmupMs / 1000} s cut at each end); ` +
+      'loss is what the generator wrote minus what arrived once the broker had drained. ' +
+      `Latency: QoS 1 at a fixed ${load.latencyRate} msg/s in total, send time (wall clock) in the payload, percentiles over the middle of ${load.latencyMs / 1000} s. ` +
+      'Each run starts fresh broker and client processes; the brokers alternate going first.',
+    figures: [
+      figure(`QoS 0 fan-in, ${load.publishers} publishers, delivered`, 'msg/s', true, (r) => r.qos0Rate, '≥ 1.0× mosquitto'),
+      figure(`QoS 1 fan-in, ${load.publishers} publishers × ${QOS1_WINDOW} in flight, delivered`, 'msg/s', true, (r) => r.qos1Rate, '≥ 1.0× mosquitto'),
+      figure('QoS 0 at saturation, lost', '%', false, (r) => r.qos0LossPct),
+      figure(`end-to-end latency p50, QoS 1 at ${load.latencyRate} msg/s`, 'ms', false, (r) => r.p50),
+      figure(`end-to-end latency p99, QoS 1 at ${load.latencyRate} msg/s`, 'ms', false, (r) => r.p99),
+    ],
+    notes: [
+      'CPU is each process\'s share of one core during the counted window (2 cores on the reference machine: broker, generator and subscriber compete for them). ' +
+        'Both brokers are single-threaded event loops.',
+      '',
+      ...[...ours, ...peer].flatMap((r) => r.notes.map((n) => `- ${n}`)),
+    ].join('\n'),
+  };
+}
+
+export const brokerFanIn: Suite = { id: 'broker-fan-in', title: 'Broker fan-in: devices → one ingest subscriber', run };
