@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mosquittoAcl, mosquittoPasswordLine, writeMosquittoConfig } from './mosquitto-config.js';
+import { pbkdf2Sync } from 'node:crypto';
+import { mosquittoAcl, mosquittoDynamicSecurity, mosquittoPasswordLine, writeMosquittoConfig } from './mosquitto-config.js';
 
 describe('mosquitto-config', () => {
   it('matches a line produced by mosquitto_passwd 2.0.11 for the same salt', async () => {
@@ -76,5 +77,45 @@ describe('mosquitto-config', () => {
     ],
   ])('rejects bad credentials %#', async (credentials, message) => {
     await expect(writeMosquittoConfig({ dir: join(tmpdir(), 'never-written'), port: 1883, credentials: credentials as never })).rejects.toThrow(message);
+  });
+
+  it('dynamic security: subscribe rights are explicit, only the ingest may take $share/…/tsunagaru/v1/#', async () => {
+    const json = (await mosquittoDynamicSecurity([
+      { username: 'wm-01', password: 'device-secret', role: 'device', type: 'water-meter' },
+      { username: 'ingest', password: 'ingest-secret', role: 'ingest' },
+    ])) as { defaultACLAccess: object; clients: Array<Record<string, any>>; roles: Array<{ rolename: string; acls: Array<{ acltype: string; topic: string }> }> };
+    // Anything not granted is refused, SUBSCRIBE included (mosquitto's acl_file cannot refuse a SUBSCRIBE).
+    expect(json.defaultACLAccess).toEqual({ publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: true });
+    const rights = (name: string) => json.roles.find((r) => r.rolename === `tsunagaru-${name}`)!.acls.map((a) => `${a.acltype} ${a.topic}`);
+    expect(rights('wm-01')).toEqual([
+      'publishClientSend tsunagaru/v1/water-meter/wm-01/telemetry',
+      'publishClientSend tsunagaru/v1/water-meter/wm-01/event',
+      'publishClientSend tsunagaru/v1/water-meter/wm-01/state',
+      'publishClientSend tsunagaru/v1/water-meter/wm-01/cmd/ack',
+      'subscribeLiteral tsunagaru/v1/water-meter/wm-01/cmd',
+      'publishClientReceive tsunagaru/v1/water-meter/wm-01/cmd',
+    ]);
+    expect(rights('ingest')).toContain('subscribePattern $share/+/tsunagaru/v1/#');
+    expect(rights('wm-01').some((r) => r.includes('$share'))).toBe(false);
+    // The plugin checks PBKDF2-SHA512 of the password with the stored salt and iterations.
+    const device = json.clients.find((c) => c.username === 'wm-01')!;
+    expect(device.roles).toEqual([{ rolename: 'tsunagaru-wm-01' }]);
+    const hash = pbkdf2Sync('device-secret', Buffer.from(device.salt, 'base64'), device.iterations, 64, 'sha512');
+    expect(device.password).toBe(hash.toString('base64'));
+  });
+
+  it('dynamic security: the conf loads the plugin instead of password_file and acl_file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsunagaru-mosq-'));
+    try {
+      const files = await writeMosquittoConfig({ dir, port: 18831, authorisation: 'dynamic-security', credentials: [{ username: 'ingest', password: 'ingest-secret', role: 'ingest' }] });
+      const conf = await readFile(files.confPath, 'utf8');
+      expect(conf).toContain(`plugin_opt_config_file ${files.dynamicSecurityPath}`);
+      expect(conf).toMatch(/^plugin \/.*mosquitto_dynamic_security\.so$/m);
+      expect(conf).not.toMatch(/^(password_file|acl_file) /m);
+      expect(JSON.parse(await readFile(files.dynamicSecurityPath!, 'utf8')).clients).toHaveLength(1);
+      await expect(writeMosquittoConfig({ dir, port: 18831, authorisation: 'ldap' as never, credentials: [] })).rejects.toThrow(/authorisation must be/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,18 @@
  * devices and the ingest can be tested against a second, independent broker (interop). Only the
  * rights are mirrored: mosquitto's ACL file cannot express "retain only on state" or bind client
  * ids to usernames, and on MQTT 3.1.1 it drops a refused publish silently where aedes disconnects.
+ *
+ * Two ways to authorise (option `authorisation`):
+ * - `acl-file` (default): password_file + acl_file. mosquitto 2.0.11 does not check subscriptions against
+ *   an acl_file at all (src/security_default.c: "FIXME - implement ACL subscription strings"); only each
+ *   delivery is checked (READ). Anyone who logs in may therefore join the ingest's shared subscription
+ *   `$share/<group>/…`, and mosquitto then hands that member its round-robin turn, finds the READ denied and
+ *   drops the message (src/subs.c subs__send / subs__shared_process): a device could make the ingest lose
+ *   a share of the feed. Fine for a single, non-shared ingest.
+ * - `dynamic-security`: mosquitto's own dynamic security plugin (shipped with 2.0), which checks every
+ *   SUBSCRIBE against literal/pattern rules on the whole filter, `$share/…` included. Only the ingest
+ *   service account may subscribe to `tsunagaru/v1/#` or `$share/<any group>/tsunagaru/v1/#`; a device may
+ *   subscribe only to its own `cmd`. Required with ingest workers in a share group.
  */
 import { pbkdf2, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -36,12 +48,21 @@ export interface MosquittoConfigOptions {
   runAsUser?: string;
   /** message_size_limit in bytes; default MAX_PAYLOAD_BYTES (65536). */
   maxPayloadBytes?: number;
+  /** `acl-file` (default) or `dynamic-security` (needed for shared subscriptions; see the file comment). */
+  authorisation?: MosquittoAuthorisation;
+  /** The dynamic security plugin; default Debian's path. */
+  dynamicSecurityPlugin?: string;
 }
+
+export type MosquittoAuthorisation = 'acl-file' | 'dynamic-security';
+export const MOSQUITTO_DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 
 export interface MosquittoConfigFiles {
   confPath: string;
   passwordFilePath: string;
   aclFilePath: string;
+  /** With `authorisation: 'dynamic-security'`: the plugin's JSON (clients, roles); passwd and acl are then written but not used. */
+  dynamicSecurityPath?: string;
 }
 
 /** mosquitto 2.0 password format 7: PBKDF2-HMAC-SHA512, 12-byte salt, 64-byte key, standard base64. */
@@ -53,18 +74,68 @@ function configError(message: string): BrokerError {
   return new BrokerError('BROKER_ERR_CONFIG', `mosquitto config: ${message}`);
 }
 
+async function passwordHash(password: string, options: { iterations?: number; salt?: Buffer }): Promise<{ iterations: number; salt: Buffer; hash: Buffer }> {
+  const iterations = options.iterations ?? MOSQUITTO_DEFAULT_ITERATIONS;
+  const salt = options.salt ?? randomBytes(SALT_BYTES);
+  const hash = await new Promise<Buffer>((resolve, reject) =>
+    pbkdf2(password, salt, iterations, KEY_BYTES, 'sha512', (err, key) => (err ? reject(err) : resolve(key))),
+  );
+  return { iterations, salt, hash };
+}
+
 /** One password-file line: `username:$7$<iterations>$<base64 salt>$<base64 hash>`. */
 export async function mosquittoPasswordLine(
   username: string,
   password: string,
   options: { iterations?: number; salt?: Buffer } = {},
 ): Promise<string> {
-  const iterations = options.iterations ?? MOSQUITTO_DEFAULT_ITERATIONS;
-  const salt = options.salt ?? randomBytes(SALT_BYTES);
-  const hash = await new Promise<Buffer>((resolve, reject) =>
-    pbkdf2(password, salt, iterations, KEY_BYTES, 'sha512', (err, key) => (err ? reject(err) : resolve(key))),
-  );
+  const { iterations, salt, hash } = await passwordHash(password, options);
   return `${username}:$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+interface DynsecAcl {
+  acltype: 'publishClientSend' | 'publishClientReceive' | 'subscribeLiteral' | 'subscribePattern';
+  topic: string;
+  allow: true;
+}
+
+/** The rights of one credential as dynamic-security ACLs (the same rights as mosquittoAcl, plus SUBSCRIBE). */
+function dynsecAcls(c: MosquittoCredential): DynsecAcl[] {
+  if (c.role === 'ingest') {
+    return [
+      { acltype: 'subscribeLiteral', topic: `${TOPIC_ROOT}/#`, allow: true },
+      // Any share group, so the group stays an ingest setting (INGEST_SHARE_GROUP) and not a broker one.
+      { acltype: 'subscribePattern', topic: `$share/+/${TOPIC_ROOT}/#`, allow: true },
+      { acltype: 'publishClientReceive', topic: `${TOPIC_ROOT}/#`, allow: true },
+      { acltype: 'publishClientSend', topic: `${TOPIC_ROOT}/+/+/cmd`, allow: true },
+    ];
+  }
+  const type = c.type as DeviceType;
+  const cmd = buildTopic(type, c.username, 'cmd');
+  return [
+    ...DEVICE_PUBLISH_CHANNELS.map((channel) => ({ acltype: 'publishClientSend' as const, topic: buildTopic(type, c.username, channel), allow: true as const })),
+    { acltype: 'subscribeLiteral', topic: cmd, allow: true },
+    { acltype: 'publishClientReceive', topic: cmd, allow: true },
+  ];
+}
+
+/**
+ * The dynamic security plugin's JSON: one client and one role per credential, everything not granted
+ * denied (`defaultACLAccess` all false but unsubscribe).
+ */
+export async function mosquittoDynamicSecurity(credentials: readonly MosquittoCredential[], options: { iterations?: number } = {}): Promise<object> {
+  const clients = await Promise.all(
+    credentials.map(async (c) => {
+      const { iterations, salt, hash } = await passwordHash(c.password, options);
+      return { username: c.username, salt: salt.toString('base64'), password: hash.toString('base64'), iterations, roles: [{ rolename: `tsunagaru-${c.username}` }] };
+    }),
+  );
+  return {
+    defaultACLAccess: { publishClientSend: false, publishClientReceive: false, subscribe: false, unsubscribe: true },
+    clients,
+    groups: [],
+    roles: credentials.map((c) => ({ rolename: `tsunagaru-${c.username}`, acls: dynsecAcls(c).map((a) => ({ ...a, priority: 0 })) })),
+  };
 }
 
 /** The ACL file: per-user blocks mirroring acl.ts (canPublish/canSubscribe). */
@@ -88,6 +159,8 @@ export function mosquittoConf(o: {
   host: string;
   passwordFilePath: string;
   aclFilePath: string;
+  /** Set: authorise with the dynamic security plugin and this JSON instead of password_file/acl_file. */
+  dynamicSecurity?: { plugin: string; configPath: string };
   persistenceDir: string;
   runAsUser: string;
   maxPayloadBytes: number;
@@ -99,8 +172,9 @@ export function mosquittoConf(o: {
     `listener ${o.port} ${o.host}`,
     'protocol mqtt',
     'allow_anonymous false',
-    `password_file ${o.passwordFilePath}`,
-    `acl_file ${o.aclFilePath}`,
+    ...(o.dynamicSecurity
+      ? [`plugin ${o.dynamicSecurity.plugin}`, `plugin_opt_config_file ${o.dynamicSecurity.configPath}`]
+      : [`password_file ${o.passwordFilePath}`, `acl_file ${o.aclFilePath}`]),
     'persistence true',
     // The ingest's persistent session must keep every QoS 1 message while the ingest is away or applying
     // backpressure; mosquitto's default (1000 queued per client) would drop the rest silently.
@@ -145,7 +219,16 @@ export async function writeMosquittoConfig(options: MosquittoConfigOptions): Pro
   const lines = await Promise.all(options.credentials.map((c) => mosquittoPasswordLine(c.username, c.password, { iterations: options.iterations })));
   await writeFile(files.passwordFilePath, `${lines.join('\n')}\n`, { mode: 0o600 });
   await writeFile(files.aclFilePath, mosquittoAcl(options.credentials), { mode: 0o600 });
+  let dynamicSecurity: { plugin: string; configPath: string } | undefined;
+  if ((options.authorisation ?? 'acl-file') === 'dynamic-security') {
+    dynamicSecurity = { plugin: options.dynamicSecurityPlugin ?? MOSQUITTO_DYNSEC_PLUGIN, configPath: join(options.dir, 'dynamic-security.json') };
+    files.dynamicSecurityPath = dynamicSecurity.configPath;
+    await writeFile(dynamicSecurity.configPath, `${JSON.stringify(await mosquittoDynamicSecurity(options.credentials, { iterations: options.iterations }), null, 2)}\n`, { mode: 0o600 });
+  } else if (options.authorisation !== undefined && options.authorisation !== 'acl-file') {
+    throw configError(`authorisation must be acl-file or dynamic-security, got "${options.authorisation}"`);
+  }
   const conf = mosquittoConf({
+    ...(dynamicSecurity ? { dynamicSecurity } : {}),
     port: options.port,
     host: options.host ?? '127.0.0.1',
     passwordFilePath: files.passwordFilePath,
