@@ -1,24 +1,19 @@
 /**
- * docker-compose.yml wires the generated Grafana files and the ingest's InfluxDB settings together:
+ * docker-compose.yml (profile single-node, and Grafana in every profile) wires the generated Grafana files and the ingest's InfluxDB settings together:
  * every mounted file exists, Grafana gets every variable its provisioning file reads, and the ingest's
  * environment passes its own storage config check against the same bucket.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DASHBOARDS_MOUNT, datasourceYaml, GAZETTEER_PATH } from '@tsunagaru/dashboards';
 import { loadStorageConfig } from '@tsunagaru/ingest';
+import { loadComposeFile, servicesOf } from '../deploy/scripts/compose-file.js';
 
-interface Service {
-  image?: string;
-  environment?: Record<string, string>;
-  volumes?: string[];
-  depends_on?: string[];
-  command?: string[];
-}
-const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, Service> };
+const compose = loadComposeFile();
 /** `${VAR:?message}` as compose would substitute it when VAR is set. */
-const substitute = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{([A-Z_]+)(:\?[^}]*)?\}/g, 'set-by-operator-0123456789')]));
+const substitute = (env: Record<string, string | number | boolean>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{([A-Z_]+)(:\?[^}]*)?\}/g, 'set-by-operator-0123456789')]));
 
 describe('docker-compose.yml', () => {
   const { grafana, influxdb, tsunagaru: ingest } = compose.services;
@@ -42,13 +37,38 @@ describe('docker-compose.yml', () => {
     expect(grafana?.image).toMatch(/^grafana\/grafana-oss:11\.6/);
   });
 
+  it('mounts provisioning files that define the data source its dashboards use, in every profile', () => {
+    const source = (target: string) => (grafana?.volumes ?? []).map((v) => v.split(':')).find(([, dst]) => dst === target)?.[0];
+    const datasourceDir = source('/etc/grafana/provisioning/datasources')!;
+    const files = readdirSync(datasourceDir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    const defined = files.flatMap((f) => (parse(readFileSync(join(datasourceDir, f), 'utf8')) as { datasources: { uid: string; type: string; url: string }[] }).datasources);
+    expect(defined).toHaveLength(1);
+    expect(defined[0]).toMatchObject({ type: 'influxdb', url: '$INFLUX_URL' });
+    // The URL Grafana gets names a service that runs wherever Grafana runs.
+    const host = new URL(String(grafana?.environment?.INFLUX_URL)).hostname;
+    for (const profile of grafana?.profiles ?? []) expect(servicesOf(compose, profile), profile).toContain(host);
+
+    const providerDir = source('/etc/grafana/provisioning/dashboards')!;
+    const providers = readdirSync(providerDir).flatMap((f) => (parse(readFileSync(join(providerDir, f), 'utf8')) as { providers: { options: { path: string } }[] }).providers);
+    expect(providers.map((p) => p.options.path)).toEqual([DASHBOARDS_MOUNT]);
+    const dashboardsDir = source(DASHBOARDS_MOUNT)!;
+    const dashboards = readdirSync(dashboardsDir).filter((f) => f.endsWith('.json'));
+    expect(dashboards.length).toBeGreaterThanOrEqual(3);
+    for (const file of dashboards) {
+      const uids = new Set([...readFileSync(join(dashboardsDir, file), 'utf8').matchAll(/"datasource":\s*\{[^}]*"uid":\s*"([^"]+)"/g)].map((m) => m[1]));
+      uids.delete('__expr__');
+      expect([...uids], file).toEqual([defined[0]!.uid]);
+    }
+  });
+
   it('runs broker and ingest in one process (the journal-before-PUBACK path), without simulators', () => {
+    expect(servicesOf(compose, 'single-node')).toEqual(['grafana', 'influxdb', 'tsunagaru']);
     const command = ingest?.command ?? [];
     const script = command.find((c) => c.endsWith('.ts'));
     expect(script && existsSync(script)).toBe(true);
     expect(script).toBe('scripts/start.ts');
     expect(ingest?.environment?.SIMULATORS).toBe('off');
-    expect(Object.keys(compose.services)).not.toContain('broker');
   });
 
   it("configures the ingest for InfluxDB 2 (and DuckDB), accepted by the ingest's own config check", () => {

@@ -1,0 +1,67 @@
+/**
+ * docker-compose.yml as compose reads it, for checks without a Docker engine: YAML merge keys (`<<`)
+ * resolved, profiles, and `${VAR…}` interpolation. Only the compose features this repository uses.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+export interface ComposeService {
+  image?: string;
+  build?: unknown;
+  profiles?: string[];
+  command?: string[];
+  environment?: Record<string, string | number | boolean>;
+  volumes?: string[];
+  depends_on?: string[] | Record<string, unknown>;
+  ports?: string[];
+  networks?: Record<string, { aliases?: string[] } | null> | string[];
+}
+
+export interface ComposeFile {
+  name?: string;
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+export function loadComposeFile(path = 'docker-compose.yml'): ComposeFile {
+  // Compose resolves `<<` merge keys (YAML 1.1); the yaml package does so only when asked.
+  return parse(readFileSync(path, 'utf8'), { merge: true }) as ComposeFile;
+}
+
+/** Services `docker compose --profile <profile> up` starts (a service without profiles starts in every one). */
+export function servicesOf(compose: ComposeFile, profile: string | undefined): string[] {
+  return Object.entries(compose.services)
+    .filter(([, s]) => !s.profiles || s.profiles.length === 0 || (profile !== undefined && s.profiles.includes(profile)))
+    .map(([name]) => name)
+    .sort();
+}
+
+export function dependsOn(service: ComposeService): string[] {
+  const d = service.depends_on;
+  return !d ? [] : Array.isArray(d) ? d : Object.keys(d);
+}
+
+/** A `volumes:` entry in short syntax: `source:target[:mode]`. A source starting with . or / is a bind mount. */
+export function parseVolume(entry: string): { source: string; target: string; mode?: string; bind: boolean } {
+  const [source = '', target = '', mode] = entry.split(':');
+  return { source, target, ...(mode ? { mode } : {}), bind: source.startsWith('.') || source.startsWith('/') };
+}
+
+/**
+ * The environment compose passes to the container, with `${VAR:?message}`, `${VAR:-default}`, `${VAR-default}`,
+ * `${VAR}` and `$VAR` substituted from `values`; a required variable missing from `values` throws, as compose does.
+ */
+export function interpolate(env: ComposeService['environment'], values: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(env ?? {})) {
+    out[key] = String(raw).replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[?-])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, name: string | undefined, op: string | undefined, arg: string | undefined, bare: string | undefined) => {
+      const variable = (name ?? bare)!;
+      const value = values[variable];
+      const unset = value === undefined || (op?.startsWith(':') && value === '');
+      if (!unset) return value!;
+      if (op?.endsWith('?')) throw new Error(`${key}: required variable ${variable} is not set (${arg})`);
+      return op?.endsWith('-') ? (arg ?? '') : '';
+    });
+  }
+  return out;
+}
