@@ -2,8 +2,11 @@
  * Moves messages from the journal into storage, in batches (by size and time), with retries.
  *
  * One loop: wait for durable records → read up to `batchSize` (waiting `lingerMs` for a batch to fill) →
- * pipeline.handleBatch (validate, one write per store; data a store refuses becomes dead letters) →
- * completeness ledger → persist the ledger together with the journal checkpoint → release the journal.
+ * validate (pipeline.prepareBatch) → store (pipeline.commitBatch: one write per store; data a store
+ * refuses becomes dead letters) → completeness ledger → persist the ledger together with the journal
+ * checkpoint → release the journal. While one batch is being stored, the next is read and validated:
+ * storing runs mostly outside the JavaScript thread (DuckDB's threads, the InfluxDB server), validation
+ * inside it, so the two overlap. Batches are still stored, and released, strictly in order.
  * A failed write is retried, the same batch, with jittered exponential backoff, while new messages keep
  * arriving in the journal (bounded). Stopping mid-batch is safe: the batch is replayed at the next start.
  */
@@ -12,7 +15,7 @@ import { backoffDelay, type BackoffOptions } from '../backoff.js';
 import type { Journal, ReadRecord } from '../journal/journal.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
 import type { LedgerStore } from '../ledger/ledger-store.js';
-import type { IngestPipeline } from '../pipeline/index.js';
+import type { IngestPipeline, PreparedBatch } from '../pipeline/index.js';
 
 export interface DrainerOptions {
   journal: Journal;
@@ -43,10 +46,15 @@ export interface DrainerStatus {
 
 class Stopped extends Error {}
 
+interface Batch {
+  records: ReadRecord[];
+  prepared: PreparedBatch;
+}
+
 export class JournalDrainer {
   private running = false;
   private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly wakers = new Set<() => void>();
   private readonly state: DrainerStatus = { batches: 0, messages: 0, lastBatchSize: 0, lastBatchMs: 0, failures: 0, lastError: null, failingSince: null, halted: false };
 
   constructor(private readonly o: DrainerOptions) {}
@@ -64,22 +72,37 @@ export class JournalDrainer {
   /** Finishes (or abandons, if it keeps failing) the current batch and stops. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    for (const wake of this.wakers) wake();
     await this.loop;
   }
 
-  private async run(): Promise<void> {
+  /** The next batch, read and validated; undefined when there is none yet (or on stop). */
+  private async nextBatch(): Promise<Batch | undefined> {
     const { journal } = this.o;
     const batchSize = this.o.batchSize ?? 1000;
     const linger = this.o.lingerMs ?? 20;
+    await this.sleepUntil(journal.waitForData(1000));
+    if (!this.running) return undefined;
+    if (journal.stats().backlog < batchSize && linger > 0) await this.sleep(linger);
+    if (!this.running) return undefined;
+    const records = await journal.read(batchSize);
+    if (records.length === 0) return undefined;
+    return { records, prepared: await this.o.pipeline.prepareBatch(records) };
+  }
+
+  private async run(): Promise<void> {
+    let ahead: Promise<Batch | undefined> | undefined;
     while (this.running) {
-      await this.sleepUntil(journal.waitForData(1000));
-      if (!this.running) break;
-      if (journal.stats().backlog < batchSize && linger > 0) await this.sleep(linger);
-      const records = await journal.read(batchSize);
-      if (records.length === 0) continue;
       try {
-        await this.drain(records);
+        const batch = await (ahead ?? this.nextBatch());
+        ahead = undefined;
+        if (!batch) continue;
+        const storing = this.drain(batch);
+        // One batch ahead at most. Left unstored at stop, it is not lost: it was not released, so the
+        // journal replays it at the next start.
+        ahead = this.nextBatch();
+        ahead.catch(() => undefined); // handled when awaited above; never an unhandled rejection meanwhile
+        await storing;
       } catch (err) {
         if (err instanceof Stopped) break;
         // Unexpected (a bug, or the journal itself failing to read): log and stop; the rest stays journalled.
@@ -89,12 +112,13 @@ export class JournalDrainer {
         break;
       }
     }
+    await ahead?.catch(() => undefined);
   }
 
-  private async drain(records: ReadRecord[]): Promise<void> {
+  private async drain({ records, prepared }: Batch): Promise<void> {
     const started = performance.now();
     // From the third attempt on, look for a poison message that fails every time while the store works.
-    const outcomes = await this.retrying('store', (attempt) => this.o.pipeline.handleBatch(records, { isolatePoison: attempt >= 2 }));
+    const outcomes = await this.retrying('store', (attempt) => this.o.pipeline.commitBatch(prepared, { isolatePoison: attempt >= 2 }));
     const { ledger } = this.o;
     outcomes.forEach((o, i) => {
       if (o.kind === 'stored' || o.kind === 'duplicate') ledger.record(o.deviceId, o.boot, o.seq, records[i]!.receivedAt, !records[i]!.replayed);
@@ -143,8 +167,12 @@ export class JournalDrainer {
   /** Waits for `p`, or for stop(). */
   private sleepUntil(p: Promise<unknown>): Promise<void> {
     return new Promise<void>((resolve) => {
-      this.wake = resolve;
-      void p.then(() => resolve());
+      const done = () => {
+        this.wakers.delete(done);
+        resolve();
+      };
+      this.wakers.add(done);
+      void p.then(done);
     });
   }
 }

@@ -37,7 +37,25 @@ export interface IngestPipeline {
    * acknowledge, retry the batch) when storage failed. Data a store refuses as invalid is dead-lettered.
    */
   handleBatch(batch: readonly RawMessage[], options?: BatchOptions): Promise<Outcome[]>;
+  /**
+   * handleBatch in two halves, so a caller can validate the next batch (JavaScript work) while the store
+   * writes this one (the store's own threads or server): `prepareBatch` validates and touches no storage;
+   * `commitBatch` stores, routes and reports outcomes, and may be retried with the same prepared batch.
+   */
+  prepareBatch(batch: readonly RawMessage[]): Promise<PreparedBatch>;
+  commitBatch(prepared: PreparedBatch, options?: BatchOptions): Promise<Outcome[]>;
   counters(): PipelineCounters;
+}
+
+/** A batch whose messages went through the validation steps; what `commitBatch` takes. */
+export interface PreparedBatch {
+  readonly size: number;
+}
+
+interface Prepared extends PreparedBatch {
+  readonly ctxs: MessageContext[];
+  /** Outcomes decided by validation (dead letter, ignored); undefined where the message goes on. */
+  readonly validated: ReadonlyArray<Outcome | undefined>;
 }
 
 const DEFAULT_DEAD_LETTER_BYTES = 64 * 1024;
@@ -91,22 +109,29 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
     await touchDevices(deps.operations, accepted);
   }
 
-  async function handleBatch(batch: readonly RawMessage[], batchOptions: BatchOptions = {}): Promise<Outcome[]> {
+  async function prepareBatch(batch: readonly RawMessage[]): Promise<Prepared> {
     const ctxs: MessageContext[] = batch.map((m) => ({ topicName: m.topic, payload: m.payload, receivedAt: m.receivedAt }));
-    const outcomes: Array<Outcome | undefined> = new Array(batch.length);
-    try {
-      for (const [i, ctx] of ctxs.entries()) {
-        for (const [name, step] of VALIDATION_STEPS) {
-          try {
-            outcomes[i] = await step(ctx, deps);
-          } catch (err) {
-            // Validation touches no storage: a step that throws will throw again, so retrying the batch
-            // would loop for ever. The message becomes a dead letter with the reason instead.
-            outcomes[i] = { kind: 'dead-letter', reason: `pipeline: step ${name} failed: ${(err as Error).message}` };
-          }
-          if (outcomes[i]) break;
+    const validated: Array<Outcome | undefined> = new Array(batch.length);
+    for (const [i, ctx] of ctxs.entries()) {
+      for (const [name, step] of VALIDATION_STEPS) {
+        try {
+          validated[i] = await step(ctx, deps);
+        } catch (err) {
+          // Validation touches no storage: a step that throws will throw again, so retrying the batch
+          // would loop for ever. The message becomes a dead letter with the reason instead.
+          validated[i] = { kind: 'dead-letter', reason: `pipeline: step ${name} failed: ${(err as Error).message}` };
         }
+        if (validated[i]) break;
       }
+    }
+    return { size: batch.length, ctxs, validated };
+  }
+
+  async function commitBatch(prepared: PreparedBatch, batchOptions: BatchOptions = {}): Promise<Outcome[]> {
+    const { ctxs, validated } = prepared as Prepared;
+    // A copy: a failed attempt must leave the prepared batch as validation left it, for the retry.
+    const outcomes: Array<Outcome | undefined> = [...validated];
+    try {
       await storeTelemetry(ctxs, outcomes, batchOptions.isolatePoison ?? false);
       for (const [i, ctx] of ctxs.entries()) {
         outcomes[i] ??= (await routeStep(ctx, deps)) ?? { kind: 'dead-letter', reason: 'pipeline: no step produced an outcome' };
@@ -134,9 +159,13 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
     return done;
   }
 
+  const handleBatch = async (batch: readonly RawMessage[], batchOptions: BatchOptions = {}) => commitBatch(await prepareBatch(batch), batchOptions);
+
   return {
     handle: async (topic, payload, receivedAt = deps.clock()) => (await handleBatch([{ topic, payload, receivedAt }]))[0]!,
     handleBatch,
+    prepareBatch,
+    commitBatch,
     counters: () => structuredClone(counters),
   };
 }
