@@ -53,6 +53,17 @@ describe('docker-compose.yml shapes', () => {
     for (const [name, s] of Object.entries(services)) for (const p of s.profiles ?? []) expect(PROFILES, `${name} profile ${p}`).toContain(p);
   });
 
+  it('uses only keys of the Compose Specification, which compose enforces (a misspelt key fails `up`)', () => {
+    const TOP = ['name', 'services', 'volumes', 'networks', 'secrets', 'configs', 'include'];
+    const SERVICE = ['build', 'image', 'restart', 'command', 'entrypoint', 'profiles', 'depends_on', 'volumes', 'environment', 'env_file', 'ports', 'expose', 'networks', 'healthcheck', 'user', 'working_dir', 'stop_grace_period', 'stop_signal', 'ulimits', 'logging', 'deploy', 'init', 'read_only', 'tmpfs', 'labels', 'secrets', 'configs', 'hostname', 'extra_hosts'];
+    for (const key of Object.keys(compose)) if (!key.startsWith('x-')) expect(TOP, `top-level ${key}`).toContain(key);
+    for (const [name, s] of Object.entries(services)) {
+      for (const key of Object.keys(s)) expect(SERVICE, `${name}.${key}`).toContain(key);
+      for (const [k, v] of Object.entries(s.environment ?? {})) expect(['string', 'number', 'boolean'], `${name}.environment.${k}`).toContain(typeof v);
+      expect(s.command?.every((c) => typeof c === 'string') ?? true, `${name}.command`).toBe(true);
+    }
+  });
+
   it('depends only on services of the same profile, and on named volumes it declares', () => {
     const declared = Object.keys(compose.volumes ?? {});
     const used = new Set<string>();

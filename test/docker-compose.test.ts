@@ -79,3 +79,25 @@ describe('docker-compose.yml', () => {
     expect(ingest?.depends_on).toContain('influxdb');
   });
 });
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync('Dockerfile', 'utf8');
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { workspaces: string[]; dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+
+  it('copies every workspace manifest before npm ci, so the lockfile install matches', () => {
+    const install = dockerfile.indexOf('RUN npm ci');
+    expect(install).toBeGreaterThan(0);
+    for (const w of pkg.workspaces) expect(dockerfile.indexOf(`COPY ${w}/package.json ${w}/`), w).toBeGreaterThan(0);
+    for (const w of pkg.workspaces) expect(dockerfile.indexOf(`COPY ${w}/package.json ${w}/`), w).toBeLessThan(install);
+  });
+
+  it('installs what the compose commands run (npx tsx) and owns /data for the node user', () => {
+    const runners = new Set(Object.values(compose.services).filter((s) => s.build).map((s) => s.command?.slice(0, 2).join(' ')));
+    expect([...runners]).toEqual(['npx tsx']);
+    const tsxIsDev = Boolean(pkg.devDependencies?.tsx) && !pkg.dependencies?.tsx;
+    if (tsxIsDev && /^ENV NODE_ENV=production/m.test(dockerfile)) expect(dockerfile).toMatch(/^RUN npm ci [^\n]*--include=dev/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/chown -R node:node \/data/);
+  });
+});
+
