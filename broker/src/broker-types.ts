@@ -1,5 +1,6 @@
 import type { Aedes } from 'aedes';
 import type { Logger } from 'pino';
+import type { BrokerCluster } from './cluster.js';
 import type { DenialReason, RevocationReason } from './denials.js';
 import type { TlsListenOptions } from './listeners.js';
 import type { AuthThrottleOptions, PublishLimitOptions } from './throttle.js';
@@ -23,8 +24,13 @@ export interface BrokerOptions {
   bindClientIdToUsername?: boolean;
   /** Milliseconds a new connection has to send CONNECT before it is dropped; default 10000. */
   connectTimeoutMs?: number;
-  /** aedes broker id; default random. */
+  /** aedes broker id; default random (in a cluster, the cluster's brokerId). */
   id?: string;
+  /**
+   * Share subscriptions, sessions, retained messages and wills with other nodes (openRedisCluster in
+   * cluster.ts); default none: everything in memory. The caller closes it after close().
+   */
+  cluster?: BrokerCluster;
   /** Failed-login lockouts per identity and per source address (throttle.ts defaults); false = off. */
   authThrottle?: AuthThrottleOptions | false;
   /** Per-device publish rate and byte-rate limits (throttle.ts defaults); false = off. Services are exempt. */

@@ -138,6 +138,10 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
       // On MQTT 3.1.1 there is no negative PUBACK: aedes answers an error by closing the connection.
       callback(new Error(`${reason}: ${detail}`));
     };
+    // A dead node's will, published by this node's sweep (aedes passes no client): the ACL applies
+    // to the device that set it, as at its CONNECT.
+    const recovered = !principal && client === null ? recoveredWillPrincipal(packet) : undefined;
+    if (recovered) return canPublish(recovered, packet.topic, packet.retain ?? false).ok ? callback(null) : deny('will_denied', 'recovered will outside its device\'s rights');
     if (!principal) return deny('publish_denied', 'no authenticated session');
     const size = payloadLength(packet.payload);
     if (size > maxPayloadBytes) return deny('payload_too_large', `${size} bytes > ${maxPayloadBytes}`);
@@ -155,6 +159,22 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     );
   };
 
+  const cluster = options.cluster;
+  /** The principal behind a will stored by another (dead) node, looked up by its client id. */
+  const recoveredWillPrincipal = (packet: PublishPacket): Principal | undefined => {
+    const will = packet as PublishPacket & { clientId?: unknown; brokerId?: unknown };
+    if (!cluster || typeof will.clientId !== 'string' || typeof will.brokerId !== 'string' || will.brokerId === cluster.brokerId) return undefined;
+    const name = will.clientId.split(':')[0]!;
+    const service = registry.getService(name);
+    if (service) return { kind: 'service', username: service.username, role: service.role, secretHash: service.secretHash };
+    const device = registry.getDevice(name);
+    return device && !device.disabled ? { kind: 'device', id: device.id, type: device.type, secretHash: device.secretHash } : undefined;
+  };
+  cluster?.setWillCheck((will) => {
+    const principal = recoveredWillPrincipal(will as unknown as PublishPacket);
+    return principal !== undefined && canPublish(principal, will.topic, will.retain).ok;
+  });
+
   const authorizeSubscribe = (
     client: Client,
     subscription: Subscription,
@@ -171,6 +191,7 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
 
   const aedes = await Aedes.createBroker({
     ...(options.id ? { id: options.id } : {}),
+    ...(cluster ? { id: cluster.brokerId, mq: cluster.mq, persistence: cluster.persistence, heartbeatInterval: cluster.heartbeatIntervalMs } : {}),
     connectTimeout: options.connectTimeoutMs ?? 10_000,
     // Only MQTT 3.1 checks this; allow `${deviceId}:${suffix}` (64 + 1 + 64).
     maxClientsIdLength: 129,
@@ -207,6 +228,7 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
 
   aedes.on('clientReady', (client) => {
     live.add(client);
+    if (connectInfo.get(client)?.clientId) cluster?.sessionStarted(client.id); // broker-assigned ids never come back
     logger.info({ event: 'mqtt_connected', ...contextOf(client) }, 'mqtt client connected');
     revokeIfInvalid(client); // the registry may have changed while the secret was being verified
   });

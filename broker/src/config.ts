@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { BrokerError } from './errors.js';
 import type { TlsListenOptions } from './listeners.js';
 import { readTlsFiles } from './tls.js';
@@ -25,6 +26,19 @@ export interface BrokerConfig {
   maxConnections?: number;
   /** MQTT_DEVICE_MSGS_PER_SEC / MQTT_DEVICE_BYTES_PER_SEC: sustained per-device publish limits, 0 = off. */
   publishLimits?: { messagesPerSecond?: number; bytesPerSecond?: number };
+  /**
+   * Cluster over Redis, when BROKER_REDIS_URL is set (redis://[:password@]host[:port][/db], or rediss://):
+   * several broker processes share subscriptions, sessions, retained messages and wills. Without it
+   * the broker keeps everything in memory, as a single node. BROKER_HEARTBEAT_MS (default 5000): how
+   * often a node announces itself; a node silent for 3 heartbeats is dead and its devices' wills are
+   * published by the others within about 4 more.
+   */
+  cluster?: { redisUrl: string; heartbeatIntervalMs: number };
+  /**
+   * BROKER_ID: this node's id in the cluster (aedes `id`; in Redis keys and $SYS topics, so letters,
+   * digits, `.`, `_`, `-` only). Default in cluster mode `${hostname}-${pid}`; without a cluster, random.
+   */
+  brokerId?: string;
 }
 
 function port(variable: string, text: string): number {
@@ -56,6 +70,33 @@ function loadTls(env: Record<string, string | undefined>, host: string): BrokerC
   return { port: port('MQTTS_PORT', env.MQTTS_PORT || '8883'), host: tlsHost, options: { ...files, clientCertificates: mode as 'off' | 'optional' | 'required' } };
 }
 
+function loadCluster(env: Record<string, string | undefined>): Pick<BrokerConfig, 'cluster' | 'brokerId'> {
+  const id = env.BROKER_ID;
+  if (id !== undefined && id !== '' && !/^[A-Za-z0-9._-]{1,128}$/.test(id)) throw configError('BROKER_ID', `must be 1-128 letters, digits, ".", "_" or "-", got "${id}"`);
+  const text = env.BROKER_REDIS_URL;
+  if (text === undefined || text === '') return id ? { brokerId: id } : {};
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw configError('BROKER_REDIS_URL', `must be redis://host:port[/db], got "${redactUrl(text)}"`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw configError('BROKER_REDIS_URL', `must start with redis:// or rediss://, got "${redactUrl(text)}"`);
+  if (url.hostname === '') throw configError('BROKER_REDIS_URL', `has no host: "${redactUrl(text)}"`);
+  if (!/^(\/([0-9]{1,2})?)?$/.test(url.pathname) || url.search !== '' || url.hash !== '') {
+    throw configError('BROKER_REDIS_URL', `the path may only be a database number (/0../99), got "${redactUrl(text)}"`);
+  }
+  const heartbeatIntervalMs = count(env, 'BROKER_HEARTBEAT_MS') ?? 5000;
+  if (heartbeatIntervalMs < 100) throw configError('BROKER_HEARTBEAT_MS', `must be at least 100 (ms), got ${heartbeatIntervalMs}`);
+  const brokerId = id || `${hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}-${process.pid}`;
+  return { cluster: { redisUrl: text, heartbeatIntervalMs }, brokerId };
+}
+
+/** A Redis URL for logs and errors: the password never leaves the process. */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/([^@/]*)@/, (_, auth: string) => `//${auth.includes(':') ? `${auth.split(':')[0]}:***` : '***'}@`);
+}
+
 const LOG_LEVELS: readonly BrokerConfig['logLevel'][] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function configError(variable: string, message: string): BrokerError {
@@ -81,6 +122,7 @@ export function loadBrokerConfig(env: Record<string, string | undefined>): Reado
   if (maxConnections === 0) throw configError('MQTT_MAX_CONNECTIONS', 'must be at least 1');
   const messagesPerSecond = count(env, 'MQTT_DEVICE_MSGS_PER_SEC');
   const bytesPerSecond = count(env, 'MQTT_DEVICE_BYTES_PER_SEC');
+  const cluster = loadCluster(env);
   return Object.freeze({
     dataDir,
     port: Number(portText),
@@ -91,5 +133,6 @@ export function loadBrokerConfig(env: Record<string, string | undefined>): Reado
     ...(messagesPerSecond !== undefined || bytesPerSecond !== undefined
       ? { publishLimits: { ...(messagesPerSecond !== undefined ? { messagesPerSecond } : {}), ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}) } }
       : {}),
+    ...cluster,
   });
 }

@@ -14,6 +14,8 @@ export const BROKER_ERROR_CODES = {
   CLOSED: 'BROKER_ERR_CLOSED',
   /** A TLS certificate could not be generated (no openssl) or loaded. */
   TLS: 'BROKER_ERR_TLS',
+  /** Cluster mode: Redis (BROKER_REDIS_URL) could not be reached at start. */
+  REDIS: 'BROKER_ERR_REDIS',
 } as const;
 
 export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[keyof typeof BROKER_ERROR_CODES];
@@ -27,8 +29,8 @@ export class BrokerError extends Error {
     this.code = code;
   }
 
-  /** A listen failure may clear (the port frees up); bad config and a closed broker do not. */
+  /** A listen failure may clear (the port frees up), so may Redis coming up; bad config and a closed broker do not. */
   canRetry(): boolean {
-    return this.code === 'BROKER_ERR_LISTEN';
+    return this.code === 'BROKER_ERR_LISTEN' || this.code === 'BROKER_ERR_REDIS';
   }
 }

@@ -7,7 +7,8 @@ export { authenticateCertificate } from './auth.js';
 export { canPublish, canSubscribe, clientIdAllowed, type AclDecision, type Principal } from './acl.js';
 export { authenticateCredentials, sessionStillValid, type AuthOutcome } from './auth.js';
 export { DENIAL_REASONS, REVOCATION_REASONS, type DenialReason, type RevocationReason } from './denials.js';
-export { loadBrokerConfig, type BrokerConfig } from './config.js';
+export { loadBrokerConfig, redactUrl, type BrokerConfig } from './config.js';
+export { openRedisCluster, redisOptionsFromUrl, type BrokerCluster, type RedisClusterOptions, type RecoveredWill } from './cluster.js';
 export {
   writeMosquittoConfig,
   mosquittoPasswordLine,

@@ -6,6 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { createBroker } from './broker.js';
+import { openRedisCluster, type BrokerCluster } from './cluster.js';
 import { loadBrokerConfig, type BrokerConfig } from './config.js';
 import { BrokerError, RegistryError } from './errors.js';
 import { FileDeviceRegistry, registryPathFor } from './registry/file-registry.js';
@@ -14,11 +15,27 @@ export async function startStandaloneBroker(config: BrokerConfig, logger: Logger
   const path = registryPathFor(config.dataDir);
   const registry = await FileDeviceRegistry.open({ path, readOnly: true, logger });
   logger.info({ event: 'registry_opened', path, devices: registry.listDevices().length }, 'device registry opened');
+  let cluster: BrokerCluster | undefined;
+  if (config.cluster) {
+    try {
+      cluster = await openRedisCluster({ redisUrl: config.cluster.redisUrl, brokerId: config.brokerId!, heartbeatIntervalMs: config.cluster.heartbeatIntervalMs, logger });
+    } catch (err) {
+      await registry.close();
+      throw err;
+    }
+  } else {
+    logger.info({ event: 'broker_cluster_mode', mode: 'single', brokerId: config.brokerId }, 'single node: sessions, retained messages and wills in memory (set BROKER_REDIS_URL to share them between nodes)');
+  }
   const broker = await createBroker({
     registry,
     logger,
+    ...(cluster ? { cluster } : config.brokerId ? { id: config.brokerId } : {}),
     ...(config.maxConnections ? { maxConnections: config.maxConnections } : {}),
     ...(config.publishLimits ? { publishLimits: config.publishLimits } : {}),
+  }).catch(async (err: unknown) => {
+    cluster?.disconnect();
+    await registry.close();
+    throw err;
   });
   try {
     const { port, host } = await broker.listen({ port: config.port, host: config.host });
@@ -31,12 +48,17 @@ export async function startStandaloneBroker(config: BrokerConfig, logger: Logger
     return {
       port,
       stop: async () => {
+        // With Redis gone, quitting its connections would wait for it forever: cut them after 5 s.
+        const force = setTimeout(() => cluster?.disconnect(), 5000);
         await broker.close();
+        await cluster?.close();
+        clearTimeout(force);
         await registry.close();
       },
     };
   } catch (err) {
     await broker.close();
+    await cluster?.close();
     await registry.close();
     throw err;
   }

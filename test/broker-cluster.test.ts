@@ -1,0 +1,243 @@
+/**
+ * The broker as a cluster of real processes (`broker/src/main.ts` with BROKER_REDIS_URL) sharing one
+ * real redis-server: routing between nodes, persistent sessions and their offline queues, retained
+ * births, takeover of a client id from another node, a node killed with SIGKILL, and auth/ACL on every
+ * node against one registry file that the test writes (as the ingest would) while the nodes read it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
+import { buildTopic } from '@tsunagaru/firmware-contracts';
+import { tryConnect } from './support/device-client.js';
+import { redisAvailable, startRedis, type RunningRedis } from './support/redis.js';
+import { makeTempDir } from './support/temp-dir.js';
+import { waitFor } from './support/wait-for.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const HEARTBEAT_MS = 500; // a dead node's wills come out within ~3.5 s instead of minutes
+const INGEST = 'tsunagaru-ingest';
+const INGEST_SECRET = 'ingest-secret-0123456789abcdef';
+
+interface BrokerNode {
+  id: string;
+  url: string;
+  output(): string;
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One broker process; resolves when its log says it listens (MQTT_PORT=0: the OS picks the port). */
+async function startNode(id: string, dataDir: string, redisUrl: string): Promise<BrokerNode> {
+  const env = { ...process.env, DATA_DIR: dataDir, MQTT_PORT: '0', BROKER_REDIS_URL: redisUrl, BROKER_ID: id, BROKER_HEARTBEAT_MS: String(HEARTBEAT_MS), LOG_LEVEL: 'info' };
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'broker/src/main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node ${id} not listening after 30 s: ${out.slice(-3000)}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"event":"broker_ready","host":"[^"]*","port":(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code}: ${out.slice(-3000)}`)));
+  });
+  const exited = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r())));
+  return {
+    id,
+    url: `mqtt://127.0.0.1:${port}`,
+    output: () => out,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited();
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited();
+      clearTimeout(timer);
+    },
+  };
+}
+
+const clients: MqttClient[] = [];
+
+async function connect(url: string, username: string, password: string, extra: IClientOptions = {}): Promise<{ client: MqttClient; sessionPresent: boolean }> {
+  const client = mqtt.connect(url, { protocolVersion: 4, clientId: username, username, password, reconnectPeriod: 0, connectTimeout: 5000, ...extra });
+  clients.push(client);
+  const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+    client.once('connect', (packet) => resolve(packet));
+    client.once('error', reject);
+  });
+  return { client, sessionPresent: connack.sessionPresent };
+}
+
+/** Collects what a client receives, per topic, as payload strings in arrival order. */
+function collect(client: MqttClient): { on(topic: string): string[]; retained: Array<{ topic: string; payload: string }> } {
+  const byTopic = new Map<string, string[]>();
+  const retained: Array<{ topic: string; payload: string }> = [];
+  client.on('message', (topic, payload, packet) => {
+    if (!byTopic.has(topic)) byTopic.set(topic, []);
+    byTopic.get(topic)!.push(payload.toString());
+    if (packet.retain) retained.push({ topic, payload: payload.toString() });
+  });
+  return { on: (topic) => byTopic.get(topic) ?? [], retained };
+}
+
+/** Publishes seq from..to-1 at QoS 1, each awaited (its PUBACK), as numbered payloads. */
+async function publishSeq(client: MqttClient, topic: string, from: number, to: number): Promise<void> {
+  for (let seq = from; seq < to; seq++) await client.publishAsync(topic, JSON.stringify({ seq }), { qos: 1 });
+}
+
+function seqs(payloads: string[]): number[] {
+  return payloads.map((p) => (JSON.parse(p) as { seq: number }).seq);
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+function closedWithin(client: MqttClient, ms: number): Promise<boolean> {
+  if (!client.connected) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    client.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+describe.runIf(redisAvailable())('broker cluster over Redis: three nodes, one Redis', () => {
+  const dir = makeTempDir('broker-cluster');
+  let redis: RunningRedis;
+  let registry: FileDeviceRegistry;
+  let a: BrokerNode;
+  let b: BrokerNode;
+  let c: BrokerNode;
+  const secrets: Record<string, string> = {};
+  const topic = (id: string, channel: 'telemetry' | 'state') => buildTopic('smart-pole', id, channel);
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    // The test is the registry's one writer (the ingest's role); every node opens it read-only.
+    registry = await FileDeviceRegistry.open({ path: registryPathFor(dir.path), scryptN: 1024 });
+    for (const id of ['pole-fan', 'pole-queue', 'pole-birth', 'pole-take', 'pole-kill', 'pole-will', 'pole-acl']) {
+      secrets[id] = (await registry.provision({ id, type: 'smart-pole' })).secret;
+    }
+    await registry.upsertService(INGEST, 'ingest', INGEST_SECRET);
+    [a, b, c] = (await Promise.all(['node-a', 'node-b', 'node-c'].map((id) => startNode(id, dir.path, redis.url)))) as [BrokerNode, BrokerNode, BrokerNode];
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.end(true);
+    await Promise.all([a, b, c].map((n) => n?.stop()));
+    await registry?.close();
+    await redis?.dispose();
+    dir.remove();
+  });
+
+  it('routes QoS 1 from a device on node A to a subscriber on node B: every message exactly once', async () => {
+    const { client: sub } = await connect(b.url, INGEST, INGEST_SECRET, { clientId: `${INGEST}:fan` });
+    const got = collect(sub);
+    await sub.subscribeAsync(topic('pole-fan', 'telemetry'), { qos: 1 });
+    const { client: device } = await connect(a.url, 'pole-fan', secrets['pole-fan']!);
+    await publishSeq(device, topic('pole-fan', 'telemetry'), 0, 200);
+    await waitFor('200 messages on node B', () => got.on(topic('pole-fan', 'telemetry')).length >= 200, 15_000, 50);
+    await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive within this
+    expect(seqs(got.on(topic('pole-fan', 'telemetry')))).toEqual(range(0, 200));
+  });
+
+  it('keeps a persistent session made on node B while it is away: all N queued via node A arrive at node C', async () => {
+    const id = `${INGEST}:queue`;
+    const first = await connect(b.url, INGEST, INGEST_SECRET, { clientId: id, clean: false });
+    await first.client.subscribeAsync(topic('pole-queue', 'telemetry'), { qos: 1 });
+    await first.client.endAsync();
+    const { client: device } = await connect(a.url, 'pole-queue', secrets['pole-queue']!);
+    await publishSeq(device, topic('pole-queue', 'telemetry'), 0, 300);
+    const again = await connect(c.url, INGEST, INGEST_SECRET, { clientId: id, clean: false });
+    expect(again.sessionPresent).toBe(true);
+    const got = collect(again.client);
+    await waitFor('300 queued messages on node C', () => got.on(topic('pole-queue', 'telemetry')).length >= 300, 15_000, 50);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seqs(got.on(topic('pole-queue', 'telemetry')))).toEqual(range(0, 300));
+  });
+
+  it('delivers a retained birth published on node A to a new subscriber on node B', async () => {
+    const { client: device } = await connect(a.url, 'pole-birth', secrets['pole-birth']!);
+    await device.publishAsync(topic('pole-birth', 'state'), '{"online":true,"boot":7}', { qos: 1, retain: true });
+    const { client: sub } = await connect(b.url, INGEST, INGEST_SECRET, { clientId: `${INGEST}:birth` });
+    const got = collect(sub);
+    await sub.subscribeAsync(topic('pole-birth', 'state'), { qos: 1 });
+    await waitFor('the retained birth on node B', () => got.retained.length >= 1, 5000, 50);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got.retained).toEqual([{ topic: topic('pole-birth', 'state'), payload: '{"online":true,"boot":7}' }]);
+  });
+
+  it('lets the same client id on node B take the session over from node A, whose connection is closed', async () => {
+    const { client: onA } = await connect(a.url, 'pole-take', secrets['pole-take']!);
+    const closed = closedWithin(onA, 5000);
+    const { client: onB } = await connect(b.url, 'pole-take', secrets['pole-take']!);
+    expect(await closed).toBe(true);
+    await onB.publishAsync(topic('pole-take', 'telemetry'), '{"seq":0}', { qos: 1 });
+    expect(onB.connected).toBe(true);
+  });
+
+  it('enforces auth and the ACL on every node, and every node sees a device provisioned after it started', async () => {
+    const { client: watcher } = await connect(c.url, INGEST, INGEST_SECRET, { clientId: `${INGEST}:acl` });
+    const got = collect(watcher);
+    await watcher.subscribeAsync(topic('pole-fan', 'telemetry'), { qos: 1 });
+    for (const node of [a, b, c]) {
+      expect(await tryConnect(node.url, 'pole-acl', 'wrong-secret-0123456789')).toBe(4);
+      const { client: device } = await connect(node.url, 'pole-acl', secrets['pole-acl']!);
+      const closed = closedWithin(device, 5000);
+      device.publish(topic('pole-fan', 'telemetry'), '{"seq":-1}', { qos: 1 }); // another device's topic
+      expect(await closed).toBe(true);
+    }
+    const late = await registry.provision({ id: 'pole-late', type: 'smart-pole' });
+    for (const node of [a, b, c]) {
+      await waitFor(`node ${node.id} to accept pole-late`, async () => (await tryConnect(node.url, 'pole-late', late.secret)) === 'connected', 10_000, 200);
+    }
+    expect(got.on(topic('pole-fan', 'telemetry'))).toEqual([]);
+  });
+
+  it('survives a SIGKILLed node: its device carries on elsewhere, queued messages stay, the will of a device that does not return is published once', async () => {
+    // A persistent session that is away the whole time: it must get every message, from before and after the kill.
+    const id = `${INGEST}:kill`;
+    const away = await connect(a.url, INGEST, INGEST_SECRET, { clientId: id, clean: false });
+    await away.client.subscribeAsync([topic('pole-kill', 'telemetry'), topic('pole-kill', 'state'), topic('pole-will', 'state')], { qos: 1 });
+    await away.client.endAsync();
+    const { client: live } = await connect(b.url, INGEST, INGEST_SECRET, { clientId: `${INGEST}:live` });
+    const watched = collect(live);
+    await live.subscribeAsync([topic('pole-kill', 'state'), topic('pole-will', 'state')], { qos: 1 });
+
+    const will = (deviceId: string) => ({ topic: topic(deviceId, 'state'), payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: true });
+    const onC = await connect(c.url, 'pole-kill', secrets['pole-kill']!, { will: will('pole-kill') });
+    await connect(c.url, 'pole-will', secrets['pole-will']!, { will: will('pole-will') });
+    await publishSeq(onC.client, topic('pole-kill', 'telemetry'), 0, 100);
+    await c.kill();
+
+    // The device comes back on node B at once, announces itself, carries on.
+    const onB = await connect(b.url, 'pole-kill', secrets['pole-kill']!, { will: will('pole-kill') });
+    await onB.client.publishAsync(topic('pole-kill', 'state'), '{"online":true}', { qos: 1, retain: true });
+    await publishSeq(onB.client, topic('pole-kill', 'telemetry'), 100, 200);
+
+    // pole-will never returns: after 3 missed heartbeats of node C a surviving node publishes its will.
+    await waitFor("pole-will's will", () => watched.on(topic('pole-will', 'state')).length >= 1, 15_000, 100);
+    await new Promise((r) => setTimeout(r, 4 * HEARTBEAT_MS * 2)); // two more sweeps: a second copy would be out by now
+    expect(watched.on(topic('pole-will', 'state'))).toEqual(['{"online":false}']);
+    // pole-kill's will from node C is stale (the device is back on B): announcing it would declare a live device dead.
+    expect(watched.on(topic('pole-kill', 'state'))).toEqual(['{"online":true}']);
+
+    const back = await connect(a.url, INGEST, INGEST_SECRET, { clientId: id, clean: false });
+    expect(back.sessionPresent).toBe(true);
+    const got = collect(back.client);
+    await waitFor('200 messages for the session that was away', () => got.on(topic('pole-kill', 'telemetry')).length >= 200, 15_000, 50);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seqs(got.on(topic('pole-kill', 'telemetry')))).toEqual(range(0, 200));
+    expect(got.on(topic('pole-kill', 'state'))).toEqual(['{"online":true}']);
+    expect(got.on(topic('pole-will', 'state'))).toEqual(['{"online":false}']);
+  });
+});
