@@ -36,8 +36,8 @@ interface RunResult {
 
 function shapes(quick: boolean): Shape[] {
   return [
-    { key: 'live', samplesPerMessage: 1, messages: quick ? 1_000 : 8_000 },
-    { key: 'replay', samplesPerMessage: REPLAY_SAMPLES, messages: quick ? 100 : 600 },
+    { key: 'live', samplesPerMessage: 1, messages: quick ? 1_000 : 20_000 },
+    { key: 'replay', samplesPerMessage: REPLAY_SAMPLES, messages: quick ? 100 : 1_500 },
   ];
 }
 
