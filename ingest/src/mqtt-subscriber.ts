@@ -50,6 +50,8 @@ export interface IngestSubscriber {
   /** Resolves at the first connection; rejects if the broker refuses the credentials. */
   readonly ready: Promise<void>;
   isConnected(): boolean;
+  /** The broker granted every filter on the current connection (always true with no filters). */
+  isSubscribed(): boolean;
   /** PUBACKs waiting for their journal commit. */
   heldAcks(): number;
   /** Lets held PUBACKs out, then disconnects; nothing else is acknowledged. */
@@ -133,14 +135,18 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
   };
 
   const topics = subscriptionFilters(options.topics ?? INGEST_TOPICS, options.shareGroup);
+  let subscribed = topics.length === 0;
   client.on('connect', (connack) => {
+    subscribed = topics.length === 0;
     log.info({ event: 'mqtt_connected', url: options.url, clientId: clientOptions.clientId, shareGroup: options.shareGroup, sessionPresent: connack.sessionPresent }, 'ingest connected to the broker');
     if (topics.length === 0) return;
     client.subscribe(topics, { qos: 1 }, (err, granted) => {
-      if (err) return log.error({ err }, 'subscribe failed');
+      // MQTT.js 5 turns an MQTT 5 SUBACK refusal into an error carrying the packet.
+      if (err) return log.error({ event: 'mqtt_subscribe_refused', topics, err: err.message }, 'subscribe failed: check the ingest service account ACL');
       // 0x80 on 3.1.1; on MQTT 5 every reason code ≥ 0x80 is a refusal (0x87 not authorised, 0x9E shared subscriptions not supported).
       const refused = (granted ?? []).filter((g) => (g.qos & 0x80) !== 0);
-      if (refused.length > 0) log.error({ event: 'mqtt_subscribe_refused', topics: refused.map((g) => g.topic) }, 'the broker refused a subscription: check the ingest service account ACL');
+      if (refused.length > 0) return log.error({ event: 'mqtt_subscribe_refused', topics: refused.map((g) => g.topic) }, 'the broker refused a subscription: check the ingest service account ACL');
+      subscribed = true;
     });
   });
   client.on('reconnect', () => log.warn({ event: 'mqtt_reconnect', url: options.url }, 'ingest reconnecting to the broker'));
@@ -161,6 +167,7 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
     client,
     ready,
     isConnected: () => client.connected,
+    isSubscribed: () => client.connected && subscribed,
     heldAcks: () => gate?.held ?? 0,
     async close() {
       closing = true;

@@ -125,7 +125,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
         const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted;
         return {
           status: healthy ? 'ok' : 'degraded',
-          mqtt: { connected: subscriber.isConnected(), url: config.mqttUrl, heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },
+          mqtt: { connected: subscriber.isConnected(), subscribed: subscriber.isSubscribed(), url: config.mqttUrl, ...(config.shareGroup ? { shareGroup: config.shareGroup, clientId: config.clientId } : {}), heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },
           store: { kind: storage.stores.join(','), path: store.path },
           counters: pipeline.counters(),
           ingest,
