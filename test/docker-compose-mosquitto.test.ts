@@ -1,14 +1,15 @@
 /**
  * The mosquitto the compose `mosquitto` profile runs: the committed deploy/mosquitto/mosquitto.conf, only its
- * container paths and port rewritten, started with Debian's mosquitto on passwd/acl files written from a real
- * registry by deploy/scripts/mosquitto-auth.ts. A device logs in with its secret and reaches an ingest worker
- * on the MQTT 5 shared subscription; wrong, unknown and revoked credentials do not get in.
+ * container paths and port rewritten, started with Debian's mosquitto on the dynamic security file written
+ * from a real registry by deploy/scripts/mosquitto-auth.ts. A device logs in with its secret and reaches an
+ * ingest worker on the MQTT 5 shared subscription; it cannot join that subscription itself; wrong, unknown
+ * and revoked credentials do not get in.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
@@ -18,6 +19,8 @@ import { freePort, portOpen } from './support/ports.js';
 import { makeTempDir } from './support/temp-dir.js';
 import { waitFor } from './support/wait-for.js';
 
+/** Debian's path; the eclipse-mosquitto image has it in /usr/lib. */
+const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 const INGEST = { username: 'tsunagaru-ingest', password: 'ingest-mqtt-password-0123456789' };
 
 /** The committed file with container paths moved into `dir`; each rewrite must hit exactly once. */
@@ -25,8 +28,8 @@ function localConf(dir: string, port: number): string {
   let conf = readFileSync('deploy/mosquitto/mosquitto.conf', 'utf8');
   const rewrites: [RegExp, string][] = [
     [/^listener 1883$/m, `listener ${port} 127.0.0.1`],
-    [/^password_file \/mosquitto\/auth\/passwd$/m, `password_file ${dir}/auth/passwd`],
-    [/^acl_file \/mosquitto\/auth\/acl$/m, `acl_file ${dir}/auth/acl`],
+    [/^plugin \/usr\/lib\/mosquitto_dynamic_security\.so$/m, `plugin ${DYNSEC_PLUGIN}`],
+    [/^plugin_opt_config_file \/mosquitto\/auth\/dynamic-security\.json$/m, `plugin_opt_config_file ${dir}/auth/dynamic-security.json`],
     [/^persistence_location \/mosquitto\/data\/$/m, `persistence_location ${dir}/`],
   ];
   for (const [pattern, replacement] of rewrites) {
@@ -38,12 +41,13 @@ function localConf(dir: string, port: number): string {
   return `user ${userInfo().username}\n${conf}`;
 }
 
-describe.runIf(mosquittoAvailable())('deploy/mosquitto/mosquitto.conf with generated passwd and acl', () => {
+describe.runIf(mosquittoAvailable())('deploy/mosquitto/mosquitto.conf with a generated dynamic-security.json', () => {
   const tmp = makeTempDir('compose-mosquitto');
   const clients: MqttClient[] = [];
-  let mosquitto: ChildProcess;
+  let mosquitto: ChildProcess | undefined;
   let output = '';
   let url = '';
+  let port = 0;
   let registry: FileDeviceRegistry;
   const secrets: Record<string, string> = {};
 
@@ -60,42 +64,60 @@ describe.runIf(mosquittoAvailable())('deploy/mosquitto/mosquitto.conf with gener
     for (const [id, type] of [['pole-compose-01', 'smart-pole'], ['wm-compose-01', 'water-meter']] as const) secrets[id] = (await registry.provision({ id, type })).secret;
     // Only the pole's secret is handed over: the meter stays in the ACL but cannot log in.
     const result = await generate({ 'pole-compose-01': secrets['pole-compose-01']! });
-    expect(result).toMatchObject({ devices: ['pole-compose-01'], withoutSecret: ['wm-compose-01'], unsupported: [] });
+    expect(result).toMatchObject({ devices: ['pole-compose-01'], withoutSecret: ['wm-compose-01'], headEndMeters: [] });
 
-    const port = await freePort();
-    writeFileSync(join(tmp.path, 'mosquitto.conf'), localConf(tmp.path, port));
-    mosquitto = spawn(MOSQUITTO_BIN, ['-c', join(tmp.path, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    mosquitto.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    mosquitto.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    await waitFor('mosquitto to listen', () => (mosquitto.exitCode !== null ? Promise.reject(new Error(`mosquitto exited: ${output}`)) : portOpen(port)), 10_000);
+    port = await freePort();
     url = `mqtt://127.0.0.1:${port}`;
+    writeFileSync(join(tmp.path, 'mosquitto.conf'), localConf(tmp.path, port));
+    await startMosquitto();
   });
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    if (mosquitto && mosquitto.exitCode === null) {
-      const exited = new Promise((r) => mosquitto.once('exit', r));
-      mosquitto.kill('SIGTERM');
-      await exited;
-    }
+    await stopMosquitto();
     await registry?.close();
     tmp.remove();
   });
 
-  it('delivers a device message to a worker on $share/ingest, and drops what the ACL forbids', async () => {
-    const worker = await login(INGEST.username, INGEST.password, { protocolVersion: 5, clean: false, clientId: 'tsunagaru-ingest-worker-1' });
-    const granted = await worker.subscribeAsync('$share/ingest/tsunagaru/v1/#', { qos: 1 });
-    expect(granted.map((g) => g.qos)).toEqual([1]);
-    const received: string[] = [];
-    worker.on('message', (topic) => received.push(topic));
+  async function startMosquitto(): Promise<void> {
+    const child = spawn(MOSQUITTO_BIN, ['-c', join(tmp.path, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    mosquitto = child;
+    await waitFor('mosquitto to listen', () => (child.exitCode !== null ? Promise.reject(new Error(`mosquitto exited: ${output}`)) : portOpen(port)), 10_000);
+  }
 
-    const pole = await login('pole-compose-01', secrets['pole-compose-01']!, { clientId: 'pole-compose-01' });
+  /** As `docker compose restart` stops it: SIGTERM, and mosquitto writes its persistence file on the way out. */
+  async function stopMosquitto(): Promise<void> {
+    const child = mosquitto;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  it('delivers device messages to the workers on $share/ingest, and lets no device join that group or forge a topic', async () => {
+    const workers = await Promise.all([1, 2].map((n) => login(INGEST.username, INGEST.password, { protocolVersion: 5, clean: false, clientId: `tsunagaru-ingest-worker-${n}` })));
+    const received: string[] = [];
+    for (const w of workers) {
+      expect((await w.subscribeAsync('$share/ingest/tsunagaru/v1/#', { qos: 1 })).map((g) => g.qos)).toEqual([1]);
+      w.on('message', (_topic, payload) => received.push(payload.toString()));
+    }
+    const pole = await login('pole-compose-01', secrets['pole-compose-01']!, { protocolVersion: 5, clientId: 'pole-compose-01' });
+    // Joining the workers' group would hand this device a turn of their feed: refused (0x87 not authorised).
+    await expect(pole.subscribeAsync('$share/ingest/tsunagaru/v1/#', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    await expect(pole.subscribeAsync('tsunagaru/v1/#', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    expect((await pole.subscribeAsync(buildTopic('smart-pole', 'pole-compose-01', 'cmd'), { qos: 1 })).map((g) => g.qos)).toEqual([1]);
+
     const own = buildTopic('smart-pole', 'pole-compose-01', 'telemetry');
-    // mosquitto drops a forbidden publish silently (MQTT 3.1.1 has no negative PUBACK), so send it first.
-    await pole.publishAsync(buildTopic('water-meter', 'wm-compose-01', 'telemetry'), '{"forged":true}', { qos: 1 });
-    await pole.publishAsync(own, '{"ok":true}', { qos: 1 });
-    await waitFor('the worker to receive the pole telemetry', () => received.includes(own), 5000);
-    expect(received).toEqual([own]);
+    await expect(pole.publishAsync(buildTopic('water-meter', 'wm-compose-01', 'telemetry'), 'forged', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    const sent = Array.from({ length: 20 }, (_, i) => `reading-${i}`);
+    for (const payload of sent) await pole.publishAsync(own, payload, { qos: 1 });
+    await waitFor('the workers to receive every reading', () => received.length >= sent.length, 5000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received.sort()).toEqual([...sent].sort());
+    // Their sessions end with them (no session expiry interval), leaving the group empty for the restart test.
+    await Promise.all(workers.map((w) => w.endAsync()));
   });
 
   it('refuses anonymous, wrong and unknown credentials, and a device whose secret it was never given', async () => {
@@ -110,16 +132,34 @@ describe.runIf(mosquittoAvailable())('deploy/mosquitto/mosquitto.conf with gener
     await expect(generate({ 'ghost-01': 'whatever-0123456789abcdef' })).rejects.toThrow(/not in the registry/);
   });
 
-  it('keeps a known line across runs, and shuts a disabled device out after a rerun and SIGHUP', async () => {
-    // Rerun with no secrets: the pole keeps the line written before.
+  it('keeps a known entry across runs, holds a worker\'s queue over a restart, and shuts a disabled device out', async () => {
+    // A worker with a session that outlives its connection, away while the pole publishes.
+    const session = { protocolVersion: 5 as const, clean: false, clientId: 'tsunagaru-ingest-worker-9', properties: { sessionExpiryInterval: 0xffffffff } };
+    const worker = await login(INGEST.username, INGEST.password, session);
+    await worker.subscribeAsync('$share/ingest/tsunagaru/v1/#', { qos: 1 });
+    await worker.endAsync();
+    const pole = await login('pole-compose-01', secrets['pole-compose-01']!, { clientId: 'pole-compose-01' });
+    for (let i = 0; i < 5; i++) await pole.publishAsync(buildTopic('smart-pole', 'pole-compose-01', 'telemetry'), `queued-${i}`, { qos: 1 });
+    await pole.endAsync();
+
+    // Rerun with no secrets: the pole keeps the entry written before. mosquitto reads the file at start.
     expect((await generate({})).devices).toEqual(['pole-compose-01']);
-    mosquitto.kill('SIGHUP');
-    await waitFor('the pole to log in after the reload', () => login('pole-compose-01', secrets['pole-compose-01']!).then(() => true, () => false), 5000);
+    await stopMosquitto();
+    await startMosquitto();
+    await login('pole-compose-01', secrets['pole-compose-01']!);
+    const queued: string[] = [];
+    // The handler must be there before CONNACK: the queue arrives right behind it.
+    const back = connect(url, { username: INGEST.username, password: INGEST.password, reconnectPeriod: 0, ...session });
+    clients.push(back);
+    back.on('message', (_t, payload) => queued.push(payload.toString()));
+    await waitFor('the queued readings after the restart', () => queued.length >= 5, 5000);
+    expect(queued.sort()).toEqual(['queued-0', 'queued-1', 'queued-2', 'queued-3', 'queued-4']);
 
     await registry.setDisabled('pole-compose-01', true);
     expect((await generate({})).devices).toEqual([]);
-    mosquitto.kill('SIGHUP');
-    await waitFor('mosquitto to refuse the disabled pole', () => login('pole-compose-01', secrets['pole-compose-01']!).then(() => false, () => true), 5000);
-    expect(output).not.toMatch(/Error:/);
+    await stopMosquitto();
+    await startMosquitto();
+    await expect(login('pole-compose-01', secrets['pole-compose-01']!)).rejects.toThrow(/Not authorized|Bad username/i);
+    expect(output).not.toMatch(/Error/);
   });
 });
