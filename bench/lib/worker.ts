@@ -14,6 +14,8 @@ export interface Worker {
   pid: number;
   /** Sends a command and waits for its `:done` answer (or the child's error, or its exit). */
   request<T = WorkerMessage>(message: WorkerMessage, timeoutMs?: number): Promise<T>;
+  /** Sends a message without waiting for its answer (e.g. flow-control credit). */
+  notify(message: WorkerMessage): void;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,9 @@ export async function startWorker(modulePath: string, name: string): Promise<Wor
         child.send(message);
       });
     },
+    notify(message: WorkerMessage): void {
+      if (child.connected) child.send(message);
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -65,6 +70,7 @@ export function serveWorker(handlers: Record<string, (message: WorkerMessage) =>
   process.on('message', (m: WorkerMessage) => {
     const handler = handlers[m.type];
     if (!handler) return void process.send?.({ type: 'error', message: `unknown command ${m.type}` });
+    if (m.type === 'credit') return void handler(m); // notifications get no answer
     handler(m).then(
       (result) => process.send?.({ ...result, type: `${m.type}:done` }),
       (err: unknown) => process.send?.({ type: 'error', message: (err as Error)?.stack ?? String(err) }),

@@ -29,6 +29,9 @@ interface Session {
 
 const sessions: Session[] = [];
 let closedDuringPhase = 0;
+/** Messages of the current phase the subscriber has received (QoS 0 flow control). */
+let credited = 0;
+let onCredit: (() => void) | undefined;
 
 /** Loopback source address of the i-th connection (127.1.x.y): a fleet comes from many addresses, not one. */
 function addressFor(i: number, count: number): string | undefined {
@@ -101,6 +104,12 @@ interface PhaseSpec {
   rate?: number;
   /** saturate at QoS 1: messages in flight per device. */
   window?: number;
+  /**
+   * saturate at QoS 0: messages sent but not yet seen by the subscriber, at most (the parent relays
+   * the subscriber's count as `credit`). Without it the loopback sockets' buffers (megabytes each)
+   * would queue minutes of backlog that outlive the phase.
+   */
+  budget?: number;
   payloadBytes: number;
 }
 
@@ -114,6 +123,8 @@ async function phase(m: WorkerMessage): Promise<Record<string, unknown>> {
   let acked = 0;
   let running = true;
   closedDuringPhase = 0;
+  credited = 0;
+  const budget = spec.budget ?? Infinity;
 
   const send = (s: Session, count: number, at: string): void => {
     if (s.closed || count <= 0) return;
@@ -142,11 +153,15 @@ async function phase(m: WorkerMessage): Promise<Record<string, unknown>> {
     const at = sentAtText(wallClockMs());
     let any = false;
     for (const s of live) {
+      if (sent - credited >= budget) return; // resumed by the next credit
       if (s.blocked || s.closed) continue;
       send(s, BATCH, at);
       any = true;
     }
     if (any) schedulePump();
+  };
+  onCredit = () => {
+    if (running && spec.mode === 'saturate' && spec.qos === 0) schedulePump();
   };
   const schedulePump = (): void => {
     if (pumping) return;
@@ -193,6 +208,11 @@ async function phase(m: WorkerMessage): Promise<Record<string, unknown>> {
 serveWorker({
   connect,
   phase,
+  credit: async (m) => {
+    credited = Number(m.delivered);
+    onCredit?.();
+    return {};
+  },
   open: async () => ({ open: sessions.filter((s) => !s.closed).length }),
   close: async () => {
     for (const s of sessions) {

@@ -1,0 +1,104 @@
+/**
+ * `npx tsx bench/lib/profile-fan-in.ts [qos0|qos1|both]`: our standalone broker under the fan-in load
+ * with `node --cpu-prof`, then where its CPU went: self time by function and the inclusive time of
+ * our own hooks. The profile file is kept (its path is printed) for Chrome DevTools / speedscope.
+ * Env: PROFILE_PUBLISHERS (100), PROFILE_SECONDS (8 per phase).
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { INGEST_USERNAME, makeFleet, REPO_ROOT, startOurs, type Fleet } from './brokers.js';
+import { startWorker } from './worker.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+}
+
+const where = (n: ProfileNode): string => {
+  const url = n.callFrame.url.replace(/^file:\/\//, '').replace(`${REPO_ROOT}/`, '');
+  return `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url.replace(/.*node_modules\//, '~/')}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
+};
+
+/** Self and inclusive sample counts per function (inclusive counts a function once per stack). */
+export function summarizeProfile(profile: CpuProfile): { total: number; self: Map<string, number>; inclusive: Map<string, number> } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  for (const id of profile.samples) {
+    const leaf = byId.get(id)!;
+    self.set(where(leaf), (self.get(where(leaf)) ?? 0) + 1);
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const key = where(byId.get(cur)!);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + 1);
+    }
+  }
+  return { total: profile.samples.length, self, inclusive };
+}
+
+function top(map: Map<string, number>, total: number, n: number, filter: (k: string) => boolean = () => true): string {
+  return [...map.entries()]
+    .filter(([k]) => filter(k))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`)
+    .join('\n');
+}
+
+async function main(): Promise<void> {
+  const which = process.argv[2] ?? 'both';
+  const publishers = Number(process.env.PROFILE_PUBLISHERS ?? 100);
+  const seconds = Number(process.env.PROFILE_SECONDS ?? 8);
+  const dir = mkdtempSync(join(tmpdir(), 'tsunagaru-profile-'));
+  const fleet: Fleet = {
+    devices: makeFleet('prof', publishers, 16384, 'bench-fan-in-secret-0123456789'),
+    ingest: { username: INGEST_USERNAME, password: 'bench-ingest-secret-0123456789' },
+  };
+  const broker = await startOurs(fleet, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=500'] });
+  const subscriber = await startWorker(join(REPO_ROOT, 'bench/lib/load/subscriber-worker.ts'), 'subscriber');
+  const devices = await startWorker(join(REPO_ROOT, 'bench/lib/load/device-worker.ts'), 'publishers');
+  try {
+    await subscriber.request({ type: 'connect', host: '127.0.0.1', port: broker.port, username: fleet.ingest.username, password: fleet.ingest.password, filter: 'tsunagaru/v1/#' });
+    await devices.request({ type: 'connect', host: '127.0.0.1', port: broker.port, devices: fleet.devices, concurrency: 32, sourceAddresses: 32 });
+    for (const qos of which === 'both' ? [0, 1] : [which === 'qos0' ? 0 : 1]) {
+      const before = (await subscriber.request<{ delivered: number }>({ type: 'count' })).delivered;
+      const t = performance.now();
+      const r = await devices.request<{ sent: number; cpu: number }>({ type: 'phase', qos, mode: 'saturate', durationMs: seconds * 1000, window: 10, payloadBytes: 200 });
+      const after = (await subscriber.request<{ delivered: number }>({ type: 'count' })).delivered;
+      process.stderr.write(`QoS ${qos}: ${after - before} delivered in ${((performance.now() - t) / 1000).toFixed(1)} s (sent ${r.sent}, generator CPU ${Math.round(r.cpu * 100)} %)\n`);
+    }
+  } finally {
+    await devices.stop();
+    await subscriber.stop();
+    await broker.stop();
+  }
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no profile written in ${dir}`);
+  const { total, self, inclusive } = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
+  const out = process.stdout;
+  out.write(`profile ${join(dir, file)}: ${total} samples\n\nself time, top 35:\n${top(self, total, 35)}\n\n`);
+  out.write(`inclusive, our code (broker/src):\n${top(inclusive, total, 25, (k) => k.includes('broker/src/'))}\n\n`);
+  out.write(`inclusive, aedes / mqtt-packet / pino / streams, top 30:\n${top(inclusive, total, 30, (k) => /aedes|mqtt-packet|mqemitter|pino|qlobber|stream|node:/.test(k))}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
