@@ -3,7 +3,7 @@
  * resolved, profiles, and `${VAR…}` interpolation. Only the compose features this repository uses.
  */
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { parseDocument } from 'yaml';
 
 export interface ComposeService {
   image?: string;
@@ -23,9 +23,13 @@ export interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
+/** Throws on any YAML error or warning (duplicate keys, unresolved aliases, tabs…), as compose would refuse them. */
 export function loadComposeFile(path = 'docker-compose.yml'): ComposeFile {
   // Compose resolves `<<` merge keys (YAML 1.1); the yaml package does so only when asked.
-  return parse(readFileSync(path, 'utf8'), { merge: true }) as ComposeFile;
+  const doc = parseDocument(readFileSync(path, 'utf8'), { merge: true, uniqueKeys: true, prettyErrors: true });
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length > 0) throw new Error(`${path}: ${problems.map((p) => p.message).join('\n')}`);
+  return doc.toJS({ maxAliasCount: 1000 }) as ComposeFile;
 }
 
 /** Services `docker compose --profile <profile> up` starts (a service without profiles starts in every one). */
