@@ -4,7 +4,8 @@
  * dynamic-security auth), writing into one InfluxDB 1.6. One worker is SIGKILLed mid-stream and started
  * again with the same data dir and client id. Every (id, boot, seq) must be in the store exactly once, each
  * message must have been taken in by exactly one worker, each worker must have had a share, and what was
- * published while the killed worker was down must be there too.
+ * published while the killed worker was down must be there too. A worker stopped with SIGTERM leaves the
+ * group, so what follows goes to the two still running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -58,7 +59,7 @@ async function startWorker(name: string, dir: string, env: Record<string, string
 const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
 
 /** Water meters publishing numbered telemetry over MQTT 3.1.1, QoS 1; records when each seq was handed to MQTT.js. */
-async function startDevices(url: string, secrets: Map<string, string>, intervalMs: number) {
+async function startDevices(url: string, secrets: Map<string, string>, intervalMs: number, seqs: { from: number; count: number }) {
   const sentAt = new Map<string, number>();
   let published = 0;
   let acked = 0;
@@ -69,7 +70,7 @@ async function startDevices(url: string, secrets: Map<string, string>, intervalM
     await new Promise<void>((resolve, reject) => (client.once('connect', () => resolve()), client.once('error', reject)));
     const topic = buildTopic('water-meter', id, 'telemetry');
     const acks: Array<Promise<unknown>> = [];
-    for (let seq = 0; seq < PER_DEVICE; seq++) {
+    for (let seq = seqs.from; seq < seqs.from + seqs.count; seq++) {
       const ts = T0 + seq * 1000;
       sentAt.set(`${id}/${seq}`, Date.now());
       published++;
@@ -102,15 +103,17 @@ describe.runIf(mosquittoAvailable() && serverAvailable(INFLUXD_BIN))('ingest wor
   let mosquitto: ChildProcess | undefined;
   const workers: Worker[] = [];
   let devices: Awaited<ReturnType<typeof startDevices>> | undefined;
+  let later: Awaited<ReturnType<typeof startDevices>> | undefined;
   afterAll(async () => {
     await devices?.close();
+    await later?.close();
     await Promise.all(workers.map(async (w) => (w.child.kill('SIGTERM'), await exited(w.child))));
     if (mosquitto) (mosquitto.kill('SIGTERM'), await exited(mosquitto));
     await influx?.dispose();
     tmp.remove();
   });
 
-  it('stores every reading exactly once across a worker SIGKILL, and every worker takes a share', { timeout: 120_000 }, async () => {
+  it('stores every reading exactly once across a worker SIGKILL, every worker takes a share, a stopped worker leaves the group', { timeout: 120_000 }, async () => {
     influx = await startInfluxDb16(DB);
     const ids = Array.from({ length: DEVICES }, (_, i) => `wm-share-${i}`);
     const secrets = new Map(ids.map((id) => [id, `device-secret-${id}-0123456789`]));
@@ -157,7 +160,7 @@ describe.runIf(mosquittoAvailable() && serverAvailable(INFLUXD_BIN))('ingest wor
     await intruder.endAsync();
     expect(refused).toEqual([0x87]);
 
-    devices = await startDevices(url, secrets, 12);
+    devices = await startDevices(url, secrets, 12, { from: 0, count: PER_DEVICE });
     const victim = workers[1]!;
     await waitFor('a fifth of the feed published', () => devices!.published() >= TOTAL / 5, 30_000, 10);
     victim.child.kill('SIGKILL');
@@ -204,5 +207,22 @@ describe.runIf(mosquittoAvailable() && serverAvailable(INFLUXD_BIN))('ingest wor
         `published while ${victim.name} was down (${restartedAt - killedAt} ms) ${downWindow.length}, of which queued for it ${downToVictim.length}; ` +
         `redeliveries counted per worker ${redeliveries.join(' / ')}; stored ${rows.length}, each (id, boot, seq) once`,
     );
+
+    // A graceful stop (SIGTERM) leaves the group first: what is published afterwards goes to the two workers
+    // still running instead of waiting in the stopped worker's session.
+    const leaving = workers[2]!;
+    leaving.child.kill('SIGTERM');
+    await exited(leaving.child);
+    await devices.close();
+    const EXTRA = 50;
+    later = await startDevices(url, secrets, 5, { from: PER_DEVICE, count: EXTRA });
+    await later.done;
+    await waitFor(`${TOTAL + DEVICES * EXTRA} readings in InfluxDB after a graceful stop`, async () => (await countStored()) >= TOTAL + DEVICES * EXTRA, 30_000, 250);
+    expect(await countStored()).toBe(TOTAL + DEVICES * EXTRA);
+    const remaining = await Promise.all(workers.slice(0, 2).map((w) => ledgerSeqs(w, ids)));
+    for (const id of ids) {
+      const extra = remaining.flatMap((m) => [...m.get(id)!].filter((seq) => seq >= PER_DEVICE));
+      expect(extra.sort((a, b) => a - b)).toEqual(Array.from({ length: EXTRA }, (_, n) => PER_DEVICE + n));
+    }
   });
 });

@@ -171,6 +171,12 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
     heldAcks: () => gate?.held ?? 0,
     async close() {
       closing = true;
+      // A stopped share-group member keeps its turns: mosquitto queues them in its persistent session
+      // (README "Scale-out"). Leaving the group first hands them to the workers still running; what is
+      // already queued for this session waits for its next start.
+      if (options.shareGroup && client.connected && topics.length > 0) {
+        await Promise.race([client.unsubscribeAsync(topics).catch((err: Error) => log.warn({ event: 'mqtt_unsubscribe_failed', err: err.message }, 'could not leave the share group before stopping')), new Promise((r) => setTimeout(r, 2000).unref())]);
+      }
       await Promise.race([client.endAsync(false), new Promise((r) => setTimeout(r, 5000).unref())]);
       if (!client.disconnected) await client.endAsync(true);
     },
