@@ -70,6 +70,8 @@ describe('docker-compose.yml shapes', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const target of dependsOn(s)) {
         expect(services[target], `${name} depends on ${target}`).toBeDefined();
+        const condition = Array.isArray(s.depends_on) ? undefined : (s.depends_on?.[target] as { condition?: string }).condition;
+        if (condition === 'service_healthy') expect(services[target]?.healthcheck, `${name} waits for ${target} to be healthy`).toBeDefined();
         for (const p of s.profiles ?? []) expect(services[target]?.profiles, `${name} (${p}) depends on ${target}`).toContain(p);
       }
       for (const v of (s.volumes ?? []).map(parseVolume)) {
@@ -143,6 +145,9 @@ describe('docker-compose.yml shapes', () => {
     const hostPorts = brokers.flatMap((b) => (services[b]!.ports ?? []).map((p) => p.split(':')[0]));
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
     expect(services.redis?.command?.join(' ')).toMatch(/--appendonly yes/);
+    // The nodes wait for a Redis that answers: the healthcheck they wait on must exist.
+    for (const b of brokers) expect(services[b]!.depends_on, b).toMatchObject({ redis: { condition: 'service_healthy' } });
+    expect(services.redis?.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
     expect(envOf('ingest').MQTT_URL).toBe('mqtt://broker:1883');
   });
 });

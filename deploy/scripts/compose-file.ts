@@ -15,6 +15,7 @@ export interface ComposeService {
   depends_on?: string[] | Record<string, unknown>;
   ports?: string[];
   networks?: Record<string, { aliases?: string[] } | null> | string[];
+  healthcheck?: { test?: string[] | string };
 }
 
 export interface ComposeFile {
