@@ -5,7 +5,8 @@
  * again with the same data dir and client id. Every (id, boot, seq) must be in the store exactly once, each
  * message must have been taken in by exactly one worker, each worker must have had a share, and what was
  * published while the killed worker was down must be there too. A worker stopped with SIGTERM leaves the
- * group, so what follows goes to the two still running.
+ * group, so what follows goes to the two still running. A fourth, non-shared instance with alerts on
+ * (the README's way to run alerting) sees the whole stream.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -74,13 +75,17 @@ async function startDevices(url: string, secrets: Map<string, string>, intervalM
       const ts = T0 + seq * 1000;
       sentAt.set(`${id}/${seq}`, Date.now());
       published++;
-      acks.push(client.publishAsync(topic, JSON.stringify({ v: 1, id, boot: 1, seq, ts, samples: [{ ts, indexL: 1_000_000 + seq * 7 }] }), { qos: 1 }).then(() => acked++));
+      const sample = { ts, indexL: 1_000_000 + seq * 7, batteryPct: lowBattery(id, seq) ? 5 : 60 };
+      acks.push(client.publishAsync(topic, JSON.stringify({ v: 1, id, boot: 1, seq, ts, samples: [sample] }), { qos: 1 }).then(() => acked++));
       await new Promise((r) => setTimeout(r, intervalMs));
     }
     await Promise.all(acks);
   });
   return { sentAt, published: () => published, acked: () => acked, done: Promise.all(loops), close: () => Promise.all(clients.map((c) => c.endAsync(true))) };
 }
+
+/** One message below the water-low-battery threshold (10 %): an alert only the whole-stream instance may raise. */
+const lowBattery = (id: string, seq: number) => id === 'wm-share-0' && seq === 100;
 
 /** The seqs a worker's completeness ledger says it took in, per device (ranges of boot 1). */
 async function ledgerSeqs(w: Worker, ids: string[]): Promise<Map<string, Set<number>>> {
@@ -102,12 +107,13 @@ describe.runIf(mosquittoAvailable() && serverAvailable(INFLUXD_BIN))('ingest wor
   let influx: TsdbServer | undefined;
   let mosquitto: ChildProcess | undefined;
   const workers: Worker[] = [];
+  let alerting: Worker | undefined;
   let devices: Awaited<ReturnType<typeof startDevices>> | undefined;
   let later: Awaited<ReturnType<typeof startDevices>> | undefined;
   afterAll(async () => {
     await devices?.close();
     await later?.close();
-    await Promise.all(workers.map(async (w) => (w.child.kill('SIGTERM'), await exited(w.child))));
+    await Promise.all([...workers, ...(alerting ? [alerting] : [])].map(async (w) => (w.child.kill('SIGTERM'), await exited(w.child))));
     if (mosquitto) (mosquitto.kill('SIGTERM'), await exited(mosquitto));
     await influx?.dispose();
     tmp.remove();
@@ -130,7 +136,7 @@ describe.runIf(mosquittoAvailable() && serverAvailable(INFLUXD_BIN))('ingest wor
     const url = `mqtt://127.0.0.1:${mqttPort}`;
 
     // Each worker's own registry must know the devices (the pipeline refuses unprovisioned ones).
-    const dirs = ['ingest-w1', 'ingest-w2', 'ingest-w3'].map((name) => ({ name, dir: join(tmp.path, name) }));
+    const dirs = ['ingest-w1', 'ingest-w2', 'ingest-w3', 'tsunagaru-alerts'].map((name) => ({ name, dir: join(tmp.path, name) }));
     for (const { dir } of dirs) {
       const registry = await FileDeviceRegistry.open({ path: registryPathFor(dir), scryptN: 1024 });
       for (const id of ids) await registry.provision({ id, type: 'water-meter', attributes: { dma: 'shinjuku-1' }, secret: null });
@@ -148,7 +154,10 @@ describe.runIf(mosquittoAvailable() && serverAvailable(INFLUXD_BIN))('ingest wor
       INFLUX_PASSWORD: INFLUX_ADMIN.password,
       TSUNAGARU_ADMIN_TOKEN: TOKEN,
     };
-    workers.push(...(await Promise.all(dirs.map((d) => startWorker(d.name, d.dir, env)))));
+    // The README's alerting instance: not in the group, so it gets every message (own DuckDB, alerts on).
+    const started = await Promise.all(dirs.map((d) => startWorker(d.name, d.dir, d.name === 'tsunagaru-alerts' ? { ...env, INGEST_SHARE_GROUP: '', STORE: 'duckdb' } : env)));
+    alerting = started.pop();
+    workers.push(...started);
 
     // A device must not be able to join the group: mosquitto would give it a turn, refuse the delivery (READ)
     // and drop the message (see broker/src/mosquitto-config.ts).
@@ -200,6 +209,16 @@ describe.runIf(mosquittoAvailable() && serverAvailable(INFLUXD_BIN))('ingest wor
     expect(downWindow.length).toBeGreaterThan(TOTAL / 10);
     expect(downToVictim.length).toBeGreaterThan(0);
     expect(downWindow.filter((k) => !stored.has(`${k.split('/')[0]}/1/${k.split('/')[1]}`))).toEqual([]);
+
+    // Alerts need a device's whole stream: the instance outside the group saw all of it, in order, and
+    // raised the low battery; the worker that received that one message had its alerts off.
+    const whole = await waitFor('the alerting instance to account for every message', async () => {
+      const totals = (await alerting!.api.get('/api/v1/ledger')).body.totals;
+      return totals?.received === TOTAL ? totals : undefined;
+    }, 45_000, 250);
+    expect(whole).toMatchObject({ gaps: 0, missing: 0 });
+    const lowBatteryAlerts = await Promise.all([alerting!, ...workers].map(async (w) => (await w.api.get('/api/v1/alerts?state=all&type=water-low-battery')).body.alerts.length as number));
+    expect(lowBatteryAlerts).toEqual([1, 0, 0, 0]);
 
     const redeliveries = await Promise.all(workers.map(async (w) => (await w.api.get('/api/v1/ledger')).body.totals?.duplicates ?? 0));
     console.log(
