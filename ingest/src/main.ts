@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   const password = config.mqttPassword ?? randomBytes(24).toString('base64url');
   await registry.upsertService(config.mqttUsername, 'ingest', password);
   const service = await startIngestService({ config, mqttPassword: password, registry, logger, storage: config.storage });
-  logger.info({ event: 'ingest_started', http: service.httpUrl, mqtt: config.mqttUrl, dataDir: config.dataDir }, 'ingest running');
+  logger.info({ event: 'ingest_started', http: service.httpUrl, mqtt: config.mqttUrl, dataDir: config.dataDir, clientId: config.clientId, shareGroup: config.shareGroup, alerts: config.alerts }, 'ingest running');
+  // Allowed (INGEST_ALERTS=on), but each worker sees only a round-robin share of every device's messages.
+  if (config.shareGroup && config.alerts) logger.warn({ event: 'alerts_on_shared', shareGroup: config.shareGroup }, 'alerts are on in a share group: rules see only this worker\'s share of each device (ingest/README.md "Scale-out")');
   if (config.adminTokenGenerated) process.stdout.write(`\nAPI token (generated; set TSUNAGARU_ADMIN_TOKEN to fix it): ${config.adminToken}\n\n`);
 
   let stopping = false;
