@@ -8,6 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INGEST_USERNAME, makeFleet, REPO_ROOT, startOurs, type Fleet } from './brokers.js';
+import { saturate, type Load } from '../suites/broker-fan-in.js';
+import { formatCpu } from './proc.js';
 import { startWorker } from './worker.js';
 
 interface ProfileNode {
@@ -74,12 +76,11 @@ async function main(): Promise<void> {
   try {
     await subscriber.request({ type: 'connect', host: '127.0.0.1', port: broker.port, username: fleet.ingest.username, password: fleet.ingest.password, filter: 'tsunagaru/v1/#' });
     await devices.request({ type: 'connect', host: '127.0.0.1', port: broker.port, devices: fleet.devices, concurrency: 32, sourceAddresses: 32 });
-    for (const qos of which === 'both' ? [0, 1] : [which === 'qos0' ? 0 : 1]) {
-      const before = (await subscriber.request<{ delivered: number }>({ type: 'count' })).delivered;
-      const t = performance.now();
-      const r = await devices.request<{ sent: number; cpu: number }>({ type: 'phase', qos, mode: 'saturate', durationMs: seconds * 1000, window: 10, payloadBytes: 200 });
-      const after = (await subscriber.request<{ delivered: number }>({ type: 'count' })).delivered;
-      process.stderr.write(`QoS ${qos}: ${after - before} delivered in ${((performance.now() - t) / 1000).toFixed(1)} s (sent ${r.sent}, generator CPU ${Math.round(r.cpu * 100)} %)\n`);
+    const load: Load = { publishers, saturateMs: seconds * 1000, warmupMs: 1000, latencyRate: 0, latencyMs: 0 };
+    for (const qos of which === 'both' ? ([0, 1] as const) : [which === 'qos0' ? (0 as const) : (1 as const)]) {
+      // The same phase as the suite's, so the profile shows the load the benchmark measures.
+      const r = await saturate(qos, load, broker, devices, subscriber);
+      process.stderr.write(`QoS ${qos}: ${Math.round(r.rate)} msg/s delivered, ${r.lost} lost; CPU ${formatCpu(r.usage)}\n`);
     }
   } finally {
     await devices.stop();

@@ -16,7 +16,7 @@ const QOS1_WINDOW = 10;
 /** QoS 0: messages per publisher written but not yet delivered, at most. */
 const QOS0_BUDGET_PER_PUBLISHER = 100;
 
-interface Load {
+export interface Load {
   publishers: number;
   saturateMs: number;
   /** Delivered messages are counted from warmupMs into a phase until warmupMs before its end. */
@@ -69,7 +69,7 @@ interface PhaseDone {
 }
 
 /** One saturation phase: delivered msg/s in the middle of it, and what was lost by the end. */
-async function saturate(qos: 0 | 1, load: Load, broker: RunningBroker, devices: Worker, subscriber: Worker) {
+export async function saturate(qos: 0 | 1, load: Load, broker: RunningBroker, devices: Worker, subscriber: Worker) {
   const start = await delivered(subscriber);
   const budget = load.publishers * QOS0_BUDGET_PER_PUBLISHER;
   const done = devices.request<PhaseDone>({ type: 'phase', qos, mode: 'saturate', durationMs: load.saturateMs, window: QOS1_WINDOW, budget, payloadBytes: PAYLOAD_BYTES });

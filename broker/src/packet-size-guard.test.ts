@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { PacketSizeGuard } from './packet-size-guard.js';
 
@@ -63,5 +63,55 @@ describe('PacketSizeGuard', () => {
 
   it('exposes the peer address for denial logs', () => {
     expect(new PacketSizeGuard(fakeSocket(), 10, () => undefined).remoteAddress).toBe('10.0.0.7');
+  });
+
+  describe('outgoing bytes, over a real loopback socket', () => {
+    async function pair(): Promise<{ server: Socket; client: Socket; close: () => void }> {
+      const srv = createServer();
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const accepted = new Promise<Socket>((r) => srv.once('connection', r));
+      const client = createConnection({ port: (srv.address() as { port: number }).port, host: '127.0.0.1' });
+      const server = await accepted;
+      return { server, client, close: () => (client.destroy(), server.destroy(), srv.close()) };
+    }
+
+    it('sends a corked burst of chunks as one socket write', async () => {
+      const { server, client, close } = await pair();
+      const guard = new PacketSizeGuard(server, 1000, () => undefined);
+      let socketWrites = 0;
+      const write = server.write.bind(server) as (chunk: Buffer) => boolean;
+      server.write = ((chunk: Buffer) => (socketWrites++, write(chunk))) as typeof server.write;
+      const received: Buffer[] = [];
+      client.on('data', (c: Buffer) => received.push(c));
+      guard.cork(); // what mqtt-packet does around each packet
+      for (let i = 0; i < 10; i++) guard.write(Buffer.from([i, i]));
+      guard.uncork();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(socketWrites).toBe(1);
+      expect(Buffer.concat(received)).toEqual(Buffer.from([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9]));
+      close();
+    });
+
+    it('keeps order and waits for drain when the peer reads slowly', async () => {
+      const { server, client, close } = await pair();
+      const guard = new PacketSizeGuard(server, 1000, () => undefined);
+      const chunks = Array.from({ length: 160 }, (_, i) => Buffer.alloc(64 * 1024, i)); // 10 MiB, far above socket buffers
+      let flowedAll = true;
+      for (const c of chunks) flowedAll = guard.write(c) && flowedAll;
+      expect(flowedAll).toBe(false); // backpressure reached the writer
+      let got = 0;
+      const firstBytes: number[] = [];
+      await new Promise<void>((resolve) => {
+        client.pause();
+        setTimeout(() => client.resume(), 100);
+        client.on('data', (c: Buffer) => {
+          for (let at = (64 * 1024 - (got % (64 * 1024))) % (64 * 1024); at < c.length; at += 64 * 1024) firstBytes.push(c[at]!);
+          got += c.length;
+          if (got === 160 * 64 * 1024) resolve();
+        });
+      });
+      expect(firstBytes).toEqual(chunks.map((_, i) => i));
+      close();
+    });
   });
 });
