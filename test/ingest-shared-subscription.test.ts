@@ -191,6 +191,10 @@ describe.runIf(mosquittoAvailable() && serverAvailable(INFLUXD_BIN))('ingest wor
     expect(missing).toEqual([]);
     expect(rows.every((r) => r.indexL === 1_000_000 + (r.seq as number) * 7 && r.time === T0 + (r.seq as number) * 1000)).toBe(true);
 
+    // The README's completeness check across workers, on the shared store: per device, count = max − min + 1.
+    const perDevice = await influxRows(influx.url, DB, `SELECT count("seq"), min("seq"), max("seq") FROM "water_meter" WHERE "boot" = 1 AND time >= ${T0}ms GROUP BY "deviceId"`);
+    expect(perDevice.map((r) => [r.deviceId, r.count, r.min, r.max])).toEqual(ids.map((id) => [id, PER_DEVICE, 0, PER_DEVICE - 1]));
+
     // Each message went to one worker only, each worker had a share, and together they saw everything.
     const perWorker = await Promise.all(workers.map((w) => ledgerSeqs(w, ids)));
     const shares = perWorker.map((m) => [...m.values()].reduce((n, s) => n + s.size, 0));
