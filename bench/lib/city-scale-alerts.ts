@@ -10,7 +10,9 @@ export interface AlertStream {
 }
 
 export async function followAlertStream(httpUrl: string, token: string): Promise<AlertStream> {
-  const waiters = new Map<string, (at: number) => void>();
+  // Per key a queue: under load a plant can switch again before its previous event arrived; the engine
+  // emits a key's events in order, so the oldest waiter takes the next event.
+  const waiters = new Map<string, Array<(at: number) => void>>();
   const abort = new AbortController();
   const res = await fetch(`${httpUrl}/api/v1/alerts/stream`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
   if (res.status !== 200 || !res.body) throw new Error(`alert stream: HTTP ${res.status}`);
@@ -26,11 +28,10 @@ export async function followAlertStream(httpUrl: string, token: string): Promise
         if (!data) continue;
         const e = JSON.parse(data) as { kind: string; alert: { deviceId?: string; rule: string } };
         const key = `${e.alert.deviceId}|${e.alert.rule}|${e.kind}`;
-        const resolve = waiters.get(key);
-        if (resolve) {
-          waiters.delete(key);
-          resolve(at);
-        }
+        const queue = waiters.get(key);
+        const resolve = queue?.shift();
+        if (queue?.length === 0) waiters.delete(key);
+        resolve?.(at);
       }
     }
   })().catch(() => undefined);
@@ -38,14 +39,16 @@ export async function followAlertStream(httpUrl: string, token: string): Promise
     expect(deviceId, rule, kind, timeoutMs) {
       const key = `${deviceId}|${rule}|${kind}`;
       return new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(key);
-          reject(new Error(`no ${kind} ${rule} event for ${deviceId} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.set(key, (at) => {
+        const waiter = (at: number) => {
           clearTimeout(timer);
           resolve(at);
-        });
+        };
+        const timer = setTimeout(() => {
+          const queue = waiters.get(key) ?? [];
+          if (queue.includes(waiter)) queue.splice(queue.indexOf(waiter), 1);
+          reject(new Error(`no ${kind} ${rule} event for ${deviceId} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.set(key, [...(waiters.get(key) ?? []), waiter]);
       });
     },
     close: () => abort.abort(),
