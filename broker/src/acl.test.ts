@@ -22,6 +22,30 @@ describe('acl', () => {
     expect(canPublish(pole, topic, retain).ok).toBe(allowed);
   });
 
+  it('gives the same verdict on the fast path (own prefix) as the full parse, near misses included', () => {
+    // A fresh principal per call and a reused one: the first call builds the cached prefix, later ones use it.
+    const fresh = (): Principal => ({ ...pole });
+    const own = 'tsunagaru/v1/smart-pole/pole-01/';
+    const cases: Array<[string, boolean, boolean]> = [
+      [`${own}telemetry`, false, true],
+      [`${own}state`, true, true],
+      [`${own}cmd/ack`, true, false],
+      [`${own}telemetry/`, false, false],
+      [`${own}telemetryx`, false, false],
+      [`${own}Telemetry`, false, false],
+      [own, false, false],
+      [`${own}cmd`, false, false],
+      [`${own}cmd/ack/x`, false, false],
+      [`${own}#`, false, false],
+      ['tsunagaru/v1/smart-pole/pole-01', false, false],
+    ];
+    for (const [topic, retain, allowed] of cases) {
+      expect(canPublish(fresh(), topic, retain)).toEqual(canPublish(pole, topic, retain));
+      expect(canPublish(pole, topic, retain).ok).toBe(allowed);
+    }
+    expect(canPublish(pole, `${own}event`, true)).toEqual({ ok: false, reason: 'retain_denied', detail: 'only state messages may be retained' });
+  });
+
   it.each([
     ['tsunagaru/v1/water-meter/wm-01/cmd', false, true],
     ['tsunagaru/v1/water-meter/wm-01/cmd', true, false],

@@ -19,6 +19,22 @@ export type Principal =
 export type AclDecision = { ok: true; onBehalfOf?: string } | { ok: false; reason: 'publish_denied' | 'retain_denied' | 'subscribe_denied'; detail: string };
 
 const ALLOW: AclDecision = { ok: true };
+const RETAIN_ONLY_STATE: AclDecision = { ok: false, reason: 'retain_denied', detail: 'only state messages may be retained' };
+const OWN_CHANNELS: ReadonlySet<string> = new Set(DEVICE_PUBLISH_CHANNELS);
+
+/**
+ * A device's `tsunagaru/v1/{type}/{id}/`, built once per session: the broker keeps one Principal object
+ * per authenticated connection, so this is computed at its first publish and then looked up.
+ */
+const ownPrefixes = new WeakMap<Principal, string>();
+function ownPrefixOf(principal: Principal & { kind: 'device' }): string {
+  let prefix = ownPrefixes.get(principal);
+  if (prefix === undefined) {
+    prefix = devicePrefix(principal.type, principal.id);
+    ownPrefixes.set(principal, prefix);
+  }
+  return prefix;
+}
 
 export function principalName(principal: Principal): string {
   return principal.kind === 'device' ? principal.id : principal.username;
@@ -46,9 +62,18 @@ export const GATEWAY_CHANNELS: readonly string[] = ['telemetry', 'event'];
  * would be redelivered at every reconnect (think `reboot`), so it is refused.
  */
 export function canPublish(principal: Principal, topic: string, retain: boolean, lookup?: (deviceId: string) => DelegateInfo | undefined): AclDecision {
+  if (principal.kind === 'device') {
+    // Fast path for the common case, a device on its own topic: runs for every message, so no
+    // parsing, with the same verdict as the full check below (prefix + exactly one own channel).
+    const own = ownPrefixOf(principal);
+    if (topic.startsWith(own)) {
+      const channel = topic.slice(own.length);
+      if (OWN_CHANNELS.has(channel)) return retain && channel !== 'state' ? RETAIN_ONLY_STATE : ALLOW;
+    }
+  }
   const parsed = parseTopic(topic);
   if (principal.kind === 'device') {
-    const prefix = devicePrefix(principal.type, principal.id);
+    const prefix = ownPrefixOf(principal);
     if (parsed.ok && parsed.topic.deviceId !== principal.id && lookup) {
       const behind = lookup(parsed.topic.deviceId);
       if (behind && behind.headEnd === principal.id && !behind.disabled && behind.type === parsed.topic.type) {
@@ -65,9 +90,7 @@ export function canPublish(principal: Principal, topic: string, retain: boolean,
     if (!DEVICE_PUBLISH_CHANNELS.includes(parsed.topic.channel)) {
       return { ok: false, reason: 'publish_denied', detail: `device may not publish on ${parsed.topic.channel}; allowed: ${DEVICE_PUBLISH_CHANNELS.join(', ')}` };
     }
-    if (retain && parsed.topic.channel !== 'state') {
-      return { ok: false, reason: 'retain_denied', detail: 'only state messages may be retained' };
-    }
+    if (retain && parsed.topic.channel !== 'state') return RETAIN_ONLY_STATE;
     return ALLOW;
   }
   if (!parsed.ok || parsed.topic.channel !== 'cmd') {
