@@ -1,5 +1,6 @@
 /**
- * `npx tsx bench/lib/profile-fan-in.ts [qos0|qos1|both]`: our standalone broker under the fan-in load
+ * `npx tsx bench/lib/profile-fan-in.ts [qos0|qos1|both|connect]`: our standalone broker under the fan-in load
+ * (or, with `connect`, under PROFILE_CONNECTIONS (2000) logins with scrypt N=1024 hashes)
  * with `node --cpu-prof`, then where its CPU went: self time by function and the inclusive time of
  * our own hooks. The profile file is kept (its path is printed) for Chrome DevTools / speedscope.
  * Env: PROFILE_PUBLISHERS (100), PROFILE_SECONDS (8 per phase).
@@ -66,18 +67,24 @@ async function main(): Promise<void> {
   const publishers = Number(process.env.PROFILE_PUBLISHERS ?? 100);
   const seconds = Number(process.env.PROFILE_SECONDS ?? 8);
   const dir = mkdtempSync(join(tmpdir(), 'tsunagaru-profile-'));
+  const connecting = which === 'connect';
   const fleet: Fleet = {
-    devices: makeFleet('prof', publishers, 16384, 'bench-fan-in-secret-0123456789'),
+    devices: connecting
+      ? makeFleet('prof', Number(process.env.PROFILE_CONNECTIONS ?? 2000), 1024, 'bench-fan-in-secret-0123456789')
+      : makeFleet('prof', publishers, 16384, 'bench-fan-in-secret-0123456789'),
     ingest: { username: INGEST_USERNAME, password: 'bench-ingest-secret-0123456789' },
   };
-  const broker = await startOurs(fleet, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=500'] });
+  const broker = await startOurs(fleet, { env: { MQTT_MAX_CONNECTIONS: String(fleet.devices.length + 100) }, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=500'] });
   const subscriber = await startWorker(join(REPO_ROOT, 'bench/lib/load/subscriber-worker.ts'), 'subscriber');
   const devices = await startWorker(join(REPO_ROOT, 'bench/lib/load/device-worker.ts'), 'publishers');
   try {
     await subscriber.request({ type: 'connect', host: '127.0.0.1', port: broker.port, username: fleet.ingest.username, password: fleet.ingest.password, filter: 'tsunagaru/v1/#' });
-    await devices.request({ type: 'connect', host: '127.0.0.1', port: broker.port, devices: fleet.devices, concurrency: 32, sourceAddresses: 32 });
+    const c = await devices.request<{ connected: number; elapsedMs: number }>({
+      type: 'connect', host: '127.0.0.1', port: broker.port, devices: fleet.devices, concurrency: connecting ? 64 : 32, sourceAddresses: connecting ? 64 : 32,
+    }, 600_000);
+    process.stderr.write(`${c.connected} logins in ${(c.elapsedMs / 1000).toFixed(1)} s = ${Math.round(c.connected / (c.elapsedMs / 1000))}/s\n`);
     const load: Load = { publishers, saturateMs: seconds * 1000, warmupMs: 1000, latencyRate: 0, latencyMs: 0 };
-    for (const qos of which === 'both' ? ([0, 1] as const) : [which === 'qos0' ? (0 as const) : (1 as const)]) {
+    for (const qos of connecting ? [] : which === 'both' ? ([0, 1] as const) : [which === 'qos0' ? (0 as const) : (1 as const)]) {
       // The same phase as the suite's, so the profile shows the load the benchmark measures.
       const r = await saturate(qos, load, broker, devices, subscriber);
       process.stderr.write(`QoS ${qos}: ${Math.round(r.rate)} msg/s delivered, ${r.lost} lost; CPU ${formatCpu(r.usage)}\n`);
