@@ -33,11 +33,14 @@ describe('loadIngestConfig', () => {
     });
 
     it('a share group needs a shared store and turns alerts off unless asked for', () => {
-      expect(loadIngestConfig({ ...influx, INGEST_SHARE_GROUP: 'ingest', INGEST_CLIENT_ID: 'ingest-1' })).toMatchObject({ shareGroup: 'ingest', clientId: 'ingest-1', alerts: false });
-      expect(loadIngestConfig({ ...influx, INGEST_SHARE_GROUP: 'ingest', INGEST_ALERTS: 'on' }).alerts).toBe(true);
+      const worker = { ...influx, INGEST_SHARE_GROUP: 'ingest', MQTT_PASSWORD: 'from-the-mosquitto-accounts' };
+      expect(loadIngestConfig({ ...worker, INGEST_CLIENT_ID: 'ingest-1' })).toMatchObject({ shareGroup: 'ingest', clientId: 'ingest-1', alerts: false });
+      expect(loadIngestConfig({ ...worker, INGEST_ALERTS: 'on' }).alerts).toBe(true);
+      // A worker follows the registry read-only, so it cannot register an account with a made-up password.
+      expect(() => loadIngestConfig({ ...influx, INGEST_SHARE_GROUP: 'ingest' })).toThrow(/^MQTT_PASSWORD: with INGEST_SHARE_GROUP/);
       expect(loadIngestConfig({ INGEST_ALERTS: 'off' }).alerts).toBe(false);
-      expect(() => loadIngestConfig({ INGEST_SHARE_GROUP: 'ingest' })).toThrow(/^STORE: with INGEST_SHARE_GROUP the readings must go to a shared store/);
-      expect(() => loadIngestConfig({ ...influx, STORE: 'duckdb,influx-v1', INGEST_SHARE_GROUP: 'ingest' })).toThrow(/^STORE: with INGEST_SHARE_GROUP drop duckdb/);
+      expect(() => loadIngestConfig({ INGEST_SHARE_GROUP: 'ingest', MQTT_PASSWORD: 'x' })).toThrow(/^STORE: with INGEST_SHARE_GROUP the readings must go to a shared store/);
+      expect(() => loadIngestConfig({ ...influx, STORE: 'duckdb,influx-v1', INGEST_SHARE_GROUP: 'ingest', MQTT_PASSWORD: 'x' })).toThrow(/^STORE: with INGEST_SHARE_GROUP drop duckdb/);
     });
 
     it('names the scale-out variable that is wrong', () => {

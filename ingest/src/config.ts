@@ -81,6 +81,8 @@ function loadShareSettings(env: NodeJS.ProcessEnv, storage: StorageConfig, usern
   if (shareGroup) {
     // Each worker gets only a round-robin share of every device's messages: readings must meet in one store.
     if (!storage.stores.some((s) => s === 'influx-v1' || s === 'influx-v2')) throw configError('STORE', `with INGEST_SHARE_GROUP the readings must go to a shared store: set influx-v1 or influx-v2, got "${storage.stores.join(',')}"`);
+    // A worker follows the registry read-only (ingest/src/main.ts), so it cannot register its own account.
+    if (!env.MQTT_PASSWORD) throw configError('MQTT_PASSWORD', 'with INGEST_SHARE_GROUP set the password of the ingest account in the broker (mosquitto: deploy/scripts/mosquitto-auth.ts)');
     if (storage.stores.includes('duckdb')) throw configError('STORE', 'with INGEST_SHARE_GROUP drop duckdb: a worker\'s embedded store would hold only its share of each device, and its API would show that share as if it were all');
   }
   return { shareGroup, clientId, alerts: rawAlerts ? rawAlerts === 'on' : !shareGroup };

@@ -11,12 +11,14 @@ import { startIngestService } from './service.js';
 async function main(): Promise<void> {
   const config = loadIngestConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'ingest' } });
-  // The ingest is the registry's one writer (provisioning); a standalone broker follows it read-only.
-  const registry = await FileDeviceRegistry.open({ path: registryPathFor(config.dataDir), logger });
+  // The ingest is the registry's one writer (provisioning); a standalone broker follows it read-only, and
+  // so do the workers of a share group (the file supports one writer): they only look devices up.
+  const worker = Boolean(config.shareGroup);
+  const registry = await FileDeviceRegistry.open({ path: registryPathFor(config.dataDir), readOnly: worker, logger });
   // With our broker on the same DATA_DIR, the service account is registered here; with another broker
-  // (mosquitto), MQTT_PASSWORD must match that broker's password file.
+  // (mosquitto), MQTT_PASSWORD must match that broker's account (a worker's config requires it).
   const password = config.mqttPassword ?? randomBytes(24).toString('base64url');
-  await registry.upsertService(config.mqttUsername, 'ingest', password);
+  if (!worker) await registry.upsertService(config.mqttUsername, 'ingest', password);
   const service = await startIngestService({ config, mqttPassword: password, registry, logger, storage: config.storage });
   logger.info({ event: 'ingest_started', http: service.httpUrl, mqtt: config.mqttUrl, dataDir: config.dataDir, clientId: config.clientId, shareGroup: config.shareGroup, alerts: config.alerts }, 'ingest running');
   // Allowed (INGEST_ALERTS=on), but each worker sees only a round-robin share of every device's messages.
