@@ -94,6 +94,8 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     const address = remoteAddressOf(client);
     const identity = username || info?.clientId || '';
     // Throttled: refuse before spending scrypt. Code 3 ("server unavailable") makes a real device retry later.
+    // Cluster without Redis: a session could not be restored or stored. Code 3: the device retries.
+    if (cluster && !cluster.healthy()) return done(authError(CONNACK.SERVER_UNAVAILABLE, 'cluster unavailable: Redis unreachable'), false);
     const verdict = throttle?.check(identity, address) ?? { ok: true };
     if (!verdict.ok) return refuse('auth_throttled', CONNACK.SERVER_UNAVAILABLE, { detail: `${verdict.scope} locked out for ${Math.ceil(verdict.retryAfterMs / 1000)} s after repeated failed logins` });
     const cert = peerCertificateOf((client.conn as unknown as PacketSizeGuard).socket);
@@ -121,6 +123,8 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
           if (size > maxPayloadBytes) return refuse('will_denied', CONNACK.NOT_AUTHORIZED, { topic: will.topic, detail: `will payload ${size} bytes > ${maxPayloadBytes}` });
           if (!decision.ok) return refuse('will_denied', CONNACK.NOT_AUTHORIZED, { topic: will.topic, detail: decision.detail });
         }
+        // Cluster: before aedes announces this session to the other nodes, so they see it moved.
+        if (info?.clientId) cluster?.sessionStarted(info.clientId);
         principals.set(client, principal);
         done(null, true);
       },
@@ -143,6 +147,21 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     const recovered = !principal && client === null ? recoveredWillPrincipal(packet) : undefined;
     if (recovered) return canPublish(recovered, packet.topic, packet.retain ?? false).ok ? callback(null) : deny('will_denied', 'recovered will outside its device\'s rights');
     if (!principal) return deny('publish_denied', 'no authenticated session');
+    if (cluster && client && packet === (client as unknown as { will?: unknown }).will) return checkClusterWill(client, packet, () => authorizePublishChecked(client, principal, packet, callback), callback);
+    if (cluster && !cluster.healthy()) {
+      // aedes sends the PUBACK before it routes through Redis: acknowledging now could lose the
+      // message. Closing without a PUBACK makes the device send it again later.
+      logger.debug({ event: 'mqtt_publish_refused_redis_down', ...contextOf(client) }, 'publish refused: Redis unreachable');
+      return callback(new Error('cluster unavailable: Redis unreachable'));
+    }
+    authorizePublishChecked(client, principal, packet, callback);
+  };
+
+  const authorizePublishChecked = (client: Client | null, principal: Principal, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
+    const deny = (reason: DenialReason, detail: string): void => {
+      denials.deny(reason, contextOf(client, { topic: packet.topic, detail }));
+      callback(new Error(`${reason}: ${detail}`));
+    };
     const size = payloadLength(packet.payload);
     if (size > maxPayloadBytes) return deny('payload_too_large', `${size} bytes > ${maxPayloadBytes}`);
     const decision = canPublish(principal, packet.topic, packet.retain ?? false, delegateOf);
@@ -151,15 +170,32 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
       const rate = publishLimiter.take(decision.onBehalfOf ?? principal.id, size);
       if (!rate.ok) return deny('publish_rate_exceeded', rate.detail);
     }
-    if (!options.beforePuback) return callback(null);
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    options.beforePuback(packet.topic, payload).then(
-      () => callback(null),
-      (err: Error) => callback(err),
-    );
+    const acknowledge = (): void => {
+      if (!options.beforePuback) return callback(null);
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      options.beforePuback(packet.topic, payload).then(
+        () => callback(null),
+        (err: Error) => callback(err),
+      );
+    };
+    // Cluster: into Redis before the PUBACK, so a node killed before routing it loses nothing (cluster.ts).
+    if (cluster && client && packet.qos > 0) return void cluster.holdInflight(packet).then(acknowledge, (err: Error) => callback(err));
+    acknowledge();
   };
 
   const cluster = options.cluster;
+  /**
+   * A will at the close of a session that another node has taken over ($SYS …/new/clients): the
+   * device is alive there, and this node's death message would arrive after its new birth (on one
+   * node aedes orders them; across nodes nothing does). Dropped; aedes then deletes it.
+   */
+  const checkClusterWill = (client: Client, packet: PublishPacket, publish: () => void, callback: (error?: Error | null) => void): void => {
+    cluster!.sessionNode(client.id).then((node) => {
+      if (node === null || node === cluster!.brokerId) return publish();
+      logger.info({ event: 'mqtt_will_discarded', ...contextOf(client), topic: packet.topic, reason: `session taken over on ${node}` }, `will of ${client.id} discarded: session taken over on ${node}`);
+      callback(new Error('will superseded by a session on another node'));
+    }, publish);
+  };
   /** The principal behind a will stored by another (dead) node, looked up by its client id. */
   const recoveredWillPrincipal = (packet: PublishPacket): Principal | undefined => {
     const will = packet as PublishPacket & { clientId?: unknown; brokerId?: unknown };
@@ -226,9 +262,15 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     }
   });
 
+  if (cluster) {
+    aedes.on('publish', (packet, client) => {
+      if (client) cluster.releaseInflight(packet);
+    });
+    cluster.start((message) => new Promise((resolve, reject) => aedes.publish({ cmd: 'publish', dup: false, ...message }, (err) => (err ? reject(err) : resolve()))));
+  }
+
   aedes.on('clientReady', (client) => {
     live.add(client);
-    if (connectInfo.get(client)?.clientId) cluster?.sessionStarted(client.id); // broker-assigned ids never come back
     logger.info({ event: 'mqtt_connected', ...contextOf(client) }, 'mqtt client connected');
     revokeIfInvalid(client); // the registry may have changed while the secret was being verified
   });

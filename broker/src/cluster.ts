@@ -35,6 +35,29 @@ const aedesPersistenceRedis = createRequire(import.meta.url)('aedes-persistence-
 
 /** Which node a client id last started a session on (hash field per client id). */
 const SESSION_NODE_KEY = 'tsunagaru:session-node';
+/** Per node: QoS 1/2 messages acknowledged to their device but perhaps not yet routed (see holdInflight). */
+const INFLIGHT_PREFIX = 'tsunagaru:inflight:';
+/** Per node, refreshed every heartbeat, expires after 3: the node is alive. */
+const ALIVE_PREFIX = 'tsunagaru:alive:';
+/** Nodes that may have left an in-flight list behind. */
+const NODES_KEY = 'tsunagaru:nodes';
+
+/** A message as kept in an in-flight list; `n` makes each entry unique, so LREM removes exactly it. */
+interface InflightEntry {
+  t: string;
+  p: string;
+  q: 0 | 1 | 2;
+  r: boolean;
+  n: string;
+}
+
+/** What is replayed for a dead node: a publish with no client (it was authorised when it arrived). */
+export interface ReplayedMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
 
 export interface RedisClusterOptions {
   /** redis://[:password@]host[:port][/db] or rediss:// (BROKER_REDIS_URL). */
@@ -46,7 +69,7 @@ export interface RedisClusterOptions {
   logger: Logger;
   /** How long to wait for Redis at start before giving up, ms; default 5000. */
   connectTimeoutMs?: number;
-  /** Offline messages delivered per persistent session at reconnect (aedes-persistence-redis); default 1000. */
+  /** Queued messages handed to a persistent session at its reconnect (the rest wait for the next); default 100000. */
   maxSessionDelivery?: number;
 }
 
@@ -58,8 +81,25 @@ export interface BrokerCluster {
   readonly persistence: unknown;
   /** The broker calls this when a client id starts a session here, so a dead node's stale will for it is dropped. */
   sessionStarted(clientId: string): void;
+  /** The node the client id last started a session on, or null (unknown, or Redis unreachable). */
+  sessionNode(clientId: string): Promise<string | null>;
+  /** All three Redis connections are up: routing and session state work. */
+  healthy(): boolean;
   /** The broker's ACL for wills recovered from a dead node (their client is gone); false drops the will. */
   setWillCheck(check: (will: RecoveredWill) => boolean): void;
+  /**
+   * aedes writes a QoS 1 PUBACK before it routes the message through Redis, so a node killed in
+   * between would lose a message its device believes delivered. The broker calls this just before
+   * the PUBACK: the message goes into this node's in-flight list in Redis first.
+   */
+  holdInflight(packet: { topic: string; payload: Buffer | string; qos: 0 | 1 | 2; retain: boolean }): Promise<void>;
+  /** After aedes has routed the message: out of the in-flight list. */
+  releaseInflight(packet: object): void;
+  /**
+   * Starts this node's liveness key and the sweep that republishes, through `publish`, the in-flight
+   * messages of nodes that died (and this node's own, left by a previous run under the same id).
+   */
+  start(publish: (message: ReplayedMessage) => Promise<void>): void;
   /** After the broker has closed: ends the persistence and the Redis connections. */
   close(): Promise<void>;
   /** Drops the Redis connections at once (a shutdown that must not wait for an absent Redis). */
@@ -141,7 +181,9 @@ export async function openRedisCluster(options: RedisClusterOptions): Promise<Br
   }
   started = true;
 
-  const persistence = aedesPersistenceRedis({ conn: db, ...(options.maxSessionDelivery ? { maxSessionDelivery: options.maxSessionDelivery } : {}) });
+  // The package's default (1000) hands a returning persistent session only its first 1000 queued
+  // messages; the rest would wait in Redis for its next reconnect. The in-memory persistence has no cap.
+  const persistence = aedesPersistenceRedis({ conn: db, maxSessionDelivery: options.maxSessionDelivery ?? 100_000 });
   let willCheck: (will: RecoveredWill) => boolean = () => true;
 
   // aedes 1.2 stores a persistent session's subscriptions once per topic of a SUBSCRIBE (each call
@@ -186,6 +228,33 @@ export async function openRedisCluster(options: RedisClusterOptions): Promise<Br
     }
   };
 
+  const inflightKey = INFLIGHT_PREFIX + brokerId;
+  const heldEntries = new WeakMap<object, string>();
+  let entryCounter = 0;
+  const timers: NodeJS.Timeout[] = [];
+
+  /** Takes a node's in-flight list (RENAME: one node wins) and republishes every entry. */
+  const replayInflight = async (node: string, publish: (message: ReplayedMessage) => Promise<void>): Promise<void> => {
+    const claimed = `${INFLIGHT_PREFIX}claimed:${node}:${brokerId}:${Date.now()}`;
+    const taken = await db.rename(INFLIGHT_PREFIX + node, claimed).then(() => true, () => false); // fails when there is no list
+    if (taken) {
+      const entries = await db.lrange(claimed, 0, -1);
+      for (const text of entries) {
+        const e = JSON.parse(text) as InflightEntry;
+        await publish({ topic: e.t, payload: Buffer.from(e.p, 'base64'), qos: e.q, retain: e.r });
+      }
+      await db.del(claimed);
+      logger.warn({ event: 'mqtt_inflight_replayed', deadNode: node, messages: entries.length }, `republished ${entries.length} message(s) node ${node} had acknowledged but perhaps not routed`);
+    }
+    if (node !== brokerId) await db.srem(NODES_KEY, node);
+  };
+  const sweepDeadNodes = async (publish: (message: ReplayedMessage) => Promise<void>): Promise<void> => {
+    if (!connections.every(([, conn]) => conn.status === 'ready')) return;
+    for (const node of await db.smembers(NODES_KEY)) {
+      if (node !== brokerId && (await db.exists(ALIVE_PREFIX + node)) === 0) await replayInflight(node, publish);
+    }
+  };
+
   logger.info({ event: 'broker_cluster_mode', mode: 'redis', brokerId, redis: where, heartbeatIntervalMs: options.heartbeatIntervalMs }, `cluster mode: node ${brokerId} shares state through Redis at ${where}`);
   return {
     brokerId,
@@ -195,10 +264,38 @@ export async function openRedisCluster(options: RedisClusterOptions): Promise<Br
     sessionStarted(clientId) {
       db.hset(SESSION_NODE_KEY, clientId, brokerId).catch((err: Error) => logger.warn({ event: 'redis_write_failed', clientId, err: err.message }, 'could not record the session node'));
     },
+    sessionNode(clientId) {
+      return db.hget(SESSION_NODE_KEY, clientId).catch(() => null);
+    },
+    healthy() {
+      return connections.every(([, conn]) => conn.status === 'ready');
+    },
+    async holdInflight(packet) {
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      const entry: InflightEntry = { t: packet.topic, p: payload.toString('base64'), q: packet.qos, r: packet.retain, n: `${brokerId}:${++entryCounter}` };
+      const text = JSON.stringify(entry);
+      await db.rpush(inflightKey, text);
+      heldEntries.set(packet, text);
+    },
+    releaseInflight(packet) {
+      const text = heldEntries.get(packet);
+      if (text === undefined) return;
+      heldEntries.delete(packet);
+      db.lrem(inflightKey, 1, text).catch(() => undefined); // left behind, it is replayed once more: a duplicate, not a loss
+    },
+    start(publish) {
+      const beat = () => db.set(ALIVE_PREFIX + brokerId, '1', 'PX', options.heartbeatIntervalMs * 3).catch(() => undefined);
+      const sweep = () => sweepDeadNodes(publish).catch((err: Error) => logger.warn({ event: 'mqtt_inflight_sweep_failed', err: err.message }, 'in-flight sweep failed; next heartbeat retries'));
+      void beat();
+      void db.sadd(NODES_KEY, brokerId).catch(() => undefined);
+      void replayInflight(brokerId, publish).catch((err: Error) => logger.warn({ event: 'mqtt_inflight_sweep_failed', err: err.message }, 'replaying this node\'s previous in-flight messages failed'));
+      timers.push(setInterval(beat, options.heartbeatIntervalMs), setInterval(sweep, options.heartbeatIntervalMs * 2));
+    },
     setWillCheck(check) {
       willCheck = check;
     },
     async close() {
+      timers.forEach(clearInterval);
       // aedes.close() has already quit the emitter's two connections; the persistence holds the third.
       await persistence.destroy().catch((err: Error) => logger.warn({ err: err.message }, 'closing the Redis persistence failed'));
       disconnect();
