@@ -5,7 +5,7 @@
  * BENCH_CPU_PROF=<dir> runs our processes under `node --cpu-prof` (profiles written there at exit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
 import { apiClient, type ApiClient } from '../../test/support/api-client.js';
@@ -134,4 +134,20 @@ export async function checkLedger(ours: OursRunning, deviceIds: readonly string[
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The pid of this process's child running `comm` (e.g. influxd, mosquitto), so its CPU can be read. */
+export function childPidNamed(comm: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (name === comm && ppid === process.pid) return Number(entry);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return undefined;
 }

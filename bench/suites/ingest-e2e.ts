@@ -11,8 +11,9 @@ import { makeTempDir } from '../../test/support/temp-dir.js';
 import { INFLUX_ADMIN, INFLUXD_BIN, serverAvailable, startInfluxDb16, type TsdbServer } from '../../test/support/tsdb.js';
 import { countReadings, dropDatabase, freshDatabase, waitForReadings } from '../lib/influx-count.js';
 import { closeClients, connectDevices, METER_READINGS, prepareLoad, publishLoad, type Device, type PreparedLoad, type Shape } from '../lib/ingest-e2e-load.js';
-import { checkLedger, peakRssMb, provisionDevices, startOursEmbedded, startOursExternal, waitDrained, type OursRunning } from '../lib/ingest-e2e-systems.js';
+import { checkLedger, childPidNamed, peakRssMb, provisionDevices, startOursEmbedded, startOursExternal, waitDrained, type OursRunning } from '../lib/ingest-e2e-systems.js';
 import { ensureNodeRed, startNodeRed } from '../lib/node-red.js';
+import { cpuSeconds } from '../lib/proc.js';
 import { median } from '../lib/stats.js';
 import type { BenchContext, Figure, Suite, SuiteResult } from '../lib/types.js';
 
@@ -32,6 +33,16 @@ interface RunResult {
   readingsPerSec: number;
   seconds: number;
   peakRssMb: number;
+  /** CPU seconds used during the timed window by the system, InfluxDB and mosquitto (NaN: not part of the run). */
+  cpu: { system: number; influxd: number; mosquitto: number };
+}
+
+function cpuOf(pid: number | undefined): number {
+  try {
+    return pid === undefined ? NaN : cpuSeconds(pid);
+  } catch {
+    return NaN;
+  }
 }
 
 function shapes(quick: boolean): Shape[] {
@@ -157,16 +168,19 @@ async function measure(system: System, shape: Shape, run: number, influx: TsdbSe
     // Replayed samples are hours old; live ones end near now.
     const load = prepareLoad(devices, shape, Date.now() - (shape.key === 'replay' ? 12 * 3_600_000 : 2 * 3_600_000));
     const clients = await connectDevices(started.mqttUrl, devices);
+    const pids = { system: started.pid, influxd: system === 'embedded' ? undefined : childPidNamed('influxd'), mosquitto: system === 'embedded' ? undefined : childPidNamed('mosquitto') };
+    const cpu0 = { system: cpuOf(pids.system), influxd: cpuOf(pids.influxd), mosquitto: cpuOf(pids.mosquitto) };
     const t0 = performance.now();
     const published = publishLoad(clients, devices, load, WINDOW);
     const storedAt = await started.waitStored(load, probes);
+    const cpu = { system: cpuOf(pids.system) - cpu0.system, influxd: cpuOf(pids.influxd) - cpu0.influxd, mosquitto: cpuOf(pids.mosquitto) - cpu0.mosquitto };
     await published;
     await closeClients(clients);
     started.alive();
     const seconds = (storedAt - t0) / 1000;
     const rss = peakRssMb(started.pid);
-    ctx.progress(`${system} ${shape.key} run ${run}: ${fmt(load.readings)} readings (${fmt(load.messages)} messages) in ${seconds.toFixed(2)} s = ${fmt(load.readings / seconds)} readings/s, peak RSS ${rss} MB`);
-    return { readingsPerSec: load.readings / seconds, seconds, peakRssMb: rss };
+    ctx.progress(`${system} ${shape.key} run ${run}: ${fmt(load.readings)} readings (${fmt(load.messages)} messages) in ${seconds.toFixed(2)} s = ${fmt(load.readings / seconds)} readings/s, peak RSS ${rss} MB, CPU s ${system} ${cpu.system.toFixed(1)} influxd ${cpu.influxd.toFixed(1)} mosquitto ${cpu.mosquitto.toFixed(1)}`);
+    return { readingsPerSec: load.readings / seconds, seconds, peakRssMb: rss, cpu };
   } finally {
     await started?.stop().catch(() => undefined);
     await mosquitto?.stop().catch(() => undefined);
@@ -221,10 +235,16 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
     });
   }
 
+  const cpuCell = (rs: RunResult[], k: keyof RunResult['cpu']) => (rs.some((x) => Number.isFinite(x.cpu[k])) ? median(rs.map((x) => x.cpu[k])).toFixed(1) : '–');
   const rows = shapes(ctx.quick).flatMap((shape) =>
     (['ours', 'node-red', 'embedded'] as const).map((system) => {
       const rs = results.get(`${system}/${shape.key}`) ?? [];
-      return `| ${system} | ${shape.key} | ${rs.map((x) => fmt(x.readingsPerSec)).join(' / ')} | ${rs.map((x) => x.seconds.toFixed(2)).join(' / ')} | ${fmt(median(rs.map((x) => x.peakRssMb)))} MB |`;
+      const readings = shape.messages * shape.samplesPerMessage * METER_READINGS.length;
+      const perThousand = median(rs.map((x) => (x.cpu.system * 1e6) / readings));
+      return (
+        `| ${system} | ${shape.key} | ${rs.map((x) => fmt(x.readingsPerSec)).join(' / ')} | ${rs.map((x) => x.seconds.toFixed(2)).join(' / ')} | ` +
+        `${cpuCell(rs, 'system')} | ${perThousand.toFixed(1)} | ${cpuCell(rs, 'influxd')} | ${cpuCell(rs, 'mosquitto')} | ${fmt(median(rs.map((x) => x.peakRssMb)))} MB |`
+      );
     }),
   );
   const sizes = shapes(ctx.quick).map((s) => `${s.key}: ${fmt(s.messages)} messages × ${s.samplesPerMessage} sample(s) × ${METER_READINGS.length} readings = ${fmt(s.messages * s.samplesPerMessage * METER_READINGS.length)} readings`).join('; ');
@@ -242,7 +262,13 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       'The embedded figure is `npm start`\'s wiring (our aedes broker and the ingest in one process, DuckDB; per-device publish limits off), same publishers, done when the drainer has stored every message and the ledger shows no gap.',
     ].join('\n\n'),
     figures,
-    notes: ['Per run (readings/s; seconds from first publish to all stored; median peak RSS of the system\'s process):', '', '| system | shape | readings/s per run | seconds per run | peak RSS |', '|---|---|---|---|---:|', ...rows].join('\n'),
+    notes: [
+      'Per run: readings/s and seconds from first publish to all stored; medians of the CPU seconds each process used in that window (the system under test, its CPU ms per 1,000 readings, InfluxDB, mosquitto) and of the system\'s peak RSS. On a shared machine CPU per reading is steadier than the rate.',
+      '',
+      '| system | shape | readings/s per run | seconds per run | system CPU s | CPU ms / 1,000 readings | influxd CPU s | mosquitto CPU s | peak RSS |',
+      '|---|---|---|---|---:|---:|---:|---:|---:|',
+      ...rows,
+    ].join('\n'),
   };
 }
 
