@@ -46,3 +46,12 @@ export function formatCpu(usage: Record<string, number>): string {
     .map(([name, frac]) => `${name} ${Math.round(frac * 100)} %`)
     .join(', ');
 }
+
+/**
+ * A warning when a load process (not the broker) used most of a core: then it, not the broker, may
+ * have set the pace, and the figure is a lower bound for that broker.
+ */
+export function loadBoundWarning(usage: Record<string, number>, brokerKey = 'broker', threshold = 0.85): string | undefined {
+  const busy = Object.entries(usage).filter(([name, frac]) => name !== brokerKey && frac >= threshold);
+  return busy.length ? `**${busy.map(([n, f]) => `${n} at ${Math.round(f * 100)} %`).join(', ')} of a core: possibly load-bound, a lower bound**` : undefined;
+}

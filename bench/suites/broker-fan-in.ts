@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { makeFleet, REPO_ROOT, startBroker, INGEST_USERNAME, type BrokerKind, type Fleet, type RunningBroker } from '../lib/brokers.js';
-import { CpuMeter, formatCpu } from '../lib/proc.js';
+import { CpuMeter, formatCpu, loadBoundWarning } from '../lib/proc.js';
 import type { BenchContext, Figure, Suite, SuiteResult } from '../lib/types.js';
 import { startWorker, type Worker } from '../lib/worker.js';
 
@@ -138,8 +138,8 @@ async function runOnce(kind: BrokerKind, fleet: Fleet, load: Load, ctx: BenchCon
       p50: lat.p50,
       p99: lat.p99,
       notes: [
-        `${label}: QoS 0 ${Math.round(q0.rate).toLocaleString('en-US')} msg/s (CPU ${formatCpu(q0.usage)}; ${q0.lost} of ${q0.sent} lost); ` +
-          `QoS 1 ${Math.round(q1.rate).toLocaleString('en-US')} msg/s (CPU ${formatCpu(q1.usage)}); latency over ${lat.count} messages, max ${lat.max.toFixed(1)} ms`,
+        `${label}: QoS 0 ${Math.round(q0.rate).toLocaleString('en-US')} msg/s (CPU ${formatCpu(q0.usage)}; ${q0.lost} of ${q0.sent} lost${warn(q0.usage)}); ` +
+          `QoS 1 ${Math.round(q1.rate).toLocaleString('en-US')} msg/s (CPU ${formatCpu(q1.usage)}${warn(q1.usage)}); latency over ${lat.count} messages, max ${lat.max.toFixed(1)} ms`,
       ],
     };
   } finally {
@@ -147,6 +147,11 @@ async function runOnce(kind: BrokerKind, fleet: Fleet, load: Load, ctx: BenchCon
     await broker?.stop();
   }
 }
+
+const warn = (usage: Record<string, number>): string => {
+  const w = loadBoundWarning(usage);
+  return w ? `; ${w}` : '';
+};
 
 const throughputGoal = (_ours: number, ratio: number | undefined): boolean => ratio !== undefined && ratio >= 1;
 
