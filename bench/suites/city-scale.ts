@@ -206,8 +206,8 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       `**Alert latency** while the meters flow: ${PLANTS} bs-power plants on their own connections report \`mains: off\` and \`mains: on\` in turn, one change every ${TRIGGER_EVERY_MS} ms (up to ${MAX_TRIGGERS} per run), each raising or clearing a \`mains-lost\` alert (major, no on/off delay). Latency = MQTT publish → the \`raised\`/\`cleared\` event read from \`GET /api/v1/alerts/stream\` (SSE) in the bench process. Flood and chattering suppression are switched off (\`lifecycle.floodAlerts\`, \`chatterTransitions\`), as in \`npm run bench:alerts\`: they would rightly silence this synthetic toggling. An event missing after ${EVENT_TIMEOUT_MS / 1000} s fails the run.`,
     ].join('\n\n'),
     figures: [
-      { name: `${fmt(meters)} meters, meter messages/s`, unit: 'msg/s', higherIsBetter: true, ours: { runs: of((x) => x.messagesPerSec) } },
-      { name: `${fmt(meters)} meters, readings/s`, unit: 'readings/s', higherIsBetter: true, ours: { runs: of((x) => x.readingsPerSec) } },
+      { name: `${fmt(meters)} meters: meter messages stored per second`, unit: 'msg/s', higherIsBetter: true, ours: { runs: of((x) => x.messagesPerSec) } },
+      { name: `${fmt(meters)} meters: readings stored per second`, unit: 'readings/s', higherIsBetter: true, ours: { runs: of((x) => x.readingsPerSec) } },
       { name: 'peak RSS, broker + ingest', unit: 'MB', higherIsBetter: false, ours: { runs: of((x) => x.peakRssMb) } },
       { name: 'alert latency under load, p50 (publish → SSE)', unit: 'ms', higherIsBetter: false, ours: { runs: of((x) => x.p50) } },
       { name: 'alert latency under load, p99 (publish → SSE)', unit: 'ms', higherIsBetter: false, ours: { runs: of((x) => x.p99) } },

@@ -47,8 +47,8 @@ function cpuOf(pid: number | undefined): number {
 
 function shapes(quick: boolean): Shape[] {
   return [
-    { key: 'live', samplesPerMessage: 1, messages: quick ? 1_000 : 20_000 },
-    { key: 'replay', samplesPerMessage: REPLAY_SAMPLES, messages: quick ? 100 : 1_500 },
+    { key: 'live', samplesPerMessage: 1, messages: quick ? 1_000 : 50_000 },
+    { key: 'replay', samplesPerMessage: REPLAY_SAMPLES, messages: quick ? 100 : 3_000 },
   ];
 }
 
@@ -217,7 +217,7 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
   for (const shape of shapes(ctx.quick)) {
     const label = shape.key === 'live' ? 'live, 1 sample/message' : `replay batches, ${shape.samplesPerMessage} samples/message`;
     figures.push({
-      name: `${label}: mosquitto → InfluxDB 1.6, readings/s`,
+      name: `${label}: mosquitto → InfluxDB 1.6`,
       unit: 'readings/s',
       higherIsBetter: true,
       ours: { runs: values('ours', shape) },
@@ -228,7 +228,7 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
   }
   for (const shape of shapes(ctx.quick)) {
     figures.push({
-      name: `${shape.key === 'live' ? 'live, 1 sample/message' : `replay batches, ${shape.samplesPerMessage} samples/message`}: embedded default (our broker + DuckDB), readings/s`,
+      name: `${shape.key === 'live' ? 'live, 1 sample/message' : `replay batches, ${shape.samplesPerMessage} samples/message`}: embedded default (our broker + DuckDB)`,
       unit: 'readings/s',
       higherIsBetter: true,
       ours: { runs: values('embedded', shape) },
