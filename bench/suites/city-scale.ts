@@ -149,9 +149,13 @@ async function measure(meters: number, run: number, ctx: BenchContext): Promise<
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const alerts = driveAlerts(plants, stream, () => storedAt > 0);
+    let failed = false;
+    const alerts = driveAlerts(plants, stream, () => storedAt > 0 || failed);
     try {
       await Promise.all([simDone, watcher]);
+    } catch (err) {
+      failed = true;
+      throw err;
     } finally {
       clearInterval(ticker);
     }

@@ -6,6 +6,7 @@
  */
 import { generateSecret } from '@tsunagaru/broker';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
+import type { MqttClient } from 'mqtt';
 import { mosquittoAvailable, startMosquitto, type RunningMosquitto } from '../../test/support/mosquitto.js';
 import { makeTempDir } from '../../test/support/temp-dir.js';
 import { INFLUX_ADMIN, INFLUXD_BIN, serverAvailable, startInfluxDb16, type TsdbServer } from '../../test/support/tsdb.js';
@@ -153,6 +154,7 @@ async function measure(system: System, shape: Shape, run: number, influx: TsdbSe
   const pw = { ingest: generateSecret(), nodeRed: generateSecret() };
   let mosquitto: RunningMosquitto | undefined;
   let started: Started | undefined;
+  let clients: MqttClient[] = [];
   try {
     if (system !== 'embedded') {
       mosquitto = await startMosquitto([
@@ -167,21 +169,22 @@ async function measure(system: System, shape: Shape, run: number, influx: TsdbSe
     const probes = await probeUntilStored(started.mqttUrl, probe, started.probeSeen);
     // Replayed samples are hours old; live ones end near now.
     const load = prepareLoad(devices, shape, Date.now() - (shape.key === 'replay' ? 12 * 3_600_000 : 2 * 3_600_000));
-    const clients = await connectDevices(started.mqttUrl, devices);
+    clients = await connectDevices(started.mqttUrl, devices);
     const pids = { system: started.pid, influxd: system === 'embedded' ? undefined : childPidNamed('influxd'), mosquitto: system === 'embedded' ? undefined : childPidNamed('mosquitto') };
     const cpu0 = { system: cpuOf(pids.system), influxd: cpuOf(pids.influxd), mosquitto: cpuOf(pids.mosquitto) };
     const t0 = performance.now();
     const published = publishLoad(clients, devices, load, WINDOW);
+    published.catch(() => undefined); // awaited below; a failure while waiting for the store must not go unhandled
     const storedAt = await started.waitStored(load, probes);
     const cpu = { system: cpuOf(pids.system) - cpu0.system, influxd: cpuOf(pids.influxd) - cpu0.influxd, mosquitto: cpuOf(pids.mosquitto) - cpu0.mosquitto };
     await published;
-    await closeClients(clients);
     started.alive();
     const seconds = (storedAt - t0) / 1000;
     const rss = peakRssMb(started.pid);
     ctx.progress(`${system} ${shape.key} run ${run}: ${fmt(load.readings)} readings (${fmt(load.messages)} messages) in ${seconds.toFixed(2)} s = ${fmt(load.readings / seconds)} readings/s, peak RSS ${rss} MB, CPU s ${system} ${cpu.system.toFixed(1)} influxd ${cpu.influxd.toFixed(1)} mosquitto ${cpu.mosquitto.toFixed(1)}`);
     return { readingsPerSec: load.readings / seconds, seconds, peakRssMb: rss, cpu };
   } finally {
+    await closeClients(clients);
     await started?.stop().catch(() => undefined);
     await mosquitto?.stop().catch(() => undefined);
     if (system !== 'embedded') await dropDatabase(influx.url, db).catch(() => undefined);
