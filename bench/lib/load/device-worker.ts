@@ -23,7 +23,7 @@ interface Session {
   closed: boolean;
   blocked: boolean;
   nextId: number;
-  /** PUBACKs arrived in the current data event, not yet answered with new messages. */
+  /** Called with the number of PUBACKs in one read (the QoS 1 window refills from it). */
   onAcks: ((n: number) => void) | undefined;
 }
 
