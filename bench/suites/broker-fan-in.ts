@@ -231,7 +231,7 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       'CPU is each process\'s share of one core during the counted window (2 cores on the reference machine: broker, generator and subscriber compete for them). ' +
         'Both brokers are single-threaded event loops.',
       '',
-      '**QoS 1 caveat.** The closed loop (a new message per PUBACK) costs the generator about three times more CPU per message against ' +
+      '**QoS 1 caveat.** The closed loop (a new message per PUBACK) costs the generator three to four times more CPU per message against ' +
         'mosquitto than against ours: mosquitto sends each PUBACK on its own, ours leaves a burst of them in one write (see the profile), so the ' +
         'generator wakes up once per PUBACK with mosquitto. On 2 cores shared by broker, generator and subscriber, that CPU is taken from ' +
         'mosquitto, whose QoS 1 runs show it below a full core. Read the QoS 1 ratio as "ours is not the bottleneck it was", not as ' +
