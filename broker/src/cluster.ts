@@ -33,8 +33,13 @@ export interface RecoveredWill {
 // aedes-persistence-redis ships no type declarations; this is the one call we make.
 const aedesPersistenceRedis = createRequire(import.meta.url)('aedes-persistence-redis') as (options: { conn: Redis; maxSessionDelivery?: number }) => WillPersistence;
 
-/** Which node a client id last started a session on (hash field per client id). */
-const SESSION_NODE_KEY = 'tsunagaru:session-node';
+/**
+ * Which node a client id last started a session on (key per client id). Only read about a will
+ * stored before that session started, within minutes (a sweep, a takeover), so it expires and
+ * devices that invent client ids (`pole-01:<anything>`) cannot grow Redis without bound.
+ */
+const SESSION_NODE_PREFIX = 'tsunagaru:session-node:';
+const SESSION_NODE_TTL_MS = 3_600_000;
 /** Per node: QoS 1/2 messages acknowledged to their device but perhaps not yet routed (see holdInflight). */
 const INFLIGHT_PREFIX = 'tsunagaru:inflight:';
 /** Per node, refreshed every heartbeat, expires after 3: the node is alive. */
@@ -214,7 +219,7 @@ export async function openRedisCluster(options: RedisClusterOptions): Promise<Br
   const streamWill = persistence.streamWill.bind(persistence);
   persistence.streamWill = async function* usableWills(brokers) {
     for await (const will of streamWill(brokers)) {
-      const node = await db.hget(SESSION_NODE_KEY, will.clientId).catch(() => null);
+      const node = await db.get(SESSION_NODE_PREFIX + will.clientId).catch(() => null);
       const reason = node !== null && node !== will.brokerId ? `client started a session on ${node} since` : !willCheck(will) ? 'refused by the ACL' : undefined;
       if (!reason) {
         // Every live node sweeps; the first to claim a will publishes it, so a death is announced once.
@@ -262,10 +267,10 @@ export async function openRedisCluster(options: RedisClusterOptions): Promise<Br
     mq,
     persistence,
     sessionStarted(clientId) {
-      db.hset(SESSION_NODE_KEY, clientId, brokerId).catch((err: Error) => logger.warn({ event: 'redis_write_failed', clientId, err: err.message }, 'could not record the session node'));
+      db.set(SESSION_NODE_PREFIX + clientId, brokerId, 'PX', Math.max(SESSION_NODE_TTL_MS, options.heartbeatIntervalMs * 20)).catch((err: Error) => logger.warn({ event: 'redis_write_failed', clientId, err: err.message }, 'could not record the session node'));
     },
     sessionNode(clientId) {
-      return db.hget(SESSION_NODE_KEY, clientId).catch(() => null);
+      return db.get(SESSION_NODE_PREFIX + clientId).catch(() => null);
     },
     healthy() {
       return connections.every(([, conn]) => conn.status === 'ready');
