@@ -40,7 +40,7 @@ const aedesPersistenceRedis = createRequire(import.meta.url)('aedes-persistence-
  */
 const SESSION_NODE_PREFIX = 'tsunagaru:session-node:';
 const SESSION_NODE_TTL_MS = 3_600_000;
-/** Per node: QoS 1/2 messages acknowledged to their device but perhaps not yet routed (see holdInflight). */
+/** Per node: QoS 1/2 messages acknowledged to their device but perhaps not yet routed (see holdInflight), and those it is republishing for a dead node. */
 const INFLIGHT_PREFIX = 'tsunagaru:inflight:';
 /** Per node, refreshed every heartbeat, expires after 3: the node is alive. */
 const ALIVE_PREFIX = 'tsunagaru:alive:';
@@ -238,20 +238,32 @@ export async function openRedisCluster(options: RedisClusterOptions): Promise<Br
   let entryCounter = 0;
   const timers: NodeJS.Timeout[] = [];
 
-  /** Takes a node's in-flight list (RENAME: one node wins) and republishes every entry. */
+  /**
+   * Republishes a node's in-flight messages. Each is first moved into this node's own list (LMOVE is
+   * atomic, so two survivors never take the same one) and leaves it once republished: if this node
+   * dies midway, the rest are in its list for the next survivor.
+   */
   const replayInflight = async (node: string, publish: (message: ReplayedMessage) => Promise<void>): Promise<void> => {
-    const claimed = `${INFLIGHT_PREFIX}claimed:${node}:${brokerId}:${Date.now()}`;
-    const taken = await db.rename(INFLIGHT_PREFIX + node, claimed).then(() => true, () => false); // fails when there is no list
-    if (taken) {
-      const entries = await db.lrange(claimed, 0, -1);
-      for (const text of entries) {
-        const e = JSON.parse(text) as InflightEntry;
-        await publish({ topic: e.t, payload: Buffer.from(e.p, 'base64'), qos: e.q, retain: e.r });
+    const republish = async (text: string): Promise<void> => {
+      const e = JSON.parse(text) as InflightEntry;
+      await publish({ topic: e.t, payload: Buffer.from(e.p, 'base64'), qos: e.q, retain: e.r });
+      await db.lrem(inflightKey, 1, text);
+    };
+    let count = 0;
+    if (node === brokerId) {
+      // Left by a previous run under this id; nothing of this run is in the list yet (no client before listen).
+      for (const text of await db.lrange(inflightKey, 0, -1)) {
+        await republish(text);
+        count++;
       }
-      await db.del(claimed);
-      logger.warn({ event: 'mqtt_inflight_replayed', deadNode: node, messages: entries.length }, `republished ${entries.length} message(s) node ${node} had acknowledged but perhaps not routed`);
+    } else {
+      for (let text = await db.lmove(INFLIGHT_PREFIX + node, inflightKey, 'LEFT', 'RIGHT'); text !== null; text = await db.lmove(INFLIGHT_PREFIX + node, inflightKey, 'LEFT', 'RIGHT')) {
+        await republish(text);
+        count++;
+      }
+      await db.srem(NODES_KEY, node);
     }
-    if (node !== brokerId) await db.srem(NODES_KEY, node);
+    if (count > 0) logger.warn({ event: 'mqtt_inflight_replayed', deadNode: node, messages: count }, `republished ${count} message(s) node ${node} had acknowledged but perhaps not routed`);
   };
   const sweepDeadNodes = async (publish: (message: ReplayedMessage) => Promise<void>): Promise<void> => {
     if (!connections.every(([, conn]) => conn.status === 'ready')) return;
