@@ -26,7 +26,8 @@ export function ensureNodeRed(progress: (m: string) => void): void {
   progress(`installing ${PACKAGES.join(' ')} into .bench-cache/node-red (npm, about a minute, once)`);
   mkdirSync(NODE_RED_PREFIX, { recursive: true });
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['install', '--prefix', NODE_RED_PREFIX, '--no-audit', '--no-fund', '--loglevel', 'error', ...PACKAGES], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // npm's output goes to stderr with the progress lines: stdout carries the runner's report.
+  const r = spawnSync(npm, ['install', '--prefix', NODE_RED_PREFIX, '--no-audit', '--no-fund', '--loglevel', 'error', ...PACKAGES], { stdio: ['ignore', 2, 2] });
   if (r.status !== 0 || !existsSync(RED_JS)) throw new Error(`npm install of ${PACKAGES.join(' ')} failed (exit ${r.status})`);
 }
 
