@@ -9,7 +9,7 @@
  * defaults, 1,000 messages or 20 ms) and written with node-red-contrib-influxdb's `influxdb batch` node.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../test/support/ports.js';
 
@@ -29,6 +29,12 @@ export function ensureNodeRed(progress: (m: string) => void): void {
   // npm's output goes to stderr with the progress lines: stdout carries the runner's report.
   const r = spawnSync(npm, ['install', '--prefix', NODE_RED_PREFIX, '--no-audit', '--no-fund', '--loglevel', 'error', ...PACKAGES], { stdio: ['ignore', 2, 2] });
   if (r.status !== 0 || !existsSync(RED_JS)) throw new Error(`npm install of ${PACKAGES.join(' ')} failed (exit ${r.status})`);
+}
+
+/** The installed versions, for the report: `node-red 4.1.15, node-red-contrib-influxdb 0.7.0`. */
+export function nodeRedVersions(): string {
+  const version = (pkg: string) => (JSON.parse(readFileSync(join(NODE_RED_PREFIX, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  return `node-red ${version('node-red')}, node-red-contrib-influxdb ${version('node-red-contrib-influxdb')}`;
 }
 
 export interface NodeRedFlowOptions {
