@@ -155,7 +155,8 @@ describe.runIf(redisAvailable())('broker cluster over Redis: three nodes, one Re
   });
 
   it('keeps a persistent session made on node B while it is away: all 1200 queued via node A arrive at node C', async () => {
-    // 1200 > aedes-persistence-redis' default of 1000 handed over at reconnect; 3 devices keep each under its rate limit.
+    // 1200 > aedes-persistence-redis' default of 1000 handed over at reconnect; 3 devices keep each under
+    // its rate limit; 3 topics in one SUBSCRIBE, and restored at CONNECT, once hung (cluster.ts).
     const id = `${INGEST}:queue`;
     const devices = ['pole-q1', 'pole-q2', 'pole-q3'];
     const first = await connect(b.url, INGEST, INGEST_SECRET, { clientId: id, clean: false });
@@ -192,7 +193,7 @@ describe.runIf(redisAvailable())('broker cluster over Redis: three nodes, one Re
     expect(await closed).toBe(true);
     await new Promise((r) => setTimeout(r, 500)); // node A's will, were it published, would be out by now
     expect(onB.connected).toBe(true);
-    // Node A's will would say a live device is dead, after its birth on node B.
+    // Node A's will would call a live device dead, and nothing orders it against the birth on node B.
     expect(got.on(topic('pole-take', 'state'))).toEqual(['{"online":true}']);
   });
 
