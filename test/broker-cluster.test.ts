@@ -145,7 +145,8 @@ describe.runIf(redisAvailable())('broker cluster over Redis: three nodes, one Re
   });
 
   it('routes QoS 1 from a device on node A to a subscriber on node B: every message exactly once', async () => {
-    const { client: sub, got } = await connect(b.url, INGEST, INGEST_SECRET, { clientId: `${INGEST}:fan` });
+    // A persistent session, as the ingest's: its messages are also queued in Redis until acknowledged.
+    const { client: sub, got } = await connect(b.url, INGEST, INGEST_SECRET, { clientId: `${INGEST}:fan`, clean: false });
     await sub.subscribeAsync(topic('pole-fan', 'telemetry'), { qos: 1 });
     const { client: device } = await connect(a.url, 'pole-fan', secrets['pole-fan']!);
     await publishSeq(device, topic('pole-fan', 'telemetry'), 0, 200);
