@@ -42,6 +42,41 @@ describe('PubackGate', () => {
     expect(gate.held).toBe(0);
   });
 
+  it('lets out the PUBACKs one group commit settles in a single socket write, in order', async () => {
+    const { socket, written } = fakeSocket();
+    const gate = new PubackGate(socket);
+    const commit = deferred();
+    for (let id = 1; id <= 2000; id++) {
+      gate.hold(id, commit.promise);
+      gate.write(puback(id));
+    }
+    await tick();
+    expect(written).toEqual([]);
+    commit.resolve();
+    await tick();
+    expect(written).toHaveLength(1);
+    expect(written[0]).toEqual(Buffer.concat(Array.from({ length: 2000 }, (_, i) => puback(i + 1))));
+    expect(gate.held).toBe(0);
+  });
+
+  it('keeps order across thousands of holds settled in several commits', async () => {
+    const { socket, written } = fakeSocket();
+    const gate = new PubackGate(socket);
+    const commits = [deferred(), deferred(), deferred()];
+    const ids = Array.from({ length: 9000 }, (_, i) => (i % 65535) + 1);
+    ids.forEach((id, i) => {
+      gate.hold(id, commits[Math.floor(i / 3000)]!.promise);
+      gate.write(puback(id));
+      if (i === 3000 || i === 6000) commits[Math.floor(i / 3000) - 1]!.resolve();
+    });
+    await tick();
+    expect(gate.held).toBe(3000);
+    commits[2]!.resolve();
+    await tick();
+    expect(Buffer.concat(written)).toEqual(Buffer.concat(ids.map(puback)));
+    expect(gate.held).toBe(0);
+  });
+
   it('cuts the connection instead of acknowledging a message the journal failed to keep', async () => {
     const { socket, written } = fakeSocket();
     const gate = new PubackGate(socket);

@@ -26,7 +26,10 @@ interface Outgoing {
 
 export class PubackGate extends Duplex {
   private readonly holds = new Map<number, Outgoing['hold']>();
-  private readonly queue: Outgoing[] = [];
+  /** Packets not yet written to the socket, from `head` on (an index, not shift(): thousands wait at once). */
+  private queue: Outgoing[] = [];
+  private head = 0;
+  private pumpScheduled = false;
   private pending: Buffer = Buffer.alloc(0);
   private pumping = false;
   private finish: (() => void) | undefined;
@@ -48,11 +51,11 @@ export class PubackGate extends Duplex {
       () => {
         h.settled = true;
         h.ok = true;
-        this.pump();
+        this.schedulePump();
       },
       () => {
         h.settled = true;
-        this.pump();
+        this.schedulePump();
       },
     );
     this.holds.set(messageId, h);
@@ -60,7 +63,20 @@ export class PubackGate extends Duplex {
 
   /** PUBACKs written by MQTT.js but not yet released to the broker. */
   get held(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
+  }
+
+  /**
+   * One pump after all the holds a group commit settles: their callbacks are queued together, so a pump
+   * queued behind them sees every one settled and writes their PUBACKs in a single socket write.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   override _read(): void {
@@ -106,20 +122,30 @@ export class PubackGate extends Duplex {
   }
 
   private pump(): void {
-    if (this.pumping) return;
+    if (this.pumping || this.destroyed) return;
     this.pumping = true;
+    const out: Buffer[] = [];
     try {
-      while (this.queue.length > 0) {
-        const head = this.queue[0]!;
-        if (head.hold && !head.hold.settled) break;
-        if (head.hold && !head.hold.ok) {
+      while (this.head < this.queue.length) {
+        const next = this.queue[this.head]!;
+        if (next.hold && !next.hold.settled) break;
+        if (next.hold && !next.hold.ok) {
+          out.length = 0; // nothing behind a failed commit may leave, not even what was released before it in this pump
           this.destroy(new Error('the journal could not make a message durable; dropping the connection so the broker redelivers it'));
           return;
         }
-        this.queue.shift();
-        this.socket.write(head.buf);
+        out.push(next.buf);
+        this.head++;
       }
-      if (this.queue.length === 0 && this.finish) this.finish();
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      } else if (this.head > 4096) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      if (out.length > 0) this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+      if (this.head === this.queue.length && this.finish) this.finish();
     } finally {
       this.pumping = false;
     }
@@ -136,7 +162,8 @@ export class PubackGate extends Duplex {
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
     this.holds.clear();
     this.socket.destroy();
     done(err);
