@@ -15,6 +15,8 @@ import { startSubscriber, type IngestSubscriber } from './mqtt-subscriber.js';
 import type { EmbeddedTap } from './sources/embedded-tap.js';
 import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
 import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './pipeline/index.js';
+import type { PipelineDeps } from './pipeline/steps.js';
+import { createAlertFastLane } from './alerts/fast-lane.js';
 import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 
 export interface IngestServiceDeps {
@@ -68,7 +70,9 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   const alertsOn = config.alerts ?? true;
   const rules = alertsOn ? configured : { ...configured, rules: Object.fromEntries(Object.entries(configured.rules).map(([id, r]) => [id, { ...r, enabled: false }])) as typeof configured.rules };
   const store = await openEmbeddedStore(config.dataDir);
-  const alerting = await startAlerting({ db: store.db, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, logger: logger.child({ component: 'alerts' }) });
+  // Its own connection: saving an alert must not queue behind the drainer's batch transactions.
+  const alertsDb = await store.db.fork();
+  const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, logger: logger.child({ component: 'alerts' }) });
   // Commands go out on the ingest's own MQTT client (QoS 1, never retained); a birth releases queued ones.
   const commands = new CommandService({
     store: await DuckDbCommandStore.open(store.db),
@@ -79,19 +83,21 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     clock,
     logger: logger.child({ component: 'commands' }),
   });
-  const onOutcome: PipelineOptions['onOutcome'] = (outcome, ctx) => {
-    commands.onOutcome(outcome);
-    if (alertsOn) alerting.engine.onOutcome(outcome, ctx);
-    deps.onOutcome?.(outcome, ctx);
-  };
   const storage = deps.storage ?? loadStorageConfig({});
   const durable = await openDurableIngest({ dataDir: config.dataDir, store, storage, attributes: (id) => deps.registry.getDevice(id)?.attributes, logger });
-  const pipeline = createIngestPipeline(
-    { writer: durable.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock, seen: (id, boot, seq) => durable.ledger.has(id, boot, seq) },
-    { logger, onOutcome },
-  );
+  const pipelineDeps: PipelineDeps = { writer: durable.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock, seen: (id, boot, seq) => durable.ledger.has(id, boot, seq) };
+  // Telemetry and events reach the rules once durable in the journal, not after the backlog ahead of them
+  // is stored (alerts/fast-lane.ts); the drainer feeds the rest.
+  const fastLane = alertsOn ? createAlertFastLane({ onOutcome: (o, ctx) => alerting.engine.onOutcome(o, ctx), deps: pipelineDeps, logger }) : undefined;
+  const onOutcome: PipelineOptions['onOutcome'] = (outcome, ctx) => {
+    commands.onOutcome(outcome);
+    if (alertsOn && (!fastLane || fastLane.drainerFeeds(outcome, ctx))) alerting.engine.onOutcome(outcome, ctx);
+    deps.onOutcome?.(outcome, ctx);
+  };
+  const pipeline = createIngestPipeline(pipelineDeps, { logger, onOutcome });
   durable.startDraining(pipeline);
-  deps.embedded?.attach(durable.journal);
+  const sink = fastLane ? fastLane.wrap(durable.journal) : durable.journal;
+  deps.embedded?.attach(sink);
   const subscriber = startSubscriber({
     url: config.mqttUrl,
     username: config.mqttUsername,
@@ -101,7 +107,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     clientId: config.clientId ?? config.mqttUsername,
     ...(config.shareGroup ? { shareGroup: config.shareGroup } : {}),
     logger,
-    sink: durable.journal,
+    sink,
     ...(deps.embedded ? { topics: [] } : {}),
     ...(config.mqttTlsCa ? { mqttOptions: { ca: config.mqttTlsCa } } : {}),
   });
@@ -141,6 +147,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     await durable.close().catch((err: unknown) => logger.warn({ err }, 'closing the journal and stores failed'));
     await app.close();
     await alerting.close().catch((err: unknown) => logger.warn({ err }, 'closing the alert engine failed'));
+    await alertsDb.close();
     await store.close();
   };
   try {

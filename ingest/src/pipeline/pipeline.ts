@@ -22,6 +22,8 @@ export interface RawMessage {
   topic: string;
   payload: Buffer;
   receivedAt: number;
+  /** Journalled by an earlier run of the ingest and replayed after a restart (ReadRecord.replayed). */
+  replayed?: boolean;
 }
 
 export interface IngestPipeline {
@@ -110,7 +112,7 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
   }
 
   async function prepareBatch(batch: readonly RawMessage[]): Promise<Prepared> {
-    const ctxs: MessageContext[] = batch.map((m) => ({ topicName: m.topic, payload: m.payload, receivedAt: m.receivedAt }));
+    const ctxs: MessageContext[] = batch.map((m) => ({ topicName: m.topic, payload: m.payload, receivedAt: m.receivedAt, ...(m.replayed ? { fromEarlierRun: true } : {}) }));
     const validated: Array<Outcome | undefined> = new Array(batch.length);
     for (const [i, ctx] of ctxs.entries()) {
       for (const [name, step] of VALIDATION_STEPS) {

@@ -21,6 +21,8 @@ export interface MessageContext {
   topicName: string;
   payload: Buffer;
   receivedAt: number;
+  /** Read back from the journal after a restart: received by an earlier run of the ingest. */
+  fromEarlierRun?: boolean;
   topic?: ParsedTopic;
   parsedPayload?: unknown;
   message?: ContractMessage;

@@ -23,7 +23,20 @@ export class DuckDbDatabase {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     readonly path: string,
+    /** False for a fork(): it owns its connection, not the database. */
+    private readonly ownsInstance = true,
   ) {}
+
+  /**
+   * The same database through a connection and queue of its own. DuckDB runs transactions of different
+   * connections concurrently (MVCC), so work on other tables no longer waits behind this queue: the alert
+   * engine's saves used to wait behind the drainer's batch transactions, seconds under a city-wide burst.
+   * Close the fork before the database.
+   */
+  async fork(): Promise<DuckDbDatabase> {
+    if (this.closed) throw new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', false);
+    return new DuckDbDatabase(this.instance, await this.instance.connect(), this.path, false);
+  }
 
   /** Opens (creating if needed) `${dataDir}/tsunagaru.duckdb`; `:memory:` for an in-memory database. */
   static async open(dataDir: string | ':memory:'): Promise<DuckDbDatabase> {
@@ -101,6 +114,12 @@ export class DuckDbDatabase {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (!this.ownsInstance) {
+      await this.enqueue(async () => undefined);
+      this.closed = true;
+      this.connection.closeSync();
+      return;
+    }
     await this.enqueue(async () => {
       // A checkpoint folds the WAL into the database file, so the next open is quick.
       await this.connection.run('CHECKPOINT').catch(() => undefined);
