@@ -1,5 +1,5 @@
 /**
- * The operators' view of alerts for the city-scale suite: GET /api/v1/alerts/stream (server-sent events),
+ * The operators' view of alerts for the benchmarks (city-scale, bench:alerts): GET /api/v1/alerts/stream (server-sent events),
  * read as a console would, each event stamped with performance.now() when its chunk arrived.
  */
 
