@@ -94,7 +94,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     if (alertsOn && (!fastLane || fastLane.drainerFeeds(outcome, ctx))) alerting.engine.onOutcome(outcome, ctx);
     deps.onOutcome?.(outcome, ctx);
   };
-  const pipeline = createIngestPipeline(pipelineDeps, { logger, onOutcome });
+  const pipeline = createIngestPipeline(pipelineDeps, { logger, onOutcome, ...(fastLane ? { validatedEarlier: (lsn: number) => fastLane.takeValidated(lsn) } : {}) });
   durable.startDraining(pipeline);
   const sink = fastLane ? fastLane.wrap(durable.journal) : durable.journal;
   deps.embedded?.attach(sink);

@@ -71,6 +71,26 @@ describe('alert fast lane', () => {
     expect(got.map((g) => g.outcome)).toEqual([{ kind: 'stored', deviceId: 'wm-1', boot: 1, seq: 8 }]);
   });
 
+  it('hands its validation to the drainer once per record, and keeps none the drainer has passed', async () => {
+    const { sink, fast } = lane();
+    const first = await sink.enqueue(telemetry, meter(0), T0);
+    await first.durable;
+    await settle();
+    const v = fast.takeValidated(1);
+    expect(v?.outcome).toBeUndefined();
+    expect(v?.ctx.message?.channel).toBe('telemetry');
+    expect(fast.takeValidated(1)).toBeUndefined();
+    const bad = await sink.enqueue(telemetry, Buffer.from('not json'), T0);
+    await bad.durable;
+    await settle();
+    expect(fast.takeValidated(2)?.outcome).toMatchObject({ kind: 'dead-letter' });
+    // The drainer already asked for record 5 (and validated it itself): a late offer is not kept.
+    expect(fast.takeValidated(5)).toBeUndefined();
+    for (let seq = 2; seq <= 4; seq++) await (await sink.enqueue(telemetry, meter(seq), T0)).durable;
+    await settle();
+    expect([3, 4, 5].map((lsn) => fast.takeValidated(lsn))).toEqual([undefined, undefined, undefined]);
+  });
+
   it('leaves to the drainer state outcomes and what an earlier run journalled', () => {
     const { fast } = lane();
     const ctx = (fromEarlierRun?: boolean): MessageContext => ({ topicName: telemetry, payload: meter(0), receivedAt: T0, ...(fromEarlierRun ? { fromEarlierRun } : {}) });

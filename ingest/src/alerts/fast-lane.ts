@@ -27,9 +27,28 @@ export interface AlertFastLaneOptions {
   logger?: Logger;
 }
 
+/** The journal as the lane needs it: a sink that also says which record a message became. */
+export interface JournalSink {
+  enqueue(topic: string, payload: Buffer, receivedAt: number): Promise<{ lsn: number; durable: Promise<unknown> }>;
+}
+
+/** What validation made of a message: its context, and the outcome if validation already ended it. */
+export interface Validated {
+  ctx: MessageContext;
+  outcome: Outcome | undefined;
+}
+
+/** Validated messages kept for the drainer; past this many it validates again (memory stays bounded). */
+const HANDOFF_MAX = 50_000;
+
 export interface AlertFastLane {
   /** Wraps the journal: what it makes durable is then offered to the rules, in journal order. */
-  wrap(sink: MessageSink): MessageSink;
+  wrap(journal: JournalSink): MessageSink;
+  /**
+   * The validation this lane did for journal record `lsn`, handed over once to the drainer so a message of
+   * this run is parsed and validated once, not twice.
+   */
+  takeValidated(lsn: number): Validated | undefined;
   /** Whether the drainer should still hand this outcome to the engine (see the module comment). */
   drainerFeeds(outcome: Outcome, ctx: MessageContext): boolean;
   /** Messages handed to the rules by this lane. */
@@ -39,13 +58,24 @@ export interface AlertFastLane {
 export function createAlertFastLane(o: AlertFastLaneOptions): AlertFastLane {
   let tail: Promise<void> = Promise.resolve();
   let n = 0;
+  const handoff = new Map<number, Validated>();
+  /** The drainer asks in journal order; an entry for a record it has asked for already would never be taken. */
+  let asked = 0;
 
-  async function offer(topicName: string, payload: Buffer, receivedAt: number): Promise<void> {
+  async function offer(topicName: string, payload: Buffer, receivedAt: number, lsn: number): Promise<void> {
     const ctx: MessageContext = { topicName, payload, receivedAt };
-    for (const [, step] of VALIDATION_STEPS) {
-      // Invalid, a command, unprovisioned: the drainer dead-letters or ignores it; nothing for the rules.
-      if (await step(ctx, o.deps)) return;
+    let outcome: Outcome | undefined;
+    for (const [name, step] of VALIDATION_STEPS) {
+      try {
+        outcome = await step(ctx, o.deps);
+      } catch (err) {
+        outcome = { kind: 'dead-letter', reason: `pipeline: step ${name} failed: ${(err as Error).message}` };
+      }
+      if (outcome) break;
     }
+    if (lsn > asked && handoff.size < HANDOFF_MAX) handoff.set(lsn, { ctx, outcome });
+    // Invalid, a command, unprovisioned: the drainer dead-letters or ignores it; nothing for the rules.
+    if (outcome) return;
     const m = ctx.message!;
     if (m.channel !== 'telemetry' && m.channel !== 'event') return;
     const { boot, seq } = m.payload;
@@ -55,18 +85,24 @@ export function createAlertFastLane(o: AlertFastLaneOptions): AlertFastLane {
   }
 
   return {
-    wrap(sink) {
+    wrap(journal) {
       return {
         async enqueue(topic, payload, receivedAt) {
-          const queued = await sink.enqueue(topic, payload, receivedAt);
+          const queued = await journal.enqueue(topic, payload, receivedAt);
           // Chained, so the rules see messages in the order the journal made them durable.
           tail = Promise.all([tail, queued.durable]).then(
-            () => offer(topic, payload, receivedAt),
+            () => offer(topic, payload, receivedAt, queued.lsn),
             () => undefined, // not durable: not acknowledged either; the broker resends it
           ).catch((err: unknown) => o.logger?.error({ event: 'alert_fast_lane_failed', err }, 'a message could not be offered to the alert rules'));
           return queued;
         },
       };
+    },
+    takeValidated(lsn) {
+      if (lsn > asked) asked = lsn;
+      const v = handoff.get(lsn);
+      if (v) handoff.delete(lsn);
+      return v;
     },
     drainerFeeds: (outcome, ctx) => outcome.kind === 'state' || ctx.fromEarlierRun === true,
     count: () => n,

@@ -10,6 +10,11 @@ export interface PipelineOptions {
   logger?: Logger;
   /** Called after every message with its outcome (alerts, ledgers and tests hook in here). */
   onOutcome?: (outcome: Outcome, ctx: MessageContext) => void;
+  /**
+   * Validation done earlier for a journal record (the alert fast lane validates at receive time); taken
+   * once. The steps are deterministic, so reusing their result is the same as running them again.
+   */
+  validatedEarlier?: (lsn: number) => { ctx: MessageContext; outcome: Outcome | undefined } | undefined;
 }
 
 export interface BatchOptions {
@@ -24,6 +29,8 @@ export interface RawMessage {
   receivedAt: number;
   /** Journalled by an earlier run of the ingest and replayed after a restart (ReadRecord.replayed). */
   replayed?: boolean;
+  /** Its journal record number, when it comes from the journal. */
+  lsn?: number;
 }
 
 export interface IngestPipeline {
@@ -112,9 +119,21 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
   }
 
   async function prepareBatch(batch: readonly RawMessage[]): Promise<Prepared> {
-    const ctxs: MessageContext[] = batch.map((m) => ({ topicName: m.topic, payload: m.payload, receivedAt: m.receivedAt, ...(m.replayed ? { fromEarlierRun: true } : {}) }));
+    const ctxs: MessageContext[] = new Array(batch.length);
     const validated: Array<Outcome | undefined> = new Array(batch.length);
-    for (const [i, ctx] of ctxs.entries()) {
+    const todo: number[] = [];
+    batch.forEach((m, i) => {
+      const earlier = m.lsn !== undefined && !m.replayed ? options.validatedEarlier?.(m.lsn) : undefined;
+      if (earlier) {
+        ctxs[i] = earlier.ctx;
+        validated[i] = earlier.outcome;
+        return;
+      }
+      ctxs[i] = { topicName: m.topic, payload: m.payload, receivedAt: m.receivedAt, ...(m.replayed ? { fromEarlierRun: true } : {}) };
+      todo.push(i);
+    });
+    for (const i of todo) {
+      const ctx = ctxs[i]!;
       for (const [name, step] of VALIDATION_STEPS) {
         try {
           validated[i] = await step(ctx, deps);
