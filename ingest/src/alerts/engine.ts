@@ -37,6 +37,9 @@ export class AlertEngine {
   private readonly changeListeners = new Set<AlertListener>();
   private readonly lazy = new Map<string, Alert>();
   private tail: Promise<void> = Promise.resolve();
+  /** Alert saves, one after another; `group` collects what the next one writes (see persist). */
+  private saving: Promise<void> = Promise.resolve();
+  private group: { alerts: Map<string, Alert>; done: Promise<void> } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastFlush: number;
   private closed = false;
@@ -99,7 +102,10 @@ export class AlertEngine {
     if (!message) return;
     void this.enqueue(async () => {
       const now = this.deps.clock();
-      await this.apply(now, (rc) => dispatchMessage(rc, message, outcome));
+      // Not awaited: the next message's rules run while this change is being saved (its listeners still
+      // hear of it only once saved, in order). See persist.
+      const saved = this.commit(this.evaluate(now, (rc) => dispatchMessage(rc, message, outcome)));
+      saved.catch((err: unknown) => this.deps.logger?.error({ err, event: 'alert_save_failed' }, 'saving alert changes failed; listeners were not told'));
     });
   }
 
@@ -127,9 +133,12 @@ export class AlertEngine {
     }).then(() => out);
   }
 
-  /** Resolves when everything queued so far is done (tests, benchmarks). */
+  /** Resolves when everything queued so far is done and saved (tests, benchmarks). */
   idle(): Promise<void> {
-    return this.enqueue(async () => undefined);
+    return this.enqueue(async () => {
+      await this.group?.done.catch(() => undefined);
+      await this.saving;
+    });
   }
 
   ruleContext(now: number, sink: (c: Condition) => void): RuleContext {
@@ -177,15 +186,40 @@ export class AlertEngine {
     await this.flush(this.deps.clock());
   }
 
-  private async apply(now: number, run: (rc: RuleContext) => void): Promise<LifecycleEvent[]> {
+  private evaluate(now: number, run: (rc: RuleContext) => void): LifecycleEvent[] {
     const events: LifecycleEvent[] = [];
     // Conditions go to the lifecycle as they are reported, so a rule's deadband sees its own last verdict.
     run(this.ruleContext(now, (c) => events.push(...this.lifecycle.report(c, now))));
+    return events;
+  }
+
+  private async apply(now: number, run: (rc: RuleContext) => void): Promise<LifecycleEvent[]> {
+    const events = this.evaluate(now, run);
     await this.commit(events);
     return events;
   }
 
-  /** Saves the changed alerts (one transaction), then tells the listeners. */
+  /**
+   * Group commit of alert saves: while one save is being written, the changes that follow gather in the
+   * next, which starts as soon as it is done. Under a city-wide burst one save took 0.3–0.7 s (its commit
+   * waits behind the drainer's), and alerts saved one per message queued behind each other for seconds
+   * (bench city-scale p99). Resolves once `alerts` are written.
+   */
+  private persist(alerts: readonly Alert[]): Promise<void> {
+    if (!this.group) {
+      const group = { alerts: new Map<string, Alert>(), done: Promise.resolve() };
+      group.done = this.saving.then(async () => {
+        if (this.group === group) this.group = undefined;
+        await this.deps.store.save([...group.alerts.values()]);
+      });
+      this.saving = group.done.catch(() => undefined);
+      this.group = group;
+    }
+    for (const a of alerts) this.group.alerts.set(a.id, a);
+    return this.group.done;
+  }
+
+  /** Saves the changed alerts (grouped, see persist), then tells the listeners, in order. */
   private async commit(events: readonly LifecycleEvent[]): Promise<void> {
     if (events.length === 0) return;
     const toSave = new Map<string, Alert>();
@@ -196,7 +230,8 @@ export class AlertEngine {
         this.lazy.delete(e.alert.id);
       }
     }
-    await this.deps.store.save([...toSave.values()]);
+    // Even with nothing to save, wait for the saves ahead: listeners hear of changes in order.
+    await this.persist([...toSave.values()]);
     for (const e of events) {
       const event: AlertEvent = { kind: e.kind, at: e.at, alert: e.alert };
       const targets = e.notify ? [...this.changeListeners, ...this.listeners] : this.changeListeners;
