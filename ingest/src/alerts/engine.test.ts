@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryDeviceRegistry } from '@tsunagaru/broker';
+import { buildTopic, parseTopic, validatePayload } from '@tsunagaru/firmware-contracts';
+import { DuckDbDatabase } from '../storage/duckdb/database.js';
+import type { MessageContext } from '../pipeline/steps.js';
+import { DuckDbAlertStore } from './duckdb-store.js';
+import { AlertEngine } from './engine.js';
+import { parseAlertRules } from './rules-config.js';
+import type { Alert, AlertEvent } from './types.js';
+
+const T0 = Date.UTC(2026, 10, 24, 3, 0, 0);
+
+/** A bs-power telemetry message as the pipeline hands it to the engine. */
+function plantMessage(id: string, seq: number, mains: 'on' | 'off'): MessageContext {
+  const topicName = buildTopic('bs-power', id, 'telemetry');
+  const t = parseTopic(topicName);
+  if (!t.ok) throw new Error(t.reason);
+  const v = validatePayload(t.topic, { v: 1, id, boot: 1, seq, ts: T0 + seq, samples: [{ ts: T0 + seq, mains }] });
+  if (!v.ok) throw new Error(v.reason);
+  return { topicName, payload: Buffer.alloc(0), receivedAt: T0 + seq, message: v.message };
+}
+
+describe('alert engine saves', () => {
+  let db: DuckDbDatabase | undefined;
+  afterEach(async () => db?.close());
+
+  it('groups the changes that arrive during a slow save into the next one, and tells listeners only after, in order', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const real = await DuckDbAlertStore.open(db);
+    const saves: number[] = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((r) => (releaseFirst = r));
+    // The real store, with the first save held back as a commit stuck behind other work would be.
+    const store = Object.assign(Object.create(real) as DuckDbAlertStore, {
+      save: async (alerts: readonly Alert[]) => {
+        saves.push(alerts.length);
+        if (saves.length === 1) await firstHeld;
+        await real.save(alerts);
+      },
+    });
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    for (let i = 0; i < 6; i++) await registry.provision({ id: `bs-${i}`, type: 'bs-power', secret: null });
+    const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0 });
+    const heard: AlertEvent[] = [];
+    engine.subscribe((e) => heard.push(e));
+
+    for (let i = 0; i < 6; i++) engine.onOutcome({ kind: 'stored', deviceId: `bs-${i}`, boot: 1, seq: 0 }, plantMessage(`bs-${i}`, 0, 'off'));
+    await new Promise((r) => setTimeout(r, 50));
+    // The first alert's save is stuck; the rules went on, but nobody has been told anything yet.
+    expect(saves).toEqual([1]);
+    expect(heard).toEqual([]);
+    releaseFirst();
+    await engine.idle();
+    expect(saves).toEqual([1, 5]);
+    expect(heard.map((e) => `${e.kind} ${e.alert.deviceId}`)).toEqual(Array.from({ length: 6 }, (_, i) => `raised bs-${i}`));
+    expect((await real.list({ state: 'active', limit: 100 })).map((a) => a.deviceId).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `bs-${i}`));
+    await engine.close();
+    await registry.close();
+  });
+});
