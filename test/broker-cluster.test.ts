@@ -11,6 +11,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
 import { tryConnect } from './support/device-client.js';
+import { processControl } from './support/child-process.js';
 import { freePort } from './support/ports.js';
 import { redisAvailable, startRedis, type RunningRedis } from './support/redis.js';
 import { makeTempDir } from './support/temp-dir.js';
@@ -47,22 +48,7 @@ async function startNode(id: string, dataDir: string, redisUrl: string): Promise
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code}: ${out.slice(-3000)}`)));
   });
-  const exited = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r())));
-  return {
-    id,
-    url: `mqtt://127.0.0.1:${port}`,
-    output: () => out,
-    async kill() {
-      child.kill('SIGKILL');
-      await exited();
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited();
-      clearTimeout(timer);
-    },
-  };
+  return { id, url: `mqtt://127.0.0.1:${port}`, output: () => out, ...processControl(child, 10_000) };
 }
 
 const clients: MqttClient[] = [];

@@ -37,18 +37,20 @@ export async function startChild(entry: string, env: NodeJS.ProcessEnv, timeoutM
       reject(new Error(`${entry} exited with ${code}: ${out.slice(-3000)}`));
     });
   });
+  return { child, ready, output: () => out.slice(-5000), ...processControl(child, 15_000) };
+}
+
+/** kill(): SIGKILL, like a power cut; stop(): SIGTERM, SIGKILL after `graceMs`; both resolve on exit. */
+export function processControl(child: ChildProcess, graceMs: number): { kill(): Promise<void>; stop(): Promise<void> } {
   const exited = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r())));
   return {
-    child,
-    ready,
-    output: () => out.slice(-5000),
     async kill() {
       child.kill('SIGKILL');
       await exited();
     },
     async stop() {
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited();
       clearTimeout(timer);
     },
