@@ -11,6 +11,7 @@ import { mosquittoAvailable, startMosquitto, type RunningMosquitto } from '../..
 import { makeTempDir } from '../../test/support/temp-dir.js';
 import { INFLUX_ADMIN, INFLUXD_BIN, serverAvailable, startInfluxDb16, type TsdbServer } from '../../test/support/tsdb.js';
 import { countReadings, dropDatabase, freshDatabase, waitForReadings } from '../lib/influx-count.js';
+import { loadAsLineBodies, postLineBodies, startDiscardSubscriber } from '../lib/ingest-e2e-ceilings.js';
 import { closeClients, connectDevices, METER_READINGS, prepareLoad, publishLoad, type Device, type PreparedLoad, type Shape } from '../lib/ingest-e2e-load.js';
 import { checkLedger, childPidNamed, peakRssMb, provisionDevices, startOursEmbedded, startOursExternal, waitDrained, type OursRunning } from '../lib/ingest-e2e-systems.js';
 import { ensureNodeRed, nodeRedVersions, startNodeRed } from '../lib/node-red.js';
@@ -28,7 +29,11 @@ const GOAL_RATIO = 5;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-type System = 'ours' | 'node-red' | 'embedded';
+type System = 'ours' | 'node-red' | 'embedded' | Ceiling;
+/** Upper bounds for any ingest on this machine (lib/ingest-e2e-ceilings.ts), measured in the same runs. */
+type Ceiling = 'transport' | 'store';
+const SYSTEMS = ['ours', 'node-red', 'embedded', 'transport', 'store'] as const;
+const DMA = 'bench-e2e';
 
 interface RunResult {
   readingsPerSec: number;
@@ -116,6 +121,14 @@ async function startSystem(system: System, dir: string, devices: Device[], probe
       },
     };
   }
+  if (system === 'transport') {
+    const sub = await startDiscardSubscriber(mqtt!.url, 'tsunagaru-ingest', pw.ingest, 'tsunagaru/v1/+/+/telemetry');
+    return {
+      mqttUrl: mqtt!.url, pid: sub.pid, alive: () => undefined, stop: sub.stop,
+      probeSeen: async () => (await sub.delivered()) > 0,
+      waitStored: (load, probes) => sub.waitDelivered(probes + load.messages),
+    };
+  }
   if (system === 'ours') {
     await provisionDevices(dir, devices);
     await provisionDevices(dir, [probe], 'smart-pole');
@@ -148,6 +161,7 @@ async function startSystem(system: System, dir: string, devices: Device[], probe
  * payload is built. The clock runs from the first publish to the store holding every reading.
  */
 async function measure(system: System, shape: Shape, run: number, influx: TsdbServer, ctx: BenchContext): Promise<RunResult> {
+  if (system === 'store') return measureStore(shape, run, influx, ctx);
   const { devices, probe } = deviceSet();
   const dir = makeTempDir(`bench-e2e-${system}`);
   const db = `e2e_${system.replace('-', '_')}_${shape.key}_${run}`;
@@ -192,8 +206,31 @@ async function measure(system: System, shape: Shape, run: number, influx: TsdbSe
   }
 }
 
+/** The store ceiling: InfluxDB alone taking the run's readings as ready-made lines, nothing else running. */
+async function measureStore(shape: Shape, run: number, influx: TsdbServer, ctx: BenchContext): Promise<RunResult> {
+  const db = `e2e_store_${shape.key}_${run}`;
+  await freshDatabase(influx.url, db);
+  try {
+    const load = prepareLoad(deviceSet().devices, shape, Date.now() - (shape.key === 'replay' ? 12 * 3_600_000 : 2 * 3_600_000));
+    const bodies = loadAsLineBodies(load, MEASUREMENT, DMA);
+    const pid = childPidNamed('influxd');
+    const cpu0 = cpuOf(pid);
+    const t0 = performance.now();
+    await postLineBodies(influx.url, db, bodies);
+    const storedAt = await waitForReadings(influx.url, db, MEASUREMENT, METER_READINGS, { expected: load.readings, pollMs: 20 });
+    const cpu = { system: NaN, influxd: cpuOf(pid) - cpu0, mosquitto: NaN };
+    const seconds = (storedAt - t0) / 1000;
+    ctx.progress(`store run ${run}: ${fmt(load.readings)} readings as ${bodies.length} requests in ${seconds.toFixed(2)} s = ${fmt(load.readings / seconds)} readings/s, CPU s influxd ${cpu.influxd.toFixed(1)}`);
+    return { readingsPerSec: load.readings / seconds, seconds, peakRssMb: NaN, cpu };
+  } finally {
+    await dropDatabase(influx.url, db).catch(() => undefined);
+  }
+}
+
 async function run(ctx: BenchContext): Promise<SuiteResult> {
   if (!mosquittoAvailable() || !serverAvailable(INFLUXD_BIN)) throw new Error('needs Debian mosquitto and influxdb (bash scripts/install-test-deps.sh)');
+  // BENCH_E2E_SYSTEMS=ours,transport: only these (for profiling one system; the report then lacks the rest).
+  const only = process.env.BENCH_E2E_SYSTEMS?.split(',').map((x) => x.trim());
   ensureNodeRed(ctx.progress);
   const influx = await startInfluxDb16('tsunagaru');
   const results = new Map<string, RunResult[]>();
@@ -205,7 +242,7 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
     for (const shape of shapes(ctx.quick)) {
       for (let r = 1; r <= ctx.runs; r++) {
         // Interleaved, so drifting background load lands on every system alike.
-        for (const system of ['ours', 'node-red', 'embedded'] as const) {
+        for (const system of SYSTEMS.filter((x) => only === undefined || only.includes(x))) {
           ctx.progress(`run ${r}/${ctx.runs}: ${system}, ${shape.key} (${shape.samplesPerMessage} sample(s)/message, ${shape.messages} messages)`);
           keep(system, shape, await measure(system, shape, r, influx, ctx));
         }
@@ -238,15 +275,31 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
     });
   }
 
+  for (const shape of shapes(ctx.quick)) {
+    const label = shape.key === 'live' ? 'live' : 'replay';
+    figures.push(
+      { name: `ceiling, ${label}: transport alone (same publishers and mosquitto → a subscriber that only PUBACKs)`, unit: 'readings/s', higherIsBetter: true, ours: { runs: values('transport', shape) } },
+      { name: `ceiling, ${label}: store alone (InfluxDB 1.6 taking ready-made lines, nothing else running)`, unit: 'readings/s', higherIsBetter: true, ours: { runs: values('store', shape) } },
+      {
+        name: `ceiling, ${label}: the most any ingest could reach here, × Node-RED (lower ceiling ÷ Node-RED, per run)`,
+        unit: '×',
+        higherIsBetter: true,
+        ours: { runs: values('node-red', shape).map((red, i) => Math.min(values('transport', shape)[i] ?? NaN, values('store', shape)[i] ?? NaN) / red) },
+        goal: `${GOAL_RATIO}× needs this ≥ ${GOAL_RATIO}`,
+        goalCheck: (m) => m >= GOAL_RATIO,
+      },
+    );
+  }
+
   const cpuCell = (rs: RunResult[], k: keyof RunResult['cpu']) => (rs.some((x) => Number.isFinite(x.cpu[k])) ? median(rs.map((x) => x.cpu[k])).toFixed(1) : '–');
   const rows = shapes(ctx.quick).flatMap((shape) =>
-    (['ours', 'node-red', 'embedded'] as const).map((system) => {
+    SYSTEMS.map((system) => {
       const rs = results.get(`${system}/${shape.key}`) ?? [];
       const readings = shape.messages * shape.samplesPerMessage * METER_READINGS.length;
-      const perThousand = median(rs.map((x) => (x.cpu.system * 1e6) / readings));
+      const perThousand = system === 'store' ? NaN : median(rs.map((x) => (x.cpu.system * 1e6) / readings));
       return (
         `| ${system} | ${shape.key} | ${rs.map((x) => fmt(x.readingsPerSec)).join(' / ')} | ${rs.map((x) => x.seconds.toFixed(2)).join(' / ')} | ` +
-        `${cpuCell(rs, 'system')} | ${perThousand.toFixed(1)} | ${cpuCell(rs, 'influxd')} | ${cpuCell(rs, 'mosquitto')} | ${fmt(median(rs.map((x) => x.peakRssMb)))} MB |`
+        `${cpuCell(rs, 'system')} | ${Number.isFinite(perThousand) ? perThousand.toFixed(1) : '–'} | ${cpuCell(rs, 'influxd')} | ${cpuCell(rs, 'mosquitto')} | ${system === 'store' ? '–' : `${fmt(median(rs.map((x) => x.peakRssMb)))} MB`} |`
       );
     }),
   );
@@ -263,6 +316,7 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       `**Node-RED** (${nodeRedVersions()}, installed from npm into .bench-cache/node-red, headless, editor disabled): ` +
         '`mqtt in` (QoS 1) → `json` → `function` (contract samples → points, same measurement, tags and timestamps as ours) → `join` (1,000 messages or 20 ms, our own batch defaults) → `function` (flatten) → `influxdb batch` (node-red-contrib-influxdb 0.7). One `influxdb batch` write per MQTT message costs one HTTP request per message: without the grouping (join count 1) the same flow stored about 3,200 live readings/s against 17,800 with it (one measurement on the development VM while building this suite), so grouping with `join` is what a competent Node-RED user does at this rate. **Node-RED PUBACKs each message on receipt, before anything is written**: a crash loses what it acknowledged and had not yet written; ours never does.',
       '**Done** when the store holds every reading: InfluxQL `count()` of each reading field in the run\'s database, polled every 100 ms, must reach the published total (for ours, the completeness ledger must also show every message once and no gap). Before the clock starts, a probe message from a smart pole (its own measurement, so it never counts) must have reached the store. Time = first publish → the count first seen complete.',
+      '**Ceilings** (measured in the same runs, interleaved): *transport* is the same publishers and mosquitto delivering to the raw-socket subscriber of the broker-fan-in suite, which only counts and PUBACKs (no JSON, no validation, no store): what MQTT alone allows on this machine. *Store* is InfluxDB 1.6 alone taking the run\'s readings as ready-made line protocol (our schema, 5,000 lines per request, two requests in flight), with no broker, no publishers and no ingest running: what the store alone allows. Any ingest, ours or Node-RED, needs both at once on the same 2 cores, so the lower of the two bounds what it can reach; its ratio over Node-RED bounds the ratio any ingest can show here.',
       'The embedded figure is `npm start`\'s wiring (our aedes broker and the ingest in one process, DuckDB; per-device publish limits off), same publishers, done when the drainer has stored every message and the ledger shows no gap.',
     ].join('\n\n'),
     figures,
