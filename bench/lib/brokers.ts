@@ -12,6 +12,7 @@ import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import { freePort, portOpen } from '../../test/support/ports.js';
 import { makeTempDir } from '../../test/support/temp-dir.js';
 import { waitFor } from '../../test/support/wait-for.js';
+import { nodeArgsOfScript } from './npm-script.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
@@ -107,7 +108,7 @@ export async function startOurs(fleet: Fleet, options: OursOptions = {}): Promis
   const dir = makeTempDir('bench-ours');
   await writeRegistry(dir.path, fleet);
   const port = await freePort();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(REPO_ROOT, 'broker/src/main.ts')], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...nodeArgsOfScript('broker')], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {

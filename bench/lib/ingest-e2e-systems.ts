@@ -12,6 +12,7 @@ import { apiClient, type ApiClient } from '../../test/support/api-client.js';
 import { startChild, type ChildIngest } from '../../test/support/child-process.js';
 import { freePort } from '../../test/support/ports.js';
 import type { Device } from './ingest-e2e-load.js';
+import { nodeArgsOfScript, runtimeFlagsOfScript } from './npm-script.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -66,7 +67,7 @@ export async function startOursExternal(o: { dataDir: string; mqttUrl: string; m
     ...process.env, DATA_DIR: o.dataDir, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), MQTT_URL: o.mqttUrl, MQTT_USERNAME: 'tsunagaru-ingest', MQTT_PASSWORD: o.mqttPassword,
     TSUNAGARU_ADMIN_TOKEN: BENCH_TOKEN, STORE: 'influx-v1', INFLUX_URL: o.influxUrl, INFLUX_DB: o.db, INFLUX_USER: o.user, INFLUX_PASSWORD: o.password, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
   };
-  const child: ChildProcess = spawn(process.execPath, [...cpuProfArgs(), '--import', 'tsx', join(ROOT, 'ingest/src/main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...cpuProfArgs(), ...nodeArgsOfScript('ingest')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
@@ -93,7 +94,8 @@ export async function startOursExternal(o: { dataDir: string; mqttUrl: string; m
 export async function startOursEmbedded(dataDir: string): Promise<OursRunning & { mqttUrl: string }> {
   const prof = cpuProfArgs();
   const env: Record<string, string> = { DATA_DIR: dataDir, MQTT_PORT: String(await freePort()), HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: BENCH_TOKEN, STORE: 'duckdb', PUBLISH_LIMITS: 'off', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' };
-  if (prof.length) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} ${prof.join(' ')}`.trim();
+  // `npm start`'s runtime flags (package.json), as NODE_OPTIONS for the test harness that wires it the same way.
+  env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', ...runtimeFlagsOfScript('start'), ...prof].join(' ').trim();
   const child: ChildIngest = await startChild('test/support/embedded-ingest-child.ts', env, 60_000);
   const api = apiClient(child.ready.httpUrl!, BENCH_TOKEN);
   const gone = () => child.child.exitCode !== null || child.child.signalCode !== null;
