@@ -75,7 +75,7 @@ describe('PacketSizeGuard', () => {
       return { server, client, close: () => (client.destroy(), server.destroy(), srv.close()) };
     }
 
-    it('sends a corked burst of chunks as one socket write', async () => {
+    it('sends a burst of chunks written in one event-loop turn as one socket write', async () => {
       const { server, client, close } = await pair();
       const guard = new PacketSizeGuard(server, 1000, () => undefined);
       let socketWrites = 0;
@@ -111,6 +111,60 @@ describe('PacketSizeGuard', () => {
         });
       });
       expect(firstBytes).toEqual(chunks.map((_, i) => i));
+      close();
+    });
+
+    it("emits 'drain' once the socket has room again after a write said false (aedes waits for it)", async () => {
+      const { server, client, close } = await pair();
+      const guard = new PacketSizeGuard(server, 1000, () => undefined);
+      client.pause();
+      // 10 MiB: more than the loopback socket buffers take while the peer does not read.
+      const said = Array.from({ length: 160 }, () => guard.write(Buffer.alloc(64 * 1024, 1)));
+      expect(said.at(-1)).toBe(false);
+      let drains = 0;
+      guard.on('drain', () => drains++);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(drains).toBe(0); // nobody has read yet
+      client.resume();
+      await new Promise<void>((r) => guard.once('drain', () => r()));
+      expect(drains).toBe(1);
+      expect(guard.write(Buffer.from([1]))).toBe(true);
+      close();
+    });
+
+    it('sends strings as UTF-8 in order with buffers (mqtt-packet writes topics as strings)', async () => {
+      const { server, client, close } = await pair();
+      const guard = new PacketSizeGuard(server, 1000, () => undefined);
+      const received: Buffer[] = [];
+      client.on('data', (c: Buffer) => received.push(c));
+      guard.write(Buffer.from([0x30]));
+      guard.write('tsunagaru/v1/水道/x');
+      guard.write(Buffer.from([0xff]));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(Buffer.concat(received)).toEqual(Buffer.concat([Buffer.from([0x30]), Buffer.from('tsunagaru/v1/水道/x', 'utf8'), Buffer.from([0xff])]));
+      close();
+    });
+
+    it('sends what was written just before destroy (a CONNACK refusal), then closes', async () => {
+      const { server, client, close } = await pair();
+      const guard = new PacketSizeGuard(server, 1000, () => undefined);
+      const received: Buffer[] = [];
+      client.on('data', (c: Buffer) => received.push(c));
+      const ended = new Promise<void>((r) => client.once('close', () => r()));
+      guard.write(Buffer.from([0x20, 0x02, 0x00, 0x04])); // CONNACK, return code 4
+      guard.destroy();
+      await ended;
+      expect(Buffer.concat(received)).toEqual(Buffer.from([0x20, 0x02, 0x00, 0x04]));
+      close();
+    });
+
+    it('reports a write after destroy through the callback, not a throw', async () => {
+      const { server, close } = await pair();
+      const guard = new PacketSizeGuard(server, 1000, () => undefined);
+      guard.on('error', () => undefined);
+      guard.destroy();
+      const err = await new Promise<Error | null | undefined>((r) => guard.write(Buffer.from([1]), (e) => r(e)));
+      expect(err?.message).toMatch(/destroyed/);
       close();
     });
   });

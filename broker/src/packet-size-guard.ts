@@ -18,11 +18,6 @@ export class PacketSizeGuard extends Duplex {
   private lengthBytes = 0;
   private remaining = 0;
   private tripped = false;
-  private corked = false;
-  private readonly releaseSocket = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-  };
 
   constructor(
     /** The socket underneath (the broker reads TLS peer certificates from it). */
@@ -51,47 +46,85 @@ export class PacketSizeGuard extends Duplex {
     this.socket.resume();
   }
 
-  // Outgoing bytes: mqtt-packet writes each packet as several small chunks inside cork()/uncork().
-  // Forward a corked batch as one socket write (writev) and acknowledge at once unless the socket
-  // pushes back: waiting for each chunk's write callback made every chunk its own syscall and took
-  // half the broker's CPU under fan-in (bench/lib/profile-fan-in.ts). Socket errors reach this stream
-  // through the 'error' listener above, so nothing is lost by not waiting for the callback.
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.forward([chunk], callback);
-  }
+  // Outgoing bytes. mqtt-packet writes each packet as several small chunks (header, length, topic,
+  // id, payload) inside cork()/uncork(), and aedes writes each delivered message on its own turn
+  // (setImmediate). Going through Writable's buffering per chunk, then the socket's, cost a fifth of
+  // the broker's CPU under fan-in (bench/lib/profile-fan-in.ts), and a write per chunk cost half.
+  // So while the stream is open, `write` only collects the bytes, and one socket write per event-loop
+  // turn sends everything collected: a burst of messages to a subscriber leaves in one syscall.
+  // Socket errors reach this stream through the 'error' listener above, so nothing waits for callbacks.
+  private outgoing: Buffer[] = [];
+  private outgoingBytes = 0;
+  private flushQueued = false;
+  /** `write` said false: emit 'drain' (aedes waits for it) once the socket has room again. */
+  private owesDrain = false;
+  private readonly flushSoon = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+  private waitingForSocket = false;
+  private readonly socketDrained = (): void => {
+    this.waitingForSocket = false;
+    this.drained();
+  };
+  private readonly drained = (): void => {
+    if (!this.owesDrain || this.outgoingBytes + this.socket.writableLength >= this.socket.writableHighWaterMark) return;
+    this.owesDrain = false;
+    this.emit('drain');
+  };
 
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this.forward(chunks.map((c) => c.chunk), callback);
-  }
-
-  private forward(chunks: Buffer[], callback: (error?: Error | null) => void): void {
-    if (this.socket.destroyed) return callback();
-    // aedes writes each delivered message on its own (setImmediate per message); cork the socket until
-    // the event loop's next turn so a burst of messages to one subscriber leaves in one writev.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(this.releaseSocket);
+  override write(chunk: unknown, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {
+    const cb = typeof encoding === 'function' ? encoding : callback;
+    const enc = typeof encoding === 'string' ? encoding : 'utf8';
+    if (this.destroyed || this.writableEnded || this.socket.destroyed || (typeof chunk !== 'string' && !Buffer.isBuffer(chunk))) {
+      // Not open (or not bytes): Writable reports the error the usual way.
+      return cb ? super.write(chunk, enc, cb) : super.write(chunk, enc);
     }
-    const flowing = this.socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    if (flowing) return callback();
-    // Backpressure: the next write waits for drain; a socket closed meanwhile destroys this stream.
-    const resume = (): void => {
-      this.socket.removeListener('close', resume);
-      this.socket.removeListener('drain', resume);
-      callback();
-    };
-    this.socket.once('drain', resume);
-    this.socket.once('close', resume);
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, enc) : chunk;
+    this.outgoing.push(buf);
+    this.outgoingBytes += buf.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flushSoon);
+    }
+    if (cb) process.nextTick(cb);
+    if (this.outgoingBytes + this.socket.writableLength < this.socket.writableHighWaterMark) return true;
+    this.owesDrain = true;
+    return false;
+  }
+
+  // mqtt-packet's cork()/uncork() pair is what `write` does anyway.
+  override cork(): void {}
+  override uncork(): void {}
+
+  private flush(): void {
+    if (this.outgoingBytes === 0 || this.socket.destroyed) return;
+    const chunks = this.outgoing;
+    const bytes = this.outgoingBytes;
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    if (this.socket.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes))) this.drained();
+    else if (!this.waitingForSocket) {
+      this.waitingForSocket = true;
+      this.socket.once('drain', this.socketDrained);
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.flush();
+    if (this.socket.destroyed) return callback();
+    if (this.socket.write(chunk)) return callback();
+    this.socket.once('drain', () => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    this.flush();
     this.socket.end(callback);
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    // aedes destroys the stream right after writing a refusal (e.g. CONNACK 4): send what is corked first.
-    if (this.corked) this.releaseSocket();
+    // aedes destroys the stream right after writing a refusal (e.g. CONNACK 4): send what is collected first.
+    this.flush();
     this.socket.destroy();
     callback(err);
   }
