@@ -155,8 +155,8 @@ const PROFILE_NOTES = [
   '',
   '- Before: half the broker\'s CPU was `writeBuffer`, one `write` syscall per *chunk*: mqtt-packet writes each packet in several small ' +
     'pieces, and our packet-size guard (the stream between socket and aedes that refuses oversized packets before they are buffered) forwarded ' +
-    'each piece on its own and waited for its callback. The guard now forwards a corked batch as one write and corks the socket until the next ' +
-    'event-loop turn, so a burst of deliveries to the subscriber leaves in one `writev`. Fan-in, 100 publishers: QoS 0 ~23,500 → ~59,000 msg/s, ' +
+    'each piece on its own and waited for its callback. The guard then forwarded a corked batch as one write and corked the socket until the next ' +
+    'event-loop turn, so a burst of deliveries to the subscriber left in one `writev`. Fan-in, 100 publishers: QoS 0 ~23,500 → ~59,000 msg/s, ' +
     'QoS 1 ~11,800 → ~33,000 msg/s (same machine, minutes apart).',
   '- The ACL check parsed every topic (`parseTopic`, ~3 % of CPU); a device publishing on its own `tsunagaru/v1/<type>/<id>/<channel>` now ' +
     'matches a prefix built once per session (same verdicts, tested); the full check remains for everything else (gateways, denials).',
@@ -166,6 +166,12 @@ const PROFILE_NOTES = [
   '- Where the time goes now is aedes itself on one thread: parsing (~23 % inclusive), routing and delivery through mqemitter/qlobber (~20 %), socket writes ' +
     '(~12 %), its `debug` calls (~3 %) and GC (~8 %). With the broker at 90–100 % of a core at saturation, more throughput needs fewer ' +
     'allocations per message in aedes or several broker processes (the Redis cluster mode), not faster hooks.',
+  '- Then two changes measured A/B on a quiet machine (QoS 0, 3 interleaved runs per variant, `bench/lib` harness, mosquitto in the same runs ' +
+    'at 104–118k msg/s): **a 64 MiB young generation** (`--max-semi-space-size=64`, now in `npm run broker`, `npm start` and the compose ' +
+    'commands; V8\'s default is 16 MiB, and a scavenge every few thousand messages promoted short-lived packets): 88–107k → 113–120k msg/s at ' +
+    'lower CPU (32 MiB: 104–107k; 128 MiB: no better than 64). And **the guard collecting outgoing chunks itself**: mqtt-packet writes ' +
+    '~5 chunks per PUBLISH, each went through Writable\'s buffering in the guard before the socket\'s; `write` now only appends, and one ' +
+    'socket write per event-loop turn sends the lot (it emits `drain` itself): median 117k → 125k msg/s.',
   '- Logins: the main thread is mostly idle; scrypt on libuv\'s thread pool sets the pace (see the connections suite).',
 ].join('\n');
 

@@ -57,4 +57,50 @@ describe('alert engine saves', () => {
     await engine.close();
     await registry.close();
   });
+
+  it("goes on raising and saving alerts while a slow write of the rules' state is under way, and retries a failed one", async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const real = await DuckDbAlertStore.open(db);
+    let releaseState!: () => void;
+    const stateHeld = new Promise<void>((r) => (releaseState = r));
+    const stateWrites: string[][] = [];
+    // The real store; the first state write hangs (as 130,000 meters' state did, for seconds), the second fails.
+    const store = Object.assign(Object.create(real) as DuckDbAlertStore, {
+      saveRuleState: async (entries: ReadonlyArray<readonly [string, unknown]>) => {
+        stateWrites.push(entries.map(([scope]) => scope));
+        if (stateWrites.length === 1) await stateHeld;
+        if (stateWrites.length === 2) throw new Error('disk full');
+        await real.saveRuleState(entries);
+      },
+    });
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    await registry.provision({ id: 'bs-0', type: 'bs-power', secret: null });
+    let now = T0;
+    const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => now });
+    const heard: AlertEvent[] = [];
+    engine.subscribe((e) => heard.push(e));
+
+    engine.state.set('test:a', { n: 1 });
+    now += 31_000;
+    await engine.tick(); // flushes: the state write starts and hangs
+    expect(stateWrites).toEqual([['test:a']]);
+    engine.onOutcome({ kind: 'stored', deviceId: 'bs-0', boot: 1, seq: 0 }, plantMessage('bs-0', 0, 'off'));
+    await engine.idle();
+    expect(heard.map((e) => `${e.kind} ${e.alert.deviceId}`)).toEqual(['raised bs-0']); // not held up by the state write
+    expect((await real.list({ state: 'active', limit: 10 })).map((a) => a.deviceId)).toEqual(['bs-0']);
+
+    engine.state.set('test:b', { n: 2 });
+    now += 31_000;
+    await engine.tick(); // the second flush waits for the first, then fails
+    releaseState();
+    await new Promise((r) => setTimeout(r, 50));
+    // The second write also carries the plant's rule state (bs:bs-0), changed by its message.
+    expect(stateWrites.map((w) => w.filter((s) => s.startsWith('test:')))).toEqual([['test:a'], ['test:b']]);
+    await engine.close(); // the last flush writes what failed again
+    expect(stateWrites[2]).toEqual(stateWrites[1]);
+    const saved = await real.loadRuleState();
+    expect([saved.get('test:a'), saved.get('test:b')]).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(saved.has('bs:bs-0')).toBe(true);
+    await registry.close();
+  });
 });

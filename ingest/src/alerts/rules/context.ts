@@ -26,6 +26,11 @@ export class RuleState {
     return [...this.values].filter(([k]) => k.startsWith(prefix)) as Array<[string, T]>;
   }
 
+  /** Marks scopes to be saved again (their write failed); scopes no longer held are skipped. */
+  markDirty(scopes: Iterable<string>): void {
+    for (const scope of scopes) if (this.values.has(scope)) this.dirty.add(scope);
+  }
+
   takeDirty(): Array<[string, unknown]> {
     const out = [...this.dirty].map((k) => [k, this.values.get(k)] as [string, unknown]);
     this.dirty.clear();
