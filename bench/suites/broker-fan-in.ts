@@ -214,7 +214,7 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
     method:
       `${load.publishers} authenticated devices (clean sessions, one connection each, ${PAYLOAD_BYTES}-byte JSON payloads) each publish on ` +
       'their own `tsunagaru/v1/<type>/<id>/telemetry`; the ingest service account, subscribed to `tsunagaru/v1/#` at QoS 1, receives them. ' +
-      'Authentication and topic ACLs are on in both brokers: ours is `tsx broker/src/main.ts` (the `npm run broker` entry point) on a file ' +
+      'Authentication and topic ACLs are on in both brokers: ours is `tsx --max-semi-space-size=64 broker/src/main.ts` (the `npm run broker` entry point, started with the node flags of that script) on a file ' +
       'registry with scrypt N=16384 hashes, logging at info; mosquitto 2.0 runs the passwd/ACL files `writeMosquittoConfig` generates. ' +
       'Our per-device publish rate limits are **off** for this bench (`MQTT_DEVICE_MSGS_PER_SEC=0`, `MQTT_DEVICE_BYTES_PER_SEC=0`): each device here ' +
       'publishes far above the 50 msg/s a real one may, and mosquitto has no such limit. The load generator (one child process, raw sockets, ' +
