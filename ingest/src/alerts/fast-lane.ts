@@ -18,7 +18,7 @@
 import type { Logger } from 'pino';
 import type { MessageSink } from '../mqtt-subscriber.js';
 import type { Outcome } from '../pipeline/outcome.js';
-import { VALIDATION_STEPS, type MessageContext, type PipelineDeps } from '../pipeline/steps.js';
+import { validateMessage, type MessageContext, type PipelineDeps } from '../pipeline/steps.js';
 
 export interface AlertFastLaneOptions {
   /** The alert engine's pipeline hook. */
@@ -62,17 +62,9 @@ export function createAlertFastLane(o: AlertFastLaneOptions): AlertFastLane {
   /** The drainer asks in journal order; an entry for a record it has asked for already would never be taken. */
   let asked = 0;
 
-  async function offer(topicName: string, payload: Buffer, receivedAt: number, lsn: number): Promise<void> {
+  function offer(topicName: string, payload: Buffer, receivedAt: number, lsn: number): void {
     const ctx: MessageContext = { topicName, payload, receivedAt };
-    let outcome: Outcome | undefined;
-    for (const [name, step] of VALIDATION_STEPS) {
-      try {
-        outcome = await step(ctx, o.deps);
-      } catch (err) {
-        outcome = { kind: 'dead-letter', reason: `pipeline: step ${name} failed: ${(err as Error).message}` };
-      }
-      if (outcome) break;
-    }
+    const outcome = validateMessage(ctx, o.deps);
     if (lsn > asked && handoff.size < HANDOFF_MAX) handoff.set(lsn, { ctx, outcome });
     // Invalid, a command, unprovisioned: the drainer dead-letters or ignores it; nothing for the rules.
     if (outcome) return;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { DeadLetter, StorableMessage } from '../storage/types.js';
 import { emptyCounters, type Outcome, type PipelineCounters } from './outcome.js';
-import { VALIDATION_STEPS, routeStep, type MessageContext, type PipelineDeps } from './steps.js';
+import { routeStep, validateMessage, type MessageContext, type PipelineDeps } from './steps.js';
 import { touchDevices, writeBisecting } from './store-batch.js';
 
 export interface PipelineOptions {
@@ -132,19 +132,7 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
       ctxs[i] = { topicName: m.topic, payload: m.payload, receivedAt: m.receivedAt, ...(m.replayed ? { fromEarlierRun: true } : {}) };
       todo.push(i);
     });
-    for (const i of todo) {
-      const ctx = ctxs[i]!;
-      for (const [name, step] of VALIDATION_STEPS) {
-        try {
-          validated[i] = await step(ctx, deps);
-        } catch (err) {
-          // Validation touches no storage: a step that throws will throw again, so retrying the batch
-          // would loop for ever. The message becomes a dead letter with the reason instead.
-          validated[i] = { kind: 'dead-letter', reason: `pipeline: step ${name} failed: ${(err as Error).message}` };
-        }
-        if (validated[i]) break;
-      }
-    }
+    for (const i of todo) validated[i] = validateMessage(ctxs[i]!, deps);
     return { size: batch.length, ctxs, validated };
   }
 

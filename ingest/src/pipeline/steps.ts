@@ -30,11 +30,13 @@ export interface MessageContext {
 
 /** A step either lets the message go on (returns undefined) or ends it with an outcome. */
 export type Step = (ctx: MessageContext, deps: PipelineDeps) => Outcome | undefined | Promise<Outcome | undefined>;
+/** A validation step touches no storage, so it is synchronous: no await (a microtask) per step and message. */
+export type ValidationStep = (ctx: MessageContext, deps: PipelineDeps) => Outcome | undefined;
 
 const deadLetter = (reason: string): Outcome => ({ kind: 'dead-letter', reason });
 
 /** contracts-v1 "Topics": tsunagaru/v1/{type}/{deviceId}/{channel}. */
-export const parseTopicStep: Step = (ctx) => {
+export const parseTopicStep: ValidationStep = (ctx) => {
   const t = parseTopic(ctx.topicName);
   if (!t.ok) return deadLetter(t.reason);
   ctx.topic = t.topic;
@@ -42,10 +44,10 @@ export const parseTopicStep: Step = (ctx) => {
 };
 
 /** `cmd` is cloud → device; the ingest sees its own commands through the wildcard subscription. */
-export const skipCommandsStep: Step = (ctx) => (ctx.topic?.channel === 'cmd' ? { kind: 'ignored', reason: 'cmd is cloud-to-device traffic' } : undefined);
+export const skipCommandsStep: ValidationStep = (ctx) => (ctx.topic?.channel === 'cmd' ? { kind: 'ignored', reason: 'cmd is cloud-to-device traffic' } : undefined);
 
 /** contracts-v1 "Topics": UTF-8 JSON objects of at most 64 KiB. */
-export const parsePayloadStep: Step = (ctx) => {
+export const parsePayloadStep: ValidationStep = (ctx) => {
   const p = parsePayload(ctx.payload);
   if (!p.ok) return deadLetter(p.error);
   ctx.parsedPayload = p.value;
@@ -53,7 +55,7 @@ export const parsePayloadStep: Step = (ctx) => {
 };
 
 /** contracts-v1 "Envelope", "State", "Commands", "Units and bounds". */
-export const validateContractStep: Step = (ctx) => {
+export const validateContractStep: ValidationStep = (ctx) => {
   const v = validatePayload(ctx.topic!, ctx.parsedPayload);
   if (!v.ok) return deadLetter(v.reason);
   ctx.message = v.message;
@@ -64,7 +66,7 @@ export const validateContractStep: Step = (ctx) => {
  * Only provisioned devices of the right type are stored. Our broker already refuses others; this guards
  * the ingest when it runs behind a broker with looser rules (e.g. mosquitto with a wide ACL).
  */
-export const checkProvisionedStep: Step = (ctx, deps) => {
+export const checkProvisionedStep: ValidationStep = (ctx, deps) => {
   const m = ctx.message!;
   const device = deps.getDevice(m.deviceId);
   if (!device) return deadLetter(`device: "${m.deviceId}" is not provisioned; provision it with POST /api/v1/devices`);
@@ -94,13 +96,31 @@ export const routeStep: Step = async (ctx, deps) => {
 };
 
 /** Per message, in order: each may end the message with an outcome (dead letter, ignored). */
-export const VALIDATION_STEPS: ReadonlyArray<readonly [string, Step]> = [
+export const VALIDATION_STEPS: ReadonlyArray<readonly [string, ValidationStep]> = [
   ['parseTopic', parseTopicStep],
   ['skipCommands', skipCommandsStep],
   ['parsePayload', parsePayloadStep],
   ['validateContract', validateContractStep],
   ['checkProvisioned', checkProvisionedStep],
 ];
+
+/**
+ * Runs the validation steps on `ctx`: the first outcome (dead letter, ignored), or undefined when the
+ * message may be stored (then `ctx.message` is set). A step that throws makes a dead letter naming it:
+ * validation touches no storage, so it would throw again on every retry.
+ */
+export function validateMessage(ctx: MessageContext, deps: PipelineDeps): Outcome | undefined {
+  for (const [name, step] of VALIDATION_STEPS) {
+    let outcome: Outcome | undefined;
+    try {
+      outcome = step(ctx, deps);
+    } catch (err) {
+      outcome = { kind: 'dead-letter', reason: `pipeline: step ${name} failed: ${(err as Error).message}` };
+    }
+    if (outcome) return outcome;
+  }
+  return undefined;
+}
 
 /** The ingest pipeline, in order: validation, then storing (telemetry and events per batch) and routing. */
 export const PIPELINE_STEPS: ReadonlyArray<readonly [string, Step]> = [...VALIDATION_STEPS, ['route', routeStep]];
