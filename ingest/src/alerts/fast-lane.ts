@@ -55,8 +55,16 @@ export interface AlertFastLane {
   count(): number;
 }
 
+/** The records of one journal group commit, offered together once it is durable. */
+interface DurableGroup {
+  durable: Promise<unknown>;
+  records: Array<{ topic: string; payload: Buffer; receivedAt: number; lsn: number }>;
+  offered: boolean;
+}
+
 export function createAlertFastLane(o: AlertFastLaneOptions): AlertFastLane {
   let tail: Promise<void> = Promise.resolve();
+  let group: DurableGroup | undefined;
   let n = 0;
   const handoff = new Map<number, Validated>();
   /** The drainer asks in journal order; an entry for a record it has asked for already would never be taken. */
@@ -81,11 +89,26 @@ export function createAlertFastLane(o: AlertFastLaneOptions): AlertFastLane {
       return {
         async enqueue(topic, payload, receivedAt) {
           const queued = await journal.enqueue(topic, payload, receivedAt);
-          // Chained, so the rules see messages in the order the journal made them durable.
-          tail = Promise.all([tail, queued.durable]).then(
-            () => offer(topic, payload, receivedAt, queued.lsn),
-            () => undefined, // not durable: not acknowledged either; the broker resends it
-          ).catch((err: unknown) => o.logger?.error({ event: 'alert_fast_lane_failed', err }, 'a message could not be offered to the alert rules'));
+          // One link of the chain per group commit (its records share `durable`), offered in journal order
+          // once durable, so the rules see messages in the order the journal made them durable.
+          if (!group || group.durable !== queued.durable || group.offered) {
+            const g: DurableGroup = { durable: queued.durable, records: [], offered: false };
+            group = g;
+            tail = Promise.all([tail, g.durable]).then(
+              () => {
+                g.offered = true; // a record of this commit seen later (a sink sharing settled promises) starts a new link
+                for (const r of g.records) {
+                  try {
+                    offer(r.topic, r.payload, r.receivedAt, r.lsn);
+                  } catch (err) {
+                    o.logger?.error({ event: 'alert_fast_lane_failed', err }, 'a message could not be offered to the alert rules');
+                  }
+                }
+              },
+              () => undefined, // not durable: not acknowledged either; the broker resends them
+            );
+          }
+          group.records.push({ topic, payload, receivedAt, lsn: queued.lsn });
           return queued;
         },
       };

@@ -31,6 +31,44 @@ describe('journal', () => {
     expect(await journal.read(10)).toEqual([]);
   });
 
+  it('gives the records of one group commit one durable promise, and the next group another', async () => {
+    journal = await Journal.open({ dir: dir.path });
+    const a = await journal.enqueue('t/a', payload(1), 1);
+    const b = await journal.enqueue('t/b', payload(2), 2);
+    expect(b.durable).toBe(a.durable);
+    await a.durable;
+    const c = await journal.enqueue('t/c', payload(3), 3);
+    expect(c.durable).not.toBe(a.durable);
+    await c.durable;
+    expect([a.lsn, b.lsn, c.lsn]).toEqual([1, 2, 3]);
+  });
+
+  it('when an fsync fails, rejects every record of that commit and of the next, takes no more, and a restart finds none of them', async () => {
+    journal = await Journal.open({ dir: dir.path });
+    await journal.append('t/ok', payload(0), 0);
+    // A failing disk cannot be had on demand here: the fault is injected into the open segment's file handle.
+    const active = (journal as unknown as { active: { datasync(): Promise<void> } }).active;
+    let release!: () => void;
+    const failing = new Promise<void>((r) => (release = r));
+    active.datasync = async () => {
+      await failing;
+      throw new Error('EIO: i/o error');
+    };
+    const first = await Promise.all([journal.enqueue('t/1', payload(1), 1), journal.enqueue('t/2', payload(2), 2)]);
+    await new Promise((r) => setImmediate(r)); // the group of t/1 and t/2 is being written
+    const next = await journal.enqueue('t/3', payload(3), 3);
+    expect(next.durable).not.toBe(first[0].durable);
+    release();
+    const outcomes = await Promise.allSettled([first[0].durable, first[1].durable, next.durable]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/journal write to .* failed: EIO: i\/o error; restart the ingest/);
+    await expect(journal.enqueue('t/4', payload(4), 4)).rejects.toThrow(/restart the ingest/);
+    expect(journal.broken?.code).toBe('INGEST_ERR_JOURNAL');
+    await journal.close();
+    journal = await Journal.open({ dir: dir.path });
+    expect((await journal.read(10)).map((r) => r.topic)).toEqual(['t/ok']);
+  });
+
   it('replays after a restart everything not released, and nothing released', async () => {
     journal = await Journal.open({ dir: dir.path, segmentBytes: 4096 });
     for (let i = 0; i < 100; i++) await journal.append('t', payload(i), i);

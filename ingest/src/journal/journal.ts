@@ -50,11 +50,23 @@ export interface JournalStats {
   fsyncs: number;
 }
 
-interface Pending {
-  buf: Buffer;
-  lsn: number;
+/** The records of the next group commit and the one promise they share (settled by that commit). */
+interface Group {
+  bufs: Buffer[];
+  firstLsn: number;
+  lastLsn: number;
+  bytes: number;
+  durable: Promise<void>;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+function newGroup(firstLsn: number): Group {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const durable = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  durable.catch(() => undefined); // the caller may only look at it later
+  return { bufs: [], firstLsn, lastLsn: firstLsn, bytes: 0, durable, resolve, reject };
 }
 
 export class Journal {
@@ -67,7 +79,8 @@ export class Journal {
   private readPos = { index: 0, offset: 0 };
   /** First LSN written by this process; lower ones are replays. */
   private startLsn = 1;
-  private pending: Pending[] = [];
+  /** The group the next appends join; undefined until one does. */
+  private pending: Group | undefined;
   private pendingBytes = 0;
   private flushing = false;
   private failed: IngestError | undefined;
@@ -144,14 +157,19 @@ export class Journal {
 
   /** Resolves with the record's LSN once it is durable (fdatasync'd). Waits while the journal is full. */
   async append(topic: string, payload: Buffer, receivedAt: number): Promise<number> {
-    return (await this.enqueue(topic, payload, receivedAt)).durable;
+    const { lsn, durable } = await this.enqueue(topic, payload, receivedAt);
+    await durable;
+    return lsn;
   }
 
   /**
    * Two steps in one: resolves once the record has room and is queued for the next group commit (this is
    * where a full journal makes the caller wait), with `durable`, which resolves once it is on disk.
+   * Every record of one group commit gets the same `durable` promise: one promise per fsync, not one per
+   * message (allocations per message were a fifth of the ingest's CPU as GC, bench ingest-e2e live), and
+   * callers can tell records of one commit apart from the next by comparing it.
    */
-  async enqueue(topic: string, payload: Buffer, receivedAt: number): Promise<{ lsn: number; durable: Promise<number> }> {
+  async enqueue(topic: string, payload: Buffer, receivedAt: number): Promise<{ lsn: number; durable: Promise<void> }> {
     if (this.failed) throw this.failed;
     if (this.closed) throw new IngestError('INGEST_ERR_JOURNAL', 'the journal is closed', true);
     while (this.unreleasedBytes() >= this.maxBytes) {
@@ -161,11 +179,13 @@ export class Journal {
     }
     const lsn = this.nextLsn++;
     const buf = encodeRecord(lsn, receivedAt, topic, payload);
-    const durable = new Promise<number>((resolve, reject) => this.pending.push({ buf, lsn, resolve: () => resolve(lsn), reject }));
-    durable.catch(() => undefined); // the caller may only look at it later
+    const group = (this.pending ??= newGroup(lsn));
+    group.bufs.push(buf);
+    group.lastLsn = lsn;
+    group.bytes += buf.length;
     this.pendingBytes += buf.length;
     if (!this.flushing) void this.flushLoop();
-    return { lsn, durable };
+    return { lsn, durable: group.durable };
   }
 
   /** True once a write or fsync failed: nothing more is taken until a restart. */
@@ -178,31 +198,33 @@ export class Journal {
     this.flushing = true;
     // Let the appends of this event-loop turn join the group.
     await new Promise((r) => setImmediate(r));
-    while (this.pending.length > 0 && !this.failed) {
+    while (this.pending && !this.failed) {
       const group = this.pending;
-      this.pending = [];
-      const bytes = group.reduce((n, p) => n + p.buf.length, 0);
+      this.pending = undefined;
+      const bytes = group.bytes;
       this.pendingBytes -= bytes;
       let seg = this.segments.at(-1)!;
       try {
         if (seg.size > 0 && seg.size + bytes > this.segmentBytes) {
           await this.active.close();
-          await this.startSegment(group[0]!.lsn);
+          await this.startSegment(group.firstLsn);
           seg = this.segments.at(-1)!;
         }
-        await this.active.writev(group.map((p) => p.buf));
+        await this.active.writev(group.bufs);
         await this.active.datasync();
         this.fsyncs++;
       } catch (err) {
         this.fail(err as Error, seg);
-        for (const p of [...group, ...this.pending]) p.reject(this.failed!);
-        this.pending = [];
+        group.reject(this.failed!);
+        // Appends made while this group was being written joined the next one (TS cannot see that across awaits).
+        (this.pending as Group | undefined)?.reject(this.failed!);
+        this.pending = undefined;
         break;
       }
       seg.size += bytes;
-      seg.lastLsn = group.at(-1)!.lsn;
+      seg.lastLsn = group.lastLsn;
       this.durableLsn = seg.lastLsn;
-      for (const p of group) p.resolve();
+      group.resolve();
       this.wake(this.dataWaiters);
     }
     this.flushing = false;

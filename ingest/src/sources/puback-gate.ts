@@ -26,6 +26,7 @@ interface Outgoing {
 
 export class PubackGate extends Duplex {
   private readonly holds = new Map<number, Outgoing['hold']>();
+  private lastHold: Outgoing['hold'];
   /** Packets not yet written to the socket, from `head` on (an index, not shift(): thousands wait at once). */
   private queue: Outgoing[] = [];
   private head = 0;
@@ -44,20 +45,28 @@ export class PubackGate extends Duplex {
     socket.on('close', () => this.destroy());
   }
 
-  /** The PUBACK for `messageId` waits until `durable` resolves; if it rejects, the connection is cut. */
+  /**
+   * The PUBACK for `messageId` waits until `durable` resolves; if it rejects, the connection is cut.
+   * The journal gives every message of one group commit the same promise, so consecutive holds on it
+   * share one state and one pair of callbacks.
+   */
   hold(messageId: number, durable: Promise<unknown>): void {
-    const h = { settled: false, ok: false, promise: durable };
-    durable.then(
-      () => {
-        h.settled = true;
-        h.ok = true;
-        this.schedulePump();
-      },
-      () => {
-        h.settled = true;
-        this.schedulePump();
-      },
-    );
+    let h = this.lastHold;
+    if (h?.promise !== durable) {
+      const fresh = { settled: false, ok: false, promise: durable };
+      durable.then(
+        () => {
+          fresh.settled = true;
+          fresh.ok = true;
+          this.schedulePump();
+        },
+        () => {
+          fresh.settled = true;
+          this.schedulePump();
+        },
+      );
+      this.lastHold = h = fresh;
+    }
     this.holds.set(messageId, h);
   }
 
