@@ -44,7 +44,13 @@ describe('alert engine saves', () => {
     const heard: AlertEvent[] = [];
     engine.subscribe((e) => heard.push(e));
 
-    for (let i = 0; i < 6; i++) engine.onOutcome({ kind: 'stored', deviceId: `bs-${i}`, boot: 1, seq: 0 }, plantMessage(`bs-${i}`, 0, 'off'));
+    const send = (i: number) => engine.onOutcome({ kind: 'stored', deviceId: `bs-${i}`, boot: 1, seq: 0 }, plantMessage(`bs-${i}`, 0, 'off'));
+    send(0);
+    await new Promise((r) => setTimeout(r, 20)); // its save has started, and is held
+    for (let i = 1; i < 6; i++) {
+      send(i);
+      await new Promise((r) => setImmediate(r)); // one by one, each evaluated on its own turn
+    }
     await new Promise((r) => setTimeout(r, 50));
     // The first alert's save is stuck; the rules went on, but nobody has been told anything yet.
     expect(saves).toEqual([1]);
@@ -101,6 +107,31 @@ describe('alert engine saves', () => {
     const saved = await real.loadRuleState();
     expect([saved.get('test:a'), saved.get('test:b')]).toEqual([{ n: 1 }, { n: 2 }]);
     expect(saved.has('bs:bs-0')).toBe(true);
+    await registry.close();
+  });
+
+  it('evaluates messages that arrive together in one queue item, and a message queued after other work only after it', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const store = await DuckDbAlertStore.open(db);
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    for (let i = 0; i < 4; i++) await registry.provision({ id: `bs-${i}`, type: 'bs-power', secret: null });
+    const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0 });
+    const heard: string[] = [];
+    engine.subscribe((e) => heard.push(`${e.kind} ${e.alert.deviceId}`));
+    const send = (i: number, seq: number, mains: 'on' | 'off') => engine.onOutcome({ kind: 'stored', deviceId: `bs-${i}`, boot: 1, seq }, plantMessage(`bs-${i}`, seq, mains));
+    const mainsLost = (i: number) => engine.lifecycle.conditionSeverity(`bs-${i}`, 'mains-lost');
+
+    send(0, 0, 'off');
+    send(1, 0, 'off');
+    // Work queued now runs after bs-0 and bs-1 were evaluated, and before bs-2, sent after it.
+    const seenByAct = engine.act(async () => ({ result: [mainsLost(0), mainsLost(1), mainsLost(2)], events: [] }));
+    send(2, 0, 'off');
+    send(0, 1, 'on');
+    expect(await seenByAct).toEqual(['major', 'major', null]);
+    await engine.idle();
+    expect(heard).toEqual(['raised bs-0', 'raised bs-1', 'raised bs-2', 'cleared bs-0']);
+    expect([mainsLost(0), mainsLost(1), mainsLost(2), mainsLost(3)]).toEqual([null, 'major', 'major', null]);
+    await engine.close();
     await registry.close();
   });
 });

@@ -23,6 +23,8 @@ export interface AlertEngineDeps {
 
 export type AlertListener = (event: AlertEvent) => void;
 
+type Inbox = Array<{ message: NonNullable<MessageContext['message']>; outcome: Outcome }>;
+
 /** Rule state and value-only alert updates are saved this often (and at close). */
 const FLUSH_EVERY_MS = 30_000;
 
@@ -37,6 +39,8 @@ export class AlertEngine {
   private readonly changeListeners = new Set<AlertListener>();
   private readonly lazy = new Map<string, Alert>();
   private tail: Promise<void> = Promise.resolve();
+  /** Messages waiting for the queue item that will evaluate them (see onOutcome). */
+  private inbox: Inbox | undefined;
   /** Alert saves, one after another; `group` collects what the next one writes (see persist). */
   private saving: Promise<void> = Promise.resolve();
   /** Rule state writes, one after another (see flush). */
@@ -97,18 +101,35 @@ export class AlertEngine {
     return () => this.changeListeners.delete(listener);
   }
 
-  /** The pipeline's `onOutcome` hook: queues the message for the rules and returns at once. */
+  /**
+   * The pipeline's `onOutcome` hook: queues the message for the rules and returns at once. Messages that
+   * arrive one after another share one item of the queue (an inbox, sealed when anything else is queued
+   * or when it starts), so thousands of messages a second cost a few queue items, not one each.
+   */
   onOutcome(outcome: Outcome, ctx: MessageContext): void {
     if (outcome.kind !== 'stored' && outcome.kind !== 'state') return;
     const message = ctx.message;
     if (!message) return;
-    void this.enqueue(async () => {
-      const now = this.deps.clock();
-      // Not awaited: the next message's rules run while this change is being saved (its listeners still
-      // hear of it only once saved, in order). See persist.
-      const saved = this.commit(this.evaluate(now, (rc) => dispatchMessage(rc, message, outcome)));
-      saved.catch((err: unknown) => this.deps.logger?.error({ err, event: 'alert_save_failed' }, 'saving alert changes failed; listeners were not told'));
-    });
+    if (!this.inbox) {
+      const batch: Inbox = [];
+      void this.enqueue(async () => {
+        if (this.inbox === batch) this.inbox = undefined;
+        const events = this.evaluate(this.deps.clock(), (rc) => {
+          for (const m of batch) {
+            try {
+              dispatchMessage(rc, m.message, m.outcome);
+            } catch (err) {
+              this.deps.logger?.error({ err, event: 'alert_rule_failed', deviceId: m.message.deviceId }, 'an alert rule failed on a message; the others still ran');
+            }
+          }
+        });
+        // Not awaited: the next messages' rules run while these changes are being saved (listeners still
+        // hear of them only once saved, in order). See persist.
+        this.commit(events).catch((err: unknown) => this.deps.logger?.error({ err, event: 'alert_save_failed' }, 'saving alert changes failed; listeners were not told'));
+      });
+      this.inbox = batch; // after enqueue, which seals any earlier inbox
+    }
+    this.inbox.push({ message, outcome });
   }
 
   /** One run of the clock-driven rules; resolves when its changes are saved and published. */
@@ -267,6 +288,8 @@ export class AlertEngine {
 
   private enqueue(work: () => Promise<void>): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // Messages arriving after this item must be evaluated after it, so they go to a new inbox.
+    this.inbox = undefined;
     const next = this.tail.then(work);
     this.tail = next.catch((err: unknown) => {
       // An operator's request that was refused (unknown id, wrong state) is the caller's answer, not a fault.
