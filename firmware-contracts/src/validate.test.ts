@@ -97,6 +97,8 @@ describe('payload encoding', () => {
     ['a lone high surrogate in a value', '{"v":1,"id":"\\ud800x"}'],
     ['a lone low surrogate in a key', '{"v":1,"\\udc00":1}'],
     ['a reversed pair deep in an array', `{"v":1,"detail":${'['.repeat(20)}"\\udc00\\ud800"${']'.repeat(20)}}`],
+    ['an uppercase escape', '{"v":1,"id":"\\uDBFF"}'],
+    ['a raw lone surrogate in text given as a string (no escape)', `{"v":1,"id":"${String.fromCharCode(0xd800)}x"}`],
   ])('rejects %s (found by the fuzz suite: the store refused it forever)', (_label, text) => {
     expect(parsePayload(text)).toMatchObject({ ok: false, error: expect.stringContaining('unpaired UTF-16 surrogate') });
   });
