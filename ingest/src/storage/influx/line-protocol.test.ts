@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bsPowerSample, smartPoleSample, waterMeterSample, ringSegment } from '@tsunagaru/firmware-contracts';
 import type { StorableMessage } from '../types.js';
-import { messageLines } from './line-protocol.js';
+import { messageLines, SeriesKeyCache } from './line-protocol.js';
 import { READING_FIELDS, decodeField } from './schema.js';
 
 const T0 = Date.UTC(2026, 10, 23);
@@ -43,5 +43,25 @@ describe('InfluxDB line protocol and schema', () => {
       `ring_segment,deviceId=d-1,island=oshima,segment=oshima-toshima,type=ring-node state=2i,rxDbm=-12,boot=0i,seq=1i,replay=false ${T0}`,
       `ring_segment,deviceId=d-1,island=oshima,segment=toshima-niijima,type=ring-node state=0i,boot=0i,seq=1i,replay=false ${T0}`,
     ]);
+  });
+
+  it('reuses a device\'s series key while its attributes object is the same, and rebuilds it when the registry replaces it', () => {
+    const registry = new Map<string, Record<string, unknown>>([['d-1', { dma: 'nakano-3' }], ['d-2', { dma: 'suginami-1' }], ['d-3', {}]]);
+    const attributes = (id: string) => registry.get(id);
+    const seriesKeys = new SeriesKeyCache(2); // smaller than the fleet: it is cleared and refilled on the way
+    const meter = (deviceId: string, seq: number) =>
+      msg({ deviceId, type: 'water-meter', payload: { v: 1, id: deviceId, boot: 1, seq, ts: T0 + seq, samples: [{ ts: T0 + seq, indexL: seq }] } });
+    const both = (deviceId: string, seq: number) => [messageLines(meter(deviceId, seq), attributes, { seriesKeys }), messageLines(meter(deviceId, seq), attributes)];
+    for (let seq = 0; seq < 3; seq++) {
+      for (const id of ['d-1', 'd-2', 'd-3']) {
+        const [cached, fresh] = both(id, seq);
+        expect(cached).toEqual(fresh);
+      }
+    }
+    expect(both('d-1', 3)[0]![0]).toMatch(/^water_meter,deviceId=d-1,dma=nakano-3,type=water-meter /);
+    registry.set('d-1', { dma: 'nakano-4', island: 'oshima' }); // the registry writes a new object on change
+    const [cached, fresh] = both('d-1', 4);
+    expect(cached).toEqual(fresh);
+    expect(cached[0]).toMatch(/^water_meter,deviceId=d-1,dma=nakano-4,island=oshima,type=water-meter /);
   });
 });

@@ -1,6 +1,6 @@
 import type { StorableMessage, StorageWriter, WriteOutcome } from '../types.js';
 import { chunkLines, writeError } from './errors.js';
-import { messageLines, type DeviceAttributes } from './line-protocol.js';
+import { messageLines, SeriesKeyCache, type DeviceAttributes } from './line-protocol.js';
 
 export interface InfluxV1Options {
   /** Base URL of InfluxDB 1.x, e.g. http://127.0.0.1:8086 (env INFLUX_URL). */
@@ -27,6 +27,7 @@ export interface InfluxV1Options {
 export class InfluxV1Writer implements StorageWriter {
   private readonly endpoint: string;
   private readonly headers: Record<string, string>;
+  private readonly seriesKeys = new SeriesKeyCache();
 
   constructor(private readonly o: InfluxV1Options) {
     const q = new URLSearchParams({ db: o.db, precision: 'ms', ...(o.rp ? { rp: o.rp } : {}) });
@@ -36,7 +37,7 @@ export class InfluxV1Writer implements StorageWriter {
   }
 
   async write(messages: readonly StorableMessage[]): Promise<WriteOutcome[]> {
-    const lines = messages.flatMap((m) => messageLines(m, this.o.attributes, { stringFields: this.o.stringFields ?? true }));
+    const lines = messages.flatMap((m) => messageLines(m, this.o.attributes, { stringFields: this.o.stringFields ?? true, seriesKeys: this.seriesKeys }));
     const chunks = chunkLines(lines, this.o.maxLinesPerRequest ?? 5000, this.o.maxBytesPerRequest ?? 4 * 1024 * 1024);
     // Two requests in flight: InfluxDB parses one body while the next is on its way, which one at a time
     // left both sides idle half the time (bench ingest-e2e, replay shape). A failure fails the batch (after

@@ -2,7 +2,7 @@ import { HttpError, InfluxDB, setLogger, type WriteApi } from '@influxdata/influ
 import type { Logger } from 'pino';
 import type { StorableMessage, StorageWriter, WriteOutcome } from '../types.js';
 import { chunkLines, writeError } from './errors.js';
-import { messageLines, type DeviceAttributes } from './line-protocol.js';
+import { messageLines, SeriesKeyCache, type DeviceAttributes } from './line-protocol.js';
 
 export interface InfluxV2Options {
   /** InfluxDB 1.8+/2.x/3.x or VictoriaMetrics base URL (env INFLUX_URL). */
@@ -30,6 +30,7 @@ export interface InfluxV2Options {
  * retries, so a PUBACKed message is never held only in this client's memory.
  */
 export class InfluxV2Writer implements StorageWriter {
+  private readonly seriesKeys = new SeriesKeyCache();
   private readonly api: WriteApi;
 
   constructor(private readonly o: InfluxV2Options) {
@@ -48,7 +49,7 @@ export class InfluxV2Writer implements StorageWriter {
   }
 
   async write(messages: readonly StorableMessage[]): Promise<WriteOutcome[]> {
-    const lines = messages.flatMap((m) => messageLines(m, this.o.attributes, { stringFields: this.o.stringFields ?? true }));
+    const lines = messages.flatMap((m) => messageLines(m, this.o.attributes, { stringFields: this.o.stringFields ?? true, seriesKeys: this.seriesKeys }));
     for (const chunk of chunkLines(lines, this.o.maxLinesPerRequest ?? 5000, this.o.maxBytesPerRequest ?? 4 * 1024 * 1024)) {
       this.api.writeRecords(chunk);
       try {
