@@ -62,6 +62,6 @@ describe('InfluxDB line protocol and schema', () => {
     registry.set('d-1', { dma: 'nakano-4', island: 'oshima' }); // the registry writes a new object on change
     const [cached, fresh] = both('d-1', 4);
     expect(cached).toEqual(fresh);
-    expect(cached[0]).toMatch(/^water_meter,deviceId=d-1,dma=nakano-4,island=oshima,type=water-meter /);
+    expect(cached![0]).toMatch(/^water_meter,deviceId=d-1,dma=nakano-4,island=oshima,type=water-meter /);
   });
 });
