@@ -54,10 +54,14 @@ export function parseTopic(topic: string): TopicParseResult {
   if (!topic.startsWith(`${TOPIC_ROOT}/`)) {
     return { ok: false, reason: `topic: must start with "${TOPIC_ROOT}/"` };
   }
-  const parts = topic.slice(TOPIC_ROOT.length + 1).split('/');
-  if (parts.length < 3) return { ok: false, reason: 'topic: expected tsunagaru/v1/{type}/{deviceId}/{channel}' };
-  const [type, deviceId, ...rest] = parts as [string, string, ...string[]];
-  const channel = rest.join('/');
+  // indexOf rather than split/join: this runs on every message the ingest receives.
+  const start = TOPIC_ROOT.length + 1;
+  const afterType = topic.indexOf('/', start);
+  const afterId = afterType < 0 ? -1 : topic.indexOf('/', afterType + 1);
+  if (afterId < 0) return { ok: false, reason: 'topic: expected tsunagaru/v1/{type}/{deviceId}/{channel}' };
+  const type = topic.slice(start, afterType);
+  const deviceId = topic.slice(afterType + 1, afterId);
+  const channel = topic.slice(afterId + 1); // may hold a '/' (cmd/ack)
   if (!isDeviceType(type)) return { ok: false, reason: `topic: unknown device type "${type}"; expected one of ${DEVICE_TYPES.join(', ')}` };
   if (!isValidDeviceId(deviceId)) return { ok: false, reason: `topic: invalid deviceId "${truncate(deviceId)}"; expected ${DEVICE_ID_PATTERN.source}` };
   if (!isChannel(channel)) return { ok: false, reason: `topic: unknown channel "${truncate(channel)}"; expected one of ${CHANNELS.join(', ')}` };
