@@ -22,15 +22,16 @@ const BODY_FIXED_BYTES = 6 + 8 + 2;
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function encodeRecord(lsn: number, receivedAt: number, topic: string, payload: Buffer): Buffer {
-  const topicBytes = Buffer.from(topic, 'utf8');
-  const bodyLength = BODY_FIXED_BYTES + topicBytes.length + payload.length;
+  // The topic is written straight into the record, not first into a buffer of its own (once per message).
+  const topicLength = Buffer.byteLength(topic, 'utf8');
+  const bodyLength = BODY_FIXED_BYTES + topicLength + payload.length;
   const buf = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLength);
   buf.writeUInt32LE(bodyLength, 0);
   let o = FRAME_HEADER_BYTES;
   o = buf.writeUIntLE(lsn, o, 6);
   o = buf.writeDoubleLE(receivedAt, o);
-  o = buf.writeUInt16LE(topicBytes.length, o);
-  o += topicBytes.copy(buf, o);
+  o = buf.writeUInt16LE(topicLength, o);
+  o += buf.write(topic, o, 'utf8');
   payload.copy(buf, o);
   buf.writeUInt32LE(crc32(buf.subarray(FRAME_HEADER_BYTES)), 4);
   return buf;
