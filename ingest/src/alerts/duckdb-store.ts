@@ -114,8 +114,7 @@ export class DuckDbAlertStore implements AlertStore {
       await this.db.transaction(async (tx) => {
         for (let i = 0; i < part.length; i += CHUNK) {
           const chunk = part.slice(i, i + CHUNK);
-          const values = chunk.map((_, k) => `($${2 * k + 1}, $${2 * k + 2})`).join(', ');
-          await tx.run(`INSERT OR REPLACE INTO alert_rule_state VALUES ${values}`, chunk.flatMap(([scope, state]) => [scope, JSON.stringify(state)]));
+          await tx.run(`INSERT OR REPLACE INTO alert_rule_state VALUES ${valuesSql(chunk.length, RULE_STATE_COLUMNS)}`, chunk.flatMap(([scope, state]) => [scope, JSON.stringify(state)]));
         }
       });
     }
@@ -135,13 +134,20 @@ export class DuckDbAlertStore implements AlertStore {
 
 /** Alerts per INSERT statement (22 parameters each). */
 const SAVE_ROWS = 200;
-/** Columns of `alerts` in table order; the timestamps are given as epoch ms. */
-const ALERT_COLUMN_SQL = ['', '', '', '', '', '', '', '', '', '', '', 'ms', 'ms', 'ms', '', 'ms', '', '', '', '', '', ''];
+/** Columns in table order: a value as given, or epoch ms turned into a TIMESTAMP. */
+type Column = 'value' | 'ms';
+const ALERT_COLUMNS: readonly Column[] = ['value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'ms', 'ms', 'ms', 'value', 'ms', 'value', 'value', 'value', 'value', 'value', 'value'];
+const RULE_STATE_COLUMNS: readonly Column[] = ['value', 'value'];
+
+/** `($1, $2), ($3, $4), …`: the VALUES of a multi-row statement, parameters numbered row after row. */
+function valuesSql(rows: number, columns: readonly Column[]): string {
+  const n = columns.length;
+  const row = (r: number) => `(${columns.map((kind, c) => (kind === 'ms' ? `epoch_ms($${r * n + c + 1}::BIGINT)` : `$${r * n + c + 1}`)).join(', ')})`;
+  return Array.from({ length: rows }, (_, r) => row(r)).join(', ');
+}
 
 function saveStatement(rows: number): string {
-  const n = ALERT_COLUMN_SQL.length;
-  const row = (r: number) => `(${ALERT_COLUMN_SQL.map((kind, c) => (kind === 'ms' ? `epoch_ms($${r * n + c + 1}::BIGINT)` : `$${r * n + c + 1}`)).join(', ')})`;
-  return `INSERT OR REPLACE INTO alerts VALUES ${Array.from({ length: rows }, (_, r) => row(r)).join(', ')}`;
+  return `INSERT OR REPLACE INTO alerts VALUES ${valuesSql(rows, ALERT_COLUMNS)}`;
 }
 
 function alertRow(a: Alert): Params {
