@@ -1,6 +1,7 @@
 /**
  * "Done" for the ingest-e2e suite is judged in the store, the same way for every system: InfluxDB holds
- * every reading. Counting is InfluxQL `count()` per reading field, polled while the systems work.
+ * every reading. Counting is InfluxQL `count()` per reading field, polled while the systems work; the
+ * polling loop (`waitForCount`) serves the bench's other counts too.
  */
 import { influxQl } from '../../test/support/tsdb.js';
 
@@ -33,19 +34,27 @@ export interface WaitOptions {
 }
 
 /** Polls until the store holds `expected` readings; resolves with the time it was first seen (performance.now()). */
-export async function waitForReadings(url: string, db: string, measurement: string, fields: readonly string[], o: WaitOptions): Promise<number> {
+export function waitForReadings(url: string, db: string, measurement: string, fields: readonly string[], o: WaitOptions): Promise<number> {
+  return waitForCount(() => countReadings(url, db, measurement, fields), o, (n, s) => `InfluxDB ${db}.${measurement} holds ${n} of ${o.expected} readings and has not grown for ${s} s`);
+}
+
+/**
+ * Polls `read` until it reaches `o.expected`; resolves with the time it was first seen (performance.now()).
+ * Fails with `stalled(count, seconds)` when the count has not grown for `o.stallMs` (a lost write never arrives).
+ */
+export async function waitForCount(read: () => Promise<number>, o: WaitOptions, stalled: (count: number, seconds: number) => string): Promise<number> {
   let last = -1;
   let lastChange = performance.now();
   for (;;) {
     o.check?.();
-    const n = await countReadings(url, db, measurement, fields);
+    const n = await read();
     const now = performance.now();
     if (n >= o.expected) return now;
     if (n !== last) {
       last = n;
       lastChange = now;
     } else if (now - lastChange > (o.stallMs ?? 30_000)) {
-      throw new Error(`InfluxDB ${db}.${measurement} holds ${n} of ${o.expected} readings and has not grown for ${Math.round((now - lastChange) / 1000)} s`);
+      throw new Error(stalled(n, Math.round((now - lastChange) / 1000)));
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 100));
   }

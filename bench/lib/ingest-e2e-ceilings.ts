@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { INFLUX_ADMIN } from '../../test/support/tsdb.js';
 import { REPO_ROOT } from './brokers.js';
+import { waitForCount } from './influx-count.js';
 import type { PreparedLoad } from './ingest-e2e-load.js';
 import { startWorker, type Worker } from './worker.js';
 
@@ -36,18 +37,8 @@ export async function startDiscardSubscriber(mqttUrl: string, username: string, 
   return {
     pid: worker.pid,
     delivered,
-    async waitDelivered(total, stallMs = 30_000) {
-      let last = -1;
-      let lastChange = performance.now();
-      for (;;) {
-        const n = await delivered();
-        const now = performance.now();
-        if (n >= total) return now;
-        if (n !== last) [last, lastChange] = [n, now];
-        else if (now - lastChange > stallMs) throw new Error(`the discard subscriber got ${n} of ${total} messages and nothing for ${Math.round(stallMs / 1000)} s`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
+    waitDelivered: (total, stallMs = 30_000) =>
+      waitForCount(delivered, { expected: total, stallMs, pollMs: 5 }, (n, s) => `the discard subscriber got ${n} of ${total} messages and nothing for ${s} s`),
     stop: () => worker.stop(),
   };
 }
