@@ -56,8 +56,14 @@ export const SEGMENT_ID_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)+$/;
 
 export const ringSegment = z.strictObject({
   id: z.string().regex(SEGMENT_ID_PATTERN).max(64),
+  /** The main (traffic) signal. */
   state: z.enum(['up', 'down', 'degraded']),
   rxDbm: bounded('rxDbm').optional(),
+  /**
+   * The supervisory channel (contract v1, optional): loss of signal on both main and supervisory is a cable
+   * cut; on the main signal only, a board fault. Older devices omit it and stay valid.
+   */
+  supervisory: z.enum(['up', 'down']).optional(),
 });
 
 export const ringNodeSample = z.strictObject({

@@ -1,5 +1,5 @@
 import type { BsPowerSample } from '@tsunagaru/firmware-contracts';
-import { CHEMISTRIES, peukertAh, type BatteryChemistry, type ChemistryProfile } from './battery.js';
+import { capacityTemperatureFactor, CHEMISTRIES, peukertAh, terminalVolts, type BatteryChemistry, type ChemistryProfile } from './battery.js';
 import { StepClock, type DeviceModel, type ModelBase, type ModelEvent, type ModelStep } from './model.js';
 import { clamp, Rng, round } from './rng.js';
 import { bump, dailyCycle, jstHour } from './tokyo-time.js';
@@ -13,6 +13,8 @@ export interface BsPowerOptions {
   sohPct?: number;
   /** Site load at the quietest hour, A. Default: drawn 28–38; busy hours add up to ~14 A. */
   baseLoadA?: number;
+  /** A fixed load, A, as a test bench's dummy load draws; default: the traffic-shaped load above. */
+  fixedLoadA?: number;
   /** Default 100. */
   initialSocPct?: number;
   /** Generator fuel tank level. Default: drawn 85–95. */
@@ -27,6 +29,13 @@ export interface BsPowerOptions {
   generatorFailsAtTs?: number;
   /** Hours a full tank runs the generator. Default 24. */
   generatorTankHours?: number;
+  /** Shelter temperature around the battery, °C. Default 25 (air-conditioned); an unheated island hut in winter is far colder. */
+  ambientC?: number;
+  /**
+   * The controller's own time-left estimate is off by this share (e.g. 25: it says 25 % more than its
+   * discharge tables give, as a controller set up with the wrong battery type would). Default 0.
+   */
+  controllerBiasPct?: number;
 }
 
 type GeneratorState = 'off' | 'starting' | 'running' | 'fault';
@@ -34,9 +43,9 @@ type GeneratorState = 'off' | 'starting' | 'running' | 'fault';
 export type BsPowerConfig = ModelBase & BsPowerOptions;
 
 const FLOAT_V = 53.5;
-/** battery_low is raised below this SoC and re-armed above the second value. */
-const LOW_SOC_PCT = 30;
-const LOW_SOC_REARM_PCT = 50;
+/** battery_low (the controller's "LVD imminent" alarm) is raised below this SoC and re-armed above the second value. */
+const LOW_SOC_PCT = 10;
+const LOW_SOC_REARM_PCT = 30;
 
 /** Mobile traffic over a day (JST): a midday plateau and the evening peak around 21:00. */
 function trafficShare(hour: number): number {
@@ -62,7 +71,10 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
   /** When mains last changed: energy flows the new way only from then, not over the whole interval. */
   private mainsChangedTs = Number.NEGATIVE_INFINITY;
   private dark = false;
+  /** When the low-voltage disconnect tripped, within the step (the exact crossing of 0 % state of charge). */
+  private darkAtTs: number | undefined;
   private lowAlarm = false;
+  private batteryTempC: number;
   /** Shelter warming once the air conditioning loses mains, °C above normal. */
   private heatC = 0;
 
@@ -76,6 +88,7 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
     this.baseLoadA = config.baseLoadA ?? this.rng.between(28, 38);
     this.fuelPct = config.fuelPct ?? this.rng.between(85, 95);
     this.socPct = config.initialSocPct ?? 100;
+    this.batteryTempC = config.ambientC ?? 25;
   }
 
   /** Ah the battery holds when full, today. */
@@ -92,7 +105,11 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
     const powered = this.mainsOn || this.gen === 'starting' || this.gen === 'running';
     const dtH = Math.min(dtMs, ts - this.mainsChangedTs) / 3_600_000;
 
-    const demandA = clamp(this.baseLoadA + 14 * trafficShare(hour) + this.rng.normal(0, 0.4), 20, 60);
+    const traffic = clamp(this.baseLoadA + 14 * trafficShare(hour) + this.rng.normal(0, 0.4), 20, 60);
+    const demandA = this.config.fixedLoadA ?? traffic;
+    // Cold batteries give less (IEEE 485): every Ah delivered costs `factor` Ah of the charge as rated at
+    // 25 °C, the state of charge a temperature-compensated controller reports.
+    const factor = capacityTemperatureFactor(this.batteryTempC);
     let loadA = demandA;
     let batteryA: number;
     let batteryV: number;
@@ -107,21 +124,31 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
     } else if (this.dark) {
       loadA = 0;
       batteryA = 0;
-      batteryV = this.chem.restV(this.socPct);
+      batteryV = terminalVolts(this.chem, this.socPct, 0);
     } else {
-      const usedAh = peukertAh(this.chem, demandA, dtH, this.capacityAh);
-      // The low-voltage disconnect trips at its threshold; the battery is not drained past it.
-      this.socPct = Math.max(Math.min(this.socPct, this.chem.lvdSocPct), this.socPct - (usedAh / this.usableAh) * 100);
+      const usedAh = peukertAh(this.chem, demandA, dtH, this.capacityAh) * factor;
+      const before = this.socPct;
+      const after = before - (usedAh / this.usableAh) * 100;
+      if (after <= 0) {
+        // The low-voltage disconnect trips at the end voltage, 0 % by the rating's definition, at the moment
+        // the charge runs out within this step (not at the step's end).
+        this.socPct = 0;
+        this.darkAtTs = Math.round(ts - dtH * 3_600_000 + (before / (before - after)) * dtH * 3_600_000);
+      } else {
+        this.socPct = after;
+      }
       batteryA = -demandA;
-      batteryV = this.chem.restV(this.socPct) - demandA * this.chem.resistanceOhm;
+      batteryV = terminalVolts(this.chem, this.socPct, demandA);
     }
     this.updateBatteryAlarms(ts, events);
+    if (this.dark) {
+      loadA = 0;
+      batteryA = 0;
+    }
 
     this.heatC += ((this.mainsOn ? 0 : 8) - this.heatC) * (1 - Math.exp(-dtMs / 3_600_000 / 2));
-    const batteryTempC = 25 + dailyCycle(hour, 15) + this.heatC + (batteryA < 0 ? 0.02 * -batteryA : 0) + this.rng.normal(0, 0.1);
-    // The controller's own time-to-dark at the present load, down to the low-voltage disconnect.
-    const reserveAh = (Math.max(0, this.socPct - this.chem.lvdSocPct) / 100) * this.usableAh;
-    const runtimeMin = this.dark ? 0 : (reserveAh / Math.max(loadA, 1)) * 60;
+    this.batteryTempC = (this.config.ambientC ?? 25) + dailyCycle(hour, 15) + this.heatC + (batteryA < 0 ? 0.02 * -batteryA : 0) + this.rng.normal(0, 0.1);
+    const runtimeMin = this.dark ? 0 : this.controllerMinutes(Math.max(loadA, 1)) * (1 + (this.config.controllerBiasPct ?? 0) / 100);
 
     const sample: BsPowerSample = {
       ts,
@@ -131,7 +158,7 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
       batterySocPct: round(this.socPct),
       batteryV: round(clamp(batteryV, 0, 75), 2),
       batteryA: round(batteryA),
-      batteryTempC: round(batteryTempC),
+      batteryTempC: round(this.batteryTempC),
       batterySohPct: round(this.sohPct),
       batteryCapacityAh: this.capacityAh,
       generator: this.gen,
@@ -140,6 +167,16 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
       runtimeMin: Math.round(runtimeMin),
     };
     return { sample, events };
+  }
+
+  /**
+   * The controller's "battery time left" (Eltek Smartpack, Vertiv NetSure): from its discharge tables down
+   * to the end voltage at the present load and battery temperature. Battery only: a generator is extra.
+   */
+  private controllerMinutes(loadA: number): number {
+    const factor = capacityTemperatureFactor(this.batteryTempC);
+    const ahPerHour = peukertAh(this.chem, loadA, 1, this.capacityAh) * factor;
+    return ((this.socPct / 100) * this.usableAh / ahPerHour) * 60;
   }
 
   private updateMains(ts: number, events: ModelEvent<'bs-power'>[]): void {
@@ -152,6 +189,7 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
     events.push({ type: on ? 'mains_restored' : 'mains_lost', ts: at, detail: { batterySocPct: round(this.socPct) } });
     if (on && this.dark) {
       this.dark = false;
+      this.darkAtTs = undefined;
       events.push({ type: 'backhaul_fiber', ts });
     }
   }
@@ -194,10 +232,10 @@ export class BsPowerModel implements DeviceModel<'bs-power'> {
     } else if (this.lowAlarm && this.socPct > LOW_SOC_REARM_PCT) {
       this.lowAlarm = false;
     }
-    if (!this.mainsOn && !this.dark && this.socPct <= this.chem.lvdSocPct) {
+    if (!this.mainsOn && !this.dark && this.darkAtTs !== undefined) {
       // Low-voltage disconnect: the load is shed to save the battery, the site and its backhaul go dark.
       this.dark = true;
-      events.push({ type: 'backhaul_down', ts, detail: { reason: 'low-voltage disconnect', batterySocPct: round(this.socPct) } });
+      events.push({ type: 'backhaul_down', ts: this.darkAtTs, detail: { reason: 'low-voltage disconnect', batterySocPct: 0 } });
     }
   }
 }

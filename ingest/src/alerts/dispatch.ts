@@ -3,7 +3,7 @@ import type { Outcome } from '../pipeline/index.js';
 import { onBsPowerEvent, onBsPowerSamples } from './rules/bs-power.js';
 import type { RuleContext } from './rules/context.js';
 import { onDeviceHeard, onDeviceState } from './rules/device-status.js';
-import { onRingSamples } from './rules/ring.js';
+import { onRingEvent, onRingNodeBirth, onRingSamples } from './rules/ring.js';
 import { onPoleEvent, onPoleSamples } from './rules/smart-pole.js';
 import { onWaterEvent, onWaterSamples } from './rules/water.js';
 
@@ -15,18 +15,21 @@ import { onWaterEvent, onWaterSamples } from './rules/water.js';
 export function dispatchMessage(rc: RuleContext, m: ContractMessage, outcome: Outcome): void {
   if (m.channel === 'state') {
     if (outcome.kind === 'state' && !outcome.stale) onDeviceState(rc, m.deviceId, m.type, outcome.online);
-    if (m.payload.state === 'online') onDeviceHeard(rc, m.deviceId, m.type);
+    if (m.payload.state === 'online') {
+      onDeviceHeard(rc, m.deviceId, m.type);
+      if (m.type === 'ring-node') onRingNodeBirth(rc, m.deviceId, m.payload.sampleSec);
+    }
     return;
   }
   if (m.channel !== 'telemetry' && m.channel !== 'event') return;
   onDeviceHeard(rc, m.deviceId, m.type);
   if (m.payload.replay === true) return;
   if (m.channel === 'event') {
-    const { type, ts } = m.payload;
+    const { type, ts, detail } = m.payload;
     if (m.type === 'bs-power') onBsPowerEvent(rc, m.deviceId, type, ts);
     else if (m.type === 'smart-pole') onPoleEvent(rc, m.deviceId, type, ts);
     else if (m.type === 'water-meter') onWaterEvent(rc, m.deviceId, type);
-    // ring-node link events are also in its telemetry, which carries every segment's state.
+    else if (m.type === 'ring-node') onRingEvent(rc, m.deviceId, type, ts, detail);
     return;
   }
   const samples = m.payload.samples;

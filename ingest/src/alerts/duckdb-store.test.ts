@@ -13,6 +13,7 @@ function alert(i: number, over: Partial<Alert> = {}): Alert {
     detail: { i, nested: { ok: true } }, raisedAt: T0 + i, updatedAt: T0 + i + 1, clearedAt: odd ? T0 + i + 2 : null,
     acknowledged: odd, ackedAt: odd ? T0 + i + 3 : null, ackedBy: odd ? 'ops-1' : null, comments: odd ? [{ at: T0, by: 'ops-1', text: '現地確認中' }] : [],
     shelved: odd ? { mode: 'timed', until: T0 + 60_000, at: T0, by: 'ops-1' } : null, chattering: odd, transitions: i, flooded: !odd,
+    observedAt: odd ? T0 - 9_000_000 + i : null, causeId: odd ? `a-${i - 1}` : null, symptoms: odd ? 0 : i, announced: odd,
     ...over,
   };
 }

@@ -8,7 +8,13 @@ export const ALERT_DDL: readonly string[] = [
      device_type VARCHAR, grp VARCHAR NOT NULL, severity VARCHAR NOT NULL, state VARCHAR NOT NULL, message VARCHAR NOT NULL,
      value DOUBLE, detail JSON, raised_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, cleared_at TIMESTAMP,
      acknowledged BOOLEAN NOT NULL, acked_at TIMESTAMP, acked_by VARCHAR, comments JSON, shelved JSON,
-     chattering BOOLEAN NOT NULL, transitions INTEGER NOT NULL, flooded BOOLEAN NOT NULL)`,
+     chattering BOOLEAN NOT NULL, transitions INTEGER NOT NULL, flooded BOOLEAN NOT NULL,
+     observed_at TIMESTAMP, cause_id VARCHAR, symptoms INTEGER, announced BOOLEAN)`,
+  // Stores made before alerts kept the device's observation time and their root cause.
+  `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS observed_at TIMESTAMP`,
+  `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS cause_id VARCHAR`,
+  `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS symptoms INTEGER`,
+  `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS announced BOOLEAN`,
   `CREATE TABLE IF NOT EXISTS alert_rule_state (scope VARCHAR PRIMARY KEY, state JSON NOT NULL)`,
   `CREATE SEQUENCE IF NOT EXISTS webhook_dead_letter_ids START 1`,
   `CREATE TABLE IF NOT EXISTS webhook_dead_letters (id BIGINT PRIMARY KEY DEFAULT nextval('webhook_dead_letter_ids'),
@@ -17,7 +23,7 @@ export const ALERT_DDL: readonly string[] = [
 
 const COLUMNS = `id, device_id, rule, object, device_type, grp, severity, state, message, value, detail, epoch_ms(raised_at) AS raised_at,
   epoch_ms(updated_at) AS updated_at, epoch_ms(cleared_at) AS cleared_at, acknowledged, epoch_ms(acked_at) AS acked_at, acked_by,
-  comments, shelved, chattering, transitions, flooded`;
+  comments, shelved, chattering, transitions, flooded, epoch_ms(observed_at) AS observed_at, cause_id, symptoms, announced`;
 
 const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
 
@@ -45,6 +51,10 @@ function toAlert(r: Row): Alert {
     chattering: r.chattering === true,
     transitions: toNumber(r.transitions) ?? 1,
     flooded: r.flooded === true,
+    observedAt: toNumber(r.observed_at),
+    causeId: (r.cause_id as string | null) ?? null,
+    symptoms: toNumber(r.symptoms) ?? 0,
+    announced: typeof r.announced === 'boolean' ? r.announced : r.flooded !== true,
   };
 }
 
@@ -132,11 +142,11 @@ export class DuckDbAlertStore implements AlertStore {
   }
 }
 
-/** Alerts per INSERT statement (22 parameters each). */
+/** Alerts per INSERT statement (26 parameters each). */
 const SAVE_ROWS = 200;
 /** Columns in table order: a value as given, or epoch ms turned into a TIMESTAMP. */
 type Column = 'value' | 'ms';
-const ALERT_COLUMNS: readonly Column[] = ['value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'ms', 'ms', 'ms', 'value', 'ms', 'value', 'value', 'value', 'value', 'value', 'value'];
+const ALERT_COLUMNS: readonly Column[] = ['value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'ms', 'ms', 'ms', 'value', 'ms', 'value', 'value', 'value', 'value', 'value', 'value', 'ms', 'value', 'value', 'value'];
 const RULE_STATE_COLUMNS: readonly Column[] = ['value', 'value'];
 
 /** `($1, $2), ($3, $4), …`: the VALUES of a multi-row statement, parameters numbered row after row. */
@@ -154,6 +164,6 @@ function alertRow(a: Alert): Params {
   return [
     a.id, a.deviceId, a.rule, a.object, a.deviceType, a.group, a.severity, a.state, a.message, a.value, JSON.stringify(a.detail),
     a.raisedAt, a.updatedAt, a.clearedAt, a.acknowledged, a.ackedAt, a.ackedBy, JSON.stringify(a.comments),
-    a.shelved ? JSON.stringify(a.shelved) : null, a.chattering, a.transitions, a.flooded,
+    a.shelved ? JSON.stringify(a.shelved) : null, a.chattering, a.transitions, a.flooded, a.observedAt, a.causeId, a.symptoms, a.announced,
   ];
 }

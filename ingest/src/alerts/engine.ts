@@ -5,7 +5,9 @@ import type { MessageContext, Outcome } from '../pipeline/index.js';
 import { AlertLifecycle, type LifecycleEvent } from './lifecycle.js';
 import { dispatchMessage } from './dispatch.js';
 import { RuleState, type RuleContext } from './rules/context.js';
+import { evaluateCountdowns } from './rules/bs-power.js';
 import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';
+import { createCorrelation } from './correlation.js';
 import { evaluateDmaNights } from './rules/water.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertQuery, AlertStore } from './store.js';
@@ -65,6 +67,11 @@ export class AlertEngine {
       floodAlerts: c.lifecycle.floodAlerts,
       floodWindowMs: c.lifecycle.floodWindowMin * 60_000,
       floodPassSeverities: c.lifecycle.floodPassSeverities,
+      correlation: createCorrelation({
+        ringName: c.ring.name,
+        segmentsAt: (island) => c.ring.topology.segments.filter((s) => s.ends.includes(island)).map((s) => s.id),
+        attributes: (id) => deps.devices.getDevice(id)?.attributes ?? {},
+      }),
     });
     this.lastFlush = deps.clock();
   }
@@ -139,6 +146,7 @@ export class AlertEngine {
       const seen = await this.deps.lastSeen.list();
       await this.apply(now, (rc) => {
         evaluateSilence(rc, seen);
+        evaluateCountdowns(rc, seen);
         evaluateDmaNights(rc);
       });
       await this.commit(this.lifecycle.tick(now));
@@ -193,6 +201,11 @@ export class AlertEngine {
     await this.idle();
     const live = this.lifecycle.find(id);
     return live ? structuredClone(live) : this.deps.store.get(id);
+  }
+
+  /** When each device was last heard from (receive time), as the silence rule sees it. */
+  lastSeen(): ReturnType<LastSeenSource['list']> {
+    return this.deps.lastSeen.list();
   }
 
   get store(): AlertStore {

@@ -50,7 +50,7 @@ export async function startAlerting(o: StartAlertingOptions): Promise<Alerting> 
 
 export { AlertEngine } from './engine.js';
 export { DEFAULT_ALERT_RULES, loadAlertRulesFile, parseAlertRules, RULE_IDS, type AlertRulesConfig, type RuleId, type WebhookConfig } from './rules-config.js';
-export { timeToDark, temperatureFactor, type TimeToDark, type TimeToDarkParams } from './time-to-dark.js';
+export { minutesLeftAt, timeToDark, temperatureFactor, type PlantReading, type TimeToDark, type TimeToDarkParams } from './time-to-dark.js';
 export { ringStatus, type RingStatus } from './ring.js';
 export type { LastSeen, LastSeenSource } from './rules/device-status.js';
 export type { Alert, AlertEvent, AlertGroup, Severity } from './types.js';

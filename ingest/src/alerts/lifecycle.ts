@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { IngestError } from '../errors.js';
 import { FloodDetector } from './flood.js';
-import { keyString, SEVERITY_RANK, type Alert, type AlertEvent, type AlertEventKind, type AlertGroup, type Condition, type Severity } from './types.js';
+import { keyString, SEVERITY_RANK, type Alert, type AlertEvent, type AlertEventKind, type AlertGroup, type AlertKey, type Condition, type Severity } from './types.js';
 
 export interface RuleTiming {
   enabled: boolean;
@@ -10,8 +10,18 @@ export interface RuleTiming {
   offDelayMs: number;
 }
 
+/**
+ * Root cause and symptoms (domain notes, "Correlation"): which open alert, if any, an alert follows from.
+ * Given the alert and a lookup of open alerts by key; see correlation.ts.
+ */
+export interface Correlation {
+  isRoot(rule: string): boolean;
+  causeOf(alert: Alert, openAlert: (key: AlertKey) => Alert | undefined): Alert | undefined;
+}
+
 export interface LifecycleOptions {
   timing: (rule: string) => RuleTiming;
+  correlation?: Correlation;
   chatterTransitions: number;
   chatterWindowMs: number;
   floodAlerts: number;
@@ -35,6 +45,8 @@ interface ConditionState {
 }
 
 export const FLOOD_RULE = 'alert-flood';
+/** The groups as operators call them, for texts. */
+const GROUP_NAMES: Record<AlertGroup, string> = { field: 'field engineering', water: 'water bureau', disaster: 'disaster ops' };
 export const FLOOD_SOURCE = 'tsunagaru';
 
 /**
@@ -59,9 +71,10 @@ export class AlertLifecycle {
   restore(alerts: readonly Alert[], now: number): void {
     for (const a of alerts) {
       if (a.state !== 'active') continue;
+      Object.assign(a, { observedAt: a.observedAt ?? null, causeId: a.causeId ?? null, symptoms: a.symptoms ?? 0, announced: a.announced ?? !a.flooded });
       const key = keyString(a);
       this.open.set(key, a);
-      const last: Condition = { deviceId: a.deviceId, rule: a.rule, object: a.object, active: true, severity: a.severity, message: a.message, deviceType: a.deviceType, value: a.value, detail: a.detail };
+      const last: Condition = { deviceId: a.deviceId, rule: a.rule, object: a.object, active: true, severity: a.severity, message: a.message, deviceType: a.deviceType, value: a.value, detail: a.detail, ...(a.observedAt !== null ? { observedAt: a.observedAt } : {}) };
       this.conditions.set(key, { last, active: true, changedAt: Math.min(a.updatedAt, now), transitions: [] });
     }
   }
@@ -128,7 +141,7 @@ export class AlertLifecycle {
       const summary = this.open.get(keyString({ deviceId: FLOOD_SOURCE, rule: FLOOD_RULE, object: group }));
       const key = keyString({ deviceId: FLOOD_SOURCE, rule: FLOOD_RULE, object: group });
       this.conditions.delete(key);
-      if (summary) events.push(this.clear(key, summary, now));
+      if (summary) events.push(...this.clear(key, summary, now));
     }
     return events;
   }
@@ -183,10 +196,10 @@ export class AlertLifecycle {
     const recentTransitions = c.transitions.filter((t) => t > now - this.o.chatterWindowMs).length;
     if (!alert.chattering && recentTransitions >= this.o.chatterTransitions) {
       alert.chattering = true;
-      events.push(this.emit('updated', alert, now, !alert.flooded && !alert.shelved));
+      events.push(this.emit('updated', alert, now, alert.announced && !alert.shelved && alert.causeId === null));
     }
     const hold = Math.max(timing.offDelayMs, alert.chattering ? this.o.chatterWindowMs : 0);
-    if (now - c.changedAt >= hold) events.push(this.clear(key, alert, now));
+    if (now - c.changedAt >= hold) events.push(...this.clear(key, alert, now));
     return events;
   }
 
@@ -194,7 +207,10 @@ export class AlertLifecycle {
     const cond = c.last;
     const reopened = this.recent.get(key);
     const transitions = c.transitions.filter((t) => t > now - this.o.chatterWindowMs).length;
-    const base = { message: cond.message, value: cond.value ?? null, detail: cond.detail ?? {}, severity: cond.severity, updatedAt: now, state: 'active' as const, clearedAt: null };
+    const base = {
+      message: cond.message, value: cond.value ?? null, detail: cond.detail ?? {}, severity: cond.severity, updatedAt: now, state: 'active' as const, clearedAt: null,
+      observedAt: cond.observedAt ?? null, causeId: null, symptoms: 0, announced: false,
+    };
     let alert: Alert;
     if (reopened) {
       this.recent.delete(key);
@@ -207,11 +223,72 @@ export class AlertLifecycle {
     }
     this.open.set(key, alert);
     const events: LifecycleEvent[] = [];
-    if (alert.rule !== FLOOD_RULE && this.flood.recordRaise(alert.group, now) && !this.o.floodPassSeverities.includes(alert.severity)) {
-      alert.flooded = true;
-      events.push(...this.floodSummary(alert.group, now));
+    const cause = alert.rule === FLOOD_RULE ? undefined : this.o.correlation?.causeOf(alert, (k) => this.open.get(keyString(k)));
+    if (cause) {
+      // A symptom: grouped under its cause, not announced on its own (nor counted as a flood).
+      alert.causeId = cause.id;
+      cause.symptoms++;
+      cause.updatedAt = now;
+      events.push(this.emit('updated', cause, now, true));
+    } else {
+      events.push(...this.announceOrSummarise(alert, now));
     }
-    events.unshift(this.emit('raised', alert, now, !alert.flooded));
+    events.unshift(this.emit('raised', alert, now, alert.announced));
+    if (this.o.correlation?.isRoot(alert.rule)) events.push(...this.adoptSymptoms(alert, now));
+    return events;
+  }
+
+  /**
+   * A new alert that is no symptom is announced, unless its group is flooded: then a low-priority one is
+   * counted in the flood summary instead. Major and critical always pass (ISA-18.2: flood handling never
+   * hides the highest priorities).
+   */
+  private announceOrSummarise(alert: Alert, now: number): LifecycleEvent[] {
+    const passes = SEVERITY_RANK[alert.severity] >= SEVERITY_RANK.major || this.o.floodPassSeverities.includes(alert.severity);
+    if (alert.rule !== FLOOD_RULE && this.flood.recordRaise(alert.group, now) && !passes) {
+      alert.flooded = true;
+      return this.floodSummary(alert.group, now);
+    }
+    alert.announced = true;
+    return [];
+  }
+
+  /** A root cause raised after its symptoms (a district cut noticed at the second site): group them now. */
+  private adoptSymptoms(root: Alert, now: number): LifecycleEvent[] {
+    const events: LifecycleEvent[] = [];
+    for (const a of this.open.values()) {
+      if (a === root || a.causeId !== null || this.o.correlation?.isRoot(a.rule)) continue;
+      if (this.o.correlation?.causeOf(a, (k) => this.open.get(keyString(k))) !== root) continue;
+      a.causeId = root.id;
+      a.updatedAt = now;
+      root.symptoms++;
+      events.push(this.emit('updated', a, now, true));
+    }
+    if (events.length > 0) events.push(this.emit('updated', root, now, true));
+    return events;
+  }
+
+  /**
+   * The cause cleared: each symptom still open follows another active cause if it has one, or is announced
+   * on its own now (it is no longer explained).
+   */
+  private releaseSymptoms(root: Alert, now: number): LifecycleEvent[] {
+    const events: LifecycleEvent[] = [];
+    for (const a of this.open.values()) {
+      if (a.causeId !== root.id) continue;
+      const next = this.o.correlation?.causeOf(a, (k) => this.open.get(keyString(k)));
+      a.updatedAt = now;
+      if (next) {
+        a.causeId = next.id;
+        next.symptoms++;
+        events.push(this.emit('updated', a, now, true), this.emit('updated', next, now, true));
+        continue;
+      }
+      a.causeId = null;
+      const summary = this.announceOrSummarise(a, now);
+      events.push(this.emit('raised', a, now, a.announced && !a.shelved), ...summary);
+    }
+    root.symptoms = 0;
     return events;
   }
 
@@ -222,27 +299,41 @@ export class AlertLifecycle {
     const news = cond.severity !== alert.severity;
     if (!news && cond.message === alert.message && (cond.value ?? null) === alert.value) return [];
     Object.assign(alert, { severity: cond.severity, message: cond.message, value: cond.value ?? null, detail: cond.detail ?? alert.detail, updatedAt: now });
-    // ISA-18.2: an escalation needs a fresh acknowledgement.
-    if (escalated) Object.assign(alert, { acknowledged: false, ackedAt: null, ackedBy: null });
-    const quiet = alert.flooded || alert.shelved !== null;
-    return [{ ...this.emit(escalated ? 'escalated' : 'updated', alert, now, !quiet && news), lazy: !news }];
+    // ISA-18.2: an escalation needs a fresh acknowledgement, and says what it was observed on.
+    if (escalated) Object.assign(alert, { acknowledged: false, ackedAt: null, ackedBy: null, observedAt: cond.observedAt ?? alert.observedAt });
+    // An escalation to major or critical is always announced, flood or not (ISA-18.2); a shelved alert
+    // stays quiet (the operator's choice) and a symptom stays grouped under its active cause.
+    const grouped = alert.causeId !== null;
+    const highEscalation = escalated && SEVERITY_RANK[cond.severity] >= SEVERITY_RANK.major;
+    const notify = news && alert.shelved === null && !grouped && (highEscalation || !alert.flooded);
+    if (notify) alert.announced = true;
+    return [{ ...this.emit(escalated ? 'escalated' : 'updated', alert, now, notify), lazy: !news }];
   }
 
-  private clear(key: string, alert: Alert, now: number): LifecycleEvent {
-    const notify = !alert.flooded && !alert.shelved;
+  private clear(key: string, alert: Alert, now: number): LifecycleEvent[] {
+    // Whoever heard of the alert hears of its clear (flood or not); a shelved one stays quiet.
+    const notify = alert.announced && !alert.shelved;
     Object.assign(alert, { state: 'cleared', clearedAt: now, updatedAt: now });
     // One-shot shelving ends when the alert returns to normal.
     if (alert.shelved?.mode === 'one-shot') alert.shelved = null;
     this.open.delete(key);
     this.recent.set(key, alert);
-    return this.emit('cleared', alert, now, notify);
+    const events = [this.emit('cleared', alert, now, notify)];
+    const cause = alert.causeId === null ? undefined : [...this.open.values()].find((a) => a.id === alert.causeId);
+    if (cause) {
+      cause.symptoms = Math.max(0, cause.symptoms - 1);
+      cause.updatedAt = now;
+      events.push({ ...this.emit('updated', cause, now, true), lazy: true });
+    }
+    if (alert.symptoms > 0) events.push(...this.releaseSymptoms(alert, now));
+    return events;
   }
 
   private floodSummary(group: AlertGroup, now: number): LifecycleEvent[] {
     const count = this.flood.countInWindow(group, now);
     const cond: Condition = {
       deviceId: FLOOD_SOURCE, rule: FLOOD_RULE, object: group, active: true, severity: 'major', deviceType: null, value: count,
-      message: `alert flood: ${count} ${group} alerts in ${Math.round(this.o.floodWindowMs / 60_000)} min; see GET /api/v1/alerts?group=${group}`,
+      message: `alert flood: ${count} new ${GROUP_NAMES[group]} alerts in ${Math.round(this.o.floodWindowMs / 60_000)} min; minor ones are listed under Alerts instead of announced one by one (major and critical are still announced)`,
     };
     const key = keyString(cond);
     const existing = this.open.get(key);

@@ -24,8 +24,8 @@ describe('alert rules config', () => {
   it('merges a partial file with the defaults at every depth', () => {
     const c = parseAlertRules({ rules: { 'water-leak': { severity: 'major' } }, bsPower: { chemistries: { vrla: { peukertK: 1.25 } } }, water: { night: { baselinesLph: { 'toyosu-1': 120 } } } });
     expect(c.rules['water-leak']).toMatchObject({ severity: 'major', group: 'water', enabled: true });
-    expect(c.bsPower.chemistries.vrla).toEqual({ peukertK: 1.25, depthOfDischargePct: 50 });
-    expect(c.bsPower.chemistries['li-ion']).toEqual({ peukertK: 1.03, depthOfDischargePct: 90 });
+    expect(c.bsPower.chemistries.vrla).toEqual({ peukertK: 1.25, cells: 24, backstopVoltsPerCell: 1.85 });
+    expect(c.bsPower.chemistries['li-ion']).toEqual({ peukertK: 1.03, cells: 16, backstopVoltsPerCell: 3 });
     expect(c.water.night).toMatchObject({ startHour: 2, baselinesLph: { 'toyosu-1': 120 } });
   });
 

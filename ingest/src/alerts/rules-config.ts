@@ -26,12 +26,22 @@ const rulesShape = {
   'device-silent': rule('minor', 'field'),
   'mains-lost': rule('major', 'disaster'),
   'time-to-dark': rule('warning', 'disaster'),
+  /** The controller's estimate and ours differ by more than bsPower.disagreementPct for 15 min. */
+  'time-to-dark-disagreement': rule('warning', 'disaster', { onDelaySec: 900 }),
+  /** The controller's battery_low, or the battery voltage at the backstop, while on battery. */
+  'battery-low': rule('critical', 'disaster'),
+  /** Silent on battery for longer than its time to dark. */
+  'site-presumed-dark': rule('critical', 'disaster'),
+  /** Root cause: several sites of one district lost mains within minutes (a district power cut). */
+  'district-mains-lost': rule('major', 'disaster'),
   'generator-fault': rule('major', 'disaster'),
   'backhaul-satellite': rule('warning', 'disaster', { onDelaySec: 60 }),
   'backhaul-down': rule('critical', 'disaster'),
   'battery-replace': rule('warning', 'field', { offDelaySec: 3600 }),
   'ring-segment-down': rule('minor', 'disaster'),
   'ring-segment-degraded': rule('warning', 'disaster', { onDelaySec: 60 }),
+  /** Main signal lost while the supervisory channel is up: a terminal board, not the cable. */
+  'ring-board-fault': rule('minor', 'disaster'),
   'ring-upstream-down': rule('minor', 'disaster'),
   'ring-island-isolated': rule('critical', 'disaster'),
   'pole-5g-down': rule('major', 'field', { onDelaySec: 30 }),
@@ -49,28 +59,70 @@ const rulesShape = {
 export type RuleId = keyof typeof rulesShape;
 export const RULE_IDS = Object.keys(rulesShape) as RuleId[];
 
-const chemistry = (peukertK: number, depthOfDischargePct: number) =>
-  object({ peukertK: num(peukertK, { min: 1, max: 1.6 }), depthOfDischargePct: num(depthOfDischargePct, { min: 1, max: 100 }) });
+const chemistryObject = (peukertK: number, cells: number, backstopVoltsPerCell: number) =>
+  object({
+    peukertK: num(peukertK, { min: 1, max: 1.6 }),
+    /** Cells in series in the −48 V string (24 lead-acid, 16 LiFePO4), when the site has no `batteryCells` attribute. */
+    cells: num(cells, { min: 1, max: 64, int: true }),
+    /** On battery, a string voltage at or below cells × this is critical, whatever the estimate says (a backstop). */
+    backstopVoltsPerCell: num(backstopVoltsPerCell, { min: 1, max: 4 }),
+  });
+
+/** A chemistry; the depth-of-discharge setting of earlier versions is refused with the reason. */
+function chemistry(peukertK: number, cells: number, backstopVoltsPerCell: number): Field<ReturnType<typeof chemistryObject>['def']> {
+  const inner = chemistryObject(peukertK, cells, backstopVoltsPerCell);
+  return {
+    def: inner.def,
+    parse(v, path) {
+      if (typeof v === 'object' && v !== null && 'depthOfDischargePct' in v) {
+        configFail(`${path}.depthOfDischargePct`, 'no longer used: a standby plant runs to its low-voltage disconnect (SoC 0 %), a depth-of-discharge limit is a cycle-life rule; remove it, or set bsPower.reservePct to hold back a share of the capacity');
+      }
+      return inner.parse(v, path);
+    },
+  };
+}
+
+/** IEEE 485 temperature correction (domain notes: the standard's °F table converted to °C). */
+const IEEE485_TEMPERATURE_FACTORS = [[-3.9, 1.52], [0, 1.4], [4.4, 1.3], [10, 1.19], [15.6, 1.11], [20, 1.056], [25, 1.0], [26.7, 0.987]];
 
 const bsPower = refine(
   object({
     /** Chemistry when the site has no `battery` attribute; VRLA, the shorter estimate, errs on the safe side. */
     defaultChemistry: str('vrla'),
-    chemistries: recordOf(chemistry(1.2, 50), { vrla: chemistry(1.2, 50).def, 'li-ion': chemistry(1.03, 90).def, flooded: chemistry(1.3, 50).def }, undefined, true),
+    chemistries: recordOf(chemistry(1.2, 24, 1.85), { vrla: chemistry(1.2, 24, 1.85).def, 'li-ion': chemistry(1.03, 16, 3.0).def, flooded: chemistry(1.3, 24, 1.85).def }, undefined, true),
     /** Hours of the discharge rate the capacity is rated at (C10). */
     ratedHours: num(10, { min: 1, max: 100 }),
-    /** Backup target when the site has no `targetHours` attribute (domain: ≥ 24 h, 72 h for islands). */
+    /** Share of the capacity held back from the estimate, % (0: the plant runs to its disconnect). */
+    reservePct: num(0, { min: 0, max: 90 }),
+    /** Prefer the controller's own estimate (`runtimeMin`) to ours when it reports one; both are kept. */
+    preferController: bool(true),
+    /** Warn (rule time-to-dark-disagreement) when the two estimates differ by more than this share. */
+    disagreementPct: num(25, { min: 1, max: 500 }),
+    /**
+     * The major and critical tiers are judged on the estimate less this share, so the critical alert comes
+     * ahead of the last hour even when the estimate is a little long (load changes, ageing).
+     */
+    escalationMarginPct: num(10, { min: 0, max: 50 }),
+    /** The same while the site is silent and its estimate is counted down (its load is unknown). */
+    silentMarginPct: num(15, { min: 0, max: 50 }),
+    /** Backup target when the site has no `targetHours` attribute (domain: ≥ 24 h). */
     targetHours: num(24, { min: 0, max: 720 }),
+    /** Target for sites with attribute `priority: remote-island` (domain: 72 h effort target). */
+    remoteIslandTargetHours: num(72, { min: 0, max: 720 }),
     majorHours: num(6, { min: 0, max: 720 }),
     criticalHours: num(1, { min: 0, max: 720 }),
     /** A tier clears only when time to dark is this much above its threshold (deadband). */
     deadbandPct: num(5, { min: 0, max: 50 }),
     /** IEEE 485 temperature correction: [°C, factor]; capacity is divided by the factor (1.00 at 25 °C). */
-    temperatureDerating: arrayOf(arrayOf(num(0), [], { min: 2, max: 2 }), [[0, 1.19], [10, 1.11], [20, 1.04], [25, 1.0]], { min: 1 }),
+    temperatureDerating: arrayOf(arrayOf(num(0), [], { min: 2, max: 2 }), IEEE485_TEMPERATURE_FACTORS, { min: 1 }),
     /** Hours a full fuel tank runs the generator, when the site has no `generatorTankHours` attribute. */
     generatorTankHours: num(24, { min: 0, max: 720 }),
     /** Replace batteries below this state of health (domain: 80 % of rated capacity). */
     sohReplacePct: num(80, { min: 0, max: 100 }),
+    /** A district power cut (root cause): at least this many sites of one district lose mains … */
+    districtMinSites: num(2, { min: 2, max: 1000, int: true }),
+    /** … within this many minutes of each other. */
+    districtWindowMin: num(15, { min: 1, max: 1440 }),
   }),
   (v, path) => {
     if (!(v.defaultChemistry in v.chemistries)) configFail(`${path}.defaultChemistry`, `must be one of the chemistries (${Object.keys(v.chemistries).join(', ')})`);
@@ -168,8 +220,11 @@ export const alertRulesSchema = object({
     /** ISA-18.2 flood: this many alerts raised in a group within the window. */
     floodAlerts: num(10, { min: 2, int: true }),
     floodWindowMin: num(10, { min: 1 }),
-    /** Severities still notified one by one during a flood. */
-    floodPassSeverities: arrayOf(oneOf<Severity>(SEVERITIES, 'critical'), ['critical']),
+    /**
+     * Severities still notified one by one during a flood. Major and critical raises and escalations are
+     * always notified (ISA-18.2: flood handling never hides the highest priorities), whatever this says.
+     */
+    floodPassSeverities: arrayOf(oneOf<Severity>(SEVERITIES, 'critical'), ['critical', 'major']),
   }),
   silence: object({
     /** Silent after k × the sample interval the device announced in its birth (`sampleSec`). */
@@ -180,7 +235,14 @@ export const alertRulesSchema = object({
   }),
   offline: object({ types: arrayOf(oneOf<DeviceType>(DEVICE_TYPES, 'smart-pole'), ['smart-pole', 'bs-power', 'ring-node']) }),
   bsPower,
-  ring: object({ name: str('izu-ring', { pattern: /^[a-z0-9-]{1,40}$/, hint: 'a lower-case name' }), topology }),
+  ring: object({
+    name: str('izu-ring', { pattern: /^[a-z0-9-]{1,40}$/, hint: 'a lower-case name' }),
+    topology,
+    /** A ring node's segment report expires after this many of its reporting intervals (from its birth); then `unknown`. */
+    reportExpiryIntervals: num(3, { min: 1, max: 100 }),
+    /** Reporting interval assumed for a ring node whose birth was not seen, s. */
+    defaultReportSec: num(300, { min: 1, max: 86_400 }),
+  }),
   pole,
   water,
   notifications: object({ webhooks: arrayOf(webhook, []) }),

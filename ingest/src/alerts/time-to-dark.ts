@@ -1,24 +1,33 @@
 /**
- * Time to dark of a base-station DC plant (domain notes, "Base-station backup power"): minutes until the
- * battery reaches its usable depth of discharge at the present load, by Peukert's law
- *   t = H · (C / (I · H))^k        (hours from full; C Ah rated at the H-hour rate, I amperes)
- * with C derated for state of health and temperature (IEEE 485: capacity ÷ factor, 1.00 at 25 °C), scaled
- * by the share of capacity still usable (SoC down to 100 % − depth of discharge), plus generator fuel.
+ * Time to dark of a base-station DC plant (domain notes, "Base-station backup power"). A standby plant on
+ * battery runs until its low-voltage disconnect (LVD) at the end voltage; rated Ah are quoted down to that
+ * voltage, so state of charge 0 % is the disconnect. (A 50 % depth-of-discharge limit is a cycle-life
+ * rule for batteries cycled daily, not a limit on emergency runtime.)
+ *
+ *   remaining Ah = SoC × capacity × SoH ÷ IEEE 485 temperature factor − configured reserve
+ *   hours        = H · (C / (I · H))^k · remaining Ah ÷ C        (Peukert at the present discharge current I,
+ *                                                                   C the derated capacity at the H-hour rate)
+ *
+ * plus the generator's fuel when it will carry the site. When the controller reports its own estimate
+ * (`runtimeMin`, from its discharge tables to the end voltage), that is preferred by default, and both
+ * are kept so an operator can see them side by side.
  */
 export interface ChemistryParams {
   peukertK: number;
-  /** Usable depth of discharge, % (≈ 50 VRLA, ≈ 90 LiFePO4). */
-  depthOfDischargePct: number;
 }
 
 export interface TimeToDarkParams {
   chemistry: ChemistryParams;
   /** Hours of the rating discharge (10 for C10). */
   ratedHours: number;
-  /** [°C, factor] points, interpolated; outside them the nearest end applies. */
+  /** [°C, factor] points, interpolated; outside them the nearest end applies. Capacity ÷ factor. */
   temperatureDerating: readonly (readonly number[])[];
+  /** Share of the capacity held back and not counted as runtime, % (default 0: run to the disconnect). */
+  reservePct: number;
   /** Hours a full tank runs the generator. */
   generatorTankHours: number;
+  /** Use the controller's `runtimeMin` for the battery part when it reports one. */
+  preferController: boolean;
 }
 
 export interface PlantReading {
@@ -31,18 +40,34 @@ export interface PlantReading {
   batteryA?: number;
   generator?: 'off' | 'starting' | 'running' | 'fault';
   fuelPct?: number;
+  /** The controller's own battery time left, minutes. */
+  runtimeMin?: number;
+  /**
+   * The site's typical load by hour of day (UTC hours 0–23, A), learned from its own readings: a site's
+   * load follows its traffic through the day, and a discharge of many hours crosses that cycle.
+   */
+  loadByHour?: ReadonlyArray<number | null>;
+  /** Device time of the reading (epoch ms), to place it in the daily load cycle. */
+  ts?: number;
 }
 
 export interface TimeToDark {
-  /** Battery plus generator, minutes; null when it cannot be computed (no SoC, capacity or load). */
+  /** What the site has, minutes: the preferred battery estimate plus the generator; null when unknown. */
   minutes: number | null;
+  /** Which battery estimate `minutes` uses. */
+  source: 'controller' | 'computed' | null;
+  /** Battery part of `minutes`. */
   batteryMinutes: number | null;
+  /** The ingest's own battery estimate (Peukert, SoH, temperature); null without SoC, capacity or load. */
+  computedBatteryMinutes: number | null;
+  /** The controller's battery estimate as reported; null when it reports none. */
+  controllerBatteryMinutes: number | null;
   generatorMinutes: number;
-  /** Load the estimate assumes, A. */
+  /** Load the estimate assumes now, A. */
   loadA: number | null;
   temperatureFactor: number;
-  /** Ah the battery can still give before its depth-of-discharge limit, after SoH and temperature. */
-  usableAh: number | null;
+  /** Ah the battery can still give before its disconnect, after SoH, temperature and the reserve. */
+  remainingAh: number | null;
 }
 
 /** IEEE 485 temperature correction factor at `tempC` (linear between the table's points). */
@@ -78,19 +103,66 @@ function generatorAvailable(r: PlantReading): boolean {
   return r.generator === 'off' && r.mains === 'on';
 }
 
+/**
+ * Hours the battery runs on `remainingShare` of its capacity: Peukert's law at the present current for the
+ * first hour, then at the site's typical load for each later hour of the day where it has learned one.
+ * With a constant load this is H · (C / (I · H))^k · remainingShare.
+ */
+function peukertHours(remainingShare: number, capacityAh: number, p: TimeToDarkParams, presentA: number, r: PlantReading): number {
+  const H = p.ratedHours;
+  // Share of the capacity one hour at `amps` takes: 1 / (hours from full at that current).
+  const sharePerHour = (amps: number) => 1 / (H * (capacityAh / (amps * H)) ** p.chemistry.peukertK);
+  const profile = r.loadByHour;
+  if (!profile || r.ts === undefined) return remainingShare / sharePerHour(presentA);
+  let left = remainingShare;
+  let hours = 0;
+  const firstHour = new Date(r.ts).getUTCHours();
+  for (let h = 0; h < 24 * 30; h++) {
+    const amps = h === 0 ? presentA : (profile[(firstHour + h) % 24] ?? presentA);
+    const rate = sharePerHour(Math.max(amps, 0.1));
+    if (left <= rate) return hours + left / rate;
+    left -= rate;
+    hours++;
+  }
+  return hours;
+}
+
+/** The ingest's own battery estimate: remaining Ah to the disconnect, by Peukert over the expected load. */
+function computedBattery(r: PlantReading, p: TimeToDarkParams, factor: number, loadA: number | null): { minutes: number | null; remainingAh: number | null } {
+  if (r.batterySocPct === undefined || r.batteryCapacityAh === undefined || r.batteryCapacityAh <= 0) return { minutes: null, remainingAh: null };
+  const capacityAh = (r.batteryCapacityAh * (r.batterySohPct ?? 100)) / 100 / factor;
+  const remainingAh = Math.max(0, (r.batterySocPct / 100) * capacityAh - (p.reservePct / 100) * capacityAh);
+  if (loadA === null) return { minutes: null, remainingAh };
+  return { minutes: peukertHours(remainingAh / capacityAh, capacityAh, p, loadA, r) * 60, remainingAh };
+}
+
 export function timeToDark(r: PlantReading, p: TimeToDarkParams): TimeToDark {
   const factor = temperatureFactor(r.batteryTempC, p.temperatureDerating);
   const generatorMinutes = generatorAvailable(r) ? ((r.fuelPct ?? 0) / 100) * p.generatorTankHours * 60 : 0;
   const loadA = dischargeLoadA(r);
-  if (r.batterySocPct === undefined || r.batteryCapacityAh === undefined || r.batteryCapacityAh <= 0) {
-    return { minutes: null, batteryMinutes: null, generatorMinutes, loadA, temperatureFactor: factor, usableAh: null };
-  }
-  const capacityAh = (r.batteryCapacityAh * (r.batterySohPct ?? 100)) / 100 / factor;
-  const usableShare = Math.max(0, r.batterySocPct / 100 - (1 - p.chemistry.depthOfDischargePct / 100));
-  const usableAh = usableShare * capacityAh;
-  if (loadA === null) return { minutes: null, batteryMinutes: null, generatorMinutes, loadA, temperatureFactor: factor, usableAh };
-  const H = p.ratedHours;
-  const fullHours = H * (capacityAh / (loadA * H)) ** p.chemistry.peukertK;
-  const batteryMinutes = usableShare * fullHours * 60;
-  return { minutes: batteryMinutes + generatorMinutes, batteryMinutes, generatorMinutes, loadA, temperatureFactor: factor, usableAh };
+  const computed = computedBattery(r, p, factor, loadA);
+  const controller = r.runtimeMin ?? null;
+  const source = controller !== null && (p.preferController || computed.minutes === null) ? 'controller' : computed.minutes !== null ? 'computed' : null;
+  const batteryMinutes = source === 'controller' ? controller : computed.minutes;
+  return {
+    minutes: batteryMinutes === null ? null : batteryMinutes + generatorMinutes,
+    source,
+    batteryMinutes,
+    computedBatteryMinutes: computed.minutes,
+    controllerBatteryMinutes: controller,
+    generatorMinutes,
+    loadA,
+    temperatureFactor: factor,
+    remainingAh: computed.remainingAh,
+  };
+}
+
+/**
+ * An estimate belongs to the time of its reading: on battery, the site has been discharging since. The
+ * minutes left at `now` (never below 0); on mains the estimate is what would happen if mains failed, and
+ * does not count down.
+ */
+export function minutesLeftAt(estimateMinutes: number, readingTs: number, onBattery: boolean, now: number): number {
+  if (!onBattery) return estimateMinutes;
+  return Math.max(0, estimateMinutes - Math.max(0, now - readingTs) / 60_000);
 }

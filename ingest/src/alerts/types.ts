@@ -45,6 +45,11 @@ export interface Condition extends AlertKey {
   /** The measured value that triggered it, when there is one (minutes, °C, L/h…). */
   value?: number | null;
   detail?: Record<string, unknown>;
+  /**
+   * When the device observed what this condition rests on (the reading's or event's own `ts`, epoch ms),
+   * as opposed to when the ingest judged it. Absent for conditions the clock alone decides.
+   */
+  observedAt?: number;
 }
 
 export interface AlertComment {
@@ -72,7 +77,13 @@ export interface Alert extends AlertKey {
   message: string;
   value: number | null;
   detail: Record<string, unknown>;
+  /** When the ingest raised it (its clock). */
   raisedAt: number;
+  /**
+   * When the device observed the reading or event that raised (or last escalated) it: data buffered for
+   * hours is raised now, but observed then. null when the clock alone decided (silence).
+   */
+  observedAt: number | null;
   updatedAt: number;
   clearedAt: number | null;
   acknowledged: boolean;
@@ -86,6 +97,15 @@ export interface Alert extends AlertKey {
   transitions: number;
   /** Raised while its group was flooded: counted in the flood summary instead of notified on its own. */
   flooded: boolean;
+  /**
+   * A symptom: the id of the root-cause alert it follows from (an isolated island, a cut segment, a district
+   * power cut). Not announced on its own while that cause is active; shown grouped under it.
+   */
+  causeId: string | null;
+  /** A root cause: how many open alerts are its symptoms. */
+  symptoms: number;
+  /** Consoles and webhooks heard of it (its raise, or later on its own): so they also hear of its clear. */
+  announced: boolean;
 }
 
 export const ALERT_EVENT_KINDS = ['raised', 'updated', 'escalated', 'cleared', 'acknowledged', 'commented', 'shelved', 'unshelved'] as const;

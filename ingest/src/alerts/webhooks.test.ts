@@ -8,6 +8,7 @@ import { routes, WebhookNotifier } from './webhooks.js';
 const alert = (severity: Alert['severity'], group: Alert['group'], id = 'a1'): Alert => ({
   id, deviceId: 'bsp-1', rule: 'time-to-dark', object: null, deviceType: 'bs-power', group, severity, state: 'active', message: 'm', value: 50, detail: {},
   raisedAt: 1, updatedAt: 1, clearedAt: null, acknowledged: false, ackedAt: null, ackedBy: null, comments: [], shelved: null, chattering: false, transitions: 1, flooded: false,
+  observedAt: 1, causeId: null, symptoms: 0, announced: true,
 });
 const event = (severity: Alert['severity'], group: Alert['group'], id?: string): AlertEvent => ({ kind: 'raised', at: 1, alert: alert(severity, group, id) });
 
