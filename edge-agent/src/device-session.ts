@@ -119,9 +119,12 @@ export class DeviceSession<T extends DeviceType = DeviceType> {
     return this.publishNumbered('telemetry', (seq) => telemetryPayload<T>(this.envelope(seq), samples, options.replay));
   }
 
-  /** Publishes an Event with the next seq; `ts` defaults to the session clock. Resolves once PUBACKed. */
-  publishEvent(type: EventType<T>, detail?: Record<string, unknown>, ts?: number): Promise<DeviceEvent<T>> {
-    return this.publishNumbered('event', (seq) => eventPayload<T>(this.envelope(seq), ts ?? this.o.clock(), type, detail));
+  /**
+   * Publishes an Event with the next seq; `ts` defaults to the session clock. Resolves once PUBACKed.
+   * `replay` marks an event kept while offline and sent late (contract v1, "Envelope").
+   */
+  publishEvent(type: EventType<T>, detail?: Record<string, unknown>, ts?: number, options: PublishOptions = {}): Promise<DeviceEvent<T>> {
+    return this.publishNumbered('event', (seq) => eventPayload<T>(this.envelope(seq), ts ?? this.o.clock(), type, detail, options.replay));
   }
 
   /** Installs the command handler (one at a time); returns a function that removes it. */

@@ -33,8 +33,8 @@ export function telemetryPayload<T extends DeviceType>(env: Envelope, samples: r
   return { v: 1, id: env.id, boot: env.boot, seq: env.seq, ts: first.ts, ...(replay ? { replay: true } : {}), samples: [...samples] };
 }
 
-export function eventPayload<T extends DeviceType>(env: Envelope, ts: number, type: EventType<T>, detail?: Record<string, unknown>): DeviceEvent<T> {
-  return { v: 1, id: env.id, boot: env.boot, seq: env.seq, ts, type, ...(detail ? { detail } : {}) };
+export function eventPayload<T extends DeviceType>(env: Envelope, ts: number, type: EventType<T>, detail?: Record<string, unknown>, replay = false): DeviceEvent<T> {
+  return { v: 1, id: env.id, boot: env.boot, seq: env.seq, ts, ...(replay ? { replay: true } : {}), type, ...(detail ? { detail } : {}) };
 }
 
 export interface BirthFields {

@@ -108,6 +108,8 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     ...(config.shareGroup ? { shareGroup: config.shareGroup } : {}),
     logger,
     sink,
+    // Receive times on the same clock as the rules judge silence with (a test's or a scenario's clock).
+    clock,
     ...(deps.embedded ? { topics: [] } : {}),
     ...(config.mqttTlsCa ? { mqttOptions: { ca: config.mqttTlsCa } } : {}),
   });

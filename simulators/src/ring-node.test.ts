@@ -28,8 +28,20 @@ describe('RingNodeModel', () => {
     const steps = run(new RingNodeModel({ seed: 2, sampleSec: 30, island: 'oshima', faults }), T0, 4, 30);
     expectAllValid('ring-node', 'ring-oshima', steps);
     const during = steps.find((s) => s.ts === T0 + 2 * HOUR)?.sample.segments.find((s) => s.id === 'oshima-toshima');
-    expect(during).toEqual({ id: 'oshima-toshima', state: 'down' });
+    // A cut takes the supervisory channel too (domain notes): loss of signal on both.
+    expect(during).toEqual({ id: 'oshima-toshima', state: 'down', supervisory: 'down' });
     expect(steps.flatMap((s) => s.events.map((e) => `${e.type}@${(e.ts - T0) / HOUR}`))).toEqual(['link_down@1', 'link_up@3']);
+  });
+
+  it('a board fault loses the main signal at its own node only, with the supervisory channel still up', () => {
+    const faults = [{ segment: 'oshima-toshima', fromTs: T0 + HOUR + 7 * 60_000, toTs: T0 + 3 * HOUR, state: 'board' as const }];
+    const steps = run(new RingNodeModel({ seed: 2, sampleSec: 300, island: 'oshima', faults }), T0, 4, 300);
+    expectAllValid('ring-node', 'ring-oshima', steps);
+    const during = steps.find((s) => s.ts === T0 + 2 * HOUR)?.sample.segments.find((s) => s.id === 'oshima-toshima');
+    expect(during).toEqual({ id: 'oshima-toshima', state: 'down', supervisory: 'up' });
+    const down = steps.flatMap((s) => s.events).find((e) => e.type === 'link_down')!;
+    // The event carries the fault's own time, not the next sample's.
+    expect(down).toMatchObject({ ts: T0 + HOUR + 7 * 60_000, detail: { segment: 'oshima-toshima', supervisory: 'up' } });
   });
 
   it('knows the contract ring: 7 segments, every island on two of them', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createCorrelation } from './correlation.js';
 import { AlertLifecycle, FLOOD_RULE, type LifecycleEvent, type RuleTiming } from './lifecycle.js';
 import type { Condition, Severity } from './types.js';
 
@@ -13,9 +14,10 @@ function lifecycle(timing: Partial<RuleTiming> = {}) {
   return lc;
 }
 
-function createLifecycle(timing: Partial<RuleTiming>) {
+function createLifecycle(timing: Partial<RuleTiming>, attributes: Record<string, Record<string, string>> = {}) {
   return new AlertLifecycle({
     timing: () => ({ enabled: true, group: 'field', onDelayMs: 0, offDelayMs: 0, ...timing }),
+    correlation: createCorrelation({ ringName: 'izu-ring', segmentsAt: (island) => (island === 'niijima' ? ['toshima-niijima', 'niijima-shikinejima'] : []), attributes: (id) => attributes[id] ?? {} }),
     chatterTransitions: 3,
     chatterWindowMs: 60 * S,
     floodAlerts: 10,
@@ -103,5 +105,58 @@ describe('alert lifecycle', () => {
     restarted.restore([structuredClone(r!.alert)], T0 + S);
     expect(restarted.conditionSeverity('pole-1', 'pole-door-open')).toBe('minor');
     expect(restarted.report(cond(false), T0 + 2 * S)[0]).toMatchObject({ kind: 'cleared', alert: { id: r!.alert.id } });
+  });
+
+  it('during a flood, a later escalation to major or critical is announced, and so is the clear of what was announced', () => {
+    const lc = lifecycle();
+    const events: LifecycleEvent[] = [];
+    for (let i = 0; i < 12; i++) events.push(...lc.report(cond(true, 'warning', `bsp-${i}`, 'time-to-dark'), T0 + i * S));
+    const flooded = lc.openAlerts().find((a) => a.deviceId === 'bsp-11')!;
+    expect(flooded).toMatchObject({ flooded: true, announced: false });
+    // The typhoon: the one site that goes critical later must be announced, flood or not.
+    expect(lc.report(cond(true, 'critical', 'bsp-11', 'time-to-dark'), T0 + 60 * S).map((e) => [e.kind, e.notify])).toEqual([['escalated', true]]);
+    expect(lc.report(cond(true, 'major', 'bsp-10', 'time-to-dark'), T0 + 61 * S).map((e) => [e.kind, e.notify])).toEqual([['escalated', true]]);
+    // Its clear is announced too (it was heard of); a flooded one never announced clears quietly.
+    expect(lc.report(cond(false, 'critical', 'bsp-11', 'time-to-dark'), T0 + 120 * S).map((e) => [e.kind, e.notify])).toEqual([['cleared', true]]);
+    expect(lc.report(cond(false, 'warning', 'bsp-9', 'time-to-dark'), T0 + 121 * S).map((e) => [e.kind, e.notify])).toEqual([['cleared', false]]);
+    // A new major raise during the flood passes too.
+    expect(lc.report(cond(true, 'major', 'bsp-20', 'mains-lost'), T0 + 122 * S)[0]).toMatchObject({ kind: 'raised', notify: true });
+  });
+
+  it('groups symptoms under their root cause, announces the cause once, and the symptoms on their own once it clears', () => {
+    const lc = createLifecycle({}, { 'bsp-niijima': { island: 'niijima', district: 'niijima' }, 'ring-niijima': { island: 'niijima' }, 'bsp-toshima': { island: 'toshima' } });
+    const ring = (rule: string, object: string, active: boolean, severity: Severity = 'critical'): Condition => ({ deviceId: 'izu-ring', rule, object, active, severity, message: `${rule} ${object}`, deviceType: 'ring-node' });
+    const [cause] = lc.report(ring('ring-island-isolated', 'niijima', true), T0);
+    expect(cause).toMatchObject({ kind: 'raised', notify: true });
+    const silent = lc.report(cond(true, 'minor', 'ring-niijima', 'device-silent'), T0 + 60 * S);
+    expect(silent.map((e) => [e.kind, e.alert.deviceId, e.notify])).toEqual([['raised', 'ring-niijima', false], ['updated', 'izu-ring', true]]);
+    expect(silent[0]!.alert).toMatchObject({ causeId: cause!.alert.id, announced: false });
+    lc.report(cond(true, 'major', 'bsp-niijima', 'device-offline'), T0 + 61 * S);
+    lc.report(cond(true, 'warning', 'bsp-niijima', 'backhaul-satellite'), T0 + 62 * S);
+    // A device on another island is no symptom of Niijima's isolation.
+    expect(lc.report(cond(true, 'minor', 'bsp-toshima', 'device-silent'), T0 + 63 * S)[0]).toMatchObject({ notify: true, alert: { causeId: null } });
+    expect(lc.find(cause!.alert.id)!.symptoms).toBe(3);
+    // A symptom that clears while the cause is active was never announced: its clear is not either.
+    expect(lc.report(cond(false, 'warning', 'bsp-niijima', 'backhaul-satellite'), T0 + 70 * S).find((e) => e.kind === 'cleared')).toMatchObject({ notify: false });
+    expect(lc.find(cause!.alert.id)!.symptoms).toBe(2);
+    // The cut is repaired but the two devices stay silent and offline: they are announced on their own now.
+    const released = lc.report(ring('ring-island-isolated', 'niijima', false), T0 + 120 * S).filter((e) => !e.lazy);
+    expect(released.map((e) => [e.kind, e.alert.deviceId, e.alert.rule, e.notify])).toEqual([
+      ['cleared', 'izu-ring', 'ring-island-isolated', true],
+      ['raised', 'ring-niijima', 'device-silent', true],
+      ['raised', 'bsp-niijima', 'device-offline', true],
+    ]);
+    expect(lc.openAlerts().filter((a) => a.causeId !== null)).toEqual([]);
+  });
+
+  it('a root cause raised after its symptoms adopts them (a district cut noticed at its second site)', () => {
+    const lc = createLifecycle({}, { 'bsp-a': { district: 'shinjuku' }, 'bsp-b': { district: 'shinjuku' } });
+    const [first] = lc.report(cond(true, 'major', 'bsp-a', 'mains-lost'), T0);
+    expect(first).toMatchObject({ notify: true });
+    const district: Condition = { deviceId: 'district:shinjuku', rule: 'district-mains-lost', object: null, active: true, severity: 'major', message: 'district power cut', deviceType: 'bs-power' };
+    const adopted = lc.report(district, T0 + 60 * S);
+    expect(adopted.map((e) => [e.kind, e.alert.deviceId])).toEqual([['raised', 'district:shinjuku'], ['updated', 'bsp-a'], ['updated', 'district:shinjuku']]);
+    expect(lc.report(cond(true, 'major', 'bsp-b', 'mains-lost'), T0 + 61 * S)[0]).toMatchObject({ notify: false, alert: { causeId: adopted[0]!.alert.id } });
+    expect(lc.openAlerts().find((a) => a.rule === 'district-mains-lost')!.symptoms).toBe(2);
   });
 });

@@ -136,6 +136,19 @@ function computedBattery(r: PlantReading, p: TimeToDarkParams, factor: number, l
   return { minutes: peukertHours(remainingAh / capacityAh, capacityAh, p, loadA, r) * 60, remainingAh };
 }
 
+/**
+ * The controller's estimate knows the cells (its discharge tables, the temperature it measures), but it
+ * assumes the present load for hours ahead. Its remaining charge is kept and spent over the site's daily
+ * load instead, when the ingest has learned one; with a flat load this is the controller's own number.
+ */
+function controllerOverDailyLoad(controllerMinutes: number, r: PlantReading, p: TimeToDarkParams, factor: number, loadA: number | null): number {
+  if (!r.loadByHour || r.ts === undefined || loadA === null || r.batteryCapacityAh === undefined || r.batteryCapacityAh <= 0) return controllerMinutes;
+  const capacityAh = (r.batteryCapacityAh * (r.batterySohPct ?? 100)) / 100 / factor;
+  const H = p.ratedHours;
+  const share = (controllerMinutes / 60) / (H * (capacityAh / (loadA * H)) ** p.chemistry.peukertK);
+  return peukertHours(share, capacityAh, p, loadA, r) * 60;
+}
+
 export function timeToDark(r: PlantReading, p: TimeToDarkParams): TimeToDark {
   const factor = temperatureFactor(r.batteryTempC, p.temperatureDerating);
   const generatorMinutes = generatorAvailable(r) ? ((r.fuelPct ?? 0) / 100) * p.generatorTankHours * 60 : 0;
@@ -143,7 +156,7 @@ export function timeToDark(r: PlantReading, p: TimeToDarkParams): TimeToDark {
   const computed = computedBattery(r, p, factor, loadA);
   const controller = r.runtimeMin ?? null;
   const source = controller !== null && (p.preferController || computed.minutes === null) ? 'controller' : computed.minutes !== null ? 'computed' : null;
-  const batteryMinutes = source === 'controller' ? controller : computed.minutes;
+  const batteryMinutes = source === 'controller' ? controllerOverDailyLoad(controller!, r, p, factor, loadA) : computed.minutes;
   return {
     minutes: batteryMinutes === null ? null : batteryMinutes + generatorMinutes,
     source,

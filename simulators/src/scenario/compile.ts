@@ -1,14 +1,53 @@
-import { DEFAULT_RING_TOPOLOGY, segmentsAt } from '../ring-topology.js';
+import { DEFAULT_RING_TOPOLOGY, segmentsAt, type RingTopology } from '../ring-topology.js';
 import type { FleetDeviceSpec } from '../fleet-spec.js';
 import type { SegmentFault } from '../ring-node.js';
 import { parseOffset, ScenarioError, type Scenario } from './schema.js';
 
 export interface CompiledScenario {
   scenario: Scenario;
+  /** When the devices start: t0 less the warm-up. */
+  runFrom: number;
   t0: number;
   endTs: number;
   /** Every device of the run, with the model options the timeline sets (mains loss, generator failure, cuts). */
   devices: FleetDeviceSpec[];
+  /** Segment faults of the run (cuts and board faults), for the ground truth and for who can be heard. */
+  faults: readonly SegmentFault[];
+  /** Sites whose own backhaul is cut, and when. */
+  backhaulCuts: ReadonlyArray<{ site: string; fromTs: number; toTs?: number }>;
+}
+
+/** Segments that carry no traffic at `ts`: cut, or lost to a board fault at one end. */
+export function segmentsDownAt(compiled: Pick<CompiledScenario, 'faults'>, ts: number): Set<string> {
+  return new Set(compiled.faults.filter((f) => (f.state ?? 'down') !== 'degraded' && ts >= f.fromTs && (f.toTs === undefined || ts < f.toTs)).map((f) => f.segment));
+}
+
+/** Islands with no path of working segments to a gateway (upstream links assumed up). */
+export function isolatedIslands(topology: RingTopology, down: ReadonlySet<string>): string[] {
+  const reached = new Set<string>(topology.gateways);
+  const queue = [...topology.gateways];
+  while (queue.length > 0) {
+    const island = queue.shift()!;
+    for (const s of topology.segments) {
+      if (down.has(s.id) || !s.ends.includes(island)) continue;
+      const other = s.ends[0] === island ? s.ends[1] : s.ends[0];
+      if (!reached.has(other)) {
+        reached.add(other);
+        queue.push(other);
+      }
+    }
+  }
+  return topology.islands.filter((i) => !reached.has(i));
+}
+
+/**
+ * Whether a device can be heard at `ts`: not when its island is cut off from every gateway, nor while its
+ * own backhaul is cut. It keeps what it measures and replays it once it can be heard again.
+ */
+export function unreachableAt(compiled: CompiledScenario, spec: FleetDeviceSpec, ts: number): boolean {
+  if (compiled.backhaulCuts.some((c) => c.site === spec.id && ts >= c.fromTs && (c.toTs === undefined || ts < c.toTs))) return true;
+  const island = spec.attributes['island'];
+  return typeof island === 'string' && isolatedIslands(DEFAULT_RING_TOPOLOGY, segmentsDownAt(compiled, ts)).includes(island);
 }
 
 const at = (t0: number, text: string) => t0 + parseOffset(text)!;
@@ -25,6 +64,8 @@ export function compileScenario(scenario: Scenario, t0: number): CompiledScenari
   const genFails = new Map<string, number>();
   const cuts: SegmentFault[] = [];
   const open = new Map<string, SegmentFault>();
+  const boards: Array<SegmentFault & { island: string }> = [];
+  const backhaulCuts: Array<{ site: string; fromTs: number; toTs?: number }> = [];
   const steps = scenario.timeline.map((s, i) => ({ s, i, ts: at(t0, s.at) })).sort((a, b) => a.ts - b.ts || a.i - b.i);
   for (const { s, i, ts } of steps) {
     switch (s.action) {
@@ -60,6 +101,33 @@ export function compileScenario(scenario: Scenario, t0: number): CompiledScenari
           }
         }
         break;
+      case 'board-fault':
+      case 'board-repaired': {
+        if (!known.has(s.segment)) throw new ScenarioError(`timeline.${i}.segment: no segment "${s.segment}" in the Izu ring`);
+        if (!segmentsAt(topology, s.island).some((x) => x.id === s.segment)) throw new ScenarioError(`timeline.${i}.island: ${s.island} is not an end of ${s.segment}`);
+        const current = boards.find((b) => b.segment === s.segment && b.island === s.island && b.toTs === undefined);
+        if (s.action === 'board-fault') {
+          if (current) throw new ScenarioError(`timeline.${i}: the board of ${s.segment} at ${s.island} is already faulty`);
+          boards.push({ segment: s.segment, island: s.island, fromTs: ts, state: 'board' });
+        } else {
+          if (!current) throw new ScenarioError(`timeline.${i}: the board of ${s.segment} at ${s.island} is repaired but was not faulty`);
+          current.toTs = ts;
+        }
+        break;
+      }
+      case 'backhaul-cut':
+      case 'backhaul-restored':
+        for (const site of s.sites) {
+          const current = backhaulCuts.find((c) => c.site === site && c.toTs === undefined);
+          if (s.action === 'backhaul-cut') {
+            if (current) throw new ScenarioError(`timeline.${i}.sites: ${site}'s backhaul is already cut`);
+            backhaulCuts.push({ site, fromTs: ts });
+          } else {
+            if (!current) throw new ScenarioError(`timeline.${i}.sites: ${site}'s backhaul is restored but was not cut`);
+            current.toTs = ts;
+          }
+        }
+        break;
     }
   }
   const devices: FleetDeviceSpec[] = scenario.sites.map((site) => {
@@ -81,6 +149,7 @@ export function compileScenario(scenario: Scenario, t0: number): CompiledScenari
         ...(site.baseLoadA !== undefined ? { baseLoadA: site.baseLoadA } : {}), ...(site.fuelPct !== undefined ? { fuelPct: site.fuelPct } : {}),
         ...(lost !== undefined ? { mainsLostAtTs: lost } : {}), ...(back !== undefined ? { mainsRestoredAtTs: back } : {}),
         ...(fails !== undefined ? { generatorFailsAtTs: fails } : {}),
+        ...(site.ambientC !== undefined ? { ambientC: site.ambientC } : {}), ...(site.controllerBiasPct !== undefined ? { controllerBiasPct: site.controllerBiasPct } : {}),
       },
     };
   });
@@ -93,8 +162,8 @@ export function compileScenario(scenario: Scenario, t0: number): CompiledScenari
       type: 'ring-node',
       attributes: { island, gateway: topology.gateways.includes(island) },
       sampleSec: scenario.sampleSec['ring-node'],
-      simulation: { island, faults: cuts.filter((c) => mine.has(c.segment)) },
+      simulation: { island, faults: [...cuts.filter((c) => mine.has(c.segment)), ...boards.filter((b) => b.island === island).map(({ island: _at, ...f }) => f)] },
     });
   }
-  return { scenario, t0, endTs: at(t0, scenario.duration), devices };
+  return { scenario, runFrom: t0 - (scenario.warmup ? parseOffset(scenario.warmup)! : 0), t0, endTs: at(t0, scenario.duration), devices, faults: [...cuts, ...boards.map(({ island: _at, ...f }) => f)], backhaulCuts };
 }

@@ -30,6 +30,10 @@ const site = z.strictObject({
   generator: z.boolean().default(false),
   fuelPct: z.number().min(0).max(100).optional(),
   generatorTankHours: z.number().positive().max(240).default(24),
+  /** Shelter temperature, °C (default 25): a cold island hut in winter gives less battery. */
+  ambientC: z.number().min(-30).max(50).optional(),
+  /** The controller's own estimate is off by this share, % (a controller set up with the wrong battery). */
+  controllerBiasPct: z.number().min(-90).max(500).optional(),
   location: z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]).optional(),
 });
 
@@ -41,6 +45,12 @@ const timelineStep = z.discriminatedUnion('action', [
   step('generator-fails', { site: id }),
   step('segments-cut', { segments: z.array(z.string().min(1)).min(1) }),
   step('segments-restored', { segments: z.array(z.string().min(1)).min(1) }),
+  /** A terminal board fault on one segment at one island's node: main signal lost, supervisory up. */
+  step('board-fault', { segment: z.string().min(1), island: id }),
+  step('board-repaired', { segment: z.string().min(1), island: id }),
+  /** The sites' own backhaul is cut (their messages stop; they buffer and replay once it is back). */
+  step('backhaul-cut', { sites: z.array(id).min(1) }),
+  step('backhaul-restored', { sites: z.array(id).min(1) }),
 ]);
 
 export const scenarioSchema = z.strictObject({
@@ -49,6 +59,11 @@ export const scenarioSchema = z.strictObject({
   /** t0 as an ISO date-time; default: the wall clock when the run starts. */
   start: z.iso.datetime({ offset: true }).optional(),
   duration: offset,
+  /**
+   * Time on mains before t0, so the ingest knows each site (its load through the day) when the scenario
+   * strikes, as it would in service. The timeline and duration count from t0. Default none.
+   */
+  warmup: offset.optional(),
   sampleSec: z.strictObject({ 'bs-power': z.number().int().min(1).max(3600).default(300), 'ring-node': z.number().int().min(1).max(3600).default(300) }).default({ 'bs-power': 300, 'ring-node': 300 }),
   /** Ring nodes: one per island of the default Izu ring (all of them unless listed). */
   ringIslands: z.array(id).optional(),
@@ -80,6 +95,10 @@ export function parseScenario(value: unknown, source = 'scenario'): Scenario {
       const target = s.sites.find((x) => x.id === t.site);
       if (!target) throw new ScenarioError(`${source}: timeline.${i}.site: no site "${t.site}" in sites`);
       if (!target.generator) throw new ScenarioError(`${source}: timeline.${i}.site: site "${t.site}" has no generator (generator: true)`);
+    }
+    if (t.action === 'backhaul-cut' || t.action === 'backhaul-restored') {
+      const unknown = t.sites.filter((x) => !siteIds.has(x));
+      if (unknown.length > 0) throw new ScenarioError(`${source}: timeline.${i}.sites: no site ${unknown.join(', ')} in sites`);
     }
     if (t.action === 'grid-lost' || t.action === 'grid-restored') {
       const unknown = t.districts.filter((d) => !districts.has(d));
