@@ -2,13 +2,16 @@
  * `npm run sim -- scenario <file> [--url U] (--credentials C | --provision API) [--speed N] [--seed S]
  *  [--start now|file|<iso>] [--out truth.json]`: runs a scenario file over MQTT and writes its ground truth.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { parseArgs } from 'node:util';
 import { CliArgError, loadCredentials } from '../cli-args.js';
 import { stderrLogger } from '../progress.js';
 import { compileScenario, type CompiledScenario } from './compile.js';
 import { runScenario } from './runner.js';
-import { loadScenario } from './schema.js';
+import { loadScenario, type Scenario } from './schema.js';
+import { formatScorecard, missedTargets } from './score.js';
+import { DEFAULT_SCENARIO_T0, runScoredScenario } from './scored-run.js';
 
 export const SCENARIO_USAGE = `Usage: npm run sim -- scenario <file.yaml|json> [options]
 
@@ -19,7 +22,13 @@ export const SCENARIO_USAGE = `Usage: npm run sim -- scenario <file.yaml|json> [
   --seed <n>             PRNG seed (default 1)
   --start <now|file|iso> t0: the wall clock (default), the file's start, or an ISO date-time
   --out <file>           write the ground truth JSON here (default <name>.truth.json)
-  --list-devices         print the scenario's devices (id, type, attributes) as JSON and exit`;
+  --list-devices         print the scenario's devices (id, type, attributes) as JSON and exit
+  --score                run the scenario against our broker and ingest started in this process on the
+                         scenario's simulated clock (36 h in a minute or two), and print its scorecard
+                         against the ground truth; exits 1 when a target is missed. --url, --credentials,
+                         --provision and --speed do not apply; --start defaults to the file's start
+  --rules <file>         with --score: alert rules (YAML or JSON) on top of the defaults
+  --scorecard <file>     with --score: also write the scorecard as JSON`;
 
 async function provision(api: string, compiled: CompiledScenario): Promise<Record<string, string>> {
   const token = process.env['TSUNAGARU_TOKEN'];
@@ -46,6 +55,7 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
       options: {
         url: { type: 'string' }, credentials: { type: 'string' }, provision: { type: 'string' }, speed: { type: 'string' }, seed: { type: 'string' },
         start: { type: 'string' }, out: { type: 'string' }, 'list-devices': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        score: { type: 'boolean' }, rules: { type: 'string' }, scorecard: { type: 'string' },
       },
     });
   } catch (err) {
@@ -56,6 +66,8 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new CliArgError('scenario: pass exactly one scenario file');
   const scenario = await loadScenario(file);
+  if (values.score) return runScore(scenario, values);
+  if (values.rules || values.scorecard) throw new CliArgError('--rules and --scorecard: only with --score');
   const startArg = values.start ?? 'now';
   const t0 = startArg === 'now' ? Date.now() : startArg === 'file' ? Date.parse(scenario.start ?? '') : Date.parse(startArg);
   if (!Number.isFinite(t0)) throw new CliArgError(`--start: not "now", "file" (with a start in the file) or an ISO date-time: "${startArg}"`);
@@ -85,4 +97,36 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
   process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${p.published} messages, ${p.errors} errors; ${run.truth.alerts.length} expected alerts, ` +
     `${run.truth.sitesDark.length} sites dark, isolated: ${run.truth.islandsIsolated.map((i) => i.island).join(', ') || 'none'}; ground truth in ${out}\n`);
   if (p.errors > 0) process.exitCode = 1;
+}
+
+async function runScore(scenario: Scenario, values: { seed?: string; start?: string; out?: string; rules?: string; scorecard?: string; url?: string; credentials?: string; provision?: string; speed?: string }): Promise<void> {
+  const ignored = (['url', 'credentials', 'provision', 'speed'] as const).filter((k) => values[k] !== undefined);
+  if (ignored.length > 0) throw new CliArgError(`--score starts its own broker and ingest on the scenario's clock: --${ignored.join(', --')} do not apply`);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isSafeInteger(seed)) throw new CliArgError(`--seed: must be an integer, got "${values.seed}"`);
+  const startArg = values.start ?? 'file';
+  const t0 = startArg === 'file' ? (scenario.start ? Date.parse(scenario.start) : DEFAULT_SCENARIO_T0) : startArg === 'now' ? Date.now() : Date.parse(startArg);
+  if (!Number.isFinite(t0)) throw new CliArgError(`--start: not "now", "file" or an ISO date-time: "${startArg}"`);
+  let alertRules: Record<string, unknown> | undefined;
+  if (values.rules) {
+    const text = await readFile(values.rules, 'utf8').catch((err: Error) => {
+      throw new CliArgError(`--rules: cannot read ${values.rules}: ${err.message}`);
+    });
+    alertRules = (values.rules.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as Record<string, unknown>;
+  }
+  process.stdout.write(`scenario ${scenario.name}: scoring against our broker and ingest on the simulated clock (seed ${seed})\n`);
+  const started = Date.now();
+  const r = await runScoredScenario({
+    scenario, seed, t0, ...(alertRules ? { alertRules } : {}),
+    onProgress: (p) => process.stdout.write(`  t0${p.simTs >= t0 ? '+' : '−'}${(Math.abs(p.simTs - t0) / 3_600_000).toFixed(1)}h  published ${p.published}\n`),
+  });
+  const out = values.out ?? `${scenario.name}.truth.json`;
+  await writeFile(out, `${JSON.stringify(r.truth, null, 2)}\n`);
+  if (values.scorecard) await writeFile(values.scorecard, `${JSON.stringify(r.scorecard, null, 2)}\n`);
+  process.stdout.write(`${formatScorecard(r.scorecard)}\n  ${r.progress.published} messages in ${((Date.now() - started) / 1000).toFixed(0)} s; ground truth in ${out}\n`);
+  const missed = missedTargets(r.scorecard);
+  if (missed.length > 0) {
+    process.stdout.write(`targets missed:\n${missed.map((m) => `  - ${m}`).join('\n')}\n`);
+    process.exitCode = 1;
+  } else process.stdout.write('every target met\n');
 }

@@ -135,3 +135,22 @@ export function formatScorecard(s: Scorecard): string {
   for (const m of s.escalations.missing) lines.push(`  not announced     ${m.kind} ${m.alert.rule} ${m.alert.deviceId} → ${m.alert.severity}`);
   return lines.join('\n');
 }
+
+/** Issue 14's targets: precision and recall 100 %, time-to-dark p95 ≤ 10 % reporting and ≤ 15 % silent, leads ≥ 55 min, no escalation unannounced. */
+export const TARGETS = { reportingP95Pct: 10, silentP95Pct: 15, criticalLeadMin: 55 } as const;
+
+/** The targets a scorecard misses, in words (empty: all met). */
+export function missedTargets(s: Scorecard): string[] {
+  const missed: string[] = [];
+  if (s.alerts.precision < 1) missed.push(`precision ${pct(s.alerts.precision)} < 100 %`);
+  if (s.alerts.recall < 1) missed.push(`recall ${pct(s.alerts.recall)} < 100 %`);
+  const { reporting, silent } = s.timeToDark;
+  if (reporting.p95Pct !== null && reporting.p95Pct > TARGETS.reportingP95Pct) missed.push(`time to dark while reporting: p95 ${reporting.p95Pct} % > ${TARGETS.reportingP95Pct} %`);
+  if (silent.p95Pct !== null && silent.p95Pct > TARGETS.silentP95Pct) missed.push(`time to dark while silent: p95 ${silent.p95Pct} % > ${TARGETS.silentP95Pct} %`);
+  for (const l of s.criticalLead) {
+    if (l.leadMin === null) missed.push(`${l.deviceId} went dark with no critical alert before`);
+    else if (l.leadMin < TARGETS.criticalLeadMin) missed.push(`${l.deviceId}: critical alert only ${l.leadMin} min before dark (< ${TARGETS.criticalLeadMin})`);
+  }
+  if (s.escalations.missing.length > 0) missed.push(`${s.escalations.missing.length} raises or escalations to major or critical not announced`);
+  return missed;
+}

@@ -40,7 +40,8 @@ export interface ScoredRun {
 }
 
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
-const DEFAULT_T0 = Date.UTC(2026, 8, 15, 9, 0, 0);
+/** t0 of a scenario file without a start: any fixed moment will do on a simulated clock. */
+export const DEFAULT_SCENARIO_T0 = Date.UTC(2026, 8, 15, 9, 0, 0);
 
 /** Reads the alert stream (server-sent events) of the ingest into `into` until `signal` aborts. */
 async function followStream(url: string, into: AlertChange[], signal: AbortSignal): Promise<void> {
@@ -67,7 +68,7 @@ async function followStream(url: string, into: AlertChange[], signal: AbortSigna
 }
 
 export async function runScoredScenario(o: ScoredRunOptions): Promise<ScoredRun> {
-  const t0 = o.t0 ?? (o.scenario.start ? Date.parse(o.scenario.start) : DEFAULT_T0);
+  const t0 = o.t0 ?? (o.scenario.start ? Date.parse(o.scenario.start) : DEFAULT_SCENARIO_T0);
   const compiled = compileScenario(o.scenario, t0);
   const logger = o.logger ?? pino({ level: 'silent' });
   const dir = mkdtempSync(join(tmpdir(), 'tsunagaru-scenario-'));
