@@ -109,11 +109,12 @@ describe('API roles, hashed tokens and audit', () => {
     expect(revoked.json()).toMatchObject({ revoked: true, device: { id: 'pole-audit-1', disabled: true } });
 
     const audit = await app.inject({ url: '/api/v1/audit?target=pole-audit-1', headers: { authorization: `Bearer ${ADMIN}` } });
-    const entries = audit.json().entries as Array<{ action: string; actor: { id: string; role: string }; at: string }>;
+    const entries = audit.json().entries as Array<{ action: string; actor: { id: string; role: string }; at: number }>;
     expect(entries.map((e) => e.action)).toEqual(['device.revoke', 'device.rotate-secret', 'device.provision']);
     expect(entries[2]!.actor).toMatchObject({ kind: 'token', role: 'field-engineer', name: 'field-engineer desk' });
     expect(entries[0]!.actor).toMatchObject({ role: 'admin' });
-    expect(Date.parse(entries[0]!.at)).toBeGreaterThan(Date.now() - 60_000);
+    // `at` is epoch ms, the API's one time format.
+    expect(entries[0]!.at).toBeGreaterThan(Date.now() - 60_000);
     expect(JSON.stringify(entries)).not.toContain(created.json().secret);
   });
 });
