@@ -22,7 +22,7 @@ import { ExportForbidden, selectExportDevices } from '../../exports/selection.js
 import type { ApiDeps } from '../deps.js';
 import type { ExportSlots } from '../export-slots.js';
 import { READ_ROLES } from '../roles.js';
-import { queryText, timeParam } from '../schemas.js';
+import { queryText, ref, timeParam } from '../schemas.js';
 import { parseRange } from '../time-range.js';
 
 interface ExportQs {
@@ -97,6 +97,8 @@ export async function exportRoutes(app: FastifyInstance, deps: ApiDeps, exporter
     querystring,
     response: {
       200: { description: `${format} file (a download: content-disposition attachment)`, content: { [mediaType]: { schema: { type: 'string', format: 'binary' } } } },
+      403: { ...ref('Error'), description: "the device type is outside the caller's role" },
+      404: { ...ref('Error'), description: 'no device matches' },
     },
   });
 
