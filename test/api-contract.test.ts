@@ -78,7 +78,7 @@ describe('the API contract', () => {
   it('keeps /api/v1/health public with the status only; the detail is for tokens', async () => {
     const anonymous = await call('/api/v1/health');
     expect(anonymous.status).toBe(200);
-    const body = await anonymous.json();
+    const body = (await anonymous.json()) as { status: string };
     expect(body).toEqual({ status: expect.stringMatching(/^(ok|degraded)$/) });
     expect(JSON.stringify(body)).not.toContain(stack.dataDir);
     expect(JSON.stringify(await (await call('/api/v1/health', { headers: { authorization: 'Bearer wrong-token-0123456789' } })).json())).toEqual(JSON.stringify(body));

@@ -144,13 +144,13 @@ describe('role × route × data kind', () => {
   it('keeps a welfare-watched meter visible to every water role, without its welfare data', async () => {
     for (const role of ['field-engineer', 'disaster-ops'] as const) {
       const res = await fetch(`${stack.ingest.httpUrl}/api/v1/devices/wm-matrix-welfare`, { headers: { authorization: `Bearer ${token[role]}` } });
-      expect((await res.json()).attributes).toEqual({ dma: 'nakano-3' });
+      expect(((await res.json()) as { attributes: object }).attributes).toEqual({ dma: 'nakano-3' });
     }
     const bureau = await fetch(`${stack.ingest.httpUrl}/api/v1/devices/wm-matrix-welfare`, { headers: { authorization: `Bearer ${token['water-bureau']}` } });
-    expect((await bureau.json()).attributes).toEqual({ dma: 'nakano-3', welfareWatch: true, welfareHours: 4 });
+    expect(((await bureau.json()) as { attributes: object }).attributes).toEqual({ dma: 'nakano-3', welfareWatch: true, welfareHours: 4 });
     // The ledger follows the device types: the bureau's is its meters only.
     const ledger = await fetch(`${stack.ingest.httpUrl}/api/v1/ledger`, { headers: { authorization: `Bearer ${token['water-bureau']}` } });
-    const types = ((await ledger.json()).devices as Array<{ type: string }>).map((d) => d.type);
+    const types = ((await ledger.json()) as { devices: Array<{ type: string }> }).devices.map((d) => d.type);
     expect(types.length).toBeGreaterThanOrEqual(2);
     expect(new Set(types)).toEqual(new Set(['water-meter']));
     expect(DEVICE_TYPES.length).toBe(4);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { ROLES, roleAllowed } from './roles.js';
+import { refuseInfiniteNumbers } from './finite-query.js';
 import { ref } from './schemas.js';
 
 declare module 'fastify' {
@@ -39,10 +40,14 @@ export function completeContracts(app: FastifyInstance): void {
       if (roles.length < ROLES.length) add(403);
       add(503);
     }
-    if (named) add(404);
+    if (named) {
+      add(404);
+      add(414);
+    }
     if (config.limited) add(429);
     schema.response = response;
     route.schema = schema;
+    refuseInfiniteNumbers(route);
   });
 }
 
