@@ -5,16 +5,14 @@
  * per request; out-of-range from/to/before gave 500 (bigint out of range). Now: 400 naming the field, the
  * process stays up, no reader is left open and RSS stays flat.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addToken, tokensPathFor } from '@tsunagaru/ingest';
 import { apiClient, type ApiClient } from './support/api-client.js';
-import { startChild, type ChildIngest } from './support/child-process.js';
+import { rssMb, startChild, type ChildIngest } from './support/child-process.js';
 import { freePort } from './support/ports.js';
 import { makeTempDir } from './support/temp-dir.js';
 
 const TOKEN = 'hostile-test-admin-token-0123456789';
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 describe('hostile query parameters against the whole process', () => {
   const dir = makeTempDir('hostile');

@@ -5,12 +5,11 @@
  * process never exits, its RSS stays bounded, no DuckDB reader or export is left open, and every answer
  * has the shape the document gives for its status.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addToken, ROLES, tokensPathFor } from '@tsunagaru/ingest';
 import { apiClient, type ApiClient } from './support/api-client.js';
-import { startChild, type ChildIngest } from './support/child-process.js';
+import { rssMb, startChild, type ChildIngest } from './support/child-process.js';
 import { requestsFor } from './support/openapi-arbitraries.js';
 import { answerValidator, routesOf, type OpenApiDoc } from './support/openapi.js';
 import { freePort } from './support/ports.js';
@@ -22,7 +21,6 @@ const RUNS_PER_ROUTE_AND_CALLER = 25;
 const BASE_SEED = Number(process.env.FC_SEED ?? 1917);
 /** The child's RSS may grow by this much at most over the run (it used to grow ~290 MB a request). */
 const RSS_GROWTH_LIMIT_MB = 250;
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 describe('the API under generated and boundary requests (fast-check, from /api/docs/json)', () => {
   const dir = makeTempDir('property');
@@ -101,6 +99,7 @@ describe('the API under generated and boundary requests (fast-check, from /api/d
     // Every export and every reader it opened is back.
     expect(health.body.api).toMatchObject({ exportsRunning: 0, readers: { exports: 0 } });
     expect(requests).toBeGreaterThanOrEqual(routesOf(doc).length * Object.keys(callers).length * RUNS_PER_ROUTE_AND_CALLER);
+    process.stdout.write(`api-property: ${requests} requests, RSS ${rss0.toFixed(0)} MB → peak ${peak.toFixed(0)} MB\n`);
     expect(peak - rss0, `RSS from ${rss0.toFixed(0)} MB to a peak of ${peak.toFixed(0)} MB over ${requests} requests`).toBeLessThan(RSS_GROWTH_LIMIT_MB);
   });
 });
