@@ -34,7 +34,9 @@ async function main(): Promise<void> {
         return;
       }
       if (tokens.length === 0) process.stdout.write(`no tokens in ${path} (TSUNAGARU_ADMIN_TOKEN is the bootstrap admin)\n`);
-      for (const t of tokens) process.stdout.write(`${t.id}  ${t.role.padEnd(14)}  ${t.createdAt}  ${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}  ${t.name}\n`);
+      // JSON (--json) carries epoch ms like the API; people read ISO 8601.
+      const iso = (ms: number) => new Date(ms).toISOString();
+      for (const t of tokens) process.stdout.write(`${t.id}  ${t.role.padEnd(14)}  ${iso(t.createdAt)}  ${t.revokedAt !== null ? `revoked ${iso(t.revokedAt)}` : 'active'}  ${t.name}\n`);
       return;
     }
     case 'revoke': {

@@ -51,7 +51,8 @@ async function startWorker(name: string, dir: string, env: Record<string, string
   child.stderr!.on('data', (d: Buffer) => (w.out = (w.out + d.toString()).slice(-8000)));
   await waitFor(`${name} subscribed at mosquitto`, async () => {
     if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${w.out}`);
-    const health = await fetch(`http://127.0.0.1:${port}/api/v1/health`).then((r) => r.json() as Promise<any>, () => undefined);
+    // The broker detail of health is for tokens (without one it answers the status only).
+    const health = await w.api.get('/api/v1/health').then((r) => r.body, () => undefined);
     return health?.mqtt?.subscribed === true;
   }, 45_000, 100);
   return w;

@@ -69,9 +69,10 @@ async function startSession() {
 
 async function refresh() {
   try {
-    const h = await fetch('/api/v1/health').then((r) => r.json());
-    $('#health').textContent = `broker ${h.mqtt?.connected ? 'connected' : 'DISCONNECTED'} · ${h.counters?.received ?? 0} messages`;
     if (!token()) return signIn();
+    // Without a token health says ok or degraded only; the broker and counters are in the detail.
+    const h = await get('/api/v1/health');
+    $('#health').textContent = `${h.status === 'ok' ? '' : 'DEGRADED · '}broker ${h.mqtt?.connected ? 'connected' : 'DISCONNECTED'} · ${h.counters?.received ?? 0} messages`;
     if (!session.me) await startSession();
     // The alert list is re-read on every refresh whatever the view (shelved and flooded alerts are not streamed).
     await Promise.all([views[current].refresh(), current === 'alerts' ? undefined : store.reload()]);

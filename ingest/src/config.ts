@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { readTlsFiles } from '@tsunagaru/broker';
 import { configError, IngestError } from './errors.js';
 import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
+import { loadApiSettings, type ApiSettings } from './api/api-settings.js';
+import { loadDuckDbSettings, type DuckDbSettings } from './storage/duckdb/duckdb-config.js';
 
 export interface IngestConfig {
   /** Where the embedded store and registry live. Env DATA_DIR, default `./data`. */
@@ -43,6 +45,10 @@ export interface IngestConfig {
   clientId: string;
   /** Env INGEST_ALERTS `on` | `off`; default on, but off with INGEST_SHARE_GROUP (a worker sees only a share of each device). */
   alerts: boolean;
+  /** Env HTTP_MAX_CONNECTIONS, HTTP_*_TIMEOUT_MS, API_EXPORTS_* (api/api-settings.ts). */
+  api: ApiSettings;
+  /** Env DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, API_READERS, API_READ_TIMEOUT_MS (storage/duckdb/duckdb-config.ts). */
+  duckdb: DuckDbSettings;
 }
 
 function loadHttpTls(env: NodeJS.ProcessEnv): IngestConfig['httpTls'] {
@@ -123,5 +129,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     httpTls: loadHttpTls(env),
     mqttTlsCa: loadMqttCa(env),
     ...loadShareSettings(env, storage, mqttUsername),
+    api: loadApiSettings(env),
+    duckdb: loadDuckDbSettings(env),
   });
 }

@@ -15,7 +15,13 @@ export type IngestErrorCode =
   /** An alert operation that the alert's state does not allow (e.g. shelving a cleared alert). */
   | 'INGEST_ERR_ALERT_STATE'
   /** A webhook delivery failed; retriable until its attempts run out, then dead-lettered. */
-  | 'INGEST_ERR_WEBHOOK';
+  | 'INGEST_ERR_WEBHOOK'
+  /** The API caller's role may not do this (HTTP 403). */
+  | 'INGEST_ERR_FORBIDDEN'
+  /** This caller has too much running at once, e.g. exports (HTTP 429 with Retry-After). */
+  | 'INGEST_ERR_TOO_MANY_REQUESTS'
+  /** The store's readers are all busy, or a read ran past its time (HTTP 503 with Retry-After). */
+  | 'INGEST_ERR_BUSY';
 
 export class IngestError extends Error {
   constructor(
@@ -32,4 +38,16 @@ export class IngestError extends Error {
 
 export function configError(variable: string, problem: string): IngestError {
   return new IngestError('INGEST_ERR_CONFIG', `${variable}: ${problem}`);
+}
+
+/** Too much at once: the same request can succeed after `retryAfterSec` (the API sends it as Retry-After). */
+export class BusyError extends IngestError {
+  constructor(
+    code: 'INGEST_ERR_TOO_MANY_REQUESTS' | 'INGEST_ERR_BUSY',
+    message: string,
+    readonly retryAfterSec: number,
+  ) {
+    super(code, message, true);
+    this.name = 'BusyError';
+  }
 }

@@ -21,7 +21,7 @@ import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js
 
 export interface IngestServiceDeps {
   config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile' | 'httpTls' | 'mqttTlsCa'> &
-    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts'>>;
+    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts' | 'api' | 'duckdb'>>;
   /** The ingest's own MQTT password (service account). */
   mqttPassword: string;
   registry: DeviceRegistry;
@@ -69,7 +69,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // rule is off, so its clock raises nothing (a share-group worker sees only part of each device's stream).
   const alertsOn = config.alerts ?? true;
   const rules = alertsOn ? configured : { ...configured, rules: Object.fromEntries(Object.entries(configured.rules).map(([id, r]) => [id, { ...r, enabled: false }])) as typeof configured.rules };
-  const store = await openEmbeddedStore(config.dataDir);
+  const store = await openEmbeddedStore(config.dataDir, config.duckdb ? { duckdb: config.duckdb } : {});
   // Its own connection: saving an alert must not queue behind the drainer's batch transactions.
   const alertsDb = await store.db.fork();
   const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, logger: logger.child({ component: 'alerts' }) });
@@ -116,8 +116,9 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   const app = await buildApp(
     {
       registry: deps.registry,
-      operations: store.operations,
-      readings: store.readings,
+      // The API reads on connections of its own (store.api), never queued behind the drainer's batches.
+      operations: store.api.operations,
+      readings: store.api.readings,
       adminToken: config.adminToken,
       // Role tokens and the audit log live in DATA_DIR, shared with `npm run tokens` / `npm run devices`.
       tokens: new FileTokenStore(tokensPathFor(config.dataDir), config.adminToken),
@@ -127,7 +128,9 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       alerts: alerting.engine,
       ledger: durable.ledger,
       commands,
-      exports: new DuckDbReadingsExporter(store.db),
+      exports: new DuckDbReadingsExporter(store.db, store.api.pool),
+      storeReaders: () => ({ pool: store.api.pool.stats(), open: store.db.readersOpen }),
+      ...(config.api ? { settings: config.api } : {}),
       health: () => {
         const ingest = durable.status();
         const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted;

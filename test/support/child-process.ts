@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -55,4 +56,9 @@ export function processControl(child: ChildProcess, graceMs: number): { kill(): 
       clearTimeout(timer);
     },
   };
+}
+
+/** A process's resident memory now, in MB (Linux /proc). */
+export function rssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 }

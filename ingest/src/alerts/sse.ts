@@ -19,7 +19,14 @@ export function closeAlertStreams(engine: AlertEngine): void {
  * GET /api/v1/alerts first and then follows the stream. Hijacked responses skip fastify's serialization
  * hooks (welfare redaction), so the route passes `visible` to filter per role.
  */
-export function streamAlerts(engine: AlertEngine, request: FastifyRequest, reply: FastifyReply, visible: (e: AlertEvent) => boolean = () => true): void {
+export function streamAlerts(
+  engine: AlertEngine,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  visible: (e: AlertEvent) => boolean = () => true,
+  /** What of an event the client gets (e.g. without welfare fields); default all of it. */
+  view: (e: AlertEvent) => unknown = (e) => e,
+): void {
   reply.hijack();
   const res = reply.raw;
   const open = streams.get(engine) ?? new Set();
@@ -41,7 +48,7 @@ export function streamAlerts(engine: AlertEngine, request: FastifyRequest, reply
       request.log.warn({ event: 'alert_stream_dropped', ip: request.ip }, 'an alert stream client stopped reading; dropped');
       return stream.end();
     }
-    res.write(`id: ${++n}\nevent: ${event.kind}\ndata: ${JSON.stringify(event)}\n\n`);
+    res.write(`id: ${++n}\nevent: ${event.kind}\ndata: ${JSON.stringify(view(event))}\n\n`);
   });
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   heartbeat.unref();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryDeviceRegistry } from '@tsunagaru/broker';
@@ -48,6 +48,15 @@ describe('API roles, hashed tokens and audit', () => {
     const raw = JSON.stringify(await readTokens(tokensPathFor(dir)));
     for (const role of ROLES) expect(raw).not.toContain(token[role]);
     expect(raw).toContain('"role":"water-bureau"');
+  });
+
+  it('keeps token times as epoch ms, and still reads token files written with ISO 8601 times', async () => {
+    const [first] = await readTokens(tokensPathFor(dir));
+    expect(first!.createdAt).toBeGreaterThan(Date.now() - 600_000);
+    expect(first!.revokedAt).toBeNull();
+    const old = join(dir, 'old-tokens.jsonl');
+    writeFileSync(old, `${JSON.stringify({ v: 1, op: 'add', id: 't_old', name: 'old', role: 'disaster-ops', sha256: 'ab', createdAt: '2026-01-02T03:04:05.000Z' })}\n${JSON.stringify({ v: 1, op: 'revoke', id: 't_old', at: '2026-02-03T04:05:06.000Z' })}\n`);
+    expect(await readTokens(old)).toEqual([{ id: 't_old', name: 'old', role: 'disaster-ops', sha256: 'ab', createdAt: Date.UTC(2026, 0, 2, 3, 4, 5), revokedAt: Date.UTC(2026, 1, 3, 4, 5, 6) }]);
   });
 
   it.each([
@@ -109,11 +118,12 @@ describe('API roles, hashed tokens and audit', () => {
     expect(revoked.json()).toMatchObject({ revoked: true, device: { id: 'pole-audit-1', disabled: true } });
 
     const audit = await app.inject({ url: '/api/v1/audit?target=pole-audit-1', headers: { authorization: `Bearer ${ADMIN}` } });
-    const entries = audit.json().entries as Array<{ action: string; actor: { id: string; role: string }; at: string }>;
+    const entries = audit.json().entries as Array<{ action: string; actor: { id: string; role: string }; at: number }>;
     expect(entries.map((e) => e.action)).toEqual(['device.revoke', 'device.rotate-secret', 'device.provision']);
     expect(entries[2]!.actor).toMatchObject({ kind: 'token', role: 'field-engineer', name: 'field-engineer desk' });
     expect(entries[0]!.actor).toMatchObject({ role: 'admin' });
-    expect(Date.parse(entries[0]!.at)).toBeGreaterThan(Date.now() - 60_000);
+    // `at` is epoch ms, the API's one time format.
+    expect(entries[0]!.at).toBeGreaterThan(Date.now() - 60_000);
     expect(JSON.stringify(entries)).not.toContain(created.json().secret);
   });
 });

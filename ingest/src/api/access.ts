@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEntry, AuditEntryInput, AuditLog } from '../audit/audit-log.js';
 import { canSeeWelfare, isWelfareRecord, redactWelfare, roleAllowed } from './roles.js';
 import type { TokenStore } from './tokens.js';
+import { errorBody } from './error-body.js';
 
 export interface AccessOptions {
   tokens: TokenStore;
@@ -17,9 +18,7 @@ function isPublic(request: FastifyRequest): boolean {
 function refuse(request: FastifyRequest, reply: FastifyReply, status: 401 | 403, message: string, extra: object = {}): FastifyReply {
   request.log.warn({ event: 'api_denied', status, method: request.method, url: request.url.slice(0, 256), ip: request.ip, ...extra }, `API request refused (${status})`);
   if (status === 401) void reply.header('www-authenticate', 'Bearer realm="tsunagaru"');
-  return reply
-    .code(status)
-    .send({ statusCode: status, code: status === 401 ? 'INGEST_ERR_UNAUTHORIZED' : 'INGEST_ERR_FORBIDDEN', error: status === 401 ? 'Unauthorized' : 'Forbidden', message });
+  return reply.code(status).send(errorBody(status, message));
 }
 
 /**
@@ -42,8 +41,12 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (isPublic(request)) return;
     const match = BEARER.exec(request.headers.authorization ?? '');
+    if (isPublic(request)) {
+      // A public route may say more to a caller with a valid token (health); a wrong token is just anonymous.
+      if (match) request.principal = (await tokens.authenticate(match[1]!)) ?? null;
+      return;
+    }
     const principal = match ? await tokens.authenticate(match[1]!) : undefined;
     if (!principal) {
       return refuse(request, reply, 401, 'send "Authorization: Bearer <token>"; tokens come from `npm run tokens -- add <role>`, or TSUNAGARU_ADMIN_TOKEN / the one printed at start');
@@ -61,7 +64,7 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
     if (!role || canSeeWelfare(role) || payload === null || typeof payload !== 'object') return payload;
     if (!Array.isArray(payload) && isWelfareRecord(payload as Record<string, unknown>)) {
       void reply.code(404);
-      return { statusCode: 404, code: 'INGEST_ERR_NOT_FOUND', error: 'Not Found', message: 'not found' };
+      return errorBody(404, 'not found');
     }
     return redactWelfare(payload);
   });

@@ -86,7 +86,7 @@ describe('REST API', () => {
     ]);
     const bad = await app.inject({ url: '/api/v1/devices/bs-07/readings?from=yesterday', headers: auth });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().message).toMatch(/^from: must be epoch milliseconds or an ISO 8601 time/);
+    expect(bad.json().message).toMatch(/^querystring\.from: must be epoch milliseconds .* or an ISO 8601 date-time/);
     expect((await app.inject({ url: '/api/v1/devices/nope/readings', headers: auth })).statusCode).toBe(404);
   });
 

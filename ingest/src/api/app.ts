@@ -2,11 +2,16 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { IngestError } from '../errors.js';
+import type { ErrorObject } from 'ajv';
 import { MemoryAuditLog } from '../audit/audit-log.js';
 import { installAccessControl } from './access.js';
+import { defaultApiSettings } from './api-settings.js';
 import './auth.js';
+import { completeContracts } from './contract.js';
 import type { ApiDeps } from './deps.js';
+import { describeError, errorBody } from './error-body.js';
+import { ExportSlots } from './export-slots.js';
+import { capConnections, serverTimeouts } from './http-limits.js';
 import { consoleRoutes } from './routes/console.js';
 import { exportRoutes } from './routes/exports.js';
 import { waterRoutes } from './routes/water.js';
@@ -16,23 +21,30 @@ import { closeAlertStreams } from '../alerts/sse.js';
 import { auditRoutes } from './routes/audit.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { provisioningRoutes } from './routes/provisioning.js';
+import { sharedSchemas, TIME_PARAM_HINT } from './schemas.js';
 import { FileTokenStore } from './tokens.js';
 import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { commandRoutes } from './routes/commands.js';
 
-const STATUS_BY_CODE: Record<string, number> = {
-  INGEST_ERR_NOT_FOUND: 404,
-  INGEST_ERR_BAD_REQUEST: 400,
-  INGEST_ERR_CONFLICT: 409,
-  INGEST_ERR_UNAUTHORIZED: 401,
-  REGISTRY_ERR_EXISTS: 409,
-  REGISTRY_ERR_NOT_FOUND: 404,
-  REGISTRY_ERR_INVALID: 400,
-  INGEST_ERR_ALERT_STATE: 409,
-  INGEST_ERR_ALERT_CONFIG: 400,
-};
+/** "querystring.to: must be …, got "x"": the field, what it must be and (for a value) what came. */
+function formatValidation(errors: ErrorObject[], dataVar: string): Error {
+  // An anyOf (a time: epoch ms or ISO 8601) fails with one error per branch; say it once, in words.
+  const alternatives = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const lines = errors
+    .filter((e) => e.keyword === 'anyOf' || !alternatives.has(e.instancePath))
+    .map((e) => {
+      const field = `${dataVar}${e.instancePath.replaceAll('/', '.')}`;
+      const got = e.data === undefined || typeof e.data === 'object' ? '' : `, got ${JSON.stringify(e.data).slice(0, 64)}`;
+      if (e.keyword === 'anyOf') return `${field}: must be ${TIME_PARAM_HINT}${got}`;
+      const missing = e.keyword === 'required' ? `.${String(e.params.missingProperty)}` : '';
+      const allowed = e.keyword === 'enum' ? `: ${(e.params.allowedValues as unknown[]).join(', ')}` : '';
+      const extra = e.keyword === 'additionalProperties' ? ` (${String(e.params.additionalProperty)})` : '';
+      return `${field}${missing}: ${e.message ?? 'is invalid'}${allowed}${extra}`;
+    });
+  return new Error(lines.join('; '));
+}
 
 /**
  * Builds the REST API without listening (tests use `inject`; style: fastify's Testing guide).
@@ -40,55 +52,68 @@ const STATUS_BY_CODE: Record<string, number> = {
  * development certificate of `npm start`).
  */
 export async function buildApp(deps: ApiDeps, logger?: Logger, https?: { cert: string | Buffer; key: string | Buffer }): Promise<FastifyInstance> {
+  const settings = deps.settings ?? defaultApiSettings();
+  const { node, ...timeouts } = serverTimeouts(settings);
   // With `https` fastify's types switch to an https.Server instance; routes and hooks are the same.
   const app = Fastify({
-    ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const } } : {}),
+    ...(https ? { https: { cert: https.cert, key: https.key, minVersion: 'TLSv1.2' as const, ...node } } : { http: node }),
+    ...timeouts,
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: 256 * 1024,
-    // Nullable fields are written as type: ["integer", "null"], which ajv's strict mode wants declared.
-    ajv: { customOptions: { allowUnionTypes: true } },
+    // Nullable fields are written as type: ["integer", "null"], which ajv's strict mode wants declared;
+    // verbose gives the error formatter the value that failed.
+    ajv: { customOptions: { allowUnionTypes: true, verbose: true } },
     // Field-named validation messages: "body.type: must be equal to one of the allowed values".
-    schemaErrorFormatter: (errors, dataVar) =>
-      new Error(
-        errors
-          .map((e) => {
-            const field = `${dataVar}${e.instancePath.replaceAll('/', '.')}`;
-            const missing = e.keyword === 'required' ? `.${String(e.params.missingProperty)}` : '';
-            const allowed = e.keyword === 'enum' ? `: ${(e.params.allowedValues as unknown[]).join(', ')}` : '';
-            const extra = e.keyword === 'additionalProperties' ? ` (${String(e.params.additionalProperty)})` : '';
-            return `${field}${missing}: ${e.message ?? 'is invalid'}${allowed}${extra}`;
-          })
-          .join('; '),
-      ),
+    schemaErrorFormatter: (errors, dataVar) => formatValidation(errors as ErrorObject[], dataVar),
   });
+  const connections = capConnections(app.server, settings, app.log);
 
+  for (const schema of sharedSchemas()) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Tsunagaru ingest API', version: '1.0.0', description: 'Devices, readings and dead letters of the Tsunagaru telemetry ingest.' },
+      openapi: '3.1.0',
+      info: {
+        title: 'Tsunagaru ingest API',
+        version: '1.0.0',
+        description:
+          'Devices, readings, alerts and dead letters of the Tsunagaru telemetry ingest. Times in JSON bodies are epoch milliseconds (UTC). ' +
+          'Every error answers the Error component with a stable `code`. Each operation lists the roles that may call it (`x-roles`).',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Shared schemas keep their names in components.schemas (not def-0, def-1…).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: false } });
+  completeContracts(app);
 
   // One access check for every route (access.ts): token → role → the route's `config.roles`.
   const audit = deps.audit ?? new MemoryAuditLog();
   installAccessControl(app, { tokens: deps.tokens ?? new FileTokenStore(undefined, deps.adminToken), audit });
 
-  app.setErrorHandler((err: FastifyError | IngestError, request, reply) => {
-    const code = (err as { code?: string }).code ?? 'INGEST_ERR_INTERNAL';
-    const status = STATUS_BY_CODE[code] ?? (err as FastifyError).statusCode ?? 500;
-    if (status >= 500) request.log.error({ err }, 'API request failed');
-    void reply.code(status).send({
-      statusCode: status,
-      code: (err as FastifyError).validation ? 'INGEST_ERR_BAD_REQUEST' : code,
-      error: status >= 500 ? 'Internal Server Error' : status === 404 ? 'Not Found' : status === 409 ? 'Conflict' : 'Bad Request',
-      message: status >= 500 ? 'internal error; see the ingest log' : err.message,
-    });
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const { status, body, retryAfterSec } = describeError(err);
+    if (status >= 500 && body.code === 'INGEST_ERR_INTERNAL') request.log.error({ err }, 'API request failed');
+    if (retryAfterSec !== undefined) void reply.header('retry-after', String(retryAfterSec));
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}; the routes are listed at /api/docs`));
   });
 
+  const slots = new ExportSlots(settings);
+  const apiStatus = () => {
+    const readers = deps.storeReaders?.();
+    return {
+      exportsRunning: slots.count,
+      ...(readers ? { readers: { pool: readers.pool, exports: readers.open - readers.pool.open } } : {}),
+      http: { ...connections.stats(), maxConnections: settings.maxConnections, maxConnectionsPerAddress: settings.maxConnectionsPerAddress },
+    };
+  };
+
   await app.register(async (scoped) => {
-    await healthRoutes(scoped, deps);
+    await healthRoutes(scoped, deps, apiStatus);
     await deviceRoutes(scoped, deps);
     await deadLetterRoutes(scoped, deps);
     await provisioningRoutes(scoped, deps);
@@ -97,7 +122,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger, https?: { cert: s
     if (deps.ledger) await ledgerRoutes(scoped, deps, deps.ledger);
     if (deps.commands) await commandRoutes(scoped, deps, deps.commands);
     if (deps.exports) {
-      await exportRoutes(scoped, deps, deps.exports);
+      await exportRoutes(scoped, deps, deps.exports, slots);
       await waterRoutes(scoped, deps, deps.exports);
     }
     if (deps.alerts) {

@@ -3,7 +3,9 @@ import type { AlertEngine } from '../alerts/engine.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ReadingsExporter } from '../exports/readings-export.js';
 import type { TokenStore } from './tokens.js';
-import type { OperationsStore, ReadingsReader } from '../storage/types.js';
+import type { OperationsReader, ReadingsReader } from '../storage/types.js';
+import type { ReadPoolStats } from '../storage/duckdb/read-pool.js';
+import type { ApiSettings } from './api-settings.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
 import type { CommandService } from '../commands/command-service.js';
 
@@ -19,7 +21,8 @@ export interface HealthReport {
 /** Everything the API needs, passed in (no singletons): tests build it with real parts on temp dirs. */
 export interface ApiDeps {
   registry: DeviceRegistry;
-  operations: OperationsStore;
+  /** Reads only (the embedded store's `api.operations`: the read pool, apart from the drainer's connection). */
+  operations: OperationsReader;
   readings: ReadingsReader;
   /** The bootstrap admin token (TSUNAGARU_ADMIN_TOKEN or generated). */
   adminToken: string;
@@ -39,4 +42,8 @@ export interface ApiDeps {
   commands?: CommandService;
   /** Readings exports (CSV, Parquet); without it the export routes are not served. */
   exports?: ReadingsExporter;
+  /** HTTP and export limits (api-settings.ts, from HTTP_* / API_* variables); default defaultApiSettings(). */
+  settings?: ApiSettings;
+  /** The store's reader connections, shown in the authenticated health detail. */
+  storeReaders?: () => { pool: ReadPoolStats; open: number };
 }

@@ -22,4 +22,15 @@ describe('roles', () => {
     expect(redactWelfare(input)).toEqual({ alerts: [{ id: 'a2', rule: 'battery_low', deviceId: 'wm-2' }], device: { attributes: { dma: 'n-3' } } });
     expect(input.device.attributes.welfareWatch).toBe(true);
   });
+
+  it('treats every key starting with welfare as welfare data, and drops list items that carry a welfare record', () => {
+    const deadLetters = [
+      { id: 1, webhook: 'ops', event: { kind: 'raised', at: 1, alert: { id: 'a1', rule: 'welfare-watch', group: 'water' } } },
+      { id: 2, webhook: 'ops', event: { kind: 'raised', at: 1, alert: { id: 'a2', rule: 'water-leak', group: 'water' } } },
+    ];
+    expect(redactWelfare({ deadLetters, attributes: { dma: 'n-3', welfareWatch: true, welfareHours: 4, WelfareContact: 'x' } })).toEqual({
+      deadLetters: [deadLetters[1]],
+      attributes: { dma: 'n-3' },
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import type { FastifyRequest } from 'fastify';
 
 /**
  * API roles. Each bearer token carries exactly one.
@@ -38,6 +39,9 @@ export function roleAllowed(role: Role, declared: readonly Role[] | undefined): 
   return role === 'admin' || (declared ?? ADMIN_ONLY).includes(role);
 }
 
+/** The caller's role; `admin` only where no access check ran (apps built without tokens in unit tests). */
+export const roleOf = (request: FastifyRequest): Role => request.principal?.role ?? 'admin';
+
 /** Welfare data (who is on a welfare watch, welfare alerts) is for the water bureau and admins only. */
 export function canSeeWelfare(role: Role): boolean {
   return role === 'admin' || role === 'water-bureau';
@@ -56,8 +60,10 @@ export function canSeeDeviceType(role: Role, type: DeviceType): boolean {
   return scope === 'all' || scope.includes(type);
 }
 
-/** Attribute keys that are welfare data. */
-export const WELFARE_KEYS: ReadonlySet<string> = new Set(['welfareWatch']);
+/** Welfare data by name: every attribute or field whose name starts with `welfare` (welfareWatch, welfareHours, …). */
+export function isWelfareKey(key: string): boolean {
+  return /^welfare/i.test(key);
+}
 
 /**
  * Is this object a welfare record (to be withheld from roles without welfare access)? The convention
@@ -74,20 +80,44 @@ export function isWelfareRecord(value: Record<string, unknown>): boolean {
   return typeof detail === 'object' && detail !== null && detail.welfareWatch === true;
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !(v instanceof Date);
+
+/** A welfare record, or an object carrying one (a webhook dead letter carries its event's alert). */
+function holdsWelfareRecord(value: Record<string, unknown>, depth: number): boolean {
+  if (isWelfareRecord(value)) return true;
+  if (depth > 8) return false;
+  return Object.values(value).some((v) => isPlainObject(v) && holdsWelfareRecord(v, depth + 1));
+}
+
 /**
  * Removes welfare data from a response body, whatever route built it (a safety net run for every
- * response to a role without welfare access): welfare keys are deleted and welfare records are dropped
- * from arrays. Returns a copy; the input (possibly a frozen registry record) is not touched.
+ * response to a role without welfare access): welfare keys are deleted and list items that are, or
+ * carry, a welfare record are dropped. Returns a copy; the input (possibly a frozen registry record) is
+ * not touched.
  */
 export function redactWelfare(value: unknown, depth = 0): unknown {
   if (depth > 64 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    return value.filter((v) => !(v && typeof v === 'object' && !Array.isArray(v) && isWelfareRecord(v as Record<string, unknown>))).map((v) => redactWelfare(v, depth + 1));
-  }
-  if (Buffer.isBuffer(value) || value instanceof Date) return value;
+  if (Array.isArray(value)) return value.filter((v) => !(isPlainObject(v) && holdsWelfareRecord(v, 0))).map((v) => redactWelfare(v, depth + 1));
+  if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (!WELFARE_KEYS.has(k)) out[k] = redactWelfare(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) if (!isWelfareKey(k)) out[k] = redactWelfare(v, depth + 1);
   return out;
+}
+
+/**
+ * The alert groups (alerts/types.ts: one operator console each) whose notifications a role handles: the
+ * webhook dead letters it may read. Admin: all.
+ */
+const ALERT_GROUPS_OF: Record<Role, readonly string[] | 'all'> = {
+  admin: 'all',
+  'field-engineer': ['field'],
+  'water-bureau': ['water'],
+  'disaster-ops': ['disaster'],
+};
+
+export function handlesAlertGroup(role: Role, group: string): boolean {
+  const groups = ALERT_GROUPS_OF[role];
+  return groups === 'all' || groups.includes(group);
 }
 
 declare module 'fastify' {

@@ -10,8 +10,9 @@ import { isRole, type ApiPrincipal, type Role } from './roles.js';
  * microseconds per request where scrypt would cost tens of milliseconds.
  *
  * File: `${DATA_DIR}/auth/tokens.jsonl`, append-only, one change per line:
- *   {"v":1,"op":"add","id":"t_…","name":"…","role":"water-bureau","sha256":"<hex>","createdAt":"…"}
- *   {"v":1,"op":"revoke","id":"t_…","at":"…"}
+ *   {"v":1,"op":"add","id":"t_…","name":"…","role":"water-bureau","sha256":"<hex>","createdAt":<epoch ms>}
+ *   {"v":1,"op":"revoke","id":"t_…","at":<epoch ms>}
+ * (Files written before times were epoch ms hold ISO 8601 strings there; they are read as well.)
  * Written by the CLI (`npm run tokens`), read by the API, which re-reads the file when it changes.
  */
 export interface TokenRecord {
@@ -19,8 +20,15 @@ export interface TokenRecord {
   name: string;
   role: Role;
   sha256: string;
-  createdAt: string;
-  revokedAt: string | null;
+  /** Epoch ms, the API's one time format. */
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** Epoch ms from a stored time: a number, or an ISO 8601 string of an older line; null when unreadable. */
+function storedTime(v: unknown): number | null {
+  const ms = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : NaN;
+  return Number.isFinite(ms) ? ms : null;
 }
 
 export interface TokenStore {
@@ -50,10 +58,11 @@ function parseLines(text: string): Map<string, TokenRecord> {
       continue; // a torn last append; the CLI writes whole lines with one write call
     }
     if (entry.op === 'add' && typeof entry.id === 'string' && typeof entry.sha256 === 'string' && isRole(entry.role)) {
-      byId.set(entry.id, { id: entry.id, name: String(entry.name ?? ''), role: entry.role, sha256: entry.sha256, createdAt: String(entry.createdAt ?? ''), revokedAt: null });
+      byId.set(entry.id, { id: entry.id, name: String(entry.name ?? ''), role: entry.role, sha256: entry.sha256, createdAt: storedTime(entry.createdAt) ?? 0, revokedAt: null });
     } else if (entry.op === 'revoke' && typeof entry.id === 'string') {
       const t = byId.get(entry.id);
-      if (t) byId.set(t.id, { ...t, revokedAt: String(entry.at ?? '') });
+      // A revoke line without a readable time still revokes.
+      if (t) byId.set(t.id, { ...t, revokedAt: storedTime(entry.at) ?? 0 });
     }
   }
   return byId;
@@ -84,7 +93,7 @@ async function appendLine(path: string, entry: object): Promise<void> {
 export async function addToken(path: string, role: Role, name: string): Promise<{ token: string; record: TokenRecord }> {
   if (!isRole(role)) throw new IngestError('INGEST_ERR_BAD_REQUEST', `role: must be one of admin, field-engineer, water-bureau, disaster-ops, got "${String(role)}"`);
   const token = `tsu_${randomBytes(32).toString('base64url')}`;
-  const record: TokenRecord = { id: `t_${randomBytes(6).toString('hex')}`, name: name.slice(0, 120), role, sha256: sha256Hex(token), createdAt: new Date().toISOString(), revokedAt: null };
+  const record: TokenRecord = { id: `t_${randomBytes(6).toString('hex')}`, name: name.slice(0, 120), role, sha256: sha256Hex(token), createdAt: Date.now(), revokedAt: null };
   await appendLine(path, { v: 1, op: 'add', id: record.id, name: record.name, role, sha256: record.sha256, createdAt: record.createdAt });
   return { token, record };
 }
@@ -92,7 +101,7 @@ export async function addToken(path: string, role: Role, name: string): Promise<
 export async function revokeToken(path: string, id: string): Promise<TokenRecord> {
   const existing = (await readTokens(path)).find((t) => t.id === id);
   if (!existing) throw new IngestError('INGEST_ERR_NOT_FOUND', `no token with id "${id.slice(0, 80)}"`);
-  const at = new Date().toISOString();
+  const at = Date.now();
   await appendLine(path, { v: 1, op: 'revoke', id, at });
   return { ...existing, revokedAt: at };
 }
@@ -134,7 +143,7 @@ export class FileTokenStore implements TokenStore {
     }
     if (sig === this.signature) return;
     const next = new Map<string, ApiPrincipal>();
-    for (const t of await readTokens(this.path)) if (!t.revokedAt) next.set(t.sha256, { tokenId: t.id, name: t.name, role: t.role });
+    for (const t of await readTokens(this.path)) if (t.revokedAt === null) next.set(t.sha256, { tokenId: t.id, name: t.name, role: t.role });
     this.byHash = next;
     this.signature = sig;
   }

@@ -29,7 +29,8 @@ export interface AuditEntryInput {
 }
 
 export interface AuditEntry extends AuditEntryInput {
-  at: string;
+  /** Epoch ms (the API's one time format). Lines written before this was a number hold ISO 8601; read() converts them. */
+  at: number;
   actor: AuditActor;
   outcome: 'ok' | 'failed';
 }
@@ -39,7 +40,7 @@ export interface AuditQuery {
   action?: string;
   target?: string;
   actorId?: string;
-  /** ISO or epoch ms: entries strictly before. */
+  /** Epoch ms: entries strictly before. */
   before?: number;
 }
 
@@ -55,7 +56,7 @@ export function auditPathFor(dataDir: string): string {
 
 function makeEntry(actor: AuditActor, input: AuditEntryInput, now: Date): AuditEntry {
   return {
-    at: now.toISOString(),
+    at: now.getTime(),
     actor: { kind: actor.kind, id: actor.id.slice(0, 120), ...(actor.name ? { name: actor.name.slice(0, 120) } : {}), ...(actor.role ? { role: actor.role } : {}) },
     action: input.action.slice(0, 80),
     target: input.target.slice(0, 200),
@@ -70,7 +71,7 @@ function matches(e: AuditEntry, q: AuditQuery): boolean {
     (!q.action || e.action === q.action) &&
     (!q.target || e.target === q.target) &&
     (!q.actorId || e.actor.id === q.actorId) &&
-    (q.before === undefined || Date.parse(e.at) < q.before)
+    (q.before === undefined || e.at < q.before)
   );
 }
 
@@ -142,7 +143,8 @@ export class FileAuditLog implements AuditLog {
     for (const line of lines) {
       if (!line.trim()) continue;
       try {
-        entries.push(JSON.parse(line) as AuditEntry);
+        const entry = JSON.parse(line) as Omit<AuditEntry, 'at'> & { at: number | string };
+        entries.push({ ...entry, at: typeof entry.at === 'string' ? Date.parse(entry.at) : entry.at });
       } catch {
         // a torn append at the very end: skip it
       }

@@ -1,11 +1,11 @@
 /**
  * The water balance of each district metered area over a time range, from the embedded store (one
- * aggregate query on a reader connection): what the customer meters used, what the inlet (bulk) meter
+ * aggregate query, on the API's read pool): what the customer meters used, what the inlet (bulk) meter
  * let in, non-revenue water (domain notes: inlet − sum of customer meters), night flow and leaks.
  *
  * A DMA's inlet meter is a water meter provisioned with `site: "dma-inlet"` (dashboards/README.md).
  */
-import type { DuckDbDatabase } from '../storage/duckdb/database.js';
+import type { SqlReader } from '../storage/duckdb/database.js';
 
 export const DMA_INLET_SITE = 'dma-inlet';
 /** Minimum night flow window, 02:00–04:00 Japan time (UTC+9) (domain notes). */
@@ -37,7 +37,7 @@ export interface DmaBalance {
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-export async function dmaBalance(db: DuckDbDatabase, meters: readonly DmaMeter[], from: number, to: number): Promise<DmaBalance[]> {
+export async function dmaBalance(db: SqlReader, meters: readonly DmaMeter[], from: number, to: number): Promise<DmaBalance[]> {
   if (meters.length === 0) return [];
   const devices = JSON.stringify(meters.map((m) => ({ device_id: m.id, dma: m.dma, inlet: m.inlet })));
   const sql = `
@@ -59,7 +59,7 @@ export async function dmaBalance(db: DuckDbDatabase, meters: readonly DmaMeter[]
       sum(m.night_lph) FILTER (WHERE NOT d.inlet) AS night_lph,
       count(*) FILTER (WHERE m.leak) AS leaks
     FROM d LEFT JOIN m USING (device_id) GROUP BY d.dma ORDER BY d.dma`;
-  const rows = await db.withReader(async (c) => (await c.runAndReadAll(sql, [devices, from, to])).getRowObjectsJson());
+  const rows = await db.all(sql, [devices, from, to]);
   return rows.map((r) => {
     const customerLitres = num(r.customer_litres) ?? 0;
     const inletLitres = Number(r.inlets) > 0 ? (num(r.inlet_litres) ?? 0) : null;

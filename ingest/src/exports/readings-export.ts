@@ -9,7 +9,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
-import type { DuckDbDatabase } from '../storage/duckdb/database.js';
+import type { DuckDbDatabase, SqlReader } from '../storage/duckdb/database.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from '../storage/duckdb/sample-columns.js';
 import { dmaBalance, type DmaBalance, type DmaMeter } from './dma-balance.js';
 
@@ -36,10 +36,13 @@ export type ExportFormat = 'csv' | 'parquet';
 
 /** Exports readings; the API's export routes call this (ApiDeps.exports). */
 export interface ReadingsExporter {
-  /** Writes CSV to `out` (header first), respecting backpressure; stops early when `out` is destroyed. Returns the rows written. */
+  /**
+   * Writes CSV to `out` (header first), respecting backpressure. Stops early, interrupting the query and
+   * releasing its connection, when `out` is closed or destroyed (the client went away). Returns the rows written.
+   */
   csv(request: ReadingsExportRequest, out: Writable): Promise<number>;
-  /** Writes a Parquet file at `path`. */
-  parquet(request: ReadingsExportRequest, path: string): Promise<void>;
+  /** Writes a Parquet file at `path`; `signal` aborts the query (the client went away). */
+  parquet(request: ReadingsExportRequest, path: string, signal?: AbortSignal): Promise<void>;
   /** The water balance of each DMA of `meters` over [from, to) (dma-balance.ts). */
   dmaBalance(meters: readonly DmaMeter[], from: number, to: number): Promise<DmaBalance[]>;
 }
@@ -103,34 +106,56 @@ async function write(out: Writable, text: string): Promise<boolean> {
 }
 
 export class DuckDbReadingsExporter implements ReadingsExporter {
-  constructor(private readonly db: DuckDbDatabase) {}
+  /** `reads`: where short reads run (the API's read pool); exports get a connection each (withReader). */
+  constructor(
+    private readonly db: DuckDbDatabase,
+    private readonly reads: SqlReader = db,
+  ) {}
 
   csv(request: ReadingsExportRequest, out: Writable): Promise<number> {
     const { sql, params, columns } = exportQuery(request, 'csv');
     return this.db.withReader(async (connection) => {
-      const result = await connection.stream(sql, params);
-      if (!(await write(out, csvLine(columns)))) return 0;
-      let rows = 0;
-      for await (const batch of result.yieldRowsJson()) {
-        if (!(await write(out, batch.map(csvLine).join('')))) {
-          connection.interrupt();
-          break;
+      // The query may still be sorting when the client goes: interrupt it rather than finish it for nobody.
+      const gone = () => connection.interrupt();
+      out.once('close', gone);
+      try {
+        if (out.destroyed) return 0;
+        const result = await connection.stream(sql, params);
+        if (!(await write(out, csvLine(columns)))) return 0;
+        let rows = 0;
+        for await (const batch of result.yieldRowsJson()) {
+          if (!(await write(out, batch.map(csvLine).join('')))) {
+            connection.interrupt();
+            break;
+          }
+          rows += batch.length;
         }
-        rows += batch.length;
+        return rows;
+      } catch (err) {
+        if (out.destroyed) return 0; // interrupted because the client left: not a failure of the export
+        throw err;
+      } finally {
+        out.off('close', gone);
       }
-      return rows;
     });
   }
 
-  parquet(request: ReadingsExportRequest, path: string): Promise<void> {
+  parquet(request: ReadingsExportRequest, path: string, signal?: AbortSignal): Promise<void> {
     const { sql, params } = exportQuery(request, 'parquet');
     const target = path.replaceAll("'", "''");
     return this.db.withReader(async (connection) => {
-      await connection.run(`COPY (${sql}) TO '${target}' (FORMAT PARQUET, COMPRESSION ZSTD)`, params);
+      const abort = () => connection.interrupt();
+      signal?.addEventListener('abort', abort, { once: true });
+      try {
+        signal?.throwIfAborted();
+        await connection.run(`COPY (${sql}) TO '${target}' (FORMAT PARQUET, COMPRESSION ZSTD)`, params);
+      } finally {
+        signal?.removeEventListener('abort', abort);
+      }
     });
   }
 
   dmaBalance(meters: readonly DmaMeter[], from: number, to: number): Promise<DmaBalance[]> {
-    return dmaBalance(this.db, meters, from, to);
+    return dmaBalance(this.reads, meters, from, to);
   }
 }

@@ -96,6 +96,9 @@ export interface OperationsStore {
   recordCommandAck(deviceId: string, ack: CommandAck, receivedAt: number): Promise<void>;
 }
 
+/** The operations store's reads, all the API needs of it (it reads through a pool of its own). */
+export type OperationsReader = Pick<OperationsStore, 'listDeadLetters' | 'countDeadLetters' | 'getStatus' | 'listStatus'>;
+
 /** Reading back what the embedded store holds (the API uses it). */
 export interface ReadingsReader {
   readings(deviceId: string, type: DeviceType, q: ReadingsQuery): Promise<ReadingRow[]>;

@@ -3,11 +3,27 @@ import { IngestError } from '../../errors.js';
 import type { AlertEngine } from '../../alerts/engine.js';
 import { acknowledgeAlert, commentAlert, shelveAlert, unshelveAlert } from '../../alerts/operations.js';
 import { streamAlerts } from '../../alerts/sse.js';
-import { ALERT_GROUPS, SEVERITIES, type Alert, type AlertGroup, type AlertState, type Severity } from '../../alerts/types.js';
-import { canSeeDeviceType, canSeeWelfare, FIELD_ROLES, isWelfareRecord, READ_ROLES, type Role } from '../roles.js';
-import { errorSchema } from '../schemas.js';
+import { ALERT_GROUPS, SEVERITIES, type Alert, type AlertEvent, type AlertGroup, type AlertState, type Severity } from '../../alerts/types.js';
+import { canSeeDeviceType, canSeeWelfare, handlesAlertGroup, isWelfareRecord, READ_ROLES, redactWelfare, roleOf, type Role } from '../roles.js';
+import { epochMs, limitQuery, MAX_EPOCH_MS, page, queryText, ref } from '../schemas.js';
 
-const idParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
+const idParam = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+const alert = ref('Alert');
+
+/** A webhook notification no webhook accepted (alerts/store.ts WebhookDeadLetter). */
+const webhookDeadLetter = {
+  type: 'object',
+  required: ['id', 'webhook', 'event', 'attempts', 'lastError', 'failedAt'],
+  additionalProperties: true,
+  properties: {
+    id: { type: 'integer' },
+    webhook: { type: 'string' },
+    event: { type: 'object', required: ['kind', 'at', 'alert'], additionalProperties: true, properties: { kind: { type: 'string' }, at: epochMs, alert } },
+    attempts: { type: 'integer' },
+    lastError: { type: 'string' },
+    failedAt: epochMs,
+  },
+} as const;
 const text = { type: 'string', minLength: 1, maxLength: 2000 } as const;
 /** Acting on alerts is for the people who answer them; every role but admin-only tasks. */
 const ACT_ROLES = READ_ROLES;
@@ -33,7 +49,6 @@ export function alertVisible(role: Role, alert: Pick<Alert, 'deviceType' | 'rule
   return role !== 'water-bureau' || alert.group === 'water';
 }
 
-const roleOf = (request: FastifyRequest): Role => request.principal?.role ?? 'admin';
 const actor = (request: FastifyRequest) => request.principal?.name || request.principal?.tokenId || 'operator';
 
 export async function alertRoutes(app: FastifyInstance, engine: AlertEngine): Promise<void> {
@@ -57,13 +72,14 @@ export async function alertRoutes(app: FastifyInstance, engine: AlertEngine): Pr
           properties: {
             state: { type: 'string', enum: ['active', 'cleared', 'all'], default: 'active' },
             severity: { type: 'string', enum: [...SEVERITIES] },
-            type: { type: 'string', maxLength: 64, description: 'rule id, e.g. ring-island-isolated, time-to-dark, water-leak' },
+            type: queryText(64, 'rule id, e.g. ring-island-isolated, time-to-dark, water-leak'),
             group: { type: 'string', enum: [...ALERT_GROUPS] },
-            deviceId: { type: 'string', maxLength: 80 },
+            deviceId: queryText(80),
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 },
-            before: { type: 'integer', description: 'only alerts raised before this epoch ms (paging: the last raisedAt of the previous page)' },
+            before: { type: 'integer', minimum: 0, maximum: MAX_EPOCH_MS, description: 'only alerts raised before this epoch ms (paging: the last raisedAt of the previous page)' },
           },
         },
+        response: { 200: page('alerts', alert) },
       },
     },
     async (request) => {
@@ -77,30 +93,49 @@ export async function alertRoutes(app: FastifyInstance, engine: AlertEngine): Pr
 
   app.get(
     '/api/v1/alerts/stream',
-    { config: { roles: READ_ROLES }, schema: { summary: 'Server-sent events: every alert change as it happens (event = raised, cleared, …; data = {kind, at, alert})', tags: ['alerts'] } },
+    {
+      config: { roles: READ_ROLES },
+      schema: {
+        summary: 'Server-sent events: every alert change as it happens (event = raised, cleared, …; data = {kind, at, alert})',
+        tags: ['alerts'],
+        response: { 200: { description: 'an endless text/event-stream; a comment line every 15 s keeps it open', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+      },
+    },
     (request, reply) => {
       const role = roleOf(request);
-      streamAlerts(engine, request, reply, (e) => alertVisible(role, e.alert));
+      // Hijacked streams skip the preSerialization hook, so redact here what the hook redacts elsewhere.
+      const view = canSeeWelfare(role) ? undefined : (e: AlertEvent) => redactWelfare(e);
+      streamAlerts(engine, request, reply, (e) => alertVisible(role, e.alert), view);
     },
   );
 
   app.get<{ Querystring: { limit: number } }>(
     '/api/v1/alerts/webhook-dead-letters',
-    { config: { roles: FIELD_ROLES }, schema: { summary: 'Alert notifications a webhook did not accept after all retries, newest first', tags: ['alerts'], querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } } } },
+    {
+      config: { roles: READ_ROLES },
+      schema: {
+        summary: "Alert notifications a webhook did not accept after all retries, newest first: those of the caller's alert group (field engineers: field, water bureau: water, disaster ops: disaster; admin: all), welfare ones only for roles with welfare access",
+        tags: ['alerts'],
+        querystring: limitQuery(1000, 100),
+        response: { 200: page('deadLetters', webhookDeadLetter) },
+      },
+    },
     async (request) => {
-      const deadLetters = await engine.store.listWebhookDeadLetters(request.query.limit);
+      const role = roleOf(request);
+      // Filtered after the read, so a page may hold fewer than `limit` (the store has no group column).
+      const deadLetters = (await engine.store.listWebhookDeadLetters(request.query.limit)).filter((dl) => handlesAlertGroup(role, dl.event.alert.group) && alertVisible(role, dl.event.alert));
       return { count: deadLetters.length, deadLetters };
     },
   );
 
-  app.get<{ Params: { id: string } }>('/api/v1/alerts/:id', { config: { roles: READ_ROLES }, schema: { summary: 'One alert', tags: ['alerts'], params: idParam, response: { 404: errorSchema } } }, async (request) => {
+  app.get<{ Params: { id: string } }>('/api/v1/alerts/:id', { config: { roles: READ_ROLES }, schema: { summary: 'One alert', tags: ['alerts'], params: idParam, response: { 200: alert } } }, async (request) => {
     await visibleAlert(request, request.params.id);
     return (await engine.get(request.params.id))!;
   });
 
   app.post<{ Params: { id: string }; Body: { comment?: string } | undefined }>(
     '/api/v1/alerts/:id/ack',
-    { config: { roles: ACT_ROLES }, schema: { summary: 'Acknowledge an alert, optionally with a comment', tags: ['alerts'], params: idParam, body: { type: 'object', additionalProperties: false, properties: { comment: text } }, response: { 404: errorSchema } } },
+    { config: { roles: ACT_ROLES }, schema: { summary: 'Acknowledge an alert, optionally with a comment', tags: ['alerts'], params: idParam, body: { type: 'object', additionalProperties: false, properties: { comment: text } }, response: { 200: alert, 409: ref('Error') } } },
     async (request) => {
       await visibleAlert(request, request.params.id);
       const alert = await acknowledgeAlert(engine, request.params.id, actor(request), request.body?.comment);
@@ -111,7 +146,7 @@ export async function alertRoutes(app: FastifyInstance, engine: AlertEngine): Pr
 
   app.post<{ Params: { id: string }; Body: { text: string } }>(
     '/api/v1/alerts/:id/comments',
-    { config: { roles: ACT_ROLES }, schema: { summary: 'Add a comment to an alert', tags: ['alerts'], params: idParam, body: { type: 'object', required: ['text'], additionalProperties: false, properties: { text } }, response: { 404: errorSchema } } },
+    { config: { roles: ACT_ROLES }, schema: { summary: 'Add a comment to an alert', tags: ['alerts'], params: idParam, body: { type: 'object', required: ['text'], additionalProperties: false, properties: { text } }, response: { 200: alert } } },
     async (request) => {
       await visibleAlert(request, request.params.id);
       return commentAlert(engine, request.params.id, actor(request), request.body.text);
@@ -132,7 +167,7 @@ export async function alertRoutes(app: FastifyInstance, engine: AlertEngine): Pr
           additionalProperties: false,
           properties: { mode: { type: 'string', enum: ['one-shot', 'timed'] }, minutes: { type: 'number', exclusiveMinimum: 0, maximum: 43_200 }, comment: text },
         },
-        response: { 404: errorSchema, 409: errorSchema },
+        response: { 200: alert, 409: ref('Error') },
       },
     },
     async (request) => {
@@ -146,7 +181,7 @@ export async function alertRoutes(app: FastifyInstance, engine: AlertEngine): Pr
 
   app.post<{ Params: { id: string } }>(
     '/api/v1/alerts/:id/unshelve',
-    { config: { roles: ACT_ROLES }, schema: { summary: 'End the shelving of an alert', tags: ['alerts'], params: idParam, response: { 404: errorSchema } } },
+    { config: { roles: ACT_ROLES }, schema: { summary: 'End the shelving of an alert', tags: ['alerts'], params: idParam, response: { 200: alert, 409: ref('Error') } } },
     async (request) => {
       await visibleAlert(request, request.params.id);
       const alert = await unshelveAlert(engine, request.params.id);

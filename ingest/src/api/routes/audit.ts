@@ -1,14 +1,36 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../../audit/audit-log.js';
 import { ADMIN_ONLY } from '../roles.js';
+import { epochMs, page, queryText, timeParam } from '../schemas.js';
+import { parseTime } from '../time-range.js';
 
 interface AuditQs {
   limit: number;
   action?: string;
   target?: string;
   actor?: string;
-  before?: string;
+  before?: number | string;
 }
+
+const auditEntry = {
+  type: 'object',
+  required: ['at', 'actor', 'action', 'target', 'outcome'],
+  additionalProperties: false,
+  properties: {
+    at: epochMs,
+    actor: {
+      type: 'object',
+      required: ['kind', 'id'],
+      additionalProperties: false,
+      properties: { kind: { type: 'string', enum: ['token', 'cli'] }, id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' } },
+    },
+    action: { type: 'string' },
+    target: { type: 'string' },
+    outcome: { type: 'string', enum: ['ok', 'failed'] },
+    detail: { type: 'object', additionalProperties: true },
+    ip: { type: 'string' },
+  },
+} as const;
 
 /** The audit log, newest first: admin only. */
 export async function auditRoutes(app: FastifyInstance, audit: AuditLog): Promise<void> {
@@ -21,25 +43,27 @@ export async function auditRoutes(app: FastifyInstance, audit: AuditLog): Promis
         tags: ['audit'],
         querystring: {
           type: 'object',
+          additionalProperties: false,
           properties: {
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            action: { type: 'string', maxLength: 80, description: 'e.g. device.revoke' },
-            target: { type: 'string', maxLength: 200, description: 'e.g. a device id' },
-            actor: { type: 'string', maxLength: 120, description: 'token id, `bootstrap`, or an OS user (CLI)' },
-            before: { type: 'string', description: 'ISO 8601 or epoch ms: entries strictly before (paging)' },
+            action: queryText(80, 'e.g. device.revoke'),
+            target: queryText(200, 'e.g. a device id'),
+            actor: queryText(120, 'token id, `bootstrap`, or an OS user (CLI)'),
+            before: timeParam('entries strictly before (paging: the last `at` of the previous page)'),
           },
         },
+        response: { 200: page('entries', auditEntry) },
       },
     },
     async (request) => {
-      const { limit, action, target, actor, before } = request.query;
-      const beforeMs = before === undefined ? undefined : /^\d+$/.test(before) ? Number(before) : Date.parse(before);
+      const { limit, action, target, actor } = request.query;
+      const before = parseTime('before', request.query.before);
       const entries = await audit.list({
         limit,
         ...(action ? { action } : {}),
         ...(target ? { target } : {}),
         ...(actor ? { actorId: actor } : {}),
-        ...(beforeMs !== undefined && !Number.isNaN(beforeMs) ? { before: beforeMs } : {}),
+        ...(before !== undefined ? { before } : {}),
       });
       return { count: entries.length, entries };
     },

@@ -5,10 +5,11 @@ import { MAX_TTL_SEC, type CommandService } from '../../commands/command-service
 import { IngestError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
 import { canSeeDeviceType, FIELD_ROLES, READ_ROLES } from '../roles.js';
-import { deviceIdParam, errorSchema } from '../schemas.js';
+import { deviceIdParam, limitQuery, page } from '../schemas.js';
 
 const commandSchema = {
   type: 'object',
+  required: ['cmdId', 'deviceId', 'name', 'status', 'createdAt', 'expiresAt'],
   properties: {
     cmdId: { type: 'string' },
     deviceId: { type: 'string' },
@@ -53,7 +54,7 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps, command
         tags: ['commands'],
         params: deviceIdParam,
         body: commandBody,
-        response: { 201: commandSchema, 400: errorSchema, 404: errorSchema },
+        response: { 201: commandSchema },
       },
     },
     async (request, reply) => {
@@ -72,8 +73,8 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps, command
       schema: {
         summary: "A command's status, with the device's result or error",
         tags: ['commands'],
-        params: { type: 'object', required: ['id', 'cmdId'], properties: { ...deviceIdParam.properties, cmdId: { type: 'string', maxLength: 64 } } },
-        response: { 200: commandSchema, 404: errorSchema },
+        params: { type: 'object', required: ['id', 'cmdId'], additionalProperties: false, properties: { ...deviceIdParam.properties, cmdId: { type: 'string', minLength: 1, maxLength: 64 } } },
+        response: { 200: commandSchema },
       },
     },
     async (request) => {
@@ -92,8 +93,8 @@ export async function commandRoutes(app: FastifyInstance, deps: ApiDeps, command
         summary: 'Commands of a device, newest first',
         tags: ['commands'],
         params: deviceIdParam,
-        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } } },
-        response: { 200: { type: 'object', properties: { count: { type: 'integer' }, commands: { type: 'array', items: commandSchema } } }, 404: errorSchema },
+        querystring: limitQuery(1000, 50),
+        response: { 200: page('commands', commandSchema) },
       },
     },
     async (request) => {

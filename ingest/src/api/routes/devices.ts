@@ -1,12 +1,15 @@
-import { devicePrefix, buildTopic, type DeviceType } from '@tsunagaru/firmware-contracts';
+import { devicePrefix, buildTopic, DEVICE_TYPES, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeviceRecord } from '@tsunagaru/broker';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IngestError } from '../../errors.js';
 import type { DeviceStatus } from '../../storage/types.js';
 import type { ApiDeps } from '../deps.js';
 import { canSeeDeviceType, FIELD_ROLES, READ_ROLES } from '../roles.js';
-import { deviceIdParam, deviceSchema, errorSchema, provisionBody, rangeQuery, statusSchema } from '../schemas.js';
+import { deviceIdParam, page, provisionBody, rangeQuery, ref } from '../schemas.js';
 import { parseRange } from '../time-range.js';
+
+/** The registry keeps ISO 8601 times; the API's JSON carries epoch ms (schemas.ts). */
+export const epochMsOf = (iso: string): number => Date.parse(iso);
 
 /** The public view of a device: never the secret hash. */
 function publicDevice(d: DeviceRecord, status: DeviceStatus | undefined) {
@@ -16,7 +19,8 @@ function publicDevice(d: DeviceRecord, status: DeviceStatus | undefined) {
     attributes: d.attributes,
     ...(d.location ? { location: d.location } : {}),
     disabled: d.disabled,
-    createdAt: d.createdAt,
+    createdAt: epochMsOf(d.createdAt),
+    updatedAt: epochMsOf(d.updatedAt),
     status: {
       online: status?.online ?? false,
       boot: status?.boot ?? null,
@@ -38,8 +42,8 @@ function requireDevice(deps: ApiDeps, id: string, request: FastifyRequest): Devi
 }
 
 interface RangeQs {
-  from?: string;
-  to?: string;
+  from?: number | string;
+  to?: number | string;
   limit: number;
 }
 
@@ -53,8 +57,8 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       schema: {
         summary: 'List provisioned devices with their status',
         tags: ['devices'],
-        querystring: { type: 'object', properties: { type: deviceSchema.properties.type, online: { type: 'boolean' } } },
-        response: { 200: { type: 'object', properties: { count: { type: 'integer' }, devices: { type: 'array', items: deviceSchema } } } },
+        querystring: { type: 'object', additionalProperties: false, properties: { type: { type: 'string', enum: [...DEVICE_TYPES] }, online: { type: 'boolean' } } },
+        response: { 200: page('devices', ref('Device')) },
       },
     },
     async (request) => {
@@ -81,16 +85,11 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         response: {
           201: {
             type: 'object',
-            properties: {
-              device: deviceSchema,
-              secret: { type: 'string' },
-              mqtt: {
-                type: 'object',
-                properties: { url: { type: 'string' }, username: { type: 'string' }, publishPrefix: { type: 'string' }, subscribe: { type: 'string' } },
-              },
-            },
+            required: ['device', 'secret', 'mqtt'],
+            additionalProperties: false,
+            properties: { device: ref('Device'), secret: { type: 'string', description: 'the MQTT secret, shown only this once' }, mqtt: ref('MqttAccess') },
           },
-          409: errorSchema,
+          409: ref('Error'),
         },
       },
     },
@@ -116,14 +115,21 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         params: deviceIdParam,
         response: {
           200: {
-            type: 'object',
-            properties: {
-              ...deviceSchema.properties,
-              status: statusSchema,
-              latest: { type: 'object', additionalProperties: { type: 'object', properties: { value: {}, ts: { type: 'integer' } } } },
-            },
+            allOf: [
+              ref('Device'),
+              {
+                type: 'object',
+                required: ['latest'],
+                properties: {
+                  latest: {
+                    type: 'object',
+                    description: 'per reading: its latest value and when it was measured (epoch ms)',
+                    additionalProperties: { type: 'object', required: ['value', 'ts'], properties: { value: {}, ts: { type: 'integer' } } },
+                  },
+                },
+              },
+            ],
           },
-          404: errorSchema,
         },
       },
     },
@@ -143,7 +149,22 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
         tags: ['devices'],
         params: deviceIdParam,
         querystring: rangeQuery,
-        response: { 404: errorSchema, 400: errorSchema },
+        response: {
+          200: {
+            type: 'object',
+            required: ['deviceId', 'type', 'from', 'to', 'count', 'truncated', 'readings'],
+            additionalProperties: false,
+            properties: {
+              deviceId: { type: 'string' },
+              type: { type: 'string', enum: [...DEVICE_TYPES] },
+              from: { type: 'integer' },
+              to: { type: 'integer' },
+              count: { type: 'integer' },
+              truncated: { type: 'boolean', description: 'limit reached: ask again from the last ts' },
+              readings: { type: 'array', items: ref('Reading') },
+            },
+          },
+        },
       },
     },
     async (request) => {
@@ -157,7 +178,23 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
 
   app.get<{ Params: { id: string }; Querystring: RangeQs }>(
     '/api/v1/devices/:id/events',
-    { config: { roles: READ_ROLES }, schema: { summary: 'Events of a device in [from, to)', tags: ['devices'], params: deviceIdParam, querystring: rangeQuery, response: { 404: errorSchema } } },
+    {
+      config: { roles: READ_ROLES },
+      schema: {
+        summary: 'Events of a device in [from, to)',
+        tags: ['devices'],
+        params: deviceIdParam,
+        querystring: rangeQuery,
+        response: {
+          200: page('events', {
+            type: 'object',
+            required: ['boot', 'seq', 'ts', 'type'],
+            additionalProperties: false,
+            properties: { boot: { type: 'integer' }, seq: { type: 'integer' }, ts: { type: 'integer' }, type: { type: 'string' }, detail: {} },
+          }, { deviceId: { type: 'string' }, from: { type: 'integer' }, to: { type: 'integer' } }),
+        },
+      },
+    },
     async (request) => {
       const device = requireDevice(deps, request.params.id, request);
       const { from, to } = parseRange(request.query, now());

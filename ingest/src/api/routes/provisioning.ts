@@ -4,17 +4,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IngestError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
 import { ADMIN_ONLY, FIELD_ROLES } from '../roles.js';
-import { deviceIdParam, errorSchema } from '../schemas.js';
+import { deviceIdParam, ref } from '../schemas.js';
+import { epochMsOf } from './devices.js';
 
 /** What these routes return about a device: never the secret hash. */
 function credentialView(d: DeviceRecord) {
-  return { id: d.id, type: d.type, disabled: d.disabled, updatedAt: d.updatedAt };
+  return { id: d.id, type: d.type, disabled: d.disabled, updatedAt: epochMsOf(d.updatedAt) };
 }
 
-const deviceResult = {
-  type: 'object',
-  properties: { id: { type: 'string' }, type: { type: 'string' }, disabled: { type: 'boolean' }, updatedAt: { type: 'string' } },
-} as const;
+const deviceResult = ref('DeviceCredential');
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
@@ -41,13 +39,10 @@ export async function provisioningRoutes(app: FastifyInstance, deps: ApiDeps): P
         response: {
           200: {
             type: 'object',
-            properties: {
-              device: deviceResult,
-              secret: { type: 'string' },
-              mqtt: { type: 'object', properties: { url: { type: 'string' }, username: { type: 'string' }, publishPrefix: { type: 'string' }, subscribe: { type: 'string' } } },
-            },
+            required: ['device', 'secret', 'mqtt'],
+            additionalProperties: false,
+            properties: { device: deviceResult, secret: { type: 'string', description: 'the new MQTT secret, shown only this once' }, mqtt: ref('MqttAccess') },
           },
-          404: errorSchema,
         },
       },
     },
@@ -72,7 +67,7 @@ export async function provisioningRoutes(app: FastifyInstance, deps: ApiDeps): P
           summary: disabled ? 'Disable a device: it can no longer log in, and a live session is closed' : 'Enable a disabled device',
           tags: ['provisioning'],
           params: deviceIdParam,
-          response: { 200: { type: 'object', properties: { device: deviceResult } }, 404: errorSchema },
+          response: { 200: { type: 'object', required: ['device'], additionalProperties: false, properties: { device: deviceResult } } },
         },
       },
       async (request: IdRequest) => {
@@ -93,7 +88,7 @@ export async function provisioningRoutes(app: FastifyInstance, deps: ApiDeps): P
   const revokeSchema = {
     tags: ['provisioning'],
     params: deviceIdParam,
-    response: { 200: { type: 'object', properties: { device: deviceResult, revoked: { type: 'boolean' } } }, 404: errorSchema },
+    response: { 200: { type: 'object', required: ['device', 'revoked'], additionalProperties: false, properties: { device: deviceResult, revoked: { type: 'boolean' } } } },
   };
   app.post<{ Params: { id: string } }>(
     '/api/v1/devices/:id/revoke',

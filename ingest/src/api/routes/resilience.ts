@@ -2,12 +2,53 @@ import type { FastifyInstance } from 'fastify';
 import type { AlertEngine } from '../../alerts/engine.js';
 import { resilienceReport } from '../../alerts/resilience.js';
 import { FIELD_ROLES } from '../roles.js';
+import { epochMs } from '../schemas.js';
+
+/**
+ * alerts/resilience.ts `resilienceReport`. Open (additionalProperties) at every level: the report grows
+ * with the alert model; the fields listed are the ones clients may rely on.
+ */
+const open = { type: 'object', additionalProperties: true } as const;
+const resilienceSchema = {
+  type: 'object',
+  required: ['generatedAt', 'sites', 'ring', 'summary'],
+  additionalProperties: true,
+  properties: {
+    generatedAt: epochMs,
+    sites: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['deviceId', 'timeToDarkMin', 'targetHours', 'countingDown'],
+        additionalProperties: true,
+        properties: {
+          deviceId: { type: 'string' },
+          site: { type: ['string', 'null'] },
+          timeToDarkMin: { type: ['integer', 'null'], description: 'minutes until the site goes dark at its present load; null when unknown' },
+          targetHours: { type: 'number' },
+          meetsTarget: { type: ['boolean', 'null'] },
+          countingDown: { type: 'boolean', description: 'on battery (mains off)' },
+          readingTs: { type: ['integer', 'null'] },
+        },
+      },
+    },
+    ring: { ...open, properties: { name: { type: 'string' }, isolated: { type: 'array', items: { type: 'string' } }, islands: { type: 'array', items: open }, segments: { type: 'array', items: open }, upstream: { type: 'array', items: open } } },
+    summary: open,
+  },
+} as const;
 
 export async function resilienceRoutes(app: FastifyInstance, engine: AlertEngine): Promise<void> {
   app.get(
     '/api/v1/resilience',
     // Disaster ops and field engineers; the water bureau's view is its meters.
-    { config: { roles: [...FIELD_ROLES, 'disaster-ops'] }, schema: { summary: 'Disaster view: every bs-power site with its time to dark; every ring segment and island with its status', tags: ['alerts'] } },
+    {
+      config: { roles: [...FIELD_ROLES, 'disaster-ops'] },
+      schema: {
+        summary: 'Disaster view: every bs-power site with its time to dark; every ring segment and island with its status',
+        tags: ['alerts'],
+        response: { 200: resilienceSchema },
+      },
+    },
     async () => {
       await engine.idle();
       return resilienceReport(engine);

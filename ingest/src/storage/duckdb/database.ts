@@ -2,11 +2,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBDataChunk, DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { IngestError } from '../../errors.js';
+import type { DuckDbSettings } from './duckdb-config.js';
 import { SCHEMA_DDL } from './schema.js';
 
 export type Params = DuckDBValue[];
 export type ParamTypes = Record<string, DuckDBType>;
 export type Row = Record<string, unknown>;
+
+/** What a read-only caller needs: DuckDbDatabase (its own queue) and DuckDbReadPool both are one. */
+export interface SqlReader {
+  all(sql: string, params?: Params, types?: ParamTypes): Promise<Row[]>;
+}
 
 /**
  * One DuckDB database file with a single connection. Every operation goes through a FIFO queue, so a
@@ -38,8 +44,11 @@ export class DuckDbDatabase {
     return new DuckDbDatabase(this.instance, await this.instance.connect(), this.path, false);
   }
 
-  /** Opens (creating if needed) `${dataDir}/tsunagaru.duckdb`; `:memory:` for an in-memory database. */
-  static async open(dataDir: string | ':memory:'): Promise<DuckDbDatabase> {
+  /**
+   * Opens (creating if needed) `${dataDir}/tsunagaru.duckdb`; `:memory:` for an in-memory database.
+   * `limits`: DuckDB's memory_limit and threads (duckdb-config.ts); DuckDB's own defaults without them.
+   */
+  static async open(dataDir: string | ':memory:', limits?: Pick<DuckDbSettings, 'memoryLimit' | 'threads'>): Promise<DuckDbDatabase> {
     let path = ':memory:';
     if (dataDir !== ':memory:') {
       mkdirSync(dataDir, { recursive: true });
@@ -47,7 +56,7 @@ export class DuckDbDatabase {
     }
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path);
+      instance = await DuckDBInstance.create(path, limits ? { memory_limit: limits.memoryLimit, threads: String(limits.threads) } : undefined);
     } catch (err) {
       const message = (err as Error).message;
       const hint = /lock/i.test(message) ? ' (another Tsunagaru ingest may be using this DATA_DIR; stop it or choose another DATA_DIR)' : '';
@@ -102,14 +111,29 @@ export class DuckDbDatabase {
    * not wait in, or hold up, the queue of this connection, and DuckDB gives them their own snapshot.
    */
   async withReader<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    if (this.closed) throw new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', false);
-    const reader = await this.instance.connect();
-    this.readers.add(reader);
+    const reader = await this.openReader();
     try {
       return await fn(reader);
     } finally {
-      if (this.readers.delete(reader)) reader.closeSync();
+      this.closeReader(reader);
     }
+  }
+
+  /** A connection of its own (read-pool.ts keeps a few); close it with closeReader, or close() does. */
+  async openReader(): Promise<DuckDBConnection> {
+    if (this.closed) throw new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', false);
+    const reader = await this.instance.connect();
+    this.readers.add(reader);
+    return reader;
+  }
+
+  closeReader(reader: DuckDBConnection): void {
+    if (this.readers.delete(reader)) reader.closeSync();
+  }
+
+  /** Reader connections open now (withReader and read pools): health shows it, tests check nothing leaks. */
+  get readersOpen(): number {
+    return this.readers.size;
   }
 
   async close(): Promise<void> {

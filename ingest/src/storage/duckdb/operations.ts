@@ -1,38 +1,26 @@
 import { BIGINT, LIST, listValue, UBIGINT, VARCHAR, type DuckDBValue } from '@duckdb/node-api';
 import type { CommandAck, DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeadLetter, DeviceStatus, OperationsStore, StateChange, StateOutcome, StoredDeadLetter } from '../types.js';
-import { toNumber, type DuckDbDatabase, type ParamTypes, type Row, type Transaction } from './database.js';
+import type { DuckDbDatabase, ParamTypes, Transaction } from './database.js';
+import { DuckDbOperationsReader, STATUS_COLUMNS, toStatus } from './operations-reader.js';
 
 export interface OperationsStoreOptions {
   /** Dead letters kept before the oldest are pruned (a hostile device must not fill the disk). Default 100,000. */
   maxDeadLetters?: number;
 }
 
-const STATUS_COLUMNS = `device_id, type, online, boot, epoch_ms(last_seen) AS last_seen, epoch_ms(last_state_at) AS last_state_at, fw, model, sample_sec`;
-
-function toStatus(r: Row): DeviceStatus {
-  return {
-    deviceId: String(r.device_id),
-    type: r.type as DeviceType,
-    online: r.online === true,
-    boot: toNumber(r.boot),
-    lastSeen: toNumber(r.last_seen),
-    lastStateAt: toNumber(r.last_state_at),
-    fw: (r.fw as string | null) ?? null,
-    model: (r.model as string | null) ?? null,
-    sampleSec: toNumber(r.sample_sec),
-  };
-}
-
 export class DuckDbOperationsStore implements OperationsStore {
   private readonly maxDeadLetters: number;
   private deadLettersSincePrune = 0;
+  /** Its reads run on its own queue; the API reads through a DuckDbOperationsReader on the read pool. */
+  private readonly reads: DuckDbOperationsReader;
 
   constructor(
     private readonly db: DuckDbDatabase,
     options: OperationsStoreOptions = {},
   ) {
     this.maxDeadLetters = options.maxDeadLetters ?? 100_000;
+    this.reads = new DuckDbOperationsReader(db);
   }
 
   async addDeadLetter(dl: DeadLetter): Promise<void> {
@@ -48,28 +36,12 @@ export class DuckDbOperationsStore implements OperationsStore {
     }
   }
 
-  async listDeadLetters(q: { limit: number; beforeId?: number; deviceId?: string }): Promise<StoredDeadLetter[]> {
-    const rows = await this.db.all(
-      `SELECT id, epoch_ms(received_at) AS received_at, topic, device_id, payload, payload_bytes, truncated, reason
-       FROM dead_letters WHERE ($1::BIGINT IS NULL OR id < $1::BIGINT) AND ($2::VARCHAR IS NULL OR device_id = $2::VARCHAR)
-       ORDER BY id DESC LIMIT $3`,
-      [q.beforeId ?? null, q.deviceId ?? null, q.limit],
-    );
-    return rows.map((r) => ({
-      id: toNumber(r.id)!,
-      receivedAt: toNumber(r.received_at)!,
-      topic: String(r.topic),
-      deviceId: (r.device_id as string | null) ?? null,
-      payload: String(r.payload),
-      payloadBytes: toNumber(r.payload_bytes)!,
-      truncated: r.truncated === true,
-      reason: String(r.reason),
-    }));
+  listDeadLetters(q: { limit: number; beforeId?: number; deviceId?: string }): Promise<StoredDeadLetter[]> {
+    return this.reads.listDeadLetters(q);
   }
 
-  async countDeadLetters(): Promise<number> {
-    const [row] = await this.db.all(`SELECT count(*) AS n FROM dead_letters`);
-    return toNumber(row?.n) ?? 0;
+  countDeadLetters(): Promise<number> {
+    return this.reads.countDeadLetters();
   }
 
   /** Contract v1 "State": a death older than the latest birth is a late will and does not mark offline. */
@@ -121,13 +93,12 @@ export class DuckDbOperationsStore implements OperationsStore {
     );
   }
 
-  async getStatus(deviceId: string): Promise<DeviceStatus | undefined> {
-    const [row] = await this.db.all(`SELECT ${STATUS_COLUMNS} FROM device_status WHERE device_id = $1`, [deviceId]);
-    return row ? toStatus(row) : undefined;
+  getStatus(deviceId: string): Promise<DeviceStatus | undefined> {
+    return this.reads.getStatus(deviceId);
   }
 
-  async listStatus(): Promise<DeviceStatus[]> {
-    return (await this.db.all(`SELECT ${STATUS_COLUMNS} FROM device_status ORDER BY device_id`)).map(toStatus);
+  listStatus(): Promise<DeviceStatus[]> {
+    return this.reads.listStatus();
   }
 
   async recordCommandAck(deviceId: string, ack: CommandAck, receivedAt: number): Promise<void> {

@@ -1,6 +1,6 @@
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { LatestReading, ReadingRow, ReadingsQuery, ReadingsReader } from '../types.js';
-import { toNumber, type DuckDbDatabase, type Row } from './database.js';
+import { toNumber, type Row, type SqlReader } from './database.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
 
 /** Most segments a ring node may report per sample (contract bound), used to size the row limit. */
@@ -21,7 +21,8 @@ function toReading(row: Row, numericBig: readonly string[]): ReadingRow {
 }
 
 export class DuckDbReadingsReader implements ReadingsReader {
-  constructor(private readonly db: DuckDbDatabase) {}
+  /** `db`: the read pool for the API (index.ts), or any SqlReader. */
+  constructor(private readonly db: SqlReader) {}
 
   async readings(deviceId: string, type: DeviceType, q: ReadingsQuery): Promise<ReadingRow[]> {
     if (type === 'ring-node') return this.ringReadings(deviceId, q);

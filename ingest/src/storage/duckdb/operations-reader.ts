@@ -1,0 +1,60 @@
+import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import type { DeviceStatus, OperationsReader, StoredDeadLetter } from '../types.js';
+import { toNumber, type Row, type SqlReader } from './database.js';
+
+export const STATUS_COLUMNS = `device_id, type, online, boot, epoch_ms(last_seen) AS last_seen, epoch_ms(last_state_at) AS last_state_at, fw, model, sample_sec`;
+
+export function toStatus(r: Row): DeviceStatus {
+  return {
+    deviceId: String(r.device_id),
+    type: r.type as DeviceType,
+    online: r.online === true,
+    boot: toNumber(r.boot),
+    lastSeen: toNumber(r.last_seen),
+    lastStateAt: toNumber(r.last_state_at),
+    fw: (r.fw as string | null) ?? null,
+    model: (r.model as string | null) ?? null,
+    sampleSec: toNumber(r.sample_sec),
+  };
+}
+
+/**
+ * The reads of the operations tables (dead letters, device status), on any SqlReader: the store's own
+ * connection for the ingest, the read pool for the API.
+ */
+export class DuckDbOperationsReader implements OperationsReader {
+  constructor(private readonly db: SqlReader) {}
+
+  async listDeadLetters(q: { limit: number; beforeId?: number; deviceId?: string }): Promise<StoredDeadLetter[]> {
+    const rows = await this.db.all(
+      `SELECT id, epoch_ms(received_at) AS received_at, topic, device_id, payload, payload_bytes, truncated, reason
+       FROM dead_letters WHERE ($1::BIGINT IS NULL OR id < $1::BIGINT) AND ($2::VARCHAR IS NULL OR device_id = $2::VARCHAR)
+       ORDER BY id DESC LIMIT $3`,
+      [q.beforeId ?? null, q.deviceId ?? null, q.limit],
+    );
+    return rows.map((r) => ({
+      id: toNumber(r.id)!,
+      receivedAt: toNumber(r.received_at)!,
+      topic: String(r.topic),
+      deviceId: (r.device_id as string | null) ?? null,
+      payload: String(r.payload),
+      payloadBytes: toNumber(r.payload_bytes)!,
+      truncated: r.truncated === true,
+      reason: String(r.reason),
+    }));
+  }
+
+  async countDeadLetters(): Promise<number> {
+    const [row] = await this.db.all(`SELECT count(*) AS n FROM dead_letters`);
+    return toNumber(row?.n) ?? 0;
+  }
+
+  async getStatus(deviceId: string): Promise<DeviceStatus | undefined> {
+    const [row] = await this.db.all(`SELECT ${STATUS_COLUMNS} FROM device_status WHERE device_id = $1`, [deviceId]);
+    return row ? toStatus(row) : undefined;
+  }
+
+  async listStatus(): Promise<DeviceStatus[]> {
+    return (await this.db.all(`SELECT ${STATUS_COLUMNS} FROM device_status ORDER BY device_id`)).map(toStatus);
+  }
+}

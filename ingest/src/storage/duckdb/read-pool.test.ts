@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BusyError } from '../../errors.js';
+import { DuckDbDatabase } from './database.js';
+import { DuckDbReadPool } from './read-pool.js';
+
+/** A read that keeps DuckDB busy for a while (about half a second on one thread here). */
+const SLOW_READ = 'SELECT sum(hash(i)) AS s FROM range(60000000) t(i)';
+const WRITE = `INSERT INTO dead_letters (received_at, topic, device_id, payload, payload_bytes, truncated, reason) VALUES (now(), 't', 'wm-1', 'x', 1, false, 'r')`;
+
+/** Resolves to the order in which `first` (started first) and `second` (started right after) finished. */
+async function finishingOrder(first: Promise<unknown>, second: () => Promise<unknown>): Promise<string[]> {
+  const order: string[] = [];
+  const a = first.then(() => order.push('read'), () => order.push('read'));
+  await new Promise((r) => setTimeout(r, 20));
+  await second().then(() => order.push('write'));
+  await a;
+  return order;
+}
+
+describe('DuckDbReadPool', () => {
+  let db: DuckDbDatabase | undefined;
+  afterEach(async () => db?.close());
+
+  it('a slow API read does not hold up a write on the store connection (it did when both shared one queue)', async () => {
+    db = await DuckDbDatabase.open(':memory:', { memoryLimit: '256MB', threads: 1 });
+    const pool = new DuckDbReadPool(db, { size: 2, timeoutMs: 60_000 });
+    // The old way: the read queued on the store's own connection, and the write waited behind it.
+    expect(await finishingOrder(db.all(SLOW_READ), () => db!.run(WRITE))).toEqual(['read', 'write']);
+    // Through the pool: the write is done while the read still runs.
+    expect(await finishingOrder(pool.all(SLOW_READ), () => db!.run(WRITE))).toEqual(['write', 'read']);
+    const [row] = await pool.all('SELECT count(*)::INTEGER AS n FROM dead_letters');
+    expect(row!.n).toBe(2);
+    // DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS reach DuckDB.
+    expect(await pool.all(`SELECT current_setting('memory_limit') AS memory, current_setting('threads')::INTEGER AS threads`)).toEqual([{ memory: expect.stringMatching(/^(244|256)\.\d+ MiB$/), threads: 1 }]);
+    pool.close();
+    expect(db.readersOpen).toBe(0);
+  });
+
+  it('bounds each read in time (interrupted: busy, retry later) and the reads that may wait; connections are reused', async () => {
+    db = await DuckDbDatabase.open(':memory:', { memoryLimit: '256MB', threads: 1 });
+    const pool = new DuckDbReadPool(db, { size: 1, timeoutMs: 100, maxWaiting: 1 });
+    const slow = pool.all('SELECT sum(hash(i)) FROM range(10000000000) t(i)');
+    const waiting = pool.all('SELECT 1 AS one');
+    const refused = pool.all('SELECT 2 AS two');
+    await expect(refused).rejects.toMatchObject({ code: 'INGEST_ERR_BUSY', retryAfterSec: 2 });
+    const err = await slow.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BusyError);
+    expect((err as BusyError).message).toMatch(/ran longer than 100 ms and was stopped/);
+    expect(await waiting).toEqual([{ one: 1 }]);
+    expect(pool.stats()).toEqual({ size: 1, open: 1, busy: 0, waiting: 0 });
+    expect(db.readersOpen).toBe(1);
+    pool.close();
+    expect(db.readersOpen).toBe(0);
+  });
+});

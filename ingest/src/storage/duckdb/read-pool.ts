@@ -1,0 +1,97 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { BusyError } from '../../errors.js';
+import type { DuckDbDatabase, Params, ParamTypes, Row, SqlReader } from './database.js';
+
+export interface ReadPoolOptions {
+  /** Connections, opened on demand (API_READERS). */
+  size: number;
+  /** A read running longer is interrupted and answered busy (API_READ_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Reads allowed to wait for a connection; more are refused at once. Default 64 per connection. */
+  maxWaiting?: number;
+}
+
+export interface ReadPoolStats {
+  size: number;
+  open: number;
+  busy: number;
+  waiting: number;
+}
+
+/**
+ * A few DuckDB connections for the API's short reads, apart from the connection the drainer writes on:
+ * DuckDB runs different connections' queries concurrently (MVCC), so six slow device reads no longer queue
+ * in front of a batch (they delayed it by 11 s on one shared connection). Bounded every way: connections,
+ * waiting reads (then 503), and each read's time (interrupted, then 503).
+ */
+export class DuckDbReadPool implements SqlReader {
+  private readonly idle: DuckDBConnection[] = [];
+  private readonly waiting: Array<{ resolve(c: DuckDBConnection): void; reject(err: Error): void }> = [];
+  private opened = 0;
+  private closed = false;
+  private readonly maxWaiting: number;
+
+  constructor(
+    private readonly db: DuckDbDatabase,
+    private readonly options: ReadPoolOptions,
+  ) {
+    this.maxWaiting = options.maxWaiting ?? 64 * options.size;
+  }
+
+  async all(sql: string, params?: Params, types?: ParamTypes): Promise<Row[]> {
+    const connection = await this.acquire();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      connection.interrupt();
+    }, this.options.timeoutMs);
+    try {
+      return (await connection.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[];
+    } catch (err) {
+      if (timedOut) throw new BusyError('INGEST_ERR_BUSY', `the read ran longer than ${this.options.timeoutMs} ms and was stopped; ask for a shorter time range or fewer rows`, 5);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.release(connection);
+    }
+  }
+
+  stats(): ReadPoolStats {
+    return { size: this.options.size, open: this.opened, busy: this.opened - this.idle.length, waiting: this.waiting.length };
+  }
+
+  /** Closes idle connections and refuses waiting reads; connections in use are closed as they come back. */
+  close(): void {
+    this.closed = true;
+    for (const c of this.idle.splice(0)) this.db.closeReader(c);
+    for (const w of this.waiting.splice(0)) w.reject(new BusyError('INGEST_ERR_BUSY', 'the store is closing', 5));
+  }
+
+  private async acquire(): Promise<DuckDBConnection> {
+    if (this.closed) throw new BusyError('INGEST_ERR_BUSY', 'the store is closing', 5);
+    const idle = this.idle.pop();
+    if (idle) return idle;
+    if (this.opened < this.options.size) {
+      this.opened++;
+      try {
+        return await this.db.openReader();
+      } catch (err) {
+        this.opened--;
+        throw err;
+      }
+    }
+    if (this.waiting.length >= this.maxWaiting) throw new BusyError('INGEST_ERR_BUSY', `${this.waiting.length} reads are already waiting for the store; try again shortly`, 2);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private release(connection: DuckDBConnection): void {
+    if (this.closed) {
+      this.opened--;
+      this.db.closeReader(connection);
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) next.resolve(connection);
+    else this.idle.push(connection);
+  }
+}
