@@ -15,6 +15,8 @@ const ROLE_VIEWS = {
   'disaster-ops': ['alerts', 'devices', 'resilience', 'water'],
   'water-bureau': ['alerts', 'devices', 'water'],
 };
+/** Where each role lands when the address names no view: disaster ops on root causes first, not the device list. */
+const LANDING = { 'disaster-ops': 'alerts', 'water-bureau': 'water' };
 const $ = (s) => document.querySelector(s);
 const session = { me: null };
 const store = alertStore();
@@ -64,7 +66,8 @@ async function startSession() {
     $('#stream').className = `stream ${state}`;
     if (state === 'unauthorized') signIn('The token was refused. Check it and try again.');
   });
-  if (!allowed.includes(current)) show(allowed[0]);
+  if (!chosen && LANDING[session.me.role]) show(LANDING[session.me.role]);
+  else if (!allowed.includes(current)) show(allowed[0]);
 }
 
 async function refresh() {
@@ -106,6 +109,11 @@ $('#signout').addEventListener('click', () => {
   setToken(null);
   location.reload();
 });
-window.addEventListener('hashchange', () => show(location.hash.slice(1)));
+/** Whether the address named a view (then the role's landing view does not replace it). */
+let chosen = location.hash.length > 1;
+window.addEventListener('hashchange', () => {
+  chosen = true;
+  show(location.hash.slice(1));
+});
 show(location.hash.slice(1) || 'devices');
 setInterval(refresh, REFRESH_MS);

@@ -19,6 +19,14 @@ export function ago(ts, now = Date.now()) {
   return `${Math.round(s / 86400)} d ago`;
 }
 
+/** A time of day as operators read it (local time), with the date when it is not today. */
+export function clock(ts, now = Date.now()) {
+  if (ts == null) return '–';
+  const d = new Date(ts);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return new Date(now).toDateString() === d.toDateString() ? time : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
+}
+
 export function value(field, v) {
   if (field === 'segments' && Array.isArray(v)) return v.map((s) => `${s.id} ${s.state}`).join(', ');
   if (Array.isArray(v)) return v.length ? v.join(', ') : 'none';

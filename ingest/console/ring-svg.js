@@ -47,7 +47,7 @@ export function ringSvg(ring) {
   for (const s of ring.segments) {
     const [a, b] = s.ends.map((e) => pos.get(e));
     if (!a || !b) continue;
-    const line = svg('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `seg state-${s.state}${s.unprotected ? ' unprotected' : ''}`, 'data-segment': s.id, 'data-state': s.state }, title(`${s.id}: ${s.state}${s.unprotected ? ' (unprotected)' : ''}`));
+    const line = svg('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `seg state-${s.state}${s.unprotected ? ' unprotected' : ''}`, 'data-segment': s.id, 'data-state': s.state }, title(`${s.id}: ${s.state === 'down' && s.cause === 'board-fault' ? 'board fault' : s.state}${s.unprotected ? ' (unprotected)' : ''}${s.stale ? ' (no fresh report)' : ''}`));
     root.append(line);
     if (s.state === 'down') {
       const m = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
@@ -59,12 +59,14 @@ export function ringSvg(ring) {
     const p = pos.get(i.island);
     const out = { x: C.x + (R + 34) * Math.cos(p.angle), y: C.y + (R + 34) * Math.sin(p.angle) };
     const anchor = Math.abs(Math.cos(p.angle)) < 0.3 ? 'middle' : Math.cos(p.angle) > 0 ? 'start' : 'end';
-    const g = svg('g', { class: `island${i.isolated ? ' isolated' : ''}${i.gateway ? ' gateway' : ''}`, 'data-island': i.island, 'data-isolated': String(i.isolated) },
-      title(`${i.island}${i.gateway ? ' (gateway)' : ''}: ${i.isolated ? 'ISOLATED — no path to a gateway' : `reaches ${i.reachableGateways.join(', ')}`}`));
+    const unknown = i.connectivity === 'unknown';
+    const g = svg('g', { class: `island${i.isolated ? ' isolated' : ''}${i.gateway ? ' gateway' : ''}${unknown ? ' unknown' : ''}`, 'data-island': i.island, 'data-isolated': String(i.isolated), 'data-connectivity': i.connectivity ?? '' },
+      title(`${i.island}${i.gateway ? ' (gateway)' : ''}: ${i.isolated ? 'ISOLATED — no path to a gateway' : unknown ? 'not known — its segments have no fresh report' : `reaches ${i.reachableGateways.join(', ')}`}`));
     if (i.gateway) g.append(svg('circle', { cx: p.x, cy: p.y, r: 17, class: 'gateway-ring' }));
     g.append(svg('circle', { cx: p.x, cy: p.y, r: 12 }));
     g.append(svg('text', { x: out.x, y: out.y, 'text-anchor': anchor, class: 'label' }, i.island));
     if (i.isolated) g.append(svg('text', { x: out.x, y: out.y + 15, 'text-anchor': anchor, class: 'isolated-label' }, 'ISOLATED'));
+    else if (unknown) g.append(svg('text', { x: out.x, y: out.y + 15, 'text-anchor': anchor, class: 'unknown-label' }, 'NOT KNOWN'));
     root.append(g);
   }
   return root;
