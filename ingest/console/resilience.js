@@ -25,7 +25,7 @@ function siteRow(s) {
   const both = s.controllerBatteryMin !== null && s.computedBatteryMin !== null && s.computedBatteryMin !== undefined;
   return el('tr', { 'data-device': s.deviceId, class: [s.countingDown ? 'on-battery' : '', s.stale ? 'stale-row' : ''].filter(Boolean).join(' ') },
     el('td', {}, el('strong', {}, s.site ?? s.deviceId), el('div', { class: 'hint' }, [s.island, s.district].filter(Boolean).join(' · '))),
-    el('td', { class: `ttd ${tone}` }, s.presumedDark ? el('span', { class: 'presumed' }, 'presumed dark') : duration(s.timeToDarkMin),
+    el('td', { class: `ttd ${tone}` }, s.presumedDark ? el('span', { class: 'presumed' }, 'presumed dark') : s.countingDown && s.backhaul === 'down' ? el('span', { class: 'presumed' }, 'dark') : duration(s.timeToDarkMin),
       el('div', { class: 'bar', role: 'img', 'aria-label': `${Math.round(pct)} % of the ${s.targetHours} h target` }, el('span', { 'data-pct': String(Math.round(pct)) })),
       s.countingDown && s.silent && !s.presumedDark ? el('div', { class: 'stale' }, `counted down: silent ${age(s.dataAgeSec)}`) : null),
     el('td', { class: 'src' },

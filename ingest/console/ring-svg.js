@@ -49,7 +49,7 @@ export function ringSvg(ring) {
     if (!a || !b) continue;
     const line = svg('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `seg state-${s.state}${s.unprotected ? ' unprotected' : ''}`, 'data-segment': s.id, 'data-state': s.state }, title(`${s.id}: ${s.state === 'down' && s.cause === 'board-fault' ? 'board fault' : s.state}${s.unprotected ? ' (unprotected)' : ''}${s.stale ? ' (no fresh report)' : ''}`));
     root.append(line);
-    if (s.state === 'down') {
+    if (s.state === 'down' && s.cause !== 'board-fault') {
       const m = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
       root.append(svg('path', { d: `M${m.x - 8},${m.y - 8}L${m.x + 8},${m.y + 8}M${m.x + 8},${m.y - 8}L${m.x - 8},${m.y + 8}`, class: 'cut', 'data-cut': s.id }, title(`${s.id} cut`)));
     }

@@ -98,7 +98,10 @@ export function scoreScenario(truth: GroundTruth, o: { alerts: readonly ScoredAl
   const heard = new Set(o.streamed.map((c) => `${c.alert.id}|${c.kind}|${c.alert.severity}`));
   const missing = expected.filter((c) => !heard.has(`${c.alert.id}|${c.kind}|${c.alert.severity}`));
 
-  const roots = o.alerts.filter((a) => (a.symptoms ?? 0) > 0 || o.alerts.some((x) => x.causeId === a.id));
+  // Every alert that was ever grouped under each cause (causes clear, and release what persists).
+  const groupedUnder = new Map<string, Set<string>>();
+  for (const c of o.changes) if (c.alert.causeId) groupedUnder.set(c.alert.causeId, (groupedUnder.get(c.alert.causeId) ?? new Set()).add(c.alert.id));
+  const roots = o.alerts.filter((a) => groupedUnder.has(a.id));
   return {
     scenario: truth.scenario,
     alerts,
@@ -107,8 +110,8 @@ export function scoreScenario(truth: GroundTruth, o: { alerts: readonly ScoredAl
     criticalLead,
     escalations: { expected: expected.length, announced: expected.length - missing.length, missing },
     symptoms: {
-      grouped: o.alerts.filter((a) => a.causeId).length,
-      roots: roots.map((a) => ({ rule: a.rule, deviceId: a.deviceId, object: a.object, symptoms: o.alerts.filter((x) => x.causeId === a.id).length })),
+      grouped: new Set([...groupedUnder.values()].flatMap((ids) => [...ids])).size,
+      roots: roots.map((a) => ({ rule: a.rule, deviceId: a.deviceId, object: a.object, symptoms: groupedUnder.get(a.id)?.size ?? 0 })),
     },
   };
 }

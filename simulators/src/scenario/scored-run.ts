@@ -27,6 +27,8 @@ export interface ScoredRunOptions {
   alertRules?: Record<string, unknown>;
   logger?: Logger;
   onProgress?: (p: ScenarioProgress) => void;
+  /** Called at the end of the run, the stack still up and the devices still connected (e.g. a browser looks at the console). */
+  inspect?: (stack: { httpUrl: string; adminToken: string; dataDir: string }) => Promise<void>;
 }
 
 export interface ScoredRun {
@@ -36,6 +38,8 @@ export interface ScoredRun {
   alerts: ScoredAlert[];
   /** The ingest's time to dark of each site on battery, once a sample interval. */
   timeToDark: TimeToDarkSample[];
+  /** Every change the alert engine made, notified or not. */
+  changes: AlertChange[];
   progress: ScenarioProgress;
 }
 
@@ -135,8 +139,12 @@ export async function runScoredScenario(o: ScoredRunOptions): Promise<ScoredRun>
     await engine.idle();
     const { alerts } = (await api('/api/v1/alerts?state=all&limit=1000')) as { alerts: ScoredAlert[] };
     const scorecard = scoreScenario(run.truth, { alerts, changes, streamed, timeToDark });
-    await run.stop({ graceful: false });
-    return { compiled, truth: run.truth, scorecard, alerts, timeToDark, progress: run.progress };
+    try {
+      await o.inspect?.({ httpUrl: ingest.httpUrl, adminToken: ADMIN_TOKEN, dataDir: dir });
+    } finally {
+      await run.stop({ graceful: false });
+    }
+    return { compiled, truth: run.truth, scorecard, alerts, timeToDark, changes, progress: run.progress };
   } finally {
     abort.abort();
     await ingest.close().catch(() => undefined);
