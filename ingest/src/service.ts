@@ -84,7 +84,13 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     logger: logger.child({ component: 'commands' }),
   });
   const storage = deps.storage ?? loadStorageConfig({});
-  const durable = await openDurableIngest({ dataDir: config.dataDir, store, storage, attributes: (id) => deps.registry.getDevice(id)?.attributes, logger });
+  const durable = await openDurableIngest({
+    dataDir: config.dataDir, store, storage, attributes: (id) => deps.registry.getDevice(id)?.attributes, logger,
+    // The journal refusing (disk nearly full, or failing) blinds every rule: the ingest-disk rules say so.
+    onRefusal: (r) => void alerting.engine.onIngestRefusal(r),
+  });
+  // Once at start: an alert left open by the last run clears if the disk is fine now.
+  void alerting.engine.onIngestRefusal(durable.journal.refused ?? null);
   const pipelineDeps: PipelineDeps = { writer: durable.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock, seen: (id, boot, seq) => durable.ledger.has(id, boot, seq) };
   // Telemetry and events reach the rules once durable in the journal, not after the backlog ahead of them
   // is stored (alerts/fast-lane.ts); the drainer feeds the rest.

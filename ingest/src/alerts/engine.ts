@@ -6,6 +6,7 @@ import { AlertLifecycle, type LifecycleEvent } from './lifecycle.js';
 import { dispatchMessage } from './dispatch.js';
 import { RuleState, type RuleContext } from './rules/context.js';
 import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';
+import { evaluateIngestDisk, type IngestRefusal } from './rules/ingest-disk.js';
 import { evaluateDmaNights } from './rules/water.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertQuery, AlertStore } from './store.js';
@@ -144,6 +145,13 @@ export class AlertEngine {
       await this.commit(this.lifecycle.tick(now));
       // Not awaited: the rules go on while it is written (see flush).
       if (now - this.lastFlush >= FLUSH_EVERY_MS) this.flush(now).catch((err: unknown) => this.deps.logger?.error({ err, event: 'alert_state_save_failed' }, 'saving the rules\' state failed; it is saved again at the next flush'));
+    });
+  }
+
+  /** The ingest's journal stopped taking messages (or takes them again: null); see rules/ingest-disk.ts. */
+  onIngestRefusal(refusal: IngestRefusal | null): Promise<void> {
+    return this.enqueue(async () => {
+      await this.apply(this.deps.clock(), (rc) => evaluateIngestDisk(rc, refusal));
     });
   }
 
