@@ -73,6 +73,29 @@ describe('safe log destination', () => {
     expect(dest.stats()).toMatchObject({ droppedLines: 2, writeErrors: 2 });
   });
 
+  it('after a line torn by a partial write on a filling disk, the notice starts on a line of its own', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tsunagaru-safe-dest-'));
+    const file = join(dir, 'tsunagaru.log');
+    let calls = 0;
+    // The disk fills mid-line: the first write takes 10 bytes, the next one fails, then space is back.
+    const writeFn = ((fd: number, buf: Buffer, off: number, len: number, pos: null, cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
+      calls++;
+      if (calls === 1) return write(fd, buf, off, 10, pos, cb);
+      if (calls === 2) return setImmediate(() => cb(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), 0));
+      write(fd, buf, off, len, pos, cb);
+    }) as unknown as typeof write;
+    const dest = safeDestination({ dest: file, retryAfterMs: 20, writeFn });
+    const log = pino({ level: 'info', base: null, timestamp: false }, dest);
+    log.info('torn');
+    await until('the failed write', () => dest.stats().writeErrors === 1);
+    await new Promise((r) => setTimeout(r, 30));
+    log.info('next');
+    await until('the next line', () => readFileSync(file, 'utf8').includes('next'));
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('{"level":3'); // what reached the disk of the torn line
+    expect(lines.slice(1).map((l) => JSON.parse(l) as { msg: string }).map((l) => l.msg)).toEqual([expect.stringMatching(/^1 log line \(\d+ bytes\) was dropped/), 'next']);
+  });
+
   it('keeps at most maxBufferBytes waiting on a disk that does not answer; the rest is dropped and counted', async () => {
     const pending: Array<() => void> = [];
     const writeFn = ((_fd: number, buf: Buffer, _o: number, _l: number, _p: null, cb: (err: null, n: number) => void) => void pending.push(() => cb(null, buf.length))) as unknown as typeof write;

@@ -48,6 +48,8 @@ export class SafeDestination {
   private writing = false;
   private pausedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The last write stopped inside a line (a partial write, then a failure): the next starts a new one. */
+  private torn = false;
   /** Dropped since the last notice written to the log. */
   private unreported = { lines: 0, bytes: 0 };
   private flushWaiters: Array<() => void> = [];
@@ -145,7 +147,7 @@ export class SafeDestination {
     this.writing = true;
     // Lines were dropped and writing may work again: say so first, in the log itself.
     const reported = this.unreported.lines > 0 ? { ...this.unreported } : undefined;
-    const notice = reported ? this.notice(reported) : undefined;
+    const notice = reported ? this.notice(reported, this.torn) : undefined;
     const chunk = notice ? Buffer.concat([notice, this.take()]) : this.take();
     const attempt = (buf: Buffer) => {
       this.writeFn(this.fd, buf, 0, buf.length, null, (err, n) => {
@@ -161,6 +163,7 @@ export class SafeDestination {
           return this.done(this.retryAfterMs);
         }
         this.s.writtenBytes += n;
+        this.torn = buf[n - 1] !== 10;
         if (n < buf.length) return attempt(buf.subarray(n));
         if (reported) {
           this.unreported.lines -= reported.lines;
@@ -197,9 +200,9 @@ export class SafeDestination {
   }
 
   /** A pino-shaped warning (level 40) saying what the log is missing, written before the next lines. */
-  private notice({ lines: n, bytes }: { lines: number; bytes: number }): Buffer {
+  private notice({ lines: n, bytes }: { lines: number; bytes: number }, torn: boolean): Buffer {
     return Buffer.from(
-      `${JSON.stringify({ level: 40, time: Date.now(), event: 'log_lines_dropped', lines: n, bytes, error: this.s.lastError, msg: `${n} log lines (${bytes} bytes) were dropped: the log could not be written (${this.s.lastError})` })}\n`,
+      `${torn ? '\n' : ''}${JSON.stringify({ level: 40, time: Date.now(), event: 'log_lines_dropped', lines: n, bytes, error: this.s.lastError, msg: `${n} log ${n === 1 ? 'line' : 'lines'} (${bytes} bytes) ${n === 1 ? 'was' : 'were'} dropped: the log could not be written (${this.s.lastError})` })}\n`,
     );
   }
 }
