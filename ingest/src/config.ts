@@ -43,6 +43,11 @@ export interface IngestConfig {
   clientId: string;
   /** Env INGEST_ALERTS `on` | `off`; default on, but off with INGEST_SHARE_GROUP (a worker sees only a share of each device). */
   alerts: boolean;
+  /**
+   * Env DEVICE_CLOCK_MAX_SKEW_SEC, default 300: telemetry and events stamped further ahead of the server
+   * clock are dead-lettered (a wrong device clock), and "latest" never shows a value from beyond it.
+   */
+  maxClockSkewMs: number;
 }
 
 function loadHttpTls(env: NodeJS.ProcessEnv): IngestConfig['httpTls'] {
@@ -108,6 +113,9 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   if (token !== undefined && token !== '' && token.length < 16) throw configError('TSUNAGARU_ADMIN_TOKEN', 'must be at least 16 characters (or unset it to have one generated)');
   const mqttUsername = env.MQTT_USERNAME || 'tsunagaru-ingest';
   const storage = loadStorageConfig(env);
+  const skewRaw = env.DEVICE_CLOCK_MAX_SKEW_SEC;
+  const skewSec = skewRaw === undefined || skewRaw === '' ? 300 : Number(skewRaw);
+  if (!Number.isInteger(skewSec) || skewSec < 1 || skewSec > 86_400) throw configError('DEVICE_CLOCK_MAX_SKEW_SEC', `must be whole seconds 1-86400 (default 300), got "${skewRaw}"`);
   return Object.freeze({
     dataDir: env.DATA_DIR || './data',
     httpHost: env.HTTP_HOST || '127.0.0.1',
@@ -123,5 +131,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     httpTls: loadHttpTls(env),
     mqttTlsCa: loadMqttCa(env),
     ...loadShareSettings(env, storage, mqttUsername),
+    maxClockSkewMs: skewSec * 1000,
   });
 }

@@ -1,6 +1,6 @@
 import { DuckDbDatabase } from './database.js';
 import { DuckDbOperationsStore, type OperationsStoreOptions } from './operations.js';
-import { DuckDbReadingsReader } from './readings.js';
+import { DuckDbReadingsReader, type ReadingsReaderOptions } from './readings.js';
 import { DuckDbWriter } from './writer.js';
 
 export interface EmbeddedStore {
@@ -14,12 +14,14 @@ export interface EmbeddedStore {
 }
 
 /** Opens the embedded default store (DuckDB) in `dataDir`, or in memory with `:memory:`. */
-export async function openEmbeddedStore(dataDir: string | ':memory:', options: OperationsStoreOptions = {}): Promise<EmbeddedStore> {
+export type EmbeddedStoreOptions = OperationsStoreOptions & ReadingsReaderOptions;
+
+export async function openEmbeddedStore(dataDir: string | ':memory:', options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
   const db = await DuckDbDatabase.open(dataDir);
   return {
     writer: new DuckDbWriter(db),
     operations: new DuckDbOperationsStore(db, options),
-    readings: new DuckDbReadingsReader(db),
+    readings: new DuckDbReadingsReader(db, options),
     db,
     path: db.path,
     close: () => db.close(),
