@@ -8,6 +8,7 @@
  *   group tries; if the disk still fails, that group is refused as well and the backoff grows.
  */
 import { backoffDelay, type BackoffOptions } from '../backoff.js';
+import { Sleeper } from '../sleeper.js';
 import { mib, type FreeSpace } from './free-space.js';
 
 /** Why the journal takes no messages right now. Appends wait meanwhile; nothing is acknowledged. */
@@ -36,7 +37,7 @@ export class Admission {
   /** Failed group commits in a row (the retry backoff); 0 once one succeeds. */
   private failuresInRow = 0;
   /** Pauses (retry, space polling) that close() cuts short. */
-  private readonly pauses = new Set<() => void>();
+  private readonly pauses = new Sleeper();
   private closed = false;
 
   constructor(
@@ -84,7 +85,7 @@ export class Admission {
 
   close(): void {
     this.closed = true;
-    for (const cut of [...this.pauses]) cut();
+    this.pauses.wakeAll();
   }
 
   private async retryLater(): Promise<void> {
@@ -116,15 +117,6 @@ export class Admission {
 
   /** Sleeps `ms`, or less if closed. */
   private pause(ms: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.pauses.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.pauses.add(done);
-    });
+    return this.closed ? Promise.resolve() : this.pauses.sleep(ms);
   }
 }
