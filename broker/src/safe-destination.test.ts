@@ -5,6 +5,20 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { safeDestination } from './safe-destination.js';
 
+type WriteCallback = (err: NodeJS.ErrnoException | null, n: number) => void;
+/**
+ * fs.write on the real file, except where `fault` says otherwise for this call: ENOSPC, or a write cut
+ * after n bytes (a real disk cannot be filled or emptied on cue at a chosen write here).
+ */
+function faultyWrite(fault: (call: number) => 'ENOSPC' | number | undefined): typeof write {
+  let calls = 0;
+  return ((fd: number, buf: Buffer, off: number, len: number, pos: null, cb: WriteCallback) => {
+    const f = fault(++calls);
+    if (f === 'ENOSPC') return setImmediate(() => cb(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), 0));
+    write(fd, buf, off, f ?? len, pos, cb);
+  }) as unknown as typeof write;
+}
+
 const until = async (what: string, ok: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;
   while (!ok()) {
@@ -49,11 +63,7 @@ describe('safe log destination', () => {
     dir = mkdtempSync(join(tmpdir(), 'tsunagaru-safe-dest-'));
     const file = join(dir, 'logs', 'tsunagaru.log');
     let full = true;
-    // The real file, with ENOSPC injected while `full` (a real disk cannot be emptied on cue here).
-    const writeFn = ((fd: number, buf: Buffer, off: number, len: number, pos: null, cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
-      if (full) return setImmediate(() => cb(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), 0));
-      write(fd, buf, off, len, pos, cb);
-    }) as unknown as typeof write;
+    const writeFn = faultyWrite(() => (full ? 'ENOSPC' : undefined));
     const dest = safeDestination({ dest: file, retryAfterMs: 50, writeFn });
     const log = pino({ level: 'info', base: null, timestamp: false }, dest);
     log.info('lost 1');
@@ -76,14 +86,8 @@ describe('safe log destination', () => {
   it('after a line torn by a partial write on a filling disk, the notice starts on a line of its own', async () => {
     dir = mkdtempSync(join(tmpdir(), 'tsunagaru-safe-dest-'));
     const file = join(dir, 'tsunagaru.log');
-    let calls = 0;
     // The disk fills mid-line: the first write takes 10 bytes, the next one fails, then space is back.
-    const writeFn = ((fd: number, buf: Buffer, off: number, len: number, pos: null, cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
-      calls++;
-      if (calls === 1) return write(fd, buf, off, 10, pos, cb);
-      if (calls === 2) return setImmediate(() => cb(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), 0));
-      write(fd, buf, off, len, pos, cb);
-    }) as unknown as typeof write;
+    const writeFn = faultyWrite((call) => (call === 1 ? 10 : call === 2 ? 'ENOSPC' : undefined));
     const dest = safeDestination({ dest: file, retryAfterMs: 20, writeFn });
     const log = pino({ level: 'info', base: null, timestamp: false }, dest);
     log.info('torn');
