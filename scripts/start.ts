@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createBroker, FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
+import { createBroker, FileDeviceRegistry, registryPathFor, safeDestination } from '@tsunagaru/broker';
 import { resolveTls, tlsBannerLines } from './start-tls.js';
 import { createEmbeddedTap, loadIngestConfig, parsePort, startIngestService } from '@tsunagaru/ingest';
 import pino from 'pino';
@@ -25,15 +25,21 @@ async function main(): Promise<void> {
   // terminal gets warnings and the status lines below.
   const logToStdout = process.env.LOG_FILE === '-';
   const logFile = logToStdout ? 'stdout' : resolve(process.env.LOG_FILE || join(dataDir, 'tsunagaru.log'));
+  // The log usually sits on the data disk: when that fills up, log lines are dropped and counted
+  // (safe-destination.ts), never retried in a loop that freezes the process or thrown as an unhandled ENOSPC.
+  const logDest = safeDestination({ dest: logToStdout ? 1 : logFile });
   const logger = logToStdout
-    ? pino({ level: config.logLevel })
+    ? pino({ level: config.logLevel }, logDest)
     : pino(
         { level: config.logLevel },
         pino.multistream([
-          { level: config.logLevel === 'silent' ? 'silent' : 'debug', stream: pino.destination({ dest: logFile, mkdir: true, sync: false }) },
-          { level: 'warn', stream: process.stderr },
+          { level: config.logLevel === 'silent' ? 'silent' : 'debug', stream: logDest },
+          { level: 'warn', stream: safeDestination({ dest: 2 }) },
         ]),
       );
+  // The banner and status lines: a terminal or pipe that fails (closed, or a file on a full disk) must not
+  // take the system down with it.
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
   const simulators = (process.env.SIMULATORS ?? 'on').toLowerCase();
   if (simulators !== 'on' && simulators !== 'off') throw new Error(`SIMULATORS: must be "on" or "off", got "${process.env.SIMULATORS}"`);
 
@@ -86,8 +92,9 @@ async function main(): Promise<void> {
   const status = setInterval(() => {
     const c = ingest.pipeline.counters();
     const sims = fleet ? `simulated devices connected ${fleet.stats().connected}/${fleetSpec.length} · ` : '';
+    const dropped = logDest.stats().droppedLines;
     process.stdout.write(
-      `[${new Date().toISOString()}] ${sims}messages ${c.received} · stored ${c.byOutcome.stored} · duplicates ${c.byOutcome.duplicate} · dead letters ${c.byOutcome['dead-letter']} · storage retries ${c.storageErrors}\n`,
+      `[${new Date().toISOString()}] ${sims}messages ${c.received} · stored ${c.byOutcome.stored} · duplicates ${c.byOutcome.duplicate} · dead letters ${c.byOutcome['dead-letter']} · storage retries ${c.storageErrors}${dropped > 0 ? ` · log lines dropped ${dropped} (${logDest.stats().lastError})` : ''}\n`,
     );
   }, 15_000);
 

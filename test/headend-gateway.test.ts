@@ -25,7 +25,8 @@ afterAll(async () => stack?.close());
 it('gateways publish two reading cycles for 120 meters; the ingest stores every reading under the meter', async () => {
   const before = stack.ingest.pipeline.counters().byOutcome.stored;
   const tampered = layout[0]!.meters[3]!;
-  const startTs = Date.now();
+  // Two 15-minute cycles that ended by now: readings are never stamped ahead of the ingest's clock.
+  const startTs = Date.now() - 2 * 900_000;
   const run = await runHeadEnds({ url: stack.mqttUrl, layout, secrets, cycles: 2, seed: 7, startTs, simulation: (id) => (id === tampered ? { tamperAtTs: startTs } : undefined) });
   const stats = await run.done;
   await run.stop();

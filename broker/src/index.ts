@@ -8,6 +8,7 @@ export { canPublish, canSubscribe, clientIdAllowed, type AclDecision, type Princ
 export { authenticateCredentials, sessionStillValid, type AuthOutcome } from './auth.js';
 export { DENIAL_REASONS, REVOCATION_REASONS, type DenialReason, type RevocationReason } from './denials.js';
 export { loadBrokerConfig, redactUrl, type BrokerConfig } from './config.js';
+export { safeDestination, SafeDestination, type SafeDestinationOptions, type SafeDestinationStats } from './safe-destination.js';
 export { openRedisCluster, redisOptionsFromUrl, type BrokerCluster, type RedisClusterOptions, type RecoveredWill } from './cluster.js';
 export {
   writeMosquittoConfig,

@@ -10,6 +10,7 @@ import { openRedisCluster, type BrokerCluster } from './cluster.js';
 import { loadBrokerConfig, type BrokerConfig } from './config.js';
 import { BrokerError, RegistryError } from './errors.js';
 import { FileDeviceRegistry, registryPathFor } from './registry/file-registry.js';
+import { safeDestination } from './safe-destination.js';
 
 export async function startStandaloneBroker(config: BrokerConfig, logger: Logger): Promise<{ port: number; stop: () => Promise<void> }> {
   const path = registryPathFor(config.dataDir);
@@ -82,7 +83,8 @@ async function main(): Promise<void> {
     process.stderr.write(`broker: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'broker' } });
+  // Never blocks or crashes on a full disk (stdout redirected to a file): lines are dropped and counted.
+  const logger = pino({ level: config.logLevel, base: { service: 'broker' } }, safeDestination({ dest: 1 }));
   const running = await startStandaloneBroker(config, logger);
   let stopping = false;
   const shutdown = (signal: string): void => {

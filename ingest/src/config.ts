@@ -49,6 +49,11 @@ export interface IngestConfig {
   api: ApiSettings;
   /** Env DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, API_READERS, API_READ_TIMEOUT_MS (storage/duckdb/duckdb-config.ts). */
   duckdb: DuckDbSettings;
+  /**
+   * Env DEVICE_CLOCK_MAX_SKEW_SEC, default 300: telemetry and events stamped further ahead of the server
+   * clock are dead-lettered (a wrong device clock), and "latest" never shows a value from beyond it.
+   */
+  maxClockSkewMs: number;
 }
 
 function loadHttpTls(env: NodeJS.ProcessEnv): IngestConfig['httpTls'] {
@@ -114,6 +119,9 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
   if (token !== undefined && token !== '' && token.length < 16) throw configError('TSUNAGARU_ADMIN_TOKEN', 'must be at least 16 characters (or unset it to have one generated)');
   const mqttUsername = env.MQTT_USERNAME || 'tsunagaru-ingest';
   const storage = loadStorageConfig(env);
+  const skewRaw = env.DEVICE_CLOCK_MAX_SKEW_SEC;
+  const skewSec = skewRaw === undefined || skewRaw === '' ? 300 : Number(skewRaw);
+  if (!Number.isInteger(skewSec) || skewSec < 1 || skewSec > 86_400) throw configError('DEVICE_CLOCK_MAX_SKEW_SEC', `must be whole seconds 1-86400 (default 300), got "${skewRaw}"`);
   return Object.freeze({
     dataDir: env.DATA_DIR || './data',
     httpHost: env.HTTP_HOST || '127.0.0.1',
@@ -131,5 +139,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     ...loadShareSettings(env, storage, mqttUsername),
     api: loadApiSettings(env),
     duckdb: loadDuckDbSettings(env),
+    maxClockSkewMs: skewSec * 1000,
   });
 }

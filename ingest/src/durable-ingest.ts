@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { JournalDrainer, type DrainerStatus } from './drain/journal-drainer.js';
-import { Journal, type JournalStats } from './journal/journal.js';
+import { mib } from './journal/free-space.js';
+import { Journal, type JournalStats, type Refusal } from './journal/journal.js';
 import { CompletenessLedger } from './ledger/ledger.js';
 import { LedgerStore } from './ledger/ledger-store.js';
 import type { IngestPipeline } from './pipeline/index.js';
@@ -21,11 +22,18 @@ export interface DurableIngestOptions {
   storage: StorageConfig;
   attributes: DeviceAttributes;
   logger: Logger;
+  /** Told when the journal stops taking messages (why) and when it takes them again (null): the alert rules. */
+  onRefusal?: (refusal: Refusal | null) => void;
 }
 
 export interface DurableStatus {
   stores: string[];
-  journal: JournalStats & { broken: string | null };
+  /**
+   * `broken`: why the journal takes no messages right now, in the operator's words (null while it takes
+   * them); health reports degraded meanwhile. `refusal`: the same with its reason code
+   * (`disk-space-low` | `write-failed`), since when, and the free space against the watermark.
+   */
+  journal: JournalStats & { broken: string | null; refusal: Refusal | null };
   drain: DrainerStatus;
 }
 
@@ -52,6 +60,12 @@ export async function openDurableIngest(o: DurableIngestOptions): Promise<Durabl
     releasedLsn,
     maxBytes: o.storage.journalMaxBytes,
     onProblem: (p) => log.error({ event: 'journal_repaired', ...p }, `journal: ${p.reason} at ${p.path}:${p.offset} (${p.bytes} bytes cut)`),
+    minFreeBytes: o.storage.journalMinFreeBytes,
+    onRefusal: (r) => {
+      if (r) log.error({ event: 'journal_refusing', reason: r.reason, freeBytes: r.freeBytes, minFreeBytes: r.minFreeBytes }, r.message);
+      else log.warn({ event: 'journal_accepting', freeBytes: journal.stats().freeBytes }, `the journal takes messages again (${mib(journal.stats().freeBytes)} free)`);
+      o.onRefusal?.(r);
+    },
   });
   const backlog = journal.stats().backlog;
   if (backlog > 0) log.warn({ event: 'journal_replay', messages: backlog, fromLsn: releasedLsn + 1 }, `replaying ${backlog} journalled messages not yet stored`);
@@ -67,7 +81,7 @@ export async function openDurableIngest(o: DurableIngestOptions): Promise<Durabl
     },
     status: () => ({
       stores: o.storage.stores,
-      journal: { ...journal.stats(), broken: journal.broken?.message ?? null },
+      journal: { ...journal.stats(), broken: journal.refused?.message ?? null, refusal: journal.refused ?? null },
       drain: drainer?.status() ?? { batches: 0, messages: 0, lastBatchSize: 0, lastBatchMs: 0, failures: 0, lastError: null, failingSince: null, halted: false },
     }),
     async close() {

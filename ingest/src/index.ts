@@ -9,7 +9,7 @@ export type * from './storage/types.js';
 export * from './storage/influx/index.js';
 export { loadStorageConfig, STORE_KINDS, type StorageConfig, type StoreKind, type InfluxSettings } from './storage/store-config.js';
 export { createEmbeddedTap, type EmbeddedTap } from './sources/embedded-tap.js';
-export { Journal, type JournalStats } from './journal/journal.js';
+export { Journal, type JournalStats, type Refusal as JournalRefusal } from './journal/journal.js';
 export { CompletenessLedger, type BootReport, type DeviceSummary } from './ledger/ledger.js';
 export { journalDirFor, type DurableIngest, type DurableStatus } from './durable-ingest.js';
 export { IngestError, type IngestErrorCode } from './errors.js';

@@ -3,14 +3,15 @@
  * mosquitto), stores into the embedded store in DATA_DIR and serves the REST API.
  */
 import { randomBytes } from 'node:crypto';
-import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
+import { FileDeviceRegistry, registryPathFor, safeDestination } from '@tsunagaru/broker';
 import pino from 'pino';
 import { loadIngestConfig } from './config.js';
 import { startIngestService } from './service.js';
 
 async function main(): Promise<void> {
   const config = loadIngestConfig();
-  const logger = pino({ level: config.logLevel, base: { service: 'ingest' } });
+  // Never blocks or crashes on a full disk (stdout redirected to a file): lines are dropped and counted.
+  const logger = pino({ level: config.logLevel, base: { service: 'ingest' } }, safeDestination({ dest: 1 }));
   // The ingest is the registry's one writer (provisioning); a standalone broker follows it read-only, and
   // so do the workers of a share group (the file supports one writer): they only look devices up.
   const worker = Boolean(config.shareGroup);

@@ -125,10 +125,14 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
           current.hold(packet.messageId!, durable);
           return done();
         }
-        // Without a gate: acknowledge only once durable (one message at a time).
+        // Without a gate: acknowledge only once durable (one message at a time). Not durable: drop the
+        // connection, as the gate does, so the broker sends the message again after the reconnect.
         durable.then(
           () => done(),
-          (err: Error) => log.error({ event: 'journal_failed', err: err.message }, 'message not acknowledged: the journal failed'),
+          (err: Error) => {
+            log.error({ event: 'journal_failed', err: err.message }, 'message not acknowledged: the journal failed');
+            client.stream?.destroy();
+          },
         );
       },
       (err: Error) => {

@@ -15,13 +15,13 @@ import { startSubscriber, type IngestSubscriber } from './mqtt-subscriber.js';
 import type { EmbeddedTap } from './sources/embedded-tap.js';
 import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
 import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './pipeline/index.js';
-import type { PipelineDeps } from './pipeline/steps.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, type PipelineDeps } from './pipeline/steps.js';
 import { createAlertFastLane } from './alerts/fast-lane.js';
 import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 
 export interface IngestServiceDeps {
   config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile' | 'httpTls' | 'mqttTlsCa'> &
-    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts' | 'api' | 'duckdb'>>;
+    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts' | 'api' | 'duckdb' | 'maxClockSkewMs'>>;
   /** The ingest's own MQTT password (service account). */
   mqttPassword: string;
   registry: DeviceRegistry;
@@ -69,10 +69,13 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // rule is off, so its clock raises nothing (a share-group worker sees only part of each device's stream).
   const alertsOn = config.alerts ?? true;
   const rules = alertsOn ? configured : { ...configured, rules: Object.fromEntries(Object.entries(configured.rules).map(([id, r]) => [id, { ...r, enabled: false }])) as typeof configured.rules };
-  const store = await openEmbeddedStore(config.dataDir, config.duckdb ? { duckdb: config.duckdb } : {});
+  // Device clocks: the pipeline refuses samples stamped further ahead of `clock` than this, "latest" never
+  // shows one, and the rules forget state left by one before this check existed.
+  const maxClockSkewMs = config.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+  const store = await openEmbeddedStore(config.dataDir, { ...(config.duckdb ? { duckdb: config.duckdb } : {}), latestNotAfter: () => clock() + maxClockSkewMs });
   // Its own connection: saving an alert must not queue behind the drainer's batch transactions.
   const alertsDb = await store.db.fork();
-  const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, logger: logger.child({ component: 'alerts' }) });
+  const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, maxClockSkewMs, logger: logger.child({ component: 'alerts' }) });
   // Commands go out on the ingest's own MQTT client (QoS 1, never retained); a birth releases queued ones.
   const commands = new CommandService({
     store: await DuckDbCommandStore.open(store.db),
@@ -84,8 +87,14 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     logger: logger.child({ component: 'commands' }),
   });
   const storage = deps.storage ?? loadStorageConfig({});
-  const durable = await openDurableIngest({ dataDir: config.dataDir, store, storage, attributes: (id) => deps.registry.getDevice(id)?.attributes, logger });
-  const pipelineDeps: PipelineDeps = { writer: durable.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock, seen: (id, boot, seq) => durable.ledger.has(id, boot, seq) };
+  const durable = await openDurableIngest({
+    dataDir: config.dataDir, store, storage, attributes: (id) => deps.registry.getDevice(id)?.attributes, logger,
+    // The journal refusing (disk nearly full, or failing) blinds every rule: the ingest-disk rules say so.
+    onRefusal: (r) => void alerting.engine.onIngestRefusal(r),
+  });
+  // Once at start: an alert left open by the last run clears if the disk is fine now.
+  void alerting.engine.onIngestRefusal(durable.journal.refused ?? null);
+  const pipelineDeps: PipelineDeps = { writer: durable.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock, maxClockSkewMs, seen: (id, boot, seq) => durable.ledger.has(id, boot, seq) };
   // Telemetry and events reach the rules once durable in the journal, not after the backlog ahead of them
   // is stored (alerts/fast-lane.ts); the drainer feeds the rest.
   const fastLane = alertsOn ? createAlertFastLane({ onOutcome: (o, ctx) => alerting.engine.onOutcome(o, ctx), deps: pipelineDeps, logger }) : undefined;

@@ -57,6 +57,23 @@ describe('startFleet against a real broker', () => {
     expect(retained.every((m) => (m.json as { state: string }).state === 'offline')).toBe(true);
   });
 
+  it('accelerated, never stamps a sample after the wall clock: it starts in the past, catches up, then runs in real time', async () => {
+    const sink = await collectMessages(broker.url, 'tsunagaru/v1/+/+/telemetry');
+    closers.push(() => sink.close());
+    // A 15-minute meter at 3600× reports every 0.25 s; started 30 min back, it meets the wall clock at once.
+    const meters = devices.filter((d) => d.type === 'water-meter');
+    const started = Date.now();
+    fleet = await startFleet({ url: broker.url, devices: meters, secrets, speed: 3600, startTs: started - 30 * 60_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    await fleet.stop({ graceful: false });
+    const ended = Date.now();
+    const stamped = sink.messages.map((m) => Math.max(...(m.json as { samples: Array<{ ts: number }> }).samples.map((x) => x.ts)));
+    expect(stamped.length).toBeGreaterThanOrEqual(meters.length * 2); // t0 - 30 min and t0 - 15 min at least
+    expect(stamped.filter((ts) => ts > ended)).toEqual([]);
+    // Without the cap, 1.5 s at 3600× would have reached t0 + 60 min: six samples a meter, four from the future.
+    expect(stamped.length).toBeLessThanOrEqual(meters.length * 3);
+  });
+
   it('keeps running the devices that can connect and reports the ones refused', async () => {
     broker.broker.authenticate = (_client, username, _password, done) => {
       if (username === 'bsp-oshima-motomachi') done(Object.assign(new Error('disabled'), { returnCode: 5 as const }), null);

@@ -14,7 +14,11 @@ export interface StartFleetOptions {
   clock?: () => number;
   /** Time acceleration: simulated seconds per real second. Default 1. At 60, a 15-minute meter reports every 15 s. */
   speed?: number;
-  /** Simulated time at start, epoch ms. Default: now. With speed > 1 simulated time runs ahead of the wall clock. */
+  /**
+   * Simulated time at start, epoch ms. Default: now at speed 1; accelerated, a day ago. Simulated time never
+   * passes the wall clock: accelerated, it catches up (after 24 h / speed by default) and then runs in real
+   * time, because the ingest refuses samples stamped in the future (a wrong device clock).
+   */
   startTs?: number;
   /** PRNG seed; each device derives its own from it and its id. Default 1. */
   seed?: number;
@@ -83,6 +87,14 @@ async function forEachLimited<T>(items: readonly T[], limit: number, run: (item:
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
+/** Where an accelerated fleet starts by default: a day back, so it has a day to run fast before it meets now. */
+const ACCELERATED_START_BACK_MS = 24 * 3_600_000;
+
+/** The default simulated start (see StartFleetOptions.startTs); also what fleet models should start from. */
+export function defaultStartTs(speed: number, now: number): number {
+  return speed > 1 ? now - ACCELERATED_START_BACK_MS : now;
+}
+
 /**
  * Starts a DeviceSession per device and publishes a sample every `sampleSec` of simulated time.
  * Resolves once every device has connected or failed; rejects only if none could start.
@@ -93,8 +105,8 @@ export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
   const speed = options.speed ?? 1;
   const logger = options.logger ?? silentLogger;
   const realStart = clock();
-  const simStart = options.startTs ?? realStart;
-  const timing: Timing = { clock, speed, simNow: () => simStart + (clock() - realStart) * speed };
+  const simStart = options.startTs ?? defaultStartTs(speed, realStart);
+  const timing: Timing = { clock, speed, simNow: () => Math.min(simStart + (clock() - realStart) * speed, clock()) };
   const counters: FleetCounters = { published: 0, errors: 0, dropped: 0 };
   const firstBoot = Math.floor(realStart / 1000);
   const identity = options.identity ?? (() => new MemoryIdentityStore({ firstBoot }));

@@ -48,7 +48,11 @@ export interface RunHeadEndsOptions {
   sampleSec?: number;
   /** Time acceleration between cycles; Infinity: next cycle as soon as the last is acknowledged. Default Infinity. */
   speed?: number;
-  /** Simulated time of the first cycle. Default now. */
+  /**
+   * Simulated time of the first cycle. Default: `cycles` intervals ago, so the last cycle ends now. A cycle
+   * goes out only once its interval is over on the wall clock (as a head-end uploads what it collected):
+   * no reading is ever stamped in the future, which the ingest would dead-letter (a wrong device clock).
+   */
   startTs?: number;
   seed?: number;
   /** Unacknowledged publishes per gateway connection. Default 256. */
@@ -67,7 +71,7 @@ export interface HeadEndRun {
 export async function runHeadEnds(o: RunHeadEndsOptions): Promise<HeadEndRun> {
   const seed = o.seed ?? 1;
   const sampleMs = (o.sampleSec ?? 900) * 1000;
-  const start = o.startTs ?? Date.now();
+  const start = o.startTs ?? Date.now() - (o.cycles ?? 1) * sampleMs;
   const speed = o.speed ?? Infinity;
   const window = o.window ?? 256;
   const stats: HeadEndStats = { gateways: o.layout.length, connected: 0, meters: o.layout.reduce((n, g) => n + g.meters.length, 0), published: 0, errors: 0, cycles: 0 };
@@ -91,8 +95,8 @@ export async function runHeadEnds(o: RunHeadEndsOptions): Promise<HeadEndRun> {
     const models = new Map<string, WaterMeterModel>();
     const seqs = new Map<string, number>();
     for (let cycle = 0; cycle < (o.cycles ?? 1) && !stopped; cycle++) {
-      const due = wallStart + (cycle * sampleMs) / speed;
-      if (Number.isFinite(speed) && due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      const due = Math.max(Number.isFinite(speed) ? wallStart + (cycle * sampleMs) / speed : 0, start + (cycle + 1) * sampleMs);
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       // Meters of one head-end report spread over the interval (their own radio schedules), in order here.
       const inFlight = new Set<Promise<void>>();
       for (const [i, meter] of g.meters.entries()) {

@@ -9,7 +9,7 @@ import { FileIdentityStore } from '@tsunagaru/edge-agent';
 import { CliArgError, loadCredentials, parseSimArgs, USAGE } from './cli-args.js';
 import { cityFleet } from './city-fleet.js';
 import { defaultFleet } from './fleet-spec.js';
-import { startFleet, type FleetStats } from './fleet.js';
+import { defaultStartTs, startFleet, type FleetStats } from './fleet.js';
 import { runModbusCli } from './modbus/cli.js';
 import { runScenarioCli } from './scenario/cli.js';
 import { runHeadEndCli } from './headend-cli.js';
@@ -25,7 +25,9 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   const secrets = await loadCredentials(args.credentials);
-  const devices = args.fleet === 'city' ? cityFleet({ startTs: Date.now(), metersPerDma: args.metersPerDma, seed: args.seed }) : defaultFleet();
+  // Accelerated, the fleet starts in the past (it never stamps the future); the city's models start with it.
+  const startTs = defaultStartTs(args.speed, Date.now());
+  const devices = args.fleet === 'city' ? cityFleet({ startTs, metersPerDma: args.metersPerDma, seed: args.seed }) : defaultFleet();
   const missing = devices.filter((d) => !(d.id in secrets)).map((d) => d.id);
   if (missing.length > 0) throw new CliArgError(`--credentials: ${args.credentials} has no secret for ${missing.join(', ')}; provision them first`);
 
@@ -36,6 +38,7 @@ async function main(argv: readonly string[]): Promise<void> {
     devices,
     secrets,
     speed: args.speed,
+    startTs,
     seed: args.seed,
     logger,
     ...(stateDir ? { identity: (spec) => new FileIdentityStore({ dir: stateDir, deviceId: spec.id, logger }) } : {}),

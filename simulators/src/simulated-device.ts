@@ -16,7 +16,7 @@ export interface Timing {
   clock: () => number;
   /** Simulated seconds per real second. */
   speed: number;
-  /** Simulated time now. */
+  /** Simulated time now; never ahead of `clock`. */
   simNow: () => number;
 }
 
@@ -81,7 +81,8 @@ export class SimulatedDevice {
     } catch (err) {
       this.fail(err);
     }
-    const dueReal = this.startReal + (this.n * this.intervalMs()) / this.timing.speed;
+    // Accelerated, but never before the wall clock reaches the next sample's time: no sample from the future.
+    const dueReal = Math.max(this.startReal + (this.n * this.intervalMs()) / this.timing.speed, this.startSim + this.n * this.intervalMs());
     this.timer = setTimeout(() => this.tick(), Math.max(0, dueReal - this.timing.clock()));
   }
 

@@ -14,21 +14,28 @@ export interface ChildIngest {
   stop(): Promise<void>;
 }
 
+/** `READY {json}` on a line of its own, as test/support/embedded-ingest-child.ts prints it. */
+const readyLine = (out: string) => {
+  const m = /^READY (.*)$/m.exec(out);
+  return m ? (JSON.parse(m[1]!) as Record<string, string>) : undefined;
+};
+
 /**
  * Runs a TypeScript entry (path from the repo root) in `node --import tsx`, one process (the tsx CLI would
- * put a second node process in between, which a SIGKILL would leave running); resolves at `READY {json}`.
+ * put a second node process in between, which a SIGKILL would leave running); resolves once `ready` finds
+ * what it needs in the output (default: a `READY {json}` line).
  */
-export async function startChild(entry: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<ChildIngest> {
+export async function startChild(entry: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000, ready: (out: string) => Record<string, string> | undefined = readyLine): Promise<ChildIngest> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const ready = await new Promise<Record<string, string>>((resolve, reject) => {
+  const found = await new Promise<Record<string, string>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} not ready after ${timeoutMs} ms: ${out.slice(-3000)}`)), timeoutMs);
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /^READY (.*)$/m.exec(out);
-      if (m) {
+      const r = ready(out);
+      if (r) {
         clearTimeout(timer);
-        resolve(JSON.parse(m[1]!) as Record<string, string>);
+        resolve(r);
       }
     };
     child.stdout!.on('data', onData);
@@ -38,7 +45,7 @@ export async function startChild(entry: string, env: NodeJS.ProcessEnv, timeoutM
       reject(new Error(`${entry} exited with ${code}: ${out.slice(-3000)}`));
     });
   });
-  return { child, ready, output: () => out.slice(-5000), ...processControl(child, 15_000) };
+  return { child, ready: found, output: () => out.slice(-5000), ...processControl(child, 15_000) };
 }
 
 /** kill(): SIGKILL, like a power cut; stop(): SIGTERM, SIGKILL after `graceMs`; both resolve on exit. */

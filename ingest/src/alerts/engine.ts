@@ -8,6 +8,8 @@ import { RuleState, type RuleContext } from './rules/context.js';
 import { evaluateCountdowns } from './rules/bs-power.js';
 import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';
 import { createCorrelation } from './correlation.js';
+import { forgetFutureState } from './rules/future-state.js';
+import { evaluateIngestDisk, type IngestRefusal } from './rules/ingest-disk.js';
 import { evaluateDmaNights } from './rules/water.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertQuery, AlertStore } from './store.js';
@@ -20,6 +22,8 @@ export interface AlertEngineDeps {
   /** The device registry (attributes such as battery, dma, welfareWatch; the list of bs-power sites). */
   devices: { getDevice(id: string): DeviceRecord | undefined; listDevices(): DeviceRecord[] };
   clock: () => number;
+  /** Rule state stamped further ahead of `clock` than this is forgotten at open (rules/future-state.ts). Default 5 min. */
+  maxClockSkewMs?: number;
   logger?: Logger;
 }
 
@@ -78,7 +82,10 @@ export class AlertEngine {
 
   /** Loads the open alerts and the rules' state saved before the last stop. */
   static async open(deps: AlertEngineDeps): Promise<AlertEngine> {
-    const engine = new AlertEngine(deps, new RuleState(await deps.store.loadRuleState()));
+    const state = new RuleState(await deps.store.loadRuleState());
+    const healed = forgetFutureState(state, deps.clock() + (deps.maxClockSkewMs ?? 5 * 60_000));
+    if (healed.length > 0) deps.logger?.warn({ event: 'rule_state_from_the_future', scopes: healed.slice(0, 20), count: healed.length }, `forgot the rules' memory of ${healed.length} devices: it held samples stamped in the future (wrong device clocks)`);
+    const engine = new AlertEngine(deps, state);
     engine.lifecycle.restore(await deps.store.loadOpen(), deps.clock());
     return engine;
   }
@@ -152,6 +159,13 @@ export class AlertEngine {
       await this.commit(this.lifecycle.tick(now));
       // Not awaited: the rules go on while it is written (see flush).
       if (now - this.lastFlush >= FLUSH_EVERY_MS) this.flush(now).catch((err: unknown) => this.deps.logger?.error({ err, event: 'alert_state_save_failed' }, 'saving the rules\' state failed; it is saved again at the next flush'));
+    });
+  }
+
+  /** The ingest's journal stopped taking messages (or takes them again: null); see rules/ingest-disk.ts. */
+  onIngestRefusal(refusal: IngestRefusal | null): Promise<void> {
+    return this.enqueue(async () => {
+      await this.apply(this.deps.clock(), (rc) => evaluateIngestDisk(rc, refusal));
     });
   }
 

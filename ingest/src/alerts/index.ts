@@ -21,6 +21,8 @@ export interface StartAlertingOptions {
   /** Last message per device; device status until the completeness ledger (issue 3) replaces it. */
   lastSeen: LastSeenSource;
   clock: () => number;
+  /** Rule state stamped further ahead of `clock` than this is forgotten at start (rules/future-state.ts). */
+  maxClockSkewMs?: number;
   logger?: Logger;
 }
 
@@ -34,7 +36,7 @@ export function lastSeenFromStatus(operations: Pick<OperationsStore, 'listStatus
 /** Opens the alert store, restores the engine, starts the evaluator clock and the webhooks. */
 export async function startAlerting(o: StartAlertingOptions): Promise<Alerting> {
   const store = await DuckDbAlertStore.open(o.db);
-  const engine = await AlertEngine.open({ config: o.rules, store, lastSeen: o.lastSeen, devices: o.devices, clock: o.clock, ...(o.logger ? { logger: o.logger } : {}) });
+  const engine = await AlertEngine.open({ config: o.rules, store, lastSeen: o.lastSeen, devices: o.devices, clock: o.clock, ...(o.maxClockSkewMs ? { maxClockSkewMs: o.maxClockSkewMs } : {}), ...(o.logger ? { logger: o.logger } : {}) });
   const webhooks = new WebhookNotifier(o.rules.notifications.webhooks, { store, ...(o.logger ? { logger: o.logger } : {}) });
   engine.subscribe((e) => webhooks.notify(e));
   engine.start();

@@ -55,6 +55,10 @@ const rulesShape = {
   'meter-alarm': rule('minor', 'water'),
   'welfare-watch': rule('major', 'water'),
   'dma-night-flow': rule('minor', 'water'),
+  // The ingest itself (rules/ingest-disk.ts): while its journal takes no messages, no reading reaches any
+  // rule, so every group is blind; disaster ops run the operations centre.
+  'disk-space-low': rule('critical', 'disaster'),
+  'journal-write-failed': rule('critical', 'disaster'),
 };
 export type RuleId = keyof typeof rulesShape;
 export const RULE_IDS = Object.keys(rulesShape) as RuleId[];

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.js';
 import { IngestError } from '../errors.js';
+import { Sleeper } from '../sleeper.js';
 import type { WebhookConfig } from './rules-config.js';
 import type { AlertStore } from './store.js';
 import type { AlertEvent } from './types.js';
@@ -35,7 +36,7 @@ function retriable(status: number): boolean {
 export class WebhookNotifier {
   private readonly queues: Map<string, Pending[]>;
   private readonly running = new Map<string, Promise<void>>();
-  private readonly wakers = new Set<() => void>();
+  private readonly sleeper = new Sleeper();
   private closing = false;
   private readonly fetch: typeof fetch;
 
@@ -66,7 +67,7 @@ export class WebhookNotifier {
   /** Stops retrying; what is still waiting is dead-lettered with the reason. */
   async close(): Promise<void> {
     this.closing = true;
-    for (const wake of this.wakers) wake();
+    this.sleeper.wakeAll();
     await Promise.all(this.running.values());
   }
 
@@ -92,7 +93,7 @@ export class WebhookNotifier {
       }
       const delay = backoffDelay(item.attempts - 1, { initialMs: hook.retryInitialMs, maxMs: hook.retryMaxMs });
       this.o.logger?.warn({ event: 'webhook_retry', webhook: hook.name, attempt: item.attempts, delayMs: delay, err: error.message }, 'alert webhook failed; retrying');
-      await this.sleep(delay);
+      await this.sleeper.sleep(delay);
     }
   }
 
@@ -117,17 +118,5 @@ export class WebhookNotifier {
     await this.o.store
       .addWebhookDeadLetter({ webhook: hook.name, event: item.event, attempts: item.attempts, lastError: reason, failedAt: Date.now() })
       .catch((err: unknown) => this.o.logger?.error({ err, webhook: hook.name }, 'could not store a webhook dead letter'));
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakers.add(done);
-    });
   }
 }

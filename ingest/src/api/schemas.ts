@@ -88,6 +88,10 @@ const components: Record<ComponentName, object> = {
       fw: { type: ['string', 'null'] },
       model: { type: ['string', 'null'] },
       sampleSec: { type: ['integer', 'null'] },
+      clockSkewMs: {
+        type: ['integer', 'null'],
+        description: 'device clock minus server clock (ms) at its latest live message or birth; positive: the clock is ahead, and readings stamped more than DEVICE_CLOCK_MAX_SKEW_SEC ahead are dead letters',
+      },
     },
   },
   /** Open (no additionalProperties: false) so device detail can extend it with allOf. */

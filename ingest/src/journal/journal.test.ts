@@ -17,6 +17,8 @@ describe('journal', () => {
   });
 
   const payload = (i: number) => Buffer.from(JSON.stringify({ i, pad: 'x'.repeat(100) }));
+  /** Retries after a failed write in 40 ms (no jitter), so tests see the refusal and its end quickly. */
+  const FAST_RETRY = { initialMs: 40, maxMs: 40, random: () => 1 };
 
   it('makes concurrent appends durable with few fsyncs (group commit) and reads them back in order', async () => {
     journal = await Journal.open({ dir: dir.path });
@@ -43,8 +45,8 @@ describe('journal', () => {
     expect([a.lsn, b.lsn, c.lsn]).toEqual([1, 2, 3]);
   });
 
-  it('when an fsync fails, rejects every record of that commit and of the next, takes no more, and a restart finds none of them', async () => {
-    journal = await Journal.open({ dir: dir.path });
+  it('when an fsync fails, rejects every record of that commit and of the next, takes no more until the disk works again, and a restart finds none of them', async () => {
+    journal = await Journal.open({ dir: dir.path, retry: FAST_RETRY });
     await journal.append('t/ok', payload(0), 0);
     // A failing disk cannot be had on demand here: the fault is injected into the open segment's file handle.
     const active = (journal as unknown as { active: { datasync(): Promise<void> } }).active;
@@ -61,12 +63,18 @@ describe('journal', () => {
     release();
     const outcomes = await Promise.allSettled([first[0].durable, first[1].durable, next.durable]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/journal write to .* failed: EIO: i\/o error; restart the ingest/);
-    await expect(journal.enqueue('t/4', payload(4), 4)).rejects.toThrow(/restart the ingest/);
-    expect(journal.broken?.code).toBe('INGEST_ERR_JOURNAL');
+    expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/journal fsync to .* failed: EIO: i\/o error; not acknowledged: the devices keep these messages/);
+    expect(journal.refused).toMatchObject({ reason: 'write-failed' });
+    // Takes no more meanwhile: the append waits. After a failed fsync the file's pages cannot be trusted,
+    // so once the journal takes messages again it writes on in a new segment (this handle keeps failing).
+    const later = journal.append('t/4', payload(4), 4);
+    expect(journal.stats().waitingForSpace).toBe(1);
+    expect(await later).toBe(2); // the LSNs of what was not acknowledged are given back
+    expect(journal.refused).toBeUndefined();
+    expect(journal.stats()).toMatchObject({ failedWrites: 1, durableLsn: 2 });
     await journal.close();
     journal = await Journal.open({ dir: dir.path });
-    expect((await journal.read(10)).map((r) => r.topic)).toEqual(['t/ok']);
+    expect((await journal.read(10)).map((r) => r.topic)).toEqual(['t/ok', 't/4']);
   });
 
   it('replays after a restart everything not released, and nothing released', async () => {

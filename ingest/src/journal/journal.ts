@@ -8,6 +8,14 @@
  *   records up to `lsn` are committed to storage, and whole segments below it are deleted.
  * - Bounded: when unreleased data reaches `maxBytes`, append() waits (no PUBACK, so the broker keeps the
  *   messages) instead of dropping anything. Memory holds only the group being written.
+ * - A record is durable only when the whole group reached the file and the fsync succeeded. A short write
+ *   (libuv's writev returns what it wrote before ENOSPC or EIO, without an error), a failed write or a
+ *   failed fsync rejects that group and the one queued behind it (no PUBACK: devices keep the messages
+ *   and send them again), cuts what reached the file, and the journal takes nothing until the disk
+ *   works again (see Refusal); then it resumes by itself, no restart.
+ * - Below the free-space watermark (`minFreeBytes`, free-space.ts) it stops taking messages before the
+ *   disk is full: appends wait, the group already queued waits in memory, and all of it goes on once
+ *   space returns.
  * - After a crash, open() validates every record (CRC), cuts a torn tail, and read() starts after the
  *   LSN the caller says was stored (`releasedLsn`): everything acknowledged and not stored is replayed.
  */
@@ -15,10 +23,15 @@ import { mkdirSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IngestError } from '../errors.js';
+import { Admission, type AdmissionOptions, type Refusal } from './admission.js';
+import { FreeSpace, type FreeBytesProbe } from './free-space.js';
+import { GroupWriteError, newGroup, writeGroup, type Group } from './group.js';
 import { encodeRecord, type JournalRecord } from './record.js';
-import { readRecords, scanSegments, segmentFileName, type ScanProblem, type Segment } from './segments.js';
+import { createSegmentFile, readRecords, scanSegments, segmentFileName, type ScanProblem, type Segment } from './segments.js';
 
-export interface JournalOptions {
+export type { Refusal } from './admission.js';
+
+export interface JournalOptions extends AdmissionOptions {
   dir: string;
   /** Highest LSN already committed to storage (persisted by the caller); records up to it are not replayed. */
   releasedLsn?: number;
@@ -28,6 +41,12 @@ export interface JournalOptions {
   segmentBytes?: number;
   /** Reports repaired or corrupt data found at open. */
   onProblem?: (p: ScanProblem) => void;
+  /** Free space to keep on the journal's file system (JOURNAL_MIN_FREE_MB); default 0: none. */
+  minFreeBytes?: number;
+  /** Free bytes of the file system holding `dir`; default statfs. */
+  freeBytes?: FreeBytesProbe;
+  /** Opens segment files; default fs/promises open. Tests inject a handle that writes short or fails. */
+  openFile?: (path: string, flags: string) => Promise<FileHandle>;
 }
 
 export interface ReadRecord extends JournalRecord {
@@ -45,33 +64,20 @@ export interface JournalStats {
   releasedLsn: number;
   /** Records durable but not yet released (waiting to be stored). */
   backlog: number;
-  /** append() calls waiting for space. */
+  /** append() calls waiting for space (in the journal or on the disk). */
   waitingForSpace: number;
   fsyncs: number;
-}
-
-/** The records of the next group commit and the one promise they share (settled by that commit). */
-interface Group {
-  bufs: Buffer[];
-  firstLsn: number;
-  lastLsn: number;
-  bytes: number;
-  durable: Promise<void>;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
-function newGroup(firstLsn: number): Group {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const durable = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-  durable.catch(() => undefined); // the caller may only look at it later
-  return { bufs: [], firstLsn, lastLsn: firstLsn, bytes: 0, durable, resolve, reject };
+  /** Group commits that failed (short write, write or fsync error) and were not acknowledged. */
+  failedWrites: number;
+  /** Free bytes of the journal's file system at the last reading (null when unknown or not watched). */
+  freeBytes: number | null;
+  minFreeBytes: number;
 }
 
 export class Journal {
   private segments: Segment[] = [];
-  private active!: FileHandle;
+  /** The segment appends go to; undefined until one is started (lazily, so a full disk cannot stop open()). */
+  private active: FileHandle | undefined;
   private nextLsn = 1;
   private durableLsn = 0;
   private releasedLsn = 0;
@@ -83,7 +89,7 @@ export class Journal {
   private pending: Group | undefined;
   private pendingBytes = 0;
   private flushing = false;
-  private failed: IngestError | undefined;
+  private failedWrites = 0;
   private spaceWaiters: Array<() => void> = [];
   private dataWaiters: Array<() => void> = [];
   private readonly readers = new Map<string, FileHandle>();
@@ -91,10 +97,16 @@ export class Journal {
   private closed = false;
   readonly maxBytes: number;
   private readonly segmentBytes: number;
+  private readonly space: FreeSpace;
+  private readonly admission: Admission;
+  private readonly openFile: (path: string, flags: string) => Promise<FileHandle>;
 
   private constructor(private readonly o: JournalOptions) {
     this.maxBytes = o.maxBytes ?? 256 * 1024 * 1024;
     this.segmentBytes = o.segmentBytes ?? Math.min(16 * 1024 * 1024, Math.floor(this.maxBytes / 8));
+    this.space = new FreeSpace(o.dir, o.minFreeBytes ?? 0, o.freeBytes);
+    this.admission = new Admission(this.space, o, () => this.wake(this.spaceWaiters));
+    this.openFile = o.openFile ?? ((path, flags) => open(path, flags));
   }
 
   static async open(o: JournalOptions): Promise<Journal> {
@@ -118,21 +130,17 @@ export class Journal {
     this.readLsn = released;
     this.startLsn = this.nextLsn;
     const last = this.segments.at(-1);
-    if (!last || last.lastLsn < released) await this.startSegment(this.nextLsn);
-    else this.active = await open(last.path, 'a+');
+    // Appending to the last segment needs no new space; a new one is started by the first write.
+    if (last && last.lastLsn >= released) this.active = await this.openFile(last.path, 'a+');
   }
 
+  /** Starts the segment whose first record is `base` and makes it the one appends go to. */
   private async startSegment(base: number): Promise<void> {
+    // An empty segment left by a failed attempt holds nothing durable: the new one takes its place.
+    if (this.segments.at(-1)?.size === 0) this.segments.pop();
     const path = join(this.o.dir, segmentFileName(base));
-    this.active = await open(path, 'a+');
+    this.active = await createSegmentFile(this.o.dir, path, this.openFile);
     this.segments.push({ base, path, size: 0, lastLsn: base - 1 });
-    // The new file's directory entry must be durable too, or a crash could lose the whole segment.
-    const dir = await open(this.o.dir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
   }
 
   private diskBytes(): number {
@@ -155,7 +163,7 @@ export class Journal {
     return n;
   }
 
-  /** Resolves with the record's LSN once it is durable (fdatasync'd). Waits while the journal is full. */
+  /** Resolves with the record's LSN once it is durable (fdatasync'd). Waits while the journal is full or refusing. */
   async append(topic: string, payload: Buffer, receivedAt: number): Promise<number> {
     const { lsn, durable } = await this.enqueue(topic, payload, receivedAt);
     await durable;
@@ -164,18 +172,17 @@ export class Journal {
 
   /**
    * Two steps in one: resolves once the record has room and is queued for the next group commit (this is
-   * where a full journal makes the caller wait), with `durable`, which resolves once it is on disk.
+   * where a full or refusing journal makes the caller wait), with `durable`, which resolves once it is on
+   * disk and rejects if its group commit failed (then it was never durable: do not acknowledge it).
    * Every record of one group commit gets the same `durable` promise: one promise per fsync, not one per
    * message (allocations per message were a fifth of the ingest's CPU as GC, bench ingest-e2e live), and
    * callers can tell records of one commit apart from the next by comparing it.
    */
   async enqueue(topic: string, payload: Buffer, receivedAt: number): Promise<{ lsn: number; durable: Promise<void> }> {
-    if (this.failed) throw this.failed;
-    if (this.closed) throw new IngestError('INGEST_ERR_JOURNAL', 'the journal is closed', true);
-    while (this.unreleasedBytes() >= this.maxBytes) {
+    this.checkOpen();
+    while (this.admission.refusal || this.unreleasedBytes() >= this.maxBytes) {
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
-      if (this.failed) throw this.failed;
-      if (this.closed) throw new IngestError('INGEST_ERR_JOURNAL', 'the journal is closed', true);
+      this.checkOpen();
     }
     const lsn = this.nextLsn++;
     const buf = encodeRecord(lsn, receivedAt, topic, payload);
@@ -188,9 +195,13 @@ export class Journal {
     return { lsn, durable: group.durable };
   }
 
-  /** True once a write or fsync failed: nothing more is taken until a restart. */
-  get broken(): IngestError | undefined {
-    return this.failed;
+  private checkOpen(): void {
+    if (this.closed) throw new IngestError('INGEST_ERR_JOURNAL', 'the journal is closed', true);
+  }
+
+  /** Why the journal takes no messages right now (appends wait), or undefined while it takes them. */
+  get refused(): Refusal | undefined {
+    return this.admission.refusal;
   }
 
   /** Writes and fsyncs everything pending, group by group, until nothing is left. */
@@ -198,44 +209,70 @@ export class Journal {
     this.flushing = true;
     // Let the appends of this event-loop turn join the group.
     await new Promise((r) => setImmediate(r));
-    while (this.pending && !this.failed) {
+    while (this.pending) {
       const group = this.pending;
       this.pending = undefined;
-      const bytes = group.bytes;
-      this.pendingBytes -= bytes;
-      let seg = this.segments.at(-1)!;
-      try {
-        if (seg.size > 0 && seg.size + bytes > this.segmentBytes) {
-          await this.active.close();
-          await this.startSegment(group.firstLsn);
-          seg = this.segments.at(-1)!;
-        }
-        await this.active.writev(group.bufs);
-        await this.active.datasync();
-        this.fsyncs++;
-      } catch (err) {
-        this.fail(err as Error, seg);
-        group.reject(this.failed!);
-        // Appends made while this group was being written joined the next one (TS cannot see that across awaits).
-        (this.pending as Group | undefined)?.reject(this.failed!);
-        this.pending = undefined;
+      // Below the watermark the group waits here, in memory and unacknowledged, until space returns.
+      if (!(await this.admission.roomFor(group.bytes))) {
+        this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', 'the journal closed while waiting for disk space; not acknowledged', true));
         break;
       }
-      seg.size += bytes;
-      seg.lastLsn = group.lastLsn;
-      this.durableLsn = seg.lastLsn;
-      group.resolve();
-      this.wake(this.dataWaiters);
+      await this.commit(group);
     }
     this.flushing = false;
   }
 
-  /** After a failed write or fsync the file's state is unknown: stop taking messages (no PUBACK) until restart. */
-  private fail(err: Error, seg: Segment): void {
-    this.failed = new IngestError('INGEST_ERR_JOURNAL', `journal write to ${seg.path} failed: ${err.message}; restart the ingest once the disk is fixed`, false, { cause: err });
-    // Cut whatever part of the group reached the file, so a restart finds only whole, acknowledged records.
-    void this.active.truncate(seg.size).catch(() => undefined);
-    this.wake(this.spaceWaiters);
+  /** One group commit: the whole group written and fsync'd, or rejected and cut from the file. */
+  private async commit(group: Group): Promise<void> {
+    try {
+      const seg = this.segments.at(-1);
+      if (!this.active || !seg || (seg.size > 0 && seg.size + group.bytes > this.segmentBytes)) {
+        await this.active?.close();
+        this.active = undefined;
+        await this.startSegment(group.firstLsn);
+      }
+      await writeGroup(this.active!, group);
+      this.fsyncs++;
+    } catch (err) {
+      await this.failed(group, err instanceof GroupWriteError ? err : new GroupWriteError('write', err as Error));
+      return;
+    }
+    const seg = this.segments.at(-1)!;
+    seg.size += group.bytes;
+    seg.lastLsn = group.lastLsn;
+    this.durableLsn = seg.lastLsn;
+    this.pendingBytes -= group.bytes;
+    this.admission.written(group.bytes);
+    group.resolve();
+    this.wake(this.dataWaiters);
+  }
+
+  /**
+   * A group commit failed: none of it is acknowledged. What reached the file is cut, so a restart finds
+   * only whole, acknowledged records; after a failed fsync (or a failed cut) the file cannot be trusted,
+   * so writing goes on in a new segment. The journal then refuses until the disk works again (admission.ts).
+   */
+  private async failed(group: Group, err: GroupWriteError): Promise<void> {
+    this.failedWrites++;
+    const seg = this.segments.at(-1);
+    let abandon = err.phase === 'fsync';
+    if (seg && this.active) await this.active.truncate(seg.size).catch(() => (abandon = true));
+    if (abandon || !seg) {
+      await this.active?.close().catch(() => undefined);
+      this.active = undefined;
+    }
+    const where = seg?.path ?? this.o.dir;
+    this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', `journal ${err.phase} to ${where} failed: ${err.message}; not acknowledged: the devices keep these messages and send them again`, true, { cause: err.reason }));
+    this.admission.writeFailed(err.reason);
+  }
+
+  /** Rejects `group` and the group queued behind it, and gives their LSNs back (no gap in the numbering). */
+  private rejectQueued(group: Group, error: IngestError): void {
+    group.reject(error);
+    this.pending?.reject(error);
+    this.pending = undefined;
+    this.pendingBytes = 0;
+    this.nextLsn = group.firstLsn;
   }
 
   private wake(waiters: Array<() => void>): void {
@@ -299,9 +336,11 @@ export class Journal {
     while (this.segments.length > 1 && this.segments[0]!.lastLsn <= this.releasedLsn && this.readPos.index > 0) {
       const [seg] = this.segments.splice(0, 1);
       this.readPos.index--;
-      await this.readers.get(seg!.path)?.close();
+      await this.readers.get(seg!.path)?.close().catch(() => undefined);
       this.readers.delete(seg!.path);
-      await unlink(seg!.path);
+      // A file that cannot be deleted now (a failing disk) is deleted by the next open, which skips it
+      // as released; the drainer must not stop over it.
+      await unlink(seg!.path).catch(() => undefined);
     }
     this.wake(this.spaceWaiters);
   }
@@ -317,6 +356,9 @@ export class Journal {
       backlog: this.durableLsn - this.releasedLsn,
       waitingForSpace: this.spaceWaiters.length,
       fsyncs: this.fsyncs,
+      failedWrites: this.failedWrites,
+      freeBytes: this.space.lastFree,
+      minFreeBytes: this.space.minFreeBytes,
     };
   }
 
@@ -324,10 +366,11 @@ export class Journal {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.admission.close();
     while (this.flushing) await new Promise((r) => setTimeout(r, 5));
     this.wake(this.spaceWaiters);
     this.wake(this.dataWaiters);
-    await this.active.close().catch(() => undefined);
+    await this.active?.close().catch(() => undefined);
     for (const fh of this.readers.values()) await fh.close().catch(() => undefined);
     this.readers.clear();
   }

@@ -92,3 +92,26 @@ export async function scanSegments(dir: string, onProblem: (p: ScanProblem) => v
   }
   return segments;
 }
+
+/**
+ * Creates (or empties) the segment file at `path` for appending, and makes its directory entry durable,
+ * or a crash could lose the whole segment. Only ever called for a segment whose first LSN is above every
+ * durable one, so whatever an earlier failed attempt left under that name was never acknowledged.
+ */
+export async function createSegmentFile(dir: string, path: string, openFile: (path: string, flags: string) => Promise<FileHandle>): Promise<FileHandle> {
+  // 'a+': every write goes to the end, also after a failed group is cut off with truncate().
+  const fh = await openFile(path, 'a+');
+  try {
+    await fh.truncate(0);
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+    return fh;
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DeadLetter, StorableMessage } from '../storage/types.js';
 import { emptyCounters, type Outcome, type PipelineCounters } from './outcome.js';
 import { routeStep, validateMessage, type MessageContext, type PipelineDeps } from './steps.js';
-import { touchDevices, writeBisecting } from './store-batch.js';
+import { latestClockSkews, recordOtherClockSkews, touchDevices, writeBisecting, type BatchSkews } from './store-batch.js';
 
 export interface PipelineOptions {
   /** Payload bytes kept in a dead letter; the contract's limit by default, so nothing valid-sized is cut. */
@@ -89,7 +89,7 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
   }
 
   /** Telemetry and events of the batch, written at once; stored/duplicate per message. */
-  async function storeTelemetry(ctxs: MessageContext[], outcomes: Array<Outcome | undefined>, isolatePoison: boolean): Promise<void> {
+  async function storeTelemetry(ctxs: MessageContext[], outcomes: Array<Outcome | undefined>, isolatePoison: boolean, skews: BatchSkews): Promise<ReadonlySet<string>> {
     const idx: number[] = [];
     const storable: StorableMessage[] = [];
     ctxs.forEach((ctx, i) => {
@@ -98,7 +98,7 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
       idx.push(i);
       storable.push({ ...m, receivedAt: ctx.receivedAt } as StorableMessage);
     });
-    if (storable.length === 0) return;
+    if (storable.length === 0) return new Set();
     const results = await writeBisecting(deps.writer, storable, isolatePoison);
     const seenInBatch = new Set<string>();
     const accepted: StorableMessage[] = [];
@@ -115,7 +115,8 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
       accepted.push(m);
       outcomes[idx[n]!] = { kind: known ? 'duplicate' : 'stored', deviceId: m.deviceId, boot, seq };
     });
-    await touchDevices(deps.operations, accepted);
+    await touchDevices(deps.operations, accepted, skews);
+    return new Set(accepted.map((m) => m.deviceId));
   }
 
   async function prepareBatch(batch: readonly RawMessage[]): Promise<Prepared> {
@@ -140,8 +141,9 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
     const { ctxs, validated } = prepared as Prepared;
     // A copy: a failed attempt must leave the prepared batch as validation left it, for the retry.
     const outcomes: Array<Outcome | undefined> = [...validated];
+    const skews = latestClockSkews(ctxs);
     try {
-      await storeTelemetry(ctxs, outcomes, batchOptions.isolatePoison ?? false);
+      const touched = await storeTelemetry(ctxs, outcomes, batchOptions.isolatePoison ?? false, skews);
       for (const [i, ctx] of ctxs.entries()) {
         outcomes[i] ??= (await routeStep(ctx, deps)) ?? { kind: 'dead-letter', reason: 'pipeline: no step produced an outcome' };
         const o = outcomes[i]!;
@@ -150,6 +152,7 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
           log?.warn({ event: 'dead_letter', topic: ctx.topicName.slice(0, 256), reason: o.reason.slice(0, 512), bytes: ctx.payload.byteLength }, 'message dead-lettered');
         }
       }
+      await recordOtherClockSkews(deps.operations, skews, touched);
     } catch (err) {
       counters.storageErrors++;
       throw err;

@@ -9,6 +9,8 @@ export interface PipelineDeps {
   /** Looks up provisioned devices (the broker's registry). */
   getDevice: (id: string) => DeviceRecord | undefined;
   clock: () => number;
+  /** How far ahead of `clock` a device's timestamps may be before the message is refused (checkClockStep). Default 5 min. */
+  maxClockSkewMs?: number;
   /**
    * Whether (id, boot, seq) was stored before (the completeness ledger). Lets a store that cannot tell
    * (InfluxDB overwrites) still report a redelivery as `duplicate`.
@@ -26,6 +28,11 @@ export interface MessageContext {
   topic?: ParsedTopic;
   parsedPayload?: unknown;
   message?: ContractMessage;
+  /**
+   * Device clock minus server clock as this message shows it (checkClockStep): its newest `ts` minus
+   * `receivedAt`, for live telemetry and events and for births. Positive: the device's clock is ahead.
+   */
+  clockSkewMs?: number;
 }
 
 /** A step either lets the message go on (returns undefined) or ends it with an outcome. */
@@ -74,6 +81,54 @@ export const checkProvisionedStep: ValidationStep = (ctx, deps) => {
   return undefined;
 };
 
+/** Default of PipelineDeps.maxClockSkewMs (env DEVICE_CLOCK_MAX_SKEW_SEC). */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** The newest time the message says something was measured (or the birth happened); undefined if none. */
+function newestTs(m: ContractMessage): number | undefined {
+  switch (m.channel) {
+    case 'telemetry':
+      return (m.payload.samples as ReadonlyArray<{ ts: number }>).reduce((max, s) => Math.max(max, s.ts), m.payload.ts);
+    case 'event':
+      return m.payload.ts;
+    case 'state':
+      return m.payload.ts;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * contracts-v1 "Envelope": `ts` and every sample's `ts` are epoch ms (UTC) of the measurement. A time
+ * ahead of the server clock is a wrong device clock (firmware-contracts/README.md "Timestamps"): stored,
+ * a sample stamped 2099 became the meter's "latest" and made every later, true sample look old to the alert
+ * rules, so its burst and tamper alarms raised nothing. Telemetry and events more than `maxClockSkewMs`
+ * ahead of `clock` (the injected one in tests and scenario runs) are dead-lettered. Live messages and
+ * births also measure the skew for the device's status, those refused here included.
+ */
+export const checkClockStep: ValidationStep = (ctx, deps) => {
+  const m = ctx.message!;
+  const newest = newestTs(m);
+  if (newest === undefined) return undefined;
+  const samples = m.channel === 'telemetry' || m.channel === 'event';
+  // A replay carries what was measured while offline: its age says nothing about the clock.
+  if (!samples || m.payload.replay !== true) ctx.clockSkewMs = newest - ctx.receivedAt;
+  if (!samples) return undefined;
+  const now = deps.clock();
+  const max = deps.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+  if (newest - now <= max) return undefined;
+  return deadLetter(
+    `clock: stamped ${new Date(newest).toISOString()}, ${aheadText(newest - now)} ahead of the server clock (${new Date(now).toISOString()}); ` +
+      `more than ${Math.round(max / 1000)} s ahead is refused: the device's clock is wrong, set it (NTP)`,
+  );
+};
+
+function aheadText(ms: number): string {
+  const units: Array<[number, string]> = [[365.25 * 86_400_000, 'years'], [86_400_000, 'days'], [3_600_000, 'h'], [60_000, 'min']];
+  for (const [size, name] of units) if (ms >= 2 * size) return `${(ms / size).toFixed(1)} ${name}`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
 /**
  * State and command acks, one by one. Telemetry and events are not stored here but per batch, in one
  * write (pipeline.ts), so a batch of messages costs one round trip to the store.
@@ -102,6 +157,7 @@ export const VALIDATION_STEPS: ReadonlyArray<readonly [string, ValidationStep]> 
   ['parsePayload', parsePayloadStep],
   ['validateContract', validateContractStep],
   ['checkProvisioned', checkProvisionedStep],
+  ['checkClock', checkClockStep],
 ];
 
 /**

@@ -1,5 +1,7 @@
 import { IngestError } from '../errors.js';
+import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { OperationsStore, StorableMessage, StorageWriter, WriteOutcome } from '../storage/types.js';
+import type { MessageContext } from './steps.js';
 
 export type BatchWriteResult = WriteOutcome | { rejected: string };
 
@@ -46,8 +48,26 @@ export async function writeBisecting(writer: StorageWriter, messages: readonly S
   }
 }
 
-/** One `touchDevice` per device per batch (last seen, highest boot), instead of one per message. */
-export async function touchDevices(operations: OperationsStore, messages: readonly StorableMessage[]): Promise<void> {
+/** Each device's clock skew in a batch: from its latest message that measured one (ctx.clockSkewMs). */
+export type BatchSkews = Map<string, { type: DeviceType; skewMs: number; receivedAt: number }>;
+
+export function latestClockSkews(ctxs: readonly MessageContext[]): BatchSkews {
+  const out: BatchSkews = new Map();
+  for (const ctx of ctxs) {
+    const m = ctx.message;
+    if (!m || ctx.clockSkewMs === undefined) continue;
+    const prev = out.get(m.deviceId);
+    if (!prev || ctx.receivedAt >= prev.receivedAt) out.set(m.deviceId, { type: m.type, skewMs: ctx.clockSkewMs, receivedAt: ctx.receivedAt });
+  }
+  return out;
+}
+
+/**
+ * One `touchDevice` per device per batch (last seen, highest boot, clock skew), instead of one per message.
+ * Devices of `skews` that stored nothing in this batch (a birth, or readings refused for their clock) get
+ * their skew recorded on its own, so a clock that makes every reading a dead letter still shows.
+ */
+export async function touchDevices(operations: OperationsStore, messages: readonly StorableMessage[], skews: BatchSkews = new Map()): Promise<void> {
   const latest = new Map<string, StorableMessage & { boot: number }>();
   for (const m of messages) {
     const prev = latest.get(m.deviceId);
@@ -55,7 +75,13 @@ export async function touchDevices(operations: OperationsStore, messages: readon
     if (!prev || m.receivedAt >= prev.receivedAt) latest.set(m.deviceId, { ...m, boot });
     else prev.boot = boot;
   }
-  const list = [...latest.values()].map((m) => ({ deviceId: m.deviceId, type: m.type, seenAt: m.receivedAt, boot: m.boot }));
+  const list = [...latest.values()].map((m) => ({ deviceId: m.deviceId, type: m.type, seenAt: m.receivedAt, boot: m.boot, clockSkewMs: skews.get(m.deviceId)?.skewMs ?? null }));
   if (operations.touchDevices) await operations.touchDevices(list);
   else for (const t of list) await operations.touchDevice(t.deviceId, t.type, t.seenAt, t.boot);
+}
+
+/** The skews of devices that `touchDevices` did not cover (see there). */
+export async function recordOtherClockSkews(operations: OperationsStore, skews: BatchSkews, touched: ReadonlySet<string>): Promise<void> {
+  const rest = [...skews].filter(([id]) => !touched.has(id)).map(([deviceId, s]) => ({ deviceId, type: s.type, clockSkewMs: s.skewMs }));
+  if (rest.length > 0) await operations.recordClockSkews?.(rest);
 }

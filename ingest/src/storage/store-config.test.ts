@@ -3,7 +3,7 @@ import { loadStorageConfig } from './store-config.js';
 
 describe('storage configuration', () => {
   it('defaults to the embedded DuckDB store', () => {
-    expect(loadStorageConfig({})).toEqual({ stores: ['duckdb'], journalMaxBytes: 256 * 1024 * 1024, batchSize: 1000, lingerMs: 20 });
+    expect(loadStorageConfig({})).toEqual({ stores: ['duckdb'], journalMaxBytes: 256 * 1024 * 1024, journalMinFreeBytes: 64 * 1024 * 1024, batchSize: 1000, lingerMs: 20 });
   });
 
   it('reads the InfluxDB settings of each API', () => {
@@ -15,6 +15,11 @@ describe('storage configuration', () => {
       stores: ['duckdb', 'influx-v1'],
       influx: { db: 'tsunagaru', rp: 'autogen', user: 'u', password: 'p', stringFields: true },
     });
+  });
+
+  it('reads the journal\'s free-space watermark in MB; 0 turns it off', () => {
+    expect(loadStorageConfig({ JOURNAL_MIN_FREE_MB: '8' }).journalMinFreeBytes).toBe(8 * 1024 * 1024);
+    expect(loadStorageConfig({ JOURNAL_MIN_FREE_MB: '0' }).journalMinFreeBytes).toBe(0);
   });
 
   it('names the variable at fault', () => {
@@ -29,6 +34,7 @@ describe('storage configuration', () => {
       [{ STORE: 'influx-v1', INFLUX_URL: 'http://x', INFLUX_DB: 'd', INFLUX_STRING_FIELDS: 'no' }, /^INFLUX_STRING_FIELDS: must be true or false/],
       [{ JOURNAL_MAX_MB: '0' }, /^JOURNAL_MAX_MB: must be at least 1/],
       [{ INGEST_BATCH_SIZE: 'many' }, /^INGEST_BATCH_SIZE: must be an integer/],
+      [{ JOURNAL_MIN_FREE_MB: '-5' }, /^JOURNAL_MIN_FREE_MB: must be an integer 0-/],
     ];
     for (const [env, message] of bad) expect(() => loadStorageConfig(env), JSON.stringify(env)).toThrow(message);
   });

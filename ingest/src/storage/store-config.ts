@@ -30,6 +30,12 @@ export interface StorageConfig {
   influx?: InfluxSettings;
   /** JOURNAL_MAX_MB (default 256): unreleased journal data before the ingest stops acknowledging. */
   journalMaxBytes: number;
+  /**
+   * JOURNAL_MIN_FREE_MB (default 64; 0 turns the watermark off): free space kept on the journal's disk.
+   * Below it the ingest takes no more messages (no PUBACK; devices keep them) until space returns, so the
+   * store, alert saves and the log still have room; health says why and an alert is raised.
+   */
+  journalMinFreeBytes: number;
   /** INGEST_BATCH_SIZE (default 1000): messages per store write. */
   batchSize: number;
   /** INGEST_BATCH_LINGER_MS (default 20): how long a batch may wait to fill. */
@@ -76,12 +82,14 @@ export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): Storage
   }
   const journalMb = positiveInt(env, 'JOURNAL_MAX_MB', 256, 1_000_000);
   if (journalMb < 1) throw configError('JOURNAL_MAX_MB', 'must be at least 1');
+  const minFreeMb = positiveInt(env, 'JOURNAL_MIN_FREE_MB', 64, 1_000_000);
   const batchSize = positiveInt(env, 'INGEST_BATCH_SIZE', 1000, 100_000);
   if (batchSize < 1) throw configError('INGEST_BATCH_SIZE', 'must be at least 1');
   return Object.freeze({
     stores,
     ...(influx ? { influx: Object.freeze(influx) } : {}),
     journalMaxBytes: journalMb * 1024 * 1024,
+    journalMinFreeBytes: minFreeMb * 1024 * 1024,
     batchSize,
     lingerMs: positiveInt(env, 'INGEST_BATCH_LINGER_MS', 20, 60_000),
   });

@@ -45,6 +45,12 @@ export interface DeviceStatus {
   fw: string | null;
   model: string | null;
   sampleSec: number | null;
+  /**
+   * Device clock minus server clock, ms, from its latest live message or birth (newest `ts` minus when it
+   * arrived); null until one is seen. Positive: the clock is ahead (its readings more than
+   * DEVICE_CLOCK_MAX_SKEW_SEC ahead are dead letters). Negative: behind, or the sample waited that long.
+   */
+  clockSkewMs: number | null;
 }
 
 export interface StateChange {
@@ -89,8 +95,10 @@ export interface OperationsStore {
   countDeadLetters(): Promise<number>;
   recordState(change: StateChange): Promise<StateOutcome>;
   touchDevice(deviceId: string, type: DeviceType, seenAt: number, boot: number): Promise<void>;
-  /** The same for many devices in one statement (the batching ingest uses it when present). */
-  touchDevices?(list: ReadonlyArray<{ deviceId: string; type: DeviceType; seenAt: number; boot: number }>): Promise<void>;
+  /** The same for many devices in one statement (the batching ingest uses it when present), with their clock skew. */
+  touchDevices?(list: ReadonlyArray<{ deviceId: string; type: DeviceType; seenAt: number; boot: number; clockSkewMs?: number | null }>): Promise<void>;
+  /** Records devices' clock skew (DeviceStatus.clockSkewMs) without marking them seen. */
+  recordClockSkews?(list: ReadonlyArray<{ deviceId: string; type: DeviceType; clockSkewMs: number }>): Promise<void>;
   getStatus(deviceId: string): Promise<DeviceStatus | undefined>;
   listStatus(): Promise<DeviceStatus[]>;
   recordCommandAck(deviceId: string, ack: CommandAck, receivedAt: number): Promise<void>;

@@ -9,7 +9,7 @@ import { CliArgError, loadCredentials } from '../cli-args.js';
 import { stderrLogger } from '../progress.js';
 import { compileScenario, type CompiledScenario } from './compile.js';
 import { runScenario } from './runner.js';
-import { loadScenario, type Scenario } from './schema.js';
+import { loadScenario, parseOffset, type Scenario } from './schema.js';
 import { formatScorecard, missedTargets } from './score.js';
 import { DEFAULT_SCENARIO_T0, runScoredScenario } from './scored-run.js';
 
@@ -20,7 +20,8 @@ export const SCENARIO_USAGE = `Usage: npm run sim -- scenario <file.yaml|json> [
   --provision <apiUrl>   provision them through the ingest API (token in TSUNAGARU_TOKEN), e.g. http://127.0.0.1:8080
   --speed <n|max>        simulated seconds per real second (default max: as fast as the broker acknowledges)
   --seed <n>             PRNG seed (default 1)
-  --start <now|file|iso> t0: the wall clock (default), the file's start, or an ISO date-time
+  --start <now|file|iso> t0: now (default: the run ends at the wall clock, t0 = now − duration),
+                         the file's start, or an ISO date-time
   --out <file>           write the ground truth JSON here (default <name>.truth.json)
   --list-devices         print the scenario's devices (id, type, attributes) as JSON and exit
   --score                run the scenario against our broker and ingest started in this process on the
@@ -29,6 +30,24 @@ export const SCENARIO_USAGE = `Usage: npm run sim -- scenario <file.yaml|json> [
                          --provision and --speed do not apply; --start defaults to the file's start
   --rules <file>         with --score: alert rules (YAML or JSON) on top of the defaults
   --scorecard <file>     with --score: also write the scorecard as JSON`;
+
+/**
+ * The run's t0. `now` ends the run at the wall clock (t0 = now − duration): an accelerated run then never
+ * stamps a sample in the future, which an ingest on the wall clock refuses (more than
+ * DEVICE_CLOCK_MAX_SKEW_SEC ahead: a wrong device clock, firmware-contracts/README.md "Timestamps").
+ */
+export function scenarioStart(startArg: string, scenario: Pick<Scenario, 'start' | 'duration'>, now: number): number {
+  const t0 = startArg === 'now' ? now - parseOffset(scenario.duration)! : startArg === 'file' ? Date.parse(scenario.start ?? '') : Date.parse(startArg);
+  if (!Number.isFinite(t0)) throw new CliArgError(`--start: not "now", "file" (with a start in the file) or an ISO date-time: "${startArg}"`);
+  return t0;
+}
+
+/** A warning when the run would stamp samples after `now`, or undefined. */
+export function futureWarning(t0: number, scenario: Pick<Scenario, 'duration'>, now: number): string | undefined {
+  const end = t0 + parseOffset(scenario.duration)!;
+  if (end <= now) return undefined;
+  return `warning: this run stamps samples up to ${new Date(end).toISOString()}, after the wall clock; an ingest on the wall clock dead-letters samples more than DEVICE_CLOCK_MAX_SKEW_SEC (default 300 s) ahead of it. Use --start now (the default) to end the run now.`;
+}
 
 async function provision(api: string, compiled: CompiledScenario): Promise<Record<string, string>> {
   const token = process.env['TSUNAGARU_TOKEN'];
@@ -68,9 +87,8 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
   const scenario = await loadScenario(file);
   if (values.score) return runScore(scenario, values);
   if (values.rules || values.scorecard) throw new CliArgError('--rules and --scorecard: only with --score');
-  const startArg = values.start ?? 'now';
-  const t0 = startArg === 'now' ? Date.now() : startArg === 'file' ? Date.parse(scenario.start ?? '') : Date.parse(startArg);
-  if (!Number.isFinite(t0)) throw new CliArgError(`--start: not "now", "file" (with a start in the file) or an ISO date-time: "${startArg}"`);
+  const now = Date.now();
+  const t0 = scenarioStart(values.start ?? 'now', scenario, now);
   const compiled = compileScenario(scenario, t0);
   if (values['list-devices']) return void process.stdout.write(`${JSON.stringify(compiled.devices.map(({ id, type, attributes }) => ({ id, type, attributes })), null, 2)}\n`);
   const speed = values.speed === undefined || values.speed === 'max' ? Infinity : Number(values.speed);
@@ -83,6 +101,8 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
   else if (values.credentials) secrets = await loadCredentials(values.credentials);
   else throw new CliArgError('--credentials or --provision: required (see --list-devices for the devices to provision)');
 
+  const warning = futureWarning(t0, scenario, now);
+  if (warning) process.stderr.write(`${warning}\n`);
   const out = values.out ?? `${scenario.name}.truth.json`;
   const hours = (ts: number) => `t0+${((ts - t0) / 3_600_000).toFixed(2)}h`;
   process.stdout.write(`scenario ${scenario.name}: ${compiled.devices.length} devices, ${hours(compiled.endTs)} at ${Number.isFinite(speed) ? `${speed}×` : 'max speed'} (seed ${seed}) against ${url}\n`);

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BsPowerModel } from '../bs-power.js';
+import { futureWarning, scenarioStart } from './cli.js';
 import { compileScenario } from './compile.js';
 import { loadScenario, parseOffset, parseScenario, ScenarioError } from './schema.js';
 import { isolatedIslands, scoreAlerts } from './truth.js';
@@ -52,6 +53,26 @@ describe('shipped scenarios', () => {
     const c = compileScenario(s, Date.parse(s.start ?? '2026-01-01T00:00:00Z'));
     expect(c.devices.length).toBeGreaterThan(0);
     expect(c.endTs).toBeGreaterThan(c.t0);
+  });
+});
+
+describe('scenario start (t0)', () => {
+  const NOW = Date.parse('2026-12-05T18:00:00Z');
+  it('ends a run at the wall clock by default, so even at max speed no sample is stamped in the future', async () => {
+    const s = await loadScenario(new URL('../../scenarios/inland-earthquake.yaml', import.meta.url).pathname);
+    const t0 = scenarioStart('now', s, NOW);
+    expect(t0).toBe(NOW - 24 * 3_600_000); // duration: 24h
+    expect(compileScenario(s, t0).endTs).toBe(NOW);
+    expect(futureWarning(t0, s, NOW)).toBeUndefined();
+  });
+
+  it('takes the file\'s start or an ISO date-time, and warns when the run would stamp the future', () => {
+    const s = parseScenario({ ...base, start: '2026-12-05T17:00:00Z' });
+    expect(scenarioStart('file', s, NOW)).toBe(Date.parse('2026-12-05T17:00:00Z'));
+    expect(scenarioStart('2026-12-01T00:00:00Z', s, NOW)).toBe(Date.parse('2026-12-01T00:00:00Z'));
+    expect(futureWarning(Date.parse('2026-12-05T17:00:00Z'), s, NOW)).toMatch(/stamps samples up to 2026-12-05T21:00:00\.000Z, after the wall clock/);
+    expect(() => scenarioStart('yesterday', s, NOW)).toThrow(/--start: not "now"/);
+    expect(() => scenarioStart('file', parseScenario(base), NOW)).toThrow(/--start/);
   });
 });
 

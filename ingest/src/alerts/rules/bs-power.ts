@@ -43,7 +43,8 @@ export function plantOf(ctx: Pick<RuleContext, 'state'>, deviceId: string): Plan
 
 /** Every site's plant state, for the clock-driven countdown. */
 export function plants(ctx: Pick<RuleContext, 'state'>): Array<[deviceId: string, plant: PlantState]> {
-  return ctx.state.entries<PlantState>('bs:').map(([k, p]) => [k.slice(3), p]);
+  // A forgotten plant (future-state.ts) is null until the site reports again.
+  return ctx.state.entries<PlantState | null>('bs:').filter((e): e is [string, PlantState] => e[1] !== null).map(([k, p]) => [k.slice(3), p]);
 }
 
 /** The backup target: the site's own, else 72 h for remote islands, else the default (domain notes). */

@@ -29,6 +29,7 @@ function publicDevice(d: DeviceRecord, status: DeviceStatus | undefined) {
       fw: status?.fw ?? null,
       model: status?.model ?? null,
       sampleSec: status?.sampleSec ?? null,
+      clockSkewMs: status?.clockSkewMs ?? null,
     },
   };
 }

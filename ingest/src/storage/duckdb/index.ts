@@ -3,7 +3,7 @@ import { DEFAULT_DUCKDB_SETTINGS, type DuckDbSettings } from './duckdb-config.js
 import { DuckDbOperationsStore, type OperationsStoreOptions } from './operations.js';
 import { DuckDbOperationsReader } from './operations-reader.js';
 import { DuckDbReadPool } from './read-pool.js';
-import { DuckDbReadingsReader } from './readings.js';
+import { DuckDbReadingsReader, type ReadingsReaderOptions } from './readings.js';
 import { DuckDbWriter } from './writer.js';
 
 export interface EmbeddedStore {
@@ -19,7 +19,7 @@ export interface EmbeddedStore {
   close(): Promise<void>;
 }
 
-export interface EmbeddedStoreOptions extends OperationsStoreOptions {
+export interface EmbeddedStoreOptions extends OperationsStoreOptions, ReadingsReaderOptions {
   /** DuckDB memory_limit and threads, the API's readers (duckdb-config.ts); default DEFAULT_DUCKDB_SETTINGS. */
   duckdb?: DuckDbSettings;
 }
@@ -29,7 +29,7 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
   const settings = options.duckdb ?? DEFAULT_DUCKDB_SETTINGS;
   const db = await DuckDbDatabase.open(dataDir, settings);
   const pool = new DuckDbReadPool(db, { size: settings.apiReaders, timeoutMs: settings.apiReadTimeoutMs });
-  const readings = new DuckDbReadingsReader(pool);
+  const readings = new DuckDbReadingsReader(pool, options);
   return {
     writer: new DuckDbWriter(db),
     operations: new DuckDbOperationsStore(db, options),

@@ -2,7 +2,7 @@ import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeviceStatus, OperationsReader, StoredDeadLetter } from '../types.js';
 import { toNumber, type Row, type SqlReader } from './database.js';
 
-export const STATUS_COLUMNS = `device_id, type, online, boot, epoch_ms(last_seen) AS last_seen, epoch_ms(last_state_at) AS last_state_at, fw, model, sample_sec`;
+export const STATUS_COLUMNS = `device_id, type, online, boot, epoch_ms(last_seen) AS last_seen, epoch_ms(last_state_at) AS last_state_at, fw, model, sample_sec, clock_skew_ms`;
 
 export function toStatus(r: Row): DeviceStatus {
   return {
@@ -15,6 +15,7 @@ export function toStatus(r: Row): DeviceStatus {
     fw: (r.fw as string | null) ?? null,
     model: (r.model as string | null) ?? null,
     sampleSec: toNumber(r.sample_sec),
+    clockSkewMs: toNumber(r.clock_skew_ms),
   };
 }
 

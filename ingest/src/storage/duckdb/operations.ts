@@ -58,7 +58,8 @@ export class DuckDbOperationsStore implements OperationsStore {
       if (!stale) {
         const birth = s.state === 'online' ? s : undefined;
         await tx.run(
-          `INSERT INTO device_status VALUES ($1, $2, $3, $4, epoch_ms($5::BIGINT), epoch_ms($5::BIGINT), $6, $7, $8)
+          `INSERT INTO device_status (device_id, type, online, boot, last_seen, last_state_at, fw, model, sample_sec)
+           VALUES ($1, $2, $3, $4, epoch_ms($5::BIGINT), epoch_ms($5::BIGINT), $6, $7, $8)
            ON CONFLICT (device_id) DO UPDATE SET type = excluded.type, online = excluded.online, boot = excluded.boot,
              last_seen = greatest(device_status.last_seen, excluded.last_seen), last_state_at = excluded.last_state_at,
              fw = coalesce(excluded.fw, device_status.fw), model = coalesce(excluded.model, device_status.model),
@@ -80,16 +81,27 @@ export class DuckDbOperationsStore implements OperationsStore {
     );
   }
 
-  async touchDevices(list: ReadonlyArray<{ deviceId: string; type: DeviceType; seenAt: number; boot: number }>): Promise<void> {
+  async touchDevices(list: ReadonlyArray<{ deviceId: string; type: DeviceType; seenAt: number; boot: number; clockSkewMs?: number | null }>): Promise<void> {
     if (list.length === 0) return;
     // Column-wise list parameters, unnested in SQL: one statement for the whole batch.
     const col = (f: (t: (typeof list)[number]) => DuckDBValue) => listValue(list.map(f));
     await this.db.run(
-      `INSERT INTO device_status (device_id, type, online, boot, last_seen) SELECT unnest($1), unnest($2), false, unnest($3), epoch_ms(unnest($4))
+      `INSERT INTO device_status (device_id, type, online, boot, last_seen, clock_skew_ms) SELECT unnest($1), unnest($2), false, unnest($3), epoch_ms(unnest($4)), unnest($5)
        ON CONFLICT (device_id) DO UPDATE SET last_seen = greatest(device_status.last_seen, excluded.last_seen),
-         boot = greatest(coalesce(device_status.boot, 0), excluded.boot)`,
-      [col((t) => t.deviceId), col((t) => t.type), col((t) => t.boot), col((t) => t.seenAt)],
-      [LIST(VARCHAR), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT)] as unknown as ParamTypes,
+         boot = greatest(coalesce(device_status.boot, 0), excluded.boot), clock_skew_ms = coalesce(excluded.clock_skew_ms, device_status.clock_skew_ms)`,
+      [col((t) => t.deviceId), col((t) => t.type), col((t) => t.boot), col((t) => t.seenAt), col((t) => (t.clockSkewMs === undefined || t.clockSkewMs === null ? null : Math.round(t.clockSkewMs)))],
+      [LIST(VARCHAR), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT), LIST(BIGINT)] as unknown as ParamTypes,
+    );
+  }
+
+  async recordClockSkews(list: ReadonlyArray<{ deviceId: string; type: DeviceType; clockSkewMs: number }>): Promise<void> {
+    if (list.length === 0) return;
+    const col = (f: (t: (typeof list)[number]) => DuckDBValue) => listValue(list.map(f));
+    await this.db.run(
+      `INSERT INTO device_status (device_id, type, online, clock_skew_ms) SELECT unnest($1), unnest($2), false, unnest($3)
+       ON CONFLICT (device_id) DO UPDATE SET clock_skew_ms = excluded.clock_skew_ms`,
+      [col((t) => t.deviceId), col((t) => t.type), col((t) => Math.round(t.clockSkewMs))],
+      [LIST(VARCHAR), LIST(VARCHAR), LIST(BIGINT)] as unknown as ParamTypes,
     );
   }
 
@@ -120,5 +132,5 @@ async function selectStatus(tx: Transaction, deviceId: string): Promise<DeviceSt
 }
 
 function unknownStatus(deviceId: string, type: DeviceType): DeviceStatus {
-  return { deviceId, type, online: false, boot: null, lastSeen: null, lastStateAt: null, fw: null, model: null, sampleSec: null };
+  return { deviceId, type, online: false, boot: null, lastSeen: null, lastStateAt: null, fw: null, model: null, sampleSec: null, clockSkewMs: null };
 }

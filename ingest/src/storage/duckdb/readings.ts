@@ -1,4 +1,4 @@
-import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import { MAX_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { LatestReading, ReadingRow, ReadingsQuery, ReadingsReader } from '../types.js';
 import { toNumber, type Row, type SqlReader } from './database.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
@@ -20,9 +20,21 @@ function toReading(row: Row, numericBig: readonly string[]): ReadingRow {
   return out;
 }
 
+export interface ReadingsReaderOptions {
+  /**
+   * "Latest" never takes a value stamped after this (epoch ms): the server clock plus the allowed device
+   * clock skew. The ingest refuses such samples (pipeline checkClockStep); this keeps one stored before
+   * that check, or by another writer, from standing as the latest value for ever. Default: no bound.
+   */
+  latestNotAfter?: () => number;
+}
+
 export class DuckDbReadingsReader implements ReadingsReader {
   /** `db`: the read pool for the API (index.ts), or any SqlReader. */
-  constructor(private readonly db: SqlReader) {}
+  constructor(
+    private readonly db: SqlReader,
+    private readonly o: ReadingsReaderOptions = {},
+  ) {}
 
   async readings(deviceId: string, type: DeviceType, q: ReadingsQuery): Promise<ReadingRow[]> {
     if (type === 'ring-node') return this.ringReadings(deviceId, q);
@@ -63,8 +75,8 @@ export class DuckDbReadingsReader implements ReadingsReader {
     if (type === 'ring-node') {
       const rows = await this.db.all(
         `SELECT segment_id, arg_max(state, ts) AS state, arg_max(rx_dbm, ts) AS rx_dbm, epoch_ms(max(ts)) AS ts
-         FROM ${SAMPLE_TABLES['ring-node']} WHERE device_id = $1 GROUP BY segment_id ORDER BY segment_id`,
-        [deviceId],
+         FROM ${SAMPLE_TABLES['ring-node']} WHERE device_id = $1 AND ts <= epoch_ms($2::BIGINT) GROUP BY segment_id ORDER BY segment_id`,
+        [deviceId, this.notAfter()],
       );
       if (rows.length === 0) return {};
       const ts = Math.max(...rows.map((r) => toNumber(r.ts)!));
@@ -75,7 +87,7 @@ export class DuckDbReadingsReader implements ReadingsReader {
       const col = quoteIdent(c.name);
       return [`arg_max(${col}, ts) FILTER (WHERE ${col} IS NOT NULL) AS v${i}`, `epoch_ms(max(ts) FILTER (WHERE ${col} IS NOT NULL)) AS t${i}`];
     });
-    const [row] = await this.db.all(`SELECT ${selects.join(', ')} FROM ${SAMPLE_TABLES[type]} WHERE device_id = $1`, [deviceId]);
+    const [row] = await this.db.all(`SELECT ${selects.join(', ')} FROM ${SAMPLE_TABLES[type]} WHERE device_id = $1 AND ts <= epoch_ms($2::BIGINT)`, [deviceId, this.notAfter()]);
     const out: Record<string, LatestReading> = {};
     SAMPLE_COLUMNS[type].forEach((c, i) => {
       const value = row?.[`v${i}`];
@@ -83,6 +95,11 @@ export class DuckDbReadingsReader implements ReadingsReader {
       out[c.name] = { value: c.sql === 'BIGINT' ? toNumber(value) : value, ts: toNumber(row?.[`t${i}`])! };
     });
     return out;
+  }
+
+  /** The contract's largest timestamp (2100-01-01) when unbounded. */
+  private notAfter(): number {
+    return Math.min(this.o.latestNotAfter?.() ?? MAX_TS_MS, MAX_TS_MS);
   }
 
   async events(deviceId: string, q: ReadingsQuery) {

@@ -27,6 +27,8 @@ export const SCHEMA_DDL: readonly string[] = [
      payload_bytes INTEGER NOT NULL, truncated BOOLEAN NOT NULL, reason VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS device_status (device_id VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, online BOOLEAN NOT NULL,
      boot UBIGINT, last_seen TIMESTAMP, last_state_at TIMESTAMP, fw VARCHAR, model VARCHAR, sample_sec INTEGER)`,
+  // Added for device clocks (issue 19); ADD COLUMN IF NOT EXISTS upgrades a store made before it.
+  `ALTER TABLE device_status ADD COLUMN IF NOT EXISTS clock_skew_ms BIGINT`,
   `CREATE TABLE IF NOT EXISTS state_changes (device_id VARCHAR NOT NULL, type VARCHAR NOT NULL, state VARCHAR NOT NULL,
      boot UBIGINT NOT NULL, ts TIMESTAMP, received_at TIMESTAMP NOT NULL, late BOOLEAN NOT NULL, payload JSON NOT NULL)`,
   // Completeness ledger (ingest/src/ledger): seq ranges received per device and boot, as JSON [[from, to], …].
