@@ -54,7 +54,7 @@ describe('embedded DuckDB store', () => {
     const pole = { ts: T0, airTempC: 21.5, humidityPct: 55, noiseDb: 61.2, pm25: 8, peopleCount: 120, wifiClients: 33, fiveG: 'up', powerW: 410, cabinetTempC: 30.1, doorOpen: false };
     const meter = { ts: T0, indexL: 9_007_199_254_740, flowLph: -3.5, batteryPct: 88, alarms: ['leak', 'backflow'] };
     const bs = { ts: T0, mains: 'off', rectifierV: 0, loadA: 42.5, batterySocPct: 81, batteryV: 51.2, batteryA: -42.5, batteryTempC: 24, batterySohPct: 96, batteryCapacityAh: 400, generator: 'fault', fuelPct: 12, backhaul: 'satellite', runtimeMin: 310 };
-    const ring = { ts: T0, segments: [{ id: 'oshima-toshima', state: 'down' }, { id: 'oshima-miyakejima', state: 'up', rxDbm: -14.5 }] };
+    const ring = { ts: T0, segments: [{ id: 'oshima-toshima', state: 'down', supervisory: 'up' }, { id: 'oshima-miyakejima', state: 'up', rxDbm: -14.5 }] };
     await store.writer.write([
       telemetry('smart-pole', 'p1', 0, [pole]),
       telemetry('water-meter', 'm1', 0, [meter]),
@@ -68,7 +68,7 @@ describe('embedded DuckDB store', () => {
     expect((await store.readings.readings('b1', 'bs-power', q)).map(strip)).toEqual([bs]);
     const ringRows = (await store.readings.readings('r1', 'ring-node', q)).map(strip);
     expect(ringRows).toHaveLength(2);
-    expect(ringRows[0]).toEqual({ ts: T0, segments: [{ id: 'oshima-miyakejima', state: 'up', rxDbm: -14.5 }, { id: 'oshima-toshima', state: 'down' }] });
+    expect(ringRows[0]).toEqual({ ts: T0, segments: [{ id: 'oshima-miyakejima', state: 'up', rxDbm: -14.5 }, { id: 'oshima-toshima', state: 'down', supervisory: 'up' }] });
     const latest = await store.readings.latestReadings('b1', 'bs-power');
     expect(latest.batterySocPct).toEqual({ value: 81, ts: T0 });
     expect(latest.generator).toEqual({ value: 'fault', ts: T0 });

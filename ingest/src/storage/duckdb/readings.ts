@@ -3,6 +3,14 @@ import type { LatestReading, ReadingRow, ReadingsQuery, ReadingsReader } from '.
 import { toNumber, type Row, type SqlReader } from './database.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
 
+/** A stored segment row as the contract's segment (optional fields only when reported). */
+const segmentOf = (r: Record<string, unknown>) => ({
+  id: r.segment_id,
+  state: r.state,
+  ...(r.rx_dbm === null || r.rx_dbm === undefined ? {} : { rxDbm: r.rx_dbm }),
+  ...(r.supervisory === null || r.supervisory === undefined ? {} : { supervisory: r.supervisory }),
+});
+
 /** Most segments a ring node may report per sample (contract bound), used to size the row limit. */
 const MAX_SEGMENTS = 64;
 
@@ -51,7 +59,7 @@ export class DuckDbReadingsReader implements ReadingsReader {
 
   private async ringReadings(deviceId: string, q: ReadingsQuery): Promise<ReadingRow[]> {
     const rows = await this.db.all(
-      `SELECT boot, seq, idx, epoch_ms(ts) AS ts, replay, segment_id, state, rx_dbm FROM ${SAMPLE_TABLES['ring-node']}
+      `SELECT boot, seq, idx, epoch_ms(ts) AS ts, replay, segment_id, state, rx_dbm, supervisory FROM ${SAMPLE_TABLES['ring-node']}
        WHERE device_id = $1 AND ts >= epoch_ms($2::BIGINT) AND ts < epoch_ms($3::BIGINT)
        ORDER BY ts, boot, seq, idx, segment_id LIMIT $4`,
       [deviceId, q.from, q.to, q.limit * MAX_SEGMENTS],
@@ -65,7 +73,7 @@ export class DuckDbReadingsReader implements ReadingsReader {
         sample = { boot: toNumber(r.boot)!, seq: toNumber(r.seq)!, ts: toNumber(r.ts)!, replay: r.replay === true, segments: [] };
         samples.set(key, sample);
       }
-      sample.segments.push(r.rx_dbm === null ? { id: r.segment_id, state: r.state } : { id: r.segment_id, state: r.state, rxDbm: r.rx_dbm });
+      sample.segments.push(segmentOf(r));
     }
     return [...samples.values()];
   }
@@ -74,13 +82,13 @@ export class DuckDbReadingsReader implements ReadingsReader {
   async latestReadings(deviceId: string, type: DeviceType): Promise<Record<string, LatestReading>> {
     if (type === 'ring-node') {
       const rows = await this.db.all(
-        `SELECT segment_id, arg_max(state, ts) AS state, arg_max(rx_dbm, ts) AS rx_dbm, epoch_ms(max(ts)) AS ts
+        `SELECT segment_id, arg_max(state, ts) AS state, arg_max(rx_dbm, ts) AS rx_dbm, arg_max(supervisory, ts) AS supervisory, epoch_ms(max(ts)) AS ts
          FROM ${SAMPLE_TABLES['ring-node']} WHERE device_id = $1 AND ts <= epoch_ms($2::BIGINT) GROUP BY segment_id ORDER BY segment_id`,
         [deviceId, this.notAfter()],
       );
       if (rows.length === 0) return {};
       const ts = Math.max(...rows.map((r) => toNumber(r.ts)!));
-      const segments = rows.map((r) => (r.rx_dbm === null ? { id: r.segment_id, state: r.state } : { id: r.segment_id, state: r.state, rxDbm: r.rx_dbm }));
+      const segments = rows.map(segmentOf);
       return { segments: { value: segments, ts } };
     }
     const selects = SAMPLE_COLUMNS[type].flatMap((c, i) => {

@@ -18,7 +18,9 @@ export const SCHEMA_DDL: readonly string[] = [
   sampleTable('water-meter'),
   sampleTable('bs-power'),
   `CREATE TABLE IF NOT EXISTS ${SAMPLE_TABLES['ring-node']} (${KEY_COLUMNS}, idx INTEGER NOT NULL, ts TIMESTAMP NOT NULL,
-     replay BOOLEAN NOT NULL, segment_id VARCHAR NOT NULL, state VARCHAR NOT NULL, rx_dbm DOUBLE)`,
+     replay BOOLEAN NOT NULL, segment_id VARCHAR NOT NULL, state VARCHAR NOT NULL, rx_dbm DOUBLE, supervisory VARCHAR)`,
+  // The supervisory channel (contract v1 ring-node segments[].supervisory, added as an optional field).
+  `ALTER TABLE ${SAMPLE_TABLES['ring-node']} ADD COLUMN IF NOT EXISTS supervisory VARCHAR`,
   `CREATE TABLE IF NOT EXISTS events (${KEY_COLUMNS}, type VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, replay BOOLEAN NOT NULL,
      event_type VARCHAR NOT NULL, detail JSON)`,
   `CREATE SEQUENCE IF NOT EXISTS dead_letter_ids START 1`,

@@ -92,7 +92,7 @@ class SampleColumns {
 }
 
 const SAMPLE_KEY_TYPES: DuckDBType[] = [VARCHAR, UBIGINT, UBIGINT, INTEGER, TIMESTAMP, BOOLEAN];
-const RING_TYPES: DuckDBType[] = [...SAMPLE_KEY_TYPES, VARCHAR, VARCHAR, DOUBLE];
+const RING_TYPES: DuckDBType[] = [...SAMPLE_KEY_TYPES, VARCHAR, VARCHAR, DOUBLE, VARCHAR];
 const sampleTypes = (type: keyof typeof SAMPLE_COLUMNS): DuckDBType[] => [...SAMPLE_KEY_TYPES, ...SAMPLE_COLUMNS[type].map((c) => TYPES[c.sql])];
 
 function pushSamples(target: SampleColumns, type: Exclude<DeviceType, 'ring-node'>, m: StorableMessage & { channel: 'telemetry' }): void {
@@ -114,6 +114,7 @@ function pushRing(target: SampleColumns, m: StorableMessage & { channel: 'teleme
       target.columns[6]!.push(seg.id);
       target.columns[7]!.push(seg.state);
       target.columns[8]!.push(seg.rxDbm ?? null);
+      target.columns[9]!.push(seg.supervisory ?? null);
     }
   });
 }

@@ -91,7 +91,7 @@ export const READING_FIELDS: Record<DeviceType, readonly FieldSpec[]> = {
     f('runtimeMin', 'min'),
   ],
   // One point per segment (tag `segment`), in measurement ring_segment.
-  'ring-node': [e('state', ['down', 'degraded', 'up']), f('rxDbm', 'dBm')],
+  'ring-node': [e('state', ['down', 'degraded', 'up']), f('rxDbm', 'dBm'), e('supervisory', ['down', 'up'])],
 };
 
 export const TELEMETRY_MEASUREMENTS: Record<DeviceType, MeasurementSpec> = {
