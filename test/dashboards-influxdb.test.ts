@@ -103,8 +103,8 @@ describe.runIf(serverAvailable(INFLUXD_BIN))('dashboard queries on a real Influx
   });
 
   it('disaster ops: time to dark per site, satellite backhaul, isolated islands, critical alerts without welfare', async () => {
-    const sites = await run('"Sites by time to dark');
-    expect(sites.map((r) => [r.site, r.timeToDarkMin, r.backhaul])).toEqual(expect.arrayContaining([['oshima-motomachi', 45, 1], ['tokyo-metropolitan-government', 1440, 2]]));
+    const sites = await run('"Sites by controller\'s battery time left');
+    expect(sites.map((r) => [r.site, r.controllerTimeLeftMin, r.backhaul])).toEqual(expect.arrayContaining([['oshima-motomachi', 45, 1], ['tokyo-metropolitan-government', 1440, 2]]));
     expect((await run('"Sites on satellite backhaul"')).map((r) => r.site)).toEqual(['oshima-motomachi']);
     expect((await run('"Sites on battery"'))[0]?.sites).toBe(1);
     expect((await run('"Isolated islands"')).map((r) => r.object).sort()).toEqual(['kozushima', 'niijima', 'shikinejima']);

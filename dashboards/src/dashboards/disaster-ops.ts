@@ -13,13 +13,13 @@ const R = M.ring;
 const TIME_TO_DARK_STEPS: Array<[number, string]> = [[60, 'orange'], [360, 'green']];
 
 /** Latest plant state per site, one row per site (table format). */
-const sitesNow = `SELECT last(${fld(B, 'runtimeMin')}) AS "timeToDarkMin", last(${fld(B, 'batterySocPct')}) AS ${fld(B, 'batterySocPct')}, last(${fld(B, 'loadA')}) AS ${fld(B, 'loadA')}, last(${fld(B, 'mains')}) AS ${fld(B, 'mains')}, last(${fld(B, 'generator')}) AS ${fld(B, 'generator')}, last(${fld(B, 'fuelPct')}) AS ${fld(B, 'fuelPct')}, last(${fld(B, 'backhaul')}) AS ${fld(B, 'backhaul')} FROM ${from(B)} WHERE time > now() - 6h GROUP BY ${tag(B, 'site')}, ${tag(B, 'island')}, ${tag(B, 'deviceId')}`;
-const onSatellite = `SELECT * FROM (SELECT last(${fld(B, 'backhaul')}) AS ${fld(B, 'backhaul')}, last(${fld(B, 'runtimeMin')}) AS "timeToDarkMin" FROM ${from(B)} WHERE time > now() - 6h GROUP BY ${tag(B, 'site')}, ${tag(B, 'deviceId')}) WHERE ${fld(B, 'backhaul')} = ${code(B, 'backhaul', 'satellite')}`;
+const sitesNow = `SELECT last(${fld(B, 'runtimeMin')}) AS "controllerTimeLeftMin", last(${fld(B, 'batterySocPct')}) AS ${fld(B, 'batterySocPct')}, last(${fld(B, 'loadA')}) AS ${fld(B, 'loadA')}, last(${fld(B, 'mains')}) AS ${fld(B, 'mains')}, last(${fld(B, 'generator')}) AS ${fld(B, 'generator')}, last(${fld(B, 'fuelPct')}) AS ${fld(B, 'fuelPct')}, last(${fld(B, 'backhaul')}) AS ${fld(B, 'backhaul')} FROM ${from(B)} WHERE time > now() - 6h GROUP BY ${tag(B, 'site')}, ${tag(B, 'island')}, ${tag(B, 'deviceId')}`;
+const onSatellite = `SELECT * FROM (SELECT last(${fld(B, 'backhaul')}) AS ${fld(B, 'backhaul')}, last(${fld(B, 'runtimeMin')}) AS "controllerTimeLeftMin" FROM ${from(B)} WHERE time > now() - 6h GROUP BY ${tag(B, 'site')}, ${tag(B, 'deviceId')}) WHERE ${fld(B, 'backhaul')} = ${code(B, 'backhaul', 'satellite')}`;
 const onBattery = `SELECT count(${fld(B, 'mains')}) AS "sites" FROM (SELECT last(${fld(B, 'mains')}) AS ${fld(B, 'mains')} FROM ${from(B)} WHERE time > now() - 6h GROUP BY ${tag(B, 'deviceId')}) WHERE ${fld(B, 'mains')} = ${code(B, 'mains', 'off')}`;
 
 /** Column styles shared by the site tables: enum codes shown as words, time to dark coloured. */
 const SITE_COLUMNS: Record<string, ColumnStyle> = {
-  timeToDarkMin: { unit: 'm', base: 'red', steps: TIME_TO_DARK_STEPS, color: true },
+  controllerTimeLeftMin: { unit: 'm', base: 'red', steps: TIME_TO_DARK_STEPS, color: true },
   batterySocPct: { unit: 'percent' },
   loadA: { unit: 'amp' },
   fuelPct: { unit: 'percent' },
@@ -41,14 +41,14 @@ export function disasterOpsDashboard(): Dashboard {
         title: 'Backup power',
         panels: [
           geomap({
-            title: 'Time to dark per site', description: "Each base-station site at its place, coloured by the plant controller's remaining runtime: red under 1 h, orange under 6 h.",
+            title: "Controller's battery time left per site", description: "Each base-station site at its place, coloured by the battery time left its plant controller reports (runtimeMin, at the present load, battery only): red under 1 h, orange under 6 h. The time to dark the alerts judge (the controller's charge spent over the site's daily load, plus the generator, counted down while a site is silent) is in the console's resilience view.",
             w: 12, h: 12, unit: 'm', base: 'red', steps: TIME_TO_DARK_STEPS,
-            lookup: 'site', gazetteer: GAZETTEER_PATH, colorField: 'timeToDarkMin', textField: 'site', center: { lat: 35.0, lon: 139.5, zoom: 7 },
+            lookup: 'site', gazetteer: GAZETTEER_PATH, colorField: 'controllerTimeLeftMin', textField: 'site', center: { lat: 35.0, lon: 139.5, zoom: 7 },
             queries: [influxql(sitesNow).table()],
           }),
           table({
-            title: 'Sites by time to dark (shortest first)', description: "Remaining runtime as the plant controller reports it, with battery, load, mains, generator, fuel and backhaul. The console's resilience view adds the engine's Peukert estimate.",
-            w: 12, h: 12, columns: SITE_COLUMNS, sortBy: { field: 'timeToDarkMin', desc: false },
+            title: "Sites by controller's battery time left (shortest first)", description: "Battery time left as the plant controller reports it (runtimeMin: at the present load, battery only), with battery, load, mains, generator, fuel and backhaul. The console's resilience view shows it beside the ingest's own estimate and the time to dark the alerts judge.",
+            w: 12, h: 12, columns: SITE_COLUMNS, sortBy: { field: 'controllerTimeLeftMin', desc: false },
             queries: [influxql(sitesNow).table()],
           }),
           stat({
