@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
  * here: strings cut at MAX_FIELD_CHARS, then a budget of lines per source address and one for all
  * addresses together (token buckets). Lines over budget are dropped and counted; a summary line says
  * how many, at most once per SUMMARY_INTERVAL_MS, so an operator still sees that something happened.
+ * Warnings and errors (denials) come first: info and debug lines may only use the upper half of a
+ * budget, so chatter about connections never crowds out the line saying an address is locked out.
  */
 export interface ConnectionLogOptions {
   /** Lines about one source address per minute, which is also its burst; 0 = no per-address limit. Default 60. */
@@ -60,7 +62,7 @@ export class ConnectionLog {
   /** Logs one line about a connection from `address`, or drops and counts it when over budget. */
   write(level: ConnectionLogLevel, address: string | undefined, fields: Record<string, unknown>, msg: string): void {
     if (!this.logger.isLevelEnabled(level)) return; // a line nobody would see costs no budget
-    if (!this.admit(address)) return this.drop(address);
+    if (!this.admit(address, level === 'warn' || level === 'error' ? 0 : 0.5)) return this.drop(address);
     const clipped: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(fields)) if (v !== undefined) clipped[k] = typeof v === 'string' ? clip(v) : v;
     this.logger[level](clipped, clip(msg));
@@ -76,7 +78,8 @@ export class ConnectionLog {
     if (this.summary) this.writeSummary();
   }
 
-  private admit(address: string | undefined): boolean {
+  /** Takes a line from the budgets unless that would leave less than `reserve` (a fraction) of either. */
+  private admit(address: string | undefined, reserve: number): boolean {
     const o = this.options;
     if (!o) return true;
     const t = this.now();
@@ -89,11 +92,11 @@ export class ConnectionLog {
         this.perAddress.set(address, bucket);
       }
       refill(bucket, t, o.linesPerAddressPerMinute / 60_000, o.linesPerAddressPerMinute);
-      if (bucket.tokens < 1) return false;
+      if (bucket.tokens - 1 < reserve * o.linesPerAddressPerMinute) return false;
     }
     if (o.linesPerSecond > 0) {
       refill(this.overall, t, o.linesPerSecond / 1000, this.overallBurst());
-      if (this.overall.tokens < 1) return false;
+      if (this.overall.tokens - 1 < reserve * this.overallBurst()) return false;
       this.overall.tokens -= 1;
     }
     if (bucket) bucket.tokens -= 1;

@@ -8,6 +8,10 @@ export { canPublish, canSubscribe, clientIdAllowed, type AclDecision, type Princ
 export { authenticateCredentials, sessionStillValid, type AuthOutcome } from './auth.js';
 export { DENIAL_REASONS, REVOCATION_REASONS, type DenialReason, type RevocationReason } from './denials.js';
 export { loadBrokerConfig, redactUrl, type BrokerConfig } from './config.js';
+export { loadBrokerLimits, limitsOf, type BrokerLimits } from './limits-config.js';
+export { SecretCheck, SECRET_CHECK_DEFAULTS, defaultVerifyConcurrency, type SecretCheckOptions, type SecretCheckStats } from './secret-check.js';
+export { CONNECTION_LOG_DEFAULTS, type ConnectionLogOptions } from './connection-log.js';
+export { SESSION_LIMIT_DEFAULTS, type SessionLimitOptions } from './device-sessions.js';
 export { openRedisCluster, redisOptionsFromUrl, type BrokerCluster, type RedisClusterOptions, type RecoveredWill } from './cluster.js';
 export {
   writeMosquittoConfig,

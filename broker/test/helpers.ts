@@ -1,6 +1,8 @@
 /** Shared helpers for the live broker tests: real sockets, real MQTT.js clients (MQTT 3.1.1). */
+import { connect as netConnect } from 'node:net';
 import { Writable } from 'node:stream';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { pino, type Logger } from 'pino';
 
 export type LogLine = Record<string, unknown> & { event?: string; reason?: string; msg?: string };
@@ -31,14 +33,28 @@ export interface ConnectAttempt {
 /** Clients opened by a test file; `endAll` in afterEach closes them. */
 const opened = new Set<MqttClient>();
 
-export function tryConnect(port: number, options: IClientOptions): Promise<ConnectAttempt> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    clean: true,
-    ...options,
-  });
+/**
+ * Where a test client connects from: a loopback source address (127.0.0.2, 127.3.0.1…: every
+ * 127.x.y.z is the machine itself on Linux), so one test can play a device and an attacker at
+ * different addresses; with `tls`, over mqtts (certificate, key, CA as node:tls takes them).
+ */
+export interface Origin {
+  from?: string;
+  tls?: ConnectionOptions;
+}
+
+export function tryConnect(port: number, options: IClientOptions, origin: Origin = {}): Promise<ConnectAttempt> {
+  const settings: IClientOptions = { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, clean: true, ...options };
+  const client =
+    origin.from === undefined && origin.tls === undefined
+      ? mqtt.connect(`mqtt://127.0.0.1:${port}`, settings)
+      : new MqttClient(
+          () =>
+            origin.tls
+              ? tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ...(origin.from ? { localAddress: origin.from } : {}), ...origin.tls })
+              : netConnect({ port, host: '127.0.0.1', localAddress: origin.from }),
+          settings,
+        );
   opened.add(client);
   return new Promise((resolve) => {
     client.once('connect', () => resolve({ client }));
@@ -48,8 +64,8 @@ export function tryConnect(port: number, options: IClientOptions): Promise<Conne
 }
 
 /** Connects or throws with the broker's reason, for tests where success is the premise. */
-export async function connect(port: number, options: IClientOptions): Promise<MqttClient> {
-  const { client, error } = await tryConnect(port, options);
+export async function connect(port: number, options: IClientOptions, origin: Origin = {}): Promise<MqttClient> {
+  const { client, error } = await tryConnect(port, options, origin);
   if (error) throw new Error(`expected ${String(options.username)} to connect: ${error.message}`);
   return client;
 }
