@@ -28,6 +28,10 @@ export interface ConnectAttempt {
   client: MqttClient;
   /** Set when the broker refused: MQTT.js puts the CONNACK return code in `code`. */
   error?: Error & { code?: number };
+  /** CONNACK's session-present flag, on success. */
+  sessionPresent?: boolean;
+  /** Every message received from the first packet on (a resumed session's queue arrives right after CONNACK). */
+  received: { topic: string; payload: Buffer; retain: boolean }[];
 }
 
 /** Clients opened by a test file; `endAll` in afterEach closes them. */
@@ -56,10 +60,11 @@ export function tryConnect(port: number, options: IClientOptions, origin: Origin
           settings,
         );
   opened.add(client);
+  const received = collectMessages(client);
   return new Promise((resolve) => {
-    client.once('connect', () => resolve({ client }));
-    client.once('error', (error) => resolve({ client, error }));
-    client.once('close', () => resolve({ client, error: new Error('connection closed before CONNACK') }));
+    client.once('connect', (connack) => resolve({ client, sessionPresent: connack.sessionPresent, received }));
+    client.once('error', (error) => resolve({ client, error, received }));
+    client.once('close', () => resolve({ client, error: new Error('connection closed before CONNACK'), received }));
   });
 }
 
