@@ -45,6 +45,7 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
   const clock = options.clock ?? Date.now;
   const maxConnections = positiveInt('maxConnections', options.maxConnections ?? 10_000);
   const maxClientIdLength = positiveInt('maxClientIdLength', options.maxClientIdLength ?? 128);
+  const connectTimeoutMs = positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? 10_000);
   const budget = new SocketBudget({ maxSockets: maxConnections, maxUnauthenticatedPerAddress: positiveInt('maxUnauthenticatedPerAddress', options.maxUnauthenticatedPerAddress ?? 64) });
   const throttle = options.authThrottle === false ? undefined : new AuthThrottle(options.authThrottle ?? {}, clock);
   const secrets = new SecretCheck(options.passwordCheck ?? {}, clock);
@@ -205,7 +206,7 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
   const aedes = await Aedes.createBroker({
     ...(options.id ? { id: options.id } : {}),
     ...(cluster ? { id: cluster.brokerId, mq: cluster.mq, persistence: cluster.persistence, heartbeatInterval: cluster.heartbeatIntervalMs } : {}),
-    connectTimeout: positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? 10_000),
+    connectTimeout: connectTimeoutMs,
     // aedes checks this only on MQTT 3.1; authenticate checks every version (login.ts).
     maxClientsIdLength: maxClientIdLength,
     preConnect,
@@ -291,13 +292,29 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     return true;
   };
 
-  const onConnection = (socket: Socket): void => {
-    socket.setNoDelay(true);
+  const handOver = (socket: Socket): void => {
     const guarded: PacketSizeGuard = new PacketSizeGuard(socket, maxPacketBytes, (declared) => {
       const client = (guarded as unknown as { client?: Client }).client ?? null;
       denials.deny('packet_too_large', { ...contextOf(client), remoteAddress: socket.remoteAddress, detail: `packet declares ${declared} bytes > ${maxPacketBytes}` });
     });
     aedes.handle(guarded);
+  };
+
+  // A socket that has sent nothing yet gets no aedes client (parser, timers, listeners): only this
+  // timer. Thousands of idle sockets, opened and closed again by the CONNECT timeout in waves, then
+  // cost a socket each instead of a client's set-up and tear-down. aedes' own connectTimeout then
+  // bounds a CONNECT that has begun but does not finish.
+  const onConnection = (socket: Socket): void => {
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined); // a reset before the first byte must not throw; the guard listens after
+    const timer = setTimeout(() => socket.destroy(), connectTimeoutMs);
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('data', (first: Buffer) => {
+      clearTimeout(timer);
+      socket.pause(); // the guard resumes it when aedes reads
+      socket.unshift(first);
+      handOver(socket);
+    });
   };
 
   return {
