@@ -8,7 +8,7 @@ import { DeviceSessions } from './device-sessions.js';
 import { DenialLog, type DenialContext, type DenialReason } from './denials.js';
 import { BrokerError } from './errors.js';
 import { createMqttServer, peerCertificateOf } from './listeners.js';
-import { createAuthenticate, type ConnectInfo } from './login.js';
+import { createAuthenticate, payloadLength, type ConnectInfo } from './login.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 import { SecretCheck } from './secret-check.js';
 import { SocketBudget } from './socket-budget.js';
@@ -23,11 +23,6 @@ const PACKET_HEADROOM_BYTES = 4096;
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) throw new BrokerError('BROKER_ERR_CONFIG', `${name} must be a positive integer, got ${value}`);
   return value;
-}
-
-function payloadLength(payload: Buffer | string | undefined): number {
-  if (payload === undefined) return 0;
-  return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
 }
 
 /**

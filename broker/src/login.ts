@@ -38,7 +38,7 @@ export function authError(returnCode: number, message: string): AuthenticateErro
   return Object.assign(new Error(message), { returnCode: returnCode as AuthenticateError['returnCode'] });
 }
 
-function payloadLength(payload: Buffer | string | undefined): number {
+export function payloadLength(payload: Buffer | string | undefined): number {
   if (payload === undefined) return 0;
   return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
 }

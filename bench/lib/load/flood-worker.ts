@@ -10,13 +10,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { serveWorker, type WorkerMessage } from '../worker.js';
-import { mqttConnect } from './wire.js';
-
-/** The i-th of `count` loopback addresses under `prefix` (127.2 → 127.2.0.1, 127.2.0.2, …). */
-function addressFor(prefix: string, i: number, count: number): string {
-  const k = i % count;
-  return `${prefix}.${Math.floor(k / 250)}.${1 + (k % 250)}`;
-}
+import { loopbackAddress, mqttConnect } from './wire.js';
 
 let running = false;
 let stats: Record<string, unknown> = {};
@@ -41,7 +35,7 @@ async function logins(m: WorkerMessage): Promise<Record<string, unknown>> {
   const attempt = (i: number): void => {
     inFlight++;
     const name = usernames[i % usernames.length]!;
-    mqttConnect({ host, port, clientId: name, username: name, password: `not-the-secret-${i}-000000`, localAddress: addressFor('127.2', i, addresses), timeoutMs: 15_000 })
+    mqttConnect({ host, port, clientId: name, username: name, password: `not-the-secret-${i}-000000`, localAddress: loopbackAddress('127.2', i, addresses), timeoutMs: 15_000 })
       .then(
         (socket) => {
           codes['0'] = (codes['0'] ?? 0) + 1;
@@ -78,7 +72,7 @@ async function sockets(m: WorkerMessage): Promise<Record<string, unknown>> {
   let closedByBroker = 0;
   const open = (i: number): void => {
     if (!running) return;
-    const s = netConnect({ host, port, localAddress: addressFor('127.3', i, addresses) });
+    const s = netConnect({ host, port, localAddress: loopbackAddress('127.3', i, addresses) });
     s.on('error', () => undefined);
     s.once('connect', () => {
       opened++;
