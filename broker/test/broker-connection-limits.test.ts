@@ -78,7 +78,8 @@ describe('connection limits (live)', () => {
   });
 
   it('one address reconnecting with a 65 KB client id writes a bounded, truncated log and counts the rest', async () => {
-    t = await start({ connectionLog: { linesPerAddressPerMinute: 20 } });
+    const now = Date.now();
+    t = await start({ connectionLog: { linesPerAddressPerMinute: 20 }, clock: () => now }); // a stopped clock: no refill during the test
     const huge = `pole-01:${'x'.repeat(65_000)}`;
     for (let i = 0; i < 200; i++) expect((await tryConnect(t.port, { ...t.pole, clientId: huge }, { from: '127.0.0.9' })).error?.code).toBe(2);
     const stats = t.broker.stats();
