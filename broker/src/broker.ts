@@ -196,7 +196,6 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
   };
 
   // Assigned once aedes exists; the hooks that use it run only after that.
-  // eslint-disable-next-line prefer-const
   let sessions: DeviceSessions;
   const aedes = await Aedes.createBroker({
     ...(options.id ? { id: options.id } : {}),
@@ -247,7 +246,9 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
 
   sessions = new DeviceSessions(aedes, options.sessionLimits ?? {}, (event, fields) => {
     const client = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[fields.clientId] ?? null;
-    logConnection('warn', client, { event, ...fields }, event === 'mqtt_session_ended' ? `persistent session ${fields.clientId} ended: ${fields.detail}` : `command queue of ${fields.clientId} trimmed: ${fields.detail}`);
+    // An ended session is routine (a device that changes client id at each boot); dropped commands are not.
+    if (event === 'mqtt_session_ended') logConnection('info', client, { event, ...fields }, `persistent session ${fields.clientId} ended: ${fields.detail}`);
+    else logConnection('warn', client, { event, ...fields }, `command queue of ${fields.clientId} trimmed: ${fields.detail}`);
   });
   // A device's persistent session with a subscription holds a queue: at most maxPersistentPerDevice of them.
   aedes.on('subscribe', (subscriptions, client) => {
