@@ -7,6 +7,7 @@ import { ConnectionLog, type ConnectionLogLevel } from './connection-log.js';
 import { DeviceSessions } from './device-sessions.js';
 import { DenialLog, type DenialContext, type DenialReason } from './denials.js';
 import { BrokerError } from './errors.js';
+import { createIntake } from './intake.js';
 import { createMqttServer, peerCertificateOf } from './listeners.js';
 import { createAuthenticate, payloadLength, type ConnectInfo } from './login.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
@@ -276,18 +277,6 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
   const servers = new Set<Server>();
   let closed = false;
 
-  const onRawConnection = (socket: Socket): boolean => {
-    const admission = budget.admit(socket);
-    if (!admission.ok) {
-      denials.deny('too_many_connections', { remoteAddress: socket.remoteAddress, detail: admission.detail });
-      return false;
-    }
-    if (admission.evicted !== undefined) {
-      connectionLog.write('info', admission.evicted, { event: 'mqtt_socket_replaced', remoteAddress: admission.evicted, detail: `socket cap ${maxConnections} reached: the oldest socket waiting to log in made room` }, 'idle socket closed to make room');
-    }
-    return true;
-  };
-
   const handOver = (socket: Socket): void => {
     const guarded: PacketSizeGuard = new PacketSizeGuard(socket, maxPacketBytes, (declared) => {
       const client = (guarded as unknown as { client?: Client }).client ?? null;
@@ -296,22 +285,7 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     aedes.handle(guarded);
   };
 
-  // A socket that has sent nothing yet gets no aedes client (parser, timers, listeners): only this
-  // timer. Thousands of idle sockets, opened and closed again by the CONNECT timeout in waves, then
-  // cost a socket each instead of a client's set-up and tear-down. aedes' own connectTimeout then
-  // bounds a CONNECT that has begun but does not finish.
-  const onConnection = (socket: Socket): void => {
-    socket.setNoDelay(true);
-    socket.on('error', () => undefined); // a reset before the first byte must not throw; the guard listens after
-    const timer = setTimeout(() => socket.destroy(), connectTimeoutMs);
-    socket.once('close', () => clearTimeout(timer));
-    socket.once('data', (first: Buffer) => {
-      clearTimeout(timer);
-      socket.pause(); // the guard resumes it when aedes reads
-      socket.unshift(first);
-      handOver(socket);
-    });
-  };
+  const { onRawConnection, onConnection } = createIntake({ budget, denials, connectionLog, maxConnections, connectTimeoutMs, handOver });
 
   return {
     aedes,
