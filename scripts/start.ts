@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createBroker, FileDeviceRegistry, registryPathFor, safeDestination } from '@tsunagaru/broker';
+import { createBroker, FileDeviceRegistry, loadBrokerLimits, registryPathFor, safeDestination } from '@tsunagaru/broker';
 import { resolveTls, tlsBannerLines } from './start-tls.js';
 import { createEmbeddedTap, loadIngestConfig, parsePort, startIngestService } from '@tsunagaru/ingest';
 import pino from 'pino';
@@ -17,6 +17,9 @@ import { startFleet, defaultFleet } from '@tsunagaru/simulators';
 
 async function main(): Promise<void> {
   const config = loadIngestConfig();
+  // The broker's limits (connection caps, CONNECT timeout, lockouts, password checks, log budget,
+  // sessions) from the same variables as `npm run broker` (broker/README.md); read before anything starts.
+  const brokerLimits = loadBrokerLimits(process.env);
   const mqttPort = parsePort('MQTT_PORT', process.env.MQTT_PORT, 1883);
   const mqttHost = process.env.MQTT_HOST || '127.0.0.1';
   const dataDir = resolve(config.dataDir);
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
 
   // Embedded: every device message is fsync'd in the ingest's journal before the broker's PUBACK.
   const tap = createEmbeddedTap();
-  const broker = await createBroker({ registry, logger: logger.child({ service: 'broker' }), beforePuback: tap.beforePuback });
+  const broker = await createBroker({ ...brokerLimits, registry, logger: logger.child({ service: 'broker' }), beforePuback: tap.beforePuback });
   const { port } = await broker.listen({ port: mqttPort, host: mqttHost });
   const mqttUrl = `mqtt://${mqttHost === '0.0.0.0' ? '127.0.0.1' : mqttHost}:${port}`;
   // TLS (start-tls.ts): mqtts beside the plain loopback port, HTTPS for the API when asked; a development

@@ -4,6 +4,7 @@
  * cleanly on Ctrl-C (SIGINT to the process group, as a terminal sends it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { apiClient } from './support/api-client.js';
 import { makeTempDir } from './support/temp-dir.js';
@@ -60,9 +61,10 @@ describe('npm start', () => {
     expect(out).not.toMatch(/tsunagaru: |Error:/);
   }, 120_000);
 
-  it('as the production entry point: SIMULATORS=off and LOG_FILE=- give no fleet and JSON logs on stdout', async () => {
+  it('as the production entry point: SIMULATORS=off and LOG_FILE=- give no fleet and JSON logs on stdout; the broker limits come from the environment', async () => {
     const prodDir = makeTempDir('npm-start-prod');
-    const env = { ...process.env, DATA_DIR: prodDir.path, MQTT_PORT: '0', HTTP_PORT: '0', MQTTS_PORT: 'off', SIMULATORS: 'off', LOG_FILE: '-', TSUNAGARU_ADMIN_TOKEN: 'production-token-0123456789' };
+    // MQTT_MAX_CLIENT_ID_LENGTH: one of the broker's limits (broker/README.md), read by start.ts as by `npm run broker`.
+    const env = { ...process.env, DATA_DIR: prodDir.path, MQTT_PORT: '0', HTTP_PORT: '0', MQTTS_PORT: 'off', SIMULATORS: 'off', LOG_FILE: '-', TSUNAGARU_ADMIN_TOKEN: 'production-token-0123456789', MQTT_MAX_CLIENT_ID_LENGTH: '24' };
     const prod = spawn('npx', ['tsx', 'scripts/start.ts'], { cwd: process.cwd(), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     prod.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -74,6 +76,15 @@ describe('npm start', () => {
       expect(jsonLines.length).toBeGreaterThan(0);
       const api = apiClient(/REST API\s+(http:\/\/\S+)\/api\/v1/.exec(out)![1]!, 'production-token-0123456789');
       expect((await api.get('/api/v1/devices')).body.devices).toEqual([]);
+      // A 25-character client id: refused as too long (2), before the unknown credentials (which would be 4).
+      const mqttUrl = /MQTT broker\s+(mqtt:\/\/\S+)/.exec(out)![1]!;
+      const code = await new Promise<number | undefined>((resolve) => {
+        const c = mqtt.connect(mqttUrl, { clientId: 'x'.repeat(25), username: 'nobody', password: 'nothing-at-all-000', reconnectPeriod: 0, protocolVersion: 4 });
+        c.once('connect', () => resolve(0));
+        c.once('error', (err) => resolve((err as { code?: number }).code));
+        c.once('close', () => resolve(undefined));
+      });
+      expect(code).toBe(2);
     } finally {
       // 'close' (every process holding the pipes is gone), not npx's own 'exit': npx does not wait.
       const closed = new Promise((resolve) => prod.once('close', resolve));

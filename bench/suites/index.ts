@@ -3,6 +3,7 @@ import type { Suite } from '../lib/types.js';
 import { brokerFanIn } from './broker-fan-in.js';
 import { cityScale } from './city-scale.js';
 import { connections } from './connections.js';
+import { floods } from './floods.js';
 import { ingestE2e } from './ingest-e2e.js';
 
-export const SUITES: readonly Suite[] = [brokerFanIn, connections, ingestE2e, cityScale];
+export const SUITES: readonly Suite[] = [brokerFanIn, connections, floods, ingestE2e, cityScale];

@@ -11,6 +11,11 @@ export const CONNACK = {
   NOT_AUTHORIZED: 5,
 } as const;
 
+/** Checks a presented secret against a stored hash (SecretCheck.verify, or plain scrypt). */
+export type VerifySecretFn = (identity: string | undefined, secret: string, storedHash: string) => Promise<'match' | 'mismatch' | 'busy'>;
+
+const plainScrypt: VerifySecretFn = async (_identity, secret, storedHash) => ((await verifySecret(secret, storedHash)) ? 'match' : 'mismatch');
+
 export type AuthOutcome =
   | { ok: true; principal: Principal }
   | { ok: false; reason: DenialReason; returnCode: 3 | 4 | 5; detail?: string };
@@ -29,12 +34,14 @@ function getDummyHash(): Promise<string> {
 /**
  * Checks MQTT credentials against the registry: username = device id (or service username),
  * password = the plain secret. The secret is checked before `disabled`, so only a holder of the
- * right secret learns that a device is disabled (code 5); everyone else gets code 4.
+ * right secret learns that a device is disabled (code 5); everyone else gets code 4. `verify` may
+ * answer `busy` (too many logins being verified): code 3, so the device retries later.
  */
 export async function authenticateCredentials(
   registry: DeviceRegistry,
   username: string | undefined,
   password: Buffer | undefined,
+  verify: VerifySecretFn = plainScrypt,
 ): Promise<AuthOutcome> {
   if (!username || !password || password.length === 0) {
     return { ok: false, reason: 'missing_credentials', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD };
@@ -48,13 +55,11 @@ export async function authenticateCredentials(
   const device = service ? undefined : registry.getDevice(username);
   const storedHash = service?.secretHash ?? device?.secretHash;
   try {
-    if (storedHash === undefined) {
-      await verifySecret(secret, await getDummyHash());
-      return { ok: false, reason: 'unknown_username', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD };
-    }
-    if (!(await verifySecret(secret, storedHash))) {
-      return { ok: false, reason: 'bad_secret', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD };
-    }
+    // An unknown username is verified against a dummy hash (never remembered), through the same queue.
+    const verdict = await verify(storedHash === undefined ? undefined : username, secret, storedHash ?? (await getDummyHash()));
+    if (verdict === 'busy') return { ok: false, reason: 'auth_throttled', returnCode: CONNACK.SERVER_UNAVAILABLE, detail: 'too many logins being verified: server busy' };
+    if (storedHash === undefined) return { ok: false, reason: 'unknown_username', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD };
+    if (verdict === 'mismatch') return { ok: false, reason: 'bad_secret', returnCode: CONNACK.BAD_USERNAME_OR_PASSWORD };
   } catch (err) {
     // A stored hash that does not parse is the operator's problem, not a wrong password: say
     // "server unavailable" so the device retries instead of concluding its secret is wrong.

@@ -2,7 +2,10 @@ import type { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { BrokerCluster } from './cluster.js';
 import type { DenialReason, RevocationReason } from './denials.js';
+import type { ConnectionLogOptions } from './connection-log.js';
+import type { SessionLimitOptions } from './device-sessions.js';
 import type { TlsListenOptions } from './listeners.js';
+import type { SecretCheckOptions, SecretCheckStats } from './secret-check.js';
 import type { AuthThrottleOptions, PublishLimitOptions } from './throttle.js';
 import type { DeviceRegistry } from './registry/types.js';
 
@@ -24,6 +27,8 @@ export interface BrokerOptions {
   bindClientIdToUsername?: boolean;
   /** Milliseconds a new connection has to send CONNECT before it is dropped; default 10000. */
   connectTimeoutMs?: number;
+  /** Longest client id accepted, in characters; a longer one gets CONNACK 2 (identifier rejected) before anything else. Default 128. */
+  maxClientIdLength?: number;
   /** aedes broker id; default random (in a cluster, the cluster's brokerId). */
   id?: string;
   /**
@@ -31,12 +36,23 @@ export interface BrokerOptions {
    * cluster.ts); default none: everything in memory. The caller closes it after close().
    */
   cluster?: BrokerCluster;
-  /** Failed-login lockouts per identity and per source address (throttle.ts defaults); false = off. */
+  /** Failed-login lockouts per (identity, source address) and per source address (throttle.ts defaults); false = off. */
   authThrottle?: AuthThrottleOptions | false;
+  /** Password verification: scrypt concurrency, its queue, the fast path for recently verified secrets (secret-check.ts). */
+  passwordCheck?: SecretCheckOptions;
+  /** Budget of connection log lines per source address and overall (connection-log.ts); false = every line is written. */
+  connectionLog?: ConnectionLogOptions | false;
+  /** Persistent sessions per device and commands queued per session (device-sessions.ts). */
+  sessionLimits?: SessionLimitOptions;
   /** Per-device publish rate and byte-rate limits (throttle.ts defaults); false = off. Services are exempt. */
   publishLimits?: PublishLimitOptions | false;
-  /** Open sockets (all listeners, before and after login) beyond which new ones are closed at once; default 10000. */
+  /**
+   * Open sockets (all listeners, before and after login); default 10000. At the cap a new socket takes
+   * the place of the oldest one still waiting to log in (socket-budget.ts), else it is closed at once.
+   */
   maxConnections?: number;
+  /** Sockets from one source address not logged in yet (handshake, CONNECT, secret check); more are closed at once. Default 64. */
+  maxUnauthenticatedPerAddress?: number;
   /** Clock for the throttles, epoch ms; default Date.now. */
   clock?: () => number;
   /**
@@ -66,8 +82,18 @@ export interface BrokerStats {
   revocations: Record<RevocationReason, number>;
   /** Open sockets on all listeners, logged in or not. */
   sockets: number;
-  /** Identities and addresses now locked out after failed logins. */
-  throttle: { lockedIdentities: number; lockedAddresses: number };
+  /** Of those, not logged in yet. */
+  socketsWaitingForLogin: number;
+  /** Sockets waiting to log in that were closed to make room for a new one at the cap, since start. */
+  socketsReplaced: number;
+  /** (identity, address) pairs and addresses now locked out after failed logins. */
+  throttle: { lockedPairs: number; lockedAddresses: number };
+  /** Password checks: fast path, scrypt, refused busy, in flight, waiting, remembered secrets. */
+  logins: SecretCheckStats;
+  /** Device persistent sessions tracked on this node; sessions ended and commands dropped by the limits. */
+  sessions: { persistentSessions: number; sessionsEnded: number; commandsDropped: number };
+  /** Connection log lines dropped over budget since start. */
+  logLinesDropped: number;
 }
 
 export interface TsunagaruBroker {

@@ -1,12 +1,18 @@
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { Aedes, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
-import { MAX_PAYLOAD_BYTES } from '@tsunagaru/firmware-contracts';
-import { canPublish, canSubscribe, clientIdAllowed, principalName, type Principal } from './acl.js';
-import { authenticateCertificate, authenticateCredentials, CONNACK, sessionStillValid, type AuthOutcome } from './auth.js';
+import { Aedes, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
+import { MAX_PAYLOAD_BYTES, parseTopic } from '@tsunagaru/firmware-contracts';
+import { canPublish, canSubscribe, principalName, type Principal } from './acl.js';
+import { sessionStillValid } from './auth.js';
+import { ConnectionLog, type ConnectionLogLevel } from './connection-log.js';
+import { DeviceSessions } from './device-sessions.js';
 import { DenialLog, type DenialContext, type DenialReason } from './denials.js';
 import { BrokerError } from './errors.js';
+import { createIntake } from './intake.js';
 import { createMqttServer, peerCertificateOf } from './listeners.js';
+import { createAuthenticate, payloadLength, type ConnectInfo } from './login.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
+import { SecretCheck } from './secret-check.js';
+import { SocketBudget } from './socket-budget.js';
 import { AuthThrottle, PublishRateLimiter } from './throttle.js';
 import type { BrokerOptions, ListenOptions, TsunagaruBroker } from './broker-types.js';
 
@@ -15,26 +21,9 @@ export type { BrokerOptions, BrokerStats, ListenOptions, TsunagaruBroker } from 
 
 const PACKET_HEADROOM_BYTES = 4096;
 
-/** Refusals that look like credential guessing and count towards a lockout. */
-const GUESSING: ReadonlySet<DenialReason> = new Set(['missing_credentials', 'unknown_username', 'bad_secret', 'certificate_mismatch']);
-
-interface ConnectInfo {
-  clientId: string;
-  will: ConnectPacket['will'];
-}
-
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) throw new BrokerError('BROKER_ERR_CONFIG', `${name} must be a positive integer, got ${value}`);
   return value;
-}
-
-function payloadLength(payload: Buffer | string | undefined): number {
-  if (payload === undefined) return 0;
-  return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-}
-
-function authError(returnCode: number, message: string): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode: returnCode as AuthenticateError['returnCode'] });
 }
 
 /**
@@ -51,19 +40,28 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
   const bindClientId = options.bindClientIdToUsername ?? true;
   const clock = options.clock ?? Date.now;
   const maxConnections = positiveInt('maxConnections', options.maxConnections ?? 10_000);
+  const maxClientIdLength = positiveInt('maxClientIdLength', options.maxClientIdLength ?? 128);
+  const connectTimeoutMs = positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? 10_000);
+  const budget = new SocketBudget({ maxSockets: maxConnections, maxUnauthenticatedPerAddress: positiveInt('maxUnauthenticatedPerAddress', options.maxUnauthenticatedPerAddress ?? 64) });
   const throttle = options.authThrottle === false ? undefined : new AuthThrottle(options.authThrottle ?? {}, clock);
+  const secrets = new SecretCheck(options.passwordCheck ?? {}, clock);
   const publishLimiter = options.publishLimits === false ? undefined : new PublishRateLimiter(options.publishLimits ?? {}, clock);
   const burstBytes = options.publishLimits ? options.publishLimits.burstBytes : undefined;
   if (burstBytes !== undefined && burstBytes > 0 && burstBytes < maxPayloadBytes) {
     throw new BrokerError('BROKER_ERR_CONFIG', `publishLimits.burstBytes (${burstBytes}) must be ≥ maxPayloadBytes (${maxPayloadBytes}), or a full-size message could never pass`);
   }
-  const denials = new DenialLog(logger, clock);
+  const connectionLog = new ConnectionLog(logger, options.connectionLog ?? {}, clock);
+  const denials = new DenialLog(connectionLog, logger, clock);
   const principals = new WeakMap<Client, Principal>();
   const connectInfo = new WeakMap<Client, ConnectInfo>();
   const live = new Set<Client>();
 
   const remoteAddressOf = (client: Client | null): string | undefined =>
     (client?.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
+  const socketOf = (client: Client): Socket => (client.conn as unknown as PacketSizeGuard).socket;
+  /** A line about one connection: charged to its source address's log budget (connection-log.ts). */
+  const logConnection = (level: ConnectionLogLevel, client: Client | null, fields: Record<string, unknown>, msg: string): void =>
+    connectionLog.write(level, remoteAddressOf(client), fields, msg);
   const contextOf = (client: Client | null, extra: DenialContext = {}): DenialContext => {
     const principal = client ? principals.get(client) : undefined;
     return {
@@ -80,60 +78,23 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     callback(null, true);
   };
 
-  const authenticate = (
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    done: (error: AuthenticateError | null, success: boolean | null) => void,
-  ): void => {
-    const refuse = (reason: DenialReason, returnCode: number, extra: DenialContext = {}): void => {
-      denials.deny(reason, { ...contextOf(client), username, ...extra });
-      done(authError(returnCode, reason), false);
-    };
-    const info = connectInfo.get(client);
-    const address = remoteAddressOf(client);
-    const identity = username || info?.clientId || '';
-    // Throttled: refuse before spending scrypt. Code 3 ("server unavailable") makes a real device retry later.
-    // Cluster without Redis: a session could not be restored or stored. Code 3: the device retries.
-    if (cluster && !cluster.healthy()) return done(authError(CONNACK.SERVER_UNAVAILABLE, 'cluster unavailable: Redis unreachable'), false);
-    const verdict = throttle?.check(identity, address) ?? { ok: true };
-    if (!verdict.ok) return refuse('auth_throttled', CONNACK.SERVER_UNAVAILABLE, { detail: `${verdict.scope} locked out for ${Math.ceil(verdict.retryAfterMs / 1000)} s after repeated failed logins` });
-    const cert = peerCertificateOf((client.conn as unknown as PacketSizeGuard).socket);
-    const attempt: Promise<AuthOutcome> =
-      cert?.authorized && cert.commonName ? Promise.resolve(authenticateCertificate(registry, cert.commonName, username)) : authenticateCredentials(registry, username, password);
-    throttle?.begin(address);
-    attempt.finally(() => throttle?.end(address)).then(
-      (outcome) => {
-        if (!outcome.ok) {
-          if (GUESSING.has(outcome.reason)) throttle?.failed(identity, address);
-          return refuse(outcome.reason, outcome.returnCode, { detail: outcome.detail });
-        }
-        throttle?.succeeded(identity);
-        const { principal } = outcome;
-        if (bindClientId && !clientIdAllowed(principal, info?.clientId ?? client.id)) {
-          return refuse('client_id_rejected', 2, { detail: `client id must be "${principalName(principal)}" or start with "${principalName(principal)}:"` });
-        }
-        // The will is published by the broker on the device's behalf, so it must obey the same
-        // publish rights; refusing it here tells the device at once (code 5) instead of silently
-        // dropping its death message later. aedes also runs authorizePublish on the will at close.
-        const will = info?.will;
-        if (will) {
-          const size = payloadLength(will.payload);
-          const decision = canPublish(principal, will.topic, will.retain ?? false);
-          if (size > maxPayloadBytes) return refuse('will_denied', CONNACK.NOT_AUTHORIZED, { topic: will.topic, detail: `will payload ${size} bytes > ${maxPayloadBytes}` });
-          if (!decision.ok) return refuse('will_denied', CONNACK.NOT_AUTHORIZED, { topic: will.topic, detail: decision.detail });
-        }
-        // Cluster: before aedes announces this session to the other nodes, so they see it moved.
-        if (info?.clientId) cluster?.sessionStarted(info.clientId);
-        principals.set(client, principal);
-        done(null, true);
-      },
-      (err: unknown) => {
-        logger.error({ err, clientId: client.id }, 'mqtt authenticate failed');
-        refuse('registry_error', CONNACK.SERVER_UNAVAILABLE);
-      },
-    );
-  };
+  const cluster = options.cluster;
+  const authenticate = createAuthenticate({
+    registry,
+    denials,
+    throttle,
+    secrets,
+    cluster,
+    bindClientId,
+    maxClientIdLength,
+    maxPayloadBytes,
+    connectInfo,
+    principals,
+    contextOf,
+    remoteAddressOf,
+    peerCertificateOf: (client) => peerCertificateOf(socketOf(client)),
+    onRegistryError: (err, client) => logConnection('error', client, { err: (err as Error)?.message ?? String(err), clientId: client.id }, 'mqtt authenticate failed'),
+  });
 
   // The publish path runs per message: its helpers are defined once here, not as closures per call
   // (tsx's keepNames turns each such closure into a __name call; ~6 % of CPU under fan-in).
@@ -154,7 +115,7 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     if (cluster && !cluster.healthy()) {
       // aedes sends the PUBACK before it routes through Redis: acknowledging now could lose the
       // message. Closing without a PUBACK makes the device send it again later.
-      logger.debug({ event: 'mqtt_publish_refused_redis_down', ...contextOf(client) }, 'publish refused: Redis unreachable');
+      logConnection('debug', client, { event: 'mqtt_publish_refused_redis_down', ...contextOf(client) }, 'publish refused: Redis unreachable');
       return callback(new Error('cluster unavailable: Redis unreachable'));
     }
     authorizePublishChecked(client, principal, packet, callback);
@@ -165,10 +126,21 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     if (size > maxPayloadBytes) return denyPublish(client, packet, callback, 'payload_too_large', `${size} bytes > ${maxPayloadBytes}`);
     const decision = canPublish(principal, packet.topic, packet.retain ?? false, delegateOf);
     if (!decision.ok) return denyPublish(client, packet, callback, decision.reason, decision.detail);
-    if (principal.kind === 'device' && publishLimiter && client) {
-      const rate = publishLimiter.take(decision.onBehalfOf ?? principal.id, size);
-      if (!rate.ok) return denyPublish(client, packet, callback, 'publish_rate_exceeded', rate.detail);
+    if (principal.kind === 'device') {
+      if (publishLimiter && client) {
+        const rate = publishLimiter.take(decision.onBehalfOf ?? principal.id, size);
+        if (!rate.ok) return denyPublish(client, packet, callback, 'publish_rate_exceeded', rate.detail);
+      }
+    } else if (client && packet.qos > 0) {
+      // A service publishes only commands (the ACL allows nothing else): before one is queued, make
+      // room in the target device's session queues (device-sessions.ts). Never on the telemetry path.
+      const target = parseTopic(packet.topic);
+      if (target.ok) return void sessions.beforeCommand(target.topic.deviceId).then(() => holdAndAcknowledge(client, packet, callback), (err: Error) => callback(err));
     }
+    holdAndAcknowledge(client, packet, callback);
+  };
+
+  const holdAndAcknowledge = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
     // Cluster: into Redis before the PUBACK, so a node killed before routing it loses nothing (cluster.ts).
     if (cluster && client && packet.qos > 0) return void cluster.holdInflight(packet).then(() => acknowledgePublish(packet, callback), (err: Error) => callback(err));
     acknowledgePublish(packet, callback);
@@ -183,7 +155,6 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     );
   };
 
-  const cluster = options.cluster;
   /**
    * A will at the close of a session that another node has taken over ($SYS …/new/clients): the
    * device is alive there, and this node's death message would arrive after its new birth (on one
@@ -192,7 +163,7 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
   const checkClusterWill = (client: Client, packet: PublishPacket, publish: () => void, callback: (error?: Error | null) => void): void => {
     cluster!.sessionNode(client.id).then((node) => {
       if (node === null || node === cluster!.brokerId) return publish();
-      logger.info({ event: 'mqtt_will_discarded', ...contextOf(client), topic: packet.topic, reason: `session taken over on ${node}` }, `will of ${client.id} discarded: session taken over on ${node}`);
+      logConnection('info', client, { event: 'mqtt_will_discarded', ...contextOf(client), topic: packet.topic, reason: `session taken over on ${node}` }, `will of ${client.id} discarded: session taken over on ${node}`);
       callback(new Error('will superseded by a session on another node'));
     }, publish);
   };
@@ -225,12 +196,14 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     callback(null, subscription);
   };
 
+  // Assigned once aedes exists; the hooks that use it run only after that.
+  let sessions: DeviceSessions;
   const aedes = await Aedes.createBroker({
     ...(options.id ? { id: options.id } : {}),
     ...(cluster ? { id: cluster.brokerId, mq: cluster.mq, persistence: cluster.persistence, heartbeatInterval: cluster.heartbeatIntervalMs } : {}),
-    connectTimeout: options.connectTimeoutMs ?? 10_000,
-    // Only MQTT 3.1 checks this; allow `${deviceId}:${suffix}` (64 + 1 + 64).
-    maxClientsIdLength: 129,
+    connectTimeout: connectTimeoutMs,
+    // aedes checks this only on MQTT 3.1; authenticate checks every version (login.ts).
+    maxClientsIdLength: maxClientIdLength,
     preConnect,
     authenticate,
     authorizePublish,
@@ -256,6 +229,9 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
 
   // A disabled device or a rotated secret must not keep an open session (the check at CONNECT is not enough).
   const stopFollowingRegistry = registry.onChange((deviceId) => {
+    // A remembered secret binds the stored hash, so a rotated or revoked one could not match anyway;
+    // forgetting it also frees the entry. (null = services changed or a reload: the binding suffices.)
+    if (deviceId !== null) secrets.forget(deviceId);
     for (const client of [...live]) {
       const p = principals.get(client);
       if (p && (deviceId === null || (p.kind === 'device' && p.id === deviceId))) revokeIfInvalid(client);
@@ -269,42 +245,47 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     cluster.start((message) => new Promise((resolve, reject) => aedes.publish({ cmd: 'publish', dup: false, ...message }, (err) => (err ? reject(err) : resolve()))));
   }
 
+  sessions = new DeviceSessions(aedes, options.sessionLimits ?? {}, (event, fields) => {
+    const client = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[fields.clientId] ?? null;
+    // An ended session is routine (a device that changes client id at each boot); dropped commands are not.
+    if (event === 'mqtt_session_ended') logConnection('info', client, { event, ...fields }, `persistent session ${fields.clientId} ended: ${fields.detail}`);
+    else logConnection('warn', client, { event, ...fields }, `command queue of ${fields.clientId} trimmed: ${fields.detail}`);
+  });
+  // A device's persistent session with a subscription holds a queue: at most maxPersistentPerDevice of them.
+  aedes.on('subscribe', (subscriptions, client) => {
+    if (!client || client.clean || !subscriptions.some((s) => (s.qos as number) !== 128)) return;
+    const principal = principals.get(client);
+    if (principal?.kind !== 'device') return;
+    sessions.subscribed(principal.id, client.id).catch((err: unknown) => logger.error({ err, clientId: client.id }, 'ending a device\'s older persistent session failed'));
+  });
+
   aedes.on('clientReady', (client) => {
     live.add(client);
-    logger.info({ event: 'mqtt_connected', ...contextOf(client) }, 'mqtt client connected');
+    budget.loggedIn(socketOf(client));
+    logConnection('info', client, { event: 'mqtt_connected', ...contextOf(client) }, 'mqtt client connected');
     revokeIfInvalid(client); // the registry may have changed while the secret was being verified
   });
   aedes.on('clientDisconnect', (client) => {
     live.delete(client);
-    logger.info({ event: 'mqtt_disconnected', ...contextOf(client) }, 'mqtt client disconnected');
+    logConnection('info', client, { event: 'mqtt_disconnected', ...contextOf(client) }, 'mqtt client disconnected');
   });
-  aedes.on('clientError', (client, err) => logger.debug({ event: 'mqtt_client_error', ...contextOf(client), err: err.message }, 'mqtt client error'));
-  aedes.on('connectionError', (client, err) => logger.debug({ event: 'mqtt_connection_error', remoteAddress: remoteAddressOf(client), err: err.message }, 'mqtt connection error'));
+  aedes.on('clientError', (client, err) => logConnection('debug', client, { event: 'mqtt_client_error', ...contextOf(client), err: err.message }, 'mqtt client error'));
+  aedes.on('connectionError', (client, err) => logConnection('debug', client, { event: 'mqtt_connection_error', remoteAddress: remoteAddressOf(client), err: err.message }, 'mqtt connection error'));
   // Without a listener an 'error' event (e.g. from persistence) would crash the process.
   (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err }, 'aedes error'));
 
   const servers = new Set<Server>();
-  const sockets = new Set<Socket>();
   let closed = false;
 
-  const onRawConnection = (socket: Socket): boolean => {
-    if (sockets.size >= maxConnections) {
-      denials.deny('too_many_connections', { remoteAddress: socket.remoteAddress, detail: `${sockets.size} sockets open, limit ${maxConnections}` });
-      return false;
-    }
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    return true;
-  };
-
-  const onConnection = (socket: Socket): void => {
-    socket.setNoDelay(true);
+  const handOver = (socket: Socket): void => {
     const guarded: PacketSizeGuard = new PacketSizeGuard(socket, maxPacketBytes, (declared) => {
       const client = (guarded as unknown as { client?: Client }).client ?? null;
       denials.deny('packet_too_large', { ...contextOf(client), remoteAddress: socket.remoteAddress, detail: `packet declares ${declared} bytes > ${maxPacketBytes}` });
     });
     aedes.handle(guarded);
   };
+
+  const { onRawConnection, onConnection } = createIntake({ budget, denials, connectionLog, maxConnections, connectTimeoutMs, handOver });
 
   return {
     aedes,
@@ -314,7 +295,7 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
         throw new BrokerError('BROKER_ERR_CONFIG', `tls.ca is required when clientCertificates is ${tls.clientCertificates}`);
       }
       const server = createMqttServer(onConnection, onRawConnection, tls, (err, socket) =>
-        logger.debug({ event: 'mqtt_tls_error', remoteAddress: socket.remoteAddress, err: err.message }, 'mqtt TLS handshake failed'),
+        connectionLog.write('debug', socket.remoteAddress, { event: 'mqtt_tls_error', remoteAddress: socket.remoteAddress, err: err.message }, 'mqtt TLS handshake failed'),
       );
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err) => reject(new BrokerError('BROKER_ERR_LISTEN', `cannot listen on ${host}:${port}: ${err.message}`, { cause: err })));
@@ -331,16 +312,23 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
       stopFollowingRegistry();
       const serversClosed = [...servers].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
+      for (const socket of budget.sockets()) socket.destroy();
       await Promise.all(serversClosed);
+      connectionLog.close();
     },
     stats() {
+      const socketStats = budget.stats();
       return {
         connections: live.size,
         denials: denials.denialCounts(),
         revocations: denials.revocationCounts(),
-        sockets: sockets.size,
-        throttle: throttle?.stats() ?? { lockedIdentities: 0, lockedAddresses: 0 },
+        sockets: socketStats.sockets,
+        socketsWaitingForLogin: socketStats.waitingForLogin,
+        socketsReplaced: socketStats.evicted,
+        throttle: throttle?.stats() ?? { lockedPairs: 0, lockedAddresses: 0 },
+        logins: secrets.stats(),
+        sessions: sessions.stats(),
+        logLinesDropped: connectionLog.dropped(),
       };
     },
   };

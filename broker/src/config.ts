@@ -1,10 +1,15 @@
 import { hostname } from 'node:os';
 import { BrokerError } from './errors.js';
+import { count, loadBrokerLimits, type BrokerLimits } from './limits-config.js';
 import type { TlsListenOptions } from './listeners.js';
 import { readTlsFiles } from './tls.js';
 
-/** The standalone broker's configuration, read once from the environment at start, then frozen. */
-export interface BrokerConfig {
+/**
+ * The standalone broker's configuration, read once from the environment at start, then frozen. The
+ * limits (BrokerLimits: connection caps, timeouts, lockouts, password checks, log budget, sessions) come
+ * from limits-config.ts, which `npm start` reads too; only the variables that are set appear.
+ */
+export interface BrokerConfig extends BrokerLimits {
   /** DATA_DIR: holds `registry/devices.jsonl`. Default `./data`. */
   dataDir: string;
   /** MQTT_PORT: TCP port, 0..65535 (0 = any free port). Default 1883. */
@@ -22,10 +27,6 @@ export interface BrokerConfig {
    * certificates), MQTT_TLS_CLIENT_CERTS off | optional | required (default off; needs the CA).
    */
   tls?: { port: number; host: string; options: TlsListenOptions };
-  /** MQTT_MAX_CONNECTIONS: open sockets at most (default 10000). */
-  maxConnections?: number;
-  /** MQTT_DEVICE_MSGS_PER_SEC / MQTT_DEVICE_BYTES_PER_SEC: sustained per-device publish limits, 0 = off. */
-  publishLimits?: { messagesPerSecond?: number; bytesPerSecond?: number };
   /**
    * Cluster over Redis, when BROKER_REDIS_URL is set (redis://[:password@]host[:port][/db], or rediss://):
    * several broker processes share subscriptions, sessions, retained messages and wills. Without it
@@ -43,13 +44,6 @@ export interface BrokerConfig {
 
 function port(variable: string, text: string): number {
   if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) throw configError(variable, `must be an integer 0..65535, got "${text}"`);
-  return Number(text);
-}
-
-function count(env: Record<string, string | undefined>, variable: string): number | undefined {
-  const text = env[variable];
-  if (text === undefined || text === '') return undefined;
-  if (!/^[0-9]{1,12}$/.test(text)) throw configError(variable, `must be a non-negative integer, got "${text}"`);
   return Number(text);
 }
 
@@ -118,10 +112,7 @@ export function loadBrokerConfig(env: Record<string, string | undefined>): Reado
   if (!LOG_LEVELS.includes(logLevel)) throw configError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
 
   const tls = loadTls(env, host);
-  const maxConnections = count(env, 'MQTT_MAX_CONNECTIONS');
-  if (maxConnections === 0) throw configError('MQTT_MAX_CONNECTIONS', 'must be at least 1');
-  const messagesPerSecond = count(env, 'MQTT_DEVICE_MSGS_PER_SEC');
-  const bytesPerSecond = count(env, 'MQTT_DEVICE_BYTES_PER_SEC');
+  const limits = loadBrokerLimits(env);
   const cluster = loadCluster(env);
   return Object.freeze({
     dataDir,
@@ -129,10 +120,7 @@ export function loadBrokerConfig(env: Record<string, string | undefined>): Reado
     host,
     logLevel,
     ...(tls ? { tls } : {}),
-    ...(maxConnections !== undefined ? { maxConnections } : {}),
-    ...(messagesPerSecond !== undefined || bytesPerSecond !== undefined
-      ? { publishLimits: { ...(messagesPerSecond !== undefined ? { messagesPerSecond } : {}), ...(bytesPerSecond !== undefined ? { bytesPerSecond } : {}) } }
-      : {}),
+    ...limits,
     ...cluster,
   });
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { clip, type ConnectionLog } from './connection-log.js';
 
 /**
  * Why the broker refused something. Stable strings: dashboards and alerts match on them.
@@ -47,17 +48,12 @@ const FLOOD_REASONS: ReadonlySet<DenialReason> = new Set(['auth_throttled', 'pub
 const FLOOD_LOG_INTERVAL_MS = 10_000;
 const MAX_QUIET_KEYS = 10_000;
 
-/** Caps what an attacker-supplied string can add to a log line. */
-const MAX_LOGGED_CHARS = 256;
-
-function clip(value: string | undefined): string | undefined {
-  return value !== undefined && value.length > MAX_LOGGED_CHARS ? `${value.slice(0, MAX_LOGGED_CHARS)}…` : value;
-}
-
 /**
  * Logs each denial exactly once as a structured line and counts it. The hooks call `deny` at the
  * single place they refuse; the disconnect aedes performs afterwards is not logged as a denial.
- * Passwords never reach this object.
+ * Passwords never reach this object. Every denial is counted; its line goes through the connection
+ * log's budget for the source address (connection-log.ts), so a flood is counted in full but cannot
+ * fill the disk.
  */
 export class DenialLog {
   private readonly denials = Object.fromEntries(DENIAL_REASONS.map((r) => [r, 0])) as Record<DenialReason, number>;
@@ -67,6 +63,7 @@ export class DenialLog {
   private readonly quiet = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
+    private readonly log: ConnectionLog,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -89,16 +86,18 @@ export class DenialLog {
       if (this.quiet.size >= MAX_QUIET_KEYS) this.quiet.delete(this.quiet.keys().next().value!);
       this.quiet.set(key, { at: t, suppressed: 0 });
     }
-    this.logger.warn(
+    this.log.write(
+      'warn',
+      ctx.remoteAddress,
       {
         event: 'mqtt_denied',
         reason,
         ...(suppressed ? { suppressed } : {}),
-        clientId: clip(ctx.clientId),
-        username: clip(ctx.username),
-        ...(ctx.topic !== undefined ? { topic: clip(ctx.topic) } : {}),
+        clientId: ctx.clientId,
+        username: ctx.username,
+        topic: ctx.topic,
         remoteAddress: ctx.remoteAddress,
-        ...(ctx.detail !== undefined ? { detail: ctx.detail } : {}),
+        detail: ctx.detail,
       },
       `mqtt denied: ${reason}`,
     );

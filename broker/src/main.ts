@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { createBroker } from './broker.js';
 import { openRedisCluster, type BrokerCluster } from './cluster.js';
 import { loadBrokerConfig, type BrokerConfig } from './config.js';
+import { limitsOf } from './limits-config.js';
 import { BrokerError, RegistryError } from './errors.js';
 import { FileDeviceRegistry, registryPathFor } from './registry/file-registry.js';
 import { safeDestination } from './safe-destination.js';
@@ -28,11 +29,10 @@ export async function startStandaloneBroker(config: BrokerConfig, logger: Logger
     logger.info({ event: 'broker_cluster_mode', mode: 'single', brokerId: config.brokerId }, 'single node: sessions, retained messages and wills in memory (set BROKER_REDIS_URL to share them between nodes)');
   }
   const broker = await createBroker({
+    ...limitsOf(config), // every limit variable that is set (limits-config.ts)
     registry,
     logger,
     ...(cluster ? { cluster } : config.brokerId ? { id: config.brokerId } : {}),
-    ...(config.maxConnections ? { maxConnections: config.maxConnections } : {}),
-    ...(config.publishLimits ? { publishLimits: config.publishLimits } : {}),
   }).catch(async (err: unknown) => {
     cluster?.disconnect();
     await registry.close();

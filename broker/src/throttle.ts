@@ -1,32 +1,38 @@
 /**
- * Throttles for hostile or broken clients: failed-login lockouts per identity and per source address,
- * and per-device publish rate limits. Every map is bounded (oldest entry evicted first), so a flood of
- * made-up usernames or addresses costs a fixed amount of memory. Clocks are injected (tests).
+ * Throttles for hostile or broken clients: failed-login lockouts per (identity, source address) pair
+ * and per source address, and per-device publish rate limits. Every map is bounded (oldest entry
+ * evicted first), so a flood of made-up usernames or addresses costs a fixed amount of memory.
+ * Clocks are injected (tests).
  */
 
 export interface AuthThrottleOptions {
-  /** Failed logins of one identity (username, else client id) within `windowMs` before it is locked. Default 10. */
-  maxFailuresPerIdentity?: number;
+  /**
+   * Failed logins naming one identity (username, else client id) from one source address within
+   * `windowMs` before that pair is locked. Default 10. There is deliberately no lockout of an identity
+   * everywhere: anyone could then lock a device out by naming it, and guessing a generated secret
+   * (24 random bytes) from many addresses is hopeless anyway.
+   */
+  maxFailuresPerPair?: number;
   /** Failed logins from one source address within `windowMs` before it is locked. Default 30. */
   maxFailuresPerAddress?: number;
-  /** Logins from one address being verified at once (scrypt in flight) before more are refused. Default 16. */
+  /** Logins from one address being verified at once (queued or in scrypt) before more are refused. Default 16. */
   maxPendingPerAddress?: number;
   /** Window in which failures are counted, ms. Default 60000. */
   windowMs?: number;
-  /** How long a locked identity or address is refused without checking its secret, ms. Default 60000. */
+  /** How long a locked pair or address is refused without checking its secret, ms. Default 60000. */
   lockoutMs?: number;
-  /** Most identities/addresses tracked at once; the oldest is forgotten first. Default 10000. */
+  /** Most pairs/addresses tracked at once; the oldest is forgotten first. Default 10000. */
   maxTrackedKeys?: number;
   /**
-   * An identity that logged in successfully within this many ms is not refused for its address's
-   * lockout (only for its own), so a fleet behind one carrier NAT is not locked out by one broken
-   * or hostile neighbour. Default 24 h.
+   * An identity that logged in successfully from an address within this many ms is not refused for
+   * that address's lockout (only for its own pair's), so a fleet behind one carrier NAT is not locked
+   * out by one broken or hostile neighbour. Default 24 h.
    */
   knownGoodMs?: number;
 }
 
 export const AUTH_THROTTLE_DEFAULTS: Readonly<Required<AuthThrottleOptions>> = Object.freeze({
-  maxFailuresPerIdentity: 10,
+  maxFailuresPerPair: 10,
   maxFailuresPerAddress: 30,
   maxPendingPerAddress: 16,
   windowMs: 60_000,
@@ -84,33 +90,38 @@ class FailureCounter {
   }
 }
 
-export type ThrottleVerdict = { ok: true } | { ok: false; scope: 'identity' | 'address' | 'pending'; retryAfterMs: number };
+export type ThrottleVerdict = { ok: true } | { ok: false; scope: 'pair' | 'address' | 'pending'; retryAfterMs: number };
+
+/** One key per (identity, address): NUL cannot occur in an MQTT username or an IP address. */
+const pairKey = (identity: string, address: string | undefined): string => `${identity}\u0000${address ?? ''}`;
 
 /**
- * Failed-login limiter. `check` runs before any secret is verified, so a locked identity or address
+ * Failed-login limiter. `check` runs before any secret is verified, so a locked pair or address
  * costs no scrypt; `begin`/`end` bracket a verification to cap how many one address has in flight.
+ * A client certificate never comes here: it proves who the device is without a guessable secret.
  */
 export class AuthThrottle {
   private readonly options: Required<AuthThrottleOptions>;
-  private readonly identities: FailureCounter;
+  private readonly pairs: FailureCounter;
   private readonly addresses: FailureCounter;
   private readonly pending = new Map<string, number>();
-  /** identity → last successful login (bounded like the counters). */
+  /** (identity, address) → last successful login (bounded like the counters). */
   private readonly knownGood = new Map<string, number>();
 
   constructor(options: AuthThrottleOptions = {}, private readonly now: () => number = Date.now) {
     this.options = { ...AUTH_THROTTLE_DEFAULTS, ...options };
     const { windowMs, lockoutMs, maxTrackedKeys } = this.options;
-    this.identities = new FailureCounter(this.options.maxFailuresPerIdentity, windowMs, lockoutMs, maxTrackedKeys);
+    this.pairs = new FailureCounter(this.options.maxFailuresPerPair, windowMs, lockoutMs, maxTrackedKeys);
     this.addresses = new FailureCounter(this.options.maxFailuresPerAddress, windowMs, lockoutMs, maxTrackedKeys);
   }
 
   check(identity: string, address: string | undefined): ThrottleVerdict {
     const t = this.now();
-    const byIdentity = identity ? this.identities.lockedFor(identity, t) : 0;
-    if (byIdentity > 0) return { ok: false, scope: 'identity', retryAfterMs: byIdentity };
+    const pair = pairKey(identity, address);
+    const byPair = this.pairs.lockedFor(pair, t);
+    if (byPair > 0) return { ok: false, scope: 'pair', retryAfterMs: byPair };
     if (address) {
-      const good = (this.knownGood.get(identity) ?? -Infinity) > t - this.options.knownGoodMs;
+      const good = (this.knownGood.get(pair) ?? -Infinity) > t - this.options.knownGoodMs;
       const byAddress = good ? 0 : this.addresses.lockedFor(address, t);
       if (byAddress > 0) return { ok: false, scope: 'address', retryAfterMs: byAddress };
       if ((this.pending.get(address) ?? 0) >= this.options.maxPendingPerAddress) return { ok: false, scope: 'pending', retryAfterMs: 1000 };
@@ -131,22 +142,22 @@ export class AuthThrottle {
 
   failed(identity: string, address: string | undefined): void {
     const t = this.now();
-    if (identity) this.identities.fail(identity, t);
+    this.pairs.fail(pairKey(identity, address), t);
     if (address) this.addresses.fail(address, t);
   }
 
-  /** A correct secret clears its identity's failures (not its address's: one address may host an attacker too). */
-  succeeded(identity: string): void {
-    this.identities.reset(identity);
-    if (!identity) return;
-    this.knownGood.delete(identity);
+  /** A correct secret clears its pair's failures (not its address's: one address may host an attacker too). */
+  succeeded(identity: string, address: string | undefined): void {
+    const pair = pairKey(identity, address);
+    this.pairs.reset(pair);
+    this.knownGood.delete(pair);
     if (this.knownGood.size >= this.options.maxTrackedKeys) this.knownGood.delete(this.knownGood.keys().next().value!);
-    this.knownGood.set(identity, this.now());
+    this.knownGood.set(pair, this.now());
   }
 
-  stats(): { lockedIdentities: number; lockedAddresses: number } {
+  stats(): { lockedPairs: number; lockedAddresses: number } {
     const t = this.now();
-    return { lockedIdentities: this.identities.lockedCount(t), lockedAddresses: this.addresses.lockedCount(t) };
+    return { lockedPairs: this.pairs.lockedCount(t), lockedAddresses: this.addresses.lockedCount(t) };
   }
 }
 

@@ -23,24 +23,24 @@ describe('broker throttles (live)', () => {
     return () => n;
   }
 
-  it('locks an identity after repeated wrong secrets, refusing even the right one without checking it, until the lockout ends', async () => {
-    t = await start({ authThrottle: { maxFailuresPerIdentity: 5, maxFailuresPerAddress: 1000, lockoutMs: 30_000 } });
+  it('locks an (identity, address) pair after repeated wrong secrets, refusing even the right one from there without checking it, until the lockout ends', async () => {
+    t = await start({ authThrottle: { maxFailuresPerPair: 5, maxFailuresPerAddress: 1000, lockoutMs: 30_000 } });
     for (let i = 0; i < 5; i++) expect((await tryConnect(t.port, { ...t.pole, password: `wrong-secret-number-${i}` })).error?.code).toBe(4);
     const lookups = countLookups(t);
     const before = lookups();
     expect((await tryConnect(t.port, t.pole)).error?.code).toBe(3);
     expect(lookups()).toBe(before); // no registry lookup, so no scrypt either
     expect(denials(t.lines, 'auth_throttled')[0]).toMatchObject({ username: 'pole-01', detail: expect.stringContaining('identity locked out') });
-    expect(t.broker.stats().throttle.lockedIdentities).toBe(1);
+    expect(t.broker.stats().throttle.lockedPairs).toBe(1);
     // Another device from the same address is not affected by pole-01's lockout.
     await connect(t.port, t.meter);
     now += 30_001;
     await connect(t.port, t.pole);
-    expect(t.broker.stats().throttle.lockedIdentities).toBe(0);
+    expect(t.broker.stats().throttle.lockedPairs).toBe(0);
   });
 
   it('locks a source address that guesses many usernames, for every identity from it', async () => {
-    t = await start({ authThrottle: { maxFailuresPerIdentity: 1000, maxFailuresPerAddress: 8 } });
+    t = await start({ authThrottle: { maxFailuresPerPair: 1000, maxFailuresPerAddress: 8 } });
     for (let i = 0; i < 8; i++) await tryConnect(t.port, { username: `guess-${i}`, password: 'a-guessed-secret-000', clientId: `guess-${i}` });
     expect((await tryConnect(t.port, t.meter)).error?.code).toBe(3);
     expect(denials(t.lines, 'auth_throttled')[0]).toMatchObject({ remoteAddress: '127.0.0.1', detail: expect.stringContaining('address locked out') });
@@ -49,7 +49,7 @@ describe('broker throttles (live)', () => {
   });
 
   it('does not lock out, for its address, a device that logged in recently (a fleet behind one carrier NAT)', async () => {
-    t = await start({ authThrottle: { maxFailuresPerIdentity: 1000, maxFailuresPerAddress: 4 } });
+    t = await start({ authThrottle: { maxFailuresPerPair: 1000, maxFailuresPerAddress: 4 } });
     await (await connect(t.port, t.pole)).endAsync();
     for (let i = 0; i < 4; i++) await tryConnect(t.port, { username: `guess-${i}`, password: 'a-guessed-secret-000', clientId: `guess-${i}` });
     expect((await tryConnect(t.port, t.meter)).error?.code).toBe(3); // never seen: refused while the address is locked
@@ -57,7 +57,7 @@ describe('broker throttles (live)', () => {
   });
 
   it('counts every throttled attempt but logs a flood once per interval', async () => {
-    t = await start({ authThrottle: { maxFailuresPerIdentity: 1, maxFailuresPerAddress: 1000 } });
+    t = await start({ authThrottle: { maxFailuresPerPair: 1, maxFailuresPerAddress: 1000 } });
     await tryConnect(t.port, { ...t.pole, password: 'wrong-secret-000000' });
     for (let i = 0; i < 20; i++) await tryConnect(t.port, t.pole);
     expect(t.broker.stats().denials.auth_throttled).toBe(20);

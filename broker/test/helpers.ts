@@ -1,6 +1,8 @@
 /** Shared helpers for the live broker tests: real sockets, real MQTT.js clients (MQTT 3.1.1). */
+import { connect as netConnect } from 'node:net';
 import { Writable } from 'node:stream';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { pino, type Logger } from 'pino';
 
 export type LogLine = Record<string, unknown> & { event?: string; reason?: string; msg?: string };
@@ -26,30 +28,49 @@ export interface ConnectAttempt {
   client: MqttClient;
   /** Set when the broker refused: MQTT.js puts the CONNACK return code in `code`. */
   error?: Error & { code?: number };
+  /** CONNACK's session-present flag, on success. */
+  sessionPresent?: boolean;
+  /** Every message received from the first packet on (a resumed session's queue arrives right after CONNACK). */
+  received: { topic: string; payload: Buffer; retain: boolean }[];
 }
 
 /** Clients opened by a test file; `endAll` in afterEach closes them. */
 const opened = new Set<MqttClient>();
 
-export function tryConnect(port: number, options: IClientOptions): Promise<ConnectAttempt> {
-  const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    clean: true,
-    ...options,
-  });
+/**
+ * Where a test client connects from: a loopback source address (127.0.0.2, 127.3.0.1…: every
+ * 127.x.y.z is the machine itself on Linux), so one test can play a device and an attacker at
+ * different addresses; with `tls`, over mqtts (certificate, key, CA as node:tls takes them).
+ */
+export interface Origin {
+  from?: string;
+  tls?: ConnectionOptions;
+}
+
+export function tryConnect(port: number, options: IClientOptions, origin: Origin = {}): Promise<ConnectAttempt> {
+  const settings: IClientOptions = { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, clean: true, ...options };
+  const client =
+    origin.from === undefined && origin.tls === undefined
+      ? mqtt.connect(`mqtt://127.0.0.1:${port}`, settings)
+      : new MqttClient(
+          () =>
+            origin.tls
+              ? tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ...(origin.from ? { localAddress: origin.from } : {}), ...origin.tls })
+              : netConnect({ port, host: '127.0.0.1', localAddress: origin.from }),
+          settings,
+        );
   opened.add(client);
+  const received = collectMessages(client);
   return new Promise((resolve) => {
-    client.once('connect', () => resolve({ client }));
-    client.once('error', (error) => resolve({ client, error }));
-    client.once('close', () => resolve({ client, error: new Error('connection closed before CONNACK') }));
+    client.once('connect', (connack) => resolve({ client, sessionPresent: connack.sessionPresent, received }));
+    client.once('error', (error) => resolve({ client, error, received }));
+    client.once('close', () => resolve({ client, error: new Error('connection closed before CONNACK'), received }));
   });
 }
 
 /** Connects or throws with the broker's reason, for tests where success is the premise. */
-export async function connect(port: number, options: IClientOptions): Promise<MqttClient> {
-  const { client, error } = await tryConnect(port, options);
+export async function connect(port: number, options: IClientOptions, origin: Origin = {}): Promise<MqttClient> {
+  const { client, error } = await tryConnect(port, options, origin);
   if (error) throw new Error(`expected ${String(options.username)} to connect: ${error.message}`);
   return client;
 }

@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { buildTopic, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { serveWorker, type WorkerMessage } from '../worker.js';
-import { mqttConnect, PACKET, PacketReader, PublishTemplate, sentAtText, wallClockMs } from './wire.js';
+import { loopbackAddress, mqttConnect, PACKET, PacketReader, PublishTemplate, sentAtText, wallClockMs } from './wire.js';
 
 interface DeviceSpec {
   id: string;
@@ -35,9 +35,7 @@ let onCredit: (() => void) | undefined;
 
 /** Loopback source address of the i-th connection (127.1.x.y): a fleet comes from many addresses, not one. */
 function addressFor(i: number, count: number): string | undefined {
-  if (count <= 0) return undefined;
-  const k = i % count;
-  return `127.1.${Math.floor(k / 250)}.${1 + (k % 250)}`;
+  return count > 0 ? loopbackAddress('127.1', i, count) : undefined;
 }
 
 async function connect(m: WorkerMessage): Promise<Record<string, unknown>> {

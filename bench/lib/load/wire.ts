@@ -7,6 +7,12 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 
+/** The i-th of `count` loopback source addresses under `prefix` (127.1 → 127.1.0.1, 127.1.0.2, … 127.1.0.250, 127.1.1.1, …). */
+export function loopbackAddress(prefix: string, i: number, count: number): string {
+  const k = i % count;
+  return `${prefix}.${Math.floor(k / 250)}.${1 + (k % 250)}`;
+}
+
 export const PACKET = { CONNACK: 2, PUBLISH: 3, PUBACK: 4, SUBACK: 9, PINGRESP: 13 } as const;
 
 /** Splits a byte stream into MQTT packets: calls `onPacket(type, flags, buf, bodyStart, bodyEnd)`. */
