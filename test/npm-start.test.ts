@@ -46,7 +46,11 @@ describe('npm start', () => {
       return list.length >= 10 && list.every((d) => d.status.online && d.status.lastSeen) ? list : undefined;
     }, 60_000);
     const meter = devices.find((d) => d.id.startsWith('wm-')) ?? devices[0]!;
-    const readings = (await api.get(`/api/v1/devices/${meter.id}/readings`)).body;
+    // Online comes with the birth; its first reading is stored a moment later.
+    const readings = await waitFor('a first reading of the meter', async () => {
+      const body = (await api.get(`/api/v1/devices/${meter.id}/readings`)).body;
+      return body.count > 0 ? body : undefined;
+    }, 30_000);
     expect(readings.count).toBeGreaterThan(0);
     expect((await api.get('/api/v1/dead-letters')).body.total).toBe(0);
     expect((await fetch(`${apiBase}/api/v1/devices`)).status).toBe(401);

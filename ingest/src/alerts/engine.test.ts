@@ -99,7 +99,8 @@ describe('alert engine saves', () => {
     now += 31_000;
     await engine.tick(); // the second flush waits for the first, then fails
     releaseState();
-    await new Promise((r) => setTimeout(r, 50));
+    // The second write starts once the first is released; under load that can take more than a few ms.
+    for (let i = 0; i < 500 && stateWrites.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     // The second write also carries the plant's rule state (bs:bs-0), changed by its message.
     expect(stateWrites.map((w) => w.filter((s) => s.startsWith('test:')))).toEqual([['test:a'], ['test:b']]);
     await engine.close(); // the last flush writes what failed again
