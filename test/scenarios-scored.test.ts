@@ -27,7 +27,8 @@ function expectTargets(r: ScoredRun): void {
   expect(s.timeToDark.reporting.p95Pct!).toBeLessThanOrEqual(10);
   if (s.timeToDark.silent.samples > 0) expect(s.timeToDark.silent.p95Pct!).toBeLessThanOrEqual(15);
   expect(r.truth.sitesDark.length).toBeGreaterThan(0);
-  for (const lead of s.criticalLead) expect({ site: lead.deviceId, leadAtLeast55: (lead.leadMin ?? -Infinity) >= 55 }).toEqual({ site: lead.deviceId, leadAtLeast55: true });
+  expect(s.criticalLead).not.toBeNull();
+  for (const lead of s.criticalLead ?? []) expect({ site: lead.deviceId, leadAtLeast55: (lead.leadMin ?? -Infinity) >= 55 }).toEqual({ site: lead.deviceId, leadAtLeast55: true });
   expect(s.escalations.missing).toEqual([]);
   expect(s.escalations.expected).toBeGreaterThan(0);
 }
@@ -52,7 +53,7 @@ describe('scenarios scored against ground truth', () => {
     const s = r.scorecard;
     // The site whose backhaul was cut mid-discharge was counted down while silent, and presumed dark.
     expect(s.timeToDark.silent.samples).toBeGreaterThan(10);
-    expect(s.criticalLead.map((l) => l.deviceId).sort()).toEqual(['bsp-nakano-arai', 'bsp-suginami-asagaya']);
+    expect((s.criticalLead ?? []).map((l) => l.deviceId).sort()).toEqual(['bsp-nakano-arai', 'bsp-suginami-asagaya']);
     const presumed = r.alerts.filter((a) => a.rule === 'site-presumed-dark').map((a) => a.deviceId);
     expect(presumed).toEqual(['bsp-suginami-asagaya']);
     // Root causes with their symptoms: three district power cuts, the isolated islands; symptoms were grouped.

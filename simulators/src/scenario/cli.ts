@@ -10,7 +10,8 @@ import { stderrLogger } from '../progress.js';
 import { compileScenario, type CompiledScenario } from './compile.js';
 import { runScenario } from './runner.js';
 import { loadScenario, parseOffset, type Scenario } from './schema.js';
-import { formatScorecard, missedTargets } from './score.js';
+import { formatScorecard, missedTargets, type Scorecard } from './score.js';
+import { scoreRunningStack } from './score-remote.js';
 import { DEFAULT_SCENARIO_T0, runScoredScenario } from './scored-run.js';
 
 export const SCENARIO_USAGE = `Usage: npm run sim -- scenario <file.yaml|json> [options]
@@ -24,10 +25,13 @@ export const SCENARIO_USAGE = `Usage: npm run sim -- scenario <file.yaml|json> [
                          the file's start, or an ISO date-time
   --out <file>           write the ground truth JSON here (default <name>.truth.json)
   --list-devices         print the scenario's devices (id, type, attributes) as JSON and exit
-  --score                run the scenario against our broker and ingest started in this process on the
-                         scenario's simulated clock (36 h in a minute or two), and print its scorecard
-                         against the ground truth; exits 1 when a target is missed. --url, --credentials,
-                         --provision and --speed do not apply; --start defaults to the file's start
+  --score                print the scorecard against the ground truth; exits 1 when a target is missed.
+                         Without --url: against our broker and ingest started in this process on the
+                         scenario's simulated clock (36 h in a minute or two; --start defaults to the
+                         file's start). With --url: against a running stack (its broker at --url, its
+                         API at --api or --provision, token in TSUNAGARU_TOKEN; run it with SIMULATORS=off):
+                         what depends on that stack's clock is scored only at --speed 1 --start now
+  --api <url>            with --score --url: the running stack's API, e.g. http://127.0.0.1:8080
   --rules <file>         with --score: alert rules (YAML or JSON) on top of the defaults
   --scorecard <file>     with --score: also write the scorecard as JSON`;
 
@@ -74,7 +78,7 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
       options: {
         url: { type: 'string' }, credentials: { type: 'string' }, provision: { type: 'string' }, speed: { type: 'string' }, seed: { type: 'string' },
         start: { type: 'string' }, out: { type: 'string' }, 'list-devices': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        score: { type: 'boolean' }, rules: { type: 'string' }, scorecard: { type: 'string' },
+        score: { type: 'boolean' }, rules: { type: 'string' }, scorecard: { type: 'string' }, api: { type: 'string' },
       },
     });
   } catch (err) {
@@ -85,8 +89,9 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new CliArgError('scenario: pass exactly one scenario file');
   const scenario = await loadScenario(file);
-  if (values.score) return runScore(scenario, values);
-  if (values.rules || values.scorecard) throw new CliArgError('--rules and --scorecard: only with --score');
+  if (values.score && values.url === undefined) return runScore(scenario, values);
+  if (values.rules) throw new CliArgError('--rules: only with --score without --url (a running stack has its own rules)');
+  if ((values.scorecard || values.api) && !values.score) throw new CliArgError('--scorecard and --api: only with --score');
   const now = Date.now();
   const t0 = scenarioStart(values.start ?? 'now', scenario, now);
   const compiled = compileScenario(scenario, t0);
@@ -104,6 +109,7 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
   const warning = futureWarning(t0, scenario, now);
   if (warning) process.stderr.write(`${warning}\n`);
   const out = values.out ?? `${scenario.name}.truth.json`;
+  if (values.score) return runRemoteScore({ compiled, secrets, url, speed, seed, out, api: values.api ?? values.provision, scorecard: values.scorecard });
   const hours = (ts: number) => `t0+${((ts - t0) / 3_600_000).toFixed(2)}h`;
   process.stdout.write(`scenario ${scenario.name}: ${compiled.devices.length} devices, ${hours(compiled.endTs)} at ${Number.isFinite(speed) ? `${speed}×` : 'max speed'} (seed ${seed}) against ${url}\n`);
   const started = Date.now();
@@ -119,9 +125,33 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
   if (p.errors > 0) process.exitCode = 1;
 }
 
-async function runScore(scenario: Scenario, values: { seed?: string; start?: string; out?: string; rules?: string; scorecard?: string; url?: string; credentials?: string; provision?: string; speed?: string }): Promise<void> {
-  const ignored = (['url', 'credentials', 'provision', 'speed'] as const).filter((k) => values[k] !== undefined);
-  if (ignored.length > 0) throw new CliArgError(`--score starts its own broker and ingest on the scenario's clock: --${ignored.join(', --')} do not apply`);
+async function runRemoteScore(o: { compiled: CompiledScenario; secrets: Record<string, string>; url: string; speed: number; seed: number; out: string; api: string | undefined; scorecard: string | undefined }): Promise<void> {
+  const token = process.env['TSUNAGARU_TOKEN'];
+  if (!o.api) throw new CliArgError('--score --url: pass the running stack\'s API with --api (or --provision)');
+  if (!token) throw new CliArgError('--score --url: set TSUNAGARU_TOKEN to an API token that reads alerts and resilience (admin or disaster-ops)');
+  process.stdout.write(`scenario ${o.compiled.scenario.name}: scoring the stack at ${o.url} / ${o.api} at ${Number.isFinite(o.speed) ? `${o.speed}×` : 'max speed'} (seed ${o.seed})\n`);
+  const started = Date.now();
+  const r = await scoreRunningStack({
+    compiled: o.compiled, secrets: o.secrets, mqttUrl: o.url, apiUrl: o.api, token, speed: o.speed, seed: o.seed, logger: stderrLogger('warn'),
+    onProgress: (p) => process.stdout.write(`  t0${p.simTs >= o.compiled.t0 ? '+' : '−'}${(Math.abs(p.simTs - o.compiled.t0) / 3_600_000).toFixed(1)}h  published ${p.published}\n`),
+  });
+  await writeFile(o.out, `${JSON.stringify(r.truth, null, 2)}\n`);
+  if (o.scorecard) await writeFile(o.scorecard, `${JSON.stringify(r.scorecard, null, 2)}\n`);
+  process.stdout.write(`${formatScorecard(r.scorecard)}\n${r.notMeasured.map((n) => `  not measured: ${n}\n`).join('')}  ${r.progress.published} messages in ${((Date.now() - started) / 1000).toFixed(0)} s; ground truth in ${o.out}\n`);
+  reportTargets(r.scorecard);
+}
+
+function reportTargets(scorecard: Scorecard): void {
+  const missed = missedTargets(scorecard);
+  if (missed.length > 0) {
+    process.stdout.write(`targets missed:\n${missed.map((m) => `  - ${m}`).join('\n')}\n`);
+    process.exitCode = 1;
+  } else process.stdout.write('every target met\n');
+}
+
+async function runScore(scenario: Scenario, values: { seed?: string; start?: string; out?: string; rules?: string; scorecard?: string; credentials?: string; provision?: string; speed?: string; api?: string }): Promise<void> {
+  const ignored = (['credentials', 'provision', 'speed', 'api'] as const).filter((k) => values[k] !== undefined);
+  if (ignored.length > 0) throw new CliArgError(`--score without --url starts its own broker and ingest on the scenario's clock: --${ignored.join(', --')} do not apply (add --url to score a running stack)`);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isSafeInteger(seed)) throw new CliArgError(`--seed: must be an integer, got "${values.seed}"`);
   const startArg = values.start ?? 'file';
@@ -144,9 +174,5 @@ async function runScore(scenario: Scenario, values: { seed?: string; start?: str
   await writeFile(out, `${JSON.stringify(r.truth, null, 2)}\n`);
   if (values.scorecard) await writeFile(values.scorecard, `${JSON.stringify(r.scorecard, null, 2)}\n`);
   process.stdout.write(`${formatScorecard(r.scorecard)}\n  ${r.progress.published} messages in ${((Date.now() - started) / 1000).toFixed(0)} s; ground truth in ${out}\n`);
-  const missed = missedTargets(r.scorecard);
-  if (missed.length > 0) {
-    process.stdout.write(`targets missed:\n${missed.map((m) => `  - ${m}`).join('\n')}\n`);
-    process.exitCode = 1;
-  } else process.stdout.write('every target met\n');
+  reportTargets(r.scorecard);
 }

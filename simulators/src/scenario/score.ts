@@ -45,7 +45,8 @@ export interface Scorecard {
   /** |raised − truth| and |cleared − truth| of the matched alerts, seconds. */
   timing: { raiseMedianSec: number | null; raiseMaxSec: number | null; clearMedianSec: number | null; clearMaxSec: number | null };
   timeToDark: { reporting: ErrorStats; silent: ErrorStats };
-  criticalLead: CriticalLead[];
+  /** null: not measured (the ingest's clock was not the scenario's, score-remote.ts). */
+  criticalLead: CriticalLead[] | null;
   /** Escalations (and raises) to major or critical of alerts that are no symptom, and whether a console heard each. */
   escalations: { expected: number; announced: number; missing: AlertChange[] };
   symptoms: { grouped: number; roots: Array<{ rule: string; deviceId: string; object: string | null; symptoms: number }> };
@@ -73,12 +74,16 @@ function errorStats(pairs: ReadonlyArray<{ estimate: number; truth: number }>): 
  * timing; time-to-dark error while each site reports and while it is silent; the lead of each dark site's
  * first critical alert; every escalation to major or critical announced on the stream; symptoms grouped.
  */
-export function scoreScenario(truth: GroundTruth, o: { alerts: readonly ScoredAlert[]; changes: readonly AlertChange[]; streamed: readonly AlertChange[]; timeToDark: readonly TimeToDarkSample[] }): Scorecard {
-  const alerts = scoreAlerts(truth, o.alerts);
+export function scoreScenario(
+  truth: GroundTruth,
+  o: { alerts: readonly ScoredAlert[]; changes: readonly AlertChange[]; streamed: readonly AlertChange[]; timeToDark: readonly TimeToDarkSample[] },
+  options: { clearTiming?: boolean } = {},
+): Scorecard {
+  const alerts = scoreAlerts(truth, o.alerts, options);
   const matched = o.alerts.filter((a) => truth.scoredRules.includes(a.rule) && !alerts.falsePositives.includes(a));
   const expectedOf = (a: ObservedAlert) => truth.alerts.filter((e) => e.rule === a.rule && e.deviceId === a.deviceId && e.object === (a.object ?? null)).sort((x, y) => Math.abs(x.raisedAt - a.raisedAt) - Math.abs(y.raisedAt - a.raisedAt))[0];
   const raise = matched.map((a) => Math.abs(a.raisedAt - (expectedOf(a)?.raisedAt ?? a.raisedAt)) / 1000);
-  const clear = matched.filter((a) => a.clearedAt !== null).map((a) => Math.abs(a.clearedAt! - (expectedOf(a)?.clearedAt ?? a.clearedAt!)) / 1000);
+  const clear = options.clearTiming === false ? [] : matched.filter((a) => a.clearedAt !== null).map((a) => Math.abs(a.clearedAt! - (expectedOf(a)?.clearedAt ?? a.clearedAt!)) / 1000);
 
   const pairs = { reporting: [] as Array<{ estimate: number; truth: number }>, silent: [] as Array<{ estimate: number; truth: number }> };
   for (const s of o.timeToDark) {
@@ -122,7 +127,7 @@ const show = (x: number | null, unit: string) => (x === null ? 'n/a' : `${x}${un
 /** The scorecard as an operator-readable table (printed by `npm run sim -- scenario <file> --score`). */
 export function formatScorecard(s: Scorecard): string {
   const t = s.timeToDark;
-  const leads = s.criticalLead.map((l) => `${l.deviceId} ${l.leadMin === null ? 'NO CRITICAL ALERT' : `${l.leadMin} min`}`).join(', ') || 'no site went dark';
+  const leads = s.criticalLead === null ? 'not measured' : s.criticalLead.map((l) => `${l.deviceId} ${l.leadMin === null ? 'NO CRITICAL ALERT' : `${l.leadMin} min`}`).join(', ') || 'no site went dark';
   const lines = [
     `scorecard: ${s.scenario}`,
     `  alerts            precision ${pct(s.alerts.precision)}, recall ${pct(s.alerts.recall)} (${s.alerts.truePositives} matched, ${s.alerts.falsePositives.length} false, ${s.alerts.falseNegatives.length} missed)`,
@@ -150,7 +155,7 @@ export function missedTargets(s: Scorecard): string[] {
   const { reporting, silent } = s.timeToDark;
   if (reporting.p95Pct !== null && reporting.p95Pct > TARGETS.reportingP95Pct) missed.push(`time to dark while reporting: p95 ${reporting.p95Pct} % > ${TARGETS.reportingP95Pct} %`);
   if (silent.p95Pct !== null && silent.p95Pct > TARGETS.silentP95Pct) missed.push(`time to dark while silent: p95 ${silent.p95Pct} % > ${TARGETS.silentP95Pct} %`);
-  for (const l of s.criticalLead) {
+  for (const l of s.criticalLead ?? []) {
     if (l.leadMin === null) missed.push(`${l.deviceId} went dark with no critical alert before`);
     else if (l.leadMin < TARGETS.criticalLeadMin) missed.push(`${l.deviceId}: critical alert only ${l.leadMin} min before dark (< ${TARGETS.criticalLeadMin})`);
   }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createBroker, MemoryDeviceRegistry } from '@tsunagaru/broker';
 import { loadStorageConfig, parseAlertRules, startIngestService, type AlertEvent } from '@tsunagaru/ingest';
 import { pino, type Logger } from 'pino';
+import { followAlertStream } from './alert-stream.js';
 import { compileScenario, type CompiledScenario } from './compile.js';
 import { runScenario, type ScenarioProgress } from './runner.js';
 import type { Scenario } from './schema.js';
@@ -46,30 +47,6 @@ export interface ScoredRun {
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 /** t0 of a scenario file without a start: any fixed moment will do on a simulated clock. */
 export const DEFAULT_SCENARIO_T0 = Date.UTC(2026, 8, 15, 9, 0, 0);
-
-/** Reads the alert stream (server-sent events) of the ingest into `into` until `signal` aborts. */
-async function followStream(url: string, into: AlertChange[], signal: AbortSignal): Promise<void> {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal });
-  if (!res.ok || !res.body) throw new Error(`alert stream: HTTP ${res.status}`);
-  const decoder = new TextDecoder();
-  let text = '';
-  void (async () => {
-    try {
-      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        text += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, end);
-          text = text.slice(end + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (data) into.push(JSON.parse(data.slice(6)) as AlertChange);
-        }
-      }
-    } catch {
-      // aborted at the end of the run
-    }
-  })();
-}
 
 export async function runScoredScenario(o: ScoredRunOptions): Promise<ScoredRun> {
   const t0 = o.t0 ?? (o.scenario.start ? Date.parse(o.scenario.start) : DEFAULT_SCENARIO_T0);
@@ -114,7 +91,7 @@ export async function runScoredScenario(o: ScoredRunOptions): Promise<ScoredRun>
     const changes: AlertChange[] = [];
     engine.onChange((e: AlertEvent) => changes.push({ kind: e.kind, at: e.at, alert: e.alert }));
     const streamed: AlertChange[] = [];
-    await followStream(new URL('/api/v1/alerts/stream', ingest.httpUrl).toString(), streamed, abort.signal);
+    await followAlertStream(new URL('/api/v1/alerts/stream', ingest.httpUrl).toString(), ADMIN_TOKEN, streamed, abort.signal);
     const timeToDark: TimeToDarkSample[] = [];
     const base = ingest.pipeline.counters().received;
     let published = -1;

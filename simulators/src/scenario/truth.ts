@@ -244,9 +244,10 @@ export interface Score {
 
 /**
  * Matches observed alerts of the scored rules to the expected ones: same key, raised within the
- * tolerance, and cleared within it (or both still active).
+ * tolerance, and cleared within it (or both still active; with `clearTiming: false`, both cleared).
  */
-export function scoreAlerts(truth: Pick<GroundTruth, 'alerts' | 'scoredRules' | 'toleranceMs'>, observed: readonly ObservedAlert[]): Score {
+export function scoreAlerts(truth: Pick<GroundTruth, 'alerts' | 'scoredRules' | 'toleranceMs'>, observed: readonly ObservedAlert[], o: { clearTiming?: boolean } = {}): Score {
+  const clearTiming = o.clearTiming ?? true;
   const tol = truth.toleranceMs;
   const pool = observed.filter((a) => truth.scoredRules.includes(a.rule));
   const unmatched = new Set(pool);
@@ -254,7 +255,7 @@ export function scoreAlerts(truth: Pick<GroundTruth, 'alerts' | 'scoredRules' | 
   for (const e of truth.alerts) {
     const hit = [...unmatched].find(
       (a) => a.rule === e.rule && a.deviceId === e.deviceId && (a.object ?? null) === e.object && Math.abs(a.raisedAt - e.raisedAt) <= tol &&
-        (e.clearedAt === null ? a.clearedAt === null : a.clearedAt !== null && Math.abs(a.clearedAt - e.clearedAt) <= tol),
+        (e.clearedAt === null ? a.clearedAt === null : a.clearedAt !== null && (!clearTiming || Math.abs(a.clearedAt - e.clearedAt) <= tol)),
     );
     if (hit) unmatched.delete(hit);
     else falseNegatives.push(e);
