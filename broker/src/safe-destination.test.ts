@@ -111,4 +111,16 @@ describe('safe log destination', () => {
     expect(s.droppedLines).toBeLessThan(10_000);
     for (const p of pending.splice(0)) p();
   });
+
+  it('at exit, writes the lines queued behind a write still in flight (the "stopping" line is not lost)', () => {
+    dir = mkdtempSync(join(tmpdir(), 'safe-dest-'));
+    const file = join(dir, 'log.jsonl');
+    // The first asynchronous write never completes before the process exits.
+    const hanging = (() => undefined) as unknown as typeof write;
+    const dest = safeDestination({ dest: file, writeFn: hanging });
+    dest.write('{"msg":"first"}\n');
+    dest.write('{"msg":"stopping"}\n');
+    dest.flushSync();
+    expect(readFileSync(file, 'utf8')).toBe('{"msg":"stopping"}\n');
+  });
 });

@@ -11,7 +11,8 @@
  *   new lines are dropped (counted), so a slow or dead disk costs neither memory nor the event loop;
  * - a failed write drops that chunk (counted) and pauses writing for `retryAfterMs`, so a full disk is
  *   tried about once a second, not once per line; EAGAIN (a pipe that is full) keeps the chunk and waits;
- * - flushSync (at exit) tries each waiting chunk once and gives up at the first error: no sleeping, no loop;
+ * - flushSync (at exit) writes what is waiting, giving up at the first error; a full pipe (EAGAIN) is waited
+ *   for at most a second in all, so the last lines (the "stopping" line) reach a slow reader;
  * - no 'error' event, ever.
  */
 import { mkdirSync, openSync, write, writeSync } from 'node:fs';
@@ -40,6 +41,8 @@ export interface SafeDestinationStats {
 /** One write at most; larger queues go out in several. */
 const CHUNK_BYTES = 64 * 1024;
 const PIPE_FULL_WAIT_MS = 50;
+/** At exit, how long in all to wait for a full pipe before dropping the rest. */
+const FLUSH_SYNC_PIPE_WAIT_MS = 1000;
 
 export class SafeDestination {
   private readonly fd: number;
@@ -96,15 +99,32 @@ export class SafeDestination {
     this.schedule();
   }
 
-  /** One synchronous attempt per waiting chunk; stops at the first failure (dropped, counted). */
+  /**
+   * What is waiting, written synchronously (at exit the event loop is gone); stops at the first failure
+   * (dropped, counted). A write still in flight keeps its own chunk; the rest of the queue is written here.
+   */
   flushSync(): void {
-    if (this.writing) return; // the async write owns the head of the queue; exiting now loses at most it
+    const deadline = Date.now() + FLUSH_SYNC_PIPE_WAIT_MS;
     while (this.queue.length > 0) {
-      const chunk = this.take();
+      let chunk = this.take();
       try {
-        const n = writeSync(this.fd, chunk);
-        this.s.writtenBytes += n;
-        if (n < chunk.length) throw new Error(`short write: ${n} of ${chunk.length} bytes`);
+        while (chunk.length > 0) {
+          let n: number;
+          try {
+            n = writeSync(this.fd, chunk);
+          } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            // A full pipe: its reader is slow, not gone; wait a moment, within the deadline.
+            if ((code === 'EAGAIN' || code === 'EWOULDBLOCK') && Date.now() < deadline) {
+              Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+              continue;
+            }
+            throw err;
+          }
+          if (n === 0) throw new Error('write returned 0 bytes');
+          this.s.writtenBytes += n;
+          chunk = chunk.subarray(n);
+        }
       } catch (err) {
         this.failed(chunk, err as Error);
         this.drop(this.queue.reduce((n, b) => n + lines(b), 0), this.queuedBytes);
