@@ -4,7 +4,8 @@ import { BsPowerModel } from '../bs-power.js';
 import { futureWarning, scenarioStart } from './cli.js';
 import { compileScenario } from './compile.js';
 import { loadScenario, parseOffset, parseScenario, ScenarioError } from './schema.js';
-import { isolatedIslands, scoreAlerts } from './truth.js';
+import { createModel } from '../create-model.js';
+import { groundTruth, isolatedIslands, scoreAlerts, trueMinutesLeft, type RecordedEvent } from './truth.js';
 import { DEFAULT_RING_TOPOLOGY } from '../ring-topology.js';
 
 const base = {
@@ -118,5 +119,38 @@ describe('bs-power generator', () => {
   it('fails to start when the failure is due before the mains loss', () => {
     const events = run({ generatorFailsAtTs: 0 }).flatMap((s) => s.events);
     expect(events[2]).toMatchObject({ type: 'generator_fault', detail: { reason: 'failed to start' } });
+  });
+});
+
+describe('true minutes to dark', () => {
+  /** The models stepped as the runner steps them (every minute), their events recorded, no MQTT. */
+  function simulate(scenario: ReturnType<typeof parseScenario>, t0: number) {
+    const compiled = compileScenario(scenario, t0);
+    const models = compiled.devices.map((d) => ({ d, m: createModel(d, 1) }));
+    const events: RecordedEvent[] = [];
+    for (let ts = compiled.runFrom; ts <= compiled.endTs; ts += 60_000) {
+      for (const { d, m } of models) for (const e of m.step(ts).events) events.push({ deviceId: d.id, type: e.type, ts: e.ts, published: true, ...(e.detail ? { detail: e.detail } : {}) });
+    }
+    return groundTruth(compiled, 1, events, 60_000);
+  }
+  const site = { id: 'bsp-a', site: 'a', district: 'shinjuku', battery: 'vrla', capacityAh: 200 };
+
+  it('for a site that goes dark, is the time to its real disconnect at every reading', () => {
+    const truth = simulate(parseScenario({ name: 'dark', duration: '12h', sites: [site], timeline: [{ at: '1h', action: 'grid-lost', districts: ['shinjuku'] }] }), 0);
+    const [d] = truth.discharges;
+    expect(d?.darkAt).not.toBeNull();
+    expect(truth.sitesDark.map((x) => x.from)).toEqual([d!.darkAt]);
+    expect(d!.readings.length).toBeGreaterThan(30);
+    for (const [ts, minutes] of d!.readings) expect(minutes).toBeCloseTo((d!.darkAt! - ts) / 60_000, 0);
+  });
+
+  it('for a site whose mains comes back first, is the time the same plant would have run on battery', () => {
+    const truth = simulate(parseScenario({ name: 'back', duration: '12h', sites: [site], timeline: [{ at: '1h', action: 'grid-lost', districts: ['shinjuku'] }, { at: '2h', action: 'grid-restored', districts: ['shinjuku'] }] }), 0);
+    const [d] = truth.discharges;
+    expect(d).toMatchObject({ darkAt: null, to: 2 * 3_600_000 });
+    const counterfactualDark = d!.counterfactual[0]!.darkAt!;
+    expect(counterfactualDark).toBeGreaterThan(2 * 3_600_000);
+    expect(trueMinutesLeft(truth, 'bsp-a', 90 * 60_000)).toBeCloseTo((counterfactualDark - 90 * 60_000) / 60_000, 6);
+    expect(trueMinutesLeft(truth, 'bsp-a', 3 * 3_600_000)).toBeNull();
   });
 });

@@ -39,6 +39,8 @@ export interface Discharge {
   to: number | null;
   darkAt: number | null;
   counterfactual: Array<{ from: number; to: number | null; darkAt: number | null }>;
+  /** The true minutes to the disconnect at each of the site's readings on battery: [reading ts, minutes]. */
+  readings: Array<[ts: number, minutesLeft: number]>;
 }
 
 export interface GroundTruth {
@@ -128,7 +130,14 @@ function discharges(compiled: CompiledScenario, seed: number, events: readonly R
       } else {
         pieces.push({ from: lost.ts, to: end, darkAt: darkTime(fails !== undefined && fails <= lost.ts ? after : before, seed, compiled.runFrom, stepMs, horizon) });
       }
-      out.push({ deviceId: spec.id, from: lost.ts, to: end, darkAt: dark?.ts ?? null, counterfactual: pieces });
+      const d: Discharge = { deviceId: spec.id, from: lost.ts, to: end, darkAt: dark?.ts ?? null, counterfactual: pieces, readings: [] };
+      const sampleMs = spec.sampleSec * 1000;
+      const stop = Math.min(end ?? compiled.endTs, dark?.ts ?? Infinity, compiled.endTs);
+      for (let ts = compiled.runFrom + Math.ceil((lost.ts - compiled.runFrom) / sampleMs) * sampleMs; ts < stop; ts += sampleMs) {
+        const left = trueMinutesLeft({ discharges: [d] }, spec.id, ts);
+        if (left !== null) d.readings.push([ts, Math.round(left * 10) / 10]);
+      }
+      out.push(d);
     }
   }
   return out;
