@@ -86,6 +86,10 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
     return this.services.get(username);
   }
 
+  listServices(): ServiceAccount[] {
+    return [...this.services.values()].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+  }
+
   async provision(input: ProvisionInput): Promise<ProvisionResult> {
     checkProvisionInput(input);
     const secret = input.secret === null ? '' : (input.secret ?? generateSecret());

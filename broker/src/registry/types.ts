@@ -65,6 +65,8 @@ export interface DeviceRegistry {
   getDevice(id: string): DeviceRecord | undefined;
   listDevices(): DeviceRecord[];
   getService(username: string): ServiceAccount | undefined;
+  /** Every service account, sorted by username (the API lists integration principals). */
+  listServices(): ServiceAccount[];
   /** Throws RegistryError code REGISTRY_ERR_EXISTS if the id is taken. */
   provision(input: ProvisionInput): Promise<ProvisionResult>;
   /** Replaces the secret; returns the new plain secret once. */
