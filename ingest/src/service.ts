@@ -163,7 +163,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       ...(config.api ? { settings: config.api } : {}),
       health: () => {
         const ingest = durable.status();
-        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted;
+        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted && (integrations?.healthy() ?? true);
         return {
           status: healthy ? 'ok' : 'degraded',
           mqtt: { connected: subscriber.isConnected(), subscribed: subscriber.isSubscribed(), url: config.mqttUrl, ...(config.shareGroup ? { shareGroup: config.shareGroup, clientId: config.clientId } : {}), heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },

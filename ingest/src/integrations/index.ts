@@ -47,6 +47,8 @@ export interface Integrations {
   sendCommand(topic: string, payload: Buffer): Promise<void> | undefined;
   lorawanDevice(deviceId: string): LoraDeviceView | undefined;
   status(): IntegrationsStatus;
+  /** Every configured integration is connected to its broker (health is degraded otherwise). */
+  healthy(): boolean;
   close(): Promise<void>;
 }
 
@@ -133,6 +135,7 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
       return chirpstack.adapter.sendCommand(device, JSON.parse(payload.toString('utf8')) as Command, d.clock());
     },
     lorawanDevice: (id) => chirpstack?.adapter.view(id),
+    healthy: () => (!chirpstack || chirpstack.subscriber.isSubscribed()) && (!sparkplug || sparkplug.subscriber.isConnected()),
     status() {
       return {
         ...(chirpstack ? { chirpstack: { url: chirpstack.url, connected: chirpstack.subscriber.isConnected(), subscribed: chirpstack.subscriber.isSubscribed(), topics: chirpstack.topics, ...chirpstack.adapter.stats() } } : {}),

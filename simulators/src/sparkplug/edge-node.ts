@@ -82,6 +82,11 @@ export class SparkplugEdgeNode {
     o.metrics.forEach((m, i) => this.alias.set(key(m.device, m.name), i + 1));
   }
 
+  /** `group/edgeNode`. */
+  get id(): string {
+    return `${this.o.groupId}/${this.o.edgeNodeId}`;
+  }
+
   get devices(): string[] {
     return [...new Set(this.o.metrics.map((m) => m.device).filter((d) => d !== ''))];
   }
