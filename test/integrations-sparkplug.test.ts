@@ -29,11 +29,12 @@ interface Setup {
   ingest: IngestService;
   api: ApiClient;
   brokerUrl: string;
+  logs: Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
 async function setup(env: NodeJS.ProcessEnv): Promise<Setup> {
-  const { logger } = captureLogger('info');
+  const { logger, lines } = captureLogger('info');
   const dir = makeTempDir('sparkplug');
   const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
   const ingestPassword = randomBytes(18).toString('base64url');
@@ -55,6 +56,7 @@ async function setup(env: NodeJS.ProcessEnv): Promise<Setup> {
     ingest,
     api: apiClient(ingest.httpUrl, ADMIN),
     brokerUrl,
+    logs: lines,
     async close() {
       await ingest.close();
       await broker.close();
@@ -126,7 +128,9 @@ describe.skipIf(!mosquittoAvailable())('Sparkplug B host application (issue 20)'
         for (const [i, id] of ['ps-nakano-01', 'bs-minato-001'].entries()) {
           const births = truth[i]!;
           const want = births.reduce((n, b) => n + b.sent - b.dropped.length, 0);
-          await waitFor(`${id}'s ${want} messages in the ledger`, async () => (await ledgerOf(s.api, id)).reduce((n, b) => n + b.received, 0) === want, 20_000);
+          await waitFor(`${id}'s ${want} messages in the ledger`, async () => (await ledgerOf(s.api, id)).reduce((n, b) => n + b.received, 0) === want, 20_000).catch(async (err: Error) => {
+            throw new Error(`${err.message}; ledger ${JSON.stringify(await ledgerOf(s.api, id))}, sent ${JSON.stringify(births.map((b) => ({ cause: b.cause, sent: b.sent, dropped: b.dropped })))}`);
+          });
           // The drops made gaps, the gaps a rebirth, the rebirth a new boot.
           expect(births.filter((b) => b.cause === 'rebirth').length).toBeGreaterThanOrEqual(1);
           expect(births.reduce((n, b) => n + b.expectedMissing, 0)).toBeGreaterThan(0);

@@ -119,7 +119,6 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
         config: config.integrations,
         journal: sink,
         db: store.db,
-        operations: store.operations,
         registry: deps.registry,
         ingestMqtt: { url: config.mqttUrl, username: config.mqttUsername, password: deps.mqttPassword, ca: config.mqttTlsCa },
         knownCommand: async (id: string, cmdId: string): Promise<boolean> => (await commands.get(id, cmdId)) !== undefined,

@@ -9,7 +9,7 @@ import { parseTopic, type Command } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
 import { startSubscriber, type IngestSubscriber, type MessageSink } from '../mqtt-subscriber.js';
 import type { DuckDbDatabase } from '../storage/duckdb/database.js';
-import type { OperationsStore } from '../storage/types.js';
+import { DuckDbOperationsStore } from '../storage/duckdb/operations.js';
 import { ChirpStackAdapter, type ChirpStackStats, type LoraDeviceView } from './chirpstack/adapter.js';
 import type { IntegrationMqtt, IntegrationsConfig } from './config.js';
 import { deadLettersTo, type IntegrationOutput } from './shared.js';
@@ -24,8 +24,13 @@ export interface IntegrationsDeps {
   config: IntegrationsConfig;
   /** The journal sink the MQTT subscriber uses. */
   journal: MessageSink;
+  /**
+   * The embedded store. The integrations use a connection of their own (a fork): a Sparkplug birth or a
+   * LoRaWAN join saves its boot before it is journalled, and behind the drainer's batch transactions that
+   * took seconds under load, time in which the MQTT client reads nothing (with our broker in the same
+   * process, a stalled reader also delays what the broker delivers, e.g. a rebirth request).
+   */
   db: DuckDbDatabase;
-  operations: Pick<OperationsStore, 'addDeadLetter'>;
   registry: DeviceRegistry;
   /** The ingest's own broker connection settings: what an integration uses unless it names another broker. */
   ingestMqtt: { url: string; username: string; password: string; ca?: string | undefined };
@@ -65,8 +70,9 @@ function connection(own: IntegrationMqtt, ingest: IntegrationsDeps['ingestMqtt']
 }
 
 export async function startIntegrations(d: IntegrationsDeps): Promise<Integrations> {
-  const output: IntegrationOutput = { journal: d.journal, deadLetter: deadLettersTo(d.operations) };
-  const state = await IntegrationStateStore.open(d.db);
+  const db = await d.db.fork();
+  const output: IntegrationOutput = { journal: d.journal, deadLetter: deadLettersTo(new DuckDbOperationsStore(db)) };
+  const state = await IntegrationStateStore.open(db);
   let chirpstack: { adapter: ChirpStackAdapter; subscriber: IngestSubscriber; url: string; topics: string[] } | undefined;
   let sparkplug: { host: SparkplugHost; subscriber: IngestSubscriber; url: string } | undefined;
 
@@ -122,6 +128,7 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
   } catch (err) {
     await chirpstack?.subscriber.close();
     await sparkplug?.subscriber.close();
+    await db.close();
     throw err;
   }
 
@@ -151,6 +158,7 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
         chirpstack.adapter.close();
         await chirpstack.subscriber.close();
       }
+      await db.close();
     },
   };
 }

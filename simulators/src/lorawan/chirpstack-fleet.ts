@@ -87,7 +87,7 @@ export async function runChirpStackFleet(o: ChirpStackFleetOptions): Promise<Chi
   const startTs = o.startTs ?? Date.now() - (o.frames + 2) * sampleSec * 1000;
   const seed = o.seed ?? 1;
   const profile = o.deviceProfileName ?? 'water-meter-index';
-  const client: MqttClient = await connectAsync(o.url, { ...(o.username ? { username: o.username, password: o.password ?? '' } : {}), clientId: o.clientId ?? `chirpstack-sim-${process.pid}`, clean: true, reconnectPeriod: 0, protocolVersion: 4 });
+  const client: MqttClient = await connectAsync(o.url, { ...(o.username ? { username: o.username, password: o.password ?? '' } : {}), clientId: o.clientId ?? (o.username ? `${o.username}:sim-${process.pid}` : `chirpstack-sim-${process.pid}`), clean: true, reconnectPeriod: 0, protocolVersion: 4 });
   const infos = new Map<string, LoraDeviceInfo>();
   const downlinks = new Map<string, Array<Record<string, unknown>>>();
   const rng = new Rng(deriveSeed(seed, 'chirpstack-fleet'));
