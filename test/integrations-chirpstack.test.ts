@@ -5,74 +5,20 @@
  * Events are the documented JSON shape (fixtures/ and the LoRaWAN simulator); the ledger is held to the
  * simulator's ground truth: the frames it dropped on the air are exactly the ledger's gaps.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createBroker, MemoryDeviceRegistry, type TsunagaruBroker } from '@tsunagaru/broker';
 import { connectAsync } from 'mqtt';
-import type { Logger } from 'pino';
 import { runChirpStackFleet, type MeterTruth } from '@tsunagaru/simulators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, type ApiClient } from './support/api-client.js';
-import { captureLogger } from './support/log-capture.js';
 import { startMosquittoWithAcl } from './support/mosquitto-acl.js';
 import { mosquittoAvailable, type RunningMosquitto } from './support/mosquitto.js';
-import { makeTempDir } from './support/temp-dir.js';
 import { waitFor } from './support/wait-for.js';
-import { loadIntegrationsConfig, startIngestService, type IngestService } from '@tsunagaru/ingest';
+import { ledgerOf, startIntegrationStack, type IntegrationStack, type LedgerBoot } from './support/integration-stack.js';
 
-const ADMIN = 'chirpstack-test-admin-token-0001';
 const APP = '17c82e96-be03-4f38-aef3-f83d48582d97';
 const fixture = (name: string) => readFileSync(new URL(`../ingest/src/integrations/chirpstack/fixtures/${name}.json`, import.meta.url), 'utf8');
 
-interface Setup {
-  registry: MemoryDeviceRegistry;
-  broker: TsunagaruBroker;
-  ingest: IngestService;
-  api: ApiClient;
-  brokerUrl: string;
-  logs: Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}
 
-async function setup(env: NodeJS.ProcessEnv, meters: Array<{ id: string; devEui: string }>): Promise<Setup> {
-  const { logger, lines } = captureLogger('info');
-  const dir = makeTempDir('chirpstack');
-  const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
-  const ingestPassword = randomBytes(18).toString('base64url');
-  await registry.upsertService('tsunagaru-ingest', 'ingest', ingestPassword);
-  for (const m of meters) await registry.provision({ id: m.id, type: 'water-meter', attributes: { devEui: m.devEui, dma: 'nakano-3' }, secret: null });
-  const broker = await createBroker({ registry, logger: logger.child({ service: 'broker' }) as Logger });
-  const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
-  const brokerUrl = `mqtt://127.0.0.1:${port}`;
-  const ingest = await startIngestService({
-    config: { dataDir: dir.path, httpHost: '127.0.0.1', httpPort: 0, mqttUrl: brokerUrl, mqttUsername: 'tsunagaru-ingest', adminToken: ADMIN, integrations: loadIntegrationsConfig(env) },
-    mqttPassword: ingestPassword,
-    registry,
-    logger: logger.child({ service: 'ingest' }) as Logger,
-  });
-  return {
-    registry,
-    broker,
-    ingest,
-    api: apiClient(ingest.httpUrl, ADMIN),
-    brokerUrl,
-    logs: lines,
-    async close() {
-      await ingest.close();
-      await broker.close();
-      await registry.close();
-      dir.remove();
-    },
-  };
-}
-
-/** Ledger per boot of a device, from the API (as an operator reads it). */
-async function ledgerOf(api: ApiClient, id: string): Promise<Array<{ boot: number; received: number; missing: number }>> {
-  const r = await api.get<{ boots: Array<{ boot: number; received: number; missing: number }> }>(`/api/v1/ledger/${id}`);
-  return r.status === 200 ? r.body.boots : [];
-}
-
-function expectLedgerMatchesTruth(boots: Array<{ boot: number; received: number; missing: number }>, truth: MeterTruth): void {
+function expectLedgerMatchesTruth(boots: LedgerBoot[], truth: MeterTruth): void {
   expect(boots.map((b) => b.boot)).toEqual(truth.sessions.map((s) => s.session));
   for (const s of truth.sessions) {
     const b = boots.find((x) => x.boot === s.session)!;
@@ -83,7 +29,7 @@ function expectLedgerMatchesTruth(boots: Array<{ boot: number; received: number;
 describe.skipIf(!mosquittoAvailable())('ChirpStack integration (issue 20)', () => {
   describe("through ChirpStack's own mosquitto (CHIRPSTACK_MQTT_URL)", () => {
     let mosquitto: RunningMosquitto;
-    let s: Setup;
+    let s: IntegrationStack;
     const meters = [
       { id: 'wm-lora-0001', devEui: '0101010101010101' },
       { id: 'wm-lora-0002', devEui: '0202020202020202' },
@@ -102,9 +48,9 @@ describe.skipIf(!mosquittoAvailable())('ChirpStack integration (issue 20)', () =
         ],
         ['user chirpstack', 'topic readwrite application/#', '', 'user tsunagaru', 'topic read application/+/device/+/event/+', 'topic write application/+/device/+/command/down', ''].join('\n'),
       );
-      s = await setup(
+      s = await startIntegrationStack(
         { CHIRPSTACK: 'on', CHIRPSTACK_MQTT_URL: mosquitto.url, CHIRPSTACK_MQTT_USERNAME: 'tsunagaru', CHIRPSTACK_MQTT_PASSWORD: ingestOnCs, CHIRPSTACK_APPLICATION_IDS: APP },
-        meters,
+        meters.map((m) => ({ id: m.id, type: 'water-meter' as const, attributes: { devEui: m.devEui, dma: 'nakano-3' }, secret: null })),
       );
       await waitFor('the ingest on ChirpStack\'s broker', () => s.ingest.integrations?.status().chirpstack?.subscribed);
     });
@@ -204,11 +150,11 @@ describe.skipIf(!mosquittoAvailable())('ChirpStack integration (issue 20)', () =
   });
 
   describe('on our broker, ChirpStack as an integration principal', () => {
-    let s: Setup;
+    let s: IntegrationStack;
     const meter = { id: 'wm-lora-0101', devEui: '0101010101010101' };
 
     beforeAll(async () => {
-      s = await setup({ CHIRPSTACK: 'on' }, [meter]);
+      s = await startIntegrationStack({ CHIRPSTACK: 'on' }, [{ id: meter.id, type: 'water-meter', attributes: { devEui: meter.devEui }, secret: null }]);
       await waitFor('the ingest subscribed on our broker', () => s.ingest.integrations?.status().chirpstack?.subscribed);
     });
     afterAll(async () => s?.close());

@@ -4,75 +4,26 @@
  * simulated edge nodes (a pump station, a DC plant) keep the ground truth of what they sent and dropped;
  * the ledger must show exactly the dropped messages as gaps, across rebirths and seq wrap-arounds.
  */
-import { randomBytes } from 'node:crypto';
-import { createBroker, MemoryDeviceRegistry, type TsunagaruBroker } from '@tsunagaru/broker';
-import { loadIntegrationsConfig, startIngestService, type IngestService } from '@tsunagaru/ingest';
 import { dcPlant, pumpStation, type BirthTruth, type SimulatedSite } from '@tsunagaru/simulators';
 import { connectAsync } from 'mqtt';
-import type { Logger } from 'pino';
 import sparkplug from 'sparkplug-payload';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, type ApiClient } from './support/api-client.js';
-import { captureLogger } from './support/log-capture.js';
 import { startMosquittoWithAcl } from './support/mosquitto-acl.js';
 import { mosquittoAvailable, type RunningMosquitto } from './support/mosquitto.js';
-import { makeTempDir } from './support/temp-dir.js';
 import { waitFor } from './support/wait-for.js';
+import { ledgerOf, startIntegrationStack, type IntegrationStack, type LedgerBoot } from './support/integration-stack.js';
+import type { ApiClient } from './support/api-client.js';
+import type { ProvisionInput } from '@tsunagaru/broker';
 
-const ADMIN = 'sparkplug-test-admin-token-0001';
+const SITES: ProvisionInput[] = [
+  { id: 'ps-nakano-01', type: 'water-meter', attributes: { sparkplugGroup: 'city', sparkplugNode: 'PS01', sparkplugProfile: 'pump-station', dma: 'nakano-3' }, secret: null },
+  { id: 'bs-minato-001', type: 'bs-power', attributes: { sparkplugGroup: 'city', sparkplugNode: 'DC01', sparkplugProfile: 'dc-plant' }, secret: null },
+];
+
 const codec = sparkplug.get('spBv1.0')!;
 const SAMPLE_SEC = 60;
 
-interface Setup {
-  registry: MemoryDeviceRegistry;
-  broker: TsunagaruBroker;
-  ingest: IngestService;
-  api: ApiClient;
-  brokerUrl: string;
-  logs: Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}
-
-async function setup(env: NodeJS.ProcessEnv): Promise<Setup> {
-  const { logger, lines } = captureLogger('info');
-  const dir = makeTempDir('sparkplug');
-  const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
-  const ingestPassword = randomBytes(18).toString('base64url');
-  await registry.upsertService('tsunagaru-ingest', 'ingest', ingestPassword);
-  await registry.provision({ id: 'ps-nakano-01', type: 'water-meter', attributes: { sparkplugGroup: 'city', sparkplugNode: 'PS01', sparkplugProfile: 'pump-station', dma: 'nakano-3' }, secret: null });
-  await registry.provision({ id: 'bs-minato-001', type: 'bs-power', attributes: { sparkplugGroup: 'city', sparkplugNode: 'DC01', sparkplugProfile: 'dc-plant' }, secret: null });
-  const broker = await createBroker({ registry, logger: logger.child({ service: 'broker' }) as Logger });
-  const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
-  const brokerUrl = `mqtt://127.0.0.1:${port}`;
-  const ingest = await startIngestService({
-    config: { dataDir: dir.path, httpHost: '127.0.0.1', httpPort: 0, mqttUrl: brokerUrl, mqttUsername: 'tsunagaru-ingest', adminToken: ADMIN, integrations: loadIntegrationsConfig(env) },
-    mqttPassword: ingestPassword,
-    registry,
-    logger: logger.child({ service: 'ingest' }) as Logger,
-  });
-  return {
-    registry,
-    broker,
-    ingest,
-    api: apiClient(ingest.httpUrl, ADMIN),
-    brokerUrl,
-    logs: lines,
-    async close() {
-      await ingest.close();
-      await broker.close();
-      await registry.close();
-      dir.remove();
-    },
-  };
-}
-
-type Boot = { boot: number; received: number; missing: number; highestSeq: number | null };
-async function ledgerOf(api: ApiClient, id: string): Promise<Boot[]> {
-  const r = await api.get<{ boots: Boot[] }>(`/api/v1/ledger/${id}`);
-  return r.status === 200 ? r.body.boots : [];
-}
-
-function expectLedgerMatches(boots: Boot[], births: BirthTruth[]): void {
+function expectLedgerMatches(boots: LedgerBoot[], births: BirthTruth[]): void {
   expect(boots.map((b) => ({ boot: b.boot, received: b.received, missing: b.missing }))).toEqual(births.map((t, i) => ({ boot: i, received: t.sent - t.dropped.length, missing: t.expectedMissing })));
 }
 
@@ -81,7 +32,7 @@ const statusOf = async (api: ApiClient, id: string) => (await api.get<{ status: 
 describe.skipIf(!mosquittoAvailable())('Sparkplug B host application (issue 20)', () => {
   describe('edge nodes on mosquitto', () => {
     let mosquitto: RunningMosquitto;
-    let s: Setup;
+    let s: IntegrationStack;
     const edgePassword = 'edge-node-secret-000001';
     const ingestPassword = 'tsunagaru-host-secret-01';
 
@@ -93,7 +44,7 @@ describe.skipIf(!mosquittoAvailable())('Sparkplug B host application (issue 20)'
         ],
         ['user edge', 'topic readwrite spBv1.0/#', '', 'user tsunagaru', 'topic readwrite spBv1.0/#', ''].join('\n'),
       );
-      s = await setup({ SPARKPLUG: 'on', SPARKPLUG_MQTT_URL: mosquitto.url, SPARKPLUG_MQTT_USERNAME: 'tsunagaru', SPARKPLUG_MQTT_PASSWORD: ingestPassword, SPARKPLUG_GROUPS: 'city', SPARKPLUG_REORDER_TIMEOUT_MS: '250' });
+      s = await startIntegrationStack({ SPARKPLUG: 'on', SPARKPLUG_MQTT_URL: mosquitto.url, SPARKPLUG_MQTT_USERNAME: 'tsunagaru', SPARKPLUG_MQTT_PASSWORD: ingestPassword, SPARKPLUG_GROUPS: 'city', SPARKPLUG_REORDER_TIMEOUT_MS: '250' }, SITES);
       await waitFor('the Sparkplug host connected', () => s.ingest.integrations?.status().sparkplug?.connected);
     });
     afterAll(async () => {
@@ -205,9 +156,9 @@ describe.skipIf(!mosquittoAvailable())('Sparkplug B host application (issue 20)'
   });
 
   describe('on our broker, an edge node as an integration principal', () => {
-    let s: Setup;
+    let s: IntegrationStack;
     beforeAll(async () => {
-      s = await setup({ SPARKPLUG: 'on', SPARKPLUG_GROUPS: 'city' });
+      s = await startIntegrationStack({ SPARKPLUG: 'on', SPARKPLUG_GROUPS: 'city' }, SITES);
       await waitFor('the Sparkplug host connected to our broker', () => s.ingest.integrations?.status().sparkplug?.connected);
     });
     afterAll(async () => s?.close());

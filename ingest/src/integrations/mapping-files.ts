@@ -32,6 +32,18 @@ export function parseMapping<T>(schema: z.ZodType<T>, text: string, source: stri
   return parsed.data;
 }
 
+/** The mappings of `dir` by their key (a device profile); two files with one key is an error naming both. */
+export function loadKeyedMappings<T>(schema: z.ZodType<T>, dir: string, variable: string, key: { field: string; of: (m: T) => string }): Map<string, T> {
+  const out = new Map<string, { file: string; mapping: T }>();
+  for (const entry of loadMappingDir(schema, dir, variable)) {
+    const k = key.of(entry.mapping);
+    const other = out.get(k);
+    if (other) throw new MappingError(`${entry.file}: ${key.field}: "${k}" is already mapped by ${other.file}`);
+    out.set(k, entry);
+  }
+  return new Map([...out].map(([k, v]) => [k, v.mapping]));
+}
+
 /** Every *.yaml, *.yml and *.json in `dir`, parsed; `variable` names the setting in errors. */
 export function loadMappingDir<T>(schema: z.ZodType<T>, dir: string, variable: string): Array<{ file: string; mapping: T }> {
   let names: string[];

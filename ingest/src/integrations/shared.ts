@@ -3,6 +3,7 @@
  * messages), dead letters with the reason, and one-at-a-time processing in arrival order.
  */
 import { bsPowerSample, buildTopic, formatIssues, MAX_PAYLOAD_BYTES, smartPoleSample, validatePayload, waterMeterSample, type Channel, type DeviceType } from '@tsunagaru/firmware-contracts';
+import type { DeviceRecord, DeviceRegistry } from '@tsunagaru/broker';
 import type { z } from 'zod';
 import type { MessageSink } from '../mqtt-subscriber.js';
 import type { OperationsStore } from '../storage/types.js';
@@ -99,6 +100,37 @@ export class SerialQueue {
     const next = this.tail.then(task, task);
     this.tail = next.catch(() => undefined);
     return next;
+  }
+}
+
+/**
+ * Provisioned devices by an integration's key (a DevEUI, a Sparkplug group/edge node), built from the
+ * registry's attributes on first use and again after any registry change. Disabled devices are left out.
+ */
+export class DeviceIndex {
+  private index: Map<string, DeviceRecord> | undefined;
+  private readonly stop: () => void;
+
+  constructor(
+    private readonly registry: DeviceRegistry,
+    private readonly keyOf: (d: DeviceRecord) => string | undefined,
+  ) {
+    this.stop = registry.onChange(() => (this.index = undefined));
+  }
+
+  get(key: string): DeviceRecord | undefined {
+    if (!this.index) {
+      this.index = new Map();
+      for (const d of this.registry.listDevices()) {
+        const k = d.disabled ? undefined : this.keyOf(d);
+        if (k !== undefined) this.index.set(k, d);
+      }
+    }
+    return this.index.get(key);
+  }
+
+  close(): void {
+    this.stop();
   }
 }
 

@@ -44,6 +44,21 @@ export interface SimulatedSite {
 
 type NodeConnection = Omit<EdgeNodeOptions, 'metrics'>;
 
+/** An edge node whose metrics `measure(ts)` sets from its physical model before each birth or data round. */
+function site(node: SparkplugEdgeNode, measure: (ts: number) => void): SimulatedSite {
+  return {
+    node,
+    async start(ts) {
+      measure(ts);
+      await node.connect(ts);
+    },
+    async step(ts) {
+      measure(ts);
+      await node.publishChanges(ts);
+    },
+  };
+}
+
 /** A pump station feeding a district of `residents` people. */
 export function pumpStation(o: NodeConnection & { seed: number; sampleSec: number; residents?: number }): SimulatedSite {
   const node = new SparkplugEdgeNode({ ...o, metrics: PUMP_STATION_METRICS });
@@ -59,17 +74,7 @@ export function pumpStation(o: NodeConnection & { seed: number; sampleSec: numbe
     node.set('Pump2', 'Running', flow > 30_000);
     node.set('Pump2', 'Speed', flow > 30_000 ? Math.round(Math.min(100, (flow - 30_000) / 300) * 10) / 10 : 0);
   };
-  return {
-    node,
-    async start(ts) {
-      apply(model.step(ts).sample);
-      await node.connect(ts);
-    },
-    async step(ts) {
-      apply(model.step(ts).sample);
-      await node.publishChanges(ts);
-    },
-  };
+  return site(node, (ts) => apply(model.step(ts).sample));
 }
 
 /** A base station's DC plant (rectifiers, battery string, standby generator). */
@@ -87,15 +92,5 @@ export function dcPlant(o: NodeConnection & { seed: number; sampleSec: number; p
     node.set('Generator', 'State', GENERATOR_STATES.indexOf(s.generator ?? 'off'));
     if (s.fuelPct !== undefined) node.set('Generator', 'Fuel', s.fuelPct);
   };
-  return {
-    node,
-    async start(ts) {
-      apply(model.step(ts).sample);
-      await node.connect(ts);
-    },
-    async step(ts) {
-      apply(model.step(ts).sample);
-      await node.publishChanges(ts);
-    },
-  };
+  return site(node, (ts) => apply(model.step(ts).sample));
 }

@@ -17,7 +17,7 @@ import { parseChirpStackEventTopic } from '@tsunagaru/broker';
 import type { Command } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
 import type { MessageSink } from '../../mqtt-subscriber.js';
-import { contractProblem, journalContract, SerialQueue, zodProblem, type ContractOut, type IntegrationOutput } from '../shared.js';
+import { contractProblem, DeviceIndex, journalContract, SerialQueue, zodProblem, type ContractOut, type IntegrationOutput } from '../shared.js';
 import type { IntegrationStateStore } from '../state-store.js';
 import { cmdIdOf, downlinkFor, sampleFromUplink, type DownlinkCommand } from './convert.js';
 import { bestReception, EVENT_SCHEMAS, isHandledEvent, type AckEvent, type JoinEvent, type StatusEvent, type UpEvent } from './events.js';
@@ -67,13 +67,15 @@ export class ChirpStackAdapter implements MessageSink {
   private readonly lastUplink = new Map<string, NonNullable<LoraDeviceView['lastUplink']>>();
   /** The device profile each meter last reported: its mapping encodes the meter's commands. */
   private readonly profiles = new Map<string, string>();
-  private index: Map<string, DeviceRecord> | undefined;
-  private readonly stopFollowing: () => void;
+  private readonly index: DeviceIndex;
   private publisher: ((topic: string, payload: Buffer) => Promise<void>) | undefined;
   private readonly counts: ChirpStackStats = { received: 0, byEvent: {}, converted: 0, deadLetters: 0, ignored: 0, downlinks: 0 };
 
   private constructor(private readonly d: ChirpStackAdapterDeps) {
-    this.stopFollowing = d.registry.onChange(() => (this.index = undefined));
+    this.index = new DeviceIndex(d.registry, (dev) => {
+      const eui = dev.attributes[DEV_EUI_ATTRIBUTE];
+      return typeof eui === 'string' ? eui.toLowerCase() : undefined;
+    });
   }
 
   static async open(d: ChirpStackAdapterDeps): Promise<ChirpStackAdapter> {
@@ -88,7 +90,7 @@ export class ChirpStackAdapter implements MessageSink {
   }
 
   close(): void {
-    this.stopFollowing();
+    this.index.close();
   }
 
   stats(): ChirpStackStats {
@@ -106,13 +108,6 @@ export class ChirpStackAdapter implements MessageSink {
   }
 
   private deviceByDevEui(devEui: string): DeviceRecord | undefined {
-    if (!this.index) {
-      this.index = new Map();
-      for (const d of this.d.registry.listDevices()) {
-        const eui = d.attributes[DEV_EUI_ATTRIBUTE];
-        if (typeof eui === 'string' && !d.disabled) this.index.set(eui.toLowerCase(), d);
-      }
-    }
     return this.index.get(devEui.toLowerCase());
   }
 

@@ -6,7 +6,7 @@
  */
 import { COMMAND_NAMES } from '@tsunagaru/firmware-contracts';
 import { z } from 'zod';
-import { loadMappingDir, MappingError } from '../mapping-files.js';
+import { loadKeyedMappings } from '../mapping-files.js';
 import { MAPPABLE_TYPES, READINGS, type MappableType } from '../shared.js';
 
 const path = z.string().regex(/^[A-Za-z_][\w]*(\.[\w]+)*$/, 'must be a dotted path into the up event, e.g. object.volumeL');
@@ -67,11 +67,5 @@ export type Downlink = NonNullable<NonNullable<ChirpStackMapping['commands']>[ke
 
 /** Reads every mapping in `dir`, keyed by device-profile name; two files for one profile is an error. */
 export function loadChirpStackMappings(dir: string): Map<string, ChirpStackMapping> {
-  const out = new Map<string, { file: string; mapping: ChirpStackMapping }>();
-  for (const entry of loadMappingDir(chirpStackMappingSchema, dir, 'CHIRPSTACK_MAPPINGS_DIR')) {
-    const other = out.get(entry.mapping.deviceProfileName);
-    if (other) throw new MappingError(`${entry.file}: deviceProfileName: "${entry.mapping.deviceProfileName}" is already mapped by ${other.file}`);
-    out.set(entry.mapping.deviceProfileName, entry);
-  }
-  return new Map([...out].map(([k, v]) => [k, v.mapping]));
+  return loadKeyedMappings(chirpStackMappingSchema, dir, 'CHIRPSTACK_MAPPINGS_DIR', { field: 'deviceProfileName', of: (m) => m.deviceProfileName });
 }

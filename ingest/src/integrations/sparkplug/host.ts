@@ -15,7 +15,7 @@ import { parseSparkplugStateTopic, parseSparkplugTopic, type SparkplugTopic } fr
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { MessageSink } from '../../mqtt-subscriber.js';
-import { contractProblem, journalContract, SerialQueue, type ContractOut, type IntegrationOutput } from '../shared.js';
+import { contractProblem, DeviceIndex, journalContract, SerialQueue, type ContractOut, type IntegrationOutput } from '../shared.js';
 import type { IntegrationStateStore } from '../state-store.js';
 import { bdSeqOf, EdgeNodeSession, NODE_HISTORY, type NodeRecord } from './edge-node.js';
 import type { SparkplugMapping } from './mapping.js';
@@ -57,15 +57,18 @@ export class SparkplugHost implements MessageSink {
   private readonly sessions = new Map<string, EdgeNodeSession>();
   private readonly lastRebirth = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private index: Map<string, DeviceRecord> | undefined;
-  private readonly stopFollowing: () => void;
+  private readonly index: DeviceIndex;
   private client: MqttClient | undefined;
   private stateTimestamp = 0;
   private closed = false;
   private readonly counts: SparkplugStats = { received: 0, byVerb: {}, converted: 0, deadLetters: 0, ignored: 0, rebirthRequests: 0, staleDeaths: 0, gaps: 0 };
 
   private constructor(private readonly d: SparkplugHostDeps) {
-    this.stopFollowing = d.registry.onChange(() => (this.index = undefined));
+    this.index = new DeviceIndex(d.registry, (dev) => {
+      const g = dev.attributes[SPARKPLUG_ATTRIBUTES.group];
+      const n = dev.attributes[SPARKPLUG_ATTRIBUTES.node];
+      return typeof g === 'string' && typeof n === 'string' ? nodeKey(g, n) : undefined;
+    });
   }
 
   static async open(d: SparkplugHostDeps): Promise<SparkplugHost> {
@@ -122,7 +125,7 @@ export class SparkplugHost implements MessageSink {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.stopFollowing();
+    this.index.close();
     if (this.client?.connected) await Promise.race([this.publishState(false, this.d.clock()), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
@@ -145,14 +148,6 @@ export class SparkplugHost implements MessageSink {
   }
 
   private deviceOf(group: string, node: string): DeviceRecord | undefined {
-    if (!this.index) {
-      this.index = new Map();
-      for (const dev of this.d.registry.listDevices()) {
-        const g = dev.attributes[SPARKPLUG_ATTRIBUTES.group];
-        const n = dev.attributes[SPARKPLUG_ATTRIBUTES.node];
-        if (typeof g === 'string' && typeof n === 'string' && !dev.disabled) this.index.set(nodeKey(g, n), dev);
-      }
-    }
     return this.index.get(nodeKey(group, node));
   }
 

@@ -6,7 +6,7 @@
  * node and profile with attributes sparkplugGroup, sparkplugNode and sparkplugProfile.
  */
 import { z } from 'zod';
-import { loadMappingDir, MappingError } from '../mapping-files.js';
+import { loadKeyedMappings } from '../mapping-files.js';
 import { MAPPABLE_TYPES, READINGS, type MappableType } from '../shared.js';
 
 const field = z.string().min(1);
@@ -56,13 +56,7 @@ export type SparkplugMapping = z.infer<typeof sparkplugMappingSchema>;
 export type MetricRule = z.infer<typeof metricRule>;
 
 export function loadSparkplugMappings(dir: string): Map<string, SparkplugMapping> {
-  const out = new Map<string, { file: string; mapping: SparkplugMapping }>();
-  for (const entry of loadMappingDir(sparkplugMappingSchema, dir, 'SPARKPLUG_MAPPINGS_DIR')) {
-    const other = out.get(entry.mapping.profile);
-    if (other) throw new MappingError(`${entry.file}: profile: "${entry.mapping.profile}" is already defined by ${other.file}`);
-    out.set(entry.mapping.profile, entry);
-  }
-  return new Map([...out].map(([k, v]) => [k, v.mapping]));
+  return loadKeyedMappings(sparkplugMappingSchema, dir, 'SPARKPLUG_MAPPINGS_DIR', { field: 'profile', of: (m) => m.profile });
 }
 
 /** A metric's value as the contract reading, or why not. */
