@@ -6,6 +6,14 @@ import {
   TOPIC_ROOT,
   type DeviceType,
 } from '@tsunagaru/firmware-contracts';
+import {
+  ingestCanPublishIntegration,
+  ingestCanSubscribeIntegration,
+  integrationCanPublish,
+  integrationCanSubscribe,
+  isIntegrationTopic,
+  type IntegrationScope,
+} from './integrations/integration-acl.js';
 
 /**
  * Who a connection authenticated as. The secret hash is kept so a later registry change (secret
@@ -13,7 +21,9 @@ import {
  */
 export type Principal =
   | { kind: 'device'; id: string; type: DeviceType; secretHash: string }
-  | { kind: 'service'; username: string; role: 'ingest'; secretHash: string };
+  | { kind: 'service'; username: string; role: 'ingest'; secretHash: string }
+  /** A ChirpStack application or Sparkplug edge node(s) (POST /api/v1/integrations): integrations/integration-acl.ts. */
+  | { kind: 'integration'; username: string; scope: IntegrationScope; secretHash: string };
 
 /** `onBehalfOf`: a head-end gateway publishing for a device behind it (rate limits count for that device). */
 export type AclDecision = { ok: true; onBehalfOf?: string } | { ok: false; reason: 'publish_denied' | 'retain_denied' | 'subscribe_denied'; detail: string };
@@ -54,7 +64,9 @@ export const GATEWAY_CHANNELS: readonly string[] = ['telemetry', 'event'];
 /**
  * Publish rights (contract v1, "Topics"):
  * - a device only under its own `tsunagaru/v1/{type}/{id}/` on telemetry, event, state, cmd/ack;
- * - the ingest service only on `tsunagaru/v1/{type}/{id}/cmd` for a well-formed type and id.
+ * - the ingest service only on `tsunagaru/v1/{type}/{id}/cmd` for a well-formed type and id, and on
+ *   integration commands (ChirpStack `command/down`, Sparkplug NCMD/DCMD, its retained Sparkplug STATE);
+ * - an integration principal only on its own event topics (integrations/integration-acl.ts).
  * - a head-end gateway G (a device) also under `tsunagaru/v1/{type}/{id}/` of every enabled device whose
  *   attribute `headEnd` is G and whose registered type is {type}, on telemetry and event only, never retained
  *   (LPWA meters have no IP session of their own; `lookup` reads the registry).
@@ -71,6 +83,7 @@ export function canPublish(principal: Principal, topic: string, retain: boolean,
       if (OWN_CHANNELS.has(channel)) return retain && channel !== 'state' ? RETAIN_ONLY_STATE : ALLOW;
     }
   }
+  if (principal.kind === 'integration') return integrationCanPublish(principal.scope, topic, retain);
   const parsed = parseTopic(topic);
   if (principal.kind === 'device') {
     const prefix = ownPrefixOf(principal);
@@ -93,6 +106,7 @@ export function canPublish(principal: Principal, topic: string, retain: boolean,
     if (retain && parsed.topic.channel !== 'state') return RETAIN_ONLY_STATE;
     return ALLOW;
   }
+  if (!parsed.ok && isIntegrationTopic(topic)) return ingestCanPublishIntegration(topic, retain);
   if (!parsed.ok || parsed.topic.channel !== 'cmd') {
     return { ok: false, reason: 'publish_denied', detail: `service may publish only to ${TOPIC_ROOT}/{type}/{deviceId}/cmd` };
   }
@@ -104,14 +118,18 @@ export function canPublish(principal: Principal, topic: string, retain: boolean,
  * Subscribe rights:
  * - a device only to exactly its own `tsunagaru/v1/{type}/{id}/cmd` (no wildcards);
  * - the ingest service to any filter under `tsunagaru/v1/` (e.g. `tsunagaru/v1/#`, `tsunagaru/v1/+/+/#`),
- *   which keeps `$SYS/…` and any non-contract topic out of reach.
+ *   which keeps `$SYS/…` and any non-contract topic out of reach, and to integration events (ChirpStack
+ *   `application/+/device/+/event/+`, Sparkplug `spBv1.0/…`);
+ * - an integration principal only to its own command topics (integrations/integration-acl.ts).
  */
 export function canSubscribe(principal: Principal, filter: string): AclDecision {
   if (principal.kind === 'device') {
     const own = buildTopic(principal.type, principal.id, 'cmd');
     return filter === own ? ALLOW : { ok: false, reason: 'subscribe_denied', detail: `device may subscribe only to ${own}` };
   }
+  if (principal.kind === 'integration') return integrationCanSubscribe(principal.scope, filter);
   if (filter.startsWith(`${TOPIC_ROOT}/`)) return ALLOW;
+  if (isIntegrationTopic(filter)) return ingestCanSubscribeIntegration(filter);
   return { ok: false, reason: 'subscribe_denied', detail: `service may subscribe only under ${TOPIC_ROOT}/` };
 }
 

@@ -1,4 +1,4 @@
-import type { DeviceRegistry } from './registry/types.js';
+import type { DeviceRegistry, ServiceAccount } from './registry/types.js';
 import { hashSecret, verifySecret } from './registry/secret-hash.js';
 import { MAX_SECRET_LENGTH } from './registry/validate.js';
 import type { Principal } from './acl.js';
@@ -65,12 +65,17 @@ export async function authenticateCredentials(
     // "server unavailable" so the device retries instead of concluding its secret is wrong.
     return { ok: false, reason: 'registry_error', returnCode: CONNACK.SERVER_UNAVAILABLE, detail: (err as Error).message };
   }
-  if (service) {
-    return { ok: true, principal: { kind: 'service', username: service.username, role: service.role, secretHash: service.secretHash } };
-  }
+  if (service) return { ok: true, principal: principalOfService(service) };
   const d = device!;
   if (d.disabled) return { ok: false, reason: 'device_disabled', returnCode: CONNACK.NOT_AUTHORIZED };
   return { ok: true, principal: { kind: 'device', id: d.id, type: d.type, secretHash: d.secretHash } };
+}
+
+/** The principal of a service account: the ingest, or an integration with its scope. */
+export function principalOfService(service: ServiceAccount): Principal {
+  // The registry refuses an integration account without its scope (checkServiceScope), on write and on read.
+  if (service.role === 'integration') return { kind: 'integration', username: service.username, scope: service.integration!, secretHash: service.secretHash };
+  return { kind: 'service', username: service.username, role: 'ingest', secretHash: service.secretHash };
 }
 
 /**
@@ -82,7 +87,7 @@ export function sessionStillValid(
   registry: DeviceRegistry,
   principal: Principal,
 ): { ok: true } | { ok: false; reason: 'device_disabled' | 'device_removed' | 'secret_rotated' | 'service_removed' } {
-  if (principal.kind === 'service') {
+  if (principal.kind === 'service' || principal.kind === 'integration') {
     const service = registry.getService(principal.username);
     if (!service) return { ok: false, reason: 'service_removed' };
     return service.secretHash === principal.secretHash ? { ok: true } : { ok: false, reason: 'secret_rotated' };

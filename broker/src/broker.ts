@@ -2,7 +2,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { Aedes, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { MAX_PAYLOAD_BYTES, parseTopic } from '@tsunagaru/firmware-contracts';
 import { canPublish, canSubscribe, principalName, type Principal } from './acl.js';
-import { sessionStillValid } from './auth.js';
+import { principalOfService, sessionStillValid } from './auth.js';
 import { ConnectionLog, type ConnectionLogLevel } from './connection-log.js';
 import { DeviceSessions } from './device-sessions.js';
 import { DenialLog, type DenialContext, type DenialReason } from './denials.js';
@@ -173,7 +173,7 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     if (!cluster || typeof will.clientId !== 'string' || typeof will.brokerId !== 'string' || will.brokerId === cluster.brokerId) return undefined;
     const name = will.clientId.split(':')[0]!;
     const service = registry.getService(name);
-    if (service) return { kind: 'service', username: service.username, role: service.role, secretHash: service.secretHash };
+    if (service) return principalOfService(service);
     const device = registry.getDevice(name);
     return device && !device.disabled ? { kind: 'device', id: device.id, type: device.type, secretHash: device.secretHash } : undefined;
   };

@@ -31,3 +31,19 @@ export { FileDeviceRegistry, registryPathFor, type FileRegistryOptions } from '.
 export type { RegistryLogger, RegistryOptions } from './registry/base-registry.js';
 export { generateSecret, hashSecret, verifySecret, parseSecretHash, SCRYPT_DEFAULTS, type HashSecretOptions } from './registry/secret-hash.js';
 export { MIN_SECRET_LENGTH } from './registry/validate.js';
+export {
+  CHIRPSTACK_EVENTS,
+  DEV_EUI_PATTERN,
+  SPARKPLUG_NAMESPACE,
+  integrationCanPublish,
+  integrationCanSubscribe,
+  isTopicLevelId,
+  parseChirpStackCommandTopic,
+  parseChirpStackEventTopic,
+  parseSparkplugStateTopic,
+  parseSparkplugTopic,
+  type IntegrationScope,
+  type SparkplugTopic,
+} from './integrations/integration-acl.js';
+export { checkIntegrationScope, describeScope } from './integrations/integration-scope.js';
+export { principalOfService } from './auth.js';

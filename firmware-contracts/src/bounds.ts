@@ -28,6 +28,8 @@ export const BOUNDS = {
   indexL: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true, unit: 'L' },
   flowLph: { min: -1_000_000, max: 1_000_000, unit: 'L/h' },
   batteryPct: { min: 0, max: 100, unit: '%' },
+  rssiDbm: { min: -200, max: 30, unit: 'dBm' },
+  snrDb: { min: -50, max: 50, unit: 'dB' },
   // bs-power
   rectifierV: { min: 0, max: 75, unit: 'V' },
   loadA: { min: 0, max: 5_000, unit: 'A' },

@@ -29,6 +29,9 @@ export const waterMeterSample = z.strictObject({
   flowLph: bounded('flowLph').optional(),
   batteryPct: bounded('batteryPct').optional(),
   alarms: z.array(z.enum(WATER_METER_ALARMS)).max(WATER_METER_ALARMS.length).optional(),
+  // Link quality of the radio uplink that carried the sample (LPWA meters: the best gateway's RSSI/SNR).
+  rssiDbm: bounded('rssiDbm').optional(),
+  snrDb: bounded('snrDb').optional(),
 });
 
 export const bsPowerSample = atLeastProperties(

@@ -5,6 +5,7 @@ import { configError, IngestError } from './errors.js';
 import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
 import { loadApiSettings, type ApiSettings } from './api/api-settings.js';
 import { loadDuckDbSettings, type DuckDbSettings } from './storage/duckdb/duckdb-config.js';
+import { loadIntegrationsConfig, type IntegrationsConfig } from './integrations/config.js';
 
 export interface IngestConfig {
   /** Where the embedded store and registry live. Env DATA_DIR, default `./data`. */
@@ -54,6 +55,8 @@ export interface IngestConfig {
    * clock are dead-lettered (a wrong device clock), and "latest" never shows a value from beyond it.
    */
   maxClockSkewMs: number;
+  /** Env CHIRPSTACK*, SPARKPLUG* (integrations/config.ts): LoRaWAN meters through ChirpStack, Sparkplug B edge nodes. */
+  integrations: IntegrationsConfig;
 }
 
 function loadHttpTls(env: NodeJS.ProcessEnv): IngestConfig['httpTls'] {
@@ -140,5 +143,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     api: loadApiSettings(env),
     duckdb: loadDuckDbSettings(env),
     maxClockSkewMs: skewSec * 1000,
+    integrations: loadIntegrationsConfig(env),
   });
 }

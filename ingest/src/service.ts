@@ -17,11 +17,12 @@ import { loadStorageConfig, type StorageConfig } from './storage/store-config.js
 import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './pipeline/index.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, type PipelineDeps } from './pipeline/steps.js';
 import { createAlertFastLane } from './alerts/fast-lane.js';
+import { startIntegrations, type Integrations } from './integrations/index.js';
 import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 
 export interface IngestServiceDeps {
   config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile' | 'httpTls' | 'mqttTlsCa'> &
-    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts' | 'api' | 'duckdb' | 'maxClockSkewMs'>>;
+    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts' | 'api' | 'duckdb' | 'maxClockSkewMs' | 'integrations'>>;
   /** The ingest's own MQTT password (service account). */
   mqttPassword: string;
   registry: DeviceRegistry;
@@ -52,6 +53,8 @@ export interface IngestService {
   durable: DurableIngest;
   alerting: Alerting;
   commands: CommandService;
+  /** ChirpStack and Sparkplug (issue 20); undefined when neither is configured. */
+  integrations: Integrations | undefined;
   httpUrl: string;
   close(): Promise<void>;
 }
@@ -79,7 +82,10 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // Commands go out on the ingest's own MQTT client (QoS 1, never retained); a birth releases queued ones.
   const commands = new CommandService({
     store: await DuckDbCommandStore.open(store.db),
-    publish: async (topic, payload) => {
+    publish: async (topic: string, payload: Buffer): Promise<void> => {
+      // A LoRaWAN meter's command goes out as a ChirpStack downlink (integrations/).
+      const viaIntegration: Promise<void> | undefined = integrations?.sendCommand(topic, payload);
+      if (viaIntegration) return viaIntegration;
       await subscriber.client.publishAsync(topic, payload, { qos: 1, retain: false });
     },
     isOnline: async (id) => (await store.operations.getStatus(id))?.online === true,
@@ -107,6 +113,19 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   durable.startDraining(pipeline);
   const sink = fastLane ? fastLane.wrap(durable.journal) : durable.journal;
   deps.embedded?.attach(sink);
+  // Converted ChirpStack and Sparkplug messages enter through the same sink (journal, then the pipeline).
+  const integrations: Integrations | undefined = config.integrations?.chirpstack || config.integrations?.sparkplug
+    ? await startIntegrations({
+        config: config.integrations,
+        journal: sink,
+        db: store.db,
+        registry: deps.registry,
+        ingestMqtt: { url: config.mqttUrl, username: config.mqttUsername, password: deps.mqttPassword, ca: config.mqttTlsCa },
+        knownCommand: async (id: string, cmdId: string): Promise<boolean> => (await commands.get(id, cmdId)) !== undefined,
+        logger,
+        clock,
+      })
+    : undefined;
   const subscriber = startSubscriber({
     url: config.mqttUrl,
     username: config.mqttUsername,
@@ -137,18 +156,20 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       alerts: alerting.engine,
       ledger: durable.ledger,
       commands,
+      ...(integrations ? { integrations } : {}),
       exports: new DuckDbReadingsExporter(store.db, store.api.pool),
       storeReaders: () => ({ pool: store.api.pool.stats(), open: store.db.readersOpen }),
       ...(config.api ? { settings: config.api } : {}),
       health: () => {
         const ingest = durable.status();
-        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted;
+        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted && (integrations?.healthy() ?? true);
         return {
           status: healthy ? 'ok' : 'degraded',
           mqtt: { connected: subscriber.isConnected(), subscribed: subscriber.isSubscribed(), url: config.mqttUrl, ...(config.shareGroup ? { shareGroup: config.shareGroup, clientId: config.clientId } : {}), heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },
           store: { kind: storage.stores.join(','), path: store.path },
           counters: pipeline.counters(),
           ingest,
+          ...(integrations ? { integrations: integrations.status() } : {}),
         };
       },
     },
@@ -157,6 +178,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   );
   const closeAll = async () => {
     deps.embedded?.detach();
+    await integrations?.close().catch((err: unknown) => logger.warn({ err }, 'closing the integrations failed'));
     await subscriber.close().catch((err: unknown) => logger.warn({ err }, 'closing the MQTT subscriber failed'));
     await durable.close().catch((err: unknown) => logger.warn({ err }, 'closing the journal and stores failed'));
     await app.close();
@@ -169,7 +191,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     const waited = await Promise.race([subscriber.ready.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref())]);
     if (!waited) logger.warn({ event: 'mqtt_not_connected', url: config.mqttUrl }, `no broker at ${config.mqttUrl} yet; the API is up and the ingest keeps retrying`);
     const address = await app.listen({ host: config.httpHost, port: config.httpPort });
-    return { app, store, pipeline, subscriber, durable, alerting, commands, httpUrl: address, close: closeAll };
+    return { app, store, pipeline, subscriber, durable, alerting, commands, integrations, httpUrl: address, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -14,3 +14,6 @@ export { RegisterServer, type RegisterServerOptions, type ServerFault } from './
 export { ModbusDevice, type ModbusDeviceOptions, type ModbusDeviceSpec } from './modbus/modbus-device.js';
 export { headEndLayout, runHeadEnds, type HeadEndRun, type HeadEndSpec, type HeadEndStats, type RunHeadEndsOptions } from './headend.js';
 export { basePowerPlants, cityFleet, izuRingNodes, nishiShinjukuPoles, waterDistrict, type DistrictOptions } from './city-fleet.js';
+export { runChirpStackFleet, type ChirpStackFleetOptions, type ChirpStackFleetRun, type LoraMeterSpec, type MeterTruth, type SessionTruth } from './lorawan/chirpstack-fleet.js';
+export { SparkplugEdgeNode, type BirthTruth, type EdgeNodeOptions, type MetricDef, type MetricType } from './sparkplug/edge-node.js';
+export { dcPlant, pumpStation, DC_PLANT_METRICS, PUMP_STATION_METRICS, type SimulatedSite } from './sparkplug/edge-fleet.js';

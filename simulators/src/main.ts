@@ -4,6 +4,7 @@
  * `npm run sim -- modbus --device bs-power:5020` serves simulated controllers over Modbus TCP instead.
  * `npm run sim -- --meters 130000 --credentials gateways.json` drives meters behind LPWA head-end gateways.
  * `npm run sim -- scenario <file> [--speed N] [--seed S] [--out truth.json]` runs a disaster scenario.
+ * `npm run sim -- chirpstack …` / `npm run sim -- sparkplug …`: LoRaWAN meters through ChirpStack, Sparkplug edge nodes (integrations-cli.ts).
  */
 import { FileIdentityStore } from '@tsunagaru/edge-agent';
 import { CliArgError, loadCredentials, parseSimArgs, USAGE } from './cli-args.js';
@@ -13,11 +14,14 @@ import { defaultStartTs, startFleet, type FleetStats } from './fleet.js';
 import { runModbusCli } from './modbus/cli.js';
 import { runScenarioCli } from './scenario/cli.js';
 import { runHeadEndCli } from './headend-cli.js';
+import { runChirpStackCli, runSparkplugCli } from './integrations-cli.js';
 import { formatProgress, stderrLogger } from './progress.js';
 
 async function main(argv: readonly string[]): Promise<void> {
   if (argv[0] === 'modbus') return runModbusCli(argv.slice(1));
   if (argv[0] === 'scenario') return runScenarioCli(argv.slice(1));
+  if (argv[0] === 'chirpstack') return runChirpStackCli(argv.slice(1));
+  if (argv[0] === 'sparkplug') return runSparkplugCli(argv.slice(1));
   if (argv.includes('--meters')) return runHeadEndCli(argv);
   const args = parseSimArgs(argv);
   if (args.help) {

@@ -25,7 +25,12 @@ export async function startMosquitto(credentials: MosquittoCredential[]): Promis
   const dir = makeTempDir('mosquitto');
   const port = await freePort();
   const files = await writeMosquittoConfig({ dir: dir.path, port, credentials });
-  const child: ChildProcess = spawn(MOSQUITTO_BIN, ['-c', files.confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnMosquitto(files.confPath, port, dir);
+}
+
+/** Runs mosquitto with `confPath` (listening on `port`) until stop(), which also removes `dir`. */
+export async function spawnMosquitto(confPath: string, port: number, dir: { remove(): void }): Promise<RunningMosquitto> {
+  const child: ChildProcess = spawn(MOSQUITTO_BIN, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,3 +1,4 @@
+import type { IntegrationScope } from '../integrations/integration-acl.js';
 import { RegistryError } from './errors.js';
 import { generateSecret, hashSecret, SCRYPT_DEFAULTS } from './secret-hash.js';
 import type {
@@ -15,6 +16,7 @@ import {
   checkProvisionInput,
   checkSecret,
   checkServiceRole,
+  checkServiceScope,
   checkUsername,
   freezeDevice,
 } from './validate.js';
@@ -82,6 +84,10 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
 
   getService(username: string): ServiceAccount | undefined {
     return this.services.get(username);
+  }
+
+  listServices(): ServiceAccount[] {
+    return [...this.services.values()].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
   }
 
   async provision(input: ProvisionInput): Promise<ProvisionResult> {
@@ -170,15 +176,16 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
     });
   }
 
-  async upsertService(username: string, role: ServiceAccount['role'], secret: string): Promise<ServiceAccount> {
+  async upsertService(username: string, role: ServiceAccount['role'], secret: string, integration?: IntegrationScope): Promise<ServiceAccount> {
     checkUsername('username', username);
     checkServiceRole(role);
+    checkServiceScope(role, integration);
     checkSecret(secret);
     const secretHash = await hashSecret(secret, { N: this.scryptN });
     return this.mutate(async () => {
       if (this.devices.has(username)) throw exists(`"${username}" is a device id; device ids and usernames share one namespace`);
       const createdAt = this.services.get(username)?.createdAt ?? this.now().toISOString();
-      const account: ServiceAccount = { username, role, secretHash, createdAt };
+      const account: ServiceAccount = { username, role, secretHash, createdAt, ...(integration ? { integration: { ...integration } } : {}) };
       await this.commit({ op: 'service', record: account });
       return account;
     });
@@ -199,7 +206,10 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
   /** Applies a change to the in-memory maps (no persistence, no notification). */
   protected apply(change: RegistryChange): void {
     if (change.op === 'device') this.devices.set(change.record.id, freezeDevice(change.record));
-    else this.services.set(change.record.username, Object.freeze(change.record));
+    else {
+      if (change.record.integration) Object.freeze(change.record.integration);
+      this.services.set(change.record.username, Object.freeze(change.record));
+    }
   }
 
   /** Tells listeners: a device id, or null for "services changed / reload everything". */

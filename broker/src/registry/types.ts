@@ -1,4 +1,5 @@
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import type { IntegrationScope } from '../integrations/integration-acl.js';
 
 /** Attribute values a device carries from provisioning (e.g. `dma`, `site`, `island`, `welfareWatch`). */
 export type AttributeValue = string | number | boolean | null;
@@ -21,12 +22,18 @@ export interface DeviceRecord {
   updatedAt: string;
 }
 
-/** A back-end service that talks MQTT (the ingest): reads every device topic, publishes commands. */
+/**
+ * A back-end service that talks MQTT: the ingest (reads every device topic, publishes commands), or an
+ * integration principal (role `integration`: a ChirpStack application or Sparkplug edge nodes, with the
+ * rights of its `integration` scope, broker/src/integrations/integration-acl.ts).
+ */
 export interface ServiceAccount {
   username: string;
-  role: 'ingest';
+  role: 'ingest' | 'integration';
   secretHash: string;
   createdAt: string;
+  /** Present exactly when role is `integration`. */
+  integration?: IntegrationScope;
 }
 
 export interface ProvisionInput {
@@ -58,6 +65,8 @@ export interface DeviceRegistry {
   getDevice(id: string): DeviceRecord | undefined;
   listDevices(): DeviceRecord[];
   getService(username: string): ServiceAccount | undefined;
+  /** Every service account, sorted by username (the API lists integration principals). */
+  listServices(): ServiceAccount[];
   /** Throws RegistryError code REGISTRY_ERR_EXISTS if the id is taken. */
   provision(input: ProvisionInput): Promise<ProvisionResult>;
   /** Replaces the secret; returns the new plain secret once. */
@@ -70,8 +79,8 @@ export interface DeviceRegistry {
    */
   revoke(id: string): Promise<DeviceRecord>;
   updateAttributes(id: string, attributes: Record<string, AttributeValue>, location?: GeoLocation): Promise<DeviceRecord>;
-  /** Creates or replaces a service account with the given plain secret. */
-  upsertService(username: string, role: ServiceAccount['role'], secret: string): Promise<ServiceAccount>;
+  /** Creates or replaces a service account with the given plain secret (`integration`: the scope of an integration principal). */
+  upsertService(username: string, role: ServiceAccount['role'], secret: string, integration?: IntegrationScope): Promise<ServiceAccount>;
   /** Called after any change (including changes made by another process to a shared file). */
   onChange(listener: (deviceId: string | null) => void): () => void;
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import { DEVICE_ID_PATTERN, DEVICE_TYPES, isDeviceType, isValidDeviceId } from '
 import { RegistryError } from './errors.js';
 import { parseSecretHash } from './secret-hash.js';
 import type { AttributeValue, DeviceRecord, GeoLocation, ProvisionInput, ServiceAccount } from './types.js';
+import { checkIntegrationScope } from '../integrations/integration-scope.js';
 
 /** Shortest plain secret accepted from a caller (a generated one is 32 characters). */
 export const MIN_SECRET_LENGTH = 16;
@@ -12,7 +13,7 @@ export const MAX_ATTRIBUTES = 100;
 export const MAX_ATTRIBUTE_KEY_LENGTH = 64;
 export const MAX_ATTRIBUTE_STRING_LENGTH = 4096;
 
-const SERVICE_ROLES: readonly ServiceAccount['role'][] = ['ingest'];
+const SERVICE_ROLES: readonly ServiceAccount['role'][] = ['ingest', 'integration'];
 
 function invalid(message: string): RegistryError {
   return new RegistryError('REGISTRY_ERR_INVALID', message);
@@ -41,6 +42,16 @@ export function checkServiceRole(value: unknown): asserts value is ServiceAccoun
   if (!(SERVICE_ROLES as readonly unknown[]).includes(value)) {
     throw invalid(`role: must be one of ${SERVICE_ROLES.join(', ')}, got ${JSON.stringify(value)?.slice(0, 80)}`);
   }
+}
+
+/** An integration account carries its scope; any other service none. */
+export function checkServiceScope(role: ServiceAccount['role'], scope: unknown): void {
+  if (role !== 'integration') {
+    if (scope !== undefined) throw invalid(`integration: only for role integration, not ${role}`);
+    return;
+  }
+  const problem = checkIntegrationScope(scope);
+  if (problem) throw invalid(problem);
 }
 
 export function checkAttributes(value: unknown): asserts value is Record<string, AttributeValue> {
@@ -102,6 +113,7 @@ export function checkStoredService(value: unknown): asserts value is ServiceAcco
   if (typeof s !== 'object' || s === null) throw invalid('service record: not an object');
   checkUsername('username', s.username);
   checkServiceRole(s.role);
+  checkServiceScope(s.role, s.integration);
   if (typeof s.secretHash !== 'string') throw invalid('secretHash: missing');
   parseSecretHash(s.secretHash);
   checkTimestamp('createdAt', s.createdAt);

@@ -27,6 +27,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { healthRoutes } from './routes/health.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { commandRoutes } from './routes/commands.js';
+import { integrationRoutes } from './routes/integrations.js';
 
 /** "querystring.to: must be …, got "x"": the field, what it must be and (for a value) what came. */
 function formatValidation(errors: ErrorObject[], dataVar: string): Error {
@@ -121,6 +122,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger, https?: { cert: s
     await consoleRoutes(scoped);
     if (deps.ledger) await ledgerRoutes(scoped, deps, deps.ledger);
     if (deps.commands) await commandRoutes(scoped, deps, deps.commands);
+    await integrationRoutes(scoped, deps, deps.integrations);
     if (deps.exports) {
       await exportRoutes(scoped, deps, deps.exports, slots);
       await waterRoutes(scoped, deps, deps.exports);

@@ -8,6 +8,7 @@ import type { ReadPoolStats } from '../storage/duckdb/read-pool.js';
 import type { ApiSettings } from './api-settings.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
 import type { CommandService } from '../commands/command-service.js';
+import type { Integrations } from '../integrations/index.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   ledger?: CompletenessLedger;
   /** Cloud → device commands; without it the command routes are not served. */
   commands?: CommandService;
+  /** ChirpStack and Sparkplug (issue 20): LoRaWAN meter state; the integration-principal routes are always served. */
+  integrations?: Integrations;
   /** Readings exports (CSV, Parquet); without it the export routes are not served. */
   exports?: ReadingsExporter;
   /** HTTP and export limits (api-settings.ts, from HTTP_* / API_* variables); default defaultApiSettings(). */

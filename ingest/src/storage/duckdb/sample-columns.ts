@@ -27,6 +27,8 @@ export const SAMPLE_COLUMNS: Record<Exclude<DeviceType, 'ring-node'>, readonly R
     { name: 'flowLph', sql: 'DOUBLE' },
     { name: 'batteryPct', sql: 'DOUBLE' },
     { name: 'alarms', sql: 'VARCHAR[]' },
+    { name: 'rssiDbm', sql: 'DOUBLE' },
+    { name: 'snrDb', sql: 'DOUBLE' },
   ],
   'bs-power': [
     { name: 'mains', sql: 'VARCHAR' },

@@ -19,6 +19,9 @@ export const SCHEMA_DDL: readonly string[] = [
   sampleTable('bs-power'),
   `CREATE TABLE IF NOT EXISTS ${SAMPLE_TABLES['ring-node']} (${KEY_COLUMNS}, idx INTEGER NOT NULL, ts TIMESTAMP NOT NULL,
      replay BOOLEAN NOT NULL, segment_id VARCHAR NOT NULL, state VARCHAR NOT NULL, rx_dbm DOUBLE, supervisory VARCHAR)`,
+  // A radio meter's link quality (contract v1 water-meter rssiDbm/snrDb, added as optional readings, issue 20).
+  `ALTER TABLE ${SAMPLE_TABLES['water-meter']} ADD COLUMN IF NOT EXISTS "rssiDbm" DOUBLE`,
+  `ALTER TABLE ${SAMPLE_TABLES['water-meter']} ADD COLUMN IF NOT EXISTS "snrDb" DOUBLE`,
   // The supervisory channel (contract v1 ring-node segments[].supervisory, added as an optional field).
   `ALTER TABLE ${SAMPLE_TABLES['ring-node']} ADD COLUMN IF NOT EXISTS supervisory VARCHAR`,
   `CREATE TABLE IF NOT EXISTS events (${KEY_COLUMNS}, type VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, replay BOOLEAN NOT NULL,

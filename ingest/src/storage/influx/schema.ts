@@ -74,7 +74,7 @@ export const READING_FIELDS: Record<DeviceType, readonly FieldSpec[]> = {
     f('cabinetTempC', '°C'),
     { name: 'doorOpen', kind: 'boolean' },
   ],
-  'water-meter': [i('indexL', 'L'), f('flowLph', 'L/h'), f('batteryPct', '%'), { name: 'alarms', kind: 'flags', codes: ALARM_BITS }],
+  'water-meter': [i('indexL', 'L'), f('flowLph', 'L/h'), f('batteryPct', '%'), { name: 'alarms', kind: 'flags', codes: ALARM_BITS }, f('rssiDbm', 'dBm'), f('snrDb', 'dB')],
   'bs-power': [
     e('mains', ['off', 'on']),
     f('rectifierV', 'V'),

@@ -1,0 +1,164 @@
+/**
+ * Real devices in: LoRaWAN meters through ChirpStack v4 and Sparkplug B 3.0 edge nodes (issue 20).
+ * Each integration has an MQTT connection of its own (to our broker, or to an external one), turns what
+ * it receives into contract v1 messages and hands them to the journal: the same durable path, validation
+ * and storage as a device speaking the contract. See docs/integrations.md.
+ */
+import type { DeviceRegistry } from '@tsunagaru/broker';
+import { parseTopic, type Command } from '@tsunagaru/firmware-contracts';
+import type { Logger } from 'pino';
+import { startSubscriber, type IngestSubscriber, type MessageSink } from '../mqtt-subscriber.js';
+import type { DuckDbDatabase } from '../storage/duckdb/database.js';
+import { DuckDbOperationsStore } from '../storage/duckdb/operations.js';
+import { ChirpStackAdapter, type ChirpStackStats, type LoraDeviceView } from './chirpstack/adapter.js';
+import type { IntegrationMqtt, IntegrationsConfig } from './config.js';
+import { deadLettersTo, type IntegrationOutput } from './shared.js';
+import { SparkplugHost, type SparkplugStats } from './sparkplug/host.js';
+import { IntegrationStateStore } from './state-store.js';
+
+export { loadIntegrationsConfig, type IntegrationsConfig, type ChirpStackConfig, type SparkplugConfig } from './config.js';
+export { DEV_EUI_ATTRIBUTE, type LoraDeviceView } from './chirpstack/adapter.js';
+export { SPARKPLUG_ATTRIBUTES } from './sparkplug/host.js';
+
+export interface IntegrationsDeps {
+  config: IntegrationsConfig;
+  /** The journal sink the MQTT subscriber uses. */
+  journal: MessageSink;
+  /**
+   * The embedded store. The integrations use a connection of their own (a fork): a Sparkplug birth or a
+   * LoRaWAN join saves its boot before it is journalled, and behind the drainer's batch transactions that
+   * took seconds under load, time in which the MQTT client reads nothing (with our broker in the same
+   * process, a stalled reader also delays what the broker delivers, e.g. a rebirth request).
+   */
+  db: DuckDbDatabase;
+  registry: DeviceRegistry;
+  /** The ingest's own broker connection settings: what an integration uses unless it names another broker. */
+  ingestMqtt: { url: string; username: string; password: string; ca?: string | undefined };
+  knownCommand: (deviceId: string, cmdId: string) => Promise<boolean>;
+  logger: Logger;
+  clock: () => number;
+}
+
+export interface IntegrationsStatus {
+  chirpstack?: { url: string; connected: boolean; subscribed: boolean; topics: string[] } & ChirpStackStats;
+  sparkplug?: { url: string; hostId: string; connected: boolean; nodes: ReturnType<SparkplugHost['nodes']> } & SparkplugStats;
+}
+
+export interface Integrations {
+  /**
+   * A contract command for a device reached through an integration: sent its way (a ChirpStack downlink),
+   * or answered with a failed ack; undefined when the device is not an integration's (publish it as usual).
+   */
+  sendCommand(topic: string, payload: Buffer): Promise<void> | undefined;
+  lorawanDevice(deviceId: string): LoraDeviceView | undefined;
+  status(): IntegrationsStatus;
+  /** Every configured integration is connected to its broker (health is degraded otherwise). */
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+function connection(own: IntegrationMqtt, ingest: IntegrationsDeps['ingestMqtt'], suffix: string) {
+  const external = own.url !== undefined && own.url !== ingest.url;
+  return {
+    url: own.url ?? ingest.url,
+    username: own.username ?? (external ? '' : ingest.username),
+    password: own.password ?? (external ? '' : ingest.password),
+    // Our broker binds client ids to usernames: `<username>:<suffix>` is the ingest's own.
+    clientId: own.clientId ?? `${own.username ?? ingest.username}:${suffix}`,
+    ca: own.ca ?? (external ? undefined : ingest.ca),
+  };
+}
+
+export async function startIntegrations(d: IntegrationsDeps): Promise<Integrations> {
+  const db = await d.db.fork();
+  const output: IntegrationOutput = { journal: d.journal, deadLetter: deadLettersTo(new DuckDbOperationsStore(db)) };
+  const state = await IntegrationStateStore.open(db);
+  let chirpstack: { adapter: ChirpStackAdapter; subscriber: IngestSubscriber; url: string; topics: string[] } | undefined;
+  let sparkplug: { host: SparkplugHost; subscriber: IngestSubscriber; url: string } | undefined;
+
+  try {
+    const cs = d.config.chirpstack;
+    if (cs) {
+      const logger = d.logger.child({ integration: 'chirpstack' });
+      const adapter = await ChirpStackAdapter.open({ registry: d.registry, mappings: cs.mappings, output, state, knownCommand: d.knownCommand, logger, clock: d.clock });
+      const conn = connection(cs.mqtt, d.ingestMqtt, 'chirpstack');
+      const topics = cs.applicationIds.length > 0 ? cs.applicationIds.map((id) => `application/${id}/device/+/event/+`) : ['application/+/device/+/event/+'];
+      // A persistent session (clean: false, fixed client id) with PUBACKs after the journal's fsync:
+      // what ChirpStack publishes at QoS 1 while the ingest is down waits in the broker.
+      const subscriber = startSubscriber({
+        url: conn.url,
+        username: conn.username,
+        password: conn.password,
+        clientId: conn.clientId,
+        topics,
+        logger,
+        sink: adapter,
+        clock: d.clock,
+        ...(conn.ca ? { mqttOptions: { ca: conn.ca } } : {}),
+      });
+      adapter.attachPublisher(async (topic, payload) => {
+        await subscriber.client.publishAsync(topic, payload, { qos: 1, retain: false });
+      });
+      chirpstack = { adapter, subscriber, url: conn.url, topics };
+      logger.info({ event: 'chirpstack_started', url: conn.url, topics, mappings: [...cs.mappings.keys()] }, `ChirpStack integration listening on ${conn.url}`);
+    }
+    const sp = d.config.sparkplug;
+    if (sp) {
+      const logger = d.logger.child({ integration: 'sparkplug' });
+      const host = await SparkplugHost.open({ registry: d.registry, mappings: sp.mappings, output, state, hostId: sp.hostId, reorderTimeoutMs: sp.reorderTimeoutMs, logger, clock: d.clock });
+      const conn = connection(sp.mqtt, d.ingestMqtt, 'sparkplug');
+      const filters = sp.groups.length > 0 ? sp.groups.map((g) => `spBv1.0/${g}/#`) : ['spBv1.0/+/#'];
+      // Sparkplug 3.0: a host application connects with Clean Session and its STATE death as the will;
+      // edge nodes resend what the host missed through a rebirth, not through a broker session.
+      const subscriber = startSubscriber({
+        url: conn.url,
+        username: conn.username,
+        password: conn.password,
+        clientId: conn.clientId,
+        topics: [],
+        logger,
+        sink: host,
+        clock: d.clock,
+        mqttOptions: { clean: true, will: host.will(d.clock()), ...(conn.ca ? { ca: conn.ca } : {}) },
+      });
+      host.attach(subscriber.client, filters);
+      sparkplug = { host, subscriber, url: conn.url };
+      logger.info({ event: 'sparkplug_started', url: conn.url, filters, hostId: sp.hostId, mappings: [...sp.mappings.keys()] }, `Sparkplug host ${sp.hostId} listening on ${conn.url}`);
+    }
+  } catch (err) {
+    await chirpstack?.subscriber.close();
+    await sparkplug?.subscriber.close();
+    await db.close();
+    throw err;
+  }
+
+  return {
+    sendCommand(topic, payload) {
+      if (!chirpstack) return undefined;
+      const t = parseTopic(topic);
+      if (!t.ok || t.topic.channel !== 'cmd') return undefined;
+      const device = d.registry.getDevice(t.topic.deviceId);
+      if (!device) return undefined;
+      return chirpstack.adapter.sendCommand(device, JSON.parse(payload.toString('utf8')) as Command, d.clock());
+    },
+    lorawanDevice: (id) => chirpstack?.adapter.view(id),
+    healthy: () => (!chirpstack || chirpstack.subscriber.isSubscribed()) && (!sparkplug || sparkplug.subscriber.isConnected()),
+    status() {
+      return {
+        ...(chirpstack ? { chirpstack: { url: chirpstack.url, connected: chirpstack.subscriber.isConnected(), subscribed: chirpstack.subscriber.isSubscribed(), topics: chirpstack.topics, ...chirpstack.adapter.stats() } } : {}),
+        ...(sparkplug ? { sparkplug: { url: sparkplug.url, hostId: d.config.sparkplug!.hostId, connected: sparkplug.subscriber.isConnected(), nodes: sparkplug.host.nodes(), ...sparkplug.host.stats() } } : {}),
+      };
+    },
+    async close() {
+      if (sparkplug) {
+        await sparkplug.host.goOffline();
+        await sparkplug.subscriber.close();
+      }
+      if (chirpstack) {
+        chirpstack.adapter.close();
+        await chirpstack.subscriber.close();
+      }
+      await db.close();
+    },
+  };
+}
