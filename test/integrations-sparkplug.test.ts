@@ -72,8 +72,9 @@ describe.skipIf(!mosquittoAvailable())('Sparkplug B host application (issue 20)'
         for (const site of sites) await site.start(t0);
         for (round = 1; round < 280; round++) {
           for (const site of sites) await site.step(t0 + round * SAMPLE_SEC * 1000);
-          // Time for the host's reorder timeout to notice the gaps and ask for a rebirth mid-run.
-          if (round >= 25 && round < 30) await new Promise((r) => setTimeout(r, 150));
+          // The host's reorder timeout notices the gaps and asks for a rebirth mid-run: wait for that request
+          // (a fixed pause was too short on a loaded machine, and the rebirth then came after the run).
+          if (round === 29) await waitFor('a rebirth request at each node', () => sites.every((site) => site.node.rebirthRequests >= 1), 20_000, 20);
         }
         const truth = sites.map((site) => site.node.settle());
         for (const [i, id] of ['ps-nakano-01', 'bs-minato-001'].entries()) {
