@@ -19,3 +19,5 @@ export { addToken, revokeToken, readTokens, tokensPathFor, FileTokenStore, type 
 export { FileAuditLog, MemoryAuditLog, auditPathFor, type AuditLog, type AuditEntry, type AuditActor, type AuditEntryInput } from './audit/audit-log.js';
 export * from './alerts/index.js';
 export { DuckDbReadingsExporter, type ReadingsExporter, type ReadingsExportRequest } from './exports/readings-export.js';
+export { deviceFileFormat, parseDeviceFile, type DeviceFileFormat, type DeviceFileProblem, type DeviceFileRow } from './provisioning/device-file.js';
+export { importDeviceFile, MAX_REPORTED_PROBLEMS, type DeviceImportOptions, type DeviceImportReport } from './provisioning/device-import.js';

@@ -197,7 +197,12 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
   async importDevices(rows: readonly ProvisionInput[], options: ImportOptions = {}): Promise<ImportOutcome> {
     const outcome = (o: Partial<ImportOutcome>): ImportOutcome => ({ applied: false, errors: [], created: 0, updated: 0, unchanged: 0, withoutSecret: 0, secrets: [], ...o });
     const errors = checkImportRows(rows);
-    if (errors.length > 0) return outcome({ errors });
+    if (errors.length > 0) {
+      // Also what the other rows would meet in the registry, so one pass names every problem.
+      const lookup = { getDevice: (id: string) => this.devices.get(id), isService: (u: string) => this.services.has(u) };
+      const more = planImport(rows, lookup, '', new Set(errors.map((e) => e.index))).errors;
+      return outcome({ errors: [...errors, ...more].sort((a, b) => a.index - b.index) });
+    }
     // scrypt outside the queue, a few at a time (libuv's pool), for the rows that are new now and get a secret.
     const secrets = new Map<number, { secret: string; hash: string }>();
     if (!options.dryRun) {

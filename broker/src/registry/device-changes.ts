@@ -74,10 +74,13 @@ export function planImport(
   rows: readonly ProvisionInput[],
   registry: { getDevice(id: string): DeviceRecord | undefined; isService(username: string): boolean },
   updatedAt: string,
+  /** Rows already refused by checkImportRows. */
+  skip: ReadonlySet<number> = new Set(),
 ): { actions: ImportAction[]; errors: ImportRowError[] } {
   const actions: ImportAction[] = [];
   const errors: ImportRowError[] = [];
   rows.forEach((row, index) => {
+    if (skip.has(index)) return;
     const current = registry.getDevice(row.id);
     if (!current) {
       if (registry.isService(row.id)) errors.push({ index, id: row.id, message: `"${row.id}" is a service account username; device ids and usernames share one namespace` });

@@ -196,12 +196,13 @@ export function deviceRegistryContract(name: string, make: (options: RegistryOpt
         { id: 'ingest', type: 'ring-node' as const },
         { id: 'ok-3', type: 'ring-node' as const, location: { lat: 0, lon: 200 } },
       ];
-      // Rows wrong on their own first (type, duplicate id, location); nothing else is looked at.
-      const own = await registry.importDevices(rows);
-      expect(own.applied).toBe(false);
-      expect(own.errors.map((e) => [e.index, e.id])).toEqual([[1, 'ok-2'], [3, 'ok-1'], [5, 'ok-3']]);
-      expect(own.errors[1]!.message).toMatch(/also on row 1/);
-      // Then against the registry: a type change, a service account's name.
+      // Rows wrong on their own (type, duplicate id, location) and against the registry (a type change, a
+      // service account's name), all named in one pass.
+      const all = await registry.importDevices(rows);
+      expect(all.applied).toBe(false);
+      expect(all.errors.map((e) => [e.index, e.id])).toEqual([[1, 'ok-2'], [2, 'bs-imp-1'], [3, 'ok-1'], [4, 'ingest'], [5, 'ok-3']]);
+      expect(all.errors[2]!.message).toMatch(/also on row 1/);
+      expect(all.errors[4]!.message).toMatch(/^location\.lon: must be a number in -180\.\.180/);
       const clash = await registry.importDevices([rows[0]!, rows[2]!, rows[4]!]);
       expect(clash.errors.map((e) => [e.index, e.message])).toEqual([
         [1, 'device bs-imp-1 is provisioned as bs-power; an import cannot change its type to smart-pole'],
