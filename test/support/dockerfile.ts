@@ -32,7 +32,7 @@ export function parseDockerfile(text: string): { stages: Stage[]; globalArgs: Re
       return;
     }
     pending = undefined;
-    const [keyword = '', ...rest] = joined.split(/\s+/);
+    const keyword = joined.split(/\s+/, 1)[0] ?? '';
     const args = joined.slice(keyword.length).trim();
     const json = /(\[.*\])\s*$/.exec(args);
     let exec: string[] | undefined;
@@ -43,7 +43,6 @@ export function parseDockerfile(text: string): { stages: Stage[]; globalArgs: Re
         exec = undefined;
       }
     }
-    void rest;
     instructions.push({ keyword: keyword.toUpperCase(), args, ...(exec ? { exec } : {}), line: start });
   });
 
