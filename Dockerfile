@@ -1,7 +1,7 @@
 # One image for every Tsunagaru service; the compose file picks the command (docs/deploy.md).
 #
-# Three stages: `build` installs every dependency and compiles the TypeScript (npm run build: <package>/dist
-# and dist/); `deps` installs the production dependencies alone; the runtime stage takes the two, the
+# Stages: `build` installs every dependency and compiles the TypeScript (npm run build: <package>/dist and
+# dist/); `deps` installs the production dependencies alone; the runtime stage takes the two, the
 # console's static files and what the services need at run time (openssl, tini), and nothing else: no
 # compiler, no test tools, no TypeScript sources. test/dockerfile.test.ts checks this file.
 #
@@ -10,7 +10,8 @@
 # security releases.
 ARG NODE_IMAGE=node:24.11.1-bookworm-slim
 
-FROM ${NODE_IMAGE} AS build
+# The workspace manifests and the lockfile, for both installs below.
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY firmware-contracts/package.json firmware-contracts/
@@ -19,19 +20,13 @@ COPY edge-agent/package.json edge-agent/
 COPY ingest/package.json ingest/
 COPY simulators/package.json simulators/
 COPY dashboards/package.json dashboards/
+
+FROM manifests AS build
 RUN npm ci --include=dev --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-COPY firmware-contracts/package.json firmware-contracts/
-COPY broker/package.json broker/
-COPY edge-agent/package.json edge-agent/
-COPY ingest/package.json ingest/
-COPY simulators/package.json simulators/
-COPY dashboards/package.json dashboards/
+FROM manifests AS deps
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}

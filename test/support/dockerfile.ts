@@ -13,8 +13,10 @@ export interface Instruction {
 }
 
 export interface Stage {
+  /** The base image (through earlier stages it is built FROM). */
   image: string;
   name?: string;
+  /** Its own instructions, after those of the earlier stage it is built FROM (if any). */
   instructions: Instruction[];
 }
 
@@ -57,8 +59,10 @@ export function parseDockerfile(text: string): { stages: Stage[]; globalArgs: Re
     if (ins.keyword === 'FROM') {
       const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
       if (!m) throw new Error(`Dockerfile line ${ins.line}: FROM ${ins.args}`);
-      const image = m[1]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_all, a: string | undefined, b: string | undefined) => globalArgs[(a ?? b)!] ?? '');
-      stages.push({ image, ...(m[2] ? { name: m[2] } : {}), instructions: [] });
+      const from = m[1]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_all, a: string | undefined, b: string | undefined) => globalArgs[(a ?? b)!] ?? '');
+      // FROM an earlier stage: the same base image, and that stage's instructions come first.
+      const parent = stages.find((s) => s.name === from);
+      stages.push({ image: parent?.image ?? from, ...(m[2] ? { name: m[2] } : {}), instructions: [...(parent?.instructions ?? [])] });
       continue;
     }
     if (stages.length === 0) throw new Error(`Dockerfile line ${ins.line}: ${ins.keyword} before the first FROM`);
