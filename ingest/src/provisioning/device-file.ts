@@ -19,7 +19,7 @@ import { CsvError, parse } from 'csv-parse/sync';
 export type DeviceFileFormat = 'csv' | 'jsonl';
 
 export interface DeviceFileRow {
-  /** 1-based; for a CSV row with a quoted line break, the line it ends on. */
+  /** 1-based: the line the row starts on. */
   line: number;
   input: ProvisionInput;
 }
@@ -59,19 +59,23 @@ export function parseDeviceFile(text: string, format: DeviceFileFormat): ParsedD
 }
 
 function parseCsv(text: string): ParsedDeviceFile {
-  let records: { record: string[]; info: { lines: number } }[];
+  const source = text.replace(/^\uFEFF/, '');
+  const lineCount = source.split('\n').length;
+  let parsed: { record: string[]; info: { bytes: number } }[];
   try {
     // Both line ends, whichever the first line used (a file edited on two systems mixes them).
-    records = parse(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: true, record_delimiter: ['\r\n', '\n'] }) as unknown as typeof records;
+    parsed = parse(source, { info: true, relax_column_count: true, skip_empty_lines: true, trim: true, record_delimiter: ['\r\n', '\n'] }) as unknown as typeof parsed;
   } catch (err) {
     const line = err instanceof CsvError ? Number((err as CsvError & { lines?: number }).lines ?? 1) : 1;
-    return { rows: [], problems: [{ line, message: `not valid CSV: ${(err as Error).message}` }], seen: 0 };
+    return { rows: [], problems: [{ line: Math.min(Math.max(line, 1), lineCount), message: `not valid CSV: ${(err as Error).message}` }], seen: 0 };
   }
+  const records = parsed.map((r, i) => ({ record: r.record, line: 0, start: i === 0 ? 0 : parsed[i - 1]!.info.bytes }));
+  numberLines(Buffer.from(source, 'utf8'), records);
   const [head, ...body] = records;
   if (!head) return { rows: [], problems: [{ line: 1, message: 'empty file: a header row (id,type,…) and one row per device' }], seen: 0 };
   const header = head.record;
   const problems: DeviceFileProblem[] = [];
-  const headerLine = head.info.lines;
+  const headerLine = head.line;
   for (const name of ['id', 'type']) if (!header.includes(name)) problems.push({ line: headerLine, message: `header: no "${name}" column (columns: id,type[,lat,lon][,<attribute>…])` });
   if (header.includes('lat') !== header.includes('lon')) problems.push({ line: headerLine, message: 'header: "lat" and "lon" go together' });
   if (header.includes('secret')) problems.push({ line: headerLine, message: 'header: a "secret" column is not accepted: secrets are never read from a file (direct devices get a new one, returned once)' });
@@ -82,8 +86,7 @@ function parseCsv(text: string): ParsedDeviceFile {
   if (problems.length > 0) return { rows: [], problems, seen: body.length };
 
   const rows: DeviceFileRow[] = [];
-  for (const { record, info } of body) {
-    const line = info.lines;
+  for (const { record, line } of body) {
     const cell = (name: string) => record[header.indexOf(name)] ?? '';
     if (record.length !== header.length) {
       problems.push({ line, ...(cell('id') ? { id: cell('id') } : {}), message: `${record.length} cells for ${header.length} columns` });
@@ -97,6 +100,21 @@ function parseCsv(text: string): ParsedDeviceFile {
     rows.push({ line, input: withSecretRule({ id: cell('id'), type: cell('type') as ProvisionInput['type'], attributes, ...(location ? { location } : {}) }) });
   }
   return { rows, problems, seen: body.length };
+}
+
+/**
+ * The line each record starts on, from the byte offsets csv-parse reports (its own line count goes astray
+ * on a carriage return inside quotes): the first byte after the previous record that is not a line end.
+ */
+function numberLines(buf: Buffer, records: Array<{ start: number; line: number }>): void {
+  let cursor = 0;
+  let line = 1;
+  for (const r of records) {
+    let at = r.start;
+    while (at < buf.length && (buf[at] === 0x0a || buf[at] === 0x0d)) at++;
+    for (; cursor < at; cursor++) if (buf[cursor] === 0x0a) line++;
+    r.line = line;
+  }
 }
 
 /** "35.68" → 35.68; anything else NaN, which the registry's location check names ("must be a number in …"). */
