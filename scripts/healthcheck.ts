@@ -6,7 +6,8 @@
  *   node dist/scripts/healthcheck.js --mqtt   standalone broker: an MQTT CONNECT is answered with a CONNACK
  *
  * Exit 0 healthy, 1 not. Node built-ins only: it runs every few seconds, so it must start in milliseconds
- * (no ingest, no DuckDB). It reads the same variables as the service (HTTP_HOST, HTTP_PORT, HTTP_TLS_CERT;
+ * (no ingest, no DuckDB). It reads the same variables as the service (HTTP_HOST, HTTP_PORT, HTTP_TLS_CERT or
+ * HTTP_TLS=dev;
  * MQTT_HOST, MQTT_PORT), an address bound to every interface probed on loopback.
  *
  * The broker probe sends an MQTT 5 CONNECT without credentials. aedes 1.2 speaks MQTT 3.1.1 and answers it
@@ -91,7 +92,7 @@ function probeMqtt(host: string, portNumber: number): Promise<number> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
-    process.stdout.write('usage: node dist/scripts/healthcheck.js [--mqtt]\n  (none)   the API: GET /api/v1/health on HTTP_HOST:HTTP_PORT (HTTPS when HTTP_TLS_CERT is set)\n  --mqtt   the broker: an MQTT CONNECT answered on MQTT_HOST:MQTT_PORT\nexit 0 healthy, 1 not\n');
+    process.stdout.write('usage: node dist/scripts/healthcheck.js [--mqtt]\n  (none)   the API: GET /api/v1/health on HTTP_HOST:HTTP_PORT (HTTPS with HTTP_TLS_CERT or HTTP_TLS=dev)\n  --mqtt   the broker: an MQTT CONNECT answered on MQTT_HOST:MQTT_PORT\nexit 0 healthy, 1 not\n');
     return;
   }
   if (process.argv.includes('--mqtt')) {
@@ -99,7 +100,9 @@ async function main(): Promise<void> {
     process.stdout.write(`mqtt: answered (CONNACK ${code})\n`);
     return;
   }
-  const status = await probeHttp(loopbackFor(process.env.HTTP_HOST), port('HTTP_PORT', 8080), Boolean(process.env.HTTP_TLS_CERT));
+  // HTTPS with the operator's certificate, or the single node's development one (scripts/start-tls.ts).
+  const tls = Boolean(process.env.HTTP_TLS_CERT) || process.env.HTTP_TLS === 'dev';
+  const status = await probeHttp(loopbackFor(process.env.HTTP_HOST), port('HTTP_PORT', 8080), tls);
   process.stdout.write(`api: ${status}\n`);
 }
 

@@ -99,6 +99,18 @@ describe('the compiled entry points under plain node', () => {
     console.log(`[compiled single node] healthy, served a device, stopped cleanly ${ms} ms after SIGTERM`);
   });
 
+  it('the health probe speaks HTTPS to an API on the development certificate (HTTP_TLS=dev)', { timeout: 90_000 }, async () => {
+    const dataDir = tempDir('compiled-https');
+    const env = { DATA_DIR: dataDir, MQTT_PORT: String(await freePort()), MQTTS_PORT: 'off', HTTP_PORT: String(await freePort()), HTTP_TLS: 'dev', SIMULATORS: 'off', TSUNAGARU_ADMIN_TOKEN: TOKEN };
+    const node = runNode(CMD, env);
+    started.push(node);
+    await waitFor('the start banner', () => (node.child.exitCode !== null ? Promise.reject(new Error(node.output())) : /REST API\s+https:/.test(node.output())), 60_000);
+    expect(await probe(HEALTHCHECK, env)).toEqual({ code: 0, out: 'api: ok\n' });
+    expect((await probe(HEALTHCHECK, { ...env, HTTP_TLS: 'off' })).code).toBe(1); // plain HTTP to an HTTPS port
+    await stopCleanly(node);
+    await nothingLeft(dataDir);
+  });
+
   it('the compose broker node and ingest: healthy by their probes, a device through both, both stop cleanly on SIGTERM', { timeout: 120_000 }, async () => {
     const dataDir = tempDir('compiled-pair');
     const mqttPort = await freePort();
