@@ -1,5 +1,5 @@
 /**
- * `npm run devices -- add|rotate|disable|enable|revoke|list …` on DATA_DIR's device registry
+ * `npm run devices -- add|rotate|disable|enable|revoke|cert|list|import …` on DATA_DIR's device registry
  * (`$DATA_DIR/registry/devices.jsonl`). Safe beside a running `npm start` / ingest: it only appends
  * one fsynced line per change (no compaction), and the broker follows the file, so rotate, disable and
  * revoke close the device's live MQTT session within moments. Every change is audited.
@@ -8,6 +8,7 @@ import { FileDeviceRegistry, issueDeviceCertificate, registryPathFor, tlsDirFor,
 import { DEVICE_TYPES, isDeviceType, devicePrefix } from '@tsunagaru/firmware-contracts';
 import { auditPathFor, FileAuditLog } from '@tsunagaru/ingest';
 import { cliActor, dataDirFromEnv, parseArgs, runCli, UsageError } from './cli-support.js';
+import { runImport } from './devices-import.js';
 
 const USAGE = `usage: npm run devices -- <command>
   add <id> <type> [--attr key=value]… [--lat <deg> --lon <deg>]
@@ -19,6 +20,13 @@ const USAGE = `usage: npm run devices -- <command>
   cert <id>           issue a TLS client certificate (CN = id) from the development CA in DATA_DIR/tls,
                       for mqtts login without a secret (npm start; production uses its own PKI)
   list [--json]       devices with type, state and attributes (never secrets or hashes)
+  import <file> [--dry-run] [--format csv|jsonl] [--secrets <out.csv>]
+                      provision (or update) many devices from a CSV or JSON Lines file; every row is
+                      checked first and nothing is written if one is wrong (problems listed by line).
+                      CSV: header id,type[,lat,lon][,<attribute>…]. A row with a headEnd attribute is a
+                      meter behind that gateway (no secret). New secrets go to --secrets (default
+                      <file>.secrets-<time>.csv, mode 0600). Re-importing changes nothing.
+  --help              this text
 environment: DATA_DIR (default ./data)`;
 
 /** `--attr k=v`: numbers, true/false and null are typed; everything else is a string. */
@@ -40,8 +48,10 @@ function describe(d: DeviceRecord): string {
 async function main(): Promise<void> {
   const { positional, flags } = parseArgs(process.argv.slice(2));
   const [command, id, type] = positional;
+  if (flags.has('help') || command === 'help') return void process.stdout.write(`${USAGE}\n`);
   if (!command) throw new UsageError('missing command');
-  if (!['add', 'rotate', 'disable', 'enable', 'revoke', 'cert', 'list'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (!['add', 'rotate', 'disable', 'enable', 'revoke', 'cert', 'list', 'import'].includes(command)) throw new UsageError(`unknown command "${command}"`);
+  if (command === 'import' && !id) throw new UsageError('import needs a file (.csv, .jsonl)');
   if (command !== 'list' && !id) throw new UsageError(`${command} needs a device id`);
   const dataDir = dataDirFromEnv();
   const registry = await FileDeviceRegistry.open({ path: registryPathFor(dataDir), compactAtOpen: false, watch: false });
@@ -91,6 +101,9 @@ async function main(): Promise<void> {
         out(`certificate  ${files.certPath}\nkey          ${files.keyPath}\nCA           ${files.caPath}\n\nConnect to mqtts with the certificate and key (no secret needed; CN = ${device.id}). Disabling or revoking the device also shuts its certificate out.`);
         break;
       }
+      case 'import':
+        await runImport(registry, audit, actor, { file: id!, format: flags.get('format')?.at(-1), dryRun: flags.has('dry-run'), secretsPath: flags.get('secrets')?.at(-1) }, out);
+        break;
       case 'list': {
         const devices = registry.listDevices();
         if (flags.has('json')) out(JSON.stringify(devices.map(({ secretHash: _h, ...d }) => d), null, 2));

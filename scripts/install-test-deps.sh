@@ -5,6 +5,8 @@ set -euo pipefail
 
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+# mosquitto_pub: the compose mosquitto service's healthcheck command, run against Debian's mosquitto.
+[ -x /usr/bin/mosquitto_pub ] || need+=(mosquitto-clients)
 # Time-series servers for the InfluxDB writer tests: influxdb 1.6 (v1 /write, InfluxQL /query) and
 # VictoriaMetrics (v2 /api/v2/write, /api/v1/export).
 [ -x /usr/bin/influxd ] || need+=(influxdb)

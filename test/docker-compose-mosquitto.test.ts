@@ -5,7 +5,7 @@
  * ingest worker on the MQTT 5 shared subscription; it cannot join that subscription itself; wrong, unknown
  * and revoked credentials do not get in.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
+import { loadComposeFile } from '../deploy/scripts/compose-file.js';
 import { writeMosquittoAuth } from '../deploy/scripts/mosquitto-auth.js';
 import { MOSQUITTO_BIN, mosquittoAvailable } from './support/mosquitto.js';
 import { freePort, portOpen } from './support/ports.js';
@@ -125,6 +126,21 @@ describe.runIf(mosquittoAvailable())('deploy/mosquitto/mosquitto.conf with a gen
     await expect(login('pole-compose-01', 'not-the-secret-0123456789')).rejects.toThrow(/Not authorized|Bad username/i);
     await expect(login('nobody', 'whatever-0123456789')).rejects.toThrow(/Not authorized|Bad username/i);
     await expect(login('wm-compose-01', secrets['wm-compose-01']!)).rejects.toThrow(/Not authorized|Bad username/i);
+  });
+
+  it('passes its compose healthcheck only while it lets the ingest account in', async () => {
+    // The compose command as the container's shell gets it ($$ → $), on this test's port.
+    const command = loadComposeFile().services.mosquitto!.healthcheck!.test as string[];
+    expect(command[0]).toBe('CMD-SHELL');
+    const shell = command[1]!.replaceAll('$$', '$');
+    expect(shell.match(/ -p 1883 /g)).toHaveLength(1);
+    const probe = (password: string, onPort = port) =>
+      new Promise<number>((resolve) => {
+        execFile('sh', ['-c', shell.replace(' -p 1883 ', ` -p ${onPort} `)], { env: { ...process.env, TSUNAGARU_INGEST_MQTT_PASSWORD: password }, timeout: 10_000 }, (err) => resolve(err ? Number((err as { code?: number }).code ?? 1) : 0));
+      });
+    expect(await probe(INGEST.password)).toBe(0);
+    expect(await probe('not-the-ingest-password-0123')).not.toBe(0);
+    expect(await probe(INGEST.password, await freePort())).not.toBe(0);
   });
 
   it('refuses a secret that is not the device\'s current one before writing it', async () => {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadBrokerConfig } from '@tsunagaru/broker';
 import { loadIngestConfig } from '@tsunagaru/ingest';
-import { dependsOn, interpolate, loadComposeFile, parseVolume, servicesOf, type ComposeService } from '../deploy/scripts/compose-file.js';
+import { dependsOn, entrySource, interpolate, loadComposeFile, parseVolume, servicesOf, type ComposeService } from '../deploy/scripts/compose-file.js';
 
 const compose = loadComposeFile();
 const services = compose.services;
@@ -23,7 +23,8 @@ const OPERATOR_ENV: Record<string, string> = {
   TSUNAGARU_INGEST_MQTT_PASSWORD: 'ingest-mqtt-password-0123456789',
 };
 const envOf = (name: string) => interpolate(services[name]?.environment, OPERATOR_ENV);
-const script = (s: ComposeService) => s.command?.find((c) => c.endsWith('.ts'));
+/** The TypeScript source of the compiled entry the service's command runs. */
+const script = (s: ComposeService) => entrySource(s.command);
 const ingests = Object.keys(services).filter((n) => ['ingest/src/main.ts', 'scripts/start.ts'].includes(script(services[n]!) ?? ''));
 const brokers = Object.keys(services).filter((n) => script(services[n]!) === 'broker/src/main.ts');
 
@@ -93,18 +94,33 @@ describe('docker-compose.yml shapes', () => {
     }
   });
 
-  it('pins every image it pulls to a major version, and builds its own', () => {
+  it('pins every image it pulls to an exact version, and builds its own', () => {
     for (const [name, s] of Object.entries(services)) {
       if (s.build) {
         expect(s.image, name).toBe('tsunagaru:latest');
         continue;
       }
-      expect(s.image, name).toMatch(/^[a-z0-9./-]+:\d+(\.\d+)*$/);
+      expect(s.image, name).toMatch(/^[a-z0-9./-]+:\d+\.\d+\.\d+$/);
     }
-    expect(services.mosquitto?.image).toBe('eclipse-mosquitto:2');
-    expect(services.redis?.image).toBe('redis:7');
-    expect(services.influxdb?.image).toBe('influxdb:2.7');
+    expect(services.mosquitto?.image).toMatch(/^eclipse-mosquitto:2\.0\.\d+$/);
+    expect(services.redis?.image).toMatch(/^redis:7\.\d+\.\d+$/);
+    expect(services.influxdb?.image).toMatch(/^influxdb:2\.7\.\d+$/);
     expect(services.grafana?.image).toMatch(/^grafana\/grafana-oss:11\.6\./);
+  });
+
+  it('gives every service a healthcheck, and every dependency waits for health', () => {
+    for (const [name, s] of Object.entries(services)) {
+      const test = s.healthcheck?.test;
+      expect(Array.isArray(test) && ['CMD', 'CMD-SHELL'].includes(test[0]!) && test.length > 1, `${name}: healthcheck.test`).toBe(true);
+      for (const target of dependsOn(s)) {
+        expect(Array.isArray(s.depends_on), `${name}: depends_on as a map with conditions`).toBe(false);
+        expect((s.depends_on as Record<string, { condition?: string }>)[target]?.condition, `${name} → ${target}`).toBe('service_healthy');
+      }
+    }
+    // Ours probe what they serve: the API's public health, or MQTT for the broker-only nodes.
+    for (const name of ingests) expect(services[name]!.healthcheck?.test, name).toEqual(['CMD', 'node', 'dist/scripts/healthcheck.js']);
+    for (const name of brokers) expect(services[name]!.healthcheck?.test, name).toEqual(['CMD', 'node', 'dist/scripts/healthcheck.js', '--mqtt']);
+    expect(existsSync('scripts/healthcheck.ts')).toBe(true);
   });
 
   it('gives every ingest its own data volume and client id; workers share one subscription group', () => {

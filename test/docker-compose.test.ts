@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DASHBOARDS_MOUNT, datasourceYaml, GAZETTEER_PATH } from '@tsunagaru/dashboards';
 import { loadStorageConfig } from '@tsunagaru/ingest';
-import { loadComposeFile, servicesOf } from '../deploy/scripts/compose-file.js';
+import { dependsOn, entrySource, loadComposeFile, servicesOf } from '../deploy/scripts/compose-file.js';
 
 const compose = loadComposeFile();
 /** `${VAR:?message}` as compose would substitute it when VAR is set. */
@@ -64,8 +64,7 @@ describe('docker-compose.yml', () => {
 
   it('runs broker and ingest in one process (the journal-before-PUBACK path), without simulators', () => {
     expect(servicesOf(compose, 'single-node')).toEqual(['grafana', 'influxdb', 'tsunagaru']);
-    const command = ingest?.command ?? [];
-    const script = command.find((c) => c.endsWith('.ts'));
+    const script = entrySource(ingest?.command);
     expect(script && existsSync(script)).toBe(true);
     expect(script).toBe('scripts/start.ts');
     expect(ingest?.environment?.SIMULATORS).toBe('off');
@@ -76,7 +75,7 @@ describe('docker-compose.yml', () => {
     expect(config.stores).toEqual(['duckdb', 'influx-v2']);
     expect(config.influx).toMatchObject({ url: 'http://influxdb:8086', org: influxdb?.environment?.DOCKER_INFLUXDB_INIT_ORG, bucket: influxdb?.environment?.DOCKER_INFLUXDB_INIT_BUCKET });
     expect(ingest?.environment?.INFLUX_TOKEN).toBe(influxdb?.environment?.DOCKER_INFLUXDB_INIT_ADMIN_TOKEN);
-    expect(ingest?.depends_on).toContain('influxdb');
+    expect(dependsOn(ingest!)).toContain('influxdb');
   });
 });
 
@@ -91,11 +90,15 @@ describe('Dockerfile', () => {
     for (const w of pkg.workspaces) expect(dockerfile.indexOf(`COPY ${w}/package.json ${w}/`), w).toBeLessThan(install);
   });
 
-  it('installs what the compose commands run (npx tsx) and owns /data for the node user', () => {
-    const runners = new Set(Object.values(compose.services).filter((s) => s.build).map((s) => s.command?.slice(0, 2).join(' ')));
-    expect([...runners]).toEqual(['npx tsx']);
+  it('runs what the build compiled (node on dist, no tsx at run time) and owns /data for the node user', () => {
+    const runners = new Set(Object.values(compose.services).filter((s) => s.build).map((s) => s.command?.[0]));
+    expect([...runners]).toEqual(['node']);
+    for (const s of Object.values(compose.services).filter((x) => x.build)) expect(existsSync(entrySource(s.command) ?? 'no entry'), s.command?.join(' ')).toBe(true);
+    // tsx is a dev dependency, installed in the build stage only (test/dockerfile.test.ts checks the stages).
     const tsxIsDev = Boolean(pkg.devDependencies?.tsx) && !pkg.dependencies?.tsx;
-    if (tsxIsDev && /^ENV NODE_ENV=production/m.test(dockerfile)) expect(dockerfile).toMatch(/^RUN npm ci [^\n]*--include=dev/m);
+    expect(tsxIsDev).toBe(true);
+    expect(dockerfile).toMatch(/^RUN npm ci [^\n]*--include=dev/m);
+    expect(dockerfile).toMatch(/^RUN npm ci [^\n]*--omit=dev/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/chown -R node:node \/data/);
   });

@@ -15,7 +15,7 @@ describe('nodeArgsOfScript', () => {
   it('names the script when it is not of the form the bench can start', () => {
     const dir = makeTempDir('npm-script');
     const file = join(dir.path, 'package.json');
-    writeFileSync(file, JSON.stringify({ scripts: { broker: 'node broker/src/main.ts', plain: 'tsx a.ts', flagged: 'tsx --x=1 --y a.ts', odd: 'tsx a.ts b.ts' } }));
+    writeFileSync(file, JSON.stringify({ scripts: { broker: 'node broker/src/main.ts', plain: 'tsx a.ts', flagged: 'tsx --x=1 --y a.ts', odd: 'tsx a.ts b.ts', execd: 'exec node --x=1 --import tsx a.ts', shell: 'exec sh a.ts' } }));
     try {
       expect(() => nodeArgsOfScript('broker', file)).toThrow(/script "broker" is "node broker\/src\/main.ts"/);
       expect(() => nodeArgsOfScript('missing', file)).toThrow(/script "missing"/);
@@ -23,6 +23,10 @@ describe('nodeArgsOfScript', () => {
       expect(nodeArgsOfScript('plain', file)).toEqual(['--import', 'tsx', 'a.ts']);
       expect(nodeArgsOfScript('flagged', file)).toEqual(['--x=1', '--y', '--import', 'tsx', 'a.ts']);
       expect(runtimeFlagsOfScript('plain', file)).toEqual([]);
+      // npm's shell replaced by node (exec): the one process npm passes SIGTERM and SIGINT to.
+      expect(nodeArgsOfScript('execd', file)).toEqual(['--x=1', '--import', 'tsx', 'a.ts']);
+      expect(runtimeFlagsOfScript('execd', file)).toEqual(['--x=1']);
+      expect(() => nodeArgsOfScript('shell', file)).toThrow(/script "shell"/);
     } finally {
       dir.remove();
     }

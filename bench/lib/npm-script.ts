@@ -7,15 +7,26 @@ import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** Script `name`, which must read `tsx [node flags…] <entry>`, as its node flags and entry (relative to the repo). */
+/**
+ * Script `name`, which must read `exec node [node flags…] --import tsx <entry>` (one process that gets the
+ * signals npm passes on; package.json) or `tsx [node flags…] <entry>`, as its node flags and entry
+ * (relative to the repo).
+ */
 function parseScript(name: string, packageJson: string): { flags: string[]; entry: string } {
   const script = (JSON.parse(readFileSync(packageJson, 'utf8')) as { scripts?: Record<string, string> }).scripts?.[name];
   const words = script?.trim().split(/\s+/) ?? [];
-  const flags = words.slice(1, -1);
-  if (words[0] !== 'tsx' || words.length < 2 || !flags.every((f) => f.startsWith('--'))) {
-    throw new Error(`package.json script "${name}" is ${JSON.stringify(script)}; the bench expects "tsx [node flags…] <entry>"`);
+  const runner = words[0] === 'exec' ? words.slice(1) : words;
+  let flags = runner.slice(1, -1);
+  let ok = (runner[0] === 'tsx' || runner[0] === 'node') && runner.length >= 2;
+  if (runner[0] === 'node') {
+    const at = flags.findIndex((f, i) => f === '--import' && flags[i + 1] === 'tsx');
+    ok &&= at >= 0;
+    flags = flags.filter((_f, i) => i !== at && i !== at + 1);
   }
-  return { flags, entry: words.at(-1)! };
+  if (!ok || !flags.every((f) => f.startsWith('--'))) {
+    throw new Error(`package.json script "${name}" is ${JSON.stringify(script)}; the bench expects "exec node [node flags…] --import tsx <entry>" or "tsx [node flags…] <entry>"`);
+  }
+  return { flags, entry: runner.at(-1)! };
 }
 
 /** The node arguments that run script `name` in one process: e.g. ['--max-semi-space-size=64', '--import', 'tsx', 'broker/src/main.ts']. */

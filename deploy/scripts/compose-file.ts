@@ -15,7 +15,8 @@ export interface ComposeService {
   depends_on?: string[] | Record<string, unknown>;
   ports?: string[];
   networks?: Record<string, { aliases?: string[] } | null> | string[];
-  healthcheck?: { test?: string[] | string };
+  healthcheck?: { test?: string[] | string; interval?: string; timeout?: string; retries?: number; start_period?: string };
+  stop_grace_period?: string;
 }
 
 export interface ComposeFile {
@@ -69,4 +70,17 @@ export function interpolate(env: ComposeService['environment'], values: Record<s
     });
   }
   return out;
+}
+
+/**
+ * The TypeScript source of the compiled entry a `node …` command runs, as tsconfig.build.json maps them:
+ * `dist/scripts/start.js` → `scripts/start.ts`, `broker/dist/main.js` → `broker/src/main.ts`.
+ */
+export function entrySource(command: readonly string[] | undefined): string | undefined {
+  const entry = command?.[0] === 'node' ? command.slice(1).find((a) => !a.startsWith('-')) : undefined;
+  if (!entry?.endsWith('.js')) return undefined;
+  const root = /^dist\/(.+)\.js$/.exec(entry);
+  if (root) return `${root[1]}.ts`;
+  const pkg = /^([a-z-]+)\/dist\/(.+)\.js$/.exec(entry);
+  return pkg ? `${pkg[1]}/src/${pkg[2]}.ts` : undefined;
 }

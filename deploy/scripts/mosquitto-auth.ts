@@ -4,7 +4,9 @@
  * the compose network, so it reads the registry volume the ingest writes:
  *
  *   docker compose --profile mosquitto run --rm --no-deps -v "$PWD/deploy/mosquitto/auth:/auth" \
- *     ingest-console npx tsx deploy/scripts/mosquitto-auth.ts --out /auth [--secrets /auth/new-secrets.json]
+ *     ingest-console node dist/deploy/scripts/mosquitto-auth.js --out /auth [--secrets /auth/new-secrets.json]
+ *
+ * (from a checkout: `npx tsx deploy/scripts/mosquitto-auth.ts …`)
  *   docker compose --profile mosquitto restart mosquitto     # mosquitto reads the file at start
  *
  * Dynamic security, not password_file + acl_file: mosquitto 2.0 checks no SUBSCRIBE against an acl_file,
@@ -129,7 +131,7 @@ export async function writeMosquittoAuth(options: MosquittoAuthOptions): Promise
   return result;
 }
 
-const USAGE = `usage: npx tsx deploy/scripts/mosquitto-auth.ts [--out <dir>] [--secrets <file.json>]
+const USAGE = `usage: node dist/deploy/scripts/mosquitto-auth.js (or npx tsx deploy/scripts/mosquitto-auth.ts) [--out <dir>] [--secrets <file.json>]
   --out      where dynamic-security.json goes (default deploy/mosquitto/auth)
   --secrets  JSON {"<device id>": "<secret>"} of devices provisioned or rotated since the last run
 environment: DATA_DIR (the registry, default ./data), MQTT_USERNAME (default tsunagaru-ingest), MQTT_PASSWORD (required)`;

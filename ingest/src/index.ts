@@ -20,3 +20,5 @@ export { FileAuditLog, MemoryAuditLog, auditPathFor, type AuditLog, type AuditEn
 export * from './alerts/index.js';
 export { DuckDbReadingsExporter, type ReadingsExporter, type ReadingsExportRequest } from './exports/readings-export.js';
 export { loadIntegrationsConfig, startIntegrations, DEV_EUI_ATTRIBUTE, SPARKPLUG_ATTRIBUTES, type Integrations, type IntegrationsConfig, type LoraDeviceView } from './integrations/index.js';
+export { deviceFileFormat, parseDeviceFile, type DeviceFileFormat, type DeviceFileProblem, type DeviceFileRow } from './provisioning/device-file.js';
+export { importDeviceFile, MAX_REPORTED_PROBLEMS, type DeviceImportOptions, type DeviceImportReport } from './provisioning/device-import.js';

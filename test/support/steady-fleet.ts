@@ -21,6 +21,8 @@ export interface SteadyFleetOptions {
   boot?: number;
   /** Timestamp of seq 0; seq n is at t0 + n s. */
   t0: number;
+  /** Told of each PUBACK: which (device, seq) the broker said is safe. */
+  onAck?: (deviceId: string, seq: number) => void;
 }
 
 export interface SteadyFleet {
@@ -69,6 +71,7 @@ export async function startSteadyFleet(o: SteadyFleetOptions): Promise<SteadyFle
       client.publish(topic, payload, { qos: 1 }, (err) => {
         if (err) return;
         acked++;
+        o.onAck?.(d.id, n);
         if (++ackedHere === o.messagesPerDevice) resolveDone();
       });
     }, o.intervalMs);

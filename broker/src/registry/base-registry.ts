@@ -1,11 +1,15 @@
 import type { IntegrationScope } from '../integrations/integration-acl.js';
 import { RegistryError } from './errors.js';
 import { generateSecret, hashSecret, SCRYPT_DEFAULTS } from './secret-hash.js';
+import { checkImportRows, checkPatch, patchedDevice, planImport } from './device-changes.js';
 import type {
   AttributeValue,
+  DevicePatch,
   DeviceRecord,
   DeviceRegistry,
   GeoLocation,
+  ImportOptions,
+  ImportOutcome,
   ProvisionInput,
   ProvisionResult,
   ServiceAccount,
@@ -70,6 +74,11 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
 
   /** Makes the change durable. Called inside the mutation queue, before the in-memory state changes. */
   protected abstract persist(change: RegistryChange): Promise<void>;
+
+  /** Makes several changes durable at once (a bulk import); by default one persist each. */
+  protected async persistBatch(changes: readonly RegistryChange[]): Promise<void> {
+    for (const change of changes) await this.persist(change);
+  }
 
   /** Called inside the mutation queue before any check, e.g. to read appends made by another process. */
   protected async beforeMutation(): Promise<void> {}
@@ -173,6 +182,81 @@ export abstract class BaseDeviceRegistry implements DeviceRegistry {
       };
       await this.commit({ op: 'device', record: device });
       return device;
+    });
+  }
+
+  patchDevice(id: string, patch: DevicePatch): Promise<DeviceRecord> {
+    try {
+      checkPatch(patch);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.mutate(async () => {
+      const current = this.requireDevice(id);
+      const device = patchedDevice(current, patch, this.now().toISOString());
+      if (!device) return current; // no change: nothing to write or announce
+      await this.commit({ op: 'device', record: device });
+      return device;
+    });
+  }
+
+  async importDevices(rows: readonly ProvisionInput[], options: ImportOptions = {}): Promise<ImportOutcome> {
+    const outcome = (o: Partial<ImportOutcome>): ImportOutcome => ({ applied: false, errors: [], created: 0, updated: 0, unchanged: 0, withoutSecret: 0, secrets: [], ...o });
+    const errors = checkImportRows(rows);
+    if (errors.length > 0) {
+      // Also what the other rows would meet in the registry, so one pass names every problem.
+      const lookup = { getDevice: (id: string) => this.devices.get(id), isService: (u: string) => this.services.has(u) };
+      const more = planImport(rows, lookup, '', new Set(errors.map((e) => e.index))).errors;
+      return outcome({ errors: [...errors, ...more].sort((a, b) => a.index - b.index) });
+    }
+    // scrypt outside the queue, a few at a time (libuv's pool), for the rows that are new now and get a secret.
+    const secrets = new Map<number, { secret: string; hash: string }>();
+    if (!options.dryRun) {
+      const wanted = rows.flatMap((row, i) => (row.secret !== null && !this.devices.has(row.id) ? [i] : []));
+      const next = { at: 0 };
+      const worker = async () => {
+        for (let i = wanted[next.at++]; i !== undefined; i = wanted[next.at++]) {
+          const secret = rows[i]!.secret ?? generateSecret();
+          secrets.set(i, { secret, hash: await hashSecret(secret, { N: this.scryptN }) });
+        }
+      };
+      await Promise.all([worker(), worker(), worker(), worker()]);
+    }
+    const locked = !options.dryRun && rows.some((r) => r.secret === null) ? await this.lockedHash() : '';
+    return this.mutate(async () => {
+      const at = this.now().toISOString();
+      const plan = planImport(rows, { getDevice: (id) => this.devices.get(id), isService: (u) => this.services.has(u) }, at);
+      const created = plan.actions.filter((a) => a.kind === 'create');
+      const counts = {
+        created: created.length,
+        updated: plan.actions.filter((a) => a.kind === 'update').length,
+        unchanged: plan.actions.filter((a) => a.kind === 'unchanged').length,
+        withoutSecret: created.filter((a) => a.row.secret === null).length,
+      };
+      if (plan.errors.length > 0) return outcome({ ...counts, errors: plan.errors });
+      if (options.dryRun) return outcome(counts);
+      const changes: RegistryChange[] = [];
+      const issued: ImportOutcome['secrets'] = [];
+      for (const action of plan.actions) {
+        if (action.kind === 'update') changes.push({ op: 'device', record: action.device });
+        if (action.kind !== 'create') continue;
+        const { row, index } = action;
+        // A row that was provisioned meanwhile is an update above; one that is new here was hashed before.
+        const own = row.secret === null ? undefined : (secrets.get(index) ?? { secret: row.secret ?? generateSecret(), hash: '' });
+        if (own && !own.hash) own.hash = await hashSecret(own.secret, { N: this.scryptN });
+        const record: DeviceRecord = { id: row.id, type: row.type, attributes: { ...(row.attributes ?? {}) }, ...(row.location ? { location: { lat: row.location.lat, lon: row.location.lon } } : {}), secretHash: own?.hash ?? locked, disabled: false, createdAt: at, updatedAt: at };
+        changes.push({ op: 'device', record });
+        if (own && row.secret === undefined) issued.push({ id: row.id, type: row.type, secret: own.secret });
+      }
+      const size = Math.max(1, options.batchSize ?? 5000);
+      for (let i = 0; i < changes.length; i += size) {
+        const batch = changes.slice(i, i + size);
+        await this.persistBatch(batch);
+        for (const change of batch) this.apply(change);
+        // One announcement per batch: listeners (the broker re-checks its sessions) run once, not per device.
+        this.notify(batch.length === 1 && batch[0]!.op === 'device' ? batch[0]!.record.id : null);
+      }
+      return outcome({ ...counts, applied: true, secrets: issued });
     });
   }
 

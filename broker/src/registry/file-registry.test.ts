@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { mkdtemp, open as openFile, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -152,6 +152,34 @@ describe('FileDeviceRegistry storage', () => {
       ['ring-1', true],
       ['ring-2', false],
     ]);
+  });
+
+  it('imports in batches: one append and one fsync per batch, all of it there after a reopen; a reader hears one reload per read', async () => {
+    const writer = await openRegistry({ watch: false });
+    const reader = await openRegistry({ readOnly: true, watch: false });
+    const heard: (string | null)[] = [];
+    reader.onChange((id) => heard.push(id));
+    // Counts the fsyncs the import makes (calls through: the data really reaches the disk).
+    const probe = await openFile(path, 'a');
+    const FileHandle = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+    await probe.close();
+    const syncs = vi.spyOn(FileHandle, 'sync');
+    const rows = Array.from({ length: 1000 }, (_, i) => ({ id: `wm-bat-${String(i).padStart(4, '0')}`, type: 'water-meter' as const, attributes: { dma: 'dma-1', headEnd: 'hes-1' }, secret: null }));
+    try {
+      expect(await writer.importDevices(rows, { batchSize: 300 })).toMatchObject({ applied: true, created: 1000, withoutSecret: 1000 });
+      // 4 batches (300, 300, 300, 100), and the directory once (the file was created).
+      expect(syncs).toHaveBeenCalledTimes(5);
+    } finally {
+      syncs.mockRestore();
+    }
+    expect(await lines()).toHaveLength(1000);
+    await reader.refresh();
+    expect(heard).toEqual([null]);
+    expect(reader.listDevices()).toHaveLength(1000);
+    await writer.close();
+    const again = await openRegistry({ watch: false });
+    expect(again.getDevice('wm-bat-0999')).toMatchObject({ type: 'water-meter', attributes: { dma: 'dma-1', headEnd: 'hes-1' } });
+    expect(again.listDevices()).toHaveLength(1000);
   });
 
   it('sees a device another writer added before checking that an id is free', async () => {

@@ -27,6 +27,9 @@ export interface FileRegistryOptions extends RegistryOptions {
   pollIntervalMs?: number;
 }
 
+/** Appended changes read at once beyond which listeners hear one `null` (reload everything) instead. */
+const MAX_ANNOUNCED_ONE_BY_ONE = 100;
+
 /** Where the registry lives inside a data directory: `${dataDir}/registry/devices.jsonl`. */
 export function registryPathFor(dataDir: string): string {
   return join(dataDir, 'registry', 'devices.jsonl');
@@ -84,13 +87,19 @@ export class FileDeviceRegistry extends BaseDeviceRegistry {
     await this.catchUp();
   }
 
-  protected override async persist(change: RegistryChange): Promise<void> {
-    const data = Buffer.from(encodeChange(change), 'utf8');
+  protected override persist(change: RegistryChange): Promise<void> {
+    return this.persistBatch([change]);
+  }
+
+  /** One append and one fsync for the whole batch (a bulk import writes thousands of lines at a time). */
+  protected override async persistBatch(changes: readonly RegistryChange[]): Promise<void> {
+    const data = Buffer.from(changes.map(encodeChange).join(''), 'utf8');
     const created = this.ino === undefined;
     // Opened per append (not kept open) so a write always lands in the file now at `path`.
     const fh = await open(this.path, 'a', 0o600);
     try {
-      await fh.write(data);
+      // A large batch may be written in parts (write(2) may return short); O_APPEND puts each at the end.
+      for (let done = 0; done < data.length; ) done += (await fh.write(data, done)).bytesWritten;
       await fh.sync();
       const st = await fh.stat();
       this.ino = st.ino;
@@ -186,7 +195,10 @@ export class FileDeviceRegistry extends BaseDeviceRegistry {
       this.apply(change);
       touched.add(change.op === 'device' ? change.record.id : null);
     }
-    for (const id of touched) this.notify(id);
+    // Many at once (another process imported devices): one "reload everything" instead of one per device,
+    // as each announcement makes the broker look at every live session.
+    if (touched.size > MAX_ANNOUNCED_ONE_BY_ONE) this.notify(null);
+    else for (const id of touched) this.notify(id);
   }
 
   private async reloadAll(): Promise<void> {

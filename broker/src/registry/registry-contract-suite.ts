@@ -132,6 +132,89 @@ export function deviceRegistryContract(name: string, make: (options: RegistryOpt
       await expectCode(registry.updateAttributes('ghost', {}), 'REGISTRY_ERR_NOT_FOUND');
     });
 
+    it('patches some attributes and the location, leaving the rest; no change, no write', async () => {
+      await registry.provision({ id: 'wm-4', type: 'water-meter', attributes: { dma: 'toyosu-1', welfareWatch: true, old: 'x' }, location: { lat: 35.65, lon: 139.79 } });
+      const seen: (string | null)[] = [];
+      registry.onChange((id) => seen.push(id));
+      clock += 1000;
+      const patched = await registry.patchDevice('wm-4', { set: { dma: 'toyosu-2', nominalFlowLph: 900 }, unset: ['old', 'never-there'] });
+      expect(patched.attributes).toEqual({ dma: 'toyosu-2', welfareWatch: true, nominalFlowLph: 900 });
+      expect(patched.location).toEqual({ lat: 35.65, lon: 139.79 });
+      expect(patched.updatedAt).toBe('2026-01-01T00:00:01.000Z');
+      expect((await registry.patchDevice('wm-4', { location: { lat: 35.7, lon: 139.7 } })).location).toEqual({ lat: 35.7, lon: 139.7 });
+      expect('location' in (await registry.patchDevice('wm-4', { location: null }))).toBe(false);
+      clock += 1000;
+      const same = await registry.patchDevice('wm-4', { set: { dma: 'toyosu-2' }, unset: ['old'] });
+      expect(same.updatedAt).toBe('2026-01-01T00:00:01.000Z');
+      expect(seen).toEqual(['wm-4', 'wm-4', 'wm-4']);
+      await expectCode(registry.patchDevice('wm-4', { set: { bad: {} as never } }), 'REGISTRY_ERR_INVALID');
+      await expectCode(registry.patchDevice('wm-4', { location: { lat: 91, lon: 0 } }), 'REGISTRY_ERR_INVALID');
+      await expectCode(registry.patchDevice('wm-4', { set: Object.fromEntries(Array.from({ length: 98 }, (_, i) => [`k${i}`, i])) }), 'REGISTRY_ERR_INVALID');
+      await expectCode(registry.patchDevice('ghost', { set: { a: 1 } }), 'REGISTRY_ERR_NOT_FOUND');
+      expect(registry.getDevice('wm-4')!.attributes).toEqual({ dma: 'toyosu-2', welfareWatch: true, nominalFlowLph: 900 });
+    });
+
+    it('imports devices: head-end meters without a secret, direct devices with one returned once, in batches', async () => {
+      const seen: (string | null)[] = [];
+      registry.onChange((id) => seen.push(id));
+      const rows = [
+        { id: 'hes-001', type: 'water-meter' as const, attributes: { role: 'head-end', dma: 'dma-001' } },
+        ...[1, 2, 3].map((n) => ({ id: `wm-001-0000${n}`, type: 'water-meter' as const, attributes: { dma: 'dma-001', headEnd: 'hes-001' }, secret: null })),
+        { id: 'pole-imp-1', type: 'smart-pole' as const, location: { lat: 35.69, lon: 139.69 } },
+      ];
+      const first = await registry.importDevices(rows, { batchSize: 2 });
+      expect(first).toMatchObject({ applied: true, errors: [], created: 5, updated: 0, unchanged: 0, withoutSecret: 3 });
+      expect(first.secrets.map((s) => [s.id, s.type])).toEqual([['hes-001', 'water-meter'], ['pole-imp-1', 'smart-pole']]);
+      for (const { id, secret } of first.secrets) expect(await verifySecret(secret, registry.getDevice(id)!.secretHash)).toBe(true);
+      // A meter behind a head-end cannot log in: no secret was issued, and none verifies.
+      expect(await verifySecret('', registry.getDevice('wm-001-00001')!.secretHash)).toBe(false);
+      expect(registry.getDevice('pole-imp-1')).toMatchObject({ location: { lat: 35.69, lon: 139.69 }, disabled: false, createdAt: '2026-01-01T00:00:00.000Z' });
+      // Batches of 2, 2 and 1: one announcement each, the last names its one device.
+      expect(seen).toEqual([null, null, 'pole-imp-1']);
+
+      clock += 60_000;
+      const again = await registry.importDevices(rows);
+      expect(again).toMatchObject({ applied: true, created: 0, updated: 0, unchanged: 5, secrets: [] });
+      expect(seen).toHaveLength(3);
+      expect(await verifySecret(first.secrets[0]!.secret, registry.getDevice('hes-001')!.secretHash)).toBe(true);
+
+      // Changed rows merge their attributes in; what the file does not name stays.
+      await registry.patchDevice('wm-001-00002', { set: { welfareWatch: true } });
+      const moved = await registry.importDevices([{ ...rows[2]!, attributes: { dma: 'dma-002', headEnd: 'hes-001' } }, rows[3]!]);
+      expect(moved).toMatchObject({ created: 0, updated: 1, unchanged: 1 });
+      expect(registry.getDevice('wm-001-00002')).toMatchObject({ attributes: { dma: 'dma-002', headEnd: 'hes-001', welfareWatch: true }, updatedAt: '2026-01-01T00:01:00.000Z' });
+    });
+
+    it('refuses the whole import when a row is wrong, naming each row; a dry run counts and writes nothing', async () => {
+      await registry.upsertService('ingest', 'ingest', 'service-secret-0001');
+      await registry.provision({ id: 'bs-imp-1', type: 'bs-power' });
+      const rows = [
+        { id: 'ok-1', type: 'ring-node' as const },
+        { id: 'ok-2', type: 'toaster' as never },
+        { id: 'bs-imp-1', type: 'smart-pole' as const },
+        { id: 'ok-1', type: 'ring-node' as const },
+        { id: 'ingest', type: 'ring-node' as const },
+        { id: 'ok-3', type: 'ring-node' as const, location: { lat: 0, lon: 200 } },
+      ];
+      // Rows wrong on their own (type, duplicate id, location) and against the registry (a type change, a
+      // service account's name), all named in one pass.
+      const all = await registry.importDevices(rows);
+      expect(all.applied).toBe(false);
+      expect(all.errors.map((e) => [e.index, e.id])).toEqual([[1, 'ok-2'], [2, 'bs-imp-1'], [3, 'ok-1'], [4, 'ingest'], [5, 'ok-3']]);
+      expect(all.errors[2]!.message).toMatch(/also on row 1/);
+      expect(all.errors[4]!.message).toMatch(/^location\.lon: must be a number in -180\.\.180/);
+      const clash = await registry.importDevices([rows[0]!, rows[2]!, rows[4]!]);
+      expect(clash.errors.map((e) => [e.index, e.message])).toEqual([
+        [1, 'device bs-imp-1 is provisioned as bs-power; an import cannot change its type to smart-pole'],
+        [2, '"ingest" is a service account username; device ids and usernames share one namespace'],
+      ]);
+      expect(registry.listDevices().map((d) => d.id)).toEqual(['bs-imp-1']);
+      const dry = await registry.importDevices([rows[0]!, { id: 'bs-imp-1', type: 'bs-power', attributes: { site: 'tocho' } }], { dryRun: true });
+      expect(dry).toMatchObject({ applied: false, errors: [], created: 1, updated: 1, unchanged: 0, secrets: [] });
+      expect(registry.listDevices().map((d) => d.id)).toEqual(['bs-imp-1']);
+      expect(registry.getDevice('bs-imp-1')!.attributes).toEqual({});
+    });
+
     it('hands out records that cannot be edited in place', async () => {
       const { device } = await registry.provision({ id: 'pole-03', type: 'smart-pole', attributes: { x: 1 } });
       const stored = registry.getDevice(device.id)!;

@@ -79,9 +79,58 @@ export interface DeviceRegistry {
    */
   revoke(id: string): Promise<DeviceRecord>;
   updateAttributes(id: string, attributes: Record<string, AttributeValue>, location?: GeoLocation): Promise<DeviceRecord>;
+  /**
+   * Changes some attributes and the location, leaving the others as they are (merge, not replace): what an
+   * operator edits without having seen every attribute (roles that are shown no welfare attributes). No
+   * change, no write: the record returned is the current one.
+   */
+  patchDevice(id: string, patch: DevicePatch): Promise<DeviceRecord>;
+  /**
+   * Bulk provisioning (device-import.ts): every row checked before anything is written; new devices are
+   * created, existing ones of the same type get the row's attributes and location merged in (a re-import
+   * changes nothing and issues no secret), written in batches with one fsync each.
+   */
+  importDevices(rows: readonly ProvisionInput[], options?: ImportOptions): Promise<ImportOutcome>;
   /** Creates or replaces a service account with the given plain secret (`integration`: the scope of an integration principal). */
   upsertService(username: string, role: ServiceAccount['role'], secret: string, integration?: IntegrationScope): Promise<ServiceAccount>;
   /** Called after any change (including changes made by another process to a shared file). */
   onChange(listener: (deviceId: string | null) => void): () => void;
   close(): Promise<void>;
+}
+
+/** What patchDevice changes. */
+export interface DevicePatch {
+  /** Attributes to add or replace. */
+  set?: Record<string, AttributeValue>;
+  /** Attribute keys to remove. */
+  unset?: readonly string[];
+  /** The new location; null removes it; absent leaves it. */
+  location?: GeoLocation | null;
+}
+
+export interface ImportOptions {
+  /** Check and count only; write nothing. */
+  dryRun?: boolean;
+  /** Rows per append + fsync. Default 5000. */
+  batchSize?: number;
+}
+
+/** A row the import refused, by its index in the rows given. */
+export interface ImportRowError {
+  index: number;
+  id?: string;
+  message: string;
+}
+
+export interface ImportOutcome {
+  /** False when any row was refused (then nothing was written) or for a dry run. */
+  applied: boolean;
+  errors: ImportRowError[];
+  created: number;
+  updated: number;
+  unchanged: number;
+  /** Of the created: devices without a secret of their own (`secret: null`, e.g. meters behind a head-end). */
+  withoutSecret: number;
+  /** Plain secrets of the created devices that have one, returned exactly once (empty for a dry run). */
+  secrets: Array<{ id: string; type: DeviceType; secret: string }>;
 }

@@ -9,7 +9,7 @@ import { DEVICE_ID_PATTERN, DEVICE_TYPES } from '@tsunagaru/firmware-contracts';
  * parameters also accept ISO 8601 for people typing URLs; CSV exports write ISO 8601 text.
  */
 
-export type ComponentName = 'Error' | 'Page' | 'DeviceStatus' | 'Device' | 'DeviceCredential' | 'MqttAccess' | 'Reading' | 'Alert';
+export type ComponentName = 'Error' | 'RowProblem' | 'Page' | 'DeviceStatus' | 'Device' | 'DeviceCredential' | 'MqttAccess' | 'Reading' | 'Alert';
 
 /** `{ $ref }` to a shared component by name (its `$id`). */
 export const ref = <N extends ComponentName>(name: N) => ({ $ref: `${name}#` as const });
@@ -53,7 +53,7 @@ const attributes = {
   additionalProperties: { type: ['string', 'number', 'boolean', 'null'] },
 } as const;
 
-const location = {
+export const location = {
   type: 'object',
   required: ['lat', 'lon'],
   additionalProperties: false,
@@ -68,7 +68,20 @@ const components: Record<ComponentName, object> = {
     description: 'Every error answer: the HTTP status, a stable code (INGEST_ERR_…), its name and what to do',
     required: ['statusCode', 'code', 'error', 'message'],
     additionalProperties: false,
-    properties: { statusCode: { type: 'integer', minimum: 400, maximum: 599 }, code: { type: 'string' }, error: { type: 'string' }, message: { type: 'string' } },
+    properties: {
+      statusCode: { type: 'integer', minimum: 400, maximum: 599 },
+      code: { type: 'string' },
+      error: { type: 'string' },
+      message: { type: 'string' },
+      errors: { type: 'array', description: 'a refused bulk import: its problems by line', items: { $ref: 'RowProblem#' } },
+    },
+  },
+  RowProblem: {
+    type: 'object',
+    description: 'A problem with one row of a provisioning file: its line (1-based), the device id when readable, what to fix',
+    required: ['line', 'message'],
+    additionalProperties: false,
+    properties: { line: { type: 'integer', minimum: 1 }, id: { type: 'string' }, message: { type: 'string' } },
   },
   Page: {
     type: 'object',

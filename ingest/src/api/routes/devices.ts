@@ -12,7 +12,7 @@ import { parseRange } from '../time-range.js';
 export const epochMsOf = (iso: string): number => Date.parse(iso);
 
 /** The public view of a device: never the secret hash. */
-function publicDevice(d: DeviceRecord, status: DeviceStatus | undefined) {
+export function publicDevice(d: DeviceRecord, status: DeviceStatus | undefined) {
   return {
     id: d.id,
     type: d.type,
@@ -35,7 +35,7 @@ function publicDevice(d: DeviceRecord, status: DeviceStatus | undefined) {
 }
 
 /** A device outside the caller's role scope (roles.ts) is reported as not provisioned. */
-function requireDevice(deps: ApiDeps, id: string, request: FastifyRequest): DeviceRecord {
+export function requireDevice(deps: ApiDeps, id: string, request: FastifyRequest): DeviceRecord {
   const device = deps.registry.getDevice(id);
   const role = request.principal?.role;
   if (!device || (role && !canSeeDeviceType(role, device.type))) throw new IngestError('INGEST_ERR_NOT_FOUND', `device "${id}" is not provisioned`);
