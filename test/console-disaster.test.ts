@@ -15,15 +15,18 @@ describe.runIf(chromiumAvailable())('console: the disaster view during a typhoon
     const scenario = await loadScenario(new URL('../simulators/scenarios/typhoon-flood.yaml', import.meta.url).pathname);
     const hours = 5;
     const errors: string[] = [];
+    // The scenario's own start (landfall at 20:00 JST): the same storm every run.
+    const t0 = Date.parse(scenario.start!);
     await runScoredScenario({
       scenario: { ...scenario, warmup: undefined, duration: `${hours}h` },
-      // Simulated time ends now, so the console's "minutes ago" reads as it would in the storm.
-      t0: Date.now() - hours * 3_600_000,
+      t0,
       inspect: async ({ httpUrl, dataDir }) => {
         const { token } = await addToken(tokensPathFor(dataDir), 'disaster-ops', 'ops room');
         const browser = await launchBrowser();
         try {
           const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+          // The browser's clock at the end of the simulated run, so "minutes ago" reads as it would in the storm.
+          await page.clock.setFixedTime(t0 + hours * 3_600_000);
           page.on('pageerror', (e) => errors.push(e.message));
           await page.goto(`${httpUrl}/`);
           await page.getByLabel('API token').fill(token);

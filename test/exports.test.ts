@@ -74,9 +74,9 @@ describe('readings exports', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(res.headers.get('content-disposition')).toMatch(/attachment; filename="readings-water-meter-nakano-3-20261120T000000Z-20261120T020000Z\.csv"/);
     const rows = parseCsv(await res.text());
-    expect(Object.keys(rows[0]!)).toEqual(['device_id', 'dma', 'site', 'island', 'welfare_watch', 'ts', 'boot', 'seq', 'replay', 'indexL', 'flowLph', 'batteryPct', 'alarms']);
+    expect(Object.keys(rows[0]!)).toEqual(['device_id', 'dma', 'site', 'island', 'welfare_watch', 'ts', 'boot', 'seq', 'replay', 'indexL', 'flowLph', 'batteryPct', 'alarms', 'rssiDbm', 'snrDb']);
     const expected = (['wm-a', 'wm-b'] as const).flatMap((id) =>
-      SENT[id].map((s) => ({ device_id: id, dma: 'nakano-3', welfare_watch: String(id === 'wm-b'), ts: new Date(s.ts).toISOString(), indexL: String(s.indexL), flowLph: String(s.flowLph), batteryPct: '91', alarms: s.alarms ? JSON.stringify(s.alarms) : '' })),
+      SENT[id].map((s) => ({ device_id: id, dma: 'nakano-3', welfare_watch: String(id === 'wm-b'), ts: new Date(s.ts).toISOString(), indexL: String(s.indexL), flowLph: String(s.flowLph), batteryPct: '91', alarms: s.alarms ? JSON.stringify(s.alarms) : '', rssiDbm: '', snrDb: '' })),
     );
     expect(rows.map(({ site: _s, island: _i, boot: _b, seq: _q, replay: _r, ...rest }) => rest)).toEqual(expected);
   });
