@@ -138,6 +138,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       ledger: durable.ledger,
       commands,
       exports: new DuckDbReadingsExporter(store.db, store.api.pool),
+      water: store.api.pool,
       storeReaders: () => ({ pool: store.api.pool.stats(), open: store.db.readersOpen }),
       ...(config.api ? { settings: config.api } : {}),
       health: () => {
