@@ -43,7 +43,7 @@ export async function meterUsage(db: SqlReader, deviceId: string, interval: Usag
   if (months.length === 0) return [];
   // Thirteen months before the first as well: each month is compared with the one before and last year's.
   const first = months[0]!;
-  const all = Array.from({ length: months.length + 13 }, (_, i) => monthStart(first, c, i - 13));
+  const all = Array.from({ length: months.length + 14 }, (_, i) => monthStart(first, c, i - 13));
   const v = (await meterVolumes(db, [deviceId], all, s)).get(deviceId)!;
   return months.map((m, i) => {
     const k = i + 13;
