@@ -181,12 +181,21 @@ const water = object({
   backflowMinL: num(1, { min: 1 }),
   lowBatteryPct: num(10, { min: 0, max: 100 }),
   lowBatteryDeadbandPct: num(5, { min: 0, max: 50 }),
-  /** Welfare watch (見守り): no use for this many hours, at meters with attribute welfareWatch = true. */
-  welfareNoUseHours: num(12, { min: 1, max: 168 }),
-  /** "Use" is flow above this, L/h: a dripping tap or running cistern (5–30 L/h) is no sign of life. */
+  /**
+   * Welfare watch (見守り): no use for this many hours, at meters with attribute welfareWatch = true (or
+   * the household's own `welfareHours`). 24 h: in the simulator a resident living alone goes 12 h without
+   * water about once in two months (an evening to a late morning), never 24 h.
+   */
+  welfareNoUseHours: num(24, { min: 1, max: 168 }),
+  /**
+   * A dripping tap or running cistern (5–30 L/h) is no sign of life: "use" is water above the meter's
+   * steady flow (its lowest interval flow of the last 12–24 h, counted up to this leak level, L/h) …
+   */
   welfareLeakLph: num(30, { min: 0, max: 10_000 }),
-  /** A welfare-enrolled meter silent this long is itself a welfare concern (rule welfare-silent). */
-  welfareSilentHours: num(12, { min: 1, max: 720 }),
+  /** … by more than this many litres in one reading interval (the register counts whole litres: 1 L is jitter). */
+  welfareMinUseL: num(1, { min: 0, max: 1000 }),
+  /** A welfare-enrolled meter silent this long is itself a welfare concern (rule welfare-silent; attribute welfareSilentHours). */
+  welfareSilentHours: num(24, { min: 1, max: 720 }),
   /** Severity of each alarm flag a meter reports (rule meter-alarm, object = the flag; `leak` goes to water-leak). */
   flagSeverity: object(Object.fromEntries(WATER_METER_ALARMS.map((a) => [a, oneOf(SEVERITIES, a === 'burst' || a === 'tamper' ? 'major' : a === 'lowBattery' || a === 'noFlow' ? 'warning' : 'minor')])) as Record<(typeof WATER_METER_ALARMS)[number], Field<Severity>>),
   /** Volumes from interpolated registers and the DMA balance (ingest/src/water). */

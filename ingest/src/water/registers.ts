@@ -54,8 +54,7 @@ export interface RegistersAt {
 const HOUR = 3_600_000;
 
 /**
- * The corrected register of `deviceIds` at every moment of `moments` (epoch ms, any order). One query for
- * the register around each moment, one for the breaks.
+ * The corrected register of `deviceIds` at every moment of `moments` (epoch ms, any order). One query.
  */
 export async function registersAt(db: SqlReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
   const at = new Map<string, RegisterAt[]>();
@@ -88,23 +87,29 @@ export async function registersAt(db: SqlReader, deviceIds: readonly string[], m
     grid AS (SELECT d.device_id, b.t FROM d CROSS JOIN b),
     lo AS (SELECT g.device_id, g.t, r.t AS t0, r.reg AS r0, r.idx AS i0 FROM grid g ASOF LEFT JOIN reg r ON g.device_id = r.device_id AND g.t >= r.t),
     hi AS (SELECT g.device_id, g.t, r.t AS t1, r.reg AS r1, r.idx AS i1 FROM grid g ASOF LEFT JOIN reg r ON g.device_id = r.device_id AND g.t <= r.t),
-    span AS (SELECT device_id, min(t) AS first_t, max(t) AS last_t, arg_min(reg, t) AS first_r, arg_max(reg, t) AS last_r FROM reg GROUP BY device_id)
-    SELECT lo.device_id, lo.t, lo.t0, lo.r0, lo.i0, hi.t1, hi.r1, hi.i1, span.first_t, span.last_t, span.first_r, span.last_r
+    span AS (
+      SELECT device_id, min(t) AS first_t, max(t) AS last_t, arg_min(reg, t) AS first_r, arg_max(reg, t) AS last_r,
+        list({'t': t, 'kind': kind, 'prev': prev, 'idx': idx} ORDER BY t) FILTER (WHERE kind <> 'normal') AS breaks
+      FROM reg GROUP BY device_id)
+    SELECT lo.device_id, lo.t, lo.t0, lo.r0, lo.i0, hi.t1, hi.r1, hi.i1, span.first_t, span.last_t, span.first_r, span.last_r, span.breaks
     FROM lo JOIN hi USING (device_id, t) LEFT JOIN span USING (device_id)`,
     params,
   );
-  const breaks = await db.all(`WITH ${corrected} SELECT device_id, t, kind, prev, idx FROM reg WHERE kind <> 'normal' ORDER BY device_id, t`, params);
+  const breaks: RegisterBreak[] = [];
+  const seen = new Set<string>();
   const byKey = new Map<string, RegisterAt>();
   for (const r of rows) {
     const id = String(r.device_id);
     const t = toNumber(r.t)!;
     byKey.set(`${id}|${t}`, interpolate(id, t, r, s.maxGapMs));
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const b of (r.breaks ?? []) as Array<Record<string, unknown>>) {
+      breaks.push({ deviceId: id, ts: toNumber(b.t)!, kind: b.kind === 'rollover' ? 'rollover' : 'reset', fromIndexL: toNumber(b.prev)!, toIndexL: toNumber(b.idx)! });
+    }
   }
   for (const id of deviceIds) at.set(id, moments.map((t) => byKey.get(`${id}|${t}`) ?? unknown(id, t)));
-  return {
-    at,
-    breaks: breaks.map((r) => ({ deviceId: String(r.device_id), ts: toNumber(r.t)!, kind: r.kind === 'rollover' ? 'rollover' : 'reset', fromIndexL: toNumber(r.prev)!, toIndexL: toNumber(r.idx)! })),
-  };
+  return { at, breaks };
 }
 
 const unknown = (deviceId: string, at: number): RegisterAt => ({ deviceId, at, litres: null, indexL: null, how: 'unknown', beforeTs: null, afterTs: null });

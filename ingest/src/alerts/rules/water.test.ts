@@ -54,7 +54,7 @@ describe('water rules', () => {
   });
 
   it('welfare watch: only with welfareWatch = true, after the configured hours (or the household\'s own)', () => {
-    const ctx = testContext({ watched: { welfareWatch: true }, short: { welfareWatch: 'true', welfareHours: 4 }, other: {} });
+    const ctx = testContext({ watched: { welfareWatch: true }, short: { welfareWatch: 'true', welfareHours: 4 }, other: {} }, { water: { welfareNoUseHours: 12 } });
     const idle = series((i) => (i === 1 ? 10 : 0), 4 * 13);
     for (const id of ['watched', 'short', 'other']) onWaterSamples(ctx, id, idle);
     expect(ctx.active('welfare-watch').map((c) => c.deviceId).sort()).toEqual(['short', 'watched']);
@@ -83,7 +83,7 @@ describe('water rules', () => {
   });
 
   it('welfare: a dripping tap (8 L/h) is no sign of life; a silent enrolled meter is a welfare concern', () => {
-    const ctx = testContext({ drip: { welfareWatch: true }, lives: { welfareWatch: true }, other: {} });
+    const ctx = testContext({ drip: { welfareWatch: true }, lives: { welfareWatch: true }, other: {} }, { water: { welfareNoUseHours: 12, welfareSilentHours: 12 } });
     onWaterSamples(ctx, 'drip', series(() => 2, 4 * 13));
     onWaterSamples(ctx, 'lives', series((i) => (i % 8 === 0 ? 12 : 2), 4 * 13));
     expect(ctx.active('welfare-watch').map((c) => c.deviceId)).toEqual(['drip']);

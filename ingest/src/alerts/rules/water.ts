@@ -3,6 +3,7 @@ import { tierBelow } from '../thresholds.js';
 import type { Condition, Severity } from '../types.js';
 import type { LastSeen } from './device-status.js';
 import { boolAttr, numberAttr, round1, type RuleContext } from './context.js';
+import { DMA_INLET_SITE } from '../../water/balance.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -17,6 +18,11 @@ export interface MeterState {
   lastDryHourEnd: number;
   /** End of the last interval with use: flow above the welfare leak level (first sample counts as use). */
   lastUseTs: number;
+  /**
+   * The meter's steady flow (a drip, a running cistern): its lowest interval flow over the last 12–24 h,
+   * kept in two 12-hour buckets. Optional: state saved before it existed has none.
+   */
+  steady?: { bucketStart: number; current: number | null; previous: number | null };
   /** Start of the current run of flow above the burst threshold. */
   highFlowSince: number | null;
   flowLph: number | null;
@@ -30,6 +36,21 @@ const scope = (id: string) => `water:${id}`;
 const EVENT_FLAGS: Record<string, [string, boolean]> = {
   leak_detected: ['leak', true], leak_cleared: ['leak', false], burst: ['burst', true], backflow: ['backflow', true], tamper: ['tamper', true], low_battery: ['lowBattery', true],
 };
+
+const STEADY_BUCKET_MS = 12 * HOUR;
+
+/** The steady flow a drip sets (L/h): the lowest interval flow of the last 12–24 h, at most `leakLph`. */
+function steadyFlow(m: MeterState, leakLph: number): number {
+  const lows = [m.steady?.current, m.steady?.previous].filter((x): x is number => typeof x === 'number');
+  return Math.min(leakLph, ...lows);
+}
+
+function noteSteady(m: MeterState, ts: number, flowLph: number): void {
+  let st = m.steady ?? { bucketStart: ts, current: null, previous: null };
+  if (ts - st.bucketStart >= STEADY_BUCKET_MS) st = { bucketStart: ts, current: null, previous: ts - st.bucketStart < 2 * STEADY_BUCKET_MS ? st.current : null };
+  st.current = st.current === null ? Math.max(0, flowLph) : Math.min(st.current, Math.max(0, flowLph));
+  m.steady = st;
+}
 
 /** Burst threshold, L/h: a share of the meter's Q3 (attribute `q3Lph`, or the older `nominalFlowLph`). */
 function burstLphOf(ctx: RuleContext, deviceId: string): number {
@@ -56,8 +77,11 @@ export function onWaterSamples(ctx: RuleContext, deviceId: string, samples: read
       } else {
         m.dryRunStart = null;
       }
-      // Welfare: a drip or a running cistern is no sign of life; use is flow above the leak level.
-      if (litres > 0 && litres / hours > w.welfareLeakLph) m.lastUseTs = s.ts;
+      // Welfare: a drip or a running cistern is no sign of life. Use is water above the meter's steady flow
+      // (counted up to the leak level: a steady flow above it is a burst, not a drip) by more than a tap's worth.
+      const steady = steadyFlow(m, w.welfareLeakLph);
+      if (litres - steady * hours > w.welfareMinUseL) m.lastUseTs = s.ts;
+      noteSteady(m, s.ts, litres / hours);
       m.flowLph = s.flowLph ?? litres / hours;
       m.reverse = litres <= -w.backflowMinL || m.flowLph < 0;
       // Deadband: a burst in progress holds down to 80 % of the threshold.
@@ -87,15 +111,19 @@ function evaluateMeter(ctx: RuleContext, deviceId: string, m: MeterState, burstL
   const { rules, water: w } = ctx.config;
   const cond = (rule: string, active: boolean, severity: Severity, message: string, extra: Partial<Condition> = {}): void =>
     ctx.report({ deviceId, rule, object: null, active, severity, message, deviceType: 'water-meter', ...extra });
+  const attrs = ctx.attributes(deviceId);
+  // A DMA's inlet (bulk) meter always flows: the household leak rule means nothing there, and its burst
+  // level is its own Q3 (attribute q3Lph) or none. Its leaks are the DMA's night flow.
+  const inlet = attrs['site'] === DMA_INLET_SITE;
   // One leak alert per meter, whether the meter's own flag, this rule, or both see it.
   const sinceDryH = (m.lastTs - m.lastDryHourEnd) / HOUR;
-  const ruleSees = sinceDryH > w.leakWindowHours;
+  const ruleSees = !inlet && sinceDryH > w.leakWindowHours;
   const meterSees = m.flags.leak === true;
   const seenBy = ruleSees && meterSees ? 'both' : ruleSees ? 'rule' : meterSees ? 'meter' : null;
   const why = [...(ruleSees ? [`no flow-free ${w.leakDryMinutes} min in the last ${round1(sinceDryH)} h`] : []), ...(meterSees ? ["the meter's own leak alarm"] : [])];
   cond('water-leak', seenBy !== null, rules['water-leak'].severity, `continuous flow: ${why.join(', and ') || `a flow-free ${w.leakDryMinutes} min within the last ${w.leakWindowHours} h`}`, { value: round1(sinceDryH), detail: { seenBy } });
   const burstMin = m.highFlowSince === null ? 0 : (m.lastTs - m.highFlowSince) / MIN;
-  cond('water-burst', burstMin >= w.burstMinutes, rules['water-burst'].severity, `flow ${Math.round(m.flowLph ?? 0)} L/h above ${Math.round(burstLph)} L/h for ${Math.round(burstMin)} min`, { value: m.flowLph });
+  if (!inlet || numberAttr(attrs, 'q3Lph') !== undefined) cond('water-burst', burstMin >= w.burstMinutes, rules['water-burst'].severity, `flow ${Math.round(m.flowLph ?? 0)} L/h above ${Math.round(burstLph)} L/h for ${Math.round(burstMin)} min`, { value: m.flowLph });
   cond('water-backflow', m.reverse, rules['water-backflow'].severity, 'reverse flow: the register ran backwards', { value: m.flowLph });
   if (m.batteryPct !== null) {
     const tier = [{ severity: rules['water-low-battery'].severity, threshold: w.lowBatteryPct }];
@@ -106,7 +134,6 @@ function evaluateMeter(ctx: RuleContext, deviceId: string, m: MeterState, burstL
     if (m.flags[flag] === undefined || flag === 'leak') continue;
     ctx.report({ deviceId, rule: 'meter-alarm', object: flag, active: m.flags[flag], severity: w.flagSeverity[flag], message: `meter reports ${flag}`, deviceType: 'water-meter' });
   }
-  const attrs = ctx.attributes(deviceId);
   // Welfare watch (見守り) only for households enrolled at provisioning; anything else is surveillance.
   if (boolAttr(attrs, 'welfareWatch')) {
     const hours = numberAttr(attrs, 'welfareHours') ?? w.welfareNoUseHours;
