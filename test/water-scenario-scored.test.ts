@@ -4,17 +4,92 @@
  * non-revenue water per DMA-day within ±2 % of the true network loss wherever every meter read, and
  * flagged incomplete wherever one was silent; night-flow alerts (with LoRaWAN meters ~5 h late) and
  * welfare alerts (with a dripping household) at precision and recall 100 %; no burst alert from a bath.
+ *
+ * At the end of the same run, chromium looks at the console's water view as the water bureau would (when
+ * Debian's chromium is there; on CI it must be): screenshots go to test-artifacts/screenshots/
+ * (docs/screenshots/ has copies).
  */
+import { DeviceSession, MemoryIdentityStore } from '@tsunagaru/edge-agent';
+import { addToken, tokensPathFor } from '@tsunagaru/ingest';
 import { describe, expect, it } from 'vitest';
-import { runWaterScoredScenario } from '../simulators/src/water-scenario/scored-run.js';
+import { runWaterScoredScenario, type WaterScoredRun } from '../simulators/src/water-scenario/scored-run.js';
 import { loadWaterScenario } from '../simulators/src/water-scenario/schema.js';
 import { formatWaterScorecard, missedWaterTargets } from '../simulators/src/water-scenario/score.js';
+import { ARTIFACTS, chromiumAvailable, launchBrowser } from './support/browser.js';
+
+const DAY = 86_400_000;
+
+/** A household read daily at noon for 14 months: more in summer, and a running cistern in the last month. */
+function yearOfDays(end: number): Array<{ ts: number; indexL: number }> {
+  const out: Array<{ ts: number; indexL: number }> = [];
+  let index = 250_000;
+  for (let t = end - 425 * DAY; t <= end; t += DAY) {
+    const month = new Date(t + 9 * 3_600_000).getUTCMonth();
+    index += Math.round(380 + 120 * Math.sin(((month - 3) / 12) * 2 * Math.PI) + (t > end - 22 * DAY ? 260 : 0) + ((t / DAY) % 7) * 9);
+    out.push({ ts: t, indexL: index });
+  }
+  return out;
+}
 
 describe('water scenario scored against ground truth', () => {
-  it('water-week: balances, night flow with late batches, welfare with a drip, baths', async () => {
+  const seen: Record<string, string | number | boolean> = {};
+  const errors: string[] = [];
+  const browserThere = chromiumAvailable();
+
+  // One run: the scorecard, then (the stack still up) the console in chromium.
+  it('water-week: balances, night flow with late batches, welfare with a drip, baths; and the console\'s water view', async () => {
     const scenario = await loadWaterScenario(new URL('../simulators/scenarios/water-week.yaml', import.meta.url).pathname);
     const started = Date.now();
-    const r = await runWaterScoredScenario({ scenario });
+    const r: WaterScoredRun = await runWaterScoredScenario({
+      scenario,
+      inspect: async ({ httpUrl, mqttUrl, adminToken, dataDir }) => {
+        if (!browserThere) return;
+        // A household outside the scenario's DMAs with 14 months of daily reads, for the monthly chart.
+        const res = await fetch(`${httpUrl}/api/v1/devices`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'wm-household-demo', type: 'water-meter', attributes: {} }) });
+        const { secret } = (await res.json()) as { secret: string };
+        const end = Date.parse('2026-11-22T12:00:00+09:00');
+        const session = new DeviceSession({ url: mqttUrl, deviceId: 'wm-household-demo', type: 'water-meter', secret, fw: '1', model: 'sim', sampleSec: 86_400, identity: new MemoryIdentityStore(), clock: () => end });
+        await session.start();
+        await session.publishTelemetry(yearOfDays(end));
+        await session.stop();
+        const { token } = await addToken(tokensPathFor(dataDir), 'water-bureau', 'water bureau desk');
+        const browser = await launchBrowser();
+        try {
+          const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+          page.on('pageerror', (e) => errors.push(e.message));
+          await page.goto(`${httpUrl}/#water`);
+          await page.getByLabel('API token').fill(token);
+          await page.getByRole('button', { name: 'Sign in' }).click();
+          await expect.poll(() => page.locator('#whoami').textContent()).toContain('water-bureau');
+          // The scenario's week, picked with the range picker.
+          await page.getByLabel('From', { exact: true }).fill('2026-11-16');
+          await page.getByLabel('To (inclusive)').fill('2026-11-22');
+          await page.getByLabel('To (inclusive)').dispatchEvent('change');
+          await expect.poll(() => page.locator('#dma-rows tr[data-dma="toyosu-1"]').textContent()).toMatch(/24 \/ 24/);
+          seen.nakanoRow = (await page.locator('#dma-rows tr[data-dma="nakano-3"]').textContent()) ?? '';
+          await page.getByRole('button', { name: 'Chart of DMA nakano-3 per day' }).click();
+          await expect.poll(() => page.locator('#dma-chart-title').textContent()).toBe('DMA nakano-3 per day');
+          await expect.poll(() => page.locator('#dma-night-chart canvas').count()).toBe(1);
+          seen.axes = (await page.locator('#dma-balance-chart .u-axis').count()) >= 2;
+          await page.screenshot({ path: `${ARTIFACTS}/console-water-dma.png`, fullPage: true });
+
+          await page.getByLabel('Meter').fill('wm-household-demo');
+          await page.getByLabel('Meter').dispatchEvent('change');
+          await page.getByLabel('Per', { exact: true }).selectOption('month');
+          await expect.poll(() => page.locator('#usage-rows tr').count()).toBeGreaterThan(3);
+          seen.usageRows = (await page.locator('#usage-rows').textContent()) ?? '';
+          await page.locator('#usage-title').scrollIntoViewIfNeeded();
+          await page.screenshot({ path: `${ARTIFACTS}/console-water-household.png`, fullPage: true });
+
+          seen.leaks = (await page.locator('#leak-list').textContent()) ?? '';
+          seen.welfare = (await page.locator('#welfare-rows').textContent()) ?? '';
+          await page.locator('#leaks-title').scrollIntoViewIfNeeded();
+          await page.screenshot({ path: `${ARTIFACTS}/console-water-leaks-welfare.png`, fullPage: true });
+        } finally {
+          await browser.close();
+        }
+      },
+    });
     console.log(`${formatWaterScorecard(r.scorecard)}\n  (${r.published} messages, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
     expect(missedWaterTargets(r.scorecard)).toEqual([]);
     // What the scenario scripts, as the truth states it.
@@ -29,7 +104,19 @@ describe('water scenario scored against ground truth', () => {
     expect(r.truth.lateBatch).toHaveLength(8);
     expect(r.scorecard.nrw.fullCoverageDays).toBe(12);
     expect(r.scorecard.nrw.partialDays).toBe(2);
-    // The running cistern households: one stops living there (noticed), one lives on (not).
+    // The running cistern households: two stop living there (noticed), one lives on (not).
     expect(r.truth.welfare.filter((w) => w.dripLph !== null).map((w) => [w.deviceId, w.event])).toEqual([['wm-nakano-3-008', 'stops-using-water'], ['wm-nakano-3-009', 'none'], ['wm-toyosu-1-004', 'stops-using-water']]);
-  }, 900_000);
+    if (!browserThere) return;
+    // The console showed the week: balances with coverage, night flow, household months, leaks by meter, welfare.
+    expect(errors).toEqual([]);
+    // nakano-3's meter 11 fell silent on day 5: the week's balance is not complete, and says why.
+    expect(seen.nakanoRow).toMatch(/not complete/);
+    expect(seen.axes).toBe(true);
+    // Month on month and year on year, with the running cistern's month standing out.
+    expect(seen.usageRows).toMatch(/2026-11.*\+\d+ %/);
+    expect(seen.leaks).toMatch(/dma:nakano-3.*dma-night-flow/s);
+    expect(seen.welfare).toMatch(/wm-nakano-3-011.*silent/s);
+    // No API path in what operators read.
+    expect(`${seen.leaks}${seen.welfare}`).not.toMatch(/\/api\/v1/);
+  }, 1_200_000);
 });

@@ -19,3 +19,4 @@ export { addToken, revokeToken, readTokens, tokensPathFor, FileTokenStore, type 
 export { FileAuditLog, MemoryAuditLog, auditPathFor, type AuditLog, type AuditEntry, type AuditActor, type AuditEntryInput } from './audit/audit-log.js';
 export * from './alerts/index.js';
 export { DuckDbReadingsExporter, type ReadingsExporter, type ReadingsExportRequest } from './exports/readings-export.js';
+export * as water from './water/index.js';

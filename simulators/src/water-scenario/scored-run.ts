@@ -23,7 +23,7 @@ export interface WaterScoredRunOptions {
   alertRules?: Record<string, unknown>;
   logger?: Logger;
   /** At the end, the stack still up (a browser looks at the console). */
-  inspect?: (stack: { httpUrl: string; adminToken: string; dataDir: string }) => Promise<void>;
+  inspect?: (stack: { httpUrl: string; mqttUrl: string; adminToken: string; dataDir: string }) => Promise<void>;
   /** Simulated days in a wall-clock progress line, for the CLI. */
   onDay?: (day: number) => void;
 }
@@ -85,7 +85,8 @@ export async function runWaterScoredScenario(o: WaterScoredRunOptions): Promise<
           await new Promise((r) => setTimeout(r, 2));
         }
         await engine.idle();
-        await engine.tick();
+        // The clock-driven rules (silence, nights, monthly use) once every simulated quarter-hour.
+        if ((ts - compiled.t0) % 900_000 === 0) await engine.tick();
         const day = Math.floor((ts - compiled.t0) / 86_400_000);
         if (day !== lastDay) o.onDay?.((lastDay = day));
       },
@@ -103,7 +104,7 @@ export async function runWaterScoredScenario(o: WaterScoredRunOptions): Promise<
     const alerts: ObservedWaterAlert[] = listed.map((a) => ({ id: a['id'], rule: a['rule'], deviceId: a['deviceId'], object: a['object'] ?? null, state: a['state'], raisedAt: a['raisedAt'], ...(a['rule'] === 'dma-night-flow' ? { raisedNights: nights.get(a['id']) ?? [] } : {}) }));
     const scorecard = scoreWater(truth, days, alerts);
     try {
-      await o.inspect?.({ httpUrl: ingest.httpUrl, adminToken: ADMIN_TOKEN, dataDir: dir });
+      await o.inspect?.({ httpUrl: ingest.httpUrl, mqttUrl, adminToken: ADMIN_TOKEN, dataDir: dir });
     } finally {
       await run.stop();
     }
