@@ -127,7 +127,9 @@ describe.runIf(serverAvailable(INFLUXD_BIN))('dashboard queries on a real Influx
     // leak, m-2: nothing), of which the panel's math takes 20 % off.
     const nights = await run('"Minimum night flow at the inlet" A');
     expect(nights.filter((r) => r.inlet !== null).map((r) => r.inlet)).toContain(4);
-    expect([...new Set((await run('"Minimum night flow at the inlet" B')).filter((r) => r.customers !== null).map((r) => r.customers))]).toEqual([24]);
+    const customers = (await run('"Minimum night flow at the inlet" B')).filter((r) => r.customers !== null).map((r) => r.customers as number);
+    // Every whole night reads 24 L/h; the first night of the data lacks its first quarter (no index before it).
+    expect(customers.filter((c) => c === 24).length).toBeGreaterThanOrEqual(customers.length - 1);
     expect((await run('"Meter alarms by flag" A')).some((r) => Number(r.count) > 0)).toBe(true);
   });
 

@@ -32,7 +32,7 @@ function volume(meters: string, bucket: string | null): string {
 const quarters = (meters: string) =>
   `SELECT sum("l") AS "l" FROM (SELECT non_negative_difference(last(${fld(W, 'indexL')})) AS "l" FROM ${from(W)} WHERE $timeFilter AND ${inDma} AND ${meters} GROUP BY ${QUARTER}, ${tag(W, 'deviceId')}, ${tag(W, 'dma')}) WHERE $timeFilter GROUP BY ${QUARTER}, ${tag(W, 'dma')}`;
 /** Per night (02:00–04:00 JST, see conventions.ts): the inlet's lowest quarter-hour flow, L/h. */
-const inletMinimum = `SELECT first("lph") AS "inlet" FROM (SELECT min("l") * 4 AS "lph" FROM (${quarters(inlets)}) WHERE $timeFilter GROUP BY ${NIGHT_BUCKET}, ${tag(W, 'dma')}) WHERE $timeFilter GROUP BY ${NIGHT_DAY}, ${tag(W, 'dma')}`;
+const inletMinimum = `SELECT first("lph") AS "inlet" FROM (SELECT min("l") / 0.25 AS "lph" FROM (${quarters(inlets)}) WHERE $timeFilter GROUP BY ${NIGHT_BUCKET}, ${tag(W, 'dma')}) WHERE $timeFilter GROUP BY ${NIGHT_DAY}, ${tag(W, 'dma')}`;
 /** Per night: the customers' mean flow over the window, L/h. */
 const customersAtNight = `SELECT first("lph") AS "customers" FROM (SELECT sum("l") / 2 AS "lph" FROM (${quarters(customers)}) WHERE $timeFilter GROUP BY ${NIGHT_BUCKET}, ${tag(W, 'dma')}) WHERE $timeFilter GROUP BY ${NIGHT_DAY}, ${tag(W, 'dma')}`;
 /** The share of the customers' night use taken as legitimate: the alert rules' default (water.night.legitimateUsePct). */
@@ -75,7 +75,7 @@ export function waterBureauDashboard(): Dashboard {
             queries: [
               influxql(inletMinimum, 'A').alias('$tag_dma inlet minimum'),
               influxql(customersAtNight, 'B').alias('$tag_dma customers at night').hide(true),
-              math('C', `$A - ${LEGITIMATE} * $B`),
+              math('C', `$A - $B * ${LEGITIMATE}`),
             ],
           }),
           table({
