@@ -13,7 +13,7 @@ import { balanceSettings, nightSettings } from '../../water/settings.js';
 import { dmaBalances, dmaNights, meterUsage, monthlyReads } from '../../water/index.js';
 import type { ApiDeps } from '../deps.js';
 import { canSeeDeviceType, READ_ROLES, roleOf } from '../roles.js';
-import { deviceIdParam, timeParam } from '../schemas.js';
+import { deviceIdParam, ref, timeParam } from '../schemas.js';
 import { parseRange, parseTime } from '../time-range.js';
 import { balanceSchema, nightSchema, readSchema, usageSchema } from './water-schemas.js';
 
@@ -69,6 +69,7 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
             type: 'object', required: ['dma', 'from', 'to', 'count', 'days'],
             properties: { dma: { type: 'string' }, from: { type: 'integer' }, to: { type: 'integer' }, count: { type: 'integer' }, days: { type: 'array', items: { type: 'object', required: ['date', 'balance', 'night'], properties: { date: { type: 'string' }, balance: balanceSchema, night: nightSchema } } } },
           },
+          404: { ...ref('Error'), description: 'no water meters in that DMA' },
         },
       },
     },
@@ -81,6 +82,7 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
       if (ms.length === 0) throw new IngestError('INGEST_ERR_NOT_FOUND', `no water meters in DMA "${request.params.dma.slice(0, 64)}"`);
       const c = clock();
       const days = daysBetween(from, to, c);
+      if (days.length === 0) return { dma: request.params.dma, from, to, count: 0, days: [] };
       const bounds = [...days, days.at(-1)! + DAY];
       const [balances, nights] = await Promise.all([dmaBalances(db, ms, bounds, balanceSettings(water())), dmaNights(db, ms, days.map((d) => localDate(d, c)), c, balanceSettings(water()))]);
       const b = balances.get(request.params.dma)!;
@@ -98,7 +100,10 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
         tags: ['water'],
         params: deviceIdParam,
         querystring: { type: 'object', additionalProperties: false, properties: { interval: { type: 'string', enum: ['day', 'month'], default: 'day' }, from: timeParam('start (inclusive)'), to: timeParam('end (exclusive); default: now') } },
-        response: { 200: { type: 'object', required: ['deviceId', 'interval', 'count', 'buckets'], properties: { deviceId: { type: 'string' }, interval: { type: 'string' }, count: { type: 'integer' }, buckets: { type: 'array', items: usageSchema } } } },
+        response: {
+          200: { type: 'object', required: ['deviceId', 'interval', 'count', 'buckets'], properties: { deviceId: { type: 'string' }, interval: { type: 'string' }, count: { type: 'integer' }, buckets: { type: 'array', items: usageSchema } } },
+          404: { ...ref('Error'), description: 'no water meter with that id (or not one the caller works with)' },
+        },
       },
     },
     async (request) => {
@@ -130,7 +135,10 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
         summary: "Monthly register reads for billing: each meter's register at the start of the month and of the next (local midnight on the 1st, interpolated between the readings around it), and the month's consumption; estimated reads say so",
         tags: ['water'],
         querystring: readsQuery,
-        response: { 200: { type: 'object', required: ['month', 'count', 'reads'], properties: { month: { type: 'string' }, dma: { type: ['string', 'null'] }, count: { type: 'integer' }, reads: { type: 'array', items: readSchema } } } },
+        response: {
+          200: { type: 'object', required: ['month', 'count', 'reads'], properties: { month: { type: 'string' }, dma: { type: ['string', 'null'] }, count: { type: 'integer' }, reads: { type: 'array', items: readSchema } } },
+          404: { ...ref('Error'), description: 'no water meters in that DMA' },
+        },
       },
     },
     async (request) => {
@@ -140,7 +148,18 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
   );
   app.get<{ Querystring: ReadsQs }>(
     '/api/v1/water/reads.csv',
-    { config: { roles: READ_ROLES }, schema: { summary: 'The monthly register reads as CSV (RFC 4180, UTF-8)', tags: ['water'], querystring: readsQuery, produces: ['text/csv'] } },
+    {
+      config: { roles: READ_ROLES },
+      schema: {
+        summary: 'The monthly register reads as CSV (RFC 4180, UTF-8), one line per meter',
+        tags: ['water'],
+        querystring: readsQuery,
+        response: {
+          200: { description: 'CSV file (a download: content-disposition attachment)', content: { 'text/csv': { schema: { type: 'string', format: 'binary' } } } },
+          404: { ...ref('Error'), description: 'no water meters in that DMA' },
+        },
+      },
+    },
     async (request, reply) => {
       const out = await reads(request);
       const cols = ['deviceId', 'dma', 'inlet', 'month', 'startIndexL', 'endIndexL', 'consumptionL', 'estimated', 'startHow', 'endHow', 'rollovers', 'resets'] as const;
