@@ -60,23 +60,24 @@ describe('water scenario scored against ground truth', () => {
           await page.goto(`${httpUrl}/#water`);
           await page.getByLabel('API token').fill(token);
           await page.getByRole('button', { name: 'Sign in' }).click();
-          await expect.poll(() => page.locator('#whoami').textContent()).toContain('water-bureau');
+          await expect.poll(() => page.locator('#whoami').textContent(), { timeout: 30_000 }).toContain('water-bureau');
           // The scenario's week, picked with the range picker.
-          await page.getByLabel('From', { exact: true }).fill('2026-11-16');
-          await page.getByLabel('To (inclusive)').fill('2026-11-22');
-          await page.getByLabel('To (inclusive)').dispatchEvent('change');
-          await expect.poll(() => page.locator('#dma-rows tr[data-dma="toyosu-1"]').textContent()).toMatch(/24 \/ 24/);
+          const slow = { timeout: 30_000 };
+          await page.locator('#water-from').fill('2026-11-16');
+          await page.locator('#water-to').fill('2026-11-22');
+          await page.locator('#water-to').dispatchEvent('change');
+          await expect.poll(() => page.locator('#dma-rows tr[data-dma="toyosu-1"]').textContent(), slow).toMatch(/24 \/ 24/);
           seen.nakanoRow = (await page.locator('#dma-rows tr[data-dma="nakano-3"]').textContent()) ?? '';
           await page.getByRole('button', { name: 'Chart of DMA nakano-3 per day' }).click();
-          await expect.poll(() => page.locator('#dma-chart-title').textContent()).toBe('DMA nakano-3 per day');
-          await expect.poll(() => page.locator('#dma-night-chart canvas').count()).toBe(1);
+          await expect.poll(() => page.locator('#dma-chart-title').textContent(), slow).toBe('DMA nakano-3 per day');
+          await expect.poll(() => page.locator('#dma-night-chart canvas').count(), slow).toBe(1);
           seen.axes = (await page.locator('#dma-balance-chart .u-axis').count()) >= 2;
           await page.screenshot({ path: `${ARTIFACTS}/console-water-dma.png`, fullPage: true });
 
-          await page.getByLabel('Meter').fill('wm-household-demo');
-          await page.getByLabel('Meter').dispatchEvent('change');
-          await page.getByLabel('Per', { exact: true }).selectOption('month');
-          await expect.poll(() => page.locator('#usage-rows tr').count()).toBeGreaterThan(3);
+          await page.locator('#usage-meter').fill('wm-household-demo');
+          await page.locator('#usage-meter').dispatchEvent('change');
+          await page.locator('#usage-interval').selectOption('month');
+          await expect.poll(() => page.locator('#usage-rows tr').count(), slow).toBeGreaterThan(3);
           seen.usageRows = (await page.locator('#usage-rows').textContent()) ?? '';
           await page.locator('#usage-title').scrollIntoViewIfNeeded();
           await page.screenshot({ path: `${ARTIFACTS}/console-water-household.png`, fullPage: true });
