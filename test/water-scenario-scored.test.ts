@@ -84,8 +84,6 @@ describe('water scenario scored against ground truth', () => {
 
           seen.leaks = (await page.locator('#leak-list').textContent()) ?? '';
           seen.welfare = (await page.locator('#welfare-rows').textContent()) ?? '';
-          await page.locator('#leaks-title').scrollIntoViewIfNeeded();
-          await page.screenshot({ path: `${ARTIFACTS}/console-water-leaks-welfare.png`, fullPage: true });
         } finally {
           await browser.close();
         }
