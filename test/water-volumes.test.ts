@@ -14,7 +14,9 @@ import { startStack, type Stack } from './support/stack.js';
 const H = 3_600_000;
 const Q = 15 * 60_000;
 const D0 = Date.parse('2026-11-30T00:00:00+09:00');
-/** The ingest's clock: 2026-12-02 03:00 JST, past November's grace for the usage notice. */
+/** The ingest's clock while the meters publish: 2026-12-01 12:00 JST, within November's grace (24 h). */
+const PUBLISHED = D0 + 36 * H;
+/** … and afterwards: 2026-12-02 03:00 JST, past November's grace, when its usage notices are judged. */
 const NOW = D0 + 51 * H;
 
 /** Readings every `step` from `from` to `to` (inclusive) of a register growing at `lph`. */
@@ -40,6 +42,7 @@ const monthly = (() => {
 
 describe('water figures from interpolated registers (hand-made cases)', () => {
   let stack: Stack;
+  let now = PUBLISHED;
   const get = async (path: string) => {
     const res = await stack.api.get(path);
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -47,8 +50,8 @@ describe('water figures from interpolated registers (hand-made cases)', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ clock: () => NOW });
-    const devices = devicePublisher(stack, () => NOW);
+    stack = await startStack({ clock: () => now });
+    const devices = devicePublisher(stack, () => now);
     const meters: Array<[string, Record<string, string | boolean>, Array<{ ts: number; indexL: number }>]> = [
       // DMA exact-1: every meter reads around both ends of the day.
       ['ex-inlet', { dma: 'exact-1', site: 'dma-inlet' }, linear(D0 - H, D0 + 25 * H, Q, 50_000, 200)],
@@ -66,6 +69,7 @@ describe('water figures from interpolated registers (hand-made cases)', () => {
     for (const [id, attrs] of meters) await devices.provision(id, 'water-meter', attrs);
     for (const [id, , samples] of meters) await devices.publish(id, samples);
     await devices.close();
+    now = NOW;
   });
   afterAll(async () => stack?.close());
 
