@@ -48,7 +48,7 @@ describe('alerts: water meters and smart poles, over MQTT', () => {
   const alerts = async (query: string) => (await stack.api.get(`/api/v1/alerts?${query}`)).body.alerts as Array<Record<string, any>>;
 
   beforeAll(async () => {
-    stack = await startStack({ clock: () => now, alertRules: parseAlertRules({ evaluateEverySec: 3600 }) });
+    stack = await startStack({ clock: () => now, alertRules: parseAlertRules({ evaluateEverySec: 3600, water: { welfareNoUseHours: 12 } }) });
     devices = devicePublisher(stack, () => now);
     for (const [id, attrs] of [
       ['wm-leaky', { dma: 'toyosu-1' }],

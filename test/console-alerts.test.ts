@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { addToken, tokensPathFor } from '@tsunagaru/ingest';
+import { addToken, parseAlertRules, tokensPathFor } from '@tsunagaru/ingest';
 import { ARTIFACTS, chromiumAvailable, launchBrowser } from './support/browser.js';
 import { devicePublisher } from './support/publisher.js';
 import { ADMIN_TOKEN, startStack, type Stack } from './support/stack.js';
@@ -31,7 +31,8 @@ describe.runIf(chromiumAvailable())('console: alerts, resilience and water views
   }
 
   beforeAll(async () => {
-    stack = await startStack();
+    // The watched household below stops using water 13 h before the end: the welfare notice after 12 h.
+    stack = await startStack({ alertRules: parseAlertRules({ water: { welfareNoUseHours: 12 } }) });
     devices = devicePublisher(stack, Date.now);
     await devices.provision('bsp-oshima', 'bs-power', { site: 'oshima-motomachi', island: 'oshima', battery: 'li-ion', targetHours: 72 });
     await devices.provision('bsp-tocho', 'bs-power', { site: 'tokyo-metropolitan-government', targetHours: 24 });

@@ -31,12 +31,12 @@ it('a meter whose clock jumps to 2099: that sample is a dead letter with the rea
   expect(skewed.status.clockSkewMs).toBeLessThanOrEqual(Y2099 - Date.now() + 60_000);
   expect(skewed.latest).toEqual({});
 
-  // The clock is set right again: an hour of live readings every 5 min at 600 L/h (a burst: above 10 % of
-  // the 2,500 L/h nominal flow for 30 min), the last one with the tamper flag.
+  // The clock is set right again: an hour of live readings every 5 min at 900 L/h (a burst: above 30 % of
+  // the 2,500 L/h Q3 for 30 min), the last one with the tamper flag.
   const start = Date.now() - 60 * MIN;
   for (let i = 0; i <= 12; i++) {
     const ts = start + i * 5 * MIN;
-    await device.publishAsync(topic, telemetryPayload('wm-clock', i + 1, [{ ts, indexL: 1000 + i * 50, flowLph: 600, ...(i === 12 ? { alarms: ['tamper'] } : {}) }]), { qos: 1 });
+    await device.publishAsync(topic, telemetryPayload('wm-clock', i + 1, [{ ts, indexL: 1000 + i * 75, flowLph: 900, ...(i === 12 ? { alarms: ['tamper'] } : {}) }]), { qos: 1 });
   }
   const alerts = await waitFor('the burst and tamper alarms', async () => {
     const active = ((await api.get('/api/v1/alerts?state=active&deviceId=wm-clock')).body.alerts as Array<{ rule: string; object: string | null }>) ?? [];
@@ -49,7 +49,7 @@ it('a meter whose clock jumps to 2099: that sample is a dead letter with the rea
     const d = (await api.get('/api/v1/devices/wm-clock')).body;
     return d.latest.indexL?.ts === start + 60 * MIN ? d : undefined;
   });
-  expect(detail.latest.indexL).toEqual({ value: 1600, ts: start + 60 * MIN });
+  expect(detail.latest.indexL).toEqual({ value: 1900, ts: start + 60 * MIN });
   expect(Math.abs(detail.status.clockSkewMs)).toBeLessThan(60_000); // the live readings show a clock that is right again
   await device.endAsync();
 });

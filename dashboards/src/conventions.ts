@@ -19,10 +19,13 @@ export const REPORTING_WINDOW = '30m';
 export const GAZETTEER_PATH = 'public/gazetteer/tsunagaru-sites.json';
 
 /**
- * Minimum night flow window, 02:00–04:00 Japan time (UTC+9). InfluxQL cannot filter by hour of day, so
- * night flow is the day's lowest 2-hour DMA flow on 2-hour buckets offset by 1 h, which makes them start
- * at even hours JST (02:00–04:00 is one of them).
+ * Minimum night flow, the ingest's definition (ingest/src/water/night-flow.ts): the inlet's lowest
+ * interval flow in 02:00–04:00 JST, less a share of the customers' night consumption. InfluxQL cannot
+ * filter by hour of day, so: volumes per 15 minutes (the difference of each meter's last index, carried by
+ * the quarter they end in), 2-hour buckets offset by 75 min (UTC), so that one holds the quarters ending
+ * 02:15…04:00 JST, i.e. the water of 02:00–04:00, and daily buckets starting 02:15 JST whose first
+ * 2-hour bucket is that one. An inlet read every 15 min (or more often) gives the ingest's figure.
  */
-export const NIGHT_BUCKET = 'time(2h, 1h)';
-/** Nights averaged into the baseline the night flow is compared with. */
-export const BASELINE_NIGHTS = 7;
+export const QUARTER = 'time(15m)';
+export const NIGHT_BUCKET = 'time(2h, 75m)';
+export const NIGHT_DAY = 'time(1d, 1035m)';

@@ -22,3 +22,4 @@ export { DuckDbReadingsExporter, type ReadingsExporter, type ReadingsExportReque
 export { loadIntegrationsConfig, startIntegrations, DEV_EUI_ATTRIBUTE, SPARKPLUG_ATTRIBUTES, type Integrations, type IntegrationsConfig, type LoraDeviceView } from './integrations/index.js';
 export { deviceFileFormat, parseDeviceFile, type DeviceFileFormat, type DeviceFileProblem, type DeviceFileRow } from './provisioning/device-file.js';
 export { importDeviceFile, MAX_REPORTED_PROBLEMS, type DeviceImportOptions, type DeviceImportReport } from './provisioning/device-import.js';
+export * as water from './water/index.js';

@@ -78,7 +78,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   const store = await openEmbeddedStore(config.dataDir, { ...(config.duckdb ? { duckdb: config.duckdb } : {}), latestNotAfter: () => clock() + maxClockSkewMs });
   // Its own connection: saving an alert must not queue behind the drainer's batch transactions.
   const alertsDb = await store.db.fork();
-  const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, maxClockSkewMs, logger: logger.child({ component: 'alerts' }) });
+  const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, maxClockSkewMs, logger: logger.child({ component: 'alerts' }), waterReads: store.api.pool });
   // Commands go out on the ingest's own MQTT client (QoS 1, never retained); a birth releases queued ones.
   const commands = new CommandService({
     store: await DuckDbCommandStore.open(store.db),
@@ -158,6 +158,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       commands,
       ...(integrations ? { integrations } : {}),
       exports: new DuckDbReadingsExporter(store.db, store.api.pool),
+      water: store.api.pool,
       storeReaders: () => ({ pool: store.api.pool.stats(), open: store.db.readersOpen }),
       ...(config.api ? { settings: config.api } : {}),
       health: () => {

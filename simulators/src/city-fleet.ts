@@ -1,5 +1,6 @@
 import { DEFAULT_RING_TOPOLOGY } from './ring-topology.js';
-import type { FleetDeviceSpec, FleetSpec } from './fleet-spec.js';
+import { dmaInlet } from './dma-inlet.js';
+import type { FleetDeviceSpec, FleetDeviceSpecOf, FleetSpec } from './fleet-spec.js';
 import { Rng, deriveSeed } from './rng.js';
 
 /** Island node locations (approximate, at each island's main port). */
@@ -80,14 +81,15 @@ export interface DistrictOptions {
 /**
  * Water meters of one DMA with the mix a utility sees: ~30 % residents living alone (a few enrolled in
  * the welfare watch, one of whom stops using water on day 2), ~8 % vacant homes, ~3 % background leaks,
- * one burst, one backflow, one tampered meter and one dead battery.
+ * one burst, one backflow, one tampered meter and one dead battery; and the DMA's inlet (bulk) meter
+ * (`site: dma-inlet`), which counts what the households draw plus the network's background leakage.
  */
 export function waterDistrict(o: DistrictOptions): FleetSpec {
   const rng = new Rng(deriveSeed(o.seed ?? 1, `dma:${o.dma}`));
   const day = 86_400_000;
   const pick = () => rng.int(0, o.meters - 1);
   const [burst, backflow, tamper, dead, welfareVacant] = [pick(), pick(), pick(), pick(), pick()];
-  return Array.from({ length: o.meters }, (_, i): FleetDeviceSpec => {
+  const households = Array.from({ length: o.meters }, (_, i): FleetDeviceSpecOf<'water-meter'> => {
     const alone = i === welfareVacant || rng.uniform() < 0.3;
     const welfareWatch = alone && (i === welfareVacant || rng.uniform() < 0.2);
     const vacant = !alone && rng.uniform() < 0.08;
@@ -103,13 +105,15 @@ export function waterDistrict(o: DistrictOptions): FleetSpec {
         ...(vacant ? { vacantFromTs: o.startTs - 30 * day } : {}),
         ...(i === welfareVacant ? { vacantFromTs: o.startTs + day + rng.int(0, 12) * 3_600_000 } : {}),
         ...(leak ? { leak: { lph: rng.between(3, 30) } } : {}),
-        ...(i === burst ? { burst: { lph: rng.between(400, 1500), fromTs: o.startTs + rng.int(6, 48) * 3_600_000 } } : {}),
+        // Above 30 % of the meter's 2.5 m³/h Q3 (a bath at 500 L/h is no burst).
+        ...(i === burst ? { burst: { lph: rng.between(800, 1500), fromTs: o.startTs + rng.int(6, 48) * 3_600_000 } } : {}),
         ...(i === backflow ? { backflow: { atTs: o.startTs + rng.int(6, 48) * 3_600_000 } } : {}),
         ...(i === tamper ? { tamperAtTs: o.startTs + rng.int(6, 48) * 3_600_000 } : {}),
         ...(i === dead ? { batteryDeadAtTs: o.startTs + rng.int(12, 72) * 3_600_000 } : {}),
       },
     };
   });
+  return [...households, dmaInlet(o.dma, households, { lat: o.lat, lon: o.lon, backgroundLeakLph: Math.round(o.meters * rng.between(0.6, 1.4) * 10) / 10 })];
 }
 
 /** The city fleet: 29 poles, two Shinjuku DMAs of `metersPerDma` meters, the base-station plants and the ring. */

@@ -1,5 +1,6 @@
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import { BsPowerModel } from './bs-power.js';
+import { DmaInletModel } from './dma-inlet.js';
 import type { FleetDeviceSpec } from './fleet-spec.js';
 import type { DeviceModel } from './model.js';
 import { RingNodeModel } from './ring-node.js';
@@ -14,6 +15,7 @@ export function createModel(spec: FleetDeviceSpec, fleetSeed: number): DeviceMod
     case 'smart-pole':
       return new SmartPoleModel({ ...spec.simulation, ...base });
     case 'water-meter':
+      if (spec.simulation?.inlet) return new DmaInletModel({ ...spec.simulation.inlet, ...base, fleetSeed });
       return new WaterMeterModel({ ...spec.simulation, ...base });
     case 'bs-power':
       return new BsPowerModel({ ...spec.simulation, ...base });

@@ -6,8 +6,9 @@ describe('defaultFleet', () => {
   const fleet = defaultFleet();
   const ofType = (type: string) => fleet.filter((d) => d.type === type);
 
-  it('has 3 poles, 6 meters, 2 power plants and 2 ring nodes with unique, valid ids', () => {
-    expect([ofType('smart-pole').length, ofType('water-meter').length, ofType('bs-power').length, ofType('ring-node').length]).toEqual([3, 6, 2, 2]);
+  it('has 3 poles, 6 meters (and the inlet meter of each of their 2 DMAs), 2 power plants and 2 ring nodes with unique, valid ids', () => {
+    expect([ofType('smart-pole').length, ofType('water-meter').length, ofType('bs-power').length, ofType('ring-node').length]).toEqual([3, 6 + 2, 2, 2]);
+    expect(ofType('water-meter').filter((d) => d.attributes.site === 'dma-inlet').map((d) => d.attributes.dma)).toEqual(['shinjuku-n1', 'shinjuku-n2']);
     expect(new Set(fleet.map((d) => d.id)).size).toBe(fleet.length);
     for (const d of fleet) expect(isValidDeviceId(d.id)).toBe(true);
   });

@@ -3,6 +3,7 @@ import type { BsPowerOptions } from './bs-power.js';
 import type { RingNodeOptions } from './ring-node.js';
 import type { SmartPoleOptions } from './smart-pole.js';
 import type { WaterMeterOptions } from './water-meter.js';
+import { dmaInlet } from './dma-inlet.js';
 
 /** Attribute values as the device registry stores them (set at provisioning, e.g. `dma`, `site`). */
 export type AttributeValue = string | number | boolean | null;
@@ -73,6 +74,9 @@ export function defaultFleet(): FleetSpec {
     meter('shinjuku-n2', 1, 35.6968, 139.6904),
     meter('shinjuku-n2', 2, 35.6972, 139.6911),
     meter('shinjuku-n2', 3, 35.6963, 139.6917),
+    // Every DMA has its inlet (bulk) meter: non-revenue water and night flow are measured there.
+    dmaInlet('shinjuku-n1', [1, 2, 3].map((n) => ({ id: `wm-shinjuku-n1-00${n}` })), { lat: 35.6934, lon: 139.6955, backgroundLeakLph: 1.5 }),
+    dmaInlet('shinjuku-n2', [1, 2, 3].map((n) => ({ id: `wm-shinjuku-n2-00${n}` })), { lat: 35.6967, lon: 139.691, backgroundLeakLph: 1.5 }),
     {
       id: 'bsp-shinjuku-tocho',
       type: 'bs-power',

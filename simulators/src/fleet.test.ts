@@ -30,7 +30,7 @@ describe('startFleet against a real broker', () => {
     closers.push(() => sink.close());
     // 1800×: poles every 33 ms, meters every 0.5 s of real time.
     fleet = await startFleet({ url: broker.url, devices, secrets, speed: 1800, seed: 1, startTs: SUMMER_MIDNIGHT_JST });
-    expect(fleet.stats()).toMatchObject({ devices: 13, connected: 13, errors: 0 });
+    expect(fleet.stats()).toMatchObject({ devices: 15, connected: 15, errors: 0 });
     expect(fleet.failures()).toEqual([]);
 
     await Promise.all(devices.map((d) => sink.waitForCount((m) => deviceOf(m) === d.id && channelOf(m) === 'telemetry', 3, 10_000)));
@@ -80,7 +80,7 @@ describe('startFleet against a real broker', () => {
       else done(null, true);
     };
     fleet = await startFleet({ url: broker.url, devices, secrets, speed: 60, startTs: SUMMER_MIDNIGHT_JST });
-    expect(fleet.stats()).toMatchObject({ connected: 12, errors: 1 });
+    expect(fleet.stats()).toMatchObject({ connected: 14, errors: 1 });
     const [failure] = fleet.failures();
     expect(failure?.deviceId).toBe('bsp-oshima-motomachi');
     expect(failure?.error.message).toMatch(/not authorized.*secret/);

@@ -1,4 +1,5 @@
 import type { WaterMeterAlarm, WaterMeterSample } from '@tsunagaru/firmware-contracts';
+import type { DmaInletOptions } from './dma-inlet.js';
 import { StepClock, type DeviceModel, type ModelBase, type ModelEvent, type ModelStep } from './model.js';
 import { Rng, round } from './rng.js';
 import { isWeekend, jstHour } from './tokyo-time.js';
@@ -26,6 +27,12 @@ export interface WaterMeterOptions {
   tamperAtTs?: number;
   /** The battery is empty at this time (it drains to 0 % over the 30 days before); from then on the meter is silent. */
   batteryDeadAtTs?: number;
+  /** A bath or shower (domain: ≈ 500 L/h for 30 min) from `fromTs`: heavy use that is no burst. */
+  bath?: { fromTs: number; lph?: number; minutes?: number };
+  /** Q3 (permanent flow) of the meter, L/h; its own burst alarm is above 30 % of it for 30 min. Default 2,500. */
+  q3Lph?: number;
+  /** This meter is its DMA's inlet (bulk) meter (dma-inlet.ts): its households' water plus the network's losses. */
+  inlet?: Omit<DmaInletOptions, 'fleetSeed'>;
 }
 
 export type WaterMeterConfig = ModelBase & WaterMeterOptions;
@@ -43,9 +50,29 @@ export function householdDemandLph(hour: number, dailyLitres: number, weekend = 
   return weekend ? (1.1 * dailyLitres * (WEEKEND_WEIGHTS[h] ?? 0)) / WEEKEND_SUM : (dailyLitres * (HOURLY_WEIGHTS[h] ?? 0)) / WEIGHT_SUM;
 }
 
-/** The meter's own burst alarm: flow at or above this for 30 min. */
-const BURST_LPH = 250;
+/** The meter's own burst alarm (Zenner): flow above 30 % of Q3 for 30 min. */
+const BURST_SHARE_OF_Q3 = 0.3;
 const BURST_HOLD_MS = 30 * 60_000;
+/**
+ * Household draws are drawn per 5-minute slot of the clock, from the slot's own seed: what a household
+ * uses up to any moment does not depend on how often it is read, so an inlet meter summing its DMA's
+ * households (dma-inlet.ts) sees exactly the water their meters count.
+ */
+const SLOT_MS = 5 * 60_000;
+
+/**
+ * The seed of one slot: the meter's seed and the slot number mixed by murmur3's finaliser. (Seeds from
+ * FNV over "slot:<n>" made neighbouring slots' first draws correlated: quiet nights came in runs.)
+ */
+function slotSeed(seed: number, slot: number): number {
+  let h = (seed ^ Math.imul(slot | 0, 0x9e3779b1) ^ Math.imul(Math.floor(slot / 2 ** 32), 0x85ebca6b)) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
 
 const HOUR_MS = 3_600_000;
 const LOW_BATTERY_PCT = 10;
@@ -90,7 +117,7 @@ export class WaterMeterModel implements DeviceModel<'water-meter'> {
     const events: ModelEvent<'water-meter'>[] = [];
 
     const c = this.config;
-    let litres = this.householdDraws(from, ts) + this.leakLitres(from, ts) + this.burstLitres(from, ts);
+    let litres = this.consumedBetween(from, ts, false);
     let backflow = false;
     if (c.backflow && !this.backflowDone && ts >= c.backflow.atTs) {
       this.backflowDone = backflow = true;
@@ -131,6 +158,24 @@ export class WaterMeterModel implements DeviceModel<'water-meter'> {
     return { sample, events, ...(dead ? { silent: true } : {}) };
   }
 
+  /**
+   * Litres through the meter over (from, to]: household draws, leak, burst, bath, and (with `backflow`)
+   * the scripted reverse flow. A pure function of the configuration and the times.
+   */
+  consumedBetween(from: number, to: number, backflow = true): number {
+    const b = this.config.backflow;
+    const back = backflow && b && b.atTs > from && b.atTs <= to ? (b.litres ?? 20) : 0;
+    return this.householdDraws(from, to) + this.leakLitres(from, to) + this.burstLitres(from, to) + this.bathLitres(from, to) - back;
+  }
+
+  private bathLitres(from: number, to: number): number {
+    const b = this.config.bath;
+    if (!b) return 0;
+    const start = Math.max(from, b.fromTs);
+    const end = Math.min(to, b.fromTs + (b.minutes ?? 30) * 60_000);
+    return end > start ? ((b.lph ?? 500) * (end - start)) / HOUR_MS : 0;
+  }
+
   private burstLitres(from: number, to: number): number {
     const b = this.config.burst;
     if (!b) return 0;
@@ -140,7 +185,7 @@ export class WaterMeterModel implements DeviceModel<'water-meter'> {
   }
 
   private updateBurst(from: number, ts: number, flowLph: number, events: ModelEvent<'water-meter'>[]): void {
-    if (flowLph >= BURST_LPH) {
+    if (flowLph > BURST_SHARE_OF_Q3 * (this.config.q3Lph ?? 2500)) {
       this.burstSince ??= from;
       if (!this.burstAlarm && ts - this.burstSince >= BURST_HOLD_MS) {
         this.burstAlarm = true;
@@ -152,18 +197,31 @@ export class WaterMeterModel implements DeviceModel<'water-meter'> {
     }
   }
 
-  /** Poisson number of draws for the expected volume, each a small, medium or large use. */
+  /** Draws over (from, to]: whole 5-minute slots, and the time share of a slot cut by either end. */
   private householdDraws(from: number, to: number): number {
+    let litres = 0;
+    for (let slot = Math.floor(from / SLOT_MS); slot * SLOT_MS < to; slot++) {
+      const [s, e] = [slot * SLOT_MS, (slot + 1) * SLOT_MS];
+      const share = (Math.min(e, to) - Math.max(s, from)) / SLOT_MS;
+      if (share > 0) litres += share * this.slotDraws(slot);
+    }
+    return litres;
+  }
+
+  /** Poisson number of draws for the slot's expected volume, each a small, medium or large use. */
+  private slotDraws(slot: number): number {
+    const from = slot * SLOT_MS;
     if (this.config.vacantFromTs !== undefined && from >= this.config.vacantFromTs) return 0;
-    const mid = from + (to - from) / 2;
-    const expected = householdDemandLph(jstHour(mid), this.dailyLitres, isWeekend(mid)) * ((to - from) / HOUR_MS);
+    const rng = new Rng(slotSeed(this.config.seed, slot));
+    const mid = from + SLOT_MS / 2;
+    const expected = householdDemandLph(jstHour(mid), this.dailyLitres, isWeekend(mid)) * (SLOT_MS / HOUR_MS);
     const meanDrawL = 12.45; // mean of the mix below
     let litres = 0;
-    for (let n = this.rng.poisson(expected / meanDrawL); n > 0; n--) {
-      const kind = this.rng.uniform();
-      if (kind < 0.7) litres += this.rng.between(1, 8); // tap, hand wash
-      else if (kind < 0.9) litres += this.rng.between(8, 20); // flush, dishes
-      else litres += this.rng.between(40, 90); // shower, bath, laundry
+    for (let n = rng.poisson(expected / meanDrawL); n > 0; n--) {
+      const kind = rng.uniform();
+      if (kind < 0.7) litres += rng.between(1, 8); // tap, hand wash
+      else if (kind < 0.9) litres += rng.between(8, 20); // flush, dishes
+      else litres += rng.between(40, 90); // shower, bath, laundry
     }
     return litres;
   }

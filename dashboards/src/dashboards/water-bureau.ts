@@ -2,7 +2,8 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { TypeMathBuilder } from '@grafana/grafana-foundation-sdk/expr';
 import { activeAlerts, ALERT_COLUMNS } from '../alert-queries.js';
-import { BASELINE_NIGHTS, DMA_INLET_SITE, NIGHT_BUCKET } from '../conventions.js';
+import { DEFAULT_ALERT_RULES } from '@tsunagaru/ingest';
+import { DMA_INLET_SITE, NIGHT_BUCKET, NIGHT_DAY, QUARTER } from '../conventions.js';
 import { EXPRESSION_DATASOURCE, influxql } from '../influxql.js';
 import { buildDashboard } from '../layout.js';
 import { stat, table, timeseries } from '../panels.js';
@@ -27,9 +28,15 @@ function volume(meters: string, bucket: string | null): string {
   return `SELECT sum("litres") AS "litres" FROM (${perMeter}) WHERE $timeFilter GROUP BY ${group}`;
 }
 
-/** A DMA's flow per night bucket: mean flow of each customer meter, summed over the DMA. */
-const dmaFlow = `SELECT sum("flow") AS "flow" FROM (SELECT mean(${fld(W, 'flowLph')}) AS "flow" FROM ${from(W)} WHERE $timeFilter AND ${inDma} AND ${customers} GROUP BY ${NIGHT_BUCKET}, ${tag(W, 'deviceId')}, ${tag(W, 'dma')}) WHERE $timeFilter GROUP BY ${NIGHT_BUCKET}, ${tag(W, 'dma')}`;
-const daily = `WHERE $timeFilter GROUP BY time(1d), ${tag(W, 'dma')} tz('Asia/Tokyo')`;
+/** Litres per quarter-hour of the DMA's `meters`, summed over them (each meter's index difference). */
+const quarters = (meters: string) =>
+  `SELECT sum("l") AS "l" FROM (SELECT non_negative_difference(last(${fld(W, 'indexL')})) AS "l" FROM ${from(W)} WHERE $timeFilter AND ${inDma} AND ${meters} GROUP BY ${QUARTER}, ${tag(W, 'deviceId')}, ${tag(W, 'dma')}) WHERE $timeFilter GROUP BY ${QUARTER}, ${tag(W, 'dma')}`;
+/** Per night (02:00–04:00 JST, see conventions.ts): the inlet's lowest quarter-hour flow, L/h. */
+const inletMinimum = `SELECT first("lph") AS "inlet" FROM (SELECT min("l") / 0.25 AS "lph" FROM (${quarters(inlets)}) WHERE $timeFilter GROUP BY ${NIGHT_BUCKET}, ${tag(W, 'dma')}) WHERE $timeFilter GROUP BY ${NIGHT_DAY}, ${tag(W, 'dma')}`;
+/** Per night: the customers' mean flow over the window, L/h. */
+const customersAtNight = `SELECT first("lph") AS "customers" FROM (SELECT sum("l") / 2 AS "lph" FROM (${quarters(customers)}) WHERE $timeFilter GROUP BY ${NIGHT_BUCKET}, ${tag(W, 'dma')}) WHERE $timeFilter GROUP BY ${NIGHT_DAY}, ${tag(W, 'dma')}`;
+/** The share of the customers' night use taken as legitimate: the alert rules' default (water.night.legitimateUsePct). */
+const LEGITIMATE = DEFAULT_ALERT_RULES.water.night.legitimateUsePct / 100;
 
 const math = (refId: string, expression: string) => new TypeMathBuilder().datasource({ ...EXPRESSION_DATASOURCE }).refId(refId).expression(expression);
 
@@ -63,11 +70,12 @@ export function waterBureauDashboard(): Dashboard {
         title: 'Night flow',
         panels: [
           timeseries({
-            title: 'Minimum night flow vs baseline', description: `Night flow: each night's lowest 2-hour DMA flow (02:00–04:00 JST is one of the buckets). Baseline: its mean over the last ${BASELINE_NIGHTS} nights. Always the last 30 days. Night flow well above the baseline means leakage.`,
+            title: 'Minimum night flow at the inlet', description: `Per night, the ingest's definition: the inlet's lowest 15-minute flow between 02:00 and 04:00 JST (A), less ${LEGITIMATE * 100} % of the customers' night consumption as legitimate night use (B), gives the minimum night flow (C). Always the last 30 days. The alert engine judges it per connection against the DMA's learned baseline (table beside).`,
             w: 16, h: 8, unit: 'L/h', timeFrom: '30d',
             queries: [
-              influxql(`SELECT min("flow") AS "night" FROM (${dmaFlow}) ${daily}`, 'A').alias('$tag_dma night flow'),
-              influxql(`SELECT moving_average(min("flow"), ${BASELINE_NIGHTS}) AS "baseline" FROM (${dmaFlow}) ${daily}`, 'B').alias('$tag_dma baseline'),
+              influxql(inletMinimum, 'A').alias('$tag_dma inlet minimum'),
+              influxql(customersAtNight, 'B').alias('$tag_dma customers at night').hide(true),
+              math('C', `$A - $B * ${LEGITIMATE}`),
             ],
           }),
           table({

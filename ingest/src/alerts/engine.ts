@@ -10,7 +10,10 @@ import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';
 import { createCorrelation } from './correlation.js';
 import { forgetFutureState } from './rules/future-state.js';
 import { evaluateIngestDisk, type IngestRefusal } from './rules/ingest-disk.js';
-import { evaluateDmaNights } from './rules/water.js';
+import { evaluateWelfareSilence } from './rules/water.js';
+import { judgeDmaNights } from './rules/dma-night.js';
+import { judgeUsage } from './rules/usage-rise.js';
+import type { WaterFigures } from '../water/watch.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertQuery, AlertStore } from './store.js';
 import type { Alert, AlertEvent, Condition } from './types.js';
@@ -25,6 +28,8 @@ export interface AlertEngineDeps {
   /** Rule state stamped further ahead of `clock` than this is forgotten at open (rules/future-state.ts). Default 5 min. */
   maxClockSkewMs?: number;
   logger?: Logger;
+  /** Night flow and monthly use from the store (water/watch.ts); without it those rules judge nothing. */
+  water?: { gather(now: number): Promise<WaterFigures | null> };
 }
 
 export type AlertListener = (event: AlertEvent) => void;
@@ -151,10 +156,18 @@ export class AlertEngine {
     return this.enqueue(async () => {
       const now = this.deps.clock();
       const seen = await this.deps.lastSeen.list();
+      const water = await this.deps.water?.gather(now).catch((err: unknown) => {
+        this.deps.logger?.error({ err, event: 'water_figures_failed' }, 'reading the night flows and monthly use failed; they are read again at the next evaluation');
+        return null;
+      });
       await this.apply(now, (rc) => {
         evaluateSilence(rc, seen);
         evaluateCountdowns(rc, seen);
-        evaluateDmaNights(rc);
+        evaluateWelfareSilence(rc, seen);
+        if (water) {
+          judgeDmaNights(rc, water.nights);
+          judgeUsage(rc, water.usage);
+        }
       });
       await this.commit(this.lifecycle.tick(now));
       // Not awaited: the rules go on while it is written (see flush).

@@ -1,6 +1,7 @@
 import type { DeviceRecord } from '@tsunagaru/broker';
 import type { Logger } from 'pino';
-import type { DuckDbDatabase } from '../storage/duckdb/database.js';
+import type { DuckDbDatabase, SqlReader } from '../storage/duckdb/database.js';
+import { WaterWatch } from '../water/watch.js';
 import type { OperationsStore } from '../storage/types.js';
 import { DuckDbAlertStore } from './duckdb-store.js';
 import { AlertEngine } from './engine.js';
@@ -24,6 +25,8 @@ export interface StartAlertingOptions {
   /** Rule state stamped further ahead of `clock` than this is forgotten at start (rules/future-state.ts). */
   maxClockSkewMs?: number;
   logger?: Logger;
+  /** Where the water rules read night flows and monthly use (the store's read pool); default: no such rules. */
+  waterReads?: SqlReader;
 }
 
 /** Device status as the silence rule's source of "last message received". */
@@ -36,7 +39,7 @@ export function lastSeenFromStatus(operations: Pick<OperationsStore, 'listStatus
 /** Opens the alert store, restores the engine, starts the evaluator clock and the webhooks. */
 export async function startAlerting(o: StartAlertingOptions): Promise<Alerting> {
   const store = await DuckDbAlertStore.open(o.db);
-  const engine = await AlertEngine.open({ config: o.rules, store, lastSeen: o.lastSeen, devices: o.devices, clock: o.clock, ...(o.maxClockSkewMs ? { maxClockSkewMs: o.maxClockSkewMs } : {}), ...(o.logger ? { logger: o.logger } : {}) });
+  const engine = await AlertEngine.open({ config: o.rules, store, lastSeen: o.lastSeen, devices: o.devices, clock: o.clock, ...(o.maxClockSkewMs ? { maxClockSkewMs: o.maxClockSkewMs } : {}), ...(o.logger ? { logger: o.logger } : {}), ...(o.waterReads ? { water: new WaterWatch({ db: o.waterReads, devices: o.devices, config: o.rules }) } : {}) });
   const webhooks = new WebhookNotifier(o.rules.notifications.webhooks, { store, ...(o.logger ? { logger: o.logger } : {}) });
   engine.subscribe((e) => webhooks.notify(e));
   engine.start();

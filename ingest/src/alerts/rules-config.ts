@@ -54,7 +54,11 @@ const rulesShape = {
   'water-low-battery': rule('warning', 'water'),
   'meter-alarm': rule('minor', 'water'),
   'welfare-watch': rule('major', 'water'),
+  /** A welfare-enrolled meter fell silent: a welfare concern (only roles with welfare access see it). */
+  'welfare-silent': rule('major', 'water'),
   'dma-night-flow': rule('minor', 'water'),
+  /** The bureau's notice: a household's month up by water.usage.risePct on the month before or last year's. */
+  'water-usage-rise': rule('warning', 'water'),
   // The ingest itself (rules/ingest-disk.ts): while its journal takes no messages, no reading reaches any
   // rule, so every group is blind; disaster ops run the operations centre.
   'disk-space-low': rule('critical', 'disaster'),
@@ -168,33 +172,75 @@ const water = object({
   /** Kamstrup LEAK: no continuous `leakDryMinutes` without flow in the last `leakWindowHours`. */
   leakDryMinutes: num(60, { min: 1, max: 1440 }),
   leakWindowHours: num(24, { min: 1, max: 168 }),
-  /** Nominal flow (Q3) when the meter has no `nominalFlowLph` attribute: 2.5 m³/h for a DN15 household meter. */
+  /** Q3 (permanent flow) when the meter has no `q3Lph` (or older `nominalFlowLph`) attribute: 2.5 m³/h, a DN15 household meter. */
   nominalFlowLph: num(2500, { min: 1 }),
-  /** BURST: flow above this share of nominal for `burstMinutes` (domain: 5/10/20 %). */
-  burstSharePct: num(10, { min: 1, max: 100 }),
+  /** BURST: flow above this share of Q3 for `burstMinutes` (Zenner: > 30 % of Q3 for 30 min; a bath, ~500 L/h, is not a burst). */
+  burstSharePct: num(30, { min: 1, max: 100 }),
   burstMinutes: num(30, { min: 1, max: 1440 }),
   /** Reverse flow that raises backflow: register going down by at least this many litres. */
   backflowMinL: num(1, { min: 1 }),
   lowBatteryPct: num(10, { min: 0, max: 100 }),
   lowBatteryDeadbandPct: num(5, { min: 0, max: 50 }),
-  /** Welfare watch (見守り): no use for this many hours, at meters with attribute welfareWatch = true. */
-  welfareNoUseHours: num(12, { min: 1, max: 168 }),
-  /** Severity of each alarm flag a meter reports (rule meter-alarm, object = the flag). */
+  /**
+   * Welfare watch (見守り): no use for this many hours, at meters with attribute welfareWatch = true (or
+   * the household's own `welfareHours`). 24 h: in the simulator a resident living alone goes 12 h without
+   * water about once in two months (an evening to a late morning), never 24 h.
+   */
+  welfareNoUseHours: num(24, { min: 1, max: 168 }),
+  /**
+   * A dripping tap or running cistern (5–30 L/h) is no sign of life: "use" is water above the meter's
+   * steady flow (its lowest interval flow of the last 12–24 h, counted up to this leak level, L/h) …
+   */
+  welfareLeakLph: num(30, { min: 0, max: 10_000 }),
+  /** … by more than this many litres in one reading interval (the register counts whole litres: 1 L is jitter). */
+  welfareMinUseL: num(1, { min: 0, max: 1000 }),
+  /** A welfare-enrolled meter silent this long is itself a welfare concern (rule welfare-silent; attribute welfareSilentHours). */
+  welfareSilentHours: num(24, { min: 1, max: 720 }),
+  /** Severity of each alarm flag a meter reports (rule meter-alarm, object = the flag; `leak` goes to water-leak). */
   flagSeverity: object(Object.fromEntries(WATER_METER_ALARMS.map((a) => [a, oneOf(SEVERITIES, a === 'burst' || a === 'tamper' ? 'major' : a === 'lowBattery' || a === 'noFlow' ? 'warning' : 'minor')])) as Record<(typeof WATER_METER_ALARMS)[number], Field<Severity>>),
+  /** Volumes from interpolated registers and the DMA balance (ingest/src/water). */
+  balance: object({
+    /** Readings further than this from a period's end are not used for it; a silent meter is estimated at most this long. */
+    maxGapHours: num(48, { min: 1, max: 24 * 62 }),
+    /** A register drop larger than this is a rollover or a reset, not reverse flow. */
+    resetMinDropL: num(1000, { min: 1 }),
+    /** Below this share of customer meters with readings around both ends, a balance is incomplete. */
+    minCoveragePct: num(98, { min: 0, max: 100 }),
+  }),
   night: object({
     /** Minimum night flow window, local hours (domain: about 02:00–04:00). */
     startHour: num(2, { min: 0, max: 23, int: true }),
     endHour: num(4, { min: 1, max: 24, int: true }),
-    /** Local time offset from UTC, minutes (JST +540). */
+    /** Local time offset from UTC, minutes (JST +540). Days, nights and months of the water views use it too. */
     utcOffsetMin: num(540, { min: -720, max: 840, int: true }),
-    /** Raise when night flow exceeds the baseline by this share (legitimate night use is 10–30 %). */
+    /** Legitimate night use: this share of the customers' night consumption is taken off the inlet minimum. */
+    legitimateUsePct: num(20, { min: 0, max: 100 }),
+    /** Raise when night flow per connection exceeds the baseline by this share … */
     marginPct: num(30, { min: 0, max: 1000 }),
+    /** … and by at least this many L/h per connection (a quiet DMA's baseline is small, its noise is not). */
+    minRiseLphPerConnection: num(1, { min: 0, max: 1000 }),
     deadbandPct: num(10, { min: 0, max: 100 }),
-    /** Learned baseline: median of this many previous nights, once `minNights` are known. */
+    /** Learned baseline: median of this many previous normal nights, once `minNights` are known. */
     learnNights: num(7, { min: 1, max: 60, int: true }),
     minNights: num(3, { min: 1, max: 60, int: true }),
-    /** Fixed baselines per DMA id, L/h (overrides learning). */
+    /** Fixed baselines per DMA id, L/h for the whole DMA (overrides learning). */
     baselinesLph: recordOf(num(0, { min: 0 }), {}),
+    /** A night is judged once all its data is in, or this long after its window when a meter is still late. */
+    graceHours: num(6, { min: 0, max: 72 }),
+    /** Nights judged again when late data changes their figures. */
+    rejudgeNights: num(3, { min: 1, max: 14, int: true }),
+    /** Below this share of customer meters covering the window, the night is not judged. */
+    minCoveragePct: num(90, { min: 0, max: 100 }),
+    /** How often the DMAs' nights and the monthly usage are computed from the store (clock minutes). */
+    evaluateEveryMin: num(15, { min: 0, max: 1440 }),
+  }),
+  /** Usage notices (rule water-usage-rise): a month's use against the month before and the same month last year. */
+  usage: object({
+    risePct: num(50, { min: 1, max: 10_000 }),
+    /** Months using less than this are never noticed (noise). */
+    minMonthLitres: num(3000, { min: 0 }),
+    /** A month is judged this long after it ends (late meters). */
+    graceHours: num(24, { min: 0, max: 24 * 14 }),
   }),
 });
 

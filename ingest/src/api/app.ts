@@ -125,10 +125,8 @@ export async function buildApp(deps: ApiDeps, logger?: Logger, https?: { cert: s
     if (deps.ledger) await ledgerRoutes(scoped, deps, deps.ledger);
     if (deps.commands) await commandRoutes(scoped, deps, deps.commands);
     await integrationRoutes(scoped, deps, deps.integrations);
-    if (deps.exports) {
-      await exportRoutes(scoped, deps, deps.exports, slots);
-      await waterRoutes(scoped, deps, deps.exports);
-    }
+    if (deps.exports) await exportRoutes(scoped, deps, deps.exports, slots);
+    if (deps.water) await waterRoutes(scoped, deps, deps.water);
     if (deps.alerts) {
       await alertRoutes(scoped, deps.alerts);
       await resilienceRoutes(scoped, deps.alerts);

@@ -5,6 +5,7 @@ import type { ReadingsExporter } from '../exports/readings-export.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationsReader, ReadingsReader } from '../storage/types.js';
 import type { ReadPoolStats } from '../storage/duckdb/read-pool.js';
+import type { SqlReader } from '../storage/duckdb/database.js';
 import type { ApiSettings } from './api-settings.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
 import type { CommandService } from '../commands/command-service.js';
@@ -45,6 +46,8 @@ export interface ApiDeps {
   integrations?: Integrations;
   /** Readings exports (CSV, Parquet); without it the export routes are not served. */
   exports?: ReadingsExporter;
+  /** Where the water figures are computed (the API's read pool); without it the water routes are not served. */
+  water?: SqlReader;
   /** HTTP and export limits (api-settings.ts, from HTTP_* / API_* variables); default defaultApiSettings(). */
   settings?: ApiSettings;
   /** The store's reader connections, shown in the authenticated health detail. */

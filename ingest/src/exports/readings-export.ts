@@ -11,7 +11,6 @@ import type { Writable } from 'node:stream';
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DuckDbDatabase, SqlReader } from '../storage/duckdb/database.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from '../storage/duckdb/sample-columns.js';
-import { dmaBalance, type DmaBalance, type DmaMeter } from './dma-balance.js';
 
 export interface ExportDevice {
   id: string;
@@ -43,8 +42,6 @@ export interface ReadingsExporter {
   csv(request: ReadingsExportRequest, out: Writable): Promise<number>;
   /** Writes a Parquet file at `path`; `signal` aborts the query (the client went away). */
   parquet(request: ReadingsExportRequest, path: string, signal?: AbortSignal): Promise<void>;
-  /** The water balance of each DMA of `meters` over [from, to) (dma-balance.ts). */
-  dmaBalance(meters: readonly DmaMeter[], from: number, to: number): Promise<DmaBalance[]>;
 }
 
 const ATTRIBUTE_COLUMNS = ['dma', 'site', 'island'] as const;
@@ -153,9 +150,5 @@ export class DuckDbReadingsExporter implements ReadingsExporter {
         signal?.removeEventListener('abort', abort);
       }
     });
-  }
-
-  dmaBalance(meters: readonly DmaMeter[], from: number, to: number): Promise<DmaBalance[]> {
-    return dmaBalance(this.reads, meters, from, to);
   }
 }

@@ -10,6 +10,8 @@ import { stderrLogger } from '../progress.js';
 import { compileScenario, type CompiledScenario } from './compile.js';
 import { runScenario } from './runner.js';
 import { loadScenario, parseOffset, type Scenario } from './schema.js';
+import { runWaterScenarioCli } from '../water-scenario/cli.js';
+import { isWaterScenario } from '../water-scenario/schema.js';
 import { formatScorecard, missedTargets, type Scorecard } from './score.js';
 import { scoreRunningStack } from './score-remote.js';
 import { DEFAULT_SCENARIO_T0, runScoredScenario } from './scored-run.js';
@@ -88,6 +90,8 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
   if (values.help) return void process.stdout.write(`${SCENARIO_USAGE}\n`);
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new CliArgError('scenario: pass exactly one scenario file');
+  // A water scenario (`kind: water`) has its own schema, truth and scorecard (water-scenario/).
+  if (isWaterScenario(await readFile(file, 'utf8').then((t) => parseYaml(t) as unknown, () => undefined))) return runWaterScenarioCli(file, values);
   const scenario = await loadScenario(file);
   if (values.score && values.url === undefined) return runScore(scenario, values);
   if (values.rules) throw new CliArgError('--rules: only with --score without --url (a running stack has its own rules)');

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BsPowerModel } from '../bs-power.js';
 import { futureWarning, scenarioStart } from './cli.js';
@@ -7,6 +7,8 @@ import { loadScenario, parseOffset, parseScenario, ScenarioError } from './schem
 import { createModel } from '../create-model.js';
 import { groundTruth, isolatedIslands, scoreAlerts, trueMinutesLeft, type RecordedEvent } from './truth.js';
 import { DEFAULT_RING_TOPOLOGY } from '../ring-topology.js';
+import { compileWaterScenario } from '../water-scenario/compile.js';
+import { loadWaterScenario } from '../water-scenario/schema.js';
 
 const base = {
   name: 'test',
@@ -50,6 +52,12 @@ describe('scenario files', () => {
 describe('shipped scenarios', () => {
   const dir = new URL('../../scenarios/', import.meta.url);
   it.each(readdirSync(dir).filter((f) => /\.(ya?ml|json)$/.test(f)))('%s validates and compiles', async (file) => {
+    if (readFileSync(new URL(file, dir), 'utf8').includes('kind: water')) {
+      const w = compileWaterScenario(await loadWaterScenario(new URL(file, dir).pathname));
+      expect(w.devices.length).toBeGreaterThan(0);
+      expect(w.endTs).toBeGreaterThan(w.t0);
+      return;
+    }
     const s = await loadScenario(new URL(file, dir).pathname);
     const c = compileScenario(s, Date.parse(s.start ?? '2026-01-01T00:00:00Z'));
     expect(c.devices.length).toBeGreaterThan(0);

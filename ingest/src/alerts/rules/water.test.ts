@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateDmaNights, onWaterEvent, onWaterSamples } from './water.js';
+import { evaluateWelfareSilence, onWaterEvent, onWaterSamples } from './water.js';
 import { testContext } from './test-context.js';
 
 const T0 = Date.UTC(2026, 10, 23, 3, 0, 0); // 12:00 JST
@@ -33,7 +33,7 @@ describe('water rules', () => {
   });
 
   it('burst: flow above 10 % of nominal for 30 min, not for a 15-minute shower', () => {
-    const ctx = testContext();
+    const ctx = testContext({}, { water: { burstSharePct: 10 } });
     // 2500 L/h nominal → 250 L/h; a 15-min shower of 100 L (400 L/h) then normal use.
     onWaterSamples(ctx, 'wm', series((i) => (i === 2 ? 100 : 5), 6));
     expect(ctx.active('water-burst')).toEqual([]);
@@ -54,29 +54,44 @@ describe('water rules', () => {
   });
 
   it('welfare watch: only with welfareWatch = true, after the configured hours (or the household\'s own)', () => {
-    const ctx = testContext({ watched: { welfareWatch: true }, short: { welfareWatch: 'true', welfareHours: 4 }, other: {} });
+    const ctx = testContext({ watched: { welfareWatch: true }, short: { welfareWatch: 'true', welfareHours: 4 }, other: {} }, { water: { welfareNoUseHours: 12 } });
     const idle = series((i) => (i === 1 ? 10 : 0), 4 * 13);
     for (const id of ['watched', 'short', 'other']) onWaterSamples(ctx, id, idle);
     expect(ctx.active('welfare-watch').map((c) => c.deviceId).sort()).toEqual(['short', 'watched']);
-    onWaterSamples(ctx, 'watched', [{ ts: T0 + 52 * Q, indexL: 1015 }]);
+    onWaterSamples(ctx, 'watched', [{ ts: T0 + 52 * Q, indexL: 1025 }]); // 15 L in 15 min: use, above a drip
     expect(ctx.active('welfare-watch').map((c) => c.deviceId)).toEqual(['short']);
   });
 
-  it('DMA minimum night flow: learns a baseline from normal nights and raises on a night well above it', () => {
-    const ctx = testContext({ a: { dma: 'd1' }, b: { dma: 'd1' } });
-    // 02:00–04:00 JST is 17:00–19:00 UTC. Night use 10 L/h per meter for 4 nights, then meter a leaks 40 L/h.
-    const start = Date.UTC(2026, 10, 22, 17, 0, 0);
-    for (let night = 0; night < 5; night++) {
-      for (const id of ['a', 'b']) {
-        const lph = id === 'a' && night === 4 ? 50 : 10;
-        const from = start + night * 24 * H - Q;
-        onWaterSamples(ctx, id, series(() => (lph * Q) / H, 10, from, 1000 + night * 10_000));
-      }
-      ctx.setNow(start + night * 24 * H + 4 * H);
-      evaluateDmaNights(ctx);
-    }
-    const [mnf] = ctx.active('dma-night-flow');
-    expect(mnf).toMatchObject({ deviceId: 'dma:d1', value: 60 });
-    expect(mnf!.message).toContain('baseline 20 L/h');
+  it('burst by default: > 30 % of Q3 for 30 min; a 30-minute bath at 500 L/h is not one', () => {
+    const ctx = testContext({ small: { q3Lph: 1600 } });
+    onWaterSamples(ctx, 'wm', series((i) => (i >= 1 && i <= 2 ? 125 : 5), 8)); // 500 L/h for 30 min
+    expect(ctx.active('water-burst')).toEqual([]);
+    onWaterSamples(ctx, 'wm', series(() => 200, 4, T0 + 7 * Q, 1000 + 250 + 6 * 5).slice(1)); // 800 L/h for 45 min
+    expect(ctx.active('water-burst')).toHaveLength(1);
+    // A smaller meter (Q3 1.6 m³/h): 30 % is 480 L/h, so 500 L/h for 45 min is one.
+    onWaterSamples(ctx, 'small', series(() => 125, 4));
+    expect(ctx.active('water-burst').map((c) => c.deviceId).sort()).toEqual(['small', 'wm']);
+  });
+
+  it('one leak alert per meter, saying whether the meter, the rule or both see it', () => {
+    const ctx = testContext();
+    onWaterSamples(ctx, 'wm', series(() => 2, 4, T0, 1000, (i) => (i === 3 ? { alarms: ['leak'] } : {})));
+    expect(ctx.active().map((c) => [c.rule, c.object, c.detail?.seenBy])).toEqual([['water-leak', null, 'meter']]);
+    onWaterSamples(ctx, 'wm', series(() => 2, 4 * 25, T0 + 3 * Q, 1006).slice(1));
+    expect(ctx.active().map((c) => [c.rule, c.detail?.seenBy])).toEqual([['water-leak', 'both']]);
+    expect(ctx.active()[0]!.message).toMatch(/^continuous flow: no flow-free 60 min in the last 25\.5 h, and the meter's own leak alarm$/);
+  });
+
+  it('welfare: a dripping tap (8 L/h) is no sign of life; a silent enrolled meter is a welfare concern', () => {
+    const ctx = testContext({ drip: { welfareWatch: true }, lives: { welfareWatch: true }, other: {} }, { water: { welfareNoUseHours: 12, welfareSilentHours: 12 } });
+    onWaterSamples(ctx, 'drip', series(() => 2, 4 * 13));
+    onWaterSamples(ctx, 'lives', series((i) => (i % 8 === 0 ? 12 : 2), 4 * 13));
+    expect(ctx.active('welfare-watch').map((c) => c.deviceId)).toEqual(['drip']);
+    const seen = (id: string, hoursAgo: number) => ({ deviceId: id, type: 'water-meter' as const, lastSeen: T0 - hoursAgo * H, sampleSec: 900, online: true });
+    ctx.setNow(T0);
+    evaluateWelfareSilence(ctx, [seen('drip', 1), seen('lives', 13), seen('other', 30)]);
+    expect(ctx.active('welfare-silent').map((c) => [c.deviceId, c.detail?.welfareWatch])).toEqual([['lives', true]]);
+    evaluateWelfareSilence(ctx, [seen('lives', 0)]);
+    expect(ctx.active('welfare-silent')).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -6,6 +7,13 @@ import { DEVICE_TYPES } from '@tsunagaru/firmware-contracts';
 import { canSeeDeviceType, canSeeWelfare, READ_ROLES } from '../roles.js';
 
 const CONSOLE_DIR = fileURLToPath(new URL('../../../console/', import.meta.url));
+/**
+ * Libraries the console loads, served from this origin like its own files (the CSP allows nothing else):
+ * uPlot (MIT, ~50 kB) draws the water charts with axes, bars and a time scale; it styles elements through
+ * the CSSOM only, which `style-src 'self'` allows.
+ */
+const require = createRequire(import.meta.url);
+const VENDOR: Record<string, string> = { 'uplot.js': require.resolve('uplot/dist/uPlot.esm.js'), 'uplot.css': require.resolve('uplot/dist/uPlot.min.css') };
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
 /** Everything from this origin, nothing from a CDN: the console must work on an isolated network. */
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
@@ -17,6 +25,7 @@ const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-
 export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   const files = new Map<string, Buffer>();
   for (const name of readdirSync(CONSOLE_DIR)) if (TYPES[extname(name)]) files.set(name, readFileSync(`${CONSOLE_DIR}${name}`));
+  for (const [name, path] of Object.entries(VENDOR)) files.set(name, readFileSync(path));
 
   const send = (name: string) => (_req: unknown, reply: import('fastify').FastifyReply) =>
     reply.header('content-type', TYPES[extname(name)]!).header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(files.get(name));

@@ -1,0 +1,132 @@
+/**
+ * Minimum night flow (MNF) of a DMA, one definition for the API, the `dma-night-flow` rule and the
+ * console (domain notes): MNF is measured at the inlet (bulk) meter, not summed over customer meters.
+ *
+ *   inlet minimum   = the lowest flow between two consecutive inlet readings inside the night window
+ *                     (default 02:00–04:00 local), from index deltas; the window's mean flow when the
+ *                     inlet reads less often than that
+ *   legitimate use  = a configured share of the customers' night consumption (their interpolated volumes
+ *                     over the window, as a flow)
+ *   MNF             = inlet minimum − legitimate use; per connection = MNF ÷ customer meters enrolled
+ *   MNF / ADF       = MNF as a share of the inlet's average daily flow over that local day (a DMA at or
+ *                     under ~50 % is unlikely to hide major leakage)
+ *
+ * A night is complete once every meter that was reporting before the window has a reading at or after its
+ * end (batched meters deliver hours late); the rule also judges it after a grace period.
+ */
+import type { SqlReader } from '../storage/duckdb/database.js';
+import { toNumber } from '../storage/duckdb/database.js';
+import type { WaterMeterRef } from './balance.js';
+import { nightWindow, startOfDate, type LocalClock } from './local-days.js';
+import { registersAt, type RegisterAt, type RegisterSettings } from './registers.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export interface NightSettings extends LocalClock {
+  startHour: number;
+  endHour: number;
+  /** Share of the customers' night consumption counted as legitimate night use, %. */
+  legitimateUsePct: number;
+}
+
+export interface DmaNight {
+  dma: string;
+  /** Local date of the night (its window is on this date, e.g. 02:00–04:00). */
+  date: string;
+  from: number;
+  to: number;
+  connections: number;
+  /** Customer meters with readings around both ends of the window. */
+  covered: number;
+  coveragePct: number;
+  /** Meters (inlet included) that reported before the window and have nothing at or after its end yet. */
+  pending: string[];
+  inletMinFlowLph: number | null;
+  customerNightFlowLph: number;
+  legitimateUseLph: number;
+  mnfLph: number | null;
+  mnfPerConnectionLph: number | null;
+  averageDailyFlowLph: number | null;
+  mnfShareOfAdfPct: number | null;
+  /** No meter pending and the inlet read across the window. */
+  complete: boolean;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const covers = (a: RegisterAt, b: RegisterAt) => (a.how === 'read' || a.how === 'interpolated') && (b.how === 'read' || b.how === 'interpolated');
+
+/** The lowest flow between consecutive readings inside each window, per inlet meter (L/h). */
+async function inletMinimum(db: SqlReader, inlets: readonly string[], windows: ReadonlyArray<{ date: string; from: number; to: number }>, resetMinDropL: number): Promise<Map<string, number>> {
+  if (inlets.length === 0 || windows.length === 0) return new Map();
+  const rows = await db.all(
+    `WITH d AS (SELECT unnest(from_json($1::JSON, '["VARCHAR"]')) AS device_id),
+      n AS (SELECT unnest(from_json($2::JSON, '[{"date":"VARCHAR","from":"BIGINT","to":"BIGINT"}]'), recursive := true)),
+      raw AS (
+        SELECT s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx FROM samples_water_meter s
+        WHERE s.device_id IN (SELECT device_id FROM d) AND s.ts >= epoch_ms($3::BIGINT) AND s.ts <= epoch_ms($4::BIGINT)
+        GROUP BY s.device_id, s.ts),
+      p AS (SELECT device_id, lag(t) OVER w AS t0, t AS t1, idx - lag(idx) OVER w AS dl FROM raw WINDOW w AS (PARTITION BY device_id ORDER BY t))
+    SELECT n.date, p.device_id, min(p.dl * 3600000.0 / (p.t1 - p.t0)) AS lph
+    FROM p JOIN n ON p.t0 >= n."from" AND p.t1 <= n."to"
+    WHERE p.t0 IS NOT NULL AND p.dl >= -$5::BIGINT
+    GROUP BY n.date, p.device_id`,
+    [JSON.stringify(inlets), JSON.stringify(windows), Math.min(...windows.map((w) => w.from)), Math.max(...windows.map((w) => w.to)), resetMinDropL],
+  );
+  return new Map(rows.map((r) => [`${String(r.date)}|${String(r.device_id)}`, toNumber(r.lph)!]));
+}
+
+/** The night figures of each DMA of `meters` for each local date of `dates`: result[dma][i]. */
+export async function dmaNights(db: SqlReader, meters: readonly WaterMeterRef[], dates: readonly string[], s: NightSettings, reg: RegisterSettings): Promise<Map<string, DmaNight[]>> {
+  const windows = dates.map((date) => {
+    const [from, to] = nightWindow(date, s);
+    return { date, from, to, dayFrom: startOfDate(date, s), dayTo: startOfDate(date, s) + DAY };
+  });
+  const moments = windows.flatMap((w) => [w.from, w.to, w.dayFrom, w.dayTo]);
+  const { at } = await registersAt(db, meters.map((m) => m.id), moments, reg);
+  const inletIds = meters.filter((m) => m.inlet).map((m) => m.id);
+  const minimum = await inletMinimum(db, inletIds, windows, reg.resetMinDropL);
+  const byDma = new Map<string, WaterMeterRef[]>();
+  for (const m of meters) byDma.set(m.dma, [...(byDma.get(m.dma) ?? []), m]);
+  const out = new Map<string, DmaNight[]>();
+  for (const [dma, ms] of [...byDma].sort(([a], [b]) => a.localeCompare(b))) {
+    out.set(dma, windows.map((w, i) => {
+      const regs = (id: string) => at.get(id)!.slice(i * 4, i * 4 + 4) as [RegisterAt, RegisterAt, RegisterAt, RegisterAt];
+      const customers = ms.filter((m) => !m.inlet);
+      const inlets = ms.filter((m) => m.inlet);
+      const hours = (w.to - w.from) / HOUR;
+      const litres = (a: RegisterAt, b: RegisterAt) => (a.litres === null || b.litres === null ? null : b.litres - a.litres);
+      const covered = customers.filter((m) => covers(...(regs(m.id).slice(0, 2) as [RegisterAt, RegisterAt]))).length;
+      const pending = ms.filter((m) => {
+        const [a, b] = regs(m.id);
+        return a.beforeTs !== null && b.afterTs === null;
+      }).map((m) => m.id);
+      const customerNightFlowLph = customers.reduce((sum, m) => sum + (litres(...(regs(m.id).slice(0, 2) as [RegisterAt, RegisterAt])) ?? 0), 0) / hours;
+      // The inlet's lowest interval flow; the window's mean flow when no two readings fall inside it.
+      const perInlet = inlets.map((m) => {
+        const [a, b] = regs(m.id);
+        const v = litres(a, b);
+        return minimum.get(`${w.date}|${m.id}`) ?? (v === null || !covers(a, b) ? null : v / hours);
+      });
+      const inletMinFlowLph = inlets.length > 0 && perInlet.every((x) => x !== null) ? perInlet.reduce((x, y) => x! + y!, 0)! : null;
+      const legitimateUseLph = (customerNightFlowLph * s.legitimateUsePct) / 100;
+      const mnfLph = inletMinFlowLph === null ? null : inletMinFlowLph - legitimateUseLph;
+      const day = inlets.map((m) => litres(regs(m.id)[2], regs(m.id)[3]));
+      const averageDailyFlowLph = inlets.length > 0 && day.every((x) => x !== null) ? day.reduce((x, y) => x! + y!, 0)! / 24 : null;
+      const inletCovered = inlets.length > 0 && inlets.every((m) => covers(regs(m.id)[0], regs(m.id)[1]));
+      return {
+        dma, date: w.date, from: w.from, to: w.to,
+        connections: customers.length, covered, coveragePct: customers.length ? round1((covered / customers.length) * 100) : 0, pending,
+        inletMinFlowLph: inletMinFlowLph === null ? null : round1(inletMinFlowLph),
+        customerNightFlowLph: round1(customerNightFlowLph),
+        legitimateUseLph: round1(legitimateUseLph),
+        mnfLph: mnfLph === null ? null : round1(mnfLph),
+        mnfPerConnectionLph: mnfLph === null || customers.length === 0 ? null : Math.round((mnfLph / customers.length) * 1000) / 1000,
+        averageDailyFlowLph: averageDailyFlowLph === null ? null : round1(averageDailyFlowLph),
+        mnfShareOfAdfPct: mnfLph === null || !averageDailyFlowLph ? null : round1((mnfLph / averageDailyFlowLph) * 100),
+        complete: pending.length === 0 && inletCovered,
+      };
+    }));
+  }
+  return out;
+}

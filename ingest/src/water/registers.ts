@@ -1,0 +1,140 @@
+/**
+ * A meter's register (its cumulative index) at given moments, from the raw readings in DuckDB: the reading
+ * at or before each moment and the one at or after it (ASOF joins), interpolated linearly between them
+ * (domain notes: volumes over a period come from register values interpolated at the period's ends).
+ *
+ * The register is read as corrected first: a drop of more than `resetMinDropL` is a rollover when the
+ * register was near a power of ten and restarts near zero (a 99,999,999 L display wrapping to 0), whose
+ * litres are kept, or else a reset (a meter replaced or reprogrammed), whose interval counts nothing. A
+ * smaller drop is reverse flow and counts negative. Both are returned, so volumes across them are flagged.
+ *
+ * The SQL reads only readings within `maxGapMs` of a moment, so issue 15's rollups can serve the same
+ * question from "the index around each end" without a scan of the whole history.
+ */
+import type { SqlReader } from '../storage/duckdb/database.js';
+import { toNumber } from '../storage/duckdb/database.js';
+
+export interface RegisterSettings {
+  /** Readings further than this from a moment are not used for it (and no extrapolation goes further). */
+  maxGapMs: number;
+  /** A register drop larger than this is a rollover or a reset, not reverse flow. */
+  resetMinDropL: number;
+}
+
+/** The register of one meter at one moment. */
+export interface RegisterAt {
+  deviceId: string;
+  at: number;
+  /** Corrected register (litres since the first reading used, rollovers added); null when unknown. */
+  litres: number | null;
+  /** The raw index as the meter would show it (interpolated), null when unknown. */
+  indexL: number | null;
+  /** `read`: a reading at that moment; `interpolated` between readings around it; `extrapolated` from one side only. */
+  how: 'read' | 'interpolated' | 'extrapolated' | 'unknown';
+  /** The readings used: at or before, and at or after (null when none within the gap). */
+  beforeTs: number | null;
+  afterTs: number | null;
+}
+
+/** A rollover or reset seen in the readings (the reading where the register dropped). */
+export interface RegisterBreak {
+  deviceId: string;
+  ts: number;
+  kind: 'rollover' | 'reset';
+  fromIndexL: number;
+  toIndexL: number;
+}
+
+export interface RegistersAt {
+  /** deviceId → one entry per moment, in the order given. */
+  at: Map<string, RegisterAt[]>;
+  breaks: RegisterBreak[];
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * The corrected register of `deviceIds` at every moment of `moments` (epoch ms, any order). One query.
+ */
+export async function registersAt(db: SqlReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
+  const at = new Map<string, RegisterAt[]>();
+  if (deviceIds.length === 0 || moments.length === 0) return { at, breaks: [] };
+  const params = [JSON.stringify(deviceIds), JSON.stringify([...new Set(moments)]), Math.min(...moments) - s.maxGapMs, Math.max(...moments) + s.maxGapMs, s.maxGapMs, s.resetMinDropL];
+  const corrected = `
+    d AS (SELECT unnest(from_json($1::JSON, '["VARCHAR"]')) AS device_id),
+    b AS (SELECT unnest(from_json($2::JSON, '["BIGINT"]')) AS t),
+    raw AS (
+      SELECT s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx
+      FROM samples_water_meter s
+      WHERE s.device_id IN (SELECT device_id FROM d) AND s.ts >= epoch_ms($3::BIGINT) AND s.ts <= epoch_ms($4::BIGINT)
+        AND EXISTS (SELECT 1 FROM b WHERE epoch_ms(s.ts) BETWEEN b.t - $5::BIGINT AND b.t + $5::BIGINT)
+      GROUP BY s.device_id, s.ts),
+    steps AS (SELECT device_id, t, idx, lag(idx) OVER (PARTITION BY device_id ORDER BY t) AS prev FROM raw),
+    kinds AS (
+      SELECT *, CASE
+          WHEN prev IS NULL OR idx >= prev - $6::BIGINT THEN 'normal'
+          -- the smallest power of ten above the previous index is the register's capacity
+          WHEN prev >= 0.9 * pow(10, ceil(log10(prev + 1))) AND idx < 0.1 * pow(10, ceil(log10(prev + 1))) THEN 'rollover'
+          ELSE 'reset' END AS kind
+      FROM steps),
+    reg AS (
+      SELECT device_id, t, idx, kind, prev,
+        sum(CASE kind WHEN 'normal' THEN coalesce(idx - prev, 0) WHEN 'rollover' THEN idx + pow(10, ceil(log10(prev + 1))) - prev ELSE 0 END)
+          OVER (PARTITION BY device_id ORDER BY t ROWS UNBOUNDED PRECEDING) AS reg
+      FROM kinds)`;
+  const rows = await db.all(
+    `WITH ${corrected},
+    grid AS (SELECT d.device_id, b.t FROM d CROSS JOIN b),
+    lo AS (SELECT g.device_id, g.t, r.t AS t0, r.reg AS r0, r.idx AS i0 FROM grid g ASOF LEFT JOIN reg r ON g.device_id = r.device_id AND g.t >= r.t),
+    hi AS (SELECT g.device_id, g.t, r.t AS t1, r.reg AS r1, r.idx AS i1 FROM grid g ASOF LEFT JOIN reg r ON g.device_id = r.device_id AND g.t <= r.t),
+    span AS (
+      SELECT device_id, min(t) AS first_t, max(t) AS last_t, arg_min(reg, t) AS first_r, arg_max(reg, t) AS last_r,
+        list({'t': t, 'kind': kind, 'prev': prev, 'idx': idx} ORDER BY t) FILTER (WHERE kind <> 'normal') AS breaks
+      FROM reg GROUP BY device_id)
+    SELECT lo.device_id, lo.t, lo.t0, lo.r0, lo.i0, hi.t1, hi.r1, hi.i1, span.first_t, span.last_t, span.first_r, span.last_r, span.breaks
+    FROM lo JOIN hi USING (device_id, t) LEFT JOIN span USING (device_id)`,
+    params,
+  );
+  const breaks: RegisterBreak[] = [];
+  const seen = new Set<string>();
+  const byKey = new Map<string, RegisterAt>();
+  for (const r of rows) {
+    const id = String(r.device_id);
+    const t = toNumber(r.t)!;
+    byKey.set(`${id}|${t}`, interpolate(id, t, r, s.maxGapMs));
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const b of (r.breaks ?? []) as Array<Record<string, unknown>>) {
+      breaks.push({ deviceId: id, ts: toNumber(b.t)!, kind: b.kind === 'rollover' ? 'rollover' : 'reset', fromIndexL: toNumber(b.prev)!, toIndexL: toNumber(b.idx)! });
+    }
+  }
+  for (const id of deviceIds) at.set(id, moments.map((t) => byKey.get(`${id}|${t}`) ?? unknown(id, t)));
+  return { at, breaks };
+}
+
+const unknown = (deviceId: string, at: number): RegisterAt => ({ deviceId, at, litres: null, indexL: null, how: 'unknown', beforeTs: null, afterTs: null });
+
+/**
+ * Between two readings: linear. From one side only: the meter's mean flow over the readings in reach,
+ * for at most `maxGapMs` (a silent meter is estimated, never read as zero use, and never for long).
+ */
+function interpolate(deviceId: string, t: number, r: Record<string, unknown>, maxGapMs: number): RegisterAt {
+  const [t0, r0, i0, t1, r1, i1] = [r.t0, r.r0, r.i0, r.t1, r.r1, r.i1].map(toNumber) as [number | null, number | null, number | null, number | null, number | null, number | null];
+  const base = { deviceId, at: t, beforeTs: t0, afterTs: t1 };
+  if (t0 !== null && t0 === t) return { ...base, litres: r0, indexL: i0, how: 'read' };
+  if (t0 !== null && t1 !== null) {
+    const f = (t - t0) / (t1 - t0);
+    // The raw index is interpolated only where the register did not break in between.
+    const index = i1! >= i0! ? i0! + f * (i1! - i0!) : i0;
+    return { ...base, litres: r0! + f * (r1! - r0!), indexL: index, how: 'interpolated' };
+  }
+  const [ft, lt, fr, lr] = [r.first_t, r.last_t, r.first_r, r.last_r].map(toNumber) as [number | null, number | null, number | null, number | null];
+  if (ft === null || lt === null || lt <= ft) return unknown(deviceId, t);
+  const rate = (lr! - fr!) / (lt - ft);
+  if (t0 !== null && t - t0 <= maxGapMs) return { ...base, litres: r0! + rate * (t - t0), indexL: i0! + rate * (t - t0), how: 'extrapolated' };
+  if (t1 !== null && t1 - t <= maxGapMs) return { ...base, litres: r1! - rate * (t1 - t), indexL: i1! - rate * (t1 - t), how: 'extrapolated' };
+  return unknown(deviceId, t);
+}
+
+/** Default: 48 h (longer than any batch interval a meter delivers in), a drop over 1 m³ is no backflow. */
+export const DEFAULT_REGISTER_SETTINGS: RegisterSettings = { maxGapMs: 48 * HOUR, resetMinDropL: 1000 };

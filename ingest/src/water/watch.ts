@@ -1,0 +1,74 @@
+/**
+ * What the clock-driven water rules judge, read from the store before they run (the rules themselves are
+ * synchronous): each DMA's recent nights (night-flow.ts, the same figures the API shows) and, once a month
+ * is over, every household's use in it against the month before and the same month last year.
+ */
+import type { DeviceRecord } from '@tsunagaru/broker';
+import type { AlertRulesConfig } from '../alerts/rules-config.js';
+import type { MonthUse } from '../alerts/rules/usage-rise.js';
+import type { SqlReader } from '../storage/duckdb/database.js';
+import { DMA_INLET_SITE, type WaterMeterRef } from './balance.js';
+import { localDate, localMonth, monthStart, nightWindow } from './local-days.js';
+import { dmaNights, type DmaNight } from './night-flow.js';
+import { registersAt } from './registers.js';
+import { balanceSettings, nightSettings } from './settings.js';
+import { volumesBetween } from './volumes.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export interface WaterFigures {
+  nights: Map<string, DmaNight[]>;
+  usage: MonthUse[];
+}
+
+export interface WaterWatchDeps {
+  db: SqlReader;
+  devices: { listDevices(): DeviceRecord[] };
+  config: Readonly<AlertRulesConfig>;
+}
+
+export class WaterWatch {
+  private lastRun = -Infinity;
+  private usageJudged: string | null = null;
+
+  constructor(private readonly deps: WaterWatchDeps) {}
+
+  /** The figures to judge now, or null when the last run is less than `night.evaluateEveryMin` ago. */
+  async gather(now: number): Promise<WaterFigures | null> {
+    const { water: w, rules } = this.deps.config;
+    if (!rules['dma-night-flow'].enabled && !rules['water-usage-rise'].enabled) return null;
+    if (now - this.lastRun < w.night.evaluateEveryMin * 60_000) return null;
+    this.lastRun = now;
+    const meters = this.deps.devices.listDevices()
+      .filter((d) => d.type === 'water-meter' && typeof d.attributes.dma === 'string')
+      .map((d): WaterMeterRef => ({ id: d.id, dma: String(d.attributes.dma), inlet: d.attributes.site === DMA_INLET_SITE }));
+    const ns = nightSettings(w);
+    // The nights whose window has ended, newest `rejudgeNights` (late data may still change them).
+    const dates: string[] = [];
+    for (let t = now; dates.length < w.night.rejudgeNights && t > now - 30 * DAY; t -= DAY) {
+      const date = localDate(t, ns);
+      if (nightWindow(date, ns)[1] <= now) dates.push(date);
+    }
+    // MNF is measured at the inlet: a DMA without an inlet meter has no night to judge.
+    const inletDmas = new Set(meters.filter((m) => m.inlet).map((m) => m.dma));
+    const withInlet = meters.filter((m) => inletDmas.has(m.dma));
+    const nights = withInlet.length > 0 && dates.length > 0 ? await dmaNights(this.deps.db, withInlet, dates.reverse(), ns, balanceSettings(w)) : new Map<string, DmaNight[]>();
+    return { nights, usage: await this.monthUse(now, meters.filter((m) => !m.inlet).map((m) => m.id)) };
+  }
+
+  /** Once per month, after its grace: every household's use in the month just over. */
+  private async monthUse(now: number, households: string[]): Promise<MonthUse[]> {
+    const w = this.deps.config.water;
+    const c = nightSettings(w);
+    const month = localMonth(monthStart(localMonth(now, c), c, -1), c);
+    if (this.usageJudged === month || now < monthStart(month, c, 1) + w.usage.graceHours * HOUR || households.length === 0) return [];
+    this.usageJudged = month;
+    const bounds = [-12, -11, -1, 0, 1].map((k) => monthStart(month, c, k));
+    const { at, breaks } = await registersAt(this.deps.db, households, bounds, balanceSettings(w));
+    return households.map((id) => {
+      const v = volumesBetween(id, at.get(id)!, bounds, breaks);
+      return { deviceId: id, month, litres: v[3]!.litres, previousLitres: v[2]!.litres, lastYearLitres: v[0]!.litres };
+    });
+  }
+}
