@@ -4,12 +4,12 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { JournalDrainer, type DrainerStatus } from './drain/journal-drainer.js';
+import { JournalDrainer, type DrainerStatus } from './drain/store-batcher.js';
 import { mib } from './journal/free-space.js';
 import { Journal, type JournalStats, type Refusal } from './journal/journal.js';
 import { CompletenessLedger } from './ledger/ledger.js';
-import { LedgerStore } from './ledger/ledger-store.js';
-import type { IngestPipeline } from './pipeline/index.js';
+import { LedgerStore } from './storage/duckdb/ledger-store.js';
+import type { IngestPipeline } from './drain/index.js';
 import type { EmbeddedStore } from './storage/duckdb/index.js';
 import type { DeviceAttributes } from './storage/influx/line-protocol.js';
 import { openWriters } from './storage/open-writers.js';

@@ -1,9 +1,9 @@
 import type { DeviceRecord } from '@tsunagaru/broker';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
-import type { MessageContext, Outcome } from '../pipeline/index.js';
+import type { MessageContext, Outcome } from '../drain/index.js';
 import { AlertLifecycle, type LifecycleEvent } from './lifecycle.js';
-import { dispatchMessage } from './dispatch.js';
+import { dispatchMessage } from './rules/route-message.js';
 import { RuleState, type RuleContext } from './rules/context.js';
 import { evaluateCountdowns } from './rules/bs-power.js';
 import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';

@@ -3,8 +3,8 @@ import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
 import { makeTempDir } from '../../../test/support/temp-dir.js';
 import { Journal } from '../journal/journal.js';
-import type { Outcome } from '../pipeline/outcome.js';
-import type { MessageContext } from '../pipeline/steps.js';
+import type { Outcome } from '../dispatch/outcome.js';
+import type { MessageContext } from '../dispatch/steps.js';
 import type { StorageWriter } from '../storage/types.js';
 import { createAlertFastLane } from './fast-lane.js';
 

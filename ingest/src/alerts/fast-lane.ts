@@ -16,9 +16,9 @@
  * by the contract, which is what the rules judge.
  */
 import type { Logger } from 'pino';
-import type { MessageSink } from '../mqtt-subscriber.js';
-import type { Outcome } from '../pipeline/outcome.js';
-import { validateMessage, type MessageContext, type PipelineDeps } from '../pipeline/steps.js';
+import type { MessageSink } from '../intake/mqtt-subscriber.js';
+import type { Outcome } from '../dispatch/outcome.js';
+import { validateMessage, type MessageContext, type PipelineDeps } from '../dispatch/steps.js';
 
 export interface AlertFastLaneOptions {
   /** The alert engine's pipeline hook. */

@@ -2,11 +2,11 @@ import type { DeviceRecord } from '@tsunagaru/broker';
 import type { Logger } from 'pino';
 import type { DuckDbDatabase } from '../storage/duckdb/database.js';
 import type { OperationsStore } from '../storage/types.js';
-import { DuckDbAlertStore } from './duckdb-store.js';
+import { DuckDbAlertStore } from '../storage/duckdb/alert-store.js';
 import { AlertEngine } from './engine.js';
 import type { LastSeenSource } from './rules/device-status.js';
 import type { AlertRulesConfig } from './rules-config.js';
-import { WebhookNotifier } from './webhooks.js';
+import { WebhookNotifier } from '../notify/webhooks.js';
 
 export interface Alerting {
   engine: AlertEngine;

@@ -1,7 +1,7 @@
 /** `GET /api/v1/water/dmas`: the water balance of every DMA (the console's water view, and analysts). */
 import type { FastifyInstance } from 'fastify';
-import { DMA_INLET_SITE, type DmaMeter } from '../../exports/dma-balance.js';
-import type { ReadingsExporter } from '../../exports/readings-export.js';
+import { DMA_INLET_SITE, type DmaMeter } from '../../storage/duckdb/dma-balance.js';
+import type { ReadingsExporter } from '../../storage/duckdb/readings-export.js';
 import type { ApiDeps } from '../deps.js';
 import { canSeeDeviceType, READ_ROLES } from '../roles.js';
 import { page, timeParam } from '../schemas.js';

@@ -4,9 +4,9 @@
  * rest, so the ledger never shows a gap for a message that was stored.
  */
 import { BIGINT, LIST, listValue, UBIGINT, VARCHAR, type DuckDBValue } from '@duckdb/node-api';
-import { toNumber, type DuckDbDatabase, type ParamTypes } from '../storage/duckdb/database.js';
-import type { BootRecord } from './ledger.js';
-import type { Range } from './range-set.js';
+import { toNumber, type DuckDbDatabase, type ParamTypes } from './database.js';
+import type { BootRecord } from '../../ledger/ledger.js';
+import type { Range } from '../../ledger/range-set.js';
 
 export class LedgerStore {
   constructor(private readonly db: DuckDbDatabase) {}

@@ -8,7 +8,7 @@ import { buildTopic } from '@tsunagaru/firmware-contracts';
 import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
 import { DuckDbReadingsReader } from '../storage/duckdb/readings.js';
-import { createIngestPipeline, type IngestPipeline } from './pipeline.js';
+import { createIngestPipeline, type IngestPipeline } from '../drain/pipeline.js';
 
 const T0 = Date.UTC(2026, 10, 23, 3, 0, 0);
 const MIN = 60_000;

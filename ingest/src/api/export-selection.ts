@@ -5,8 +5,8 @@
 import { DEVICE_TYPES, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeviceRecord } from '@tsunagaru/broker';
 import { IngestError } from '../errors.js';
-import { canSeeDeviceType, canSeeWelfare, type Role } from '../api/roles.js';
-import type { ExportDevice } from './readings-export.js';
+import { canSeeDeviceType, canSeeWelfare, type Role } from './roles.js';
+import type { ExportDevice } from '../storage/duckdb/readings-export.js';
 
 /** Most devices one export may cover; a larger fleet is exported in id ranges. */
 export const MAX_EXPORT_DEVICES = 100_000;

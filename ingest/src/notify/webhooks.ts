@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.js';
 import { IngestError } from '../errors.js';
 import { Sleeper } from '../sleeper.js';
-import type { WebhookConfig } from './rules-config.js';
-import type { AlertStore } from './store.js';
-import type { AlertEvent } from './types.js';
+import type { WebhookConfig } from '../alerts/rules-config.js';
+import type { AlertStore } from '../alerts/store.js';
+import type { AlertEvent } from '../alerts/types.js';
 
 interface Pending {
   event: AlertEvent;

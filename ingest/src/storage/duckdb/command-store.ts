@@ -1,5 +1,5 @@
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
-import { toNumber, type DuckDbDatabase, type Row } from '../storage/duckdb/database.js';
+import { toNumber, type DuckDbDatabase, type Row } from './database.js';
 
 /** What the ingest knows about a command it sent (or will send) to a device. */
 export interface CommandRecord {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { DeadLetter, StorableMessage } from '../storage/types.js';
-import { emptyCounters, type Outcome, type PipelineCounters } from './outcome.js';
-import { routeStep, validateMessage, type MessageContext, type PipelineDeps } from './steps.js';
+import { emptyCounters, type Outcome, type PipelineCounters } from '../dispatch/outcome.js';
+import { routeStep, validateMessage, type MessageContext, type PipelineDeps } from '../dispatch/steps.js';
 import { latestClockSkews, recordOtherClockSkews, touchDevices, writeBisecting, type BatchSkews } from './store-batch.js';
 
 export interface PipelineOptions {

@@ -5,7 +5,7 @@
  *
  * A DMA's inlet meter is a water meter provisioned with `site: "dma-inlet"` (dashboards/README.md).
  */
-import type { SqlReader } from '../storage/duckdb/database.js';
+import type { SqlReader } from './database.js';
 
 export const DMA_INLET_SITE = 'dma-inlet';
 /** Minimum night flow window, 02:00–04:00 Japan time (UTC+9) (domain notes). */

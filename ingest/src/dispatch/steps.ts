@@ -131,7 +131,7 @@ function aheadText(ms: number): string {
 
 /**
  * State and command acks, one by one. Telemetry and events are not stored here but per batch, in one
- * write (pipeline.ts), so a batch of messages costs one round trip to the store.
+ * write (drain/pipeline.ts), so a batch of messages costs one round trip to the store.
  */
 export const routeStep: Step = async (ctx, deps) => {
   const m = ctx.message!;

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import type { DeviceRecord } from '@tsunagaru/broker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
+import { openEmbeddedStore, type EmbeddedStore } from './index.js';
 import { csvLine, DuckDbReadingsExporter } from './readings-export.js';
-import { ExportForbidden, selectExportDevices } from './selection.js';
+import { ExportForbidden, selectExportDevices } from '../../api/export-selection.js';
 
 const device = (id: string, type: DeviceRecord['type'], attributes: DeviceRecord['attributes'] = {}) => ({ id, type, attributes }) as DeviceRecord;
 const FLEET = [

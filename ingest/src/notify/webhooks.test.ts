@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAlertRules } from './rules-config.js';
-import type { WebhookDeadLetter } from './store.js';
-import type { Alert, AlertEvent } from './types.js';
+import { parseAlertRules } from '../alerts/rules-config.js';
+import type { WebhookDeadLetter } from '../alerts/store.js';
+import type { Alert, AlertEvent } from '../alerts/types.js';
 import { routes, WebhookNotifier } from './webhooks.js';
 
 const alert = (severity: Alert['severity'], group: Alert['group'], id = 'a1'): Alert => ({

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DuckDbDatabase } from '../storage/duckdb/database.js';
-import { DuckDbAlertStore } from './duckdb-store.js';
-import type { Alert } from './types.js';
+import { DuckDbDatabase } from './database.js';
+import { DuckDbAlertStore } from './alert-store.js';
+import type { Alert } from '../../alerts/types.js';
 
 const T0 = Date.UTC(2026, 10, 24, 3, 0, 0);
 

@@ -1,11 +1,11 @@
 import type { BsPowerSample, ContractMessage, RingNodeSample, SmartPoleSample, WaterMeterSample } from '@tsunagaru/firmware-contracts';
-import type { Outcome } from '../pipeline/index.js';
-import { onBsPowerEvent, onBsPowerSamples } from './rules/bs-power.js';
-import type { RuleContext } from './rules/context.js';
-import { onDeviceHeard, onDeviceState } from './rules/device-status.js';
-import { onRingEvent, onRingNodeBirth, onRingSamples } from './rules/ring.js';
-import { onPoleEvent, onPoleSamples } from './rules/smart-pole.js';
-import { onWaterEvent, onWaterSamples } from './rules/water.js';
+import type { Outcome } from '../../drain/index.js';
+import { onBsPowerEvent, onBsPowerSamples } from './bs-power.js';
+import type { RuleContext } from './context.js';
+import { onDeviceHeard, onDeviceState } from './device-status.js';
+import { onRingEvent, onRingNodeBirth, onRingSamples } from './ring.js';
+import { onPoleEvent, onPoleSamples } from './smart-pole.js';
+import { onWaterEvent, onWaterSamples } from './water.js';
 
 /**
  * Routes one accepted message to the rules of its device type. Replayed messages (contract v1

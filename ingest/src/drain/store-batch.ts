@@ -1,7 +1,7 @@
 import { IngestError } from '../errors.js';
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { OperationsStore, StorableMessage, StorageWriter, WriteOutcome } from '../storage/types.js';
-import type { MessageContext } from './steps.js';
+import type { MessageContext } from '../dispatch/steps.js';
 
 export type BatchWriteResult = WriteOutcome | { rejected: string };
 

@@ -1,6 +1,6 @@
-import { toNumber, type DuckDbDatabase, type Params, type Row } from '../storage/duckdb/database.js';
-import type { AlertQuery, AlertStore, WebhookDeadLetter } from './store.js';
-import type { Alert } from './types.js';
+import { toNumber, type DuckDbDatabase, type Params, type Row } from './database.js';
+import type { AlertQuery, AlertStore, WebhookDeadLetter } from '../../alerts/store.js';
+import type { Alert } from '../../alerts/types.js';
 
 /** The alert engine's tables, created idempotently at open (its own DDL, beside the store's schema.ts). */
 export const ALERT_DDL: readonly string[] = [

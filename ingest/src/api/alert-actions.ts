@@ -1,7 +1,7 @@
 import { IngestError } from '../errors.js';
-import type { AlertEngine } from './engine.js';
-import type { LifecycleEvent } from './lifecycle.js';
-import type { Alert } from './types.js';
+import type { AlertEngine } from '../alerts/engine.js';
+import type { LifecycleEvent } from '../alerts/lifecycle.js';
+import type { Alert } from '../alerts/types.js';
 
 /**
  * Operator actions on alerts (API). They run in the engine's queue, in order with the rules, on the live

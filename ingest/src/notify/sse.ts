@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AlertEngine } from './engine.js';
-import type { AlertEvent } from './types.js';
+import type { AlertEngine } from '../alerts/engine.js';
+import type { AlertEvent } from '../alerts/types.js';
 
 /** A client that stops reading is dropped past this much unsent data, so it cannot hold the ingest's memory. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;

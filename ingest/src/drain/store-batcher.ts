@@ -14,8 +14,8 @@ import type { Logger } from 'pino';
 import { backoffDelay, type BackoffOptions } from '../backoff.js';
 import type { Journal, ReadRecord } from '../journal/journal.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
-import type { LedgerStore } from '../ledger/ledger-store.js';
-import type { IngestPipeline, PreparedBatch } from '../pipeline/index.js';
+import type { LedgerStore } from '../storage/duckdb/ledger-store.js';
+import type { IngestPipeline, PreparedBatch } from './index.js';
 
 export interface DrainerOptions {
   journal: Journal;

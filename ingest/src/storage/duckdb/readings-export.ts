@@ -9,8 +9,8 @@
  */
 import type { Writable } from 'node:stream';
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
-import type { DuckDbDatabase, SqlReader } from '../storage/duckdb/database.js';
-import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from '../storage/duckdb/sample-columns.js';
+import type { DuckDbDatabase, SqlReader } from './database.js';
+import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
 import { dmaBalance, type DmaBalance, type DmaMeter } from './dma-balance.js';
 
 export interface ExportDevice {

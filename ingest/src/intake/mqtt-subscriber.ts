@@ -2,7 +2,7 @@ import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
-import { PubackGate } from './sources/puback-gate.js';
+import { PubackGate } from './puback-gate.js';
 
 /** Filters the ingest subscribes to: everything devices send (contracts-v1 "Topics"). */
 export const INGEST_TOPICS = ['tsunagaru/v1/#'];

@@ -6,7 +6,7 @@
  * devices' PUBACKs (aedes then reads no more from their sockets) instead of dropping anything.
  */
 import { IngestError } from '../errors.js';
-import type { MessageSink } from '../mqtt-subscriber.js';
+import type { MessageSink } from './mqtt-subscriber.js';
 
 export interface EmbeddedTap {
   /** Give this to createBroker({ beforePuback }). */
