@@ -4,8 +4,8 @@
  * devices sent must come back field by field; a rewrite must not add points; each field keeps one type.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxV1Writer, InfluxV2Writer, INFLUX_TYPE, TELEMETRY_MEASUREMENTS, type StorableMessage } from '@tsunagaru/ingest';
-import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import { InfluxV1Writer, InfluxV2Writer, type StorableMessage } from '@tsunagaru/ingest';
+import { INFLUX_TYPE, TELEMETRY_MEASUREMENTS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { fromInfluxRows, fromVictoriaExport, type ReadBack } from './support/influx-readback.js';
 import { INFLUX_ADMIN, INFLUXD_BIN, influxQl, influxRows, serverAvailable, startInfluxDb16, startVictoriaMetrics, VICTORIA_BIN, victoriaExport, type TsdbServer } from './support/tsdb.js';
 import { waitFor } from './support/wait-for.js';

@@ -25,7 +25,7 @@ export {
 } from './mosquitto-config.js';
 export * from './errors.js';
 
-export type * from './registry/types.js';
+export type { AttributeValue, DeviceRecord, DeviceRegistry, GeoLocation, ProvisionInput, ProvisionResult, ServiceAccount } from '@tsunagaru/firmware-contracts';
 export { MemoryDeviceRegistry } from './registry/memory-registry.js';
 export { FileDeviceRegistry, registryPathFor, type FileRegistryOptions } from './registry/file-registry.js';
 export type { RegistryLogger, RegistryOptions } from './registry/base-registry.js';

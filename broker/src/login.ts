@@ -4,7 +4,7 @@ import { authenticateCertificate, authenticateCredentials, CONNACK, type AuthOut
 import type { BrokerCluster } from './cluster.js';
 import type { DenialContext, DenialLog, DenialReason } from './denials.js';
 import type { PeerCertificate } from './listeners.js';
-import type { DeviceRegistry } from './registry/types.js';
+import type { DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import type { SecretCheck } from './secret-check.js';
 import type { AuthThrottle } from './throttle.js';
 

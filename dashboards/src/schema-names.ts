@@ -1,9 +1,9 @@
 /**
- * Names and codes from the ingest's InfluxDB schema (ingest/src/storage/influx/schema.ts), looked up when
+ * Names and codes from the ingest's InfluxDB schema (firmware-contracts/src/influx-schema.ts), looked up when
  * the dashboards are generated: a name the schema does not have stops generation, and enum codes and
  * alarm bits come from the schema, never typed in by hand.
  */
-import { ALERT_POINT, EVENT_MEASUREMENT, TELEMETRY_MEASUREMENTS, type MeasurementSpec } from '@tsunagaru/ingest';
+import { ALERT_POINT, EVENT_MEASUREMENT, TELEMETRY_MEASUREMENTS, type MeasurementSpec } from '@tsunagaru/firmware-contracts';
 import { q } from './influxql.js';
 
 /** The measurements the dashboards read, by what they are in the field. */

@@ -1,4 +1,4 @@
-import type { DeviceRegistry } from '@tsunagaru/broker';
+import type { DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { lastSeenFromStatus, startAlerting, type Alerting } from './alerts/index.js';

@@ -1,4 +1,4 @@
-import type { DeviceRecord } from '@tsunagaru/broker';
+import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
 import type { MessageContext, Outcome } from '../drain/index.js';
@@ -108,7 +108,7 @@ export class AlertEngine {
 
   /**
    * Every change once it is saved, notified or not (value updates included): for writers that keep the
-   * alert history elsewhere, e.g. the InfluxDB `alert` measurement (storage/influx/schema.ts ALERT_POINT).
+   * alert history elsewhere, e.g. the InfluxDB `alert` measurement (firmware-contracts influx-schema.ts ALERT_POINT).
    */
   onChange(listener: AlertListener): () => void {
     this.changeListeners.add(listener);

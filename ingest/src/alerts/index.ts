@@ -1,4 +1,4 @@
-import type { DeviceRecord } from '@tsunagaru/broker';
+import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
 import type { DuckDbDatabase } from '../storage/duckdb/database.js';
 import type { OperationsStore } from '../storage/types.js';

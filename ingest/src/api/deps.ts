@@ -1,4 +1,4 @@
-import type { DeviceRegistry } from '@tsunagaru/broker';
+import type { DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { AuditLog } from './audit-log.js';
 import type { ReadingsExporter } from '../storage/duckdb/readings-export.js';

@@ -2,8 +2,7 @@
  * Which devices an export covers: a DMA's water meters, or a device id range of one type, within the
  * caller's role scope (roles.ts). Pure: the registry's records in, the export's device list out.
  */
-import { DEVICE_TYPES, type DeviceType } from '@tsunagaru/firmware-contracts';
-import type { DeviceRecord } from '@tsunagaru/broker';
+import { DEVICE_TYPES, type DeviceRecord, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { IngestError } from '../errors.js';
 import { canSeeDeviceType, canSeeWelfare, type Role } from './roles.js';
 import type { ExportDevice } from '../storage/duckdb/readings-export.js';

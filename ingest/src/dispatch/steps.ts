@@ -1,5 +1,4 @@
-import { parsePayload, parseTopic, validatePayload, type ContractMessage, type ParsedTopic } from '@tsunagaru/firmware-contracts';
-import type { DeviceRecord } from '@tsunagaru/broker';
+import { parsePayload, parseTopic, validatePayload, type ContractMessage, type DeviceRecord, type ParsedTopic } from '@tsunagaru/firmware-contracts';
 import type { OperationsStore, StorageWriter } from '../storage/types.js';
 import type { Outcome } from './outcome.js';
 

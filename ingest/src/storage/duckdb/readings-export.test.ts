@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { DeviceRecord } from '@tsunagaru/broker';
+import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedStore, type EmbeddedStore } from './index.js';
 import { csvLine, DuckDbReadingsExporter } from './readings-export.js';

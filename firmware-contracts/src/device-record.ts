@@ -1,4 +1,4 @@
-import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import type { DeviceType } from './topics.js';
 
 /** Attribute values a device carries from provisioning (e.g. `dma`, `site`, `island`, `welfareWatch`). */
 export type AttributeValue = string | number | boolean | null;

@@ -1,5 +1,6 @@
 /**
- * The InfluxDB schema as data (docs/influxdb-schema.md explains it; dashboards are checked against it).
+ * The InfluxDB schema as data, shared by the ingest that writes it and the dashboards that read it
+ * (docs/influxdb-schema.md explains it; dashboards are checked against it).
  *
  * - One measurement per device type; ring-node readings go one point per segment to `ring_segment`.
  * - Tags: `deviceId`, `type` and the bounded registry attributes in ATTRIBUTE_TAGS; never a value that
@@ -10,7 +11,9 @@
  * - Timestamps are the samples' own `ts`, precision ms. `boot`, `seq` (and `replay`) are fields, so a
  *   redelivered message writes exactly the same points (same series and timestamp): an idempotent overwrite.
  */
-import { EVENT_TYPES, WATER_METER_ALARMS, type DeviceType } from '@tsunagaru/firmware-contracts';
+import { EVENT_TYPES } from './event.js';
+import { WATER_METER_ALARMS } from './telemetry.js';
+import type { DeviceType } from './topics.js';
 
 /** How a field is written: float (never `i`), integer (`i`), boolean, a code from `codes`, or a bitmask. */
 export type FieldKind = 'float' | 'integer' | 'boolean' | 'enum' | 'flags' | 'string';
