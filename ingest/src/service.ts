@@ -14,9 +14,9 @@ import { openDurableIngest, type DurableIngest } from './durable-ingest.js';
 import { startSubscriber, type IngestSubscriber } from './intake/mqtt-subscriber.js';
 import type { EmbeddedTap } from './intake/embedded-tap.js';
 import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
-import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './drain/index.js';
+import type { Accepted } from './dispatch/outcome.js';
+import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './drain/pipeline.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, type PipelineDeps } from './dispatch/steps.js';
-import { createAlertFastLane } from './alerts/fast-lane.js';
 import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 
 export interface IngestServiceDeps {
@@ -48,7 +48,7 @@ export interface IngestService {
   store: EmbeddedStore;
   pipeline: IngestPipeline;
   subscriber: IngestSubscriber;
-  /** Journal, drainer and completeness ledger. */
+  /** Journal, dispatcher, store batcher and completeness ledger. */
   durable: DurableIngest;
   alerting: Alerting;
   commands: CommandService;
@@ -95,18 +95,18 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // Once at start: an alert left open by the last run clears if the disk is fine now.
   void alerting.engine.onIngestRefusal(durable.journal.refused ?? null);
   const pipelineDeps: PipelineDeps = { writer: durable.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock, maxClockSkewMs, seen: (id, boot, seq) => durable.ledger.has(id, boot, seq) };
-  // Telemetry and events reach the rules once durable in the journal, not after the backlog ahead of them
-  // is stored (alerts/fast-lane.ts); the drainer feeds the rest.
-  const fastLane = alertsOn ? createAlertFastLane({ onOutcome: (o, ctx) => alerting.engine.onOutcome(o, ctx), deps: pipelineDeps, logger }) : undefined;
+  // What the store batch decided, once durable: command acks, the state rules (a birth or death's verdict).
   const onOutcome: PipelineOptions['onOutcome'] = (outcome, ctx) => {
     commands.onOutcome(outcome);
-    if (alertsOn && (!fastLane || fastLane.drainerFeeds(outcome, ctx))) alerting.engine.onOutcome(outcome, ctx);
+    if (alertsOn && outcome.kind === 'state' && ctx.message) alerting.engine.onState(ctx.message, outcome);
     deps.onOutcome?.(outcome, ctx);
   };
-  const pipeline = createIngestPipeline(pipelineDeps, { logger, onOutcome, ...(fastLane ? { validatedEarlier: (lsn: number) => fastLane.takeValidated(lsn) } : {}) });
-  durable.startDraining(pipeline);
-  const sink = fastLane ? fastLane.wrap(durable.journal) : durable.journal;
-  deps.embedded?.attach(sink);
+  const pipeline = createIngestPipeline(pipelineDeps, { logger, onOutcome });
+  // Readings reach the rules as soon as they are durable in the journal (the dispatcher), never behind the
+  // store's backlog.
+  durable.start({ pipeline, ...(alertsOn ? { onAccepted: (a: Accepted) => alerting.engine.onAccepted(a) } : {}) });
+  const sink = durable.sink;
+  deps.embedded?.attach(durable.journal);
   const subscriber = startSubscriber({
     url: config.mqttUrl,
     username: config.mqttUsername,
@@ -141,8 +141,10 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       storeReaders: () => ({ pool: store.api.pool.stats(), open: store.db.readersOpen }),
       ...(config.api ? { settings: config.api } : {}),
       health: () => {
-        const ingest = durable.status();
-        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted;
+        const status = durable.status();
+        // The embedded tap skips the commands it sees on a way in of its own (intake/sink.ts).
+        const ingest = deps.embedded ? { ...status, intake: { skippedCommands: status.intake.skippedCommands + deps.embedded.sink.skippedCommands() } } : status;
+        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted && !ingest.dispatch.halted;
         return {
           status: healthy ? 'ok' : 'degraded',
           mqtt: { connected: subscriber.isConnected(), subscribed: subscriber.isSubscribed(), url: config.mqttUrl, ...(config.shareGroup ? { shareGroup: config.shareGroup, clientId: config.clientId } : {}), heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },

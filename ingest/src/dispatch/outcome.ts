@@ -1,3 +1,5 @@
+import type { ContractMessage } from '@tsunagaru/firmware-contracts';
+
 /** What happened to one MQTT message. Every message ends in exactly one of these; none vanish. */
 export type Outcome =
   | { kind: 'stored'; deviceId: string; boot: number; seq: number }
@@ -23,4 +25,20 @@ export function emptyCounters(): PipelineCounters {
     byOutcome: { stored: 0, duplicate: 0, state: 0, 'command-ack': 0, ignored: 0, 'dead-letter': 0 },
     storageErrors: 0,
   };
+}
+
+/** Telemetry and events: the messages that carry readings (the store's and the rules' business). */
+export type ReadingMessage = Extract<ContractMessage, { channel: 'telemetry' | 'event' }>;
+
+/**
+ * A message the journal holds durably and validation accepted (contract v1, provisioned, a sane clock, not
+ * a redelivery the ledger already holds): told to the alert rules at once, before it is stored; its store
+ * outcome follows from the store batch. Telemetry and events only: the state rules wait for the store's
+ * verdict on a birth or a death (online, stale).
+ */
+export interface Accepted {
+  message: ReadingMessage;
+  receivedAt: number;
+  /** Journalled by an earlier run of the ingest and replayed after a restart. */
+  replayed: boolean;
 }

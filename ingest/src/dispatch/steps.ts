@@ -2,14 +2,19 @@ import { parsePayload, parseTopic, validatePayload, type ContractMessage, type D
 import type { OperationsStore, StorageWriter } from '../storage/types.js';
 import type { Outcome } from './outcome.js';
 
-export interface PipelineDeps {
-  writer: StorageWriter;
-  operations: OperationsStore;
+/** What the validation steps look at: the registry and the clock. */
+export interface ValidationDeps {
   /** Looks up provisioned devices (the broker's registry). */
   getDevice: (id: string) => DeviceRecord | undefined;
   clock: () => number;
   /** How far ahead of `clock` a device's timestamps may be before the message is refused (checkClockStep). Default 5 min. */
   maxClockSkewMs?: number;
+}
+
+/** What the store batch needs besides (drain/pipeline.ts). */
+export interface PipelineDeps extends ValidationDeps {
+  writer: StorageWriter;
+  operations: OperationsStore;
   /**
    * Whether (id, boot, seq) was stored before (the completeness ledger). Lets a store that cannot tell
    * (InfluxDB overwrites) still report a redelivery as `duplicate`.
@@ -37,7 +42,7 @@ export interface MessageContext {
 /** A step either lets the message go on (returns undefined) or ends it with an outcome. */
 export type Step = (ctx: MessageContext, deps: PipelineDeps) => Outcome | undefined | Promise<Outcome | undefined>;
 /** A validation step touches no storage, so it is synchronous: no await (a microtask) per step and message. */
-export type ValidationStep = (ctx: MessageContext, deps: PipelineDeps) => Outcome | undefined;
+export type ValidationStep = (ctx: MessageContext, deps: ValidationDeps) => Outcome | undefined;
 
 const deadLetter = (reason: string): Outcome => ({ kind: 'dead-letter', reason });
 
@@ -48,9 +53,6 @@ export const parseTopicStep: ValidationStep = (ctx) => {
   ctx.topic = t.topic;
   return undefined;
 };
-
-/** `cmd` is cloud → device; the ingest sees its own commands through the wildcard subscription. */
-export const skipCommandsStep: ValidationStep = (ctx) => (ctx.topic?.channel === 'cmd' ? { kind: 'ignored', reason: 'cmd is cloud-to-device traffic' } : undefined);
 
 /** contracts-v1 "Topics": UTF-8 JSON objects of at most 64 KiB. */
 export const parsePayloadStep: ValidationStep = (ctx) => {
@@ -143,6 +145,8 @@ export const routeStep: Step = async (ctx, deps) => {
       await deps.operations.recordCommandAck(m.deviceId, m.payload, ctx.receivedAt);
       return { kind: 'command-ack', deviceId: m.deviceId, cmdId: m.payload.cmdId };
     case 'cmd':
+      // Never from the journal: the ways in skip commands (intake/sink.ts). A caller handing the pipeline
+      // messages straight (tests, fuzzing) is told the same.
       return { kind: 'ignored', reason: 'cmd is cloud-to-device traffic' };
     default:
       return undefined;
@@ -152,7 +156,6 @@ export const routeStep: Step = async (ctx, deps) => {
 /** Per message, in order: each may end the message with an outcome (dead letter, ignored). */
 export const VALIDATION_STEPS: ReadonlyArray<readonly [string, ValidationStep]> = [
   ['parseTopic', parseTopicStep],
-  ['skipCommands', skipCommandsStep],
   ['parsePayload', parsePayloadStep],
   ['validateContract', validateContractStep],
   ['checkProvisioned', checkProvisionedStep],
@@ -164,7 +167,7 @@ export const VALIDATION_STEPS: ReadonlyArray<readonly [string, ValidationStep]> 
  * message may be stored (then `ctx.message` is set). A step that throws makes a dead letter naming it:
  * validation touches no storage, so it would throw again on every retry.
  */
-export function validateMessage(ctx: MessageContext, deps: PipelineDeps): Outcome | undefined {
+export function validateMessage(ctx: MessageContext, deps: ValidationDeps): Outcome | undefined {
   for (const [name, step] of VALIDATION_STEPS) {
     let outcome: Outcome | undefined;
     try {

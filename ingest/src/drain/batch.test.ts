@@ -86,26 +86,4 @@ describe('ingest pipeline, batches', () => {
     expect(p.counters()).toMatchObject({ received: 0, storageErrors: 2 });
     expect(await store.operations.countDeadLetters()).toBe(0);
   });
-
-  it('takes validation done earlier for a journal record instead of validating again, but never for a replay', async () => {
-    let lookups = 0;
-    const taken: number[] = [];
-    const p = createIngestPipeline(
-      { writer: store.writer, operations: store.operations, getDevice: (id) => (lookups++, registry.getDevice(id)), clock: () => T0 },
-      {
-        validatedEarlier: (lsn) => {
-          taken.push(lsn);
-          return lsn === 1 ? { ctx: { topicName: topic, payload: raw(0, 5).payload, receivedAt: T0, message: { channel: 'telemetry', type: 'water-meter', deviceId: 'wm-1', payload: JSON.parse(raw(0, 5).payload.toString()) } as never }, outcome: undefined } : undefined;
-        },
-      },
-    );
-    const outcomes = await p.handleBatch([
-      { ...raw(0, 5), lsn: 1 },
-      { ...raw(1, 6), lsn: 2 },
-      { ...raw(2, 7), lsn: 3, replayed: true },
-    ]);
-    expect(outcomes.map((o) => o.kind)).toEqual(['stored', 'stored', 'stored']);
-    expect(taken).toEqual([1, 2]); // a replayed record was received by an earlier run: nobody validated it yet
-    expect(lookups).toBe(2); // record 1's provisioning check was not run again
-  });
 });

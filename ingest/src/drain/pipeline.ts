@@ -1,36 +1,25 @@
 import type { Logger } from 'pino';
 import type { DeadLetter, StorableMessage } from '../storage/types.js';
 import { emptyCounters, type Outcome, type PipelineCounters } from '../dispatch/outcome.js';
-import { routeStep, validateMessage, type MessageContext, type PipelineDeps } from '../dispatch/steps.js';
+import { routeStep, type MessageContext, type PipelineDeps } from '../dispatch/steps.js';
+import { validateBatch, type RawMessage, type ValidatedBatch } from '../dispatch/validate.js';
 import { latestClockSkews, recordOtherClockSkews, touchDevices, writeBisecting, type BatchSkews } from './store-batch.js';
+
+export type { RawMessage } from '../dispatch/validate.js';
+/** A batch whose messages went through the validation steps; what `commitBatch` takes. */
+export type PreparedBatch = ValidatedBatch;
 
 export interface PipelineOptions {
   /** Payload bytes kept in a dead letter; the contract's limit by default, so nothing valid-sized is cut. */
   deadLetterMaxPayloadBytes?: number;
   logger?: Logger;
-  /** Called after every message with its outcome (alerts, ledgers and tests hook in here). */
+  /** Called after every message with its outcome once it is durable (commands, the state rules and tests hook in here). */
   onOutcome?: (outcome: Outcome, ctx: MessageContext) => void;
-  /**
-   * Validation done earlier for a journal record (the alert fast lane validates at receive time); taken
-   * once. The steps are deterministic, so reusing their result is the same as running them again.
-   */
-  validatedEarlier?: (lsn: number) => { ctx: MessageContext; outcome: Outcome | undefined } | undefined;
 }
 
 export interface BatchOptions {
   /** Look for a message that makes the store fail every time, and dead-letter it (see writeBisecting). */
   isolatePoison?: boolean;
-}
-
-/** A message as the broker delivered it (and as the journal keeps it). */
-export interface RawMessage {
-  topic: string;
-  payload: Buffer;
-  receivedAt: number;
-  /** Journalled by an earlier run of the ingest and replayed after a restart (ReadRecord.replayed). */
-  replayed?: boolean;
-  /** Its journal record number, when it comes from the journal. */
-  lsn?: number;
 }
 
 export interface IngestPipeline {
@@ -51,20 +40,9 @@ export interface IngestPipeline {
    * writes this one (the store's own threads or server): `prepareBatch` validates and touches no storage;
    * `commitBatch` stores, routes and reports outcomes, and may be retried with the same prepared batch.
    */
-  prepareBatch(batch: readonly RawMessage[]): Promise<PreparedBatch>;
+  prepareBatch(batch: readonly RawMessage[]): PreparedBatch;
   commitBatch(prepared: PreparedBatch, options?: BatchOptions): Promise<Outcome[]>;
   counters(): PipelineCounters;
-}
-
-/** A batch whose messages went through the validation steps; what `commitBatch` takes. */
-export interface PreparedBatch {
-  readonly size: number;
-}
-
-interface Prepared extends PreparedBatch {
-  readonly ctxs: MessageContext[];
-  /** Outcomes decided by validation (dead letter, ignored); undefined where the message goes on. */
-  readonly validated: ReadonlyArray<Outcome | undefined>;
 }
 
 const DEFAULT_DEAD_LETTER_BYTES = 64 * 1024;
@@ -88,8 +66,13 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
     };
   }
 
-  /** Telemetry and events of the batch, written at once; stored/duplicate per message. */
-  async function storeTelemetry(ctxs: MessageContext[], outcomes: Array<Outcome | undefined>, isolatePoison: boolean, skews: BatchSkews): Promise<ReadonlySet<string>> {
+  /**
+   * Telemetry and events of the batch, written at once; stored/duplicate per message. Their devices are
+   * marked heard (last seen, boot, clock skew) before the write, so whoever reads a stored reading finds
+   * its device's status of the same batch or a newer one. A message a store then refuses as invalid was
+   * still heard.
+   */
+  async function storeTelemetry(ctxs: readonly MessageContext[], outcomes: Array<Outcome | undefined>, isolatePoison: boolean, skews: BatchSkews): Promise<ReadonlySet<string>> {
     const idx: number[] = [];
     const storable: StorableMessage[] = [];
     ctxs.forEach((ctx, i) => {
@@ -99,9 +82,9 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
       storable.push({ ...m, receivedAt: ctx.receivedAt } as StorableMessage);
     });
     if (storable.length === 0) return new Set();
+    await touchDevices(deps.operations, storable, skews);
     const results = await writeBisecting(deps.writer, storable, isolatePoison);
     const seenInBatch = new Set<string>();
-    const accepted: StorableMessage[] = [];
     results.forEach((r, n) => {
       const m = storable[n]!;
       const { boot, seq } = m.payload;
@@ -112,38 +95,20 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
       const key = keyOf(m);
       const known = r === 'duplicate' || seenInBatch.has(key) || (deps.seen?.(m.deviceId, boot, seq) ?? false);
       seenInBatch.add(key);
-      accepted.push(m);
       outcomes[idx[n]!] = { kind: known ? 'duplicate' : 'stored', deviceId: m.deviceId, boot, seq };
     });
-    await touchDevices(deps.operations, accepted, skews);
-    return new Set(accepted.map((m) => m.deviceId));
-  }
-
-  async function prepareBatch(batch: readonly RawMessage[]): Promise<Prepared> {
-    const ctxs: MessageContext[] = new Array(batch.length);
-    const validated: Array<Outcome | undefined> = new Array(batch.length);
-    const todo: number[] = [];
-    batch.forEach((m, i) => {
-      const earlier = m.lsn !== undefined && !m.replayed ? options.validatedEarlier?.(m.lsn) : undefined;
-      if (earlier) {
-        ctxs[i] = earlier.ctx;
-        validated[i] = earlier.outcome;
-        return;
-      }
-      ctxs[i] = { topicName: m.topic, payload: m.payload, receivedAt: m.receivedAt, ...(m.replayed ? { fromEarlierRun: true } : {}) };
-      todo.push(i);
-    });
-    for (const i of todo) validated[i] = validateMessage(ctxs[i]!, deps);
-    return { size: batch.length, ctxs, validated };
+    return new Set(storable.map((m) => m.deviceId));
   }
 
   async function commitBatch(prepared: PreparedBatch, batchOptions: BatchOptions = {}): Promise<Outcome[]> {
-    const { ctxs, validated } = prepared as Prepared;
+    const { ctxs, verdicts } = prepared;
     // A copy: a failed attempt must leave the prepared batch as validation left it, for the retry.
-    const outcomes: Array<Outcome | undefined> = [...validated];
+    const outcomes: Array<Outcome | undefined> = [...verdicts];
     const skews = latestClockSkews(ctxs);
     try {
       const touched = await storeTelemetry(ctxs, outcomes, batchOptions.isolatePoison ?? false, skews);
+      // Before any dead letter is written: whoever reads one finds the clock skew its message showed.
+      await recordOtherClockSkews(deps.operations, skews, touched);
       for (const [i, ctx] of ctxs.entries()) {
         outcomes[i] ??= (await routeStep(ctx, deps)) ?? { kind: 'dead-letter', reason: 'pipeline: no step produced an outcome' };
         const o = outcomes[i]!;
@@ -152,7 +117,6 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
           log?.warn({ event: 'dead_letter', topic: ctx.topicName.slice(0, 256), reason: o.reason.slice(0, 512), bytes: ctx.payload.byteLength }, 'message dead-lettered');
         }
       }
-      await recordOtherClockSkews(deps.operations, skews, touched);
     } catch (err) {
       counters.storageErrors++;
       throw err;
@@ -171,7 +135,8 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
     return done;
   }
 
-  const handleBatch = async (batch: readonly RawMessage[], batchOptions: BatchOptions = {}) => commitBatch(await prepareBatch(batch), batchOptions);
+  const prepareBatch = (batch: readonly RawMessage[]) => validateBatch(batch, deps);
+  const handleBatch = async (batch: readonly RawMessage[], batchOptions: BatchOptions = {}) => commitBatch(prepareBatch(batch), batchOptions);
 
   return {
     handle: async (topic, payload, receivedAt = deps.clock()) => (await handleBatch([{ topic, payload, receivedAt }]))[0]!,

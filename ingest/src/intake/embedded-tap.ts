@@ -6,49 +6,59 @@
  * devices' PUBACKs (aedes then reads no more from their sockets) instead of dropping anything.
  */
 import { IngestError } from '../errors.js';
-import type { MessageSink } from './mqtt-subscriber.js';
+import { intakeSink, type IntakeSink, type MessageSink } from './sink.js';
 
 export interface EmbeddedTap {
   /** Give this to createBroker({ beforePuback }). */
   beforePuback(topic: string, payload: Buffer): Promise<void>;
-  /** The ingest attaches its journal once open; until then publishes wait. */
-  attach(sink: MessageSink): void;
+  /** The ingest attaches its journal once open; until then device messages wait (commands never do). */
+  attach(journal: MessageSink): void;
   /** Stops taking messages (publishes are refused without PUBACK; devices resend later). */
   detach(): void;
-  /** Messages journalled through the tap since start. */
+  /** Messages handed to the journal through the tap since start. */
   count(): number;
+  /** The tap's way into the journal (intake/sink.ts), for its counters. */
+  readonly sink: IntakeSink;
 }
 
-/** Only device → cloud traffic of contract v1 is journalled; `cmd` is the cloud's own (contracts-v1 "Topics"). */
-const wanted = (topic: string) => topic.startsWith('tsunagaru/v1/') && !topic.endsWith('/cmd');
-
 export function createEmbeddedTap(clock: () => number = Date.now): EmbeddedTap {
-  let sink: MessageSink | undefined;
+  let journal: MessageSink | undefined;
   let detached = false;
   let waiters: Array<() => void> = [];
   let n = 0;
+  /** The journal once attached; until then a device's message waits here, its PUBACK held. */
+  const attached: MessageSink = {
+    async enqueue(topic, payload, receivedAt) {
+      while (!journal && !detached) await new Promise<void>((r) => waiters.push(r));
+      if (detached || !journal) throw new IngestError('INGEST_ERR_JOURNAL', 'the ingest is stopping; publish again later', true);
+      const queued = await journal.enqueue(topic, payload, receivedAt);
+      n++;
+      return queued;
+    },
+  };
+  // The same way in as the subscriber's: commands (the ingest's own, published through this broker) are
+  // acknowledged at once, whether or not a journal is attached.
+  const sink = intakeSink(attached);
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const r of w) r();
+  };
   return {
+    sink,
     async beforePuback(topic, payload) {
-      if (!wanted(topic)) return;
-      while (!sink && !detached) await new Promise<void>((r) => waiters.push(r));
-      if (detached || !sink) throw new IngestError('INGEST_ERR_JOURNAL', 'the ingest is stopping; publish again later', true);
       const { durable } = await sink.enqueue(topic, payload, clock());
       await durable;
-      n++;
     },
-    attach(s) {
-      sink = s;
+    attach(j) {
+      journal = j;
       detached = false;
-      const w = waiters;
-      waiters = [];
-      for (const r of w) r();
+      wake();
     },
     detach() {
       detached = true;
-      sink = undefined;
-      const w = waiters;
-      waiters = [];
-      for (const r of w) r();
+      journal = undefined;
+      wake();
     },
     count: () => n,
   };

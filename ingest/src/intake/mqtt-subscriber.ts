@@ -3,14 +3,10 @@ import { connect as tlsConnect } from 'node:tls';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
 import { PubackGate } from './puback-gate.js';
+import type { MessageSink } from './sink.js';
 
 /** Filters the ingest subscribes to: everything devices send (contracts-v1 "Topics"). */
 export const INGEST_TOPICS = ['tsunagaru/v1/#'];
-
-/** Where received messages go: the journal. `enqueue` waits while it is full; `durable` settles on fsync. */
-export interface MessageSink {
-  enqueue(topic: string, payload: Buffer, receivedAt: number): Promise<{ durable: Promise<unknown> }>;
-}
 
 export interface SubscriberOptions {
   url: string;

@@ -1,5 +1,5 @@
 import type { BsPowerSample, ContractMessage, RingNodeSample, SmartPoleSample, WaterMeterSample } from '@tsunagaru/firmware-contracts';
-import type { Outcome } from '../../drain/index.js';
+import type { StateVerdict } from '../types.js';
 import { onBsPowerEvent, onBsPowerSamples } from './bs-power.js';
 import type { RuleContext } from './context.js';
 import { onDeviceHeard, onDeviceState } from './device-status.js';
@@ -8,13 +8,13 @@ import { onPoleEvent, onPoleSamples } from './smart-pole.js';
 import { onWaterEvent, onWaterSamples } from './water.js';
 
 /**
- * Routes one accepted message to the rules of its device type. Replayed messages (contract v1
- * "Envelope": `replay: true`) prove the device is talking but raise nothing on their own: their samples
- * are old, and what is still current is re-sent live.
+ * Routes one message to the rules of its device type: an accepted reading, or a birth or death with the
+ * store's verdict on it. Replayed messages (contract v1 "Envelope": `replay: true`) prove the device is
+ * talking but raise nothing on their own: their samples are old, and what is still current is re-sent live.
  */
-export function dispatchMessage(rc: RuleContext, m: ContractMessage, outcome: Outcome): void {
+export function routeMessage(rc: RuleContext, m: ContractMessage, state?: StateVerdict): void {
   if (m.channel === 'state') {
-    if (outcome.kind === 'state' && !outcome.stale) onDeviceState(rc, m.deviceId, m.type, outcome.online);
+    if (state && !state.stale) onDeviceState(rc, m.deviceId, m.type, state.online);
     if (m.payload.state === 'online') {
       onDeviceHeard(rc, m.deviceId, m.type);
       if (m.type === 'ring-node') onRingNodeBirth(rc, m.deviceId, m.payload.sampleSec);
