@@ -1,7 +1,7 @@
 import type { DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { lastSeenFromStatus, startAlerting, type Alerting } from './alerts/index.js';
+import { lastSeenFromStatus, startAlerting, type Alerting } from './alerting.js';
 import { DEFAULT_ALERT_RULES, loadAlertRulesFile, type AlertRulesConfig } from './alerts/rules-config.js';
 import { DuckDbReadingsExporter } from './storage/duckdb/readings-export.js';
 import { buildApp } from './api/app.js';

@@ -1,9 +1,8 @@
 import type { AlertEngine } from '../alerts/engine.js';
-import { ringStatus, type SegmentState } from '../alerts/ring.js';
 import { plantOf, siteResilience, targetHoursOf } from '../alerts/rules/bs-power.js';
 import { round1, stringAttr } from '../alerts/rules/context.js';
 import type { LastSeen } from '../alerts/rules/device-status.js';
-import { currentRing, isBoardFault, segmentKnowledge } from '../alerts/rules/ring.js';
+import { currentRing, isBoardFault, ringStatus, segmentKnowledge, type SegmentState } from '../alerts/rules/ring.js';
 import { minutesLeftAt } from '../alerts/time-to-dark.js';
 
 const ageSec = (now: number, ts: number | null | undefined) => (ts === null || ts === undefined ? null : Math.max(0, Math.round((now - ts) / 1000)));

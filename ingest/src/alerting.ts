@@ -1,12 +1,16 @@
+/**
+ * The alerts, wired: the engine (alerts/) with its tables in the embedded store (storage/duckdb/), the
+ * device status as its one source of "last seen", and the webhooks (notify/) it tells of every change.
+ */
 import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
-import type { DuckDbDatabase } from '../storage/duckdb/database.js';
-import type { OperationsStore } from '../storage/types.js';
-import { DuckDbAlertStore } from '../storage/duckdb/alert-store.js';
-import { AlertEngine } from './engine.js';
-import type { LastSeenSource } from './rules/device-status.js';
-import type { AlertRulesConfig } from './rules-config.js';
-import { WebhookNotifier } from '../notify/webhooks.js';
+import { AlertEngine } from './alerts/engine.js';
+import type { LastSeenSource } from './alerts/rules/device-status.js';
+import type { AlertRulesConfig } from './alerts/rules-config.js';
+import { WebhookNotifier } from './notify/webhooks.js';
+import { DuckDbAlertStore } from './storage/duckdb/alert-store.js';
+import type { DuckDbDatabase } from './storage/duckdb/database.js';
+import type { OperationsStore } from './storage/types.js';
 
 export interface Alerting {
   engine: AlertEngine;
@@ -18,7 +22,7 @@ export interface StartAlertingOptions {
   db: DuckDbDatabase;
   rules: Readonly<AlertRulesConfig>;
   devices: { getDevice(id: string): DeviceRecord | undefined; listDevices(): DeviceRecord[] };
-  /** Last message per device; device status until the completeness ledger (issue 3) replaces it. */
+  /** When each device was last heard: its status (lastSeenFromStatus). */
   lastSeen: LastSeenSource;
   clock: () => number;
   /** Rule state stamped further ahead of `clock` than this is forgotten at start (rules/future-state.ts). */
@@ -26,7 +30,10 @@ export interface StartAlertingOptions {
   logger?: Logger;
 }
 
-/** Device status as the silence rule's source of "last message received". */
+/**
+ * Device status, the one source of "last seen" (written by the store batch for every message, births and
+ * deaths included), as the silence rule, the resilience view and the API read it.
+ */
 export function lastSeenFromStatus(operations: Pick<OperationsStore, 'listStatus'>): LastSeenSource {
   return {
     list: async () => (await operations.listStatus()).map((s) => ({ deviceId: s.deviceId, type: s.type, lastSeen: s.lastSeen, sampleSec: s.sampleSec, online: s.online })),
@@ -49,10 +56,3 @@ export async function startAlerting(o: StartAlertingOptions): Promise<Alerting> 
     },
   };
 }
-
-export { AlertEngine } from './engine.js';
-export { DEFAULT_ALERT_RULES, loadAlertRulesFile, parseAlertRules, RULE_IDS, type AlertRulesConfig, type RuleId, type WebhookConfig } from './rules-config.js';
-export { minutesLeftAt, timeToDark, temperatureFactor, type PlantReading, type TimeToDark, type TimeToDarkParams } from './time-to-dark.js';
-export { ringStatus, type RingStatus } from './ring.js';
-export type { LastSeen, LastSeenSource } from './rules/device-status.js';
-export type { Alert, AlertEvent, AlertGroup, Severity } from './types.js';
