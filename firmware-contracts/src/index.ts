@@ -12,3 +12,5 @@ export * from './validate.js';
 export { generateJsonSchemas, schemaFileFor, SCHEMA_ID_BASE } from './json-schema.js';
 export * from './influx-schema.js';
 export type * from './device-record.js';
+export * from './config.js';
+export { CodedError, type CodedErrorInit } from './coded-error.js';

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ErrorObject } from 'ajv';
+import { IngestError } from '../errors.js';
 import { MemoryAuditLog } from './audit-log.js';
 import { installAccessControl } from './access.js';
 import { defaultApiSettings } from './api-settings.js';
@@ -43,7 +44,7 @@ function formatValidation(errors: ErrorObject[], dataVar: string): Error {
       const extra = e.keyword === 'additionalProperties' ? ` (${String(e.params.additionalProperty)})` : '';
       return `${field}${missing}: ${e.message ?? 'is invalid'}${allowed}${extra}`;
     });
-  return new Error(lines.join('; '));
+  return new IngestError('INGEST_ERR_BAD_REQUEST', lines.join('; '));
 }
 
 /**

@@ -27,7 +27,11 @@ export interface ExportSelection {
 }
 
 /** Thrown as 403: the role may not export this device type (types are public, so no need to hide them). */
-export class ExportForbidden extends Error {}
+export class ExportForbidden extends IngestError {
+  constructor(message: string) {
+    super('INGEST_ERR_FORBIDDEN', message);
+  }
+}
 
 const text = (v: unknown): string | null => (typeof v === 'string' || typeof v === 'number' ? String(v) : null);
 

@@ -39,7 +39,7 @@ describe('ingest pipeline, batches', () => {
     const picky: StorageWriter = {
       write: async (msgs: readonly StorableMessage[]) => {
         attempts.push(msgs.length);
-        if (msgs.some((m) => m.payload.seq === 5)) throw new IngestError('INGEST_ERR_STORE_REJECTED', 'InfluxDB rejected the data (HTTP 400): field type conflict', false);
+        if (msgs.some((m) => m.payload.seq === 5)) throw new IngestError('INGEST_ERR_STORE_REJECTED', 'InfluxDB rejected the data (HTTP 400): field type conflict');
         return store.writer.write(msgs);
       },
       close: async () => {},
@@ -56,7 +56,7 @@ describe('ingest pipeline, batches', () => {
   it('finds a poison message that makes the writer throw every time, once asked to, and stores the rest', async () => {
     const poisoned: StorageWriter = {
       write: async (msgs: readonly StorableMessage[]) => {
-        if (msgs.some((m) => m.payload.seq === 3)) throw new IngestError('INGEST_ERR_STORAGE', 'embedded store write failed: Maximum call stack size exceeded', true);
+        if (msgs.some((m) => m.payload.seq === 3)) throw new IngestError('INGEST_ERR_STORAGE', 'embedded store write failed: Maximum call stack size exceeded');
         return store.writer.write(msgs);
       },
       close: async () => {},
@@ -78,7 +78,7 @@ describe('ingest pipeline, batches', () => {
   });
 
   it('rejects the whole batch (to be retried) when the store is down', async () => {
-    const down: StorageWriter = { write: async () => Promise.reject(new IngestError('INGEST_ERR_STORAGE', 'InfluxDB is unreachable', true)), close: async () => {} };
+    const down: StorageWriter = { write: async () => Promise.reject(new IngestError('INGEST_ERR_STORAGE', 'InfluxDB is unreachable')), close: async () => {} };
     const p = createIngestPipeline({ writer: down, operations: store.operations, getDevice: (id) => registry.getDevice(id), clock: () => T0 });
     await expect(p.handleBatch([raw(0, 1), raw(1, 2)])).rejects.toThrow('unreachable');
     // Looking for poison does not mistake an outage for bad data: both halves fail, so nothing is blamed.

@@ -7,7 +7,7 @@ export type BatchWriteResult = WriteOutcome | { rejected: string };
 
 /** A store refused this data as invalid: retrying it cannot help, so it becomes a dead letter. */
 export function isRejection(err: unknown): err is IngestError {
-  return err instanceof IngestError && err.code === 'INGEST_ERR_STORE_REJECTED' && !err.retriable;
+  return err instanceof IngestError && err.code === 'INGEST_ERR_STORE_REJECTED' && !err.canRetry();
 }
 
 /**

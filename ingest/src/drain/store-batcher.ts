@@ -14,6 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { backoffDelay, type BackoffOptions } from '../backoff.js';
+import { IngestError } from '../errors.js';
 import type { RawMessage, ValidatedBatch } from '../dispatch/validate.js';
 import type { Journal, JournalReader } from '../journal/journal.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
@@ -55,8 +56,6 @@ export interface DrainerStatus {
   /** Messages the queue could not hold since start, read again from the journal and validated here. */
   reread: number;
 }
-
-class Stopped extends Error {}
 
 interface Batch {
   batch: ValidatedBatch;
@@ -116,7 +115,7 @@ export class StoreBatcher {
     const out: RawMessage[] = [];
     while (out.length < to - from + 1) {
       const records = await this.reader.read(to - from + 1 - out.length, undefined, to);
-      if (records.length === 0) throw new Error(`journal records ${from}-${to} could not be read again (${out.length} found)`);
+      if (records.length === 0) throw new IngestError('INGEST_ERR_JOURNAL', `journal records ${from}-${to} could not be read again (${out.length} found)`);
       out.push(...records);
     }
     return out;
@@ -136,7 +135,7 @@ export class StoreBatcher {
         ahead.catch(() => undefined); // handled when awaited above; never an unhandled rejection meanwhile
         await storing;
       } catch (err) {
-        if (err instanceof Stopped) break;
+        if (err instanceof IngestError && err.code === 'INGEST_ERR_STOPPING') break;
         // Unexpected (a bug, or the journal itself failing to read): log and stop; the rest stays journalled.
         this.o.logger.error({ event: 'drain_stopped', err }, 'the store batcher stopped; messages stay in the journal until restart');
         this.state.lastError = (err as Error).message;
@@ -179,14 +178,14 @@ export class StoreBatcher {
         this.state.failingSince = null;
         return result;
       } catch (err) {
-        if (!this.running) throw new Stopped();
+        if (!this.running) throw new IngestError('INGEST_ERR_STOPPING', 'the store batcher is stopping');
         const delay = backoffDelay(attempt, this.o.retry);
         this.state.failures++;
         this.state.lastError = (err as Error).message;
         this.state.failingSince ??= Date.now();
         this.o.logger.error({ event: 'store_retry', what, attempt, delayMs: delay, err: (err as Error).message }, `${what} failed; the batch stays in the journal and is retried`);
         await this.sleep(delay);
-        if (!this.running) throw new Stopped();
+        if (!this.running) throw new IngestError('INGEST_ERR_STOPPING', 'the store batcher is stopping');
       }
     }
   }

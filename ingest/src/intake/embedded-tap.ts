@@ -30,7 +30,7 @@ export function createEmbeddedTap(clock: () => number = Date.now): EmbeddedTap {
   const attached: MessageSink = {
     async enqueue(topic, payload, receivedAt) {
       while (!journal && !detached) await new Promise<void>((r) => waiters.push(r));
-      if (detached || !journal) throw new IngestError('INGEST_ERR_JOURNAL', 'the ingest is stopping; publish again later', true);
+      if (detached || !journal) throw new IngestError('INGEST_ERR_STOPPING', 'the ingest is stopping; publish again later');
       const queued = await journal.enqueue(topic, payload, receivedAt);
       n++;
       return queued;

@@ -2,6 +2,7 @@ import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from 'pino';
+import { IngestError } from '../errors.js';
 import { PubackGate } from './puback-gate.js';
 import type { MessageSink } from './sink.js';
 
@@ -164,7 +165,7 @@ export function startSubscriber(options: SubscriberOptions): IngestSubscriber {
     // CONNACK 4/5 (bad credentials / not authorised) will not heal by retrying: fail the start.
     const authFailure = err.code === 4 || err.code === 5 || err.code === 134 || err.code === 135 || /not authori[sz]ed|bad user name or password/i.test(err.message);
     log.error({ event: 'mqtt_error', err: err.message }, authFailure ? 'the broker refused the ingest: check MQTT_USERNAME / MQTT_PASSWORD' : 'ingest MQTT error');
-    if (authFailure && !client.connected) firstConnect.reject(new Error(`the broker at ${options.url} refused the ingest's credentials: ${err.message}`));
+    if (authFailure && !client.connected) firstConnect.reject(new IngestError('INGEST_ERR_CONFIG', `the broker at ${options.url} refused the ingest's credentials: ${err.message}; check MQTT_USERNAME and MQTT_PASSWORD`));
   });
 
   return {

@@ -16,6 +16,7 @@
  * and properties after the id [MQTT 5 §3.4.2]; they travel unchanged with the held packet.
  */
 import { Duplex } from 'node:stream';
+import { IngestError } from '../errors.js';
 
 const PUBACK = 4;
 
@@ -140,7 +141,7 @@ export class PubackGate extends Duplex {
         if (next.hold && !next.hold.settled) break;
         if (next.hold && !next.hold.ok) {
           out.length = 0; // nothing behind a failed commit may leave, not even what was released before it in this pump
-          this.destroy(new Error('the journal could not make a message durable; dropping the connection so the broker redelivers it'));
+          this.destroy(new IngestError('INGEST_ERR_JOURNAL', 'the journal could not make a message durable; dropping the connection so the broker redelivers it'));
           return;
         }
         out.push(next.buf);

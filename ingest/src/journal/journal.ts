@@ -197,7 +197,7 @@ export class Journal {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new IngestError('INGEST_ERR_JOURNAL', 'the journal is closed', true);
+    if (this.closed) throw new IngestError('INGEST_ERR_JOURNAL', 'the journal is closed');
   }
 
   /** Why the journal takes no messages right now (appends wait), or undefined while it takes them. */
@@ -215,7 +215,7 @@ export class Journal {
       this.pending = undefined;
       // Below the watermark the group waits here, in memory and unacknowledged, until space returns.
       if (!(await this.admission.roomFor(group.bytes))) {
-        this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', 'the journal closed while waiting for disk space; not acknowledged', true));
+        this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', 'the journal closed while waiting for disk space; not acknowledged'));
         break;
       }
       await this.commit(group);
@@ -263,7 +263,7 @@ export class Journal {
       this.active = undefined;
     }
     const where = seg?.path ?? this.o.dir;
-    this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', `journal ${err.phase} to ${where} failed: ${err.message}; not acknowledged: the devices keep these messages and send them again`, true, { cause: err.reason }));
+    this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', `journal ${err.phase} to ${where} failed: ${err.message}; not acknowledged: the devices keep these messages and send them again`, { cause: err.reason }));
     this.admission.writeFailed(err.reason);
   }
 

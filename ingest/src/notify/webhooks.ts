@@ -23,7 +23,7 @@ export function routes(hook: WebhookConfig, e: AlertEvent): boolean {
 }
 
 /** 4xx other than 408/429 means the receiver refuses this payload: retrying the same one cannot help. */
-function retriable(status: number): boolean {
+function canRetryStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
 
@@ -86,7 +86,7 @@ export class WebhookNotifier {
         queue.shift();
         continue;
       }
-      if (!error.retriable || item.attempts >= hook.maxAttempts) {
+      if (!error.canRetry() || item.attempts >= hook.maxAttempts) {
         queue.shift();
         await this.deadLetter(hook, item, error.message);
         continue;
@@ -107,9 +107,9 @@ export class WebhookNotifier {
       });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return null;
-      return new IngestError('INGEST_ERR_WEBHOOK', `HTTP ${res.status} from ${hook.name}`, retriable(res.status));
+      return new IngestError('INGEST_ERR_WEBHOOK', `HTTP ${res.status} from ${hook.name}`, { canRetry: canRetryStatus(res.status) });
     } catch (err) {
-      return new IngestError('INGEST_ERR_WEBHOOK', `${hook.name}: ${(err as Error).message}`, true, { cause: err });
+      return new IngestError('INGEST_ERR_WEBHOOK', `${hook.name}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -73,7 +73,7 @@ export async function exportRoutes(app: FastifyInstance, deps: ApiDeps, exporter
     try {
       selection = selectExportDevices(deps.registry.listDevices(), request.query, role);
     } catch (err) {
-      throw err instanceof ExportForbidden ? new IngestError('INGEST_ERR_FORBIDDEN', err.message) : err;
+      throw err;
     }
     const req = { ...selection, from, to };
     const name = fileName(req, request.query, format);
@@ -86,7 +86,7 @@ export async function exportRoutes(app: FastifyInstance, deps: ApiDeps, exporter
     }
     const gone = new AbortController();
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) gone.abort(new Error('the client went away'));
+      if (!reply.raw.writableFinished) gone.abort(new IngestError('INGEST_ERR_STOPPING', 'the client went away'));
     });
     return { req, name, release, signal: gone.signal };
   }
