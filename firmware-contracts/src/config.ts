@@ -149,9 +149,11 @@ export const envVar = {
     const max = o.max ?? Number.MAX_SAFE_INTEGER;
     return z
       .string()
-      .regex(/^[0-9]{1,15}$/, { error: o.message ?? `must be an integer ${min}-${max}` })
-      .transform(Number)
-      .pipe(z.number().min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` }));
+      .superRefine((s, ctx) => {
+        const problem = !/^[0-9]{1,15}$/.test(s) ? (o.message ?? `must be an integer ${min}-${max}`) : Number(s) < min ? `must be at least ${min}` : Number(s) > max ? `must be at most ${max}` : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, got ${shown(s)}` });
+      })
+      .transform(Number);
   },
 };
 
@@ -163,4 +165,9 @@ export function envInput(shape: Readonly<Record<string, unknown>>, env: Readonly
     if (v !== undefined && v !== '') out[name] = v;
   }
   return out;
+}
+
+/** Parses `env` with an env schema (its variables as `shape`): the typed values, or every problem. */
+export function parseEnv<S extends z.ZodRawShape>(shape: S, env: Readonly<Record<string, string | undefined>>): ConfigResult<Readonly<z.output<z.ZodObject<S>>>> {
+  return parseConfig(z.object(shape), envInput(shape, env), '(environment)');
 }

@@ -71,6 +71,7 @@ export function configError(variable: string, problem: string): IngestError {
   return new IngestError('INGEST_ERR_CONFIG', `${variable}: ${problem}`);
 }
 
+
 /** The registry's codes (thrown by the provisioning routes) as the API answers them. */
 const REGISTRY_STATUS: Partial<Record<RegistryErrorCode, number>> = {
   REGISTRY_ERR_EXISTS: 409,
