@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type { Redis, RedisOptions } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
-import { redactUrl } from './config.js';
+import { redactUrl } from './redact-url.js';
 import { BrokerError } from './errors.js';
 
 /** What aedes needs from a persistence for the will sweep; the rest is passed through untouched. */

@@ -155,7 +155,13 @@ export const envVar = {
       })
       .transform(Number);
   },
+  /** `word` (e.g. `off`) or a whole number as `int` takes it. */
+  intOr: <const W extends string>(word: W, o: { min?: number; max?: number; message: string }) =>
+    z.union([z.literal(word), envVar.int(o)], { error: (iss) => `${o.message}, got ${shown(iss.input)}` }),
 };
+
+/** The values of an env schema (its variables as `shape`): each one absent when unset. */
+export type EnvValues<S extends z.ZodRawShape> = Partial<z.output<z.ZodObject<S>>>;
 
 /** Turns `env` into what an env schema parses: only the variables it names, an empty one left out (unset). */
 export function envInput(shape: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): Record<string, string> {

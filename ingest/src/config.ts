@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readTlsFiles } from '@tsunagaru/broker';
-import { envVar } from '@tsunagaru/firmware-contracts';
+import { envVar, type EnvValues } from '@tsunagaru/firmware-contracts';
 import { z } from 'zod';
 import { apiEnv, apiSettingsFrom, type ApiSettings } from './api/api-settings.js';
 import { parseIngestEnv } from './env.js';
@@ -93,7 +93,7 @@ const ownEnv = {
 
 /** Every variable the ingest reads (`npm run ingest`), each checked once at start. */
 export const ingestEnv = { ...ownEnv, ...storageEnv, ...apiEnv, ...duckDbEnv };
-export type IngestEnv = Partial<z.output<z.ZodObject<typeof ingestEnv>>>;
+export type IngestEnv = EnvValues<typeof ingestEnv>;
 
 function readFile(variable: string, path: string): string {
   try {
@@ -156,12 +156,4 @@ export function ingestConfigFrom(v: IngestEnv): Readonly<IngestConfig> {
 /** Reads and checks the ingest's settings once at start (ingestEnv); the result is frozen (style: fastify config). */
 export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly<IngestConfig> {
   return ingestConfigFrom(parseIngestEnv(ingestEnv, env));
-}
-
-/** A port variable on its own (`0` picks a free port). */
-export function parsePort(variable: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!/^[0-9]{1,5}$/.test(raw) || n > 65535) throw configError(variable, `${PORT}, got "${raw}"`);
-  return n;
 }

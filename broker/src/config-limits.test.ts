@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { limitsOf, loadBrokerLimits } from './limits-config.js';
+import { limitsOf, loadBrokerLimits } from './config.js';
 
 describe('loadBrokerLimits', () => {
   it('sets nothing when no variable is set (createBroker applies its defaults)', () => {
