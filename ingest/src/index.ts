@@ -22,7 +22,7 @@ export type { StorableMessage, StorageWriter, WriteOutcome } from './storage/typ
 export { formatField, InfluxV1Writer, InfluxV2Writer, messageLines, type InfluxV1Options, type InfluxV2Options } from './storage/influx/index.js';
 
 // Alerts: the rules file (and its JSON Schema, for editors), and the battery physics the rules judge with.
-export { DEFAULT_ALERT_RULES, loadAlertRulesFile, parseAlertRules, RULE_IDS, type AlertRulesConfig, type RuleId, type WebhookConfig } from './alerts/rules-config.js';
+export { alertRulesJsonSchema, DEFAULT_ALERT_RULES, loadAlertRulesFile, parseAlertRules, RULE_IDS, type AlertRulesConfig, type RuleId, type WebhookConfig } from './alerts/rules-config.js';
 export { minutesLeftAt, temperatureFactor, timeToDark, type PlantReading, type TimeToDark, type TimeToDarkParams } from './alerts/time-to-dark.js';
 export type { Alert, AlertEvent, AlertGroup, Severity } from './alerts/types.js';
 
