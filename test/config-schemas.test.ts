@@ -13,7 +13,8 @@ import { parse as parseYaml } from 'yaml';
 import { CONFIG_SCHEMA_FILES } from '../scripts/config-schema-files.js';
 
 // ajv ships CommonJS with `exports.default`; under NodeNext the default import is the module object.
-const Ajv2020 = (Ajv2020Module as unknown as { default: typeof Ajv2020Module }).default ?? Ajv2020Module;
+type AjvClass = typeof Ajv2020Module.default;
+const Ajv2020 = ((Ajv2020Module as unknown as { default?: AjvClass }).default ?? Ajv2020Module) as AjvClass;
 const ROOT = join(import.meta.dirname, '..');
 const HINT = 'run `npm run config:export` and commit the schema file';
 
