@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FileDeviceRegistry, registryPathFor, verifySecret, writeMosquittoConfig, type DeviceRecord, type MosquittoCredential } from '@tsunagaru/broker';
-import { parseArgs, runCli, UsageError } from '../../scripts/cli-support.js';
+import { commandHelp, runCli, UsageError, type Cli, type ParsedCommand } from '../../scripts/cli-support.js';
 
 export const DYNAMIC_SECURITY_FILE = 'dynamic-security.json';
 
@@ -129,20 +129,31 @@ export async function writeMosquittoAuth(options: MosquittoAuthOptions): Promise
   return result;
 }
 
-const USAGE = `usage: npx tsx deploy/scripts/mosquitto-auth.ts [--out <dir>] [--secrets <file.json>]
-  --out      where dynamic-security.json goes (default deploy/mosquitto/auth)
-  --secrets  JSON {"<device id>": "<secret>"} of devices provisioned or rotated since the last run
-environment: DATA_DIR (the registry, default ./data), MQTT_USERNAME (default tsunagaru-ingest), MQTT_PASSWORD (required)`;
+export const CLI: Cli = {
+  name: 'mosquitto-auth',
+  invocation: 'npx tsx deploy/scripts/mosquitto-auth.ts',
+  commands: {
+    '': {
+      args: '',
+      arity: 0,
+      summary: "writes mosquitto's dynamic-security.json from the device registry",
+      options: {
+        out: { type: 'string', arg: 'dir', help: 'where dynamic-security.json goes (default deploy/mosquitto/auth)' },
+        secrets: { type: 'string', arg: 'file.json', help: 'JSON {"<device id>": "<secret>"} of devices provisioned or rotated since the last run' },
+      },
+    },
+  },
+  footer: 'environment: DATA_DIR (the registry, default ./data), MQTT_USERNAME (default tsunagaru-ingest), MQTT_PASSWORD (required)',
+};
 
-async function main(): Promise<void> {
-  const { flags } = parseArgs(process.argv.slice(2));
+async function main({ values }: ParsedCommand): Promise<void> {
   const password = process.env.MQTT_PASSWORD;
-  if (!password) throw new UsageError("MQTT_PASSWORD (the ingest workers' MQTT password) is required");
-  const secretsFile = flags.get('secrets')?.at(-1);
+  if (!password) throw new UsageError("MQTT_PASSWORD (the ingest workers' MQTT password) is required", commandHelp(CLI, ''));
+  const secretsFile = values.secrets as string | undefined;
   const secrets = secretsFile ? (JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>) : undefined;
   const result = await writeMosquittoAuth({
     registryPath: registryPathFor(resolve(process.env.DATA_DIR || './data')),
-    outDir: resolve(flags.get('out')?.at(-1) ?? 'deploy/mosquitto/auth'),
+    outDir: resolve((values.out as string | undefined) ?? 'deploy/mosquitto/auth'),
     ingest: { username: process.env.MQTT_USERNAME || 'tsunagaru-ingest', password },
     ...(secrets ? { secrets } : {}),
   });
@@ -152,4 +163,4 @@ async function main(): Promise<void> {
   process.stdout.write('then: docker compose --profile mosquitto restart mosquitto\n');
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runCli('mosquitto-auth', USAGE, main);
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runCli(CLI, main);

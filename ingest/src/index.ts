@@ -26,9 +26,8 @@ export { alertRulesJsonSchema, DEFAULT_ALERT_RULES, loadAlertRulesFile, parseAle
 export { minutesLeftAt, temperatureFactor, timeToDark, type PlantReading, type TimeToDark, type TimeToDarkParams } from './alerts/time-to-dark.js';
 export type { Alert, AlertEvent, AlertGroup, Severity } from './alerts/types.js';
 
-// Operators' tools (`npm run tokens`, `npm run devices`): role tokens and the audit log in DATA_DIR.
-export { canSeeDeviceType, canSeeWelfare, isRole, ROLES, type Role } from './api/roles.js';
-export { addToken, readTokens, revokeToken, tokensPathFor, type TokenRecord } from './api/tokens.js';
-export { auditPathFor, FileAuditLog, type AuditActor, type AuditEntry } from './api/audit-log.js';
+// Operators' tools (`npm run tokens`, `npm run devices`): role tokens and the audit log in DATA_DIR; the
+// CLIs take them from '@tsunagaru/ingest/operators', which starts without the rest.
+export * from './operators.js';
 
 export { IngestError, type IngestErrorCode } from './errors.js';
