@@ -14,3 +14,4 @@ export { RegisterServer, type RegisterServerOptions, type ServerFault } from './
 export { ModbusDevice, type ModbusDeviceOptions, type ModbusDeviceSpec } from './modbus/modbus-device.js';
 export { headEndLayout, runHeadEnds, type HeadEndRun, type HeadEndSpec, type HeadEndStats, type RunHeadEndsOptions } from './headend.js';
 export { basePowerPlants, cityFleet, izuRingNodes, nishiShinjukuPoles, waterDistrict, type DistrictOptions } from './city-fleet.js';
+export { SimulatorError, type SimulatorErrorCode } from './errors.js';

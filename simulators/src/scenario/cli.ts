@@ -29,7 +29,8 @@ export const SCENARIO_USAGE = `Usage: npm run sim -- scenario <file.yaml|json> [
                          against the ground truth; exits 1 when a target is missed. --url, --credentials,
                          --provision and --speed do not apply; --start defaults to the file's start
   --rules <file>         with --score: alert rules (YAML or JSON) on top of the defaults
-  --scorecard <file>     with --score: also write the scorecard as JSON`;
+  --scorecard <file>     with --score: also write the scorecard as JSON
+  --help                 show this help`;
 
 /**
  * The run's t0. `now` ends the run at the wall clock (t0 = now − duration): an accelerated run then never
