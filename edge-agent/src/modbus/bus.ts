@@ -168,10 +168,10 @@ export class ModbusBus {
     return this.fail(job, code, cause, attempts, err);
   }
 
-  private fail(job: { what: string; unitId: number }, code: EdgeAgentErrorCode, cause: string, attempts: number, err?: unknown, retryable?: boolean): EdgeAgentError {
+  private fail(job: { what: string; unitId: number }, code: EdgeAgentErrorCode, cause: string, attempts: number, err?: unknown, canRetry?: boolean): EdgeAgentError {
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     const message = `device "${this.o.deviceId}": ${job.what} at unit ${job.unitId} via ${this.driver.endpoint} failed${tries}: ${cause}`;
-    return new EdgeAgentError(code, message, { deviceId: this.o.deviceId, cause: err, ...(retryable === undefined ? {} : { retryable }) });
+    return new EdgeAgentError(code, message, { deviceId: this.o.deviceId, cause: err, ...(canRetry === undefined ? {} : { canRetry }) });
   }
 }
 
