@@ -9,7 +9,7 @@ import { DenialLog, type DenialContext, type DenialReason } from './denials.js';
 import { BrokerError } from './errors.js';
 import { createIntake } from './intake.js';
 import { createMqttServer, peerCertificateOf } from './listeners.js';
-import { createAuthenticate, payloadLength, type ConnectInfo } from './login.js';
+import { createAuthenticate, payloadLength, type ConnectInfo } from './connect-checks.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 import { SecretCheck } from './secret-check.js';
 import { SocketBudget } from './socket-budget.js';
