@@ -94,7 +94,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ event: 'broker_stopping', signal }, 'shutting down');
     running.stop().then(
-      () => process.exit(0),
+      // Exit once the last line has left: the log is written asynchronously, and exit() would drop it.
+      () => logger.flush(() => process.exit(0)),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         process.exit(1);
