@@ -138,7 +138,7 @@ function waitReady(conn: Redis, timeoutMs: number): Promise<void> {
       else resolve();
     };
     const onReady = () => done();
-    const timer = setTimeout(() => done(lastError ?? new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => done(lastError ?? new BrokerError('BROKER_ERR_REDIS', `no answer in ${timeoutMs} ms`)), timeoutMs);
     conn.on('ready', onReady);
     conn.on('error', onError);
   });

@@ -16,6 +16,7 @@
  */
 import { mkdirSync, openSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { BrokerError } from './errors.js';
 
 export interface SafeDestinationOptions {
   /** A file path (appended to; its directory is created) or a file descriptor (1 stdout, 2 stderr). */
@@ -104,7 +105,7 @@ export class SafeDestination {
       try {
         const n = writeSync(this.fd, chunk);
         this.s.writtenBytes += n;
-        if (n < chunk.length) throw new Error(`short write: ${n} of ${chunk.length} bytes`);
+        if (n < chunk.length) throw new BrokerError('BROKER_ERR_LOG_WRITE', `short write: ${n} of ${chunk.length} bytes`);
       } catch (err) {
         this.failed(chunk, err as Error);
         this.drop(this.queue.reduce((n, b) => n + lines(b), 0), this.queuedBytes);
@@ -159,7 +160,7 @@ export class SafeDestination {
         }
         if (err || n === 0) {
           // The notice is not a log line of its own: it is written again, with the new count, next time.
-          this.failed(buf, err ?? new Error('write returned 0 bytes'), notice && buf === chunk ? notice.length : 0);
+          this.failed(buf, err ?? new BrokerError('BROKER_ERR_LOG_WRITE', 'write returned 0 bytes'), notice && buf === chunk ? notice.length : 0);
           return this.done(this.retryAfterMs);
         }
         this.s.writtenBytes += n;

@@ -24,7 +24,7 @@ import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileDeviceRegistry, registryPathFor, verifySecret, writeMosquittoConfig, type DeviceRecord, type MosquittoCredential } from '@tsunagaru/broker';
+import { BrokerError, FileDeviceRegistry, registryPathFor, verifySecret, writeMosquittoConfig, type DeviceRecord, type MosquittoCredential } from '@tsunagaru/broker';
 import { commandHelp, runCli, UsageError, type Cli, type ParsedCommand } from '../../scripts/cli-support.js';
 
 export const DYNAMIC_SECURITY_FILE = 'dynamic-security.json';
@@ -92,7 +92,7 @@ export async function writeMosquittoAuth(options: MosquittoAuthOptions): Promise
   const previous = previousPasswords(path);
   const devices = await listDevices(options.registryPath);
   const secrets = options.secrets ?? {};
-  for (const id of Object.keys(secrets)) if (!devices.some((d) => d.id === id)) throw new Error(`--secrets names "${id}", which is not in the registry`);
+  for (const id of Object.keys(secrets)) if (!devices.some((d) => d.id === id)) throw new BrokerError('BROKER_ERR_CONFIG', `--secrets names "${id}", which is not in the registry`);
 
   const credentials: MosquittoCredential[] = [{ username: options.ingest.username, password: options.ingest.password, role: 'ingest' }];
   const kept = new Map<string, StoredPassword>();
@@ -105,7 +105,7 @@ export async function writeMosquittoAuth(options: MosquittoAuthOptions): Promise
     }
     const secret = secrets[device.id];
     if (secret !== undefined) {
-      if (!(await verifySecret(secret, device.secretHash))) throw new Error(`the secret given for "${device.id}" is not its current one (rotated since?)`);
+      if (!(await verifySecret(secret, device.secretHash))) throw new BrokerError('BROKER_ERR_CONFIG', `the secret given for "${device.id}" is not its current one (rotated since?)`);
       credentials.push({ username: device.id, password: secret, role: 'device', type: device.type });
     } else if (previous.has(device.id)) {
       // The placeholder is hashed and then replaced by the stored hash below; it never reaches the file.

@@ -14,3 +14,4 @@ export * from './influx-schema.js';
 export type * from './device-record.js';
 export * from './config.js';
 export { CodedError, type CodedErrorInit } from './coded-error.js';
+export { ContractError, type ContractErrorCode } from './errors.js';
