@@ -19,6 +19,8 @@ export {
   mosquittoPasswordLine,
   mosquittoAcl,
   mosquittoConf,
+  MOSQUITTO_QUEUE_DEFAULTS,
+  type MosquittoQueue,
   type MosquittoCredential,
   type MosquittoConfigOptions,
   type MosquittoConfigFiles,
