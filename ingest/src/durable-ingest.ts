@@ -98,7 +98,7 @@ export async function openDurableIngest(o: DurableIngestOptions): Promise<Durabl
     start({ pipeline, onAccepted }) {
       const validate = pipeline.prepareBatch;
       const seen = (id: string, boot: number, seq: number) => ledger.has(id, boot, seq);
-      dispatcher = new Dispatcher({ journal, validate, queue, seen, logger: log, readSize: o.storage.batchSize, ...(onAccepted ? { onAccepted } : {}) });
+      dispatcher = new Dispatcher({ journal, validate, toStore: (firstLsn, batch) => queue.push(firstLsn, batch), seen, logger: log, readSize: o.storage.batchSize, ...(onAccepted ? { onAccepted } : {}) });
       batcher = new StoreBatcher({ queue, journal, validate, pipeline, ledger, ledgerStore, logger: log, batchSize: o.storage.batchSize, lingerMs: o.storage.lingerMs });
       dispatcher.start();
       batcher.start();

@@ -2,7 +2,6 @@ import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
 import type { ContractMessage } from '@tsunagaru/firmware-contracts';
-import type { Accepted } from '../dispatch/outcome.js';
 import { AlertLifecycle, type LifecycleEvent } from './lifecycle.js';
 import { routeMessage } from './rules/route-message.js';
 import { RuleState, type RuleContext } from './rules/context.js';
@@ -117,8 +116,8 @@ export class AlertEngine {
     return () => this.changeListeners.delete(listener);
   }
 
-  /** A message the dispatcher accepted (durable in the journal, valid): its readings go to the rules. */
-  onAccepted(accepted: Accepted): void {
+  /** A message the dispatcher accepted (durable in the journal, valid; dispatch/outcome.ts Accepted): its readings go to the rules. */
+  onAccepted(accepted: { message: ContractMessage }): void {
     this.take(accepted.message);
   }
 

@@ -46,7 +46,7 @@ describe('dispatcher', () => {
     const d = new Dispatcher({
       journal: j,
       validate: (records) => validateBatch(records, { getDevice: (id) => registry.getDevice(id), clock: () => T0 }),
-      queue,
+      toStore: (firstLsn, batch) => queue.push(firstLsn, batch),
       onAccepted: (a) => accepted.push(a),
       seen: (id, boot, seq) => seen.has(`${id}/${boot}/${seq}`),
       logger,

@@ -15,7 +15,6 @@
  */
 import type { Logger } from 'pino';
 import type { Journal } from '../journal/journal.js';
-import type { StoreQueue } from '../drain/store-queue.js';
 import type { Accepted } from './outcome.js';
 import type { RawMessage, ValidatedBatch } from './validate.js';
 
@@ -23,7 +22,8 @@ export interface DispatcherOptions {
   journal: Pick<Journal, 'read' | 'waitForData'>;
   /** The validation steps over a batch (dispatch/validate.ts validateBatch with the registry and clock). */
   validate: (records: readonly RawMessage[]) => ValidatedBatch;
-  queue: StoreQueue;
+  /** Where validated records go on to the store: records `firstLsn` … `firstLsn + batch.size - 1` (the store queue, drain/store-queue.ts). */
+  toStore: (firstLsn: number, batch: ValidatedBatch) => void;
   /** The alert rules' way in; not called when alerts are off. */
   onAccepted?: (accepted: Accepted) => void;
   /** Whether the ledger holds (id, boot, seq) already: a redelivery. */
@@ -109,6 +109,6 @@ export class Dispatcher {
         }
       }
     }
-    this.o.queue.push(firstLsn, batch);
+    this.o.toStore(firstLsn, batch);
   }
 }
