@@ -8,6 +8,7 @@
  * store keeps up every message is validated once.
  */
 import { joinBatches, sliceBatch, type ValidatedBatch } from '../dispatch/validate.js';
+import { wakeOrTimeout } from '../sleeper.js';
 
 /** Default bounds: the validated messages of about 50 batches, at most 32 MiB of payloads. */
 export const STORE_QUEUE_DEFAULTS = { maxMessages: 50_000, maxPayloadBytes: 32 * 1024 * 1024 };
@@ -80,14 +81,7 @@ export class StoreQueue {
   /** Resolves when something is queued, or after `timeoutMs`. */
   waitForData(timeoutMs: number): Promise<void> {
     if (this.waiting > 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakers.push(done);
-    });
+    return wakeOrTimeout(timeoutMs, (wake) => this.wakers.push(wake));
   }
 
   /** Wakes whoever waits (at stop). */

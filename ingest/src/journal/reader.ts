@@ -5,6 +5,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { IngestError } from '../errors.js';
+import { wakeOrTimeout } from '../sleeper.js';
 import type { JournalRecord } from './record.js';
 import { readRecords, type Segment } from './segments.js';
 
@@ -44,14 +45,7 @@ export class JournalReader {
   /** Resolves when a durable record is waiting to be read, or after `timeoutMs`. */
   waitForData(timeoutMs: number): Promise<void> {
     if (this.log.durableLsn() > this.lsn || this.log.isClosed()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.log.onDurable(done);
-    });
+    return wakeOrTimeout(timeoutMs, (wake) => this.log.onDurable(wake));
   }
 
   /**
