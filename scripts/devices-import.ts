@@ -7,16 +7,19 @@
  */
 import { open, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { DeviceRegistry } from '@tsunagaru/broker';
-import { deviceFileFormat, importDeviceFile, type AuditActor, type AuditLog, type DeviceFileFormat } from '@tsunagaru/ingest';
+import { RegistryError } from '@tsunagaru/broker';
+import type { DeviceRegistry } from '@tsunagaru/firmware-contracts';
+import { deviceFileFormat, importDeviceFile, type AuditActor, type AuditLog, type DeviceFileFormat } from '@tsunagaru/ingest/operators';
 import { UsageError } from './cli-support.js';
 
 export interface ImportCommand {
   file: string;
-  format?: string;
+  format?: string | undefined;
   dryRun: boolean;
   /** Where the new secrets go; default `<file>.secrets-<time>.csv` beside the file. */
-  secretsPath?: string;
+  secretsPath?: string | undefined;
+  /** The command's help, shown with a usage error. */
+  usage: string;
 }
 
 /** Problems printed to the terminal; the rest are counted. */
@@ -26,7 +29,7 @@ const SHOWN_PROBLEMS = 50;
 export async function runImport(registry: DeviceRegistry, audit: AuditLog, actor: AuditActor, cmd: ImportCommand, out: (text: string) => void): Promise<void> {
   const started = process.hrtime.bigint();
   const format = (cmd.format ?? deviceFileFormat(cmd.file)) as DeviceFileFormat | undefined;
-  if (format !== 'csv' && format !== 'jsonl') throw new UsageError(`import: cannot tell the format of ${cmd.file}; name it .csv, .jsonl or .ndjson, or give --format csv|jsonl`);
+  if (format !== 'csv' && format !== 'jsonl') throw new UsageError(`import: cannot tell the format of ${cmd.file}; name it .csv, .jsonl or .ndjson, or give --format csv|jsonl`, cmd.usage);
   const text = await readFile(cmd.file, 'utf8');
   const secretsPath = resolve(cmd.secretsPath ?? join(dirname(cmd.file), `${basename(cmd.file)}.secrets-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`));
   // Created now (never over an existing file): after the import would be too late to find out it cannot be.
@@ -49,7 +52,7 @@ export async function runImport(registry: DeviceRegistry, audit: AuditLog, actor
   for (const p of report.problems.slice(0, SHOWN_PROBLEMS)) out(`line ${p.line}${p.id ? ` (${p.id})` : ''}: ${p.message}`);
   if (report.problemCount > SHOWN_PROBLEMS) out(`… and ${report.problemCount - SHOWN_PROBLEMS} more problems`);
   const counts = `${rows} rows: ${created} new (${withoutSecret} behind a head-end without a secret, ${withSecret} with a new secret), ${updated} changed, ${unchanged} unchanged`;
-  if (report.problemCount > 0) throw new Error(`${report.problemCount} problem(s) in ${cmd.file}; ${cmd.dryRun ? 'a real import would write nothing' : 'nothing was imported'}. Fix them and run again.`);
+  if (report.problemCount > 0) throw new RegistryError('REGISTRY_ERR_INVALID', `${report.problemCount} problem(s) in ${cmd.file}; ${cmd.dryRun ? 'a real import would write nothing' : 'nothing was imported'}. Fix them and run again.`);
   if (cmd.dryRun) return out(`dry run, nothing written: ${counts}`);
   out(`imported ${cmd.file} in ${seconds.toFixed(1)} s: ${counts}`);
   if (report.secretsCsv) out(`new secrets: ${secretsPath} (mode 0600; shown nowhere else: hand them to the installers, then delete the file)`);

@@ -4,37 +4,53 @@
  * one fsynced line per change (no compaction), and the broker follows the file, so rotate, disable and
  * revoke close the device's live MQTT session within moments. Every change is audited.
  */
+import { pathToFileURL } from 'node:url';
 import { FileDeviceRegistry, issueDeviceCertificate, registryPathFor, tlsDirFor, type AttributeValue, type DeviceRecord } from '@tsunagaru/broker';
 import { DEVICE_TYPES, isDeviceType, devicePrefix } from '@tsunagaru/firmware-contracts';
-import { auditPathFor, FileAuditLog } from '@tsunagaru/ingest';
-import { cliActor, dataDirFromEnv, parseArgs, runCli, UsageError } from './cli-support.js';
+import { auditPathFor, FileAuditLog } from '@tsunagaru/ingest/operators';
+import { cliActor, commandHelp, dataDirFromEnv, runCli, UsageError, type Cli, type ParsedCommand } from './cli-support.js';
 import { runImport } from './devices-import.js';
 
-const USAGE = `usage: npm run devices -- <command>
-  add <id> <type> [--attr key=value]… [--lat <deg> --lon <deg>]
-                      provision; prints the MQTT secret once. type: ${DEVICE_TYPES.join(' | ')}
-  rotate <id>         new secret (printed once); the old one stops working, a live session is closed
-  disable <id>        refuse logins, close a live session
-  enable <id>         allow logins again (a revoked device also needs rotate)
-  revoke <id>         disable and destroy the secret; close a live session
-  cert <id>           issue a TLS client certificate (CN = id) from the development CA in DATA_DIR/tls,
-                      for mqtts login without a secret (npm start; production uses its own PKI)
-  list [--json]       devices with type, state and attributes (never secrets or hashes)
-  import <file> [--dry-run] [--format csv|jsonl] [--secrets <out.csv>]
-                      provision (or update) many devices from a CSV or JSON Lines file; every row is
-                      checked first and nothing is written if one is wrong (problems listed by line).
-                      CSV: header id,type[,lat,lon][,<attribute>…]. A row with a headEnd attribute is a
-                      meter behind that gateway (no secret). New secrets go to --secrets (default
-                      <file>.secrets-<time>.csv, mode 0600). Re-importing changes nothing.
-  --help              this text
-environment: DATA_DIR (default ./data)`;
+export const CLI: Cli = {
+  name: 'devices',
+  commands: {
+    add: {
+      args: '<id> <type>',
+      arity: 2,
+      summary: `provision a device; prints its MQTT secret once. type: ${DEVICE_TYPES.join(' | ')}`,
+      options: {
+        attr: { type: 'string', multiple: true, arg: 'key=value', help: 'an attribute (repeatable): dma, site, island, headEnd, welfareWatch…; numbers, true/false and null are typed' },
+        lat: { type: 'string', arg: 'deg', help: 'latitude, −90…90 (with --lon)' },
+        lon: { type: 'string', arg: 'deg', help: 'longitude, −180…180 (with --lat)' },
+      },
+    },
+    rotate: { args: '<id>', arity: 1, summary: 'new secret (printed once); the old one stops working, a live session is closed' },
+    disable: { args: '<id>', arity: 1, summary: 'refuse logins, close a live session' },
+    enable: { args: '<id>', arity: 1, summary: 'allow logins again (a revoked device also needs rotate)' },
+    revoke: { args: '<id>', arity: 1, summary: 'disable and destroy the secret; close a live session' },
+    cert: { args: '<id>', arity: 1, summary: 'issue a TLS client certificate (CN = id) from the development CA in DATA_DIR/tls, for mqtts login without a secret (npm start; production uses its own PKI)' },
+    list: { args: '', arity: 0, summary: 'devices with type, state and attributes (never secrets or hashes)', options: { json: { type: 'boolean', help: 'as JSON' } } },
+    import: {
+      args: '<file>',
+      arity: 1,
+      summary:
+        'provision (or update) many devices from a CSV or JSON Lines file; every row is checked first and nothing is written if one is wrong (problems listed by line). CSV: header id,type[,lat,lon][,<attribute>…]. A row with a headEnd attribute is a meter behind that gateway (no secret). Re-importing changes nothing.',
+      options: {
+        'dry-run': { type: 'boolean', help: 'check and count only; write nothing' },
+        format: { type: 'string', arg: 'csv|jsonl', help: 'the file\'s format (default: from its name, .csv, .jsonl or .ndjson)' },
+        secrets: { type: 'string', arg: 'out.csv', help: 'where the new secrets go (default <file>.secrets-<time>.csv beside the file, mode 0600)' },
+      },
+    },
+  },
+  footer: 'environment: DATA_DIR (default ./data)',
+};
 
 /** `--attr k=v`: numbers, true/false and null are typed; everything else is a string. */
 function parseAttributes(values: readonly string[]): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   for (const kv of values) {
     const eq = kv.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--attr wants key=value, got "${kv}"`);
+    if (eq <= 0) throw new UsageError(`--attr wants key=value, got "${kv}"`, commandHelp(CLI, 'add'));
     const raw = kv.slice(eq + 1);
     out[kv.slice(0, eq)] = raw === 'true' ? true : raw === 'false' ? false : raw === 'null' ? null : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   }
@@ -45,14 +61,8 @@ function describe(d: DeviceRecord): string {
   return `${d.id}  ${d.type.padEnd(11)}  ${d.disabled ? 'disabled' : 'enabled '}  ${JSON.stringify(d.attributes)}`;
 }
 
-async function main(): Promise<void> {
-  const { positional, flags } = parseArgs(process.argv.slice(2));
-  const [command, id, type] = positional;
-  if (flags.has('help') || command === 'help') return void process.stdout.write(`${USAGE}\n`);
-  if (!command) throw new UsageError('missing command');
-  if (!['add', 'rotate', 'disable', 'enable', 'revoke', 'cert', 'list', 'import'].includes(command)) throw new UsageError(`unknown command "${command}"`);
-  if (command === 'import' && !id) throw new UsageError('import needs a file (.csv, .jsonl)');
-  if (command !== 'list' && !id) throw new UsageError(`${command} needs a device id`);
+async function main({ command, positionals, values }: ParsedCommand): Promise<void> {
+  const [id, type] = positionals;
   const dataDir = dataDirFromEnv();
   const registry = await FileDeviceRegistry.open({ path: registryPathFor(dataDir), compactAtOpen: false, watch: false });
   const audit = new FileAuditLog(auditPathFor(dataDir));
@@ -61,13 +71,14 @@ async function main(): Promise<void> {
   try {
     switch (command) {
       case 'add': {
-        if (!type || !isDeviceType(type)) throw new UsageError(`add needs a type (${DEVICE_TYPES.join(', ')}), got ${JSON.stringify(type ?? '')}`);
-        const lat = flags.get('lat')?.at(-1);
-        const lon = flags.get('lon')?.at(-1);
+        if (!type || !isDeviceType(type)) throw new UsageError(`add needs a type (${DEVICE_TYPES.join(', ')}), got ${JSON.stringify(type ?? '')}`, commandHelp(CLI, 'add'));
+        const lat = values.lat as string | undefined;
+        const lon = values.lon as string | undefined;
+        if ((lat === undefined) !== (lon === undefined)) throw new UsageError('--lat and --lon go together', commandHelp(CLI, 'add'));
         const { device, secret } = await registry.provision({
           id: id!,
           type,
-          attributes: parseAttributes(flags.get('attr') ?? []),
+          attributes: parseAttributes((values.attr as string[] | undefined) ?? []),
           ...(lat !== undefined && lon !== undefined ? { location: { lat: Number(lat), lon: Number(lon) } } : {}),
         });
         await audit.record(actor, { action: 'device.provision', target: device.id, detail: { type } });
@@ -95,18 +106,18 @@ async function main(): Promise<void> {
       }
       case 'cert': {
         const device = registry.getDevice(id!);
-        if (!device) throw new UsageError(`device "${id}" is not provisioned`);
+        if (!device) throw new UsageError(`device "${id}" is not provisioned`, commandHelp(CLI, 'cert'));
         const files = await issueDeviceCertificate(tlsDirFor(dataDir), device.id);
         await audit.record(actor, { action: 'device.issue-certificate', target: device.id });
         out(`certificate  ${files.certPath}\nkey          ${files.keyPath}\nCA           ${files.caPath}\n\nConnect to mqtts with the certificate and key (no secret needed; CN = ${device.id}). Disabling or revoking the device also shuts its certificate out.`);
         break;
       }
       case 'import':
-        await runImport(registry, audit, actor, { file: id!, format: flags.get('format')?.at(-1), dryRun: flags.has('dry-run'), secretsPath: flags.get('secrets')?.at(-1) }, out);
+        await runImport(registry, audit, actor, { file: id!, format: values.format as string | undefined, dryRun: values['dry-run'] === true, secretsPath: values.secrets as string | undefined, usage: commandHelp(CLI, 'import') }, out);
         break;
       case 'list': {
         const devices = registry.listDevices();
-        if (flags.has('json')) out(JSON.stringify(devices.map(({ secretHash: _h, ...d }) => d), null, 2));
+        if (values.json) out(JSON.stringify(devices.map(({ secretHash: _h, ...d }) => d), null, 2));
         else out(devices.length ? devices.map(describe).join('\n') : `no devices in ${registryPathFor(dataDir)}`);
         break;
       }
@@ -116,4 +127,4 @@ async function main(): Promise<void> {
   }
 }
 
-runCli('devices', USAGE, main);
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runCli(CLI, main);

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { verifySecret, type DeviceRegistry, type GeoLocation, type AttributeValue } from '@tsunagaru/broker';
-import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import { verifySecret } from '@tsunagaru/broker';
+import type { AttributeValue, DeviceRegistry, GeoLocation, DeviceType } from '@tsunagaru/firmware-contracts';
 
 interface SimulatedDevice {
   id: string;

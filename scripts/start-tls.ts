@@ -8,8 +8,8 @@
  * - The API over HTTPS with HTTP_TLS_CERT / HTTP_TLS_KEY, or HTTP_TLS=dev for the development
  *   certificate. Plain HTTP otherwise (the API binds 127.0.0.1 by default).
  */
-import { ensureDevCertificates, readTlsFiles, tlsDirFor, type DevCertificates, type TlsListenOptions } from '@tsunagaru/broker';
-import { parsePort } from '@tsunagaru/ingest';
+import { BrokerError, ensureDevCertificates, readTlsFiles, tlsDirFor, type DevCertificates, type TlsListenOptions } from '@tsunagaru/broker';
+import type { StartEnv } from './start-env.js';
 
 export interface StartTls {
   mqtt?: { port: number; options: TlsListenOptions; source: 'files' | 'development' };
@@ -18,20 +18,18 @@ export interface StartTls {
   dev?: DevCertificates;
 }
 
-const CLIENT_CERT_MODES = ['off', 'optional', 'required'] as const;
-
-export async function resolveTls(env: NodeJS.ProcessEnv, dataDir: string, httpFromConfig: { cert: string; key: string } | undefined): Promise<StartTls> {
+/** `env`: the variables as start-env.ts parsed them (values checked there; here what needs the files). */
+export async function resolveTls(env: StartEnv, dataDir: string, httpFromConfig: { cert: string; key: string } | undefined): Promise<StartTls> {
   const out: StartTls = {};
   let dev: DevCertificates | undefined;
   const devCerts = async () => (dev ??= await ensureDevCertificates(tlsDirFor(dataDir)));
 
-  if ((env.MQTTS_PORT ?? '').toLowerCase() !== 'off') {
-    const port = parsePort('MQTTS_PORT', env.MQTTS_PORT, 8883);
+  if (env.MQTTS_PORT !== 'off') {
+    const port = env.MQTTS_PORT ?? 8883;
     const files = readTlsFiles({ cert: env.MQTT_TLS_CERT, key: env.MQTT_TLS_KEY, ca: env.MQTT_TLS_CA }, { cert: 'MQTT_TLS_CERT', key: 'MQTT_TLS_KEY', ca: 'MQTT_TLS_CA' });
     const certs = files ?? (await devCerts());
-    const mode = (env.MQTT_TLS_CLIENT_CERTS || (certs.ca ? 'optional' : 'off')) as (typeof CLIENT_CERT_MODES)[number];
-    if (!CLIENT_CERT_MODES.includes(mode)) throw new Error(`MQTT_TLS_CLIENT_CERTS: must be off, optional or required, got "${mode}"`);
-    if (mode !== 'off' && !certs.ca) throw new Error(`MQTT_TLS_CA: required when MQTT_TLS_CLIENT_CERTS is ${mode}`);
+    const mode = env.MQTT_TLS_CLIENT_CERTS ?? (certs.ca ? 'optional' : 'off');
+    if (mode !== 'off' && !certs.ca) throw new BrokerError('BROKER_ERR_CONFIG', `MQTT_TLS_CA: required when MQTT_TLS_CLIENT_CERTS is ${mode}`);
     out.mqtt = { port, source: files ? 'files' : 'development', options: { cert: certs.cert, key: certs.key, ...(certs.ca ? { ca: certs.ca } : {}), clientCertificates: mode } };
   }
 
@@ -42,8 +40,6 @@ export async function resolveTls(env: NodeJS.ProcessEnv, dataDir: string, httpFr
     const d = await devCerts();
     out.http = { cert: d.cert, key: d.key };
     out.httpSource = 'development';
-  } else if (env.HTTP_TLS && env.HTTP_TLS !== 'off') {
-    throw new Error(`HTTP_TLS: must be dev or off (for your own certificate set HTTP_TLS_CERT and HTTP_TLS_KEY), got "${env.HTTP_TLS}"`);
   }
   if (dev) out.dev = dev;
   return out;

@@ -8,26 +8,27 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createBroker, FileDeviceRegistry, loadBrokerLimits, registryPathFor, safeDestination } from '@tsunagaru/broker';
-import { resolveTls, tlsBannerLines } from './start-tls.js';
-import { createEmbeddedTap, loadIngestConfig, parsePort, startIngestService } from '@tsunagaru/ingest';
+import { createBroker, FileDeviceRegistry, registryPathFor, safeDestination } from '@tsunagaru/broker';
+import { createEmbeddedTap, startIngestService } from '@tsunagaru/ingest';
 import pino from 'pino';
+import { loadStartConfig } from './start-env.js';
+import { resolveTls, tlsBannerLines } from './start-tls.js';
 import { ensureSimulatorCredentials } from './sim-credentials.js';
 import { startFleet, defaultFleet } from '@tsunagaru/simulators';
 
 async function main(): Promise<void> {
-  const config = loadIngestConfig();
-  // The broker's limits (connection caps, CONNECT timeout, lockouts, password checks, log budget,
-  // sessions) from the same variables as `npm run broker` (broker/README.md); read before anything starts.
-  const brokerLimits = loadBrokerLimits(process.env);
-  const mqttPort = parsePort('MQTT_PORT', process.env.MQTT_PORT, 1883);
-  const mqttHost = process.env.MQTT_HOST || '127.0.0.1';
+  // The whole environment, checked once before anything starts (start-env.ts): the broker's variables as
+  // `npm run broker` reads them (listener, every limit, BROKER_ID), the ingest's, and this script's own.
+  const start = loadStartConfig(process.env);
+  const config = start.ingest;
+  const mqttPort = start.broker.port;
+  const mqttHost = start.broker.host;
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   // LOG_FILE=- sends the structured log to stdout (containers); otherwise it goes to a file and the
   // terminal gets warnings and the status lines below.
-  const logToStdout = process.env.LOG_FILE === '-';
-  const logFile = logToStdout ? 'stdout' : resolve(process.env.LOG_FILE || join(dataDir, 'tsunagaru.log'));
+  const logToStdout = start.logFile === '-';
+  const logFile = logToStdout ? 'stdout' : resolve(start.logFile ?? join(dataDir, 'tsunagaru.log'));
   // The log usually sits on the data disk: when that fills up, log lines are dropped and counted
   // (safe-destination.ts), never retried in a loop that freezes the process or thrown as an unhandled ENOSPC.
   const logDest = safeDestination({ dest: logToStdout ? 1 : logFile });
@@ -43,8 +44,6 @@ async function main(): Promise<void> {
   // The banner and status lines: a terminal or pipe that fails (closed, or a file on a full disk) must not
   // take the system down with it.
   for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
-  const simulators = (process.env.SIMULATORS ?? 'on').toLowerCase();
-  if (simulators !== 'on' && simulators !== 'off') throw new Error(`SIMULATORS: must be "on" or "off", got "${process.env.SIMULATORS}"`);
 
   const registry = await FileDeviceRegistry.open({ path: registryPathFor(dataDir), logger: logger.child({ component: 'registry' }) });
   const servicePassword = randomBytes(24).toString('base64url');
@@ -52,12 +51,13 @@ async function main(): Promise<void> {
 
   // Embedded: every device message is fsync'd in the ingest's journal before the broker's PUBACK.
   const tap = createEmbeddedTap();
-  const broker = await createBroker({ ...brokerLimits, registry, logger: logger.child({ service: 'broker' }), beforePuback: tap.beforePuback });
+  const broker = await createBroker({ ...start.broker.limits, ...(start.broker.brokerId ? { id: start.broker.brokerId } : {}), registry, logger: logger.child({ service: 'broker' }), beforePuback: tap.beforePuback });
   const { port } = await broker.listen({ port: mqttPort, host: mqttHost });
+  logger.info({ event: 'broker_ready', port, host: mqttHost, brokerId: broker.aedes.id, limits: start.broker.limits }, `MQTT broker ${broker.aedes.id} listening on ${mqttHost}:${port}`);
   const mqttUrl = `mqtt://${mqttHost === '0.0.0.0' ? '127.0.0.1' : mqttHost}:${port}`;
   // TLS (start-tls.ts): mqtts beside the plain loopback port, HTTPS for the API when asked; a development
   // certificate is generated in DATA_DIR/tls with openssl when no certificate files are given.
-  const tls = await resolveTls(process.env, dataDir, config.httpTls);
+  const tls = await resolveTls(start.env, dataDir, config.httpTls);
   const mqtts = tls.mqtt ? await broker.listen({ port: tls.mqtt.port, host: mqttHost, tls: tls.mqtt.options }) : undefined;
 
   const ingest = await startIngestService({
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     embedded: tap,
   });
 
-  const fleetSpec = simulators === 'on' ? defaultFleet() : [];
+  const fleetSpec = start.simulators ? defaultFleet() : [];
   const secrets = fleetSpec.length > 0 ? await ensureSimulatorCredentials(registry, fleetSpec, join(dataDir, 'simulators', 'credentials.json')) : {};
   const fleet = fleetSpec.length > 0 ? await startFleet({ url: mqttUrl, devices: fleetSpec, secrets, logger: logger.child({ service: 'simulators' }) }) : undefined;
 

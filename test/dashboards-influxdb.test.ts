@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allDashboards, dashboardQueries, DMA_INLET_SITE } from '@tsunagaru/dashboards';
-import { ALERT_POINT, formatField, InfluxV1Writer, type StorableMessage } from '@tsunagaru/ingest';
-import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import { formatField, InfluxV1Writer, type StorableMessage } from '@tsunagaru/ingest';
+import { ALERT_POINT, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { INFLUX_ADMIN, INFLUXD_BIN, influxQl, influxRows, serverAvailable, startInfluxDb16, type TsdbServer } from './support/tsdb.js';
 
 const DB = 'tsunagaru';

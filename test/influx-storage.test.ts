@@ -4,8 +4,8 @@
  * devices sent must come back field by field; a rewrite must not add points; each field keeps one type.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxV1Writer, InfluxV2Writer, INFLUX_TYPE, TELEMETRY_MEASUREMENTS, type StorableMessage } from '@tsunagaru/ingest';
-import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import { InfluxV1Writer, InfluxV2Writer, type StorableMessage } from '@tsunagaru/ingest';
+import { INFLUX_TYPE, TELEMETRY_MEASUREMENTS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { fromInfluxRows, fromVictoriaExport, type ReadBack } from './support/influx-readback.js';
 import { INFLUX_ADMIN, INFLUXD_BIN, influxQl, influxRows, serverAvailable, startInfluxDb16, startVictoriaMetrics, VICTORIA_BIN, victoriaExport, type TsdbServer } from './support/tsdb.js';
 import { waitFor } from './support/wait-for.js';
@@ -19,6 +19,12 @@ const ATTRS: Record<string, Record<string, unknown>> = {
   'r-1': { island: 'oshima', gateway: true },
 };
 const attributes = (id: string) => ATTRS[id];
+/** How a write failed: its code, whether retrying can help (canRetry()), its message. */
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => Promise.reject(new Error('expected the write to fail')),
+    (e: { code: string; canRetry(): boolean; message: string }) => ({ code: e.code, canRetry: e.canRetry(), message: e.message }),
+  );
 
 function telemetry(type: DeviceType, deviceId: string, seq: number, samples: object[], boot = 3): StorableMessage {
   return { channel: 'telemetry', type, deviceId, payload: { v: 1, id: deviceId, boot, seq, ts: (samples[0] as { ts: number }).ts, samples } as never, receivedAt: T };
@@ -102,17 +108,17 @@ describe.runIf(serverAvailable(INFLUXD_BIN))('InfluxDB 1.6 through the v1 /write
     }
   });
 
-  it('reports data the server refuses as not retriable, and an unreachable server as retriable', async () => {
+  it('reports data the server refuses as not worth retrying, and an unreachable server as worth retrying', async () => {
     await influxQl(influx.url, 'CREATE DATABASE conflict');
     // Someone else wrote batterySocPct as a string first: InfluxDB now refuses our floats (HTTP 400).
     const res = await fetch(`${influx.url}/write?db=conflict&u=${INFLUX_ADMIN.user}&p=${INFLUX_ADMIN.password}`, { method: 'POST', body: `bs_power,deviceId=x batterySocPct="full" ${T}000000` });
     expect(res.status).toBe(204);
     const w = new InfluxV1Writer({ url: influx.url, db: 'conflict', user: INFLUX_ADMIN.user, password: INFLUX_ADMIN.password, attributes });
-    await expect(w.write([MESSAGES[2]!])).rejects.toMatchObject({ code: 'INGEST_ERR_STORE_REJECTED', retriable: false });
+    expect(await failure(w.write([MESSAGES[2]!]))).toMatchObject({ code: 'INGEST_ERR_STORE_REJECTED', canRetry: false });
     const noAuth = new InfluxV1Writer({ url: influx.url, db, attributes });
-    await expect(noAuth.write([MESSAGES[2]!])).rejects.toMatchObject({ code: 'INGEST_ERR_STORAGE', retriable: true, message: expect.stringMatching(/HTTP 401.*INFLUX_USER/) });
+    expect(await failure(noAuth.write([MESSAGES[2]!]))).toMatchObject({ code: 'INGEST_ERR_STORAGE', canRetry: true, message: expect.stringMatching(/HTTP 401.*INFLUX_USER/) });
     const down = new InfluxV1Writer({ url: 'http://127.0.0.1:1', db, attributes, timeoutMs: 2000 });
-    await expect(down.write([MESSAGES[2]!])).rejects.toMatchObject({ code: 'INGEST_ERR_STORAGE', retriable: true });
+    expect(await failure(down.write([MESSAGES[2]!]))).toMatchObject({ code: 'INGEST_ERR_STORAGE', canRetry: true });
   });
 });
 
@@ -144,9 +150,9 @@ describe.runIf(serverAvailable(VICTORIA_BIN))('VictoriaMetrics through the v2 AP
     expect(series!.metric).toEqual({ __name__: 'bs_power_batterySocPct', deviceId: 'b-1', type: 'bs-power', site: 'oshima-motomachi', island: 'oshima' });
   });
 
-  it('reports an unreachable server as retriable', async () => {
+  it('reports an unreachable server as worth retrying', async () => {
     const writer = new InfluxV2Writer({ url: 'http://127.0.0.1:1', org: 'o', bucket: 'b', attributes, timeoutMs: 2000 });
-    await expect(writer.write([MESSAGES[0]!])).rejects.toMatchObject({ code: 'INGEST_ERR_STORAGE', retriable: true });
+    expect(await failure(writer.write([MESSAGES[0]!]))).toMatchObject({ code: 'INGEST_ERR_STORAGE', canRetry: true });
     await writer.close();
   });
 });

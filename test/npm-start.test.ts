@@ -68,7 +68,7 @@ describe('npm start', () => {
   it('as the production entry point: SIMULATORS=off and LOG_FILE=- give no fleet and JSON logs on stdout; the broker limits come from the environment', async () => {
     const prodDir = makeTempDir('npm-start-prod');
     // MQTT_MAX_CLIENT_ID_LENGTH: one of the broker's limits (broker/README.md), read by start.ts as by `npm run broker`.
-    const env = { ...process.env, DATA_DIR: prodDir.path, MQTT_PORT: '0', HTTP_PORT: '0', MQTTS_PORT: 'off', SIMULATORS: 'off', LOG_FILE: '-', TSUNAGARU_ADMIN_TOKEN: 'production-token-0123456789', MQTT_MAX_CLIENT_ID_LENGTH: '24' };
+    const env = { ...process.env, DATA_DIR: prodDir.path, MQTT_PORT: '0', HTTP_PORT: '0', MQTTS_PORT: 'off', SIMULATORS: 'off', LOG_FILE: '-', TSUNAGARU_ADMIN_TOKEN: 'production-token-0123456789', MQTT_MAX_CLIENT_ID_LENGTH: '24', BROKER_ID: 'tsunagaru-east-1' };
     const prod = spawn('npx', ['tsx', 'scripts/start.ts'], { cwd: process.cwd(), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     prod.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -78,6 +78,8 @@ describe('npm start', () => {
       expect(out).toMatch(/Simulators\s+off/);
       const jsonLines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
       expect(jsonLines.length).toBeGreaterThan(0);
+      // BROKER_ID, as `npm run broker` takes it, names this node.
+      expect(jsonLines).toContainEqual(expect.objectContaining({ event: 'broker_ready', brokerId: 'tsunagaru-east-1' }));
       const api = apiClient(/REST API\s+(http:\/\/\S+)\/api\/v1/.exec(out)![1]!, 'production-token-0123456789');
       expect((await api.get('/api/v1/devices')).body.devices).toEqual([]);
       // A 25-character client id: refused as too long (2), before the unknown credentials (which would be 4).
@@ -98,4 +100,26 @@ describe('npm start', () => {
     }
     expect(out).toContain('stopped cleanly');
   }, 90_000);
+
+  it('checks every variable before anything starts, naming the one at fault: the broker\'s as `npm run broker` does', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ MQTT_MAX_CONNECTIONS: 'lots' }, /MQTT_MAX_CONNECTIONS: must be a non-negative integer, got "lots"/],
+      [{ MQTT_DEVICE_MSGS_PER_SEC: '-1' }, /MQTT_DEVICE_MSGS_PER_SEC: must be a non-negative integer/],
+      [{ BROKER_ID: 'east 1' }, /BROKER_ID: must be 1-128 letters/],
+      [{ BROKER_REDIS_URL: 'redis://redis:6379' }, /BROKER_REDIS_URL: `npm start` is one node/],
+      [{ SIMULATORS: 'maybe' }, /SIMULATORS: must be on or off, got "maybe"/],
+      [{ HTTP_PORT: 'eighty' }, /HTTP_PORT: must be a port number/],
+    ];
+    for (const [bad, message] of cases) {
+      const badDir = makeTempDir('npm-start-bad');
+      const env = { ...process.env, DATA_DIR: badDir.path, MQTT_PORT: '0', HTTP_PORT: '0', MQTTS_PORT: 'off', SIMULATORS: 'off', ...bad };
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      badDir.remove();
+      expect(code, JSON.stringify(bad)).toBe(1);
+      expect(err, JSON.stringify(bad)).toMatch(message);
+    }
+  }, 60_000);
 });

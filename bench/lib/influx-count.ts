@@ -39,6 +39,28 @@ export function waitForReadings(url: string, db: string, measurement: string, fi
 }
 
 /**
+ * The same for a peer whose losses are a figure of the run, not a failure: resolves with when the count
+ * was last seen growing and what it reached, also when it stalled short of `expected`.
+ */
+export async function waitForReadingsOrLoss(url: string, db: string, measurement: string, fields: readonly string[], o: WaitOptions): Promise<{ at: number; count: number }> {
+  let last = -1;
+  let lastChange = performance.now();
+  for (;;) {
+    o.check?.();
+    const n = await countReadings(url, db, measurement, fields);
+    const now = performance.now();
+    if (n >= o.expected) return { at: now, count: n };
+    if (n !== last) {
+      last = n;
+      lastChange = now;
+    } else if (now - lastChange > (o.stallMs ?? 30_000)) {
+      return { at: lastChange, count: n };
+    }
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 100));
+  }
+}
+
+/**
  * Polls `read` until it reaches `o.expected`; resolves with the time it was first seen (performance.now()).
  * Fails with `stalled(count, seconds)` when the count has not grown for `o.stallMs` (a lost write never arrives).
  */

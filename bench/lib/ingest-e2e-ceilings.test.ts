@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
-import { messageLines } from '../../ingest/src/storage/influx/index.js';
+import { messageLines } from '@tsunagaru/ingest';
 import { loadAsLineBodies } from './ingest-e2e-ceilings.js';
 import { prepareLoad } from './ingest-e2e-load.js';
 

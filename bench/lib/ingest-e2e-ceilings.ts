@@ -45,7 +45,7 @@ export async function startDiscardSubscriber(mqttUrl: string, username: string, 
 
 /**
  * The load's readings as the ingest's InfluxDB lines (measurement, tags and fields of
- * ingest/src/storage/influx/schema.ts for a water meter), chunked into request bodies.
+ * firmware-contracts/src/influx-schema.ts for a water meter), chunked into request bodies.
  */
 export function loadAsLineBodies(load: PreparedLoad, measurement: string, dma: string, linesPerBody = 5_000): string[] {
   const lines: string[] = [];

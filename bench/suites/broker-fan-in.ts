@@ -35,6 +35,8 @@ interface RunResult {
   qos0Rate: number;
   qos0LossPct: number;
   qos1Rate: number;
+  /** QoS 1 messages the broker acknowledged to their publishers and never delivered, % of those sent. */
+  qos1LossPct: number;
   p50: number;
   p99: number;
   notes: string[];
@@ -46,12 +48,15 @@ async function delivered(subscriber: Worker): Promise<number> {
   return (await subscriber.request<{ type: string; delivered: number }>({ type: 'count' })).delivered;
 }
 
-/** Waits until the subscriber's count stops growing (or reaches `target`); returns it. */
-async function drained(subscriber: Worker, target: number): Promise<number> {
+/**
+ * Waits until the subscriber's count reaches `target`, or stops growing for `stallMs` (a broker still
+ * delivering a backlog keeps it growing; one that dropped messages does not); returns it.
+ */
+async function drained(subscriber: Worker, target: number, stallMs: number): Promise<number> {
   let last = await delivered(subscriber);
   let stableSince = Date.now();
-  const deadline = Date.now() + 30_000;
-  while (last < target && Date.now() < deadline && Date.now() - stableSince < 2000) {
+  const deadline = Date.now() + 120_000;
+  while (last < target && Date.now() < deadline && Date.now() - stableSince < stallMs) {
     await sleep(100);
     const now = await delivered(subscriber);
     if (now !== last) stableSince = Date.now();
@@ -92,7 +97,9 @@ export async function saturate(qos: 0 | 1, load: Load, broker: RunningBroker, de
   const usage = cpu.read();
   const phase = await done;
   await relay;
-  const end = await drained(subscriber, start + phase.sent);
+  // QoS 1: acknowledged to the publishers, so the broker holds every message it has not delivered yet;
+  // give a backlog time to arrive (a broker that writes its database may pause deliveries for seconds).
+  const end = await drained(subscriber, start + phase.sent, qos === 1 ? 10_000 : 2000);
   if (phase.closedDuringPhase > 0) throw new Error(`${broker.label} closed ${phase.closedDuringPhase} publisher connections during QoS ${qos} (a limit or ACL refusal?)`);
   const lost = phase.sent - (end - start);
   return { rate, lost, sent: phase.sent, usage };
@@ -118,8 +125,10 @@ async function runOnce(kind: BrokerKind, fleet: Fleet, load: Load, ctx: BenchCon
     ctx.progress(`${label}: QoS 0 ${Math.round(q0.rate)} msg/s delivered, lost ${q0.lost} of ${q0.sent}; CPU ${formatCpu(q0.usage)}`);
     ctx.progress(`${label}: QoS 1 saturation, window ${QOS1_WINDOW} per publisher`);
     const q1 = await saturate(1, load, broker, devices, subscriber);
-    if (q1.lost > 0) throw new Error(`${label}: ${q1.lost} QoS 1 messages acknowledged to publishers but not delivered`);
-    ctx.progress(`${label}: QoS 1 ${Math.round(q1.rate)} msg/s delivered; CPU ${formatCpu(q1.usage)}`);
+    // Ours never loses a message it acknowledged: that is a failure. The peer's loss is a figure of the run.
+    if (q1.lost > 0 && kind === 'ours') throw new Error(`${label}: ${q1.lost} QoS 1 messages acknowledged to publishers but not delivered`);
+    const dropped = q1.lost > 0 ? droppedLog(broker.output()) : '';
+    ctx.progress(`${label}: QoS 1 ${Math.round(q1.rate)} msg/s delivered${q1.lost > 0 ? `; ${q1.lost} of ${q1.sent} acknowledged to publishers and never delivered${dropped}` : ''}; CPU ${formatCpu(q1.usage)}`);
 
     ctx.progress(`${label}: latency at ${load.latencyRate} msg/s, QoS 1`);
     const done = devices.request<PhaseDone>({ type: 'phase', qos: 1, mode: 'rate', rate: load.latencyRate, durationMs: load.latencyMs, payloadBytes: PAYLOAD_BYTES });
@@ -135,11 +144,12 @@ async function runOnce(kind: BrokerKind, fleet: Fleet, load: Load, ctx: BenchCon
       qos0Rate: q0.rate,
       qos0LossPct: (100 * q0.lost) / q0.sent,
       qos1Rate: q1.rate,
+      qos1LossPct: (100 * q1.lost) / q1.sent,
       p50: lat.p50,
       p99: lat.p99,
       notes: [
         `${label}: QoS 0 ${Math.round(q0.rate).toLocaleString('en-US')} msg/s (CPU ${formatCpu(q0.usage)}; ${q0.lost} of ${q0.sent} lost${warn(q0.usage)}); ` +
-          `QoS 1 ${Math.round(q1.rate).toLocaleString('en-US')} msg/s (CPU ${formatCpu(q1.usage)}${warn(q1.usage)}); latency over ${lat.count} messages, max ${lat.max.toFixed(1)} ms`,
+          `QoS 1 ${Math.round(q1.rate).toLocaleString('en-US')} msg/s (CPU ${formatCpu(q1.usage)}${warn(q1.usage)}${q1.lost > 0 ? `; **${q1.lost} of ${q1.sent} acknowledged to their publishers and never delivered**${dropped}` : ''}); latency over ${lat.count} messages, max ${lat.max.toFixed(1)} ms`,
       ],
     };
   } finally {
@@ -174,6 +184,12 @@ const PROFILE_NOTES = [
     'socket write per event-loop turn sends the lot (it emits `drain` itself): median 117k → 125k msg/s.',
   '- Logins: the main thread is mostly idle; scrypt on libuv\'s thread pool sets the pace (see the connections suite).',
 ].join('\n');
+
+/** What the broker logged about dropping messages, as a note (mosquitto: "Outgoing messages are being dropped for client …"). */
+function droppedLog(output: string): string {
+  const line = output.split('\n').find((l) => /being dropped/i.test(l));
+  return line ? ` (it logged: "${line.trim().slice(0, 160)}")` : '';
+}
 
 const warn = (usage: Record<string, number>): string => {
   const w = loadBoundWarning(usage);
@@ -223,13 +239,18 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
         '(the subscriber\'s count is relayed to the generator every few ms; without this bound the loopback socket buffers hold minutes of backlog); ' +
         `QoS 1 with ${QOS1_WINDOW} messages in flight per device (a new one per PUBACK). ` +
       `Delivered msg/s is counted at the subscriber over the middle of a ${load.saturateMs / 1000} s phase (${load.warmupMs / 1000} s cut at each end); ` +
-      'loss is what the generator wrote minus what arrived once the broker had drained. ' +
+      'loss is what the generator wrote minus what arrived once the broker had drained (QoS 1: the count stopped growing for 10 s; a QoS 1 message ' +
+        'lost this way was acknowledged to its publisher, so the device will never send it again: for ours the run fails, for the peer it is a figure). ' +
+      'mosquitto is set up as a user running an ingest behind it would (`MOSQUITTO_FOR_AN_INGEST`, bench/lib/brokers.ts): no cap on the messages ' +
+        'queued for a slow subscriber and a 1 GiB cap on their bytes (its default, 1000 messages, drops acknowledged QoS 1 messages once the ' +
+        'ingest falls behind), 100 messages in flight to a client (its default 20). ' +
       `Latency: QoS 1 at a fixed ${load.latencyRate} msg/s in total, send time (wall clock) in the payload, percentiles over the middle of ${load.latencyMs / 1000} s. ` +
       'Each run starts fresh broker and client processes; the brokers alternate going first.',
     figures: [
       figure(`QoS 0 fan-in, ${load.publishers} publishers, delivered`, 'msg/s', true, (r) => r.qos0Rate, '≥ 1.0× mosquitto'),
       figure(`QoS 1 fan-in, ${load.publishers} publishers × ${QOS1_WINDOW} in flight, delivered`, 'msg/s', true, (r) => r.qos1Rate, '≥ 1.0× mosquitto'),
       figure('QoS 0 at saturation, lost', '%', false, (r) => r.qos0LossPct),
+      figure('QoS 1 at saturation, acknowledged to the publisher and never delivered', '%', false, (r) => r.qos1LossPct),
       figure(`end-to-end latency p50, QoS 1 at ${load.latencyRate} msg/s`, 'ms', false, (r) => r.p50),
       figure(`end-to-end latency p99, QoS 1 at ${load.latencyRate} msg/s`, 'ms', false, (r) => r.p99),
     ],

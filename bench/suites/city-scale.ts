@@ -24,7 +24,7 @@ const PLANTS = 60;
 /** One mains change (raise or clear) every this many ms while the meters flow. */
 const TRIGGER_EVERY_MS = 80;
 const MAX_TRIGGERS = 600;
-/** Generous: a run is failed, not cut short, when an event never arrives (the fast lane makes most arrive in ms). */
+/** Generous: a run is failed, not cut short, when an event never arrives (the dispatcher hands readings to the rules once journalled, so most arrive in ms). */
 const EVENT_TIMEOUT_MS = 180_000;
 
 interface Stats {

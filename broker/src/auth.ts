@@ -1,4 +1,4 @@
-import type { DeviceRegistry, ServiceAccount } from './registry/types.js';
+import type { DeviceRegistry, ServiceAccount } from '@tsunagaru/firmware-contracts';
 import { hashSecret, verifySecret } from './registry/secret-hash.js';
 import { MAX_SECRET_LENGTH } from './registry/validate.js';
 import type { Principal } from './acl.js';

@@ -7,7 +7,7 @@ import type { SessionLimitOptions } from './device-sessions.js';
 import type { TlsListenOptions } from './listeners.js';
 import type { SecretCheckOptions, SecretCheckStats } from './secret-check.js';
 import type { AuthThrottleOptions, PublishLimitOptions } from './throttle.js';
-import type { DeviceRegistry } from './registry/types.js';
+import type { DeviceRegistry } from '@tsunagaru/firmware-contracts';
 
 /** The broker's public types: options (each with its default and unit), listen options, stats. */
 export interface BrokerOptions {

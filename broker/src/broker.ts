@@ -1,16 +1,17 @@
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { Aedes, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
-import { MAX_PAYLOAD_BYTES, parseTopic } from '@tsunagaru/firmware-contracts';
+import { MAX_PAYLOAD_BYTES } from '@tsunagaru/firmware-contracts';
 import { canPublish, canSubscribe, principalName, type Principal } from './acl.js';
 import { principalOfService, sessionStillValid } from './auth.js';
 import { ConnectionLog, type ConnectionLogLevel } from './connection-log.js';
 import { DeviceSessions } from './device-sessions.js';
-import { DenialLog, type DenialContext, type DenialReason } from './denials.js';
+import { DenialLog, type DenialContext } from './denials.js';
 import { BrokerError } from './errors.js';
 import { createIntake } from './intake.js';
 import { createMqttServer, peerCertificateOf } from './listeners.js';
-import { createAuthenticate, payloadLength, type ConnectInfo } from './login.js';
+import { createAuthenticate, type ConnectInfo } from './connect-checks.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
+import { checkPublish, type PublishCheckDeps } from './publish-checks.js';
 import { SecretCheck } from './secret-check.js';
 import { SocketBudget } from './socket-budget.js';
 import { AuthThrottle, PublishRateLimiter } from './throttle.js';
@@ -96,77 +97,26 @@ export async function createBroker(options: BrokerOptions): Promise<TsunagaruBro
     onRegistryError: (err, client) => logConnection('error', client, { err: (err as Error)?.message ?? String(err), clientId: client.id }, 'mqtt authenticate failed'),
   });
 
-  // The publish path runs per message: its helpers are defined once here, not as closures per call
-  // (tsx's keepNames turns each such closure into a __name call; ~6 % of CPU under fan-in).
-  const denyPublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void, reason: DenialReason, detail: string): void => {
-    denials.deny(reason, contextOf(client, { topic: packet.topic, detail }));
-    // On MQTT 3.1.1 there is no negative PUBACK: aedes answers an error by closing the connection.
-    callback(new Error(`${reason}: ${detail}`));
+  // The publish path runs per message (publish-checks.ts): its steps and this settle are defined once.
+  const checks: PublishCheckDeps = {
+    principals,
+    cluster,
+    maxPayloadBytes,
+    publishLimiter,
+    delegateOf: (deviceId) => delegateOf(deviceId),
+    recoveredWillPrincipal: (packet) => recoveredWillPrincipal(packet),
+    sessions: () => sessions,
+    beforePuback: options.beforePuback,
+    settle(c, refusal) {
+      if (!refusal) return c.callback(null);
+      if (refusal.quiet) logConnection(refusal.quiet.level, c.client, { event: refusal.quiet.event, ...contextOf(c.client), topic: c.packet.topic, reason: refusal.detail }, refusal.quiet.message);
+      else denials.deny(refusal.reason, contextOf(c.client, { topic: c.packet.topic, detail: refusal.detail }));
+      // On MQTT 3.1.1 there is no negative PUBACK: aedes answers an error by closing the connection [MQTT-3.3.5-2].
+      c.callback(new BrokerError('BROKER_ERR_PUBLISH_REFUSED', `${refusal.reason}: ${refusal.detail}`));
+    },
   };
+  const authorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void => checkPublish(client, packet, callback, checks);
 
-  const authorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
-    const principal = client ? principals.get(client) : undefined;
-    // A dead node's will, published by this node's sweep (aedes passes no client): the ACL applies
-    // to the device that set it, as at its CONNECT.
-    const recovered = !principal && client === null ? recoveredWillPrincipal(packet) : undefined;
-    if (recovered) return canPublish(recovered, packet.topic, packet.retain ?? false).ok ? callback(null) : denyPublish(client, packet, callback, 'will_denied', 'recovered will outside its device\'s rights');
-    if (!principal) return denyPublish(client, packet, callback, 'publish_denied', 'no authenticated session');
-    if (cluster && client && packet === (client as unknown as { will?: unknown }).will) return checkClusterWill(client, packet, () => authorizePublishChecked(client, principal, packet, callback), callback);
-    if (cluster && !cluster.healthy()) {
-      // aedes sends the PUBACK before it routes through Redis: acknowledging now could lose the
-      // message. Closing without a PUBACK makes the device send it again later.
-      logConnection('debug', client, { event: 'mqtt_publish_refused_redis_down', ...contextOf(client) }, 'publish refused: Redis unreachable');
-      return callback(new Error('cluster unavailable: Redis unreachable'));
-    }
-    authorizePublishChecked(client, principal, packet, callback);
-  };
-
-  const authorizePublishChecked = (client: Client | null, principal: Principal, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
-    const size = payloadLength(packet.payload);
-    if (size > maxPayloadBytes) return denyPublish(client, packet, callback, 'payload_too_large', `${size} bytes > ${maxPayloadBytes}`);
-    const decision = canPublish(principal, packet.topic, packet.retain ?? false, delegateOf);
-    if (!decision.ok) return denyPublish(client, packet, callback, decision.reason, decision.detail);
-    if (principal.kind === 'device') {
-      if (publishLimiter && client) {
-        const rate = publishLimiter.take(decision.onBehalfOf ?? principal.id, size);
-        if (!rate.ok) return denyPublish(client, packet, callback, 'publish_rate_exceeded', rate.detail);
-      }
-    } else if (client && packet.qos > 0) {
-      // A service publishes only commands (the ACL allows nothing else): before one is queued, make
-      // room in the target device's session queues (device-sessions.ts). Never on the telemetry path.
-      const target = parseTopic(packet.topic);
-      if (target.ok) return void sessions.beforeCommand(target.topic.deviceId).then(() => holdAndAcknowledge(client, packet, callback), (err: Error) => callback(err));
-    }
-    holdAndAcknowledge(client, packet, callback);
-  };
-
-  const holdAndAcknowledge = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
-    // Cluster: into Redis before the PUBACK, so a node killed before routing it loses nothing (cluster.ts).
-    if (cluster && client && packet.qos > 0) return void cluster.holdInflight(packet).then(() => acknowledgePublish(packet, callback), (err: Error) => callback(err));
-    acknowledgePublish(packet, callback);
-  };
-
-  const acknowledgePublish = (packet: PublishPacket, callback: (error?: Error | null) => void): void => {
-    if (!options.beforePuback) return callback(null);
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    options.beforePuback(packet.topic, payload).then(
-      () => callback(null),
-      (err: Error) => callback(err),
-    );
-  };
-
-  /**
-   * A will at the close of a session that another node has taken over ($SYS …/new/clients): the
-   * device is alive there, and this node's death message would arrive after its new birth (on one
-   * node aedes orders them; across nodes nothing does). Dropped; aedes then deletes it.
-   */
-  const checkClusterWill = (client: Client, packet: PublishPacket, publish: () => void, callback: (error?: Error | null) => void): void => {
-    cluster!.sessionNode(client.id).then((node) => {
-      if (node === null || node === cluster!.brokerId) return publish();
-      logConnection('info', client, { event: 'mqtt_will_discarded', ...contextOf(client), topic: packet.topic, reason: `session taken over on ${node}` }, `will of ${client.id} discarded: session taken over on ${node}`);
-      callback(new Error('will superseded by a session on another node'));
-    }, publish);
-  };
   /** The principal behind a will stored by another (dead) node, looked up by its client id. */
   const recoveredWillPrincipal = (packet: PublishPacket): Principal | undefined => {
     const will = packet as PublishPacket & { clientId?: unknown; brokerId?: unknown };

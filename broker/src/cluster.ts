@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type { Redis, RedisOptions } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
-import { redactUrl } from './config.js';
+import { redactUrl } from './redact-url.js';
 import { BrokerError } from './errors.js';
 
 /** What aedes needs from a persistence for the will sweep; the rest is passed through untouched. */
@@ -138,7 +138,7 @@ function waitReady(conn: Redis, timeoutMs: number): Promise<void> {
       else resolve();
     };
     const onReady = () => done();
-    const timer = setTimeout(() => done(lastError ?? new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => done(lastError ?? new BrokerError('BROKER_ERR_REDIS', `no answer in ${timeoutMs} ms`)), timeoutMs);
     conn.on('ready', onReady);
     conn.on('error', onError);
   });

@@ -9,6 +9,10 @@ describe('loadBrokerConfig', () => {
     expect(loadBrokerConfig({})).toEqual({ dataDir: './data', port: 1883, host: '127.0.0.1', logLevel: 'info' });
   });
 
+  it('takes an empty variable as unset, as every process does (DATA_DIR= is ./data)', () => {
+    expect(loadBrokerConfig({ DATA_DIR: '', MQTT_PORT: '', LOG_LEVEL: '' })).toEqual({ dataDir: './data', port: 1883, host: '127.0.0.1', logLevel: 'info' });
+  });
+
   it('reads every variable and freezes the result', () => {
     const config = loadBrokerConfig({ DATA_DIR: '/var/lib/tsunagaru', MQTT_PORT: '0', MQTT_HOST: '0.0.0.0', LOG_LEVEL: 'debug' });
     expect(config).toEqual({ dataDir: '/var/lib/tsunagaru', port: 0, host: '0.0.0.0', logLevel: 'debug' });

@@ -3,6 +3,8 @@
  * registry/errors.ts (REGISTRY_ERR_…) because the ingest imports the registry alone; they are
  * re-exported here so one import reaches every code.
  */
+import { CodedError, type CodedErrorInit } from '@tsunagaru/firmware-contracts';
+
 export { RegistryError, REGISTRY_ERROR_CODES, isRegistryError, type RegistryErrorCode } from './registry/errors.js';
 
 export const BROKER_ERROR_CODES = {
@@ -16,21 +18,27 @@ export const BROKER_ERROR_CODES = {
   TLS: 'BROKER_ERR_TLS',
   /** Cluster mode: Redis (BROKER_REDIS_URL) could not be reached at start. */
   REDIS: 'BROKER_ERR_REDIS',
+  /**
+   * A PUBLISH refused by a check (publish-checks.ts: ACL, size, rate, a cluster that cannot take it):
+   * handed to aedes, which closes the connection (MQTT 3.1.1 has no negative PUBACK).
+   */
+  PUBLISH_REFUSED: 'BROKER_ERR_PUBLISH_REFUSED',
+  /** A CONNECT refused by a check (connect-checks.ts), with the CONNACK return code it answers. */
+  CONNECT_REFUSED: 'BROKER_ERR_CONNECT_REFUSED',
+  /** The log destination could not take a line (disk full or failing); the line is dropped and counted. */
+  LOG_WRITE: 'BROKER_ERR_LOG_WRITE',
 } as const;
 
 export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[keyof typeof BROKER_ERROR_CODES];
 
-export class BrokerError extends Error {
+/** A listen failure may clear (the port frees up), so may Redis coming up; bad config and a closed broker do not. */
+const CAN_RETRY: ReadonlySet<BrokerErrorCode> = new Set<BrokerErrorCode>(['BROKER_ERR_LISTEN', 'BROKER_ERR_REDIS', 'BROKER_ERR_PUBLISH_REFUSED', 'BROKER_ERR_LOG_WRITE']);
+
+/** Every error @tsunagaru/broker throws (the template of all packages: firmware-contracts CodedError). */
+export class BrokerError extends CodedError<BrokerErrorCode> {
   override readonly name = 'BrokerError';
-  readonly code: BrokerErrorCode;
 
-  constructor(code: BrokerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-
-  /** A listen failure may clear (the port frees up), so may Redis coming up; bad config and a closed broker do not. */
-  canRetry(): boolean {
-    return this.code === 'BROKER_ERR_LISTEN' || this.code === 'BROKER_ERR_REDIS';
+  constructor(code: BrokerErrorCode, message: string, init: CodedErrorInit = {}) {
+    super(code, message, CAN_RETRY.has(code), init);
   }
 }

@@ -9,7 +9,7 @@ export { authenticateCredentials, sessionStillValid, type AuthOutcome } from './
 export { DENIAL_REASONS, REVOCATION_REASONS, type DenialReason, type RevocationReason } from './denials.js';
 export { loadBrokerConfig, redactUrl, type BrokerConfig } from './config.js';
 export { safeDestination, SafeDestination, type SafeDestinationOptions, type SafeDestinationStats } from './safe-destination.js';
-export { loadBrokerLimits, limitsOf, type BrokerLimits } from './limits-config.js';
+export { brokerEnv, brokerConfigFrom, brokerLimitsFrom, parseBrokerEnv, loadBrokerLimits, limitsOf, type BrokerEnv, type BrokerLimits } from './config.js';
 export { SecretCheck, SECRET_CHECK_DEFAULTS, defaultVerifyConcurrency, type SecretCheckOptions, type SecretCheckStats } from './secret-check.js';
 export { CONNECTION_LOG_DEFAULTS, type ConnectionLogOptions } from './connection-log.js';
 export { SESSION_LIMIT_DEFAULTS, type SessionLimitOptions } from './device-sessions.js';
@@ -19,13 +19,15 @@ export {
   mosquittoPasswordLine,
   mosquittoAcl,
   mosquittoConf,
+  MOSQUITTO_QUEUE_DEFAULTS,
+  type MosquittoQueue,
   type MosquittoCredential,
   type MosquittoConfigOptions,
   type MosquittoConfigFiles,
 } from './mosquitto-config.js';
 export * from './errors.js';
 
-export type * from './registry/types.js';
+export type { AttributeValue, DeviceRecord, DeviceRegistry, GeoLocation, ProvisionInput, ProvisionResult, ServiceAccount } from '@tsunagaru/firmware-contracts';
 export { MemoryDeviceRegistry } from './registry/memory-registry.js';
 export { FileDeviceRegistry, registryPathFor, type FileRegistryOptions } from './registry/file-registry.js';
 export type { RegistryLogger, RegistryOptions } from './registry/base-registry.js';

@@ -7,8 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { createBroker } from './broker.js';
 import { openRedisCluster, type BrokerCluster } from './cluster.js';
-import { loadBrokerConfig, type BrokerConfig } from './config.js';
-import { limitsOf } from './limits-config.js';
+import { limitsOf, loadBrokerConfig, type BrokerConfig } from './config.js';
 import { BrokerError, RegistryError } from './errors.js';
 import { FileDeviceRegistry, registryPathFor } from './registry/file-registry.js';
 import { safeDestination } from './safe-destination.js';
@@ -29,7 +28,7 @@ export async function startStandaloneBroker(config: BrokerConfig, logger: Logger
     logger.info({ event: 'broker_cluster_mode', mode: 'single', brokerId: config.brokerId }, 'single node: sessions, retained messages and wills in memory (set BROKER_REDIS_URL to share them between nodes)');
   }
   const broker = await createBroker({
-    ...limitsOf(config), // every limit variable that is set (limits-config.ts)
+    ...limitsOf(config), // every limit variable that is set (config.ts brokerEnv)
     registry,
     logger,
     ...(cluster ? { cluster } : config.brokerId ? { id: config.brokerId } : {}),
@@ -95,7 +94,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ event: 'broker_stopping', signal }, 'shutting down');
     running.stop().then(
-      () => process.exit(0),
+      // Exit once the last line has left: the log is written asynchronously, and exit() would drop it.
+      () => logger.flush(() => process.exit(0)),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         process.exit(1);

@@ -17,6 +17,7 @@
  */
 import { mkdirSync, openSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { BrokerError } from './errors.js';
 
 export interface SafeDestinationOptions {
   /** A file path (appended to; its directory is created) or a file descriptor (1 stdout, 2 stderr). */
@@ -121,7 +122,7 @@ export class SafeDestination {
             }
             throw err;
           }
-          if (n === 0) throw new Error('write returned 0 bytes');
+          if (n === 0) throw new BrokerError('BROKER_ERR_LOG_WRITE', `short write: 0 of ${chunk.length} bytes`);
           this.s.writtenBytes += n;
           chunk = chunk.subarray(n);
         }
@@ -179,7 +180,7 @@ export class SafeDestination {
         }
         if (err || n === 0) {
           // The notice is not a log line of its own: it is written again, with the new count, next time.
-          this.failed(buf, err ?? new Error('write returned 0 bytes'), notice && buf === chunk ? notice.length : 0);
+          this.failed(buf, err ?? new BrokerError('BROKER_ERR_LOG_WRITE', 'write returned 0 bytes'), notice && buf === chunk ? notice.length : 0);
           return this.done(this.retryAfterMs);
         }
         this.s.writtenBytes += n;

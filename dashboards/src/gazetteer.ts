@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { DashboardError } from './errors.js';
 
 export interface Place {
   name: string;
@@ -21,7 +22,7 @@ export const SITES_FILE = new URL('../sites.yaml', import.meta.url);
 function checkPlace(where: string, p: unknown): Place {
   const v = p as Partial<Place> | null;
   if (!v || typeof v.name !== 'string' || typeof v.lat !== 'number' || typeof v.lon !== 'number' || Math.abs(v.lat) > 90 || Math.abs(v.lon) > 180) {
-    throw new Error(`sites.yaml: ${where} needs name, lat (−90…90) and lon (−180…180)`);
+    throw new DashboardError('DASH_ERR_GAZETTEER', `sites.yaml: ${where} needs name, lat (−90…90) and lon (−180…180)`);
   }
   return { name: v.name, lat: v.lat, lon: v.lon };
 }

@@ -7,3 +7,4 @@ export { QUERYABLE_MEASUREMENTS } from './schema-names.js';
 export { checkStructure, checkQueries, dashboardQueries, allPanels, type DashboardQuery } from './check/dashboard-check.js';
 export { checkInfluxql, schemaOf, type Schema, type QueryCheck } from './check/schema-check.js';
 export { DMA_INLET_SITE, GAZETTEER_PATH, WELFARE_RULE } from './conventions.js';
+export { DashboardError, type DashboardErrorCode } from './errors.js';

@@ -4,6 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
+import { CodedError } from '@tsunagaru/firmware-contracts';
+
+/** docker-compose.yml as compose would refuse it (YAML problems, a required variable unset). */
+export class ComposeError extends CodedError<'DEPLOY_ERR_COMPOSE'> {
+  override readonly name = 'ComposeError';
+  constructor(message: string) {
+    super('DEPLOY_ERR_COMPOSE', message, false);
+  }
+}
 
 export interface ComposeService {
   image?: string;
@@ -30,7 +39,7 @@ export function loadComposeFile(path = 'docker-compose.yml'): ComposeFile {
   // Compose resolves `<<` merge keys (YAML 1.1); the yaml package does so only when asked.
   const doc = parseDocument(readFileSync(path, 'utf8'), { merge: true, uniqueKeys: true, prettyErrors: true });
   const problems = [...doc.errors, ...doc.warnings];
-  if (problems.length > 0) throw new Error(`${path}: ${problems.map((p) => p.message).join('\n')}`);
+  if (problems.length > 0) throw new ComposeError(`${path}: ${problems.map((p) => p.message).join('\n')}`);
   return doc.toJS({ maxAliasCount: 1000 }) as ComposeFile;
 }
 
@@ -65,7 +74,7 @@ export function interpolate(env: ComposeService['environment'], values: Record<s
       const value = values[variable];
       const unset = value === undefined || (op?.startsWith(':') && value === '');
       if (!unset) return value!;
-      if (op?.endsWith('?')) throw new Error(`${key}: required variable ${variable} is not set (${arg})`);
+      if (op?.endsWith('?')) throw new ComposeError(`${key}: required variable ${variable} is not set (${arg})`);
       return op?.endsWith('-') ? (arg ?? '') : '';
     });
   }

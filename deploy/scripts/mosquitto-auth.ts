@@ -26,8 +26,8 @@ import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileDeviceRegistry, registryPathFor, verifySecret, writeMosquittoConfig, type DeviceRecord, type MosquittoCredential } from '@tsunagaru/broker';
-import { parseArgs, runCli, UsageError } from '../../scripts/cli-support.js';
+import { BrokerError, FileDeviceRegistry, registryPathFor, verifySecret, writeMosquittoConfig, type DeviceRecord, type MosquittoCredential } from '@tsunagaru/broker';
+import { commandHelp, runCli, UsageError, type Cli, type ParsedCommand } from '../../scripts/cli-support.js';
 
 export const DYNAMIC_SECURITY_FILE = 'dynamic-security.json';
 
@@ -94,7 +94,7 @@ export async function writeMosquittoAuth(options: MosquittoAuthOptions): Promise
   const previous = previousPasswords(path);
   const devices = await listDevices(options.registryPath);
   const secrets = options.secrets ?? {};
-  for (const id of Object.keys(secrets)) if (!devices.some((d) => d.id === id)) throw new Error(`--secrets names "${id}", which is not in the registry`);
+  for (const id of Object.keys(secrets)) if (!devices.some((d) => d.id === id)) throw new BrokerError('BROKER_ERR_CONFIG', `--secrets names "${id}", which is not in the registry`);
 
   const credentials: MosquittoCredential[] = [{ username: options.ingest.username, password: options.ingest.password, role: 'ingest' }];
   const kept = new Map<string, StoredPassword>();
@@ -107,7 +107,7 @@ export async function writeMosquittoAuth(options: MosquittoAuthOptions): Promise
     }
     const secret = secrets[device.id];
     if (secret !== undefined) {
-      if (!(await verifySecret(secret, device.secretHash))) throw new Error(`the secret given for "${device.id}" is not its current one (rotated since?)`);
+      if (!(await verifySecret(secret, device.secretHash))) throw new BrokerError('BROKER_ERR_CONFIG', `the secret given for "${device.id}" is not its current one (rotated since?)`);
       credentials.push({ username: device.id, password: secret, role: 'device', type: device.type });
     } else if (previous.has(device.id)) {
       // The placeholder is hashed and then replaced by the stored hash below; it never reaches the file.
@@ -131,20 +131,31 @@ export async function writeMosquittoAuth(options: MosquittoAuthOptions): Promise
   return result;
 }
 
-const USAGE = `usage: node dist/deploy/scripts/mosquitto-auth.js (or npx tsx deploy/scripts/mosquitto-auth.ts) [--out <dir>] [--secrets <file.json>]
-  --out      where dynamic-security.json goes (default deploy/mosquitto/auth)
-  --secrets  JSON {"<device id>": "<secret>"} of devices provisioned or rotated since the last run
-environment: DATA_DIR (the registry, default ./data), MQTT_USERNAME (default tsunagaru-ingest), MQTT_PASSWORD (required)`;
+export const CLI: Cli = {
+  name: 'mosquitto-auth',
+  invocation: 'node dist/deploy/scripts/mosquitto-auth.js (or npx tsx deploy/scripts/mosquitto-auth.ts)',
+  commands: {
+    '': {
+      args: '',
+      arity: 0,
+      summary: "writes mosquitto's dynamic-security.json from the device registry",
+      options: {
+        out: { type: 'string', arg: 'dir', help: 'where dynamic-security.json goes (default deploy/mosquitto/auth)' },
+        secrets: { type: 'string', arg: 'file.json', help: 'JSON {"<device id>": "<secret>"} of devices provisioned or rotated since the last run' },
+      },
+    },
+  },
+  footer: 'environment: DATA_DIR (the registry, default ./data), MQTT_USERNAME (default tsunagaru-ingest), MQTT_PASSWORD (required)',
+};
 
-async function main(): Promise<void> {
-  const { flags } = parseArgs(process.argv.slice(2));
+async function main({ values }: ParsedCommand): Promise<void> {
   const password = process.env.MQTT_PASSWORD;
-  if (!password) throw new UsageError("MQTT_PASSWORD (the ingest workers' MQTT password) is required");
-  const secretsFile = flags.get('secrets')?.at(-1);
+  if (!password) throw new UsageError("MQTT_PASSWORD (the ingest workers' MQTT password) is required", commandHelp(CLI, ''));
+  const secretsFile = values.secrets as string | undefined;
   const secrets = secretsFile ? (JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>) : undefined;
   const result = await writeMosquittoAuth({
     registryPath: registryPathFor(resolve(process.env.DATA_DIR || './data')),
-    outDir: resolve(flags.get('out')?.at(-1) ?? 'deploy/mosquitto/auth'),
+    outDir: resolve((values.out as string | undefined) ?? 'deploy/mosquitto/auth'),
     ingest: { username: process.env.MQTT_USERNAME || 'tsunagaru-ingest', password },
     ...(secrets ? { secrets } : {}),
   });
@@ -154,4 +165,4 @@ async function main(): Promise<void> {
   process.stdout.write('then: docker compose --profile mosquitto restart mosquitto\n');
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runCli('mosquitto-auth', USAGE, main);
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runCli(CLI, main);

@@ -54,7 +54,7 @@ export class DeviceSession<T extends DeviceType = DeviceType> {
       const client = this.requireClient();
       return this.pending.track(client.publishAsync(topic, payload, { qos: 1 }), (err) => this.publishFailed(err));
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(err instanceof Error ? err : new EdgeAgentError('EDGE_ERR_PUBLISH_FAILED', String(err)));
     }
   }
 
@@ -275,7 +275,7 @@ export class DeviceSession<T extends DeviceType = DeviceType> {
       return this.pending.track(client.publishAsync(msg.topic, msg.payload, { qos: 1 }), (err) => this.publishFailed(err)).then(() => payload);
     } catch (err) {
       // Callers get one failure path (a rejection), whether the payload was refused here or by the broker.
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(err instanceof Error ? err : new EdgeAgentError('EDGE_ERR_PUBLISH_FAILED', String(err)));
     }
   }
 

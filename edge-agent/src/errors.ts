@@ -1,7 +1,10 @@
 /**
- * Every error the edge agent raises, with a stable code (`EDGE_ERR_…`) and whether retrying can help.
- * Callers branch on `code`, never on message text; messages are for the operator reading the log.
+ * Every error the edge agent raises, with a stable code (`EDGE_ERR_…`) and whether retrying can help, in
+ * the template of all packages (firmware-contracts CodedError). Callers branch on `code`, never on message
+ * text; messages are for the operator reading the log.
  */
+import { CodedError, type CodedErrorInit } from '@tsunagaru/firmware-contracts';
+
 export type EdgeAgentErrorCode =
   /** Options failed validation at construction; fix the configuration. */
   | 'EDGE_ERR_INVALID_OPTIONS'
@@ -38,7 +41,7 @@ export type EdgeAgentErrorCode =
   /** Another agent process holds the buffer directory. */
   | 'EDGE_ERR_BUFFER_LOCKED';
 
-const RETRYABLE: ReadonlySet<EdgeAgentErrorCode> = new Set<EdgeAgentErrorCode>([
+const CAN_RETRY: ReadonlySet<EdgeAgentErrorCode> = new Set<EdgeAgentErrorCode>([
   'EDGE_ERR_CONNECT_TIMEOUT',
   'EDGE_ERR_PUBLISH_FAILED',
   'EDGE_ERR_IDENTITY_IO',
@@ -48,33 +51,18 @@ const RETRYABLE: ReadonlySet<EdgeAgentErrorCode> = new Set<EdgeAgentErrorCode>([
   'EDGE_ERR_BUFFER_IO',
 ]);
 
-export interface EdgeAgentErrorInit {
+export interface EdgeAgentErrorInit extends CodedErrorInit {
   deviceId?: string;
-  cause?: unknown;
-  /** Overrides the per-code default, e.g. CONNACK 3 "server unavailable" is worth retrying. */
-  retryable?: boolean;
-  /** Contract violations, one line per field. */
-  details?: readonly string[];
 }
 
-export class EdgeAgentError extends Error {
-  override readonly name = 'EdgeAgentError';
-  readonly code: EdgeAgentErrorCode;
+export class EdgeAgentError extends CodedError<EdgeAgentErrorCode> {
+  override readonly name: string = 'EdgeAgentError';
   readonly deviceId: string | undefined;
-  readonly details: readonly string[];
-  private readonly retryable: boolean;
 
+  /** `init.canRetry` overrides the code's default, e.g. CONNACK 3 "server unavailable" is worth retrying. */
   constructor(code: EdgeAgentErrorCode, message: string, init: EdgeAgentErrorInit = {}) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.code = code;
+    super(code, message, CAN_RETRY.has(code), init);
     this.deviceId = init.deviceId;
-    this.details = init.details ?? [];
-    this.retryable = init.retryable ?? RETRYABLE.has(code);
-  }
-
-  /** True when the same call may succeed later without a configuration change. */
-  canRetry(): boolean {
-    return this.retryable;
   }
 }
 
@@ -105,7 +93,7 @@ export function connackError(deviceId: string, url: string, returnCode: number, 
   return new EdgeAgentError(
     'EDGE_ERR_CONNECT_REFUSED',
     `device "${deviceId}" was refused by the broker at ${url}: ${reason} (CONNACK ${returnCode})`,
-    { deviceId, cause, retryable: returnCode === 3 },
+    { deviceId, cause, canRetry: returnCode === 3 },
   );
 }
 

@@ -24,7 +24,7 @@ export { planReads, type ReadBlock } from './modbus/read-plan.js';
 export { BUILTIN_REGISTER_MAPS, loadRegisterMap, parseRegisterMapText, registerMapPath, REGISTER_MAPS_DIR, type BuiltinRegisterMap } from './register-map-file.js';
 export { edgeEvents, type EdgeEvent } from './edge-events.js';
 export { EdgeAgent, RESTART_EXIT_CODE, type EdgeAgentDeps } from './agent/agent.js';
-export { AGENT_VERSION, loadAgentConfig, parseAgentConfig, type AgentConfig } from './agent/config.js';
+export { AGENT_VERSION, agentConfigJsonSchema, loadAgentConfig, parseAgentConfig, type AgentConfig } from './agent/config.js';
 export type { HealthReport } from './agent/health.js';
 export { MessageFactory } from './agent/message-factory.js';
 export { DiskBuffer, type DiskBufferOptions } from './buffer/disk-buffer.js';

@@ -10,3 +10,8 @@ export * from './register-map.js';
 export { formatIssues, formatPath } from './format-issues.js';
 export * from './validate.js';
 export { generateJsonSchemas, schemaFileFor, SCHEMA_ID_BASE } from './json-schema.js';
+export * from './influx-schema.js';
+export type * from './device-record.js';
+export * from './config.js';
+export { CodedError, type CodedErrorInit } from './coded-error.js';
+export { ContractError, type ContractErrorCode } from './errors.js';

@@ -3,6 +3,7 @@ import { BOUNDS, MAX_TS_MS, MIN_TS_MS } from './bounds.js';
 import { EVENT_TYPES } from './event.js';
 import { ringSegment, telemetrySchemas } from './telemetry.js';
 import { DEVICE_TYPES } from './topics.js';
+import { ContractError } from './errors.js';
 
 /**
  * Tables of README.md that restate source constants. They are generated (by `npm run contracts:export`) and
@@ -55,7 +56,7 @@ export function refreshReadme(readme: string): string {
   let out = readme;
   for (const [name, make] of Object.entries(README_TABLES)) {
     const re = new RegExp(`(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`);
-    if (!re.test(out)) throw new Error(`README.md has no <!-- generated:${name} --> block`);
+    if (!re.test(out)) throw new ContractError('CONTRACT_ERR_README', `README.md has no <!-- generated:${name} --> block`);
     out = out.replace(re, (_m, open: string, close: string) => `${open}\n\n${make()}\n\n${close}`);
   }
   return out;

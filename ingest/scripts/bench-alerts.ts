@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const stream = await followAlertStream(ingest.httpUrl, TOKEN);
 
   const latencies: number[] = [];
-  /** Alerts that reached the stream before their message was stored (the journal fast lane). */
+  /** Alerts that reached the stream before their message was stored (the dispatcher tells the rules once a message is durable in the journal). */
   let beforeStored = 0;
   const started = performance.now();
   for (let i = 0; i < MESSAGES + WARMUP; i++) {

@@ -9,6 +9,10 @@ describe('loadIngestConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('takes an empty variable as unset, as every process does (DATA_DIR= is ./data)', () => {
+    expect(loadIngestConfig({ DATA_DIR: '', HTTP_PORT: '' })).toMatchObject({ dataDir: './data', httpPort: 8080 });
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadIngestConfig({ HTTP_PORT: 'eighty' })).toThrow(/^HTTP_PORT: must be a port number/);
     expect(() => loadIngestConfig({ MQTT_PORT: '70000' })).toThrow(/^MQTT_PORT:/);

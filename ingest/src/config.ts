@@ -1,11 +1,19 @@
+/**
+ * The ingest's configuration: one zod schema of every environment variable it reads (ingestEnv, made of
+ * its own and those of its parts: storage, API, DuckDB, integrations), checked once at start, then frozen. Every problem
+ * names the variable and what it must be; an empty variable counts as unset.
+ */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readTlsFiles } from '@tsunagaru/broker';
+import { envVar, type EnvValues } from '@tsunagaru/firmware-contracts';
+import { z } from 'zod';
+import { apiEnv, apiSettingsFrom, type ApiSettings } from './api/api-settings.js';
+import { parseIngestEnv } from './env.js';
 import { configError, IngestError } from './errors.js';
-import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
-import { loadApiSettings, type ApiSettings } from './api/api-settings.js';
-import { loadDuckDbSettings, type DuckDbSettings } from './storage/duckdb/duckdb-config.js';
-import { loadIntegrationsConfig, type IntegrationsConfig } from './integrations/config.js';
+import { duckDbEnv, duckDbSettingsFrom, type DuckDbSettings } from './storage/duckdb/duckdb-config.js';
+import { storageConfigFrom, storageEnv, type StorageConfig } from './storage/store-config.js';
+import { integrationsConfigFrom, integrationsEnv, type IntegrationsConfig } from './integrations/config.js';
 
 export interface IngestConfig {
   /** Where the embedded store and registry live. Env DATA_DIR, default `./data`. */
@@ -59,90 +67,97 @@ export interface IngestConfig {
   integrations: IntegrationsConfig;
 }
 
-function loadHttpTls(env: NodeJS.ProcessEnv): IngestConfig['httpTls'] {
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const PORT = 'must be a port number 0-65535';
+/** MQTT 5 §4.8.2: a share name must not contain `/`, `+` or `#`; the same pattern keeps them out of client ids. */
+const NAME_64 = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The ingest's own variables; with those of its parts, its one environment schema (ingestEnv). */
+const ownEnv = {
+  DATA_DIR: envVar.text().optional(),
+  HTTP_HOST: envVar.text().optional(),
+  HTTP_PORT: envVar.int({ max: 65_535, message: PORT }).optional(),
+  MQTT_PORT: envVar.int({ max: 65_535, message: PORT }).optional(),
+  MQTT_URL: envVar.pattern(/^(mqtts?|tcp|ssl|wss?):\/\//, 'must start with mqtt://, mqtts://, ws:// or wss://').optional(),
+  MQTT_USERNAME: envVar.text().optional(),
+  // Secrets: a problem never quotes the value.
+  MQTT_PASSWORD: z.string().optional(),
+  TSUNAGARU_ADMIN_TOKEN: z.string().refine((t) => t.length >= 16, { error: 'must be at least 16 characters (or unset it to have one generated)' }).optional(),
+  LOG_LEVEL: envVar.oneOf(LOG_LEVELS).optional(),
+  ALERT_RULES_FILE: envVar.text().optional(),
+  HTTP_TLS_CERT: envVar.text().optional(),
+  HTTP_TLS_KEY: envVar.text().optional(),
+  MQTT_TLS_CA: envVar.text().optional(),
+  INGEST_SHARE_GROUP: envVar.pattern(NAME_64, 'must be 1-64 of A-Z a-z 0-9 _ - (a share name may not hold /, + or #)').optional(),
+  INGEST_CLIENT_ID: z.string().optional(),
+  INGEST_ALERTS: envVar.flag().optional(),
+  DEVICE_CLOCK_MAX_SKEW_SEC: envVar.int({ min: 1, max: 86_400, message: 'must be whole seconds 1-86400 (default 300)' }).optional(),
+};
+
+/** Every variable the ingest reads (`npm run ingest`), each checked once at start. */
+export const ingestEnv = { ...ownEnv, ...storageEnv, ...apiEnv, ...duckDbEnv, ...integrationsEnv };
+export type IngestEnv = EnvValues<typeof ingestEnv>;
+
+function readFile(variable: string, path: string): string {
   try {
-    const files = readTlsFiles({ cert: env.HTTP_TLS_CERT, key: env.HTTP_TLS_KEY }, { cert: 'HTTP_TLS_CERT', key: 'HTTP_TLS_KEY', ca: 'HTTP_TLS_CA' });
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw configError(variable, `cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+function httpTlsFrom(v: IngestEnv): IngestConfig['httpTls'] {
+  try {
+    const files = readTlsFiles({ cert: v.HTTP_TLS_CERT, key: v.HTTP_TLS_KEY }, { cert: 'HTTP_TLS_CERT', key: 'HTTP_TLS_KEY', ca: 'HTTP_TLS_CA' });
     return files ? { cert: files.cert, key: files.key } : undefined;
   } catch (err) {
-    throw new IngestError('INGEST_ERR_CONFIG', (err as Error).message);
+    throw new IngestError('INGEST_ERR_CONFIG', (err as Error).message, { cause: err });
   }
 }
 
-function loadMqttCa(env: NodeJS.ProcessEnv): string | undefined {
-  if (!env.MQTT_TLS_CA) return undefined;
-  try {
-    return readFileSync(env.MQTT_TLS_CA, 'utf8');
-  } catch (err) {
-    throw configError('MQTT_TLS_CA', `cannot read ${env.MQTT_TLS_CA}: ${(err as Error).message}`);
-  }
-}
-
-/** MQTT 5 §4.8.2: a share name must not contain `/`, `+` or `#`. */
-function loadShareGroup(env: NodeJS.ProcessEnv): string | undefined {
-  const group = env.INGEST_SHARE_GROUP;
-  if (group === undefined || group === '') return undefined;
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(group)) throw configError('INGEST_SHARE_GROUP', `must be 1-64 of A-Z a-z 0-9 _ - (a share name may not hold /, + or #), got "${group}"`);
-  return group;
-}
-
-function loadShareSettings(env: NodeJS.ProcessEnv, storage: StorageConfig, username: string): Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts'> {
-  const shareGroup = loadShareGroup(env);
-  const clientId = env.INGEST_CLIENT_ID || username;
+function shareSettingsFrom(v: IngestEnv, storage: StorageConfig, username: string): Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts'> {
+  const shareGroup = v.INGEST_SHARE_GROUP;
+  const clientId = v.INGEST_CLIENT_ID ?? username;
   // The same pattern as device ids: it also keeps + and # out (mosquitto's pattern ACLs refuse those).
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(clientId)) throw configError('INGEST_CLIENT_ID', `must be 1-64 of A-Z a-z 0-9 _ -, got "${clientId}"`);
-  const rawAlerts = env.INGEST_ALERTS;
-  if (rawAlerts !== undefined && rawAlerts !== '' && rawAlerts !== 'on' && rawAlerts !== 'off') throw configError('INGEST_ALERTS', `must be on or off, got "${rawAlerts}"`);
+  if (!NAME_64.test(clientId)) throw configError('INGEST_CLIENT_ID', `must be 1-64 of A-Z a-z 0-9 _ -, got "${clientId}"${v.INGEST_CLIENT_ID ? '' : ' (the default, MQTT_USERNAME)'}`);
   if (shareGroup) {
     // Each worker gets only a round-robin share of every device's messages: readings must meet in one store.
     if (!storage.stores.some((s) => s === 'influx-v1' || s === 'influx-v2')) throw configError('STORE', `with INGEST_SHARE_GROUP the readings must go to a shared store: set influx-v1 or influx-v2, got "${storage.stores.join(',')}"`);
     // A worker follows the registry read-only (ingest/src/main.ts), so it cannot register its own account.
-    if (!env.MQTT_PASSWORD) throw configError('MQTT_PASSWORD', 'with INGEST_SHARE_GROUP set the password of the ingest account in the broker (mosquitto: deploy/scripts/mosquitto-auth.ts)');
+    if (!v.MQTT_PASSWORD) throw configError('MQTT_PASSWORD', 'with INGEST_SHARE_GROUP set the password of the ingest account in the broker (mosquitto: deploy/scripts/mosquitto-auth.ts)');
     if (storage.stores.includes('duckdb')) throw configError('STORE', 'with INGEST_SHARE_GROUP drop duckdb: a worker\'s embedded store would hold only its share of each device, and its API would show that share as if it were all');
   }
-  return { shareGroup, clientId, alerts: rawAlerts ? rawAlerts === 'on' : !shareGroup };
+  return { shareGroup, clientId, alerts: v.INGEST_ALERTS ?? !shareGroup };
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-export function parsePort(variable: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw configError(variable, `must be a port number 0-65535, got "${raw}"`);
-  return n;
-}
-
-/** Reads and checks the ingest's settings once at start; the result is frozen (style: fastify config). */
-export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly<IngestConfig> {
-  const mqttPort = parsePort('MQTT_PORT', env.MQTT_PORT, 1883);
-  const mqttUrl = env.MQTT_URL || `mqtt://127.0.0.1:${mqttPort}`;
-  if (!/^(mqtts?|tcp|ssl|wss?):\/\//.test(mqttUrl)) throw configError('MQTT_URL', `must start with mqtt://, mqtts://, ws:// or wss://, got "${mqttUrl}"`);
-  const logLevel = env.LOG_LEVEL || 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw configError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-  const token = env.TSUNAGARU_ADMIN_TOKEN;
-  if (token !== undefined && token !== '' && token.length < 16) throw configError('TSUNAGARU_ADMIN_TOKEN', 'must be at least 16 characters (or unset it to have one generated)');
-  const mqttUsername = env.MQTT_USERNAME || 'tsunagaru-ingest';
-  const storage = loadStorageConfig(env);
-  const skewRaw = env.DEVICE_CLOCK_MAX_SKEW_SEC;
-  const skewSec = skewRaw === undefined || skewRaw === '' ? 300 : Number(skewRaw);
-  if (!Number.isInteger(skewSec) || skewSec < 1 || skewSec > 86_400) throw configError('DEVICE_CLOCK_MAX_SKEW_SEC', `must be whole seconds 1-86400 (default 300), got "${skewRaw}"`);
+/** The ingest's settings from its parsed variables (the rules across variables name the one at fault); frozen. */
+export function ingestConfigFrom(v: IngestEnv): Readonly<IngestConfig> {
+  const mqttUsername = v.MQTT_USERNAME ?? 'tsunagaru-ingest';
+  const storage = storageConfigFrom(v);
+  const token = v.TSUNAGARU_ADMIN_TOKEN;
   return Object.freeze({
-    dataDir: env.DATA_DIR || './data',
-    httpHost: env.HTTP_HOST || '127.0.0.1',
-    httpPort: parsePort('HTTP_PORT', env.HTTP_PORT, 8080),
-    mqttUrl,
+    dataDir: v.DATA_DIR ?? './data',
+    httpHost: v.HTTP_HOST ?? '127.0.0.1',
+    httpPort: v.HTTP_PORT ?? 8080,
+    mqttUrl: v.MQTT_URL ?? `mqtt://127.0.0.1:${v.MQTT_PORT ?? 1883}`,
     mqttUsername,
-    mqttPassword: env.MQTT_PASSWORD || undefined,
-    adminToken: token || randomBytes(24).toString('base64url'),
+    mqttPassword: v.MQTT_PASSWORD || undefined,
+    adminToken: token ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: !token,
-    logLevel,
-    alertRulesFile: env.ALERT_RULES_FILE || undefined,
+    logLevel: v.LOG_LEVEL ?? 'info',
+    alertRulesFile: v.ALERT_RULES_FILE,
     storage,
-    httpTls: loadHttpTls(env),
-    mqttTlsCa: loadMqttCa(env),
-    ...loadShareSettings(env, storage, mqttUsername),
-    api: loadApiSettings(env),
-    duckdb: loadDuckDbSettings(env),
-    maxClockSkewMs: skewSec * 1000,
-    integrations: loadIntegrationsConfig(env),
+    httpTls: httpTlsFrom(v),
+    mqttTlsCa: v.MQTT_TLS_CA === undefined ? undefined : readFile('MQTT_TLS_CA', v.MQTT_TLS_CA),
+    ...shareSettingsFrom(v, storage, mqttUsername),
+    api: apiSettingsFrom(v),
+    duckdb: duckDbSettingsFrom(v),
+    maxClockSkewMs: (v.DEVICE_CLOCK_MAX_SKEW_SEC ?? 300) * 1000,
+    integrations: integrationsConfigFrom(v),
   });
+}
+
+/** Reads and checks the ingest's settings once at start (ingestEnv); the result is frozen (style: fastify config). */
+export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly<IngestConfig> {
+  return ingestConfigFrom(parseIngestEnv(ingestEnv, env));
 }

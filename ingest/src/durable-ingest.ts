@@ -1,15 +1,21 @@
 /**
- * The durable ingest path, wired: journal (where a message is safe before its PUBACK) → drainer (batches
- * into the store(s), with retries) → completeness ledger (persisted with the journal checkpoint).
+ * The message's way after the ways in, wired: journal (where a message is safe before its PUBACK) →
+ * dispatcher (validates each durable record once; `accepted` to the alert rules at once) → store queue →
+ * store batcher (batches into the store(s), with retries; outcomes) → completeness ledger (persisted with
+ * the journal checkpoint) → journal released.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { JournalDrainer, type DrainerStatus } from './drain/journal-drainer.js';
+import { Dispatcher, type DispatcherStatus } from './dispatch/dispatcher.js';
+import type { Accepted } from './dispatch/outcome.js';
+import { StoreBatcher, type DrainerStatus } from './drain/store-batcher.js';
+import { StoreQueue } from './drain/store-queue.js';
+import { intakeSink, type IntakeSink } from './intake/sink.js';
 import { mib } from './journal/free-space.js';
 import { Journal, type JournalStats, type Refusal } from './journal/journal.js';
 import { CompletenessLedger } from './ledger/ledger.js';
-import { LedgerStore } from './ledger/ledger-store.js';
-import type { IngestPipeline } from './pipeline/index.js';
+import { LedgerStore } from './storage/duckdb/ledger-store.js';
+import type { IngestPipeline } from './drain/pipeline.js';
 import type { EmbeddedStore } from './storage/duckdb/index.js';
 import type { DeviceAttributes } from './storage/influx/line-protocol.js';
 import { openWriters } from './storage/open-writers.js';
@@ -24,6 +30,8 @@ export interface DurableIngestOptions {
   logger: Logger;
   /** Told when the journal stops taking messages (why) and when it takes them again (null): the alert rules. */
   onRefusal?: (refusal: Refusal | null) => void;
+  /** Bounds of what waits validated for the store (drain/store-queue.ts); default STORE_QUEUE_DEFAULTS. */
+  storeQueue?: ConstructorParameters<typeof StoreQueue>[0];
 }
 
 export interface DurableStatus {
@@ -34,6 +42,9 @@ export interface DurableStatus {
    * (`disk-space-low` | `write-failed`), since when, and the free space against the watermark.
    */
   journal: JournalStats & { broken: string | null; refusal: Refusal | null };
+  /** Commands the ways in saw and kept out of the journal (intake/sink.ts). */
+  intake: { skippedCommands: number };
+  dispatch: DispatcherStatus;
   drain: DrainerStatus;
 }
 
@@ -41,10 +52,15 @@ export interface DurableIngest {
   journal: Journal;
   ledger: CompletenessLedger;
   writer: StorageWriter;
-  /** Starts moving journalled messages into storage through `pipeline`. */
-  startDraining(pipeline: IngestPipeline): void;
+  /** Where the ways in hand their messages: the journal, commands skipped (intake/sink.ts). */
+  sink: IntakeSink;
+  /**
+   * Starts the dispatcher (validation and `onAccepted` through `pipeline`'s steps, at once) and the store
+   * batcher (`pipeline` stores; its onOutcome hears each outcome).
+   */
+  start(o: { pipeline: IngestPipeline; onAccepted?: (accepted: Accepted) => void }): void;
   status(): DurableStatus;
-  /** Stops draining (the journal keeps the rest for the next start) and closes journal and writers. */
+  /** Stops dispatching and storing (the journal keeps the rest for the next start) and closes journal and writers. */
   close(): Promise<void>;
 }
 
@@ -70,22 +86,33 @@ export async function openDurableIngest(o: DurableIngestOptions): Promise<Durabl
   const backlog = journal.stats().backlog;
   if (backlog > 0) log.warn({ event: 'journal_replay', messages: backlog, fromLsn: releasedLsn + 1 }, `replaying ${backlog} journalled messages not yet stored`);
   const writer = openWriters(o.storage, o.store, o.attributes, log);
-  let drainer: JournalDrainer | undefined;
+  const sink = intakeSink(journal);
+  const queue = new StoreQueue(o.storeQueue);
+  let dispatcher: Dispatcher | undefined;
+  let batcher: StoreBatcher | undefined;
   return {
     journal,
     ledger,
     writer,
-    startDraining(pipeline) {
-      drainer = new JournalDrainer({ journal, pipeline, ledger, ledgerStore, logger: log, batchSize: o.storage.batchSize, lingerMs: o.storage.lingerMs });
-      drainer.start();
+    sink,
+    start({ pipeline, onAccepted }) {
+      const validate = pipeline.prepareBatch;
+      const seen = (id: string, boot: number, seq: number) => ledger.has(id, boot, seq);
+      dispatcher = new Dispatcher({ journal, validate, toStore: (firstLsn, batch) => queue.push(firstLsn, batch), seen, logger: log, readSize: o.storage.batchSize, ...(onAccepted ? { onAccepted } : {}) });
+      batcher = new StoreBatcher({ queue, journal, validate, pipeline, ledger, ledgerStore, logger: log, batchSize: o.storage.batchSize, lingerMs: o.storage.lingerMs });
+      dispatcher.start();
+      batcher.start();
     },
     status: () => ({
       stores: o.storage.stores,
       journal: { ...journal.stats(), broken: journal.refused?.message ?? null, refusal: journal.refused ?? null },
-      drain: drainer?.status() ?? { batches: 0, messages: 0, lastBatchSize: 0, lastBatchMs: 0, failures: 0, lastError: null, failingSince: null, halted: false },
+      intake: { skippedCommands: sink.skippedCommands() },
+      dispatch: dispatcher?.status() ?? { messages: 0, accepted: 0, lastLsn: 0, halted: false, lastError: null },
+      drain: batcher?.status() ?? { batches: 0, messages: 0, lastBatchSize: 0, lastBatchMs: 0, failures: 0, lastError: null, failingSince: null, halted: false, queued: 0, reread: 0 },
     }),
     async close() {
-      await drainer?.stop();
+      await dispatcher?.stop();
+      await batcher?.stop();
       await journal.close();
       await writer.close();
     },

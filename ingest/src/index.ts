@@ -1,25 +1,39 @@
+/**
+ * Public surface of @tsunagaru/ingest. Anything not exported here is internal.
+ *
+ * A message's way through the ingest, one folder per stop (README "The message's path"): intake/ →
+ * journal/ → dispatch/ (validated once; accepted readings to alerts/ at once) → drain/ → storage/ and
+ * ledger/; alerts/ → notify/ (SSE, webhooks); api/ serves what they keep.
+ */
+
+// Running it: `npm start` and `npm run ingest`, tests and scenario runs start the service in-process.
 export { startIngestService, type IngestService, type IngestServiceDeps } from './service.js';
-export { buildApp } from './api/app.js';
-export type { ApiDeps, HealthReport } from './api/deps.js';
-export { loadIngestConfig, parsePort, type IngestConfig } from './config.js';
-export { startSubscriber, INGEST_TOPICS, type IngestSubscriber, type SubscriberOptions, type MessageSink } from './mqtt-subscriber.js';
-export * from './pipeline/index.js';
-export { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
-export type * from './storage/types.js';
-export * from './storage/influx/index.js';
-export { loadStorageConfig, STORE_KINDS, type StorageConfig, type StoreKind, type InfluxSettings } from './storage/store-config.js';
-export { createEmbeddedTap, type EmbeddedTap } from './sources/embedded-tap.js';
-export { Journal, type JournalStats, type Refusal as JournalRefusal } from './journal/journal.js';
-export { CompletenessLedger, type BootReport, type DeviceSummary } from './ledger/ledger.js';
+export { ingestConfigFrom, ingestEnv, loadIngestConfig, type IngestConfig, type IngestEnv } from './config.js';
+export { loadStorageConfig, STORE_KINDS, type InfluxSettings, type StorageConfig, type StoreKind } from './storage/store-config.js';
+export { createEmbeddedTap, type EmbeddedTap } from './intake/embedded-tap.js';
 export { journalDirFor, type DurableIngest, type DurableStatus } from './durable-ingest.js';
+
+// What becomes of each message: accepted (to the rules, at once), then one outcome from the store batch.
+export type { Accepted, Outcome, OutcomeKind, PipelineCounters } from './dispatch/outcome.js';
+export type { IngestPipeline, RawMessage } from './drain/pipeline.js';
+
+// Storage: the writer interface every store implements, and the InfluxDB writers.
+export type { StorableMessage, StorageWriter, WriteOutcome } from './storage/types.js';
+export { formatField, InfluxV1Writer, InfluxV2Writer, messageLines, type InfluxV1Options, type InfluxV2Options } from './storage/influx/index.js';
+
+// Alerts: the rules file (and its JSON Schema, for editors), and the battery physics the rules judge with.
+export { alertRulesJsonSchema, DEFAULT_ALERT_RULES, loadAlertRulesFile, parseAlertRules, RULE_IDS, type AlertRulesConfig, type RuleId, type WebhookConfig } from './alerts/rules-config.js';
+export { minutesLeftAt, temperatureFactor, timeToDark, type PlantReading, type TimeToDark, type TimeToDarkParams } from './alerts/time-to-dark.js';
+export type { Alert, AlertEvent, AlertGroup, Severity } from './alerts/types.js';
+
+// Operators' tools (`npm run tokens`, `npm run devices`): role tokens and the audit log in DATA_DIR; the
+// CLIs take them from '@tsunagaru/ingest/operators', which starts without the rest.
+export * from './operators.js';
+
 export { IngestError, type IngestErrorCode } from './errors.js';
-export { backoffDelay, type BackoffOptions } from './backoff.js';
-export { ROLES, isRole, canSeeWelfare, canSeeDeviceType, redactWelfare, READ_ROLES, FIELD_ROLES, ADMIN_ONLY, type Role, type ApiPrincipal } from './api/roles.js';
-export { addToken, revokeToken, readTokens, tokensPathFor, FileTokenStore, type TokenRecord, type TokenStore } from './api/tokens.js';
-export { FileAuditLog, MemoryAuditLog, auditPathFor, type AuditLog, type AuditEntry, type AuditActor, type AuditEntryInput } from './audit/audit-log.js';
-export * from './alerts/index.js';
-export { DuckDbReadingsExporter, type ReadingsExporter, type ReadingsExportRequest } from './exports/readings-export.js';
+
+// Integrations (ChirpStack v4 LoRaWAN uplinks, Sparkplug B 3.0 edge nodes): their messages enter through the intake sink.
 export { loadIntegrationsConfig, startIntegrations, DEV_EUI_ATTRIBUTE, SPARKPLUG_ATTRIBUTES, type Integrations, type IntegrationsConfig, type LoraDeviceView } from './integrations/index.js';
-export { deviceFileFormat, parseDeviceFile, type DeviceFileFormat, type DeviceFileProblem, type DeviceFileRow } from './provisioning/device-file.js';
-export { importDeviceFile, MAX_REPORTED_PROBLEMS, type DeviceImportOptions, type DeviceImportReport } from './provisioning/device-import.js';
+
+// The water bureau's figures: volumes from registers, DMA balances, night flow, usage, monthly reads.
 export * as water from './water/index.js';

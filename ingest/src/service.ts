@@ -1,22 +1,22 @@
-import type { DeviceRegistry } from '@tsunagaru/broker';
+import type { DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { lastSeenFromStatus, startAlerting, type Alerting } from './alerts/index.js';
+import { lastSeenFromStatus, startAlerting, type Alerting } from './alerting.js';
 import { DEFAULT_ALERT_RULES, loadAlertRulesFile, type AlertRulesConfig } from './alerts/rules-config.js';
-import { DuckDbReadingsExporter } from './exports/readings-export.js';
+import { DuckDbReadingsExporter } from './storage/duckdb/readings-export.js';
 import { buildApp } from './api/app.js';
 import { CommandService } from './commands/command-service.js';
-import { DuckDbCommandStore } from './commands/command-store.js';
+import { DuckDbCommandStore } from './storage/duckdb/command-store.js';
 import { FileTokenStore, tokensPathFor } from './api/tokens.js';
-import { auditPathFor, FileAuditLog } from './audit/audit-log.js';
+import { auditPathFor, FileAuditLog } from './api/audit-log.js';
 import type { IngestConfig } from './config.js';
 import { openDurableIngest, type DurableIngest } from './durable-ingest.js';
-import { startSubscriber, type IngestSubscriber } from './mqtt-subscriber.js';
-import type { EmbeddedTap } from './sources/embedded-tap.js';
+import { startSubscriber, type IngestSubscriber } from './intake/mqtt-subscriber.js';
+import type { EmbeddedTap } from './intake/embedded-tap.js';
 import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
-import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './pipeline/index.js';
-import { DEFAULT_MAX_CLOCK_SKEW_MS, type PipelineDeps } from './pipeline/steps.js';
-import { createAlertFastLane } from './alerts/fast-lane.js';
+import type { Accepted } from './dispatch/outcome.js';
+import { createIngestPipeline, type IngestPipeline, type PipelineOptions } from './drain/pipeline.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, type PipelineDeps } from './dispatch/steps.js';
 import { startIntegrations, type Integrations } from './integrations/index.js';
 import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js';
 
@@ -49,7 +49,7 @@ export interface IngestService {
   store: EmbeddedStore;
   pipeline: IngestPipeline;
   subscriber: IngestSubscriber;
-  /** Journal, drainer and completeness ledger. */
+  /** Journal, dispatcher, store batcher and completeness ledger. */
   durable: DurableIngest;
   alerting: Alerting;
   commands: CommandService;
@@ -101,23 +101,23 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // Once at start: an alert left open by the last run clears if the disk is fine now.
   void alerting.engine.onIngestRefusal(durable.journal.refused ?? null);
   const pipelineDeps: PipelineDeps = { writer: durable.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock, maxClockSkewMs, seen: (id, boot, seq) => durable.ledger.has(id, boot, seq) };
-  // Telemetry and events reach the rules once durable in the journal, not after the backlog ahead of them
-  // is stored (alerts/fast-lane.ts); the drainer feeds the rest.
-  const fastLane = alertsOn ? createAlertFastLane({ onOutcome: (o, ctx) => alerting.engine.onOutcome(o, ctx), deps: pipelineDeps, logger }) : undefined;
+  // What the store batch decided, once durable: command acks, the state rules (a birth or death's verdict).
   const onOutcome: PipelineOptions['onOutcome'] = (outcome, ctx) => {
     commands.onOutcome(outcome);
-    if (alertsOn && (!fastLane || fastLane.drainerFeeds(outcome, ctx))) alerting.engine.onOutcome(outcome, ctx);
+    if (alertsOn && outcome.kind === 'state' && ctx.message) alerting.engine.onState(ctx.message, outcome);
     deps.onOutcome?.(outcome, ctx);
   };
-  const pipeline = createIngestPipeline(pipelineDeps, { logger, onOutcome, ...(fastLane ? { validatedEarlier: (lsn: number) => fastLane.takeValidated(lsn) } : {}) });
-  durable.startDraining(pipeline);
-  const sink = fastLane ? fastLane.wrap(durable.journal) : durable.journal;
-  deps.embedded?.attach(sink);
-  // Converted ChirpStack and Sparkplug messages enter through the same sink (journal, then the pipeline).
+  const pipeline = createIngestPipeline(pipelineDeps, { logger, onOutcome });
+  // Readings reach the rules as soon as they are durable in the journal (the dispatcher), never behind the
+  // store's backlog.
+  durable.start({ pipeline, ...(alertsOn ? { onAccepted: (a: Accepted) => alerting.engine.onAccepted(a) } : {}) });
+  const sink = durable.sink;
+  deps.embedded?.attach(durable.journal);
+  // Converted ChirpStack and Sparkplug messages enter through the same intake sink (journal, then the dispatcher).
   const integrations: Integrations | undefined = config.integrations?.chirpstack || config.integrations?.sparkplug
     ? await startIntegrations({
         config: config.integrations,
-        journal: sink,
+        sink,
         db: store.db,
         registry: deps.registry,
         ingestMqtt: { url: config.mqttUrl, username: config.mqttUsername, password: deps.mqttPassword, ca: config.mqttTlsCa },
@@ -162,8 +162,10 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       storeReaders: () => ({ pool: store.api.pool.stats(), open: store.db.readersOpen }),
       ...(config.api ? { settings: config.api } : {}),
       health: () => {
-        const ingest = durable.status();
-        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted && (integrations?.healthy() ?? true);
+        const status = durable.status();
+        // The embedded tap skips the commands it sees on a way in of its own (intake/sink.ts).
+        const ingest = deps.embedded ? { ...status, intake: { skippedCommands: status.intake.skippedCommands + deps.embedded.sink.skippedCommands() } } : status;
+        const healthy = subscriber.isConnected() && !ingest.journal.broken && ingest.drain.failures === 0 && !ingest.drain.halted && !ingest.dispatch.halted && (integrations?.healthy() ?? true);
         return {
           status: healthy ? 'ok' : 'degraded',
           mqtt: { connected: subscriber.isConnected(), subscribed: subscriber.isSubscribed(), url: config.mqttUrl, ...(config.shareGroup ? { shareGroup: config.shareGroup, clientId: config.clientId } : {}), heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },

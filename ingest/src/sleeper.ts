@@ -23,3 +23,18 @@ export class Sleeper {
     for (const wake of [...this.wakers]) wake();
   }
 }
+
+/**
+ * Resolves when `register`'s waker is called (something arrived, or a close) or after `timeoutMs`,
+ * whichever comes first: a reader's "wait for data" (journal/reader.ts, drain/store-queue.ts).
+ */
+export function wakeOrTimeout(timeoutMs: number, register: (wake: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done() {
+      clearTimeout(timer);
+      resolve();
+    }
+    register(done);
+  });
+}

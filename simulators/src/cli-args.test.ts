@@ -2,7 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CliArgError, loadCredentials, parseSimArgs } from './cli-args.js';
+import { CliArgError, loadCredentials, parseSimArgs, USAGE } from './cli-args.js';
+import { HEADEND_USAGE } from './headend-cli.js';
+import { CHIRPSTACK_USAGE, SPARKPLUG_USAGE } from './integrations-cli.js';
+import { MODBUS_USAGE } from './modbus/cli.js';
+import { SCENARIO_USAGE } from './scenario/cli.js';
 import { formatProgress } from './progress.js';
 
 describe('parseSimArgs', () => {
@@ -82,5 +86,19 @@ describe('formatProgress', () => {
   it('shows connected, published, rate and errors', () => {
     const base = { devices: 13, connected: 13, published: 100, errors: 0, dropped: 0, simTs: Date.UTC(2025, 6, 15, 3, 0, 0) };
     expect(formatProgress({ ...base, published: 160 }, base, 5)).toBe('[sim 2025-07-15T03:00:00Z] connected 13/13 · published 160 (+12.0/s) · errors 0');
+  });
+});
+
+describe('every simulator command answers --help with all its options', () => {
+  it.each([
+    ['sim', USAGE, ['url', 'credentials', 'speed', 'seed', 'fleet', 'meters-per-dma', 'state-dir', 'progress', 'verbose', 'help']],
+    ['sim modbus', MODBUS_USAGE, ['device', 'host', 'map', 'speed', 'seed', 'fault-rate', 'help']],
+    ['sim scenario', SCENARIO_USAGE, ['url', 'credentials', 'provision', 'speed', 'seed', 'start', 'out', 'list-devices', 'score', 'api', 'rules', 'scorecard', 'help']],
+    ['sim --meters', HEADEND_USAGE, ['meters', 'gateways', 'credentials', 'url', 'cycles', 'speed', 'seed', 'window', 'progress', 'help']],
+    ['sim chirpstack', CHIRPSTACK_USAGE, ['url', 'username', 'password', 'application-id', 'meters', 'frames', 'sample-sec', 'loss', 'rejoin-every', 'late-from', 'late-to', 'status-every', 'seed', 'help']],
+    ['sim sparkplug', SPARKPLUG_USAGE, ['url', 'username', 'password', 'group', 'pump-stations', 'dc-plants', 'rounds', 'sample-sec', 'drop-every', 'primary-host', 'seed', 'help']],
+  ])('%s', (_name, usage, options) => {
+    for (const o of options) expect(usage).toMatch(new RegExp(`--${o}\\b`));
+    expect([...new Set(usage.match(/^\s+--[a-z-]+/gm)?.map((l) => l.trim()))].sort()).toEqual(options.map((o) => `--${o}`).sort());
   });
 });

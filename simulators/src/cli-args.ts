@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { SimulatorError } from './errors.js';
 
 export const USAGE = `Usage: npm run sim -- --credentials <file.json> [options]
 
@@ -15,7 +16,12 @@ export const USAGE = `Usage: npm run sim -- --credentials <file.json> [options]
   --verbose              log session events (connects, reconnects) to stderr
   --help                 show this help
 
-  npm run sim -- modbus --help   simulated controllers over Modbus TCP, for the edge agent`;
+Other modes, each with its own --help:
+  npm run sim -- modbus --help            simulated controllers over Modbus TCP, for the edge agent
+  npm run sim -- scenario --help          a disaster scenario with its ground truth (and --score)
+  npm run sim -- --meters <n> --help      meters behind LPWA head-end gateways
+  npm run sim -- chirpstack --help        LoRaWAN meters as ChirpStack v4 publishes them
+  npm run sim -- sparkplug --help         Sparkplug B edge nodes (pump stations, DC plants)`;
 
 export interface SimCliArgs {
   url: string;
@@ -31,8 +37,11 @@ export interface SimCliArgs {
 }
 
 /** A command-line mistake; the message always names the flag. */
-export class CliArgError extends Error {
-  override readonly name = 'CliArgError';
+export class CliArgError extends SimulatorError {
+  override readonly name: string = 'CliArgError';
+  constructor(message: string) {
+    super('SIM_ERR_CLI', message);
+  }
 }
 
 function number(flag: string, raw: string | undefined, fallback: number, check: (n: number) => boolean, expected: string): number {

@@ -3,6 +3,7 @@ import { DeviceSession, MemoryIdentityStore, silentLogger, type IdentityStore, t
 import { createModel } from './create-model.js';
 import type { FleetDeviceSpec, FleetSpec } from './fleet-spec.js';
 import { SimulatedDevice, type FleetCounters, type Timing } from './simulated-device.js';
+import { SimulatorError } from './errors.js';
 
 export interface StartFleetOptions {
   /** Broker URL, e.g. `mqtt://127.0.0.1:1883`. */
@@ -57,9 +58,11 @@ export interface Fleet {
   stop(options?: { graceful?: boolean }): Promise<void>;
 }
 
-export class FleetConfigError extends Error {
-  override readonly name = 'FleetConfigError';
-  readonly code = 'SIM_ERR_FLEET_CONFIG';
+export class FleetConfigError extends SimulatorError {
+  override readonly name: string = 'FleetConfigError';
+  constructor(message: string) {
+    super('SIM_ERR_FLEET_CONFIG', message);
+  }
 }
 
 const SIM_MODEL: Record<DeviceType, string> = {

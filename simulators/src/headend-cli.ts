@@ -7,6 +7,20 @@ import { parseArgs } from 'node:util';
 import { CliArgError, loadCredentials } from './cli-args.js';
 import { headEndLayout, runHeadEnds, type HeadEndStats } from './headend.js';
 
+export const HEADEND_USAGE = `Usage: npm run sim -- --meters <n> --credentials <file.json> [options]
+
+  --meters <n>           water meters behind LPWA head-end gateways (required)
+  --gateways <n>         head-end gateways, one MQTT connection each (default one per 2,000 meters)
+  --credentials <file>   JSON { "<gateway id>": "<secret>" } for the gateways (required); the meters and
+                         gateways provisioned as headEndLayout() names them (scripts/bench-meters.ts does)
+  --url <url>            broker URL (default mqtt://127.0.0.1:1883)
+  --cycles <n>           reading cycles, every meter once per cycle (default 1)
+  --speed <n>            time acceleration (default: as fast as the broker acknowledges)
+  --seed <n>             PRNG seed (default 1)
+  --window <n>           QoS 1 messages in flight per gateway (default 256)
+  --progress <sec>       seconds between progress lines (default 5)
+  --help                 show this help`;
+
 function positive(flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -19,11 +33,13 @@ export async function runHeadEndCli(argv: readonly string[]): Promise<void> {
   try {
     ({ values } = parseArgs({
       args: [...argv], strict: true,
-      options: { meters: { type: 'string' }, gateways: { type: 'string' }, credentials: { type: 'string' }, url: { type: 'string' }, cycles: { type: 'string' }, speed: { type: 'string' }, seed: { type: 'string' }, progress: { type: 'string' }, window: { type: 'string' } },
+      options: { meters: { type: 'string' }, gateways: { type: 'string' }, credentials: { type: 'string' }, url: { type: 'string' }, cycles: { type: 'string' }, speed: { type: 'string' }, seed: { type: 'string' }, progress: { type: 'string' }, window: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
     throw new CliArgError((err as Error).message);
   }
+  if (values.help) return void process.stdout.write(`${HEADEND_USAGE}\n`);
+  if (!values.meters) throw new CliArgError('--meters: required; how many water meters to drive');
   const meters = Math.floor(positive('--meters', values.meters, 0));
   const gateways = Math.floor(positive('--gateways', values.gateways, Math.ceil(meters / 2000)));
   if (!values.credentials) throw new CliArgError('--credentials: required; JSON { "<gateway id>": "<secret>" } for the head-end gateways');

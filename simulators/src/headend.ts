@@ -2,6 +2,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
 import { deriveSeed } from './rng.js';
 import { WaterMeterModel, type WaterMeterOptions } from './water-meter.js';
+import { SimulatorError } from './errors.js';
 
 /**
  * LPWA head-end gateways (wM-Bus/Wi-SUN/NB-IoT head-end systems): meters have no IP session of their
@@ -81,7 +82,7 @@ export async function runHeadEnds(o: RunHeadEndsOptions): Promise<HeadEndRun> {
 
   const connectOne = async (g: HeadEndSpec): Promise<MqttClient> => {
     const secret = o.secrets[g.id];
-    if (!secret) throw new Error(`credentials: no secret for gateway ${g.id}`);
+    if (!secret) throw new SimulatorError('SIM_ERR_CREDENTIALS', `credentials: no secret for gateway ${g.id}`);
     const client = await connectAsync(o.url, { username: g.id, password: secret, clientId: g.id, clean: true, reconnectPeriod: 1000, connectTimeout: 30_000 });
     client.on('connect', () => void stats.connected++);
     client.on('close', () => void (stats.connected = Math.max(0, stats.connected - 1)));

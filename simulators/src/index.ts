@@ -17,3 +17,4 @@ export { basePowerPlants, cityFleet, izuRingNodes, nishiShinjukuPoles, waterDist
 export { runChirpStackFleet, type ChirpStackFleetOptions, type ChirpStackFleetRun, type LoraMeterSpec, type MeterTruth, type SessionTruth } from './lorawan/chirpstack-fleet.js';
 export { SparkplugEdgeNode, type BirthTruth, type EdgeNodeOptions, type MetricDef, type MetricType } from './sparkplug/edge-node.js';
 export { dcPlant, pumpStation, DC_PLANT_METRICS, PUMP_STATION_METRICS, type SimulatedSite } from './sparkplug/edge-fleet.js';
+export { SimulatorError, type SimulatorErrorCode } from './errors.js';

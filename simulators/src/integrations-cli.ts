@@ -14,6 +14,45 @@ import { CliArgError } from './cli-args.js';
 import { runChirpStackFleet } from './lorawan/chirpstack-fleet.js';
 import { dcPlant, pumpStation, type SimulatedSite } from './sparkplug/edge-fleet.js';
 
+export const CHIRPSTACK_USAGE = `Usage: npm run sim -- chirpstack --application-id <id> [options]
+
+  LoRaWAN water meters as ChirpStack v4's MQTT integration publishes their events (join, up, status, and
+  txack/ack for downlinks); meters wm-lora-0001… with DevEUIs 70b3d5…0001… (provision them with attribute
+  devEui). Prints the ground truth (frames lost per meter and session) as JSON.
+
+  --url <url>              broker ChirpStack publishes to (default mqtt://127.0.0.1:1883)
+  --username <name>        its login (an integration principal on our broker), with --password
+  --password <secret>      the login's secret
+  --application-id <id>    ChirpStack's application id (required)
+  --meters <n>             meters (default 3)
+  --frames <n>             frames each meter sends, lost ones included (default 96)
+  --sample-sec <s>         seconds between frames (default 900)
+  --loss <rate>            share of frames lost on the air, 0..1 (default 0.05)
+  --rejoin-every <n>       rejoin after this many frames (default 0: never)
+  --late-from <n>          frames [late-from, late-to) of each session arrive after all the others
+  --late-to <n>            (default late-from + 3)
+  --status-every <n>       a status event every this many frames (default 24; 0: never)
+  --seed <n>               PRNG seed (default 1)
+  --help                   show this help`;
+
+export const SPARKPLUG_USAGE = `Usage: npm run sim -- sparkplug --group <id> [options]
+
+  Sparkplug B 3.0 edge nodes (pump stations PS01…, DC plants DC01…): births, data rounds, rebirth on the
+  host's request. Prints the ground truth (messages dropped per edge node and boot) as JSON.
+
+  --url <url>              broker (default mqtt://127.0.0.1:1883)
+  --username <name>        its login (an integration principal on our broker), with --password
+  --password <secret>      the login's secret
+  --group <id>             the Sparkplug group id (required)
+  --pump-stations <n>      pump-station edge nodes (default 1)
+  --dc-plants <n>          DC-plant edge nodes (default 1)
+  --rounds <n>             data rounds (default 60)
+  --sample-sec <s>         simulated seconds between rounds (default 60)
+  --drop-every <n>         lose every n-th data message on the way (default 0: none)
+  --primary-host <id>      wait for this primary host's STATE before publishing
+  --seed <n>               PRNG seed (default 1)
+  --help                   show this help`;
+
 function number(flag: string, raw: string | undefined, fallback: number, min = 0): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -21,18 +60,24 @@ function number(flag: string, raw: string | undefined, fallback: number, min = 0
   return n;
 }
 
-function args(argv: readonly string[], options: Record<string, { type: 'string' }>) {
+/** The string options `names` and --help, parsed strictly: `help` and the options' values. */
+function args(argv: readonly string[], names: readonly string[]): { help: boolean; v: Record<string, string | undefined> } {
+  const options = Object.fromEntries(names.map((k) => [k, { type: 'string' as const }]));
+  let values;
   try {
-    return parseArgs({ args: [...argv], strict: true, options }).values as Record<string, string | undefined>;
+    values = parseArgs({ args: [...argv], strict: true, options: { ...options, help: { type: 'boolean', short: 'h' } } }).values;
   } catch (err) {
     throw new CliArgError((err as Error).message);
   }
+  const { help, ...rest } = values;
+  return { help: help === true, v: rest as Record<string, string | undefined> };
 }
 
 export const loraMeterIds = (n: number) => Array.from({ length: n }, (_, i) => ({ deviceName: `wm-lora-${String(i + 1).padStart(4, '0')}`, devEui: `70b3d5${String(i + 1).padStart(10, '0')}` }));
 
 export async function runChirpStackCli(argv: readonly string[]): Promise<void> {
-  const v = args(argv, Object.fromEntries(['url', 'username', 'password', 'application-id', 'meters', 'frames', 'loss', 'rejoin-every', 'late-from', 'late-to', 'status-every', 'seed', 'sample-sec'].map((k) => [k, { type: 'string' as const }])));
+  const { help, v } = args(argv, ['url', 'username', 'password', 'application-id', 'meters', 'frames', 'loss', 'rejoin-every', 'late-from', 'late-to', 'status-every', 'seed', 'sample-sec']);
+  if (help) return void process.stdout.write(`${CHIRPSTACK_USAGE}\n`);
   if (!v['application-id']) throw new CliArgError('--application-id: required (ChirpStack\'s application id)');
   const lateFrom = v['late-from'] === undefined ? undefined : number('--late-from', v['late-from'], 0);
   const run = await runChirpStackFleet({
@@ -53,7 +98,8 @@ export async function runChirpStackCli(argv: readonly string[]): Promise<void> {
 }
 
 export async function runSparkplugCli(argv: readonly string[]): Promise<void> {
-  const v = args(argv, Object.fromEntries(['url', 'username', 'password', 'group', 'pump-stations', 'dc-plants', 'rounds', 'drop-every', 'primary-host', 'seed', 'sample-sec'].map((k) => [k, { type: 'string' as const }])));
+  const { help, v } = args(argv, ['url', 'username', 'password', 'group', 'pump-stations', 'dc-plants', 'rounds', 'drop-every', 'primary-host', 'seed', 'sample-sec']);
+  if (help) return void process.stdout.write(`${SPARKPLUG_USAGE}\n`);
   if (!v.group) throw new CliArgError('--group: required (the Sparkplug group id)');
   const sampleSec = Math.floor(number('--sample-sec', v['sample-sec'], 60, 1));
   const rounds = Math.floor(number('--rounds', v.rounds, 60, 1));

@@ -13,7 +13,7 @@ import { defaultFleet } from './fleet-spec.js';
 import { defaultStartTs, startFleet, type FleetStats } from './fleet.js';
 import { runModbusCli } from './modbus/cli.js';
 import { runScenarioCli } from './scenario/cli.js';
-import { runHeadEndCli } from './headend-cli.js';
+import { HEADEND_USAGE, runHeadEndCli } from './headend-cli.js';
 import { runChirpStackCli, runSparkplugCli } from './integrations-cli.js';
 import { formatProgress, stderrLogger } from './progress.js';
 
@@ -77,8 +77,9 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on('SIGTERM', onSignal);
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+const argv = process.argv.slice(2);
+main(argv).catch((err: unknown) => {
   process.stderr.write(`sim: ${(err as Error).message}\n`);
-  if (err instanceof CliArgError) process.stderr.write(`\n${USAGE}\n`);
+  if (err instanceof CliArgError) process.stderr.write(`\n${argv.includes('--meters') ? HEADEND_USAGE : USAGE}\n`);
   process.exit(err instanceof CliArgError ? 2 : 1);
 });

@@ -4,20 +4,40 @@
  * accounting. Exit status 1 if any message is unaccounted for, anything crashed, or the canary failed.
  */
 import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { runFuzz } from './harness.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
+const USAGE = `usage: npm run fuzz -- [options]
 
-const messages = Number(arg('messages', '1000000'));
-const wireShare = Number(arg('wire-share', '0.1'));
-const rawPackets = Number(arg('raw', '20000'));
-const seed = Number(arg('seed', String(Date.now() % 1_000_000)));
-const jsonOut = arg('json', '');
-if (!Number.isInteger(messages) || messages < 1 || !(wireShare >= 0 && wireShare <= 1) || !Number.isInteger(rawPackets) || rawPackets < 0) {
-  process.stderr.write('usage: npm run fuzz -- [--messages N] [--wire-share 0..1] [--raw N] [--seed N] [--json file]\n');
+  --messages <n>       generated messages in all (default 1,000,000)
+  --wire-share <0..1>  share sent over real MQTT; the rest goes straight into the ingest pipeline (default 0.1)
+  --raw <n>            malformed raw-TCP packet sequences sent at the broker afterwards (default 20,000)
+  --seed <n>           PRNG seed (default: from the clock, printed)
+  --json <file>        also write the whole report as JSON
+  --help, -h           show this help`;
+
+let values;
+try {
+  ({ values } = parseArgs({
+    strict: true,
+    options: { messages: { type: 'string' }, 'wire-share': { type: 'string' }, raw: { type: 'string' }, seed: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  }));
+} catch (err) {
+  process.stderr.write(`fuzz: ${(err as Error).message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const messages = Number(values.messages ?? '1000000');
+const wireShare = Number(values['wire-share'] ?? '0.1');
+const rawPackets = Number(values.raw ?? '20000');
+const seed = Number(values.seed ?? String(Date.now() % 1_000_000));
+const jsonOut = values.json ?? '';
+const bad = !Number.isInteger(messages) || messages < 1 ? '--messages: must be a whole number ≥ 1' : !(wireShare >= 0 && wireShare <= 1) ? '--wire-share: must be between 0 and 1' : !Number.isInteger(rawPackets) || rawPackets < 0 ? '--raw: must be a whole number ≥ 0' : !Number.isInteger(seed) ? '--seed: must be a whole number' : undefined;
+if (bad) {
+  process.stderr.write(`fuzz: ${bad}\n\n${USAGE}\n`);
   process.exit(2);
 }
 

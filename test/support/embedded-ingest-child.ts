@@ -5,8 +5,8 @@
  * Prints one line `READY {"mqttUrl","httpUrl"}` when up. Meant to be killed (SIGKILL) and started again.
  */
 import { randomBytes } from 'node:crypto';
-import { createBroker, FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
-import { createEmbeddedTap, loadIngestConfig, parsePort, startIngestService } from '@tsunagaru/ingest';
+import { brokerEnv, createBroker, FileDeviceRegistry, parseBrokerEnv, registryPathFor } from '@tsunagaru/broker';
+import { createEmbeddedTap, loadIngestConfig, startIngestService } from '@tsunagaru/ingest';
 import pino from 'pino';
 
 const config = loadIngestConfig();
@@ -17,7 +17,7 @@ await registry.upsertService(config.mqttUsername, 'ingest', password);
 const tap = createEmbeddedTap();
 // PUBLISH_LIMITS=off lifts the per-device rate limits (the benchmark's devices publish far above them).
 const broker = await createBroker({ registry, logger, beforePuback: tap.beforePuback, ...(process.env.PUBLISH_LIMITS === 'off' ? { publishLimits: false as const } : {}) });
-const { port } = await broker.listen({ port: parsePort('MQTT_PORT', process.env.MQTT_PORT, 0), host: '127.0.0.1' });
+const { port } = await broker.listen({ port: parseBrokerEnv({ MQTT_PORT: brokerEnv.MQTT_PORT }, process.env).MQTT_PORT ?? 0, host: '127.0.0.1' });
 const mqttUrl = `mqtt://127.0.0.1:${port}`;
 const ingest = await startIngestService({ config: { ...config, mqttUrl }, mqttPassword: password, registry, logger, storage: config.storage, embedded: tap });
 process.stdout.write(`READY ${JSON.stringify({ mqttUrl, httpUrl: ingest.httpUrl })}\n`);

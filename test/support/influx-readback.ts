@@ -1,5 +1,5 @@
 /** Turns what InfluxDB / VictoriaMetrics hold back into contract samples, via the exported schema. */
-import { decodeField, TELEMETRY_MEASUREMENTS, type FieldSpec } from '@tsunagaru/ingest';
+import { decodeField, TELEMETRY_MEASUREMENTS, type FieldSpec } from '@tsunagaru/firmware-contracts';
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { ExportedSeries } from './tsdb.js';
 

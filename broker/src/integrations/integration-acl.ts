@@ -15,10 +15,10 @@
  * or an extra level is refused, so one integration can never publish for another application or group.
  */
 
-/** What an integration principal may do: fixed at creation (POST /api/v1/integrations). */
-export type IntegrationScope =
-  | { type: 'chirpstack'; applicationId: string }
-  | { type: 'sparkplug'; groupId: string; edgeNodeId?: string };
+import type { IntegrationScope } from '@tsunagaru/firmware-contracts';
+
+/** What an integration principal may do (the registry's type, in firmware-contracts/src/device-record.ts). */
+export type { IntegrationScope };
 
 export type IntegrationAclDecision = { ok: true } | { ok: false; reason: 'publish_denied' | 'retain_denied' | 'subscribe_denied'; detail: string };
 

@@ -13,7 +13,7 @@ import type {
   ProvisionInput,
   ProvisionResult,
   ServiceAccount,
-} from './types.js';
+} from '@tsunagaru/firmware-contracts';
 import {
   checkAttributes,
   checkLocation,

@@ -1,5 +1,5 @@
 import { RegistryError } from './errors.js';
-import type { AttributeValue, DevicePatch, DeviceRecord, GeoLocation, ImportRowError, ProvisionInput } from './types.js';
+import type { AttributeValue, DevicePatch, DeviceRecord, GeoLocation, ImportRowError, ProvisionInput } from '@tsunagaru/firmware-contracts';
 import { checkAttributes, checkLocation, checkProvisionInput } from './validate.js';
 
 /**

@@ -1,3 +1,5 @@
+import { CodedError, type CodedErrorInit } from '@tsunagaru/firmware-contracts';
+
 /**
  * Every error the registry throws, with a stable code callers can branch on (the ingest maps
  * REGISTRY_ERR_EXISTS to HTTP 409, REGISTRY_ERR_NOT_FOUND to 404, REGISTRY_ERR_INVALID to 400).
@@ -22,18 +24,13 @@ export const REGISTRY_ERROR_CODES = {
 
 export type RegistryErrorCode = (typeof REGISTRY_ERROR_CODES)[keyof typeof REGISTRY_ERROR_CODES];
 
-export class RegistryError extends Error {
+/** The registry's errors, in the template of all packages (firmware-contracts CodedError). */
+export class RegistryError extends CodedError<RegistryErrorCode> {
   override readonly name = 'RegistryError';
-  readonly code: RegistryErrorCode;
 
-  constructor(code: RegistryErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-
-  /** True for conditions a caller could fix by retrying later; none of the registry's are. */
-  canRetry(): boolean {
-    return false;
+  /** None of the registry's conditions heal by retrying the same call. */
+  constructor(code: RegistryErrorCode, message: string, init: CodedErrorInit = {}) {
+    super(code, message, false, init);
   }
 }
 

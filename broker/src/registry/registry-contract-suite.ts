@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RegistryOptions } from './base-registry.js';
 import { isRegistryError, type RegistryErrorCode } from './errors.js';
 import { verifySecret } from './secret-hash.js';
-import type { DeviceRegistry } from './types.js';
+import type { DeviceRegistry } from '@tsunagaru/firmware-contracts';
 
 export interface RegistryUnderTest {
   registry: DeviceRegistry;

@@ -22,11 +22,11 @@ export function decodeChange(line: string): RegistryChange {
   try {
     value = JSON.parse(line);
   } catch {
-    throw new Error('not valid JSON');
+    throw new RegistryError('REGISTRY_ERR_CORRUPT', 'not valid JSON');
   }
   const entry = value as { v?: unknown; op?: unknown; record?: unknown } | null;
-  if (typeof entry !== 'object' || entry === null) throw new Error('not a JSON object');
-  if (entry.v !== LOG_FORMAT_VERSION) throw new Error(`unsupported format version ${JSON.stringify(entry.v)}`);
+  if (typeof entry !== 'object' || entry === null) throw new RegistryError('REGISTRY_ERR_CORRUPT', 'not a JSON object');
+  if (entry.v !== LOG_FORMAT_VERSION) throw new RegistryError('REGISTRY_ERR_CORRUPT', `unsupported format version ${JSON.stringify(entry.v)}`);
   if (entry.op === 'device') {
     checkStoredDevice(entry.record);
     return { op: 'device', record: entry.record };
@@ -35,7 +35,7 @@ export function decodeChange(line: string): RegistryChange {
     checkStoredService(entry.record);
     return { op: 'service', record: entry.record };
   }
-  throw new Error(`unknown op ${JSON.stringify(entry.op)}`);
+  throw new RegistryError('REGISTRY_ERR_CORRUPT', `unknown op ${JSON.stringify(entry.op)}`);
 }
 
 export interface ParsedLog {

@@ -1,7 +1,7 @@
 import { DEVICE_ID_PATTERN, DEVICE_TYPES, isDeviceType, isValidDeviceId } from '@tsunagaru/firmware-contracts';
 import { RegistryError } from './errors.js';
 import { parseSecretHash } from './secret-hash.js';
-import type { AttributeValue, DeviceRecord, GeoLocation, ProvisionInput, ServiceAccount } from './types.js';
+import type { AttributeValue, DeviceRecord, GeoLocation, ProvisionInput, ServiceAccount } from '@tsunagaru/firmware-contracts';
 import { checkIntegrationScope } from '../integrations/integration-scope.js';
 
 /** Shortest plain secret accepted from a caller (a generated one is 32 characters). */

@@ -3,6 +3,7 @@
  * it selects from, and every identifier it uses in SELECT, WHERE and GROUP BY, with the functions applied.
  * Grammar: https://docs.influxdata.com/influxdb/v1/query_language/spec/ (SELECT and SHOW TAG VALUES).
  */
+import { DashboardError } from '../errors.js';
 
 export type TokenKind = 'ident' | 'keyword' | 'string' | 'regex' | 'number' | 'duration' | 'var' | 'op' | 'lparen' | 'rparen' | 'comma' | 'star';
 export interface Token {
@@ -15,7 +16,11 @@ const KEYWORDS = new Set(['SELECT', 'FROM', 'WHERE', 'GROUP', 'BY', 'AS', 'AND',
 const CALL_KEYWORDS = new Set(['TIME', 'NOW', 'FILL', 'TZ']);
 const OPERATORS = ['=~', '!~', '!=', '<>', '>=', '<=', '::', '=', '<', '>', '+', '-', '/', '%', '&', '|', '^'];
 
-export class InfluxqlSyntaxError extends Error {}
+export class InfluxqlSyntaxError extends DashboardError {
+  constructor(message: string) {
+    super('DASH_ERR_INFLUXQL', message);
+  }
+}
 
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];

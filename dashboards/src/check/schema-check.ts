@@ -3,7 +3,7 @@
  * ingest's InfluxDB schema (or, for a query over a subquery, among the subquery's columns and tags), and
  * numeric functions and bitwise operators must get fields of a type they work on.
  */
-import type { FieldKind, MeasurementSpec } from '@tsunagaru/ingest';
+import type { FieldKind, MeasurementSpec } from '@tsunagaru/firmware-contracts';
 import { InfluxqlSyntaxError, parseInfluxql, type Ref, type SelectItem, type SelectStatement, type Source } from './influxql-parse.js';
 
 type ColumnKind = FieldKind | 'number';

@@ -3,6 +3,7 @@ import type { DeviceType, EventType, RegisterMap } from '@tsunagaru/firmware-con
 import { DiskBuffer } from '../buffer/disk-buffer.js';
 import type { BufferedSample, MessageBuffer } from '../buffer/types.js';
 import { DeviceSession } from '../device-session.js';
+import { EdgeAgentError } from '../errors.js';
 import type { EdgeEvent } from '../edge-events.js';
 import { FileIdentityStore, type IdentityStore } from '../identity-store.js';
 import type { Logger } from '../logger.js';
@@ -95,7 +96,7 @@ export class EdgeAgent {
   static async create(config: AgentConfig, deps: EdgeAgentDeps): Promise<EdgeAgent> {
     const map = await loadRegisterMap(config.registerMap);
     if (map.deviceType !== config.device.type) {
-      throw new Error(`registerMap: "${map.name}" is a ${map.deviceType} map but device.type is ${config.device.type}; pick a ${config.device.type} map`);
+      throw new EdgeAgentError('EDGE_ERR_CONFIG', `registerMap: "${map.name}" is a ${map.deviceType} map but device.type is ${config.device.type}; pick a ${config.device.type} map`);
     }
     const state = await loadAgentState(config.storage.dir, config.device.id);
     const sampleSec = state && state.configSampleSec === config.sampling.intervalSec ? state.sampleSec : config.sampling.intervalSec;

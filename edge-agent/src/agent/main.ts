@@ -15,7 +15,11 @@ import { loadAgentConfig } from './config.js';
 
 const USAGE = `Usage: npm run agent -- --config <file.yaml|file.json>
 
-Examples: edge-agent/examples/*.yaml. The config is checked at start; every problem is listed with its field.`;
+  --config, -c <file>  the agent's config (YAML or JSON; edge-agent/schema/agent-config.schema.json for
+                       editors). Checked at start: every problem is listed with its field.
+  --help, -h           show this help
+
+Examples: edge-agent/examples/*.yaml.`;
 
 const EX_CONFIG = 78;
 

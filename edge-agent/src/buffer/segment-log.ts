@@ -138,7 +138,7 @@ export class SegmentLog {
     let fh = this.readers.get(segment);
     if (!fh) {
       const seg = this.segments.find((s) => s.firstId === segment);
-      if (!seg) throw ioError(`segment ${segment} is gone`, new Error('dropped'));
+      if (!seg) throw new EdgeAgentError('EDGE_ERR_BUFFER_IO', `buffer: segment ${segment} is gone (dropped)`);
       fh = await open(seg.path, 'r');
       this.readers.set(segment, fh);
       if (this.readers.size > 4) {

@@ -38,7 +38,7 @@ interface Job<T> {
 }
 
 /** Exceptions worth another attempt: the device or gateway said "busy" or "target did not answer". */
-const RETRYABLE_EXCEPTIONS = new Set([5, 6, 10, 11]);
+const CAN_RETRY_EXCEPTIONS = new Set([5, 6, 10, 11]);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -139,9 +139,9 @@ export class ModbusBus {
         this.count(last);
         // After a timeout or a broken link the connection may hold a late answer: start clean.
         if (last.kind !== 'exception') await this.driver.close().catch(() => undefined);
-        const retryable = last.kind !== 'exception' || RETRYABLE_EXCEPTIONS.has(last.exceptionCode ?? -1);
+        const canRetry = last.kind !== 'exception' || CAN_RETRY_EXCEPTIONS.has(last.exceptionCode ?? -1);
         this.o.logger.debug({ deviceId: this.o.deviceId, what: job.what, attempt: n, err: last.message }, 'modbus attempt failed');
-        if (!retryable) throw this.fromDriver(job, last, n);
+        if (!canRetry) throw this.fromDriver(job, last, n);
       }
     }
     throw this.fromDriver(job, last!, attempts);
@@ -168,10 +168,10 @@ export class ModbusBus {
     return this.fail(job, code, cause, attempts, err);
   }
 
-  private fail(job: { what: string; unitId: number }, code: EdgeAgentErrorCode, cause: string, attempts: number, err?: unknown, retryable?: boolean): EdgeAgentError {
+  private fail(job: { what: string; unitId: number }, code: EdgeAgentErrorCode, cause: string, attempts: number, err?: unknown, canRetry?: boolean): EdgeAgentError {
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     const message = `device "${this.o.deviceId}": ${job.what} at unit ${job.unitId} via ${this.driver.endpoint} failed${tries}: ${cause}`;
-    return new EdgeAgentError(code, message, { deviceId: this.o.deviceId, cause: err, ...(retryable === undefined ? {} : { retryable }) });
+    return new EdgeAgentError(code, message, { deviceId: this.o.deviceId, cause: err, ...(canRetry === undefined ? {} : { canRetry }) });
   }
 }
 

@@ -20,6 +20,8 @@ export interface ModbusDriver {
 }
 
 /** Modbus exception codes (Modbus Application Protocol V1.1b3, §7) as an operator reads them. */
+import { EdgeAgentError } from '../errors.js';
+
 export const MODBUS_EXCEPTIONS: Record<number, string> = {
   1: 'illegal function',
   2: 'illegal data address',
@@ -32,16 +34,18 @@ export const MODBUS_EXCEPTIONS: Record<number, string> = {
   11: 'gateway target device failed to respond',
 };
 
+const CODE_OF_KIND = { timeout: 'EDGE_ERR_MODBUS_TIMEOUT', exception: 'EDGE_ERR_MODBUS_EXCEPTION', io: 'EDGE_ERR_MODBUS_IO' } as const;
+
 /** A driver failure already classified, so the bus can decide on retries without parsing messages. */
-export class ModbusDriverError extends Error {
-  override readonly name = 'ModbusDriverError';
+export class ModbusDriverError extends EdgeAgentError {
+  override readonly name: string = 'ModbusDriverError';
   constructor(
     readonly kind: 'timeout' | 'exception' | 'io',
     message: string,
     readonly exceptionCode?: number,
-    options?: ErrorOptions,
+    options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(CODE_OF_KIND[kind], message, options);
   }
 }
 

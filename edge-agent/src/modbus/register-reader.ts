@@ -1,5 +1,5 @@
 import { BOUNDS, type BoundedReading, type CommandName, type RegisterMap } from '@tsunagaru/firmware-contracts';
-import type { EdgeAgentError, EdgeAgentErrorCode } from '../errors.js';
+import { EdgeAgentError, type EdgeAgentErrorCode } from '../errors.js';
 import type { ModbusBus } from './bus.js';
 import type { ReadingValue } from './point-codec.js';
 import { blockLabel, decodeBlock, planReads, type PlanOptions, type ReadBlock } from './read-plan.js';
@@ -60,7 +60,7 @@ export class RegisterReader {
   /** Performs the map's action for a command (e.g. `generator_test`); rejects when the map has none. */
   async runAction(name: CommandName): Promise<{ table: string; address: number }> {
     const action = this.map.actions?.[name];
-    if (!action) throw new Error(`register map "${this.map.name}" has no action for ${name}`);
+    if (!action) throw new EdgeAgentError('EDGE_ERR_REGISTER_MAP', `register map "${this.map.name}" has no action for ${name}`);
     const label = ` (${name})`;
     if (action.table === 'coil') await this.bus.writeCoil(this.unitId, action.address, action.value === true || action.value === 1, label);
     else await this.bus.writeRegister(this.unitId, action.address, Number(action.value), label);

@@ -1,4 +1,4 @@
-import type { AttributeValue } from '@tsunagaru/broker';
+import type { AttributeValue } from '@tsunagaru/firmware-contracts';
 import type { Correlation } from './lifecycle.js';
 import { stringAttr } from './rules/context.js';
 import type { Alert, AlertKey } from './types.js';

@@ -2,22 +2,22 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import { buildTopic, parseTopic, validatePayload } from '@tsunagaru/firmware-contracts';
 import { DuckDbDatabase } from '../storage/duckdb/database.js';
-import type { MessageContext } from '../pipeline/steps.js';
-import { DuckDbAlertStore } from './duckdb-store.js';
+import type { Accepted } from '../dispatch/outcome.js';
+import { DuckDbAlertStore } from '../storage/duckdb/alert-store.js';
 import { AlertEngine } from './engine.js';
 import { parseAlertRules } from './rules-config.js';
 import type { Alert, AlertEvent } from './types.js';
 
 const T0 = Date.UTC(2026, 10, 24, 3, 0, 0);
 
-/** A bs-power telemetry message as the pipeline hands it to the engine. */
-function plantMessage(id: string, seq: number, mains: 'on' | 'off'): MessageContext {
+/** A bs-power telemetry message as the dispatcher hands it to the engine. */
+function plantMessage(id: string, seq: number, mains: 'on' | 'off'): Accepted {
   const topicName = buildTopic('bs-power', id, 'telemetry');
   const t = parseTopic(topicName);
   if (!t.ok) throw new Error(t.reason);
   const v = validatePayload(t.topic, { v: 1, id, boot: 1, seq, ts: T0 + seq, samples: [{ ts: T0 + seq, mains }] });
-  if (!v.ok) throw new Error(v.reason);
-  return { topicName, payload: Buffer.alloc(0), receivedAt: T0 + seq, message: v.message };
+  if (!v.ok || v.message.channel !== 'telemetry') throw new Error(v.ok ? 'not telemetry' : v.reason);
+  return { message: v.message, receivedAt: T0 + seq, replayed: false };
 }
 
 describe('alert engine saves', () => {
@@ -44,7 +44,7 @@ describe('alert engine saves', () => {
     const heard: AlertEvent[] = [];
     engine.subscribe((e) => heard.push(e));
 
-    const send = (i: number) => engine.onOutcome({ kind: 'stored', deviceId: `bs-${i}`, boot: 1, seq: 0 }, plantMessage(`bs-${i}`, 0, 'off'));
+    const send = (i: number) => engine.onAccepted(plantMessage(`bs-${i}`, 0, 'off'));
     send(0);
     await new Promise((r) => setTimeout(r, 20)); // its save has started, and is held
     for (let i = 1; i < 6; i++) {
@@ -90,7 +90,7 @@ describe('alert engine saves', () => {
     now += 31_000;
     await engine.tick(); // flushes: the state write starts and hangs
     expect(stateWrites).toEqual([['test:a']]);
-    engine.onOutcome({ kind: 'stored', deviceId: 'bs-0', boot: 1, seq: 0 }, plantMessage('bs-0', 0, 'off'));
+    engine.onAccepted(plantMessage('bs-0', 0, 'off'));
     await engine.idle();
     expect(heard.map((e) => `${e.kind} ${e.alert.deviceId}`)).toEqual(['raised bs-0']); // not held up by the state write
     expect((await real.list({ state: 'active', limit: 10 })).map((a) => a.deviceId)).toEqual(['bs-0']);
@@ -119,7 +119,7 @@ describe('alert engine saves', () => {
     const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0 });
     const heard: string[] = [];
     engine.subscribe((e) => heard.push(`${e.kind} ${e.alert.deviceId}`));
-    const send = (i: number, seq: number, mains: 'on' | 'off') => engine.onOutcome({ kind: 'stored', deviceId: `bs-${i}`, boot: 1, seq }, plantMessage(`bs-${i}`, seq, mains));
+    const send = (i: number, seq: number, mains: 'on' | 'off') => engine.onAccepted(plantMessage(`bs-${i}`, seq, mains));
     const mainsLost = (i: number) => engine.lifecycle.conditionSeverity(`bs-${i}`, 'mains-lost');
 
     send(0, 0, 'off');

@@ -1,9 +1,9 @@
-import type { DeviceRecord } from '@tsunagaru/broker';
+import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
-import type { MessageContext, Outcome } from '../pipeline/index.js';
+import type { ContractMessage } from '@tsunagaru/firmware-contracts';
 import { AlertLifecycle, type LifecycleEvent } from './lifecycle.js';
-import { dispatchMessage } from './dispatch.js';
+import { routeMessage } from './rules/route-message.js';
 import { RuleState, type RuleContext } from './rules/context.js';
 import { evaluateCountdowns } from './rules/bs-power.js';
 import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';
@@ -16,7 +16,7 @@ import { judgeUsage } from './rules/usage-rise.js';
 import type { WaterFigures } from '../water/watch.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertQuery, AlertStore } from './store.js';
-import type { Alert, AlertEvent, Condition } from './types.js';
+import type { Alert, AlertEvent, Condition, StateVerdict } from './types.js';
 
 export interface AlertEngineDeps {
   config: Readonly<AlertRulesConfig>;
@@ -34,15 +34,16 @@ export interface AlertEngineDeps {
 
 export type AlertListener = (event: AlertEvent) => void;
 
-type Inbox = Array<{ message: NonNullable<MessageContext['message']>; outcome: Outcome }>;
+type Inbox = Array<{ message: ContractMessage; state?: StateVerdict }>;
 
 /** Rule state and value-only alert updates are saved this often (and at close). */
 const FLUSH_EVERY_MS = 30_000;
 
 /**
- * The alert engine: the pipeline's outcomes and a clock drive the rules; their conditions go through the
- * lifecycle; every change is saved before listeners (SSE, webhooks) hear of it. Work runs one item at a
- * time in arrival order, so alerts follow the order messages were received.
+ * The alert engine: accepted messages (the dispatcher, at once), the store's verdicts on births and deaths
+ * (the store batch) and a clock drive the rules; their conditions go through the lifecycle; every change is
+ * saved before listeners (SSE, webhooks) hear of it. Work runs one item at a time in arrival order, so
+ * alerts follow the order messages were received.
  */
 export class AlertEngine {
   readonly lifecycle: AlertLifecycle;
@@ -50,7 +51,7 @@ export class AlertEngine {
   private readonly changeListeners = new Set<AlertListener>();
   private readonly lazy = new Map<string, Alert>();
   private tail: Promise<void> = Promise.resolve();
-  /** Messages waiting for the queue item that will evaluate them (see onOutcome). */
+  /** Messages waiting for the queue item that will evaluate them (see take). */
   private inbox: Inbox | undefined;
   /** Alert saves, one after another; `group` collects what the next one writes (see persist). */
   private saving: Promise<void> = Promise.resolve();
@@ -113,22 +114,29 @@ export class AlertEngine {
 
   /**
    * Every change once it is saved, notified or not (value updates included): for writers that keep the
-   * alert history elsewhere, e.g. the InfluxDB `alert` measurement (storage/influx/schema.ts ALERT_POINT).
+   * alert history elsewhere, e.g. the InfluxDB `alert` measurement (firmware-contracts influx-schema.ts ALERT_POINT).
    */
   onChange(listener: AlertListener): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
   }
 
+  /** A message the dispatcher accepted (durable in the journal, valid; dispatch/outcome.ts Accepted): its readings go to the rules. */
+  onAccepted(accepted: { message: ContractMessage }): void {
+    this.take(accepted.message);
+  }
+
+  /** The store's verdict on a birth or a death (the store batch's `state` outcome): the state rules. */
+  onState(message: ContractMessage, state: StateVerdict): void {
+    if (message.channel === 'state') this.take(message, state);
+  }
+
   /**
-   * The pipeline's `onOutcome` hook: queues the message for the rules and returns at once. Messages that
-   * arrive one after another share one item of the queue (an inbox, sealed when anything else is queued
-   * or when it starts), so thousands of messages a second cost a few queue items, not one each.
+   * Queues a message for the rules and returns at once. Messages that arrive one after another share one
+   * item of the queue (an inbox, sealed when anything else is queued or when it starts), so thousands of
+   * messages a second cost a few queue items, not one each.
    */
-  onOutcome(outcome: Outcome, ctx: MessageContext): void {
-    if (outcome.kind !== 'stored' && outcome.kind !== 'state') return;
-    const message = ctx.message;
-    if (!message) return;
+  private take(message: ContractMessage, state?: StateVerdict): void {
     if (!this.inbox) {
       const batch: Inbox = [];
       void this.enqueue(async () => {
@@ -136,7 +144,7 @@ export class AlertEngine {
         const events = this.evaluate(this.deps.clock(), (rc) => {
           for (const m of batch) {
             try {
-              dispatchMessage(rc, m.message, m.outcome);
+              routeMessage(rc, m.message, m.state);
             } catch (err) {
               this.deps.logger?.error({ err, event: 'alert_rule_failed', deviceId: m.message.deviceId }, 'an alert rule failed on a message; the others still ran');
             }
@@ -148,7 +156,7 @@ export class AlertEngine {
       });
       this.inbox = batch; // after enqueue, which seals any earlier inbox
     }
-    this.inbox.push({ message, outcome });
+    this.inbox.push(state ? { message, state } : { message });
   }
 
   /** One run of the clock-driven rules; resolves when its changes are saved and published. */

@@ -117,3 +117,10 @@ export interface AlertEvent {
   at: number;
   alert: Alert;
 }
+
+/** What the store said of a birth or a death (the store batch's `state` outcome), for the state rules. */
+export interface StateVerdict {
+  online: boolean;
+  /** A late will or a stale birth: recorded, the device's status unchanged. */
+  stale: boolean;
+}

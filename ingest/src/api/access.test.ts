@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import type { FastifyInstance } from 'fastify';
-import { FileAuditLog } from '../audit/audit-log.js';
+import { FileAuditLog } from './audit-log.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
 import { buildApp } from './app.js';
 import { ROLES, type Role } from './roles.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditEntry, AuditEntryInput, AuditLog } from '../audit/audit-log.js';
+import type { AuditEntry, AuditEntryInput, AuditLog } from './audit-log.js';
 import { canSeeWelfare, isWelfareRecord, redactWelfare, roleAllowed } from './roles.js';
 import type { TokenStore } from './tokens.js';
 import { errorBody } from './error-body.js';

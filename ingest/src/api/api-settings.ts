@@ -1,5 +1,6 @@
 /**
- * The API's limits, from the environment, checked once at start (zod; a wrong value names the variable):
+ * The API's limits, from the environment (part of the ingest's environment schema, config.ts), checked
+ * once at start; a wrong value names the variable:
  *
  * | variable | default | what |
  * | --- | --- | --- |
@@ -14,7 +15,9 @@
  * | API_EXPORTS_PER_TOKEN | 2 | of those, per token |
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import { envVar } from '@tsunagaru/firmware-contracts';
+import type { z } from 'zod';
+import { parseIngestEnv } from '../env.js';
 import { configError } from '../errors.js';
 
 export interface ApiSettings {
@@ -53,28 +56,43 @@ export function defaultApiSettings(fdLimit = openFilesLimit()): ApiSettings {
   };
 }
 
-const VARIABLES: Record<keyof ApiSettings, [string, number, number]> = {
-  maxConnections: ['HTTP_MAX_CONNECTIONS', 1, 1_000_000],
-  maxConnectionsPerAddress: ['HTTP_MAX_CONNECTIONS_PER_ADDRESS', 1, 1_000_000],
-  headersTimeoutMs: ['HTTP_HEADERS_TIMEOUT_MS', 1000, 600_000],
-  requestTimeoutMs: ['HTTP_REQUEST_TIMEOUT_MS', 1000, 3_600_000],
-  idleTimeoutMs: ['HTTP_IDLE_TIMEOUT_MS', 20_000, 3_600_000],
-  keepAliveTimeoutMs: ['HTTP_KEEP_ALIVE_TIMEOUT_MS', 100, 600_000],
-  maxRequestsPerSocket: ['HTTP_MAX_REQUESTS_PER_SOCKET', 1, 1_000_000],
-  exportsMax: ['API_EXPORTS_MAX', 1, 1000],
-  exportsPerToken: ['API_EXPORTS_PER_TOKEN', 1, 1000],
+const int = (min: number, max: number) => envVar.int({ min, max }).optional();
+
+/** The API's variables, as the ingest's environment schema holds them (config.ts). */
+export const apiEnv = {
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000),
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000),
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 3_600_000),
+  HTTP_IDLE_TIMEOUT_MS: int(20_000, 3_600_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000),
+  HTTP_MAX_REQUESTS_PER_SOCKET: int(1, 1_000_000),
+  API_EXPORTS_MAX: int(1, 1000),
+  API_EXPORTS_PER_TOKEN: int(1, 1000),
 };
 
-export function loadApiSettings(env: NodeJS.ProcessEnv = process.env): ApiSettings {
-  const settings = defaultApiSettings();
-  for (const [key, [variable, min, max]] of Object.entries(VARIABLES) as Array<[keyof ApiSettings, [string, number, number]]>) {
-    const raw = env[variable];
-    if (raw === undefined || raw === '') continue;
-    const parsed = z.coerce.number().int().min(min).max(max).safeParse(raw);
-    if (!parsed.success) throw configError(variable, `must be an integer ${min}-${max}, got "${raw}"`);
-    settings[key] = parsed.data;
-  }
+export type ApiEnv = z.output<z.ZodObject<typeof apiEnv>>;
+
+/** The API's limits from the parsed variables, over the defaults; the rules across variables name the one at fault. */
+export function apiSettingsFrom(v: Partial<ApiEnv>): ApiSettings {
+  const d = defaultApiSettings();
+  const settings: ApiSettings = {
+    maxConnections: v.HTTP_MAX_CONNECTIONS ?? d.maxConnections,
+    maxConnectionsPerAddress: v.HTTP_MAX_CONNECTIONS_PER_ADDRESS ?? d.maxConnectionsPerAddress,
+    headersTimeoutMs: v.HTTP_HEADERS_TIMEOUT_MS ?? d.headersTimeoutMs,
+    requestTimeoutMs: v.HTTP_REQUEST_TIMEOUT_MS ?? d.requestTimeoutMs,
+    idleTimeoutMs: v.HTTP_IDLE_TIMEOUT_MS ?? d.idleTimeoutMs,
+    keepAliveTimeoutMs: v.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? d.keepAliveTimeoutMs,
+    maxRequestsPerSocket: v.HTTP_MAX_REQUESTS_PER_SOCKET ?? d.maxRequestsPerSocket,
+    exportsMax: v.API_EXPORTS_MAX ?? d.exportsMax,
+    exportsPerToken: v.API_EXPORTS_PER_TOKEN ?? d.exportsPerToken,
+  };
   if (settings.headersTimeoutMs > settings.requestTimeoutMs) throw configError('HTTP_HEADERS_TIMEOUT_MS', `must not exceed HTTP_REQUEST_TIMEOUT_MS (${settings.requestTimeoutMs})`);
   if (settings.exportsPerToken > settings.exportsMax) throw configError('API_EXPORTS_PER_TOKEN', `must not exceed API_EXPORTS_MAX (${settings.exportsMax})`);
   return settings;
+}
+
+/** The API's limits alone, from an environment (tests); `npm run ingest` reads them with the rest (config.ts). */
+export function loadApiSettings(env: NodeJS.ProcessEnv = process.env): ApiSettings {
+  return apiSettingsFrom(parseIngestEnv(apiEnv, env));
 }

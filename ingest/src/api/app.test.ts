@@ -3,7 +3,7 @@ import { buildTopic } from '@tsunagaru/firmware-contracts';
 import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import type { FastifyInstance } from 'fastify';
 import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
-import { createIngestPipeline } from '../pipeline/index.js';
+import { createIngestPipeline } from '../drain/pipeline.js';
 import { buildApp } from './app.js';
 
 const TOKEN = 'test-admin-token-0123456789';

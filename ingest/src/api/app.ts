@@ -3,7 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ErrorObject } from 'ajv';
-import { MemoryAuditLog } from '../audit/audit-log.js';
+import { IngestError } from '../errors.js';
+import { MemoryAuditLog } from './audit-log.js';
 import { installAccessControl } from './access.js';
 import { defaultApiSettings } from './api-settings.js';
 import './auth.js';
@@ -17,7 +18,7 @@ import { exportRoutes } from './routes/exports.js';
 import { waterRoutes } from './routes/water.js';
 import { alertRoutes } from './routes/alerts.js';
 import { resilienceRoutes } from './routes/resilience.js';
-import { closeAlertStreams } from '../alerts/sse.js';
+import { closeAlertStreams } from '../notify/sse.js';
 import { auditRoutes } from './routes/audit.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { provisioningRoutes } from './routes/provisioning.js';
@@ -45,7 +46,7 @@ function formatValidation(errors: ErrorObject[], dataVar: string): Error {
       const extra = e.keyword === 'additionalProperties' ? ` (${String(e.params.additionalProperty)})` : '';
       return `${field}${missing}: ${e.message ?? 'is invalid'}${allowed}${extra}`;
     });
-  return new Error(lines.join('; '));
+  return new IngestError('INGEST_ERR_BAD_REQUEST', lines.join('; '));
 }
 
 /**

@@ -1,7 +1,7 @@
-import type { DeviceRegistry } from '@tsunagaru/broker';
+import type { DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import type { AlertEngine } from '../alerts/engine.js';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { ReadingsExporter } from '../exports/readings-export.js';
+import type { AuditLog } from './audit-log.js';
+import type { ReadingsExporter } from '../storage/duckdb/readings-export.js';
 import type { TokenStore } from './tokens.js';
 import type { OperationsReader, ReadingsReader } from '../storage/types.js';
 import type { ReadPoolStats } from '../storage/duckdb/read-pool.js';

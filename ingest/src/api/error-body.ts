@@ -1,22 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError } from 'fastify';
-import { BusyError } from '../errors.js';
-
-/** Our own codes and their HTTP status; any other error is named by its status (CODE_BY_STATUS). */
-const STATUS_BY_CODE: Record<string, number> = {
-  INGEST_ERR_NOT_FOUND: 404,
-  INGEST_ERR_BAD_REQUEST: 400,
-  INGEST_ERR_CONFLICT: 409,
-  INGEST_ERR_UNAUTHORIZED: 401,
-  INGEST_ERR_FORBIDDEN: 403,
-  INGEST_ERR_TOO_MANY_REQUESTS: 429,
-  INGEST_ERR_BUSY: 503,
-  REGISTRY_ERR_EXISTS: 409,
-  REGISTRY_ERR_NOT_FOUND: 404,
-  REGISTRY_ERR_INVALID: 400,
-  INGEST_ERR_ALERT_STATE: 409,
-  INGEST_ERR_ALERT_CONFIG: 400,
-};
+import { httpStatusOf, IngestError } from '../errors.js';
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'INGEST_ERR_BAD_REQUEST',
@@ -51,14 +35,17 @@ export function errorBody(statusCode: number, message: string, code = CODE_BY_ST
  * (FST_ERR_…) are named by status, so a client sees one code vocabulary. A 5xx never shows its cause.
  */
 export function describeError(err: FastifyError | Error): { status: number; body: ErrorBody; retryAfterSec?: number } {
-  const own = (err as { code?: string }).code;
-  const known = own !== undefined && own in STATUS_BY_CODE;
+  // Our codes carry their status (errors.ts); those that say 500 (storage, a bug) are not the client's
+  // business beyond "internal error".
+  const own = httpStatusOf(err);
+  const known = own !== undefined && own !== 500;
   const fastifyStatus = (err as FastifyError).statusCode;
-  const status = known ? STATUS_BY_CODE[own]! : (err as FastifyError).validation ? 400 : fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 600 ? fastifyStatus : 500;
+  const status = known ? own : (err as FastifyError).validation ? 400 : fastifyStatus && fastifyStatus >= 400 && fastifyStatus < 600 ? fastifyStatus : 500;
   const message = status >= 500 && !known ? 'internal error; see the ingest log' : err.message;
+  const retryAfterSec = err instanceof IngestError ? err.retryAfterSec : undefined;
   return {
     status,
-    body: errorBody(status, message, known ? own : undefined),
-    ...(err instanceof BusyError ? { retryAfterSec: err.retryAfterSec } : {}),
+    body: errorBody(status, message, known ? (err as { code: string }).code : undefined),
+    ...(retryAfterSec !== undefined ? { retryAfterSec } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commandView } from './command-service.js';
-import type { CommandRecord } from './command-store.js';
+import type { CommandRecord } from '../storage/duckdb/command-store.js';
 
 const T = 1_750_000_000_000;
 const base: CommandRecord = {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { buildTopic, validatePayload, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
-import type { Outcome } from '../pipeline/index.js';
-import type { CommandRecord, DuckDbCommandStore } from './command-store.js';
+import type { Outcome } from '../dispatch/outcome.js';
+import type { CommandRecord, DuckDbCommandStore } from '../storage/duckdb/command-store.js';
 
 /** The status the API reports: derived from the stored state, the device's ack and the clock. */
 export type CommandStatus = 'queued' | 'sent' | 'acked' | 'failed' | 'expired';

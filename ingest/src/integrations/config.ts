@@ -1,12 +1,14 @@
 /**
- * Integration settings from the environment (zod, errors naming the variable and the fix). Both are off
- * unless asked for: CHIRPSTACK=on, SPARKPLUG=on. Mapping files are read here, at start, so a wrong one
- * stops the ingest before it takes any message.
+ * Integration settings from the environment (part of the ingest's one zod environment schema, config.ts;
+ * errors naming the variable and the fix). Both are off unless asked for: CHIRPSTACK=on, SPARKPLUG=on.
+ * Mapping files are read here, at start, so a wrong one stops the ingest before it takes any message.
  */
 import { fileURLToPath } from 'node:url';
 import { isTopicLevelId } from '@tsunagaru/broker';
 import { readFileSync } from 'node:fs';
+import { envVar, shown, type EnvValues } from '@tsunagaru/firmware-contracts';
 import { z } from 'zod';
+import { parseIngestEnv } from '../env.js';
 import { configError } from '../errors.js';
 import { loadChirpStackMappings, type ChirpStackMapping } from './chirpstack/mapping.js';
 import { loadSparkplugMappings, type SparkplugMapping } from './sparkplug/mapping.js';
@@ -48,37 +50,44 @@ export interface IntegrationsConfig {
 export const SHIPPED_CHIRPSTACK_MAPPINGS = fileURLToPath(new URL('../../mappings/chirpstack/', import.meta.url));
 export const SHIPPED_SPARKPLUG_MAPPINGS = fileURLToPath(new URL('../../mappings/sparkplug/', import.meta.url));
 
-const blankIsUnset = (v: unknown) => (v === '' ? undefined : v);
-const optionalText = z.preprocess(blankIsUnset, z.string().optional());
-const onOff = z.preprocess(blankIsUnset, z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'));
-const url = z.preprocess(blankIsUnset, z.string().regex(/^(mqtts?|tcp|ssl|wss?):\/\//, 'must start with mqtt://, mqtts://, ws:// or wss://').optional());
-const clientId = z.preprocess(blankIsUnset, z.string().regex(/^[A-Za-z0-9_:.-]{1,128}$/, 'must be 1-128 of A-Z a-z 0-9 _ : . -').optional());
+const URL_MESSAGE = 'must start with mqtt://, mqtts://, ws:// or wss://';
+const url = envVar.pattern(/^(mqtts?|tcp|ssl|wss?):\/\//, URL_MESSAGE);
+const clientId = envVar.pattern(/^[A-Za-z0-9_:.-]{1,128}$/, 'must be 1-128 of A-Z a-z 0-9 _ : . -');
+const ID_RULE = 'must be 1-128 characters without / + # or a leading $';
+const splitIds = (s: string) => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+/** A comma-separated list of topic-level ids; each one wrong is named. */
 const idList = (what: string) =>
-  z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() !== '' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : []),
-    z.array(z.string().refine(isTopicLevelId, `each ${what} must be 1-128 characters without / + # or a leading $`)),
-  );
+  z
+    .string()
+    .superRefine((s, ctx) => {
+      for (const id of splitIds(s)) if (!isTopicLevelId(id)) ctx.addIssue({ code: 'custom', message: `each ${what} ${ID_RULE}, got ${shown(id)}` });
+    })
+    .transform(splitIds);
 
-const envSchema = z.object({
-  CHIRPSTACK: onOff,
-  CHIRPSTACK_MQTT_URL: url,
-  CHIRPSTACK_MQTT_USERNAME: optionalText,
-  CHIRPSTACK_MQTT_PASSWORD: optionalText,
-  CHIRPSTACK_MQTT_CLIENT_ID: clientId,
-  CHIRPSTACK_MQTT_TLS_CA: optionalText,
-  CHIRPSTACK_APPLICATION_IDS: idList('application id'),
-  CHIRPSTACK_MAPPINGS_DIR: optionalText,
-  SPARKPLUG: onOff,
-  SPARKPLUG_MQTT_URL: url,
-  SPARKPLUG_MQTT_USERNAME: optionalText,
-  SPARKPLUG_MQTT_PASSWORD: optionalText,
-  SPARKPLUG_MQTT_CLIENT_ID: clientId,
-  SPARKPLUG_MQTT_TLS_CA: optionalText,
-  SPARKPLUG_GROUPS: idList('group id'),
-  SPARKPLUG_HOST_ID: z.preprocess(blankIsUnset, z.string().refine(isTopicLevelId, 'must be 1-128 characters without / + # or a leading $').default('tsunagaru')),
-  SPARKPLUG_REORDER_TIMEOUT_MS: z.preprocess(blankIsUnset, z.coerce.number().int('must be whole milliseconds').min(0).max(600_000).default(2000)),
-  SPARKPLUG_MAPPINGS_DIR: optionalText,
-});
+/** CHIRPSTACK* and SPARKPLUG*, as the ingest's environment schema holds them (config.ts ingestEnv). */
+export const integrationsEnv = {
+  CHIRPSTACK: envVar.flag().optional(),
+  CHIRPSTACK_MQTT_URL: url.optional(),
+  CHIRPSTACK_MQTT_USERNAME: z.string().optional(),
+  // Secrets: a problem never quotes the value.
+  CHIRPSTACK_MQTT_PASSWORD: z.string().optional(),
+  CHIRPSTACK_MQTT_CLIENT_ID: clientId.optional(),
+  CHIRPSTACK_MQTT_TLS_CA: envVar.text().optional(),
+  CHIRPSTACK_APPLICATION_IDS: idList('application id').optional(),
+  CHIRPSTACK_MAPPINGS_DIR: envVar.text().optional(),
+  SPARKPLUG: envVar.flag().optional(),
+  SPARKPLUG_MQTT_URL: url.optional(),
+  SPARKPLUG_MQTT_USERNAME: z.string().optional(),
+  SPARKPLUG_MQTT_PASSWORD: z.string().optional(),
+  SPARKPLUG_MQTT_CLIENT_ID: clientId.optional(),
+  SPARKPLUG_MQTT_TLS_CA: envVar.text().optional(),
+  SPARKPLUG_GROUPS: idList('group id').optional(),
+  SPARKPLUG_HOST_ID: z.string().refine(isTopicLevelId, { error: (iss) => `${ID_RULE}, got ${shown(iss.input)}` }).optional(),
+  SPARKPLUG_REORDER_TIMEOUT_MS: envVar.int({ min: 0, max: 600_000, message: 'must be whole milliseconds 0-600000 (default 2000)' }).optional(),
+  SPARKPLUG_MAPPINGS_DIR: envVar.text().optional(),
+};
+
+export type IntegrationsEnv = EnvValues<typeof integrationsEnv>;
 
 function readCa(variable: string, path: string | undefined): string | undefined {
   if (!path) return undefined;
@@ -89,35 +98,36 @@ function readCa(variable: string, path: string | undefined): string | undefined 
   }
 }
 
-/** Reads CHIRPSTACK_* and SPARKPLUG_*; throws INGEST_ERR_CONFIG naming the variable (or the mapping file and field). */
-export function loadIntegrationsConfig(env: NodeJS.ProcessEnv): IntegrationsConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const variable = String(issue.path[0]);
-    throw configError(variable, `${issue.message}, got ${JSON.stringify(env[variable])?.slice(0, 80)}`);
-  }
-  const e = parsed.data;
+/**
+ * The integration settings from the parsed variables (part of ingestEnv); reads the mapping files, so a
+ * wrong one stops the start (INGEST_ERR_CONFIG naming the variable, or the mapping file and field).
+ */
+export function integrationsConfigFrom(e: IntegrationsEnv): IntegrationsConfig {
   const config: IntegrationsConfig = {};
-  if (e.CHIRPSTACK === 'on') {
+  if (e.CHIRPSTACK) {
     const mappingsDir = e.CHIRPSTACK_MAPPINGS_DIR ?? SHIPPED_CHIRPSTACK_MAPPINGS;
     config.chirpstack = {
       mqtt: { url: e.CHIRPSTACK_MQTT_URL, username: e.CHIRPSTACK_MQTT_USERNAME, password: e.CHIRPSTACK_MQTT_PASSWORD, clientId: e.CHIRPSTACK_MQTT_CLIENT_ID, ca: readCa('CHIRPSTACK_MQTT_TLS_CA', e.CHIRPSTACK_MQTT_TLS_CA) },
-      applicationIds: e.CHIRPSTACK_APPLICATION_IDS,
+      applicationIds: e.CHIRPSTACK_APPLICATION_IDS ?? [],
       mappingsDir,
       mappings: loadChirpStackMappings(mappingsDir),
     };
   }
-  if (e.SPARKPLUG === 'on') {
+  if (e.SPARKPLUG) {
     const mappingsDir = e.SPARKPLUG_MAPPINGS_DIR ?? SHIPPED_SPARKPLUG_MAPPINGS;
     config.sparkplug = {
       mqtt: { url: e.SPARKPLUG_MQTT_URL, username: e.SPARKPLUG_MQTT_USERNAME, password: e.SPARKPLUG_MQTT_PASSWORD, clientId: e.SPARKPLUG_MQTT_CLIENT_ID, ca: readCa('SPARKPLUG_MQTT_TLS_CA', e.SPARKPLUG_MQTT_TLS_CA) },
-      groups: e.SPARKPLUG_GROUPS,
-      hostId: e.SPARKPLUG_HOST_ID,
-      reorderTimeoutMs: e.SPARKPLUG_REORDER_TIMEOUT_MS,
+      groups: e.SPARKPLUG_GROUPS ?? [],
+      hostId: e.SPARKPLUG_HOST_ID ?? 'tsunagaru',
+      reorderTimeoutMs: e.SPARKPLUG_REORDER_TIMEOUT_MS ?? 2000,
       mappingsDir,
       mappings: loadSparkplugMappings(mappingsDir),
     };
   }
   return config;
+}
+
+/** The integration settings alone, from an environment (tests); `npm run ingest` reads them with the rest (config.ts). */
+export function loadIntegrationsConfig(env: NodeJS.ProcessEnv): IntegrationsConfig {
+  return integrationsConfigFrom(parseIngestEnv(integrationsEnv, env));
 }

@@ -1,20 +1,20 @@
 /**
  * Real devices in: LoRaWAN meters through ChirpStack v4 and Sparkplug B 3.0 edge nodes (issue 20).
  * Each integration has an MQTT connection of its own (to our broker, or to an external one), turns what
- * it receives into contract v1 messages and hands them to the journal: the same durable path, validation
+ * it receives into contract v1 messages and hands them to the intake sink: the same durable path, validation
  * and storage as a device speaking the contract. See docs/integrations.md.
  */
-import type { DeviceRegistry } from '@tsunagaru/broker';
-import { parseTopic, type Command } from '@tsunagaru/firmware-contracts';
+import { parseTopic, type Command, type DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
-import { startSubscriber, type IngestSubscriber, type MessageSink } from '../mqtt-subscriber.js';
+import { startSubscriber, type IngestSubscriber } from '../intake/mqtt-subscriber.js';
+import type { MessageSink } from '../intake/sink.js';
 import type { DuckDbDatabase } from '../storage/duckdb/database.js';
 import { DuckDbOperationsStore } from '../storage/duckdb/operations.js';
 import { ChirpStackAdapter, type ChirpStackStats, type LoraDeviceView } from './chirpstack/adapter.js';
 import type { IntegrationMqtt, IntegrationsConfig } from './config.js';
 import { deadLettersTo, type IntegrationOutput } from './shared.js';
 import { SparkplugHost, type SparkplugStats } from './sparkplug/host.js';
-import { IntegrationStateStore } from './state-store.js';
+import { IntegrationStateStore } from '../storage/duckdb/integration-state-store.js';
 
 export { loadIntegrationsConfig, type IntegrationsConfig, type ChirpStackConfig, type SparkplugConfig } from './config.js';
 export { DEV_EUI_ATTRIBUTE, type LoraDeviceView } from './chirpstack/adapter.js';
@@ -22,8 +22,8 @@ export { SPARKPLUG_ATTRIBUTES } from './sparkplug/host.js';
 
 export interface IntegrationsDeps {
   config: IntegrationsConfig;
-  /** The journal sink the MQTT subscriber uses. */
-  journal: MessageSink;
+  /** The intake sink (intake/sink.ts): the same way into the journal as the MQTT subscriber's. */
+  sink: MessageSink;
   /**
    * The embedded store. The integrations use a connection of their own (a fork): a Sparkplug birth or a
    * LoRaWAN join saves its boot before it is journalled, and behind the drainer's batch transactions that
@@ -71,7 +71,7 @@ function connection(own: IntegrationMqtt, ingest: IntegrationsDeps['ingestMqtt']
 
 export async function startIntegrations(d: IntegrationsDeps): Promise<Integrations> {
   const db = await d.db.fork();
-  const output: IntegrationOutput = { journal: d.journal, deadLetter: deadLettersTo(new DuckDbOperationsStore(db)) };
+  const output: IntegrationOutput = { sink: d.sink, deadLetter: deadLettersTo(new DuckDbOperationsStore(db)) };
   const state = await IntegrationStateStore.open(db);
   let chirpstack: { adapter: ChirpStackAdapter; subscriber: IngestSubscriber; url: string; topics: string[] } | undefined;
   let sparkplug: { host: SparkplugHost; subscriber: IngestSubscriber; url: string } | undefined;

@@ -1,11 +1,10 @@
 /**
- * What every integration adapter shares: the way into the ingest (the journal, as for MQTT-contract
+ * What every integration adapter shares: the way into the ingest (the intake sink, as for MQTT-contract
  * messages), dead letters with the reason, and one-at-a-time processing in arrival order.
  */
-import { bsPowerSample, buildTopic, formatIssues, MAX_PAYLOAD_BYTES, smartPoleSample, validatePayload, waterMeterSample, type Channel, type DeviceType } from '@tsunagaru/firmware-contracts';
-import type { DeviceRecord, DeviceRegistry } from '@tsunagaru/broker';
+import { bsPowerSample, buildTopic, formatIssues, MAX_PAYLOAD_BYTES, smartPoleSample, validatePayload, waterMeterSample, type Channel, type DeviceRecord, type DeviceRegistry, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { z } from 'zod';
-import type { MessageSink } from '../mqtt-subscriber.js';
+import type { MessageSink } from '../intake/sink.js';
 import type { OperationsStore } from '../storage/types.js';
 
 /** Device types an integration can map readings to (ring-node segments are not a flat set of readings). */
@@ -46,18 +45,18 @@ export interface DeadLetterOut {
 }
 
 /**
- * Where converted messages and refusals go. `journal` is the same sink the MQTT subscriber uses (the
- * journal, through the alert fast lane): `durable` settles on the group commit. Dead letters keep the
+ * Where converted messages and refusals go. `sink` is the intake sink the MQTT subscriber uses
+ * (intake/sink.ts, then the journal): `durable` settles on the group commit. Dead letters keep the
  * message as the integration sent it (ChirpStack JSON, Sparkplug protobuf as base64) with the reason.
  */
 export interface IntegrationOutput {
-  journal: MessageSink;
+  sink: MessageSink;
   deadLetter(dl: DeadLetterOut): Promise<void>;
 }
 
 /** Journals a converted contract message; resolves once it is in the journal, with its durability. */
 export async function journalContract(out: IntegrationOutput, m: ContractOut, receivedAt: number): Promise<{ durable: Promise<unknown> }> {
-  return out.journal.enqueue(buildTopic(m.type, m.deviceId, m.channel), Buffer.from(JSON.stringify(m.payload)), receivedAt);
+  return out.sink.enqueue(buildTopic(m.type, m.deviceId, m.channel), Buffer.from(JSON.stringify(m.payload)), receivedAt);
 }
 
 /** Dead letters through the operations store (the same table and API as the pipeline's dead letters). */

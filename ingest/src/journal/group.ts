@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { IngestError } from '../errors.js';
 
 /** The records of one group commit and the one promise they share (settled by that commit). */
 export interface Group {
@@ -31,7 +32,7 @@ export async function writeGroup(fh: FileHandle, group: Group): Promise<void> {
   } catch (err) {
     throw new GroupWriteError('write', err as Error);
   }
-  if (bytesWritten !== group.bytes) throw new GroupWriteError('write', new Error(`short write: ${bytesWritten} of ${group.bytes} bytes reached the file (disk full or failing)`));
+  if (bytesWritten !== group.bytes) throw new GroupWriteError('write', new IngestError('INGEST_ERR_JOURNAL', `short write: ${bytesWritten} of ${group.bytes} bytes reached the file (disk full or failing)`));
   try {
     await fh.datasync();
   } catch (err) {
@@ -39,12 +40,12 @@ export async function writeGroup(fh: FileHandle, group: Group): Promise<void> {
   }
 }
 
-export class GroupWriteError extends Error {
+export class GroupWriteError extends IngestError {
   constructor(
     /** After a failed fsync the file's pages cannot be trusted (they may be marked clean but lost). */
     readonly phase: 'write' | 'fsync',
     readonly reason: Error,
   ) {
-    super(reason.message, { cause: reason });
+    super('INGEST_ERR_JOURNAL', reason.message, { cause: reason });
   }
 }

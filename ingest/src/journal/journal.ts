@@ -4,8 +4,9 @@
  * - append() frames the message (record.ts) and resolves once it is on disk: appends that arrive while a
  *   write + fdatasync is under way wait together for the next one (group commit), so concurrent devices
  *   share one fsync and throughput grows with load instead of being one fsync per message.
- * - read() hands durable records, in order, to the drainer that stores them; release(lsn) is called once
- *   records up to `lsn` are committed to storage, and whole segments below it are deleted.
+ * - read() hands durable records, in order, to the dispatcher (reader.ts; openReader() gives another place
+ *   to read from); release(lsn) is called once records up to `lsn` are committed to storage, and whole
+ *   segments below it that no reader still needs are deleted.
  * - Bounded: when unreleased data reaches `maxBytes`, append() waits (no PUBACK, so the broker keeps the
  *   messages) instead of dropping anything. Memory holds only the group being written.
  * - A record is durable only when the whole group reached the file and the fsync succeeded. A short write
@@ -26,10 +27,13 @@ import { IngestError } from '../errors.js';
 import { Admission, type AdmissionOptions, type Refusal } from './admission.js';
 import { FreeSpace, type FreeBytesProbe } from './free-space.js';
 import { GroupWriteError, newGroup, writeGroup, type Group } from './group.js';
-import { encodeRecord, type JournalRecord } from './record.js';
-import { createSegmentFile, readRecords, scanSegments, segmentFileName, type ScanProblem, type Segment } from './segments.js';
+import { JournalReader, type ReadableLog, type ReadRecord } from './reader.js';
+import { encodeRecord } from './record.js';
+import { createSegmentFile, scanSegments, segmentFileName, type ScanProblem, type Segment } from './segments.js';
 
 export type { Refusal } from './admission.js';
+export type { ReadRecord } from './reader.js';
+export { JournalReader } from './reader.js';
 
 export interface JournalOptions extends AdmissionOptions {
   dir: string;
@@ -47,11 +51,6 @@ export interface JournalOptions extends AdmissionOptions {
   freeBytes?: FreeBytesProbe;
   /** Opens segment files; default fs/promises open. Tests inject a handle that writes short or fails. */
   openFile?: (path: string, flags: string) => Promise<FileHandle>;
-}
-
-export interface ReadRecord extends JournalRecord {
-  /** Written before this process opened the journal: replayed after a restart or crash. */
-  replayed: boolean;
 }
 
 export interface JournalStats {
@@ -81,8 +80,6 @@ export class Journal {
   private nextLsn = 1;
   private durableLsn = 0;
   private releasedLsn = 0;
-  private readLsn = 0;
-  private readPos = { index: 0, offset: 0 };
   /** First LSN written by this process; lower ones are replays. */
   private startLsn = 1;
   /** The group the next appends join; undefined until one does. */
@@ -92,7 +89,10 @@ export class Journal {
   private failedWrites = 0;
   private spaceWaiters: Array<() => void> = [];
   private dataWaiters: Array<() => void> = [];
-  private readonly readers = new Map<string, FileHandle>();
+  private readonly handles = new Map<string, FileHandle>();
+  /** Where read() reads (the dispatcher), and the readers openReader() handed out. */
+  private main!: JournalReader;
+  private readonly readers = new Set<JournalReader>();
   private fsyncs = 0;
   private closed = false;
   readonly maxBytes: number;
@@ -127,7 +127,8 @@ export class Journal {
     this.nextLsn = lastLsn + 1;
     this.durableLsn = lastLsn;
     this.releasedLsn = released;
-    this.readLsn = released;
+    this.main = new JournalReader(this.log, released);
+    this.readers.add(this.main);
     this.startLsn = this.nextLsn;
     const last = this.segments.at(-1);
     // Appending to the last segment needs no new space; a new one is started by the first write.
@@ -196,7 +197,7 @@ export class Journal {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new IngestError('INGEST_ERR_JOURNAL', 'the journal is closed', true);
+    if (this.closed) throw new IngestError('INGEST_ERR_JOURNAL', 'the journal is closed');
   }
 
   /** Why the journal takes no messages right now (appends wait), or undefined while it takes them. */
@@ -214,7 +215,7 @@ export class Journal {
       this.pending = undefined;
       // Below the watermark the group waits here, in memory and unacknowledged, until space returns.
       if (!(await this.admission.roomFor(group.bytes))) {
-        this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', 'the journal closed while waiting for disk space; not acknowledged', true));
+        this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', 'the journal closed while waiting for disk space; not acknowledged'));
         break;
       }
       await this.commit(group);
@@ -262,7 +263,7 @@ export class Journal {
       this.active = undefined;
     }
     const where = seg?.path ?? this.o.dir;
-    this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', `journal ${err.phase} to ${where} failed: ${err.message}; not acknowledged: the devices keep these messages and send them again`, true, { cause: err.reason }));
+    this.rejectQueued(group, new IngestError('INGEST_ERR_JOURNAL', `journal ${err.phase} to ${where} failed: ${err.message}; not acknowledged: the devices keep these messages and send them again`, { cause: err.reason }));
     this.admission.writeFailed(err.reason);
   }
 
@@ -280,64 +281,53 @@ export class Journal {
     for (const w of list) w();
   }
 
-  /** Resolves when a durable record is waiting to be read, or after `timeoutMs`. */
-  waitForData(timeoutMs: number): Promise<void> {
-    if (this.durableLsn > this.readLsn || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
+  /** What a JournalReader sees of this journal. */
+  private readonly log: ReadableLog = {
+    segments: () => this.segments,
+    durableLsn: () => this.durableLsn,
+    startLsn: () => this.startLsn,
+    isClosed: () => this.closed,
+    handle: async (seg) => {
+      let fh = this.handles.get(seg.path);
+      if (!fh) {
+        fh = await open(seg.path, 'r');
+        this.handles.set(seg.path, fh);
       }
-      this.dataWaiters.push(done);
-    });
+      return fh;
+    },
+    onDurable: (wake) => this.dataWaiters.push(wake),
+  };
+
+  /** Resolves when a durable record is waiting for read(), or after `timeoutMs`. */
+  waitForData(timeoutMs: number): Promise<void> {
+    return this.main.waitForData(timeoutMs);
   }
 
   /** Durable records after the last one read, oldest first: at most `maxRecords` and about `maxBytes`. */
-  async read(maxRecords: number, maxBytes = 16 * 1024 * 1024): Promise<ReadRecord[]> {
-    const out: ReadRecord[] = [];
-    let bytes = 0;
-    while (out.length < maxRecords && bytes < maxBytes && this.readLsn < this.durableLsn) {
-      const seg = this.segments[this.readPos.index];
-      if (!seg) break;
-      if (this.readPos.offset >= seg.size || seg.lastLsn <= this.readLsn) {
-        if (this.readPos.index >= this.segments.length - 1) break;
-        this.readPos = { index: this.readPos.index + 1, offset: 0 };
-        continue;
-      }
-      const fh = await this.reader(seg);
-      const r = await readRecords(fh, this.readPos.offset, seg.size, (rec, end) => {
-        this.readPos.offset = end;
-        if (rec.lsn <= this.readLsn) return true; // already stored before a restart
-        this.readLsn = rec.lsn;
-        out.push({ ...rec, replayed: rec.lsn < this.startLsn });
-        bytes += rec.payload.length + rec.topic.length;
-        return out.length < maxRecords && bytes < maxBytes;
-      });
-      if (r.stop === 'corrupt') throw new IngestError('INGEST_ERR_JOURNAL', `journal segment ${seg.path} is corrupt at byte ${r.offset}: ${r.reason}`);
-      if (r.stop === 'end') this.readPos.offset = Math.max(this.readPos.offset, r.offset);
-    }
-    return out;
+  read(maxRecords: number, maxBytes?: number): Promise<ReadRecord[]> {
+    return this.main.read(maxRecords, maxBytes);
   }
 
-  private async reader(seg: Segment): Promise<FileHandle> {
-    let fh = this.readers.get(seg.path);
-    if (!fh) {
-      fh = await open(seg.path, 'r');
-      this.readers.set(seg.path, fh);
-    }
-    return fh;
+  /** Another place to read from, after `afterLsn` (at least the released LSN); closeReader() when done. */
+  openReader(afterLsn: number): JournalReader {
+    const reader = new JournalReader(this.log, Math.max(afterLsn, this.releasedLsn));
+    this.readers.add(reader);
+    return reader;
+  }
+
+  closeReader(reader: JournalReader): void {
+    if (reader !== this.main) this.readers.delete(reader);
   }
 
   /** Records up to `lsn` are committed to storage: whole segments below it are deleted, freeing space. */
   async release(lsn: number): Promise<void> {
     if (lsn <= this.releasedLsn) return;
     this.releasedLsn = Math.min(lsn, this.durableLsn);
-    while (this.segments.length > 1 && this.segments[0]!.lastLsn <= this.releasedLsn && this.readPos.index > 0) {
+    const passed = (seg: Segment) => [...this.readers].every((r) => r.position >= seg.lastLsn);
+    while (this.segments.length > 1 && this.segments[0]!.lastLsn <= this.releasedLsn && passed(this.segments[0]!)) {
       const [seg] = this.segments.splice(0, 1);
-      this.readPos.index--;
-      await this.readers.get(seg!.path)?.close().catch(() => undefined);
-      this.readers.delete(seg!.path);
+      await this.handles.get(seg!.path)?.close().catch(() => undefined);
+      this.handles.delete(seg!.path);
       // A file that cannot be deleted now (a failing disk) is deleted by the next open, which skips it
       // as released; the drainer must not stop over it.
       await unlink(seg!.path).catch(() => undefined);
@@ -371,7 +361,7 @@ export class Journal {
     this.wake(this.spaceWaiters);
     this.wake(this.dataWaiters);
     await this.active?.close().catch(() => undefined);
-    for (const fh of this.readers.values()) await fh.close().catch(() => undefined);
-    this.readers.clear();
+    for (const fh of this.handles.values()) await fh.close().catch(() => undefined);
+    this.handles.clear();
   }
 }

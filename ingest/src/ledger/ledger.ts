@@ -34,6 +34,10 @@ export interface DeviceSummary {
   gaps: number;
   missing: number;
   duplicates: number;
+  /**
+   * When the ledger last counted one of its readings: it says which boot is the latest. When the device
+   * was last heard at all (births and deaths too) is its status' `lastSeen`, the one source of "last seen".
+   */
   lastMessageAt: number;
   /** Boot of the latest message. */
   latestBoot: number;

@@ -1,4 +1,4 @@
-import type { AttributeValue, ProvisionInput } from '@tsunagaru/broker';
+import type { AttributeValue, ProvisionInput } from '@tsunagaru/firmware-contracts';
 import { CsvError, parse } from 'csv-parse/sync';
 
 /**

@@ -1,5 +1,4 @@
-import type { DeviceRegistry, ImportOutcome } from '@tsunagaru/broker';
-import { buildTopic, devicePrefix } from '@tsunagaru/firmware-contracts';
+import { buildTopic, devicePrefix, type DeviceRegistry, type ImportOutcome } from '@tsunagaru/firmware-contracts';
 import { IngestError } from '../errors.js';
 import { parseDeviceFile, type DeviceFileFormat, type DeviceFileProblem, type DeviceFileRow } from './device-file.js';
 

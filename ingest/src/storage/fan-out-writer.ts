@@ -16,8 +16,8 @@ export class FanOutWriter implements StorageWriter {
     const results = await Promise.allSettled(this.writers.map((w) => w.write(messages)));
     const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     // A store that is down wins over one that rejects the data: retry first, bisect when all are up.
-    const retriable = errors.find((e) => !(e instanceof IngestError) || e.retriable);
-    if (retriable) throw retriable;
+    const worthRetrying = errors.find((e) => !(e instanceof IngestError) || e.canRetry());
+    if (worthRetrying) throw worthRetrying;
     if (errors.length > 0) throw errors[0];
     return (results[0] as PromiseFulfilledResult<WriteOutcome[]>).value;
   }

@@ -1,8 +1,11 @@
 /**
- * Which time-series store(s) the ingest writes, from the environment; validated once at start, naming the
- * variable at fault. The registry, device status, dead letters and the completeness ledger always stay in
+ * Which time-series store(s) the ingest writes, from the environment (part of the ingest's environment
+ * schema, config.ts), validated once at start, naming the variable at fault. The registry, device status, dead letters and the completeness ledger always stay in
  * the embedded DuckDB.
  */
+import { envVar } from '@tsunagaru/firmware-contracts';
+import { z } from 'zod';
+import { parseIngestEnv } from '../env.js';
 import { configError } from '../errors.js';
 
 export type StoreKind = 'duckdb' | 'influx-v1' | 'influx-v2';
@@ -42,55 +45,58 @@ export interface StorageConfig {
   lingerMs: number;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw configError(name, `must be an integer 0-${max}, got "${raw}"`);
-  return n;
-}
+/** The variables of the store(s) and the journal, as the ingest's environment schema holds them (config.ts). */
+export const storageEnv = {
+  STORE: envVar.text().optional(),
+  INFLUX_URL: envVar.pattern(/^https?:\/\/[^/]+/, 'must be an http:// or https:// URL').optional(),
+  INFLUX_TOKEN: z.string().optional(),
+  INFLUX_ORG: z.string().optional(),
+  INFLUX_BUCKET: z.string().optional(),
+  INFLUX_DB: z.string().optional(),
+  INFLUX_RP: z.string().optional(),
+  INFLUX_USER: z.string().optional(),
+  INFLUX_PASSWORD: z.string().optional(),
+  INFLUX_STRING_FIELDS: envVar.flag(['true', 'false']).optional(),
+  JOURNAL_MAX_MB: envVar.int({ min: 1, max: 1_000_000 }).optional(),
+  JOURNAL_MIN_FREE_MB: envVar.int({ min: 0, max: 1_000_000 }).optional(),
+  INGEST_BATCH_SIZE: envVar.int({ min: 1, max: 100_000 }).optional(),
+  INGEST_BATCH_LINGER_MS: envVar.int({ min: 0, max: 60_000 }).optional(),
+};
 
-function required(env: NodeJS.ProcessEnv, name: string, why: string): string {
-  const v = env[name];
-  if (!v) throw configError(name, `is required ${why}`);
-  return v;
-}
+export type StorageEnv = z.output<z.ZodObject<typeof storageEnv>>;
 
-export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): StorageConfig {
-  const stores = (env.STORE || 'duckdb').split(',').map((s) => s.trim()).filter(Boolean) as StoreKind[];
+/** The storage settings from the parsed variables; the rules across variables name the one at fault. */
+export function storageConfigFrom(v: Partial<StorageEnv>): StorageConfig {
+  const stores = (v.STORE ?? 'duckdb').split(',').map((s) => s.trim()).filter(Boolean) as StoreKind[];
   for (const s of stores) if (!STORE_KINDS.includes(s)) throw configError('STORE', `unknown store "${s}"; use ${STORE_KINDS.join(', ')} (comma-separated for several)`);
   if (stores.includes('influx-v1') && stores.includes('influx-v2')) throw configError('STORE', 'choose influx-v1 or influx-v2, not both (they share the INFLUX_* settings)');
   const kind = stores.find((s) => s !== 'duckdb');
   let influx: InfluxSettings | undefined;
   if (kind) {
-    const why = `with STORE=${kind}`;
-    const url = required(env, 'INFLUX_URL', why);
-    if (!/^https?:\/\/[^/]+/.test(url)) throw configError('INFLUX_URL', `must be an http:// or https:// URL, got "${url}"`);
-    const flag = env.INFLUX_STRING_FIELDS;
-    if (flag !== undefined && flag !== '' && flag !== 'true' && flag !== 'false') throw configError('INFLUX_STRING_FIELDS', `must be true or false, got "${flag}"`);
-    influx = { url, stringFields: flag !== 'false' };
+    const required = (name: 'INFLUX_URL' | 'INFLUX_ORG' | 'INFLUX_BUCKET' | 'INFLUX_DB') => v[name] ?? (() => { throw configError(name, `is required with STORE=${kind}`); })();
+    influx = { url: required('INFLUX_URL'), stringFields: v.INFLUX_STRING_FIELDS ?? true };
     if (kind === 'influx-v2') {
-      Object.assign(influx, { org: required(env, 'INFLUX_ORG', why), bucket: required(env, 'INFLUX_BUCKET', why) });
-      if (env.INFLUX_TOKEN) influx.token = env.INFLUX_TOKEN;
+      Object.assign(influx, { org: required('INFLUX_ORG'), bucket: required('INFLUX_BUCKET') });
+      if (v.INFLUX_TOKEN) influx.token = v.INFLUX_TOKEN;
     } else {
-      influx.db = required(env, 'INFLUX_DB', why);
-      if (env.INFLUX_RP) influx.rp = env.INFLUX_RP;
-      if (env.INFLUX_USER) influx.user = env.INFLUX_USER;
-      if (env.INFLUX_PASSWORD) influx.password = env.INFLUX_PASSWORD;
+      influx.db = required('INFLUX_DB');
+      if (v.INFLUX_RP) influx.rp = v.INFLUX_RP;
+      if (v.INFLUX_USER) influx.user = v.INFLUX_USER;
+      if (v.INFLUX_PASSWORD) influx.password = v.INFLUX_PASSWORD;
       if (influx.password && !influx.user) throw configError('INFLUX_USER', 'is required when INFLUX_PASSWORD is set');
     }
   }
-  const journalMb = positiveInt(env, 'JOURNAL_MAX_MB', 256, 1_000_000);
-  if (journalMb < 1) throw configError('JOURNAL_MAX_MB', 'must be at least 1');
-  const minFreeMb = positiveInt(env, 'JOURNAL_MIN_FREE_MB', 64, 1_000_000);
-  const batchSize = positiveInt(env, 'INGEST_BATCH_SIZE', 1000, 100_000);
-  if (batchSize < 1) throw configError('INGEST_BATCH_SIZE', 'must be at least 1');
   return Object.freeze({
     stores,
     ...(influx ? { influx: Object.freeze(influx) } : {}),
-    journalMaxBytes: journalMb * 1024 * 1024,
-    journalMinFreeBytes: minFreeMb * 1024 * 1024,
-    batchSize,
-    lingerMs: positiveInt(env, 'INGEST_BATCH_LINGER_MS', 20, 60_000),
+    journalMaxBytes: (v.JOURNAL_MAX_MB ?? 256) * 1024 * 1024,
+    journalMinFreeBytes: (v.JOURNAL_MIN_FREE_MB ?? 64) * 1024 * 1024,
+    batchSize: v.INGEST_BATCH_SIZE ?? 1000,
+    lingerMs: v.INGEST_BATCH_LINGER_MS ?? 20,
   });
+}
+
+/** The storage settings alone, from an environment (tests, in-process runs); `npm run ingest` reads them with the rest (config.ts). */
+export function loadStorageConfig(env: NodeJS.ProcessEnv = process.env): StorageConfig {
+  return storageConfigFrom(parseIngestEnv(storageEnv, env));
 }

@@ -8,10 +8,13 @@ export type StorableMessage =
 export type WriteOutcome = 'stored' | 'duplicate';
 
 /**
- * The one interface every time-series writer implements (embedded DuckDB now, InfluxDB later).
- * `write` must be idempotent per (deviceId, boot, seq): a redelivered message is reported `duplicate` and
- * stored once. It resolves only when the data is durable in the store; it rejects (with a retriable
- * IngestError where retrying can help) and then nothing of that call may be half-applied.
+ * The one interface every time-series writer implements (the embedded DuckDB, InfluxDB v1 and v2, the
+ * fan-out over several); storage/writer.contract.ts is the behaviour each must have, run against each.
+ * `write` answers one outcome per message, in order, and is idempotent per (deviceId, boot, seq): a
+ * redelivered message is stored once, and reported `duplicate` by a store that can tell (InfluxDB
+ * overwrites and cannot: the completeness ledger tells then). It resolves only when the data is durable
+ * in the store; it rejects with an IngestError whose canRetry() says whether the same batch may succeed
+ * later (unreachable: yes; data refused as invalid: no), and then nothing of that call may be half-applied.
  */
 export interface StorageWriter {
   write(messages: readonly StorableMessage[]): Promise<WriteOutcome[]>;

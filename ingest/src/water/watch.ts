@@ -3,7 +3,7 @@
  * synchronous): each DMA's recent nights (night-flow.ts, the same figures the API shows) and, once a month
  * is over, every household's use in it against the month before and the same month last year.
  */
-import type { DeviceRecord } from '@tsunagaru/broker';
+import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { AlertRulesConfig } from '../alerts/rules-config.js';
 import type { MonthUse } from '../alerts/rules/usage-rise.js';
 import type { SqlReader } from '../storage/duckdb/database.js';

@@ -4,6 +4,7 @@ import type { DeviceModel } from '../model.js';
 import { deriveSeed, mulberry32 } from '../rng.js';
 import { SmartPoleModel, type SmartPoleOptions } from '../smart-pole.js';
 import { RegisterServer } from './register-server.js';
+import { SimulatorError } from '../errors.js';
 
 export type ModbusDeviceSpec =
   | { type: 'bs-power'; id: string; simulation?: BsPowerOptions }
@@ -59,7 +60,7 @@ export class ModbusDevice {
   }
 
   static async start(o: ModbusDeviceOptions): Promise<ModbusDevice> {
-    if (o.map.deviceType !== o.spec.type) throw new Error(`map "${o.map.name}" is for ${o.map.deviceType}, not ${o.spec.type}`);
+    if (o.map.deviceType !== o.spec.type) throw new SimulatorError('SIM_ERR_MODBUS', `map "${o.map.name}" is for ${o.map.deviceType}, not ${o.spec.type}`);
     const random = mulberry32(deriveSeed(o.seed ?? 1, `${o.spec.id}/faults`));
     const rate = o.faultRate ?? 0;
     let device: ModbusDevice | undefined;

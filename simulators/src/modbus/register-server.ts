@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import type { RegisterMap, RegisterTable } from '@tsunagaru/firmware-contracts';
 import { toRaw, type ReadingValue } from '@tsunagaru/edge-agent';
 import { ServerSerial, ServerTCP, type IServiceVector } from 'modbus-serial';
+import { SimulatorError } from '../errors.js';
 
 /** What the server does with one request: answer (undefined), stay silent (the client times out), or raise an exception. */
 export type ServerFault = undefined | 'silent' | { exception: number };
@@ -107,8 +108,8 @@ export class RegisterServer {
       : new ServerTCP(vector as unknown as IServiceVector, { host, port, ...unit });
     await new Promise<void>((resolve, reject) => {
       server.once('initialized', () => resolve());
-      server.once('serverError', (err: Error) => reject(new Error(`modbus server cannot listen on ${where}: ${err.message}`)));
-      server.once('error', (err: Error) => reject(new Error(`modbus server cannot open ${where}: ${err.message}`)));
+      server.once('serverError', (err: Error) => reject(new SimulatorError('SIM_ERR_MODBUS', `modbus server cannot listen on ${where}: ${err.message}`, { cause: err })));
+      server.once('error', (err: Error) => reject(new SimulatorError('SIM_ERR_MODBUS', `modbus server cannot open ${where}: ${err.message}`, { cause: err })));
     });
     server.on('socketError', () => undefined);
     server.on('error', () => undefined);

@@ -1,3 +1,4 @@
+import { SimulatorError } from '../errors.js';
 import type { AlertChange } from './score.js';
 
 /**
@@ -6,7 +7,7 @@ import type { AlertChange } from './score.js';
  */
 export async function followAlertStream(url: string, token: string, into: AlertChange[], signal: AbortSignal): Promise<void> {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal });
-  if (!res.ok || !res.body) throw new Error(`alert stream: HTTP ${res.status}`);
+  if (!res.ok || !res.body) throw new SimulatorError('SIM_ERR_RUN', `alert stream: HTTP ${res.status}`);
   const decoder = new TextDecoder();
   let text = '';
   void (async () => {

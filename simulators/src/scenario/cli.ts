@@ -35,7 +35,8 @@ export const SCENARIO_USAGE = `Usage: npm run sim -- scenario <file.yaml|json> [
                          what depends on that stack's clock is scored only at --speed 1 --start now
   --api <url>            with --score --url: the running stack's API, e.g. http://127.0.0.1:8080
   --rules <file>         with --score: alert rules (YAML or JSON) on top of the defaults
-  --scorecard <file>     with --score: also write the scorecard as JSON`;
+  --scorecard <file>     with --score: also write the scorecard as JSON
+  --help                 show this help`;
 
 /**
  * The run's t0. `now` ends the run at the wall clock (t0 = now − duration): an accelerated run then never

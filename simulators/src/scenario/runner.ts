@@ -5,6 +5,7 @@ import type { DeviceModel } from '../model.js';
 import type { FleetDeviceSpec } from '../fleet-spec.js';
 import { unreachableAt, type CompiledScenario } from './compile.js';
 import { groundTruth, type GroundTruth, type RecordedEvent } from './truth.js';
+import { SimulatorError } from '../errors.js';
 
 export interface RunScenarioOptions {
   url: string;
@@ -69,7 +70,7 @@ export async function runScenario(o: RunScenarioOptions): Promise<ScenarioRun> {
   let simTs = compiled.runFrom;
   const progress: ScenarioProgress = { simTs, steps: 0, published: 0, errors: 0, connected: 0, devices: compiled.devices.length };
   const missing = compiled.devices.filter((d) => !o.secrets[d.id]).map((d) => d.id);
-  if (missing.length > 0) throw new Error(`secrets: none for ${missing.join(', ')}; provision them first`);
+  if (missing.length > 0) throw new SimulatorError('SIM_ERR_CREDENTIALS', `secrets: none for ${missing.join(', ')}; provision them first`);
 
   const firstBoot = Math.floor(Date.now() / 1000);
   const driven: Driven[] = compiled.devices.map((spec) => ({

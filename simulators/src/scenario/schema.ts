@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { SimulatorError } from '../errors.js';
 
 /** "30m", "2h", "+1h30m", "90s", "1d": an offset from the scenario's t0. */
 const OFFSET = /^\+?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
@@ -75,9 +76,11 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 export type ScenarioSite = Scenario['sites'][number];
 export type TimelineStep = Scenario['timeline'][number];
 
-export class ScenarioError extends Error {
-  override readonly name = 'ScenarioError';
-  readonly code = 'SIM_ERR_SCENARIO';
+export class ScenarioError extends SimulatorError {
+  override readonly name: string = 'ScenarioError';
+  constructor(message: string) {
+    super('SIM_ERR_SCENARIO', message);
+  }
 }
 
 const path = (p: ReadonlyArray<PropertyKey>) => (p.length === 0 ? '(root)' : p.map(String).join('.'));

@@ -15,6 +15,7 @@ import type { CompiledScenario } from './compile.js';
 import { runScenario, type ScenarioProgress } from './runner.js';
 import { scoreScenario, type AlertChange, type ScoredAlert, type Scorecard, type TimeToDarkSample } from './score.js';
 import type { GroundTruth } from './truth.js';
+import { SimulatorError } from '../errors.js';
 
 export interface RemoteScoreOptions {
   compiled: CompiledScenario;
@@ -51,7 +52,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function scoreRunningStack(o: RemoteScoreOptions): Promise<RemoteScore> {
   const api = async <T>(path: string): Promise<T> => {
     const res = await fetch(new URL(path, o.apiUrl), { headers: { authorization: `Bearer ${o.token}` } });
-    if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${await res.text()}`);
+    if (!res.ok) throw new SimulatorError('SIM_ERR_RUN', `GET ${path}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
   const realTime = o.speed <= 1 && Math.abs(o.compiled.runFrom - Date.now()) < 60_000;

@@ -18,6 +18,7 @@ import { runScenario, type ScenarioProgress } from './runner.js';
 import type { Scenario } from './schema.js';
 import { scoreScenario, type AlertChange, type ScoredAlert, type Scorecard, type TimeToDarkSample } from './score.js';
 import type { GroundTruth } from './truth.js';
+import { SimulatorError } from '../errors.js';
 
 export interface ScoredRunOptions {
   scenario: Scenario;
@@ -77,7 +78,7 @@ export async function runScoredScenario(o: ScoredRunOptions): Promise<ScoredRun>
   const api = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(new URL(path, ingest.httpUrl), { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
     const body = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: HTTP ${res.status} ${JSON.stringify(body)}`);
+    if (!res.ok) throw new SimulatorError('SIM_ERR_RUN', `${init.method ?? 'GET'} ${path}: HTTP ${res.status} ${JSON.stringify(body)}`);
     return body;
   };
   const abort = new AbortController();
@@ -107,7 +108,7 @@ export async function runScoredScenario(o: ScoredRunOptions): Promise<ScoredRun>
           const want = base + compiled.devices.length + p.published;
           const deadline = Date.now() + 30_000;
           while (ingest.pipeline.counters().received < want) {
-            if (Date.now() > deadline) throw new Error(`the ingest did not take the step at ${new Date(ts).toISOString()} (${ingest.pipeline.counters().received} of ${want})`);
+            if (Date.now() > deadline) throw new SimulatorError('SIM_ERR_RUN', `the ingest did not take the step at ${new Date(ts).toISOString()} (${ingest.pipeline.counters().received} of ${want})`);
             await new Promise((r) => setTimeout(r, 2));
           }
           await engine.idle();

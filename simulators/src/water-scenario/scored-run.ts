@@ -15,6 +15,7 @@ import { runWaterScenario } from './runner.js';
 import type { WaterScenario } from './schema.js';
 import { scoreWater, type ObservedDay, type ObservedWaterAlert, type WaterScorecard } from './score.js';
 import { waterTruth, type WaterTruth } from './truth.js';
+import { SimulatorError } from '../errors.js';
 
 export interface WaterScoredRunOptions {
   scenario: WaterScenario;
@@ -60,7 +61,7 @@ export async function runWaterScoredScenario(o: WaterScoredRunOptions): Promise<
   const api = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(new URL(path, ingest.httpUrl), { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
     const body = (await res.json()) as Record<string, any>;
-    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: HTTP ${res.status} ${JSON.stringify(body)}`);
+    if (!res.ok) throw new SimulatorError('SIM_ERR_RUN', `${init.method ?? 'GET'} ${path}: HTTP ${res.status} ${JSON.stringify(body)}`);
     return body;
   };
   try {
@@ -81,7 +82,7 @@ export async function runWaterScoredScenario(o: WaterScoredRunOptions): Promise<
         const want = base + compiled.devices.length + published;
         const deadline = Date.now() + 30_000;
         while (ingest.pipeline.counters().received < want) {
-          if (Date.now() > deadline) throw new Error(`the ingest did not take the step at ${new Date(ts).toISOString()}`);
+          if (Date.now() > deadline) throw new SimulatorError('SIM_ERR_RUN', `the ingest did not take the step at ${new Date(ts).toISOString()}`);
           await new Promise((r) => setTimeout(r, 2));
         }
         await engine.idle();

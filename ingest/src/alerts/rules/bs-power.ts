@@ -1,5 +1,4 @@
-import type { AttributeValue } from '@tsunagaru/broker';
-import type { BsPowerSample } from '@tsunagaru/firmware-contracts';
+import type { AttributeValue, BsPowerSample } from '@tsunagaru/firmware-contracts';
 import type { AlertRulesConfig } from '../rules-config.js';
 import { tierBelow, type Tier } from '../thresholds.js';
 import { minutesLeftAt, timeToDark, type PlantReading, type TimeToDark } from '../time-to-dark.js';

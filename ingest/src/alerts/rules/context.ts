@@ -1,4 +1,4 @@
-import type { AttributeValue } from '@tsunagaru/broker';
+import type { AttributeValue } from '@tsunagaru/firmware-contracts';
 import type { AlertRulesConfig } from '../rules-config.js';
 import type { Condition, Severity } from '../types.js';
 

@@ -12,10 +12,7 @@ export interface LastSeen {
   online: boolean;
 }
 
-/**
- * Where "when did we last hear from each device" comes from. Today: device status (`lastSeen`); the
- * completeness ledger (issue 3) can implement the same interface without the rules changing.
- */
+/** Where "when did we last hear from each device" comes from: device status (alerting.ts lastSeenFromStatus). */
 export interface LastSeenSource {
   list(): Promise<LastSeen[]>;
 }

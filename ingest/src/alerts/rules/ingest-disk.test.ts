@@ -1,7 +1,7 @@
 import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import { afterEach, expect, it } from 'vitest';
 import { DuckDbDatabase } from '../../storage/duckdb/database.js';
-import { DuckDbAlertStore } from '../duckdb-store.js';
+import { DuckDbAlertStore } from '../../storage/duckdb/alert-store.js';
 import { AlertEngine } from '../engine.js';
 import { parseAlertRules } from '../rules-config.js';
 import { INGEST_OBJECT } from './ingest-disk.js';

@@ -1,4 +1,4 @@
-import type { AttributeValue } from '@tsunagaru/broker';
+import type { AttributeValue } from '@tsunagaru/firmware-contracts';
 import { DEFAULT_ALERT_RULES, parseAlertRules } from '../rules-config.js';
 import { keyString, type Condition } from '../types.js';
 import { RuleState, type RuleContext } from './context.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IngestError } from '../../errors.js';
 import type { AlertEngine } from '../../alerts/engine.js';
-import { acknowledgeAlert, commentAlert, shelveAlert, unshelveAlert } from '../../alerts/operations.js';
-import { streamAlerts } from '../../alerts/sse.js';
+import { acknowledgeAlert, commentAlert, shelveAlert, unshelveAlert } from '../alert-actions.js';
+import { streamAlerts } from '../../notify/sse.js';
 import { ALERT_GROUPS, SEVERITIES, type Alert, type AlertEvent, type AlertGroup, type AlertState, type Severity } from '../../alerts/types.js';
 import { canSeeDeviceType, canSeeWelfare, handlesAlertGroup, isWelfareRecord, READ_ROLES, redactWelfare, roleOf, type Role } from '../roles.js';
 import { epochMs, limitQuery, MAX_EPOCH_MS, page, queryText, ref } from '../schemas.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuditLog } from '../../audit/audit-log.js';
+import type { AuditLog } from '../audit-log.js';
 import { ADMIN_ONLY } from '../roles.js';
 import { epochMs, page, queryText, timeParam } from '../schemas.js';
 import { parseTime } from '../time-range.js';

@@ -1,5 +1,4 @@
-import { COMMAND_NAMES } from '@tsunagaru/firmware-contracts';
-import type { DeviceRecord } from '@tsunagaru/broker';
+import { COMMAND_NAMES, type DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MAX_TTL_SEC, type CommandService } from '../../commands/command-service.js';
 import { IngestError } from '../../errors.js';

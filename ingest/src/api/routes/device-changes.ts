@@ -1,4 +1,4 @@
-import type { AttributeValue, DeviceRecord, GeoLocation } from '@tsunagaru/broker';
+import type { AttributeValue, DeviceRecord, GeoLocation } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance } from 'fastify';
 import { IngestError } from '../../errors.js';
 import { deviceFileFormat } from '../../provisioning/device-file.js';

@@ -1,5 +1,4 @@
-import { devicePrefix, buildTopic, DEVICE_TYPES, type DeviceType } from '@tsunagaru/firmware-contracts';
-import type { DeviceRecord } from '@tsunagaru/broker';
+import { buildTopic, DEVICE_TYPES, devicePrefix, type DeviceRecord, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IngestError } from '../../errors.js';
 import type { DeviceStatus } from '../../storage/types.js';

@@ -17,8 +17,8 @@ import { PassThrough } from 'node:stream';
 import { DEVICE_ID_PATTERN, DEVICE_TYPES, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BusyError, IngestError } from '../../errors.js';
-import type { ReadingsExporter, ReadingsExportRequest } from '../../exports/readings-export.js';
-import { ExportForbidden, selectExportDevices } from '../../exports/selection.js';
+import type { ReadingsExporter, ReadingsExportRequest } from '../../storage/duckdb/readings-export.js';
+import { ExportForbidden, selectExportDevices } from '../export-selection.js';
 import type { ApiDeps } from '../deps.js';
 import type { ExportSlots } from '../export-slots.js';
 import { READ_ROLES } from '../roles.js';
@@ -73,7 +73,7 @@ export async function exportRoutes(app: FastifyInstance, deps: ApiDeps, exporter
     try {
       selection = selectExportDevices(deps.registry.listDevices(), request.query, role);
     } catch (err) {
-      throw err instanceof ExportForbidden ? new IngestError('INGEST_ERR_FORBIDDEN', err.message) : err;
+      throw err;
     }
     const req = { ...selection, from, to };
     const name = fileName(req, request.query, format);
@@ -86,7 +86,7 @@ export async function exportRoutes(app: FastifyInstance, deps: ApiDeps, exporter
     }
     const gone = new AbortController();
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) gone.abort(new Error('the client went away'));
+      if (!reply.raw.writableFinished) gone.abort(new IngestError('INGEST_ERR_STOPPING', 'the client went away'));
     });
     return { req, name, release, signal: gone.signal };
   }

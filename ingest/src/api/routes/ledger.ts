@@ -23,7 +23,7 @@ const ledgerSummary = {
     gaps: count,
     missing: count,
     duplicates: count,
-    lastMessageAt: { type: ['integer', 'null'], description: 'epoch ms the ingest received the latest message' },
+    lastMessageAt: { type: ['integer', 'null'], description: "epoch ms the ingest received the device's latest message (its status' lastSeen)" },
     latestBoot: { type: ['integer', 'null'] },
   },
 } as const;
@@ -56,16 +56,18 @@ export async function ledgerRoutes(app: FastifyInstance, deps: ApiDeps, ledger: 
     async (request) => {
       const role = roleOf(request);
       const known = new Map(ledger.summary().map((s) => [s.deviceId, s]));
+      // When each device was last heard: its status, the one source (as the silence rule and GET /devices see it).
+      const lastSeen = new Map((await deps.operations.listStatus()).map((s) => [s.deviceId, s.lastSeen]));
       const devices = deps.registry
         .listDevices()
         .map((d) => {
           const s = known.get(d.id);
           known.delete(d.id);
-          return { deviceId: d.id, type: d.type, boots: s?.boots ?? 0, received: s?.received ?? 0, gaps: s?.gaps ?? 0, missing: s?.missing ?? 0, duplicates: s?.duplicates ?? 0, lastMessageAt: s?.lastMessageAt ?? null, latestBoot: s?.latestBoot ?? null };
+          return { deviceId: d.id, type: d.type, boots: s?.boots ?? 0, received: s?.received ?? 0, gaps: s?.gaps ?? 0, missing: s?.missing ?? 0, duplicates: s?.duplicates ?? 0, lastMessageAt: lastSeen.get(d.id) ?? null, latestBoot: s?.latestBoot ?? null };
         })
         // Devices deprovisioned since still have their history; their type is gone, so only roles that see
         // every type see them.
-        .concat([...known.values()].map((s) => ({ ...s, type: null as never })))
+        .concat([...known.values()].map((s) => ({ ...s, type: null as never, lastMessageAt: lastSeen.get(s.deviceId) ?? null })))
         .filter((d) => inScope(role, d.type))
         .filter((d) => !request.query.gapsOnly || d.gaps > 0)
         .sort((a, b) => a.deviceId.localeCompare(b.deviceId));

@@ -1,5 +1,4 @@
-import { buildTopic, devicePrefix } from '@tsunagaru/firmware-contracts';
-import type { DeviceRecord } from '@tsunagaru/broker';
+import { buildTopic, devicePrefix, type DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IngestError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';

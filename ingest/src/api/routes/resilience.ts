@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { AlertEngine } from '../../alerts/engine.js';
-import { resilienceReport } from '../../alerts/resilience.js';
+import { resilienceReport } from '../resilience-report.js';
 import { FIELD_ROLES } from '../roles.js';
 import { epochMs } from '../schemas.js';
 
 /**
- * alerts/resilience.ts `resilienceReport`. Open (additionalProperties) at every level: the report grows
+ * api/resilience-report.ts `resilienceReport`. Open (additionalProperties) at every level: the report grows
  * with the alert model; the fields listed are the ones clients may rely on.
  */
 const open = { type: 'object', additionalProperties: true } as const;

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_ALERT_RULES } from '../../alerts/rules-config.js';
 import { IngestError } from '../../errors.js';
-import { csvLine } from '../../exports/readings-export.js';
+import { csvLine } from '../../storage/duckdb/readings-export.js';
 import type { SqlReader } from '../../storage/duckdb/database.js';
 import { DMA_INLET_SITE, type WaterMeterRef } from '../../water/balance.js';
 import { daysBetween, localDate, monthStart } from '../../water/local-days.js';

@@ -12,13 +12,13 @@
  * - `txack`, `log`, `location`, `integration`: not data; counted and ignored.
  * Unknown devEui, undecodable uplinks and mapping failures are dead letters with the reason.
  */
-import type { DeviceRecord, DeviceRegistry } from '@tsunagaru/broker';
 import { parseChirpStackEventTopic } from '@tsunagaru/broker';
-import type { Command } from '@tsunagaru/firmware-contracts';
+import type { Command, DeviceRecord, DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
-import type { MessageSink } from '../../mqtt-subscriber.js';
+import { IngestError } from '../../errors.js';
+import type { MessageSink } from '../../intake/sink.js';
 import { contractProblem, DeviceIndex, journalContract, SerialQueue, zodProblem, type ContractOut, type IntegrationOutput } from '../shared.js';
-import type { IntegrationStateStore } from '../state-store.js';
+import type { IntegrationStateStore } from '../../storage/duckdb/integration-state-store.js';
 import { cmdIdOf, downlinkFor, sampleFromUplink, type DownlinkCommand } from './convert.js';
 import { bestReception, EVENT_SCHEMAS, isHandledEvent, type AckEvent, type JoinEvent, type StatusEvent, type UpEvent } from './events.js';
 import type { ChirpStackMapping } from './mapping.js';
@@ -265,12 +265,12 @@ export class ChirpStackAdapter implements MessageSink {
         const done = await this.emit(ctx, { type: device.type, deviceId: device.id, channel: 'cmd/ack', payload: { v: 1, cmdId: cmd.cmdId, ok: false, error, ts: receivedAt } });
         await done.durable;
       };
-      if (!state) throw new Error(`LoRaWAN meter ${device.id} (devEui ${eui}) has not been heard yet: its ChirpStack application is unknown; the command waits for its join`);
+      if (!state) throw new IngestError('INGEST_ERR_INTEGRATION', `LoRaWAN meter ${device.id} (devEui ${eui}) has not been heard yet: its ChirpStack application is unknown; the command waits for its join`);
       const downlink = mapping?.commands?.[cmd.name as keyof NonNullable<ChirpStackMapping['commands']>];
       if (!mapping || !downlink) return fail(`this meter's device profile${mapping ? ` "${mapping.deviceProfileName}"` : ''} has no downlink for "${cmd.name}" (commands in its mapping file)`);
       const down = downlinkFor(cmd, state.devEui, downlink);
       if (!down.ok) return fail(down.reason);
-      if (!this.publisher) throw new Error('no ChirpStack connection to send downlinks on');
+      if (!this.publisher) throw new IngestError('INGEST_ERR_INTEGRATION', 'no ChirpStack connection to send downlinks on');
       await this.publisher(`application/${state.applicationId}/device/${state.devEui}/command/down`, Buffer.from(JSON.stringify(down.value satisfies DownlinkCommand)));
       this.counts.downlinks++;
       this.d.logger.info({ event: 'lorawan_downlink', deviceId: device.id, cmdId: cmd.cmdId, fPort: down.value.fPort, confirmed: down.value.confirmed }, 'command queued in ChirpStack as a downlink');

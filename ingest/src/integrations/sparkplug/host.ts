@@ -10,13 +10,13 @@
  * and publishes its own STATE (retained; the offline one is its MQTT will), Sparkplug 3.0
  * "Sparkplug Host Application Session Establishment".
  */
-import type { DeviceRecord, DeviceRegistry } from '@tsunagaru/broker';
+import type { DeviceRecord, DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import { parseSparkplugStateTopic, parseSparkplugTopic, type SparkplugTopic } from '@tsunagaru/broker';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { MessageSink } from '../../mqtt-subscriber.js';
+import type { MessageSink } from '../../intake/sink.js';
 import { contractProblem, DeviceIndex, journalContract, SerialQueue, type ContractOut, type IntegrationOutput } from '../shared.js';
-import type { IntegrationStateStore } from '../state-store.js';
+import type { IntegrationStateStore } from '../../storage/duckdb/integration-state-store.js';
 import { bdSeqOf, EdgeNodeSession, NODE_HISTORY, type NodeRecord } from './edge-node.js';
 import type { SparkplugMapping } from './mapping.js';
 import { decodePayload, rebirthRequest, type Payload } from './payload.js';

@@ -40,7 +40,7 @@ export class DuckDbDatabase {
    * Close the fork before the database.
    */
   async fork(): Promise<DuckDbDatabase> {
-    if (this.closed) throw new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', false);
+    if (this.closed) throw new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', { canRetry: false });
     return new DuckDbDatabase(this.instance, await this.instance.connect(), this.path, false);
   }
 
@@ -60,7 +60,7 @@ export class DuckDbDatabase {
     } catch (err) {
       const message = (err as Error).message;
       const hint = /lock/i.test(message) ? ' (another Tsunagaru ingest may be using this DATA_DIR; stop it or choose another DATA_DIR)' : '';
-      throw new IngestError('INGEST_ERR_STORAGE', `cannot open the embedded store at ${path}: ${message}${hint}`, false, { cause: err });
+      throw new IngestError('INGEST_ERR_STORAGE', `cannot open the embedded store at ${path}: ${message}${hint}`, { canRetry: false, cause: err });
     }
     const db = new DuckDbDatabase(instance, await instance.connect(), path);
     for (const ddl of SCHEMA_DDL) await db.run(ddl);
@@ -68,7 +68,7 @@ export class DuckDbDatabase {
   }
 
   private enqueue<T>(op: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', false));
+    if (this.closed) return Promise.reject(new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', { canRetry: false }));
     const next = this.tail.then(op, op);
     this.tail = next.catch(() => undefined);
     return next;
@@ -121,7 +121,7 @@ export class DuckDbDatabase {
 
   /** A connection of its own (read-pool.ts keeps a few); close it with closeReader, or close() does. */
   async openReader(): Promise<DuckDBConnection> {
-    if (this.closed) throw new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', false);
+    if (this.closed) throw new IngestError('INGEST_ERR_STORAGE', 'the embedded store is closed', { canRetry: false });
     const reader = await this.instance.connect();
     this.readers.add(reader);
     return reader;

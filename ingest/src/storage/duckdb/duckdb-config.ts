@@ -1,5 +1,6 @@
 /**
- * DuckDB's resource bounds, from the environment, checked once at start (zod; errors name the variable):
+ * DuckDB's resource bounds, from the environment (part of the ingest's environment schema, config.ts),
+ * checked once at start; errors name the variable:
  * - DUCKDB_MEMORY_LIMIT (default `1GB`): DuckDB's `memory_limit`. Past it, sorts and aggregates spill to
  *   `<store>.tmp` on disk instead of growing the process (concurrent full exports reached 4.6 GB without it).
  * - DUCKDB_THREADS (default: cores − 1, at least 1): DuckDB's worker threads, leaving a core to the event
@@ -9,8 +10,9 @@
  *   read that runs longer (answered 503).
  */
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
-import { configError } from '../../errors.js';
+import { envVar } from '@tsunagaru/firmware-contracts';
+import type { z } from 'zod';
+import { parseIngestEnv } from '../../env.js';
 
 export interface DuckDbSettings {
   memoryLimit: string;
@@ -26,25 +28,24 @@ export const DEFAULT_DUCKDB_SETTINGS: Readonly<DuckDbSettings> = Object.freeze({
   apiReadTimeoutMs: 30_000,
 });
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) => envVar.int({ min, max }).optional();
 
-const schema = z.object({
-  DUCKDB_MEMORY_LIMIT: z
-    .string()
-    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must be a size such as 512MB or 2GB')
-    .default(DEFAULT_DUCKDB_SETTINGS.memoryLimit),
-  DUCKDB_THREADS: int(1, 256).default(DEFAULT_DUCKDB_SETTINGS.threads),
-  API_READERS: int(1, 32).default(DEFAULT_DUCKDB_SETTINGS.apiReaders),
-  API_READ_TIMEOUT_MS: int(100, 3_600_000).default(DEFAULT_DUCKDB_SETTINGS.apiReadTimeoutMs),
-});
+/** DuckDB's variables, as the ingest's environment schema holds them (config.ts). */
+export const duckDbEnv = {
+  DUCKDB_MEMORY_LIMIT: envVar.pattern(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must be a size such as 512MB or 2GB').optional(),
+  DUCKDB_THREADS: int(1, 256),
+  API_READERS: int(1, 32),
+  API_READ_TIMEOUT_MS: int(100, 3_600_000),
+};
 
+export type DuckDbEnv = z.output<z.ZodObject<typeof duckDbEnv>>;
+
+export function duckDbSettingsFrom(v: Partial<DuckDbEnv>): DuckDbSettings {
+  const d = DEFAULT_DUCKDB_SETTINGS;
+  return { memoryLimit: v.DUCKDB_MEMORY_LIMIT ?? d.memoryLimit, threads: v.DUCKDB_THREADS ?? d.threads, apiReaders: v.API_READERS ?? d.apiReaders, apiReadTimeoutMs: v.API_READ_TIMEOUT_MS ?? d.apiReadTimeoutMs };
+}
+
+/** DuckDB's settings alone, from an environment (tests); `npm run ingest` reads them with the rest (config.ts). */
 export function loadDuckDbSettings(env: NodeJS.ProcessEnv = process.env): DuckDbSettings {
-  const present = Object.fromEntries(Object.keys(schema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
-  const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw configError(String(issue.path[0]), `${issue.message}, got "${String(present[String(issue.path[0])])}"`);
-  }
-  const v = parsed.data;
-  return { memoryLimit: v.DUCKDB_MEMORY_LIMIT, threads: v.DUCKDB_THREADS, apiReaders: v.API_READERS, apiReadTimeoutMs: v.API_READ_TIMEOUT_MS };
+  return duckDbSettingsFrom(parseIngestEnv(duckDbEnv, env));
 }

@@ -135,7 +135,7 @@ export class DuckDbWriter implements StorageWriter {
       return await this.db.transaction((tx) => this.writeBatch(tx, messages));
     } catch (err) {
       if (err instanceof IngestError) throw err;
-      throw new IngestError('INGEST_ERR_STORAGE', `embedded store write failed: ${(err as Error).message}`, true, { cause: err });
+      throw new IngestError('INGEST_ERR_STORAGE', `embedded store write failed: ${(err as Error).message}`, { cause: err });
     }
   }
 

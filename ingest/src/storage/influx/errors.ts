@@ -7,13 +7,13 @@ import { IngestError } from '../../errors.js';
  * 5xx, 429, and also 401/403/404, which are configuration problems, not the data's fault) is retried.
  */
 export function writeError(target: string, status: number | undefined, detail: string, cause?: unknown): IngestError {
-  const options = cause === undefined ? undefined : { cause };
+  const init = cause === undefined ? {} : { cause };
   if (status === 400 || status === 413) {
-    return new IngestError('INGEST_ERR_STORE_REJECTED', `${target} rejected the data (HTTP ${status}): ${detail.slice(0, 500)}`, false, options);
+    return new IngestError('INGEST_ERR_STORE_REJECTED', `${target} rejected the data (HTTP ${status}): ${detail.slice(0, 500)}`, init);
   }
   const what = status === undefined ? 'is unreachable' : `answered HTTP ${status}`;
   const hint = status === 401 || status === 403 ? ' (check INFLUX_TOKEN / INFLUX_USER / INFLUX_PASSWORD)' : status === 404 ? ' (check INFLUX_DB / INFLUX_BUCKET / INFLUX_ORG)' : '';
-  return new IngestError('INGEST_ERR_STORAGE', `${target} ${what}${hint}: ${detail.slice(0, 500)}`, true, options);
+  return new IngestError('INGEST_ERR_STORAGE', `${target} ${what}${hint}: ${detail.slice(0, 500)}`, init);
 }
 
 /** Splits lines into request bodies of at most `maxLines` lines and `maxBytes` bytes. */

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bsPowerSample, smartPoleSample, waterMeterSample, ringSegment } from '@tsunagaru/firmware-contracts';
+import { bsPowerSample, decodeField, READING_FIELDS, ringSegment, smartPoleSample, waterMeterSample } from '@tsunagaru/firmware-contracts';
 import type { StorableMessage } from '../types.js';
 import { messageLines, SeriesKeyCache } from './line-protocol.js';
-import { READING_FIELDS, decodeField } from './schema.js';
 
 const T0 = Date.UTC(2026, 10, 23);
 const msg = (m: Partial<StorableMessage> & Pick<StorableMessage, 'type' | 'payload'>): StorableMessage =>

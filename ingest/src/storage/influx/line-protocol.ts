@@ -1,7 +1,6 @@
 /** InfluxDB line protocol for our schema (schema.ts): one line per point, timestamps in ms. */
-import type { RingNodeSample } from '@tsunagaru/firmware-contracts';
+import { ATTRIBUTE_TAGS, EVENT_MEASUREMENT, TAG_VALUE_PATTERN, TELEMETRY_MEASUREMENTS, type FieldSpec, type RingNodeSample } from '@tsunagaru/firmware-contracts';
 import type { StorableMessage } from '../types.js';
-import { ATTRIBUTE_TAGS, EVENT_MEASUREMENT, TAG_VALUE_PATTERN, TELEMETRY_MEASUREMENTS, type FieldSpec } from './schema.js';
 
 /** Looks up the registry attributes of a device (for the bounded attribute tags). */
 export type DeviceAttributes = (deviceId: string) => Readonly<Record<string, unknown>> | undefined;

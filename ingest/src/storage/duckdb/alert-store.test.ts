@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DuckDbDatabase } from './database.js';
+import { DuckDbAlertStore } from './alert-store.js';
+import type { Alert } from '../../alerts/types.js';
+
+const T0 = Date.UTC(2026, 10, 24, 3, 0, 0);
+
+function alert(i: number, over: Partial<Alert> = {}): Alert {
+  const odd = i % 2 === 1;
+  return {
+    id: `a-${String(i).padStart(4, '0')}`, deviceId: `bs-${i}`, rule: 'mains-lost', object: odd ? `seg-${i}` : null, deviceType: odd ? 'bs-power' : null,
+    group: 'field', severity: 'major', state: odd ? 'cleared' : 'active', message: `mains lost at bs-${i}`, value: odd ? i / 4 : null,
+    detail: { i, nested: { ok: true } }, raisedAt: T0 + i, updatedAt: T0 + i + 1, clearedAt: odd ? T0 + i + 2 : null,
+    acknowledged: odd, ackedAt: odd ? T0 + i + 3 : null, ackedBy: odd ? 'ops-1' : null, comments: odd ? [{ at: T0, by: 'ops-1', text: '現地確認中' }] : [],
+    shelved: odd ? { mode: 'timed', until: T0 + 60_000, at: T0, by: 'ops-1' } : null, chattering: odd, transitions: i, flooded: !odd,
+    observedAt: odd ? T0 - 9_000_000 + i : null, causeId: odd ? `a-${i - 1}` : null, symptoms: odd ? 0 : i, announced: odd,
+    ...over,
+  };
+}
+
+describe('DuckDbAlertStore.save', () => {
+  let db: DuckDbDatabase | undefined;
+  afterEach(async () => db?.close());
+
+  it.each([1, 2, 200, 450])('stores %i alerts with every field as given, and replaces them on the next save', async (count) => {
+    db = await DuckDbDatabase.open(':memory:');
+    const store = await DuckDbAlertStore.open(db);
+    const alerts = Array.from({ length: count }, (_, i) => alert(i));
+    await store.save(alerts);
+    const all = async () => (await store.list({ state: 'all', limit: 1000 })).sort((a, b) => a.id.localeCompare(b.id));
+    expect(await all()).toEqual(alerts);
+    const changed = alerts.map((a) => ({ ...a, state: 'cleared' as const, transitions: a.transitions + 1 }));
+    await store.save(changed);
+    expect(await all()).toEqual(changed);
+  });
+
+  it('keeps the last of two changes to one alert given in the same save', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const store = await DuckDbAlertStore.open(db);
+    await store.save([alert(0), alert(0, { severity: 'critical' }), alert(2)]);
+    expect((await store.get('a-0000'))?.severity).toBe('critical');
+    expect((await store.list({ state: 'all', limit: 10 })).length).toBe(2);
+  });
+});

@@ -1,0 +1,169 @@
+import { toNumber, type DuckDbDatabase, type Params, type Row } from './database.js';
+import type { AlertQuery, AlertStore, WebhookDeadLetter } from '../../alerts/store.js';
+import type { Alert } from '../../alerts/types.js';
+
+/** The alert engine's tables, created idempotently at open (its own DDL, beside the store's schema.ts). */
+export const ALERT_DDL: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS alerts (id VARCHAR PRIMARY KEY, device_id VARCHAR NOT NULL, rule VARCHAR NOT NULL, object VARCHAR,
+     device_type VARCHAR, grp VARCHAR NOT NULL, severity VARCHAR NOT NULL, state VARCHAR NOT NULL, message VARCHAR NOT NULL,
+     value DOUBLE, detail JSON, raised_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, cleared_at TIMESTAMP,
+     acknowledged BOOLEAN NOT NULL, acked_at TIMESTAMP, acked_by VARCHAR, comments JSON, shelved JSON,
+     chattering BOOLEAN NOT NULL, transitions INTEGER NOT NULL, flooded BOOLEAN NOT NULL,
+     observed_at TIMESTAMP, cause_id VARCHAR, symptoms INTEGER, announced BOOLEAN)`,
+  // Stores made before alerts kept the device's observation time and their root cause.
+  `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS observed_at TIMESTAMP`,
+  `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS cause_id VARCHAR`,
+  `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS symptoms INTEGER`,
+  `ALTER TABLE alerts ADD COLUMN IF NOT EXISTS announced BOOLEAN`,
+  `CREATE TABLE IF NOT EXISTS alert_rule_state (scope VARCHAR PRIMARY KEY, state JSON NOT NULL)`,
+  `CREATE SEQUENCE IF NOT EXISTS webhook_dead_letter_ids START 1`,
+  `CREATE TABLE IF NOT EXISTS webhook_dead_letters (id BIGINT PRIMARY KEY DEFAULT nextval('webhook_dead_letter_ids'),
+     webhook VARCHAR NOT NULL, event JSON NOT NULL, attempts INTEGER NOT NULL, last_error VARCHAR NOT NULL, failed_at TIMESTAMP NOT NULL)`,
+];
+
+const COLUMNS = `id, device_id, rule, object, device_type, grp, severity, state, message, value, detail, epoch_ms(raised_at) AS raised_at,
+  epoch_ms(updated_at) AS updated_at, epoch_ms(cleared_at) AS cleared_at, acknowledged, epoch_ms(acked_at) AS acked_at, acked_by,
+  comments, shelved, chattering, transitions, flooded, epoch_ms(observed_at) AS observed_at, cause_id, symptoms, announced`;
+
+const json = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
+
+function toAlert(r: Row): Alert {
+  return {
+    id: String(r.id),
+    deviceId: String(r.device_id),
+    rule: String(r.rule),
+    object: (r.object as string | null) ?? null,
+    deviceType: (r.device_type as Alert['deviceType']) ?? null,
+    group: r.grp as Alert['group'],
+    severity: r.severity as Alert['severity'],
+    state: r.state as Alert['state'],
+    message: String(r.message),
+    value: toNumber(r.value),
+    detail: (json(r.detail) as Alert['detail'] | null) ?? {},
+    raisedAt: toNumber(r.raised_at)!,
+    updatedAt: toNumber(r.updated_at)!,
+    clearedAt: toNumber(r.cleared_at),
+    acknowledged: r.acknowledged === true,
+    ackedAt: toNumber(r.acked_at),
+    ackedBy: (r.acked_by as string | null) ?? null,
+    comments: (json(r.comments) as Alert['comments'] | null) ?? [],
+    shelved: (json(r.shelved) as Alert['shelved']) ?? null,
+    chattering: r.chattering === true,
+    transitions: toNumber(r.transitions) ?? 1,
+    flooded: r.flooded === true,
+    observedAt: toNumber(r.observed_at),
+    causeId: (r.cause_id as string | null) ?? null,
+    symptoms: toNumber(r.symptoms) ?? 0,
+    announced: typeof r.announced === 'boolean' ? r.announced : r.flooded !== true,
+  };
+}
+
+export class DuckDbAlertStore implements AlertStore {
+  private constructor(private readonly db: DuckDbDatabase) {}
+
+  static async open(db: DuckDbDatabase): Promise<DuckDbAlertStore> {
+    for (const ddl of ALERT_DDL) await db.run(ddl);
+    return new DuckDbAlertStore(db);
+  }
+
+  async loadOpen(): Promise<Alert[]> {
+    return (await this.db.all(`SELECT ${COLUMNS} FROM alerts WHERE state = 'active' ORDER BY raised_at`)).map(toAlert);
+  }
+
+  /**
+   * One multi-row statement (atomic on its own) for up to SAVE_ROWS alerts, not a transaction of one
+   * statement per alert: each statement is a round trip through the event loop, and under a city-wide
+   * burst (the loop a few hundred ms behind) a save of 17 alerts took 5–10 s that way (bench city-scale p99).
+   */
+  async save(given: readonly Alert[]): Promise<void> {
+    // One row per id (the last given): a statement may not insert the same key twice.
+    const alerts = given.length > 1 ? [...new Map(given.map((a) => [a.id, a])).values()] : given;
+    if (alerts.length === 0) return;
+    if (alerts.length <= SAVE_ROWS) return this.db.run(saveStatement(alerts.length), alerts.flatMap(alertRow));
+    await this.db.transaction(async (tx) => {
+      for (let i = 0; i < alerts.length; i += SAVE_ROWS) {
+        const part = alerts.slice(i, i + SAVE_ROWS);
+        await tx.run(saveStatement(part.length), part.flatMap(alertRow));
+      }
+    });
+  }
+
+  async get(id: string): Promise<Alert | undefined> {
+    const [row] = await this.db.all(`SELECT ${COLUMNS} FROM alerts WHERE id = $1`, [id]);
+    return row ? toAlert(row) : undefined;
+  }
+
+  async list(q: AlertQuery): Promise<Alert[]> {
+    const rows = await this.db.all(
+      `SELECT ${COLUMNS} FROM alerts
+       WHERE ($1::VARCHAR = 'all' OR state = $1::VARCHAR) AND ($2::VARCHAR IS NULL OR severity = $2::VARCHAR)
+         AND ($3::VARCHAR IS NULL OR rule = $3::VARCHAR) AND ($4::VARCHAR IS NULL OR grp = $4::VARCHAR)
+         AND ($5::VARCHAR IS NULL OR device_id = $5::VARCHAR) AND ($6::BIGINT IS NULL OR raised_at < epoch_ms($6::BIGINT))
+       ORDER BY raised_at DESC, id LIMIT $7`,
+      [q.state, q.severity ?? null, q.rule ?? null, q.group ?? null, q.deviceId ?? null, q.raisedBefore ?? null, q.limit],
+    );
+    return rows.map(toAlert);
+  }
+
+  async loadRuleState(): Promise<Map<string, unknown>> {
+    const rows = await this.db.all(`SELECT scope, state FROM alert_rule_state`);
+    return new Map(rows.map((r) => [String(r.scope), json(r.state)]));
+  }
+
+  async saveRuleState(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+    if (entries.length === 0) return;
+    // Multi-row statements: one row per statement cost ~ms each, and a head-end bringing 100,000 new meters
+    // within one flush interval stalled the engine for minutes (npm run bench:meters).
+    const CHUNK = 500;
+    // Several transactions of a few thousand rows, not one: alert saves share this connection's queue, and
+    // one transaction for 130,000 meters held them for ~4 s (bench city-scale p99). A scope's state is one
+    // row, so a crash between transactions leaves every row whole (some from this flush, some older).
+    const PER_TRANSACTION = 5_000;
+    for (let t = 0; t < entries.length; t += PER_TRANSACTION) {
+      const part = entries.slice(t, t + PER_TRANSACTION);
+      await this.db.transaction(async (tx) => {
+        for (let i = 0; i < part.length; i += CHUNK) {
+          const chunk = part.slice(i, i + CHUNK);
+          await tx.run(`INSERT OR REPLACE INTO alert_rule_state VALUES ${valuesSql(chunk.length, RULE_STATE_COLUMNS)}`, chunk.flatMap(([scope, state]) => [scope, JSON.stringify(state)]));
+        }
+      });
+    }
+  }
+
+  async addWebhookDeadLetter(dl: Omit<WebhookDeadLetter, 'id'>): Promise<void> {
+    await this.db.run(`INSERT INTO webhook_dead_letters (webhook, event, attempts, last_error, failed_at) VALUES ($1, $2, $3, $4, epoch_ms($5::BIGINT))`, [
+      dl.webhook, JSON.stringify(dl.event), dl.attempts, dl.lastError.slice(0, 1024), dl.failedAt,
+    ]);
+  }
+
+  async listWebhookDeadLetters(limit: number): Promise<WebhookDeadLetter[]> {
+    const rows = await this.db.all(`SELECT id, webhook, event, attempts, last_error, epoch_ms(failed_at) AS failed_at FROM webhook_dead_letters ORDER BY id DESC LIMIT $1`, [limit]);
+    return rows.map((r) => ({ id: toNumber(r.id)!, webhook: String(r.webhook), event: json(r.event) as WebhookDeadLetter['event'], attempts: toNumber(r.attempts)!, lastError: String(r.last_error), failedAt: toNumber(r.failed_at)! }));
+  }
+}
+
+/** Alerts per INSERT statement (26 parameters each). */
+const SAVE_ROWS = 200;
+/** Columns in table order: a value as given, or epoch ms turned into a TIMESTAMP. */
+type Column = 'value' | 'ms';
+const ALERT_COLUMNS: readonly Column[] = ['value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'value', 'ms', 'ms', 'ms', 'value', 'ms', 'value', 'value', 'value', 'value', 'value', 'value', 'ms', 'value', 'value', 'value'];
+const RULE_STATE_COLUMNS: readonly Column[] = ['value', 'value'];
+
+/** `($1, $2), ($3, $4), …`: the VALUES of a multi-row statement, parameters numbered row after row. */
+function valuesSql(rows: number, columns: readonly Column[]): string {
+  const n = columns.length;
+  const row = (r: number) => `(${columns.map((kind, c) => (kind === 'ms' ? `epoch_ms($${r * n + c + 1}::BIGINT)` : `$${r * n + c + 1}`)).join(', ')})`;
+  return Array.from({ length: rows }, (_, r) => row(r)).join(', ');
+}
+
+function saveStatement(rows: number): string {
+  return `INSERT OR REPLACE INTO alerts VALUES ${valuesSql(rows, ALERT_COLUMNS)}`;
+}
+
+function alertRow(a: Alert): Params {
+  return [
+    a.id, a.deviceId, a.rule, a.object, a.deviceType, a.group, a.severity, a.state, a.message, a.value, JSON.stringify(a.detail),
+    a.raisedAt, a.updatedAt, a.clearedAt, a.acknowledged, a.ackedAt, a.ackedBy, JSON.stringify(a.comments),
+    a.shelved ? JSON.stringify(a.shelved) : null, a.chattering, a.transitions, a.flooded, a.observedAt, a.causeId, a.symptoms, a.announced,
+  ];
+}
