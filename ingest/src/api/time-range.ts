@@ -24,3 +24,16 @@ export function parseRange(query: { from?: number | string; to?: number | string
   if (from > to) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'from: must not be after to');
   return { from, to };
 }
+
+/** The calendar the water bureau counts in (local days and months, formatted as YYYY-MM-DD). */
+export const CALENDAR_FROM_MS = 0; // 1970-01-01
+export const CALENDAR_TO_MS = Date.UTC(9000, 0, 1);
+
+/**
+ * A time checked to lie in that calendar: local days and months are named by their date, and an ISO date
+ * has four digits of year, so a time outside 1970-01-01 … 9000-01-01 is a 400 naming the parameter.
+ */
+export function calendarTime(name: string, t: number): number {
+  if (t < CALENDAR_FROM_MS || t > CALENDAR_TO_MS) throw new IngestError('INGEST_ERR_BAD_REQUEST', `${name}: must be between 1970-01-01 and 9000-01-01, got ${Number.isNaN(new Date(t).getTime()) ? t : new Date(t).toISOString()}`);
+  return t;
+}

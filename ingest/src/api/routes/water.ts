@@ -14,11 +14,11 @@ import { dmaBalances, dmaNights, meterUsage, monthlyReads } from '../../water/in
 import type { ApiDeps } from '../deps.js';
 import { canSeeDeviceType, READ_ROLES, roleOf } from '../roles.js';
 import { deviceIdParam, ref, timeParam } from '../schemas.js';
-import { parseRange, parseTime } from '../time-range.js';
+import { calendarTime, CALENDAR_FROM_MS, parseRange, parseTime } from '../time-range.js';
 import { balanceSchema, nightSchema, readSchema, usageSchema } from './water-schemas.js';
 
 const DAY = 86_400_000;
-const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+const MONTH = /^(19[7-9]\d|[2-8]\d{3})-(0[1-9]|1[0-2])$/; // 1970-01 … 8999-12, as calendarTime
 const range = (what: string) => ({
   type: 'object', additionalProperties: false,
   properties: { from: timeParam(`start (inclusive); default: ${what} before \`to\``), to: timeParam('end (exclusive); default: now') },
@@ -49,6 +49,8 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
     },
     async (request) => {
       const { from, to } = parseRange(request.query, now());
+      calendarTime('to', to);
+      calendarTime('from', from);
       const balances = await dmaBalances(db, meters(request), [from, to], balanceSettings(water()));
       const dmas = [...balances.values()].map((b) => b[0]!);
       return { from, to, count: dmas.length, dmas };
@@ -74,8 +76,8 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
       },
     },
     async (request) => {
-      const to = parseTime('to', request.query.to) ?? now();
-      const from = parseTime('from', request.query.from) ?? to - 30 * DAY;
+      const to = calendarTime('to', parseTime('to', request.query.to) ?? now());
+      const from = calendarTime('from', parseTime('from', request.query.from) ?? Math.max(to - 30 * DAY, CALENDAR_FROM_MS));
       if (from > to) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'from: must not be after to');
       if (to - from > 400 * DAY) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'to: at most 400 days from `from` (ask for a shorter range)');
       const ms = meters(request, request.params.dma);
@@ -111,8 +113,8 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
       if (!device || device.type !== 'water-meter' || !canSeeDeviceType(roleOf(request), 'water-meter')) throw new IngestError('INGEST_ERR_NOT_FOUND', `no water meter "${request.params.id}"`);
       const interval = request.query.interval ?? 'day';
       const c = clock();
-      const to = parseTime('to', request.query.to) ?? now();
-      const from = parseTime('from', request.query.from) ?? (interval === 'day' ? to - 31 * DAY : monthStart(localDate(to, c).slice(0, 7), c, -11));
+      const to = calendarTime('to', parseTime('to', request.query.to) ?? now());
+      const from = calendarTime('from', parseTime('from', request.query.from) ?? Math.max(interval === 'day' ? to - 31 * DAY : monthStart(localDate(to, c).slice(0, 7), c, -11), CALENDAR_FROM_MS));
       if (from > to) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'from: must not be after to');
       if (to - from > (interval === 'day' ? 400 : 3700) * DAY) throw new IngestError('INGEST_ERR_BAD_REQUEST', `to: at most ${interval === 'day' ? '400 days' : '10 years'} from \`from\``);
       const buckets = await meterUsage(db, device.id, interval, from, to, c, balanceSettings(water()));
