@@ -112,7 +112,6 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // store's backlog.
   durable.start({ pipeline, ...(alertsOn ? { onAccepted: (a: Accepted) => alerting.engine.onAccepted(a) } : {}) });
   const sink = durable.sink;
-  deps.embedded?.attach(durable.journal);
   // Converted ChirpStack and Sparkplug messages enter through the same intake sink (journal, then the dispatcher).
   const integrations: Integrations | undefined = config.integrations?.chirpstack || config.integrations?.sparkplug
     ? await startIntegrations({
@@ -124,8 +123,12 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
         knownCommand: async (id: string, cmdId: string): Promise<boolean> => (await commands.get(id, cmdId)) !== undefined,
         logger,
         clock,
+        ...(deps.embedded ? { embedded: true } : {}),
       })
     : undefined;
+  // Attached once the integrations are up: what our broker receives on their topics meanwhile waits,
+  // its PUBACK held, rather than reaching the journal unconverted.
+  deps.embedded?.attach(durable.journal, integrations?.route);
   const subscriber = startSubscriber({
     url: config.mqttUrl,
     username: config.mqttUsername,

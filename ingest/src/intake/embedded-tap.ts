@@ -4,15 +4,31 @@
  * appends the message to the journal and resolves after the group commit. So a device's PUBACK means
  * "fsync'd in the ingest's journal", concurrent devices share one fsync, and a full journal holds the
  * devices' PUBACKs (aedes then reads no more from their sockets) instead of dropping anything.
+ *
+ * The same rule holds for integration traffic on our broker (issue 20): ChirpStack's events and a
+ * Sparkplug edge node's messages are converted by their integration and the contract messages journalled
+ * before the PUBACK (`route`). Without it aedes would acknowledge them at once and hand them to the
+ * integration's in-memory session afterwards: a crash in between lost an uplink ChirpStack believed delivered.
  */
 import { IngestError } from '../errors.js';
 import { intakeSink, type IntakeSink, type MessageSink } from './sink.js';
 
+/**
+ * Which sink takes a message that is not contract traffic: an integration's converter (it journals the
+ * contract messages it makes, and resolves `durable` on their fsync), or `acknowledgeAtOnce` for the
+ * ingest's own integration traffic (downlinks, NCMD/DCMD, STATE). Undefined: the journal (where a topic
+ * outside the contract becomes a dead letter with the reason).
+ */
+export type IntakeRoute = (topic: string) => MessageSink | undefined;
+
 export interface EmbeddedTap {
   /** Give this to createBroker({ beforePuback }). */
   beforePuback(topic: string, payload: Buffer): Promise<void>;
-  /** The ingest attaches its journal once open; until then device messages wait (commands never do). */
-  attach(journal: MessageSink): void;
+  /**
+   * The ingest attaches its journal (and the integrations' routes) once open; until then device and
+   * integration messages wait (commands never do).
+   */
+  attach(journal: MessageSink, route?: IntakeRoute): void;
   /** Stops taking messages (publishes are refused without PUBACK; devices resend later). */
   detach(): void;
   /** Messages handed to the journal through the tap since start. */
@@ -23,6 +39,7 @@ export interface EmbeddedTap {
 
 export function createEmbeddedTap(clock: () => number = Date.now): EmbeddedTap {
   let journal: MessageSink | undefined;
+  let route: IntakeRoute | undefined;
   let detached = false;
   let waiters: Array<() => void> = [];
   let n = 0;
@@ -31,7 +48,9 @@ export function createEmbeddedTap(clock: () => number = Date.now): EmbeddedTap {
     async enqueue(topic, payload, receivedAt) {
       while (!journal && !detached) await new Promise<void>((r) => waiters.push(r));
       if (detached || !journal) throw new IngestError('INGEST_ERR_STOPPING', 'the ingest is stopping; publish again later');
-      const queued = await journal.enqueue(topic, payload, receivedAt);
+      // Contract topics never go to a route: the check is one prefix comparison per device message.
+      const sink = topic.startsWith('tsunagaru/') ? journal : (route?.(topic) ?? journal);
+      const queued = await sink.enqueue(topic, payload, receivedAt);
       n++;
       return queued;
     },
@@ -50,14 +69,16 @@ export function createEmbeddedTap(clock: () => number = Date.now): EmbeddedTap {
       const { durable } = await sink.enqueue(topic, payload, clock());
       await durable;
     },
-    attach(j) {
+    attach(j, r) {
       journal = j;
+      route = r;
       detached = false;
       wake();
     },
     detach() {
       detached = true;
       journal = undefined;
+      route = undefined;
       wake();
     },
     count: () => n,

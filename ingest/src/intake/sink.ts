@@ -15,6 +15,9 @@ export interface IntakeSink extends MessageSink {
 
 const NOTHING_TO_WAIT_FOR = Promise.resolve();
 
+/** A sink that keeps nothing and lets the PUBACK go at once: for the ingest's own outgoing traffic. */
+export const acknowledgeAtOnce: MessageSink = { enqueue: () => Promise.resolve({ durable: NOTHING_TO_WAIT_FOR }) };
+
 /**
  * The journal as the ways in see it. contracts-v1 "Topics": `cmd` is cloud → device traffic, and the
  * ingest sees its own commands (its subscription to `tsunagaru/v1/#` on an external broker; the embedded

@@ -4,10 +4,12 @@
  * it receives into contract v1 messages and hands them to the intake sink: the same durable path, validation
  * and storage as a device speaking the contract. See docs/integrations.md.
  */
+import { parseChirpStackCommandTopic, parseChirpStackEventTopic, parseSparkplugStateTopic, parseSparkplugTopic } from '@tsunagaru/broker';
 import { parseTopic, type Command, type DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
 import { startSubscriber, type IngestSubscriber } from '../intake/mqtt-subscriber.js';
-import type { MessageSink } from '../intake/sink.js';
+import { acknowledgeAtOnce, type MessageSink } from '../intake/sink.js';
+import type { IntakeRoute } from '../intake/embedded-tap.js';
 import type { DuckDbDatabase } from '../storage/duckdb/database.js';
 import { DuckDbOperationsStore } from '../storage/duckdb/operations.js';
 import { ChirpStackAdapter, type ChirpStackStats, type LoraDeviceView } from './chirpstack/adapter.js';
@@ -37,6 +39,12 @@ export interface IntegrationsDeps {
   knownCommand: (deviceId: string, cmdId: string) => Promise<boolean>;
   logger: Logger;
   clock: () => number;
+  /**
+   * Embedded mode (`npm start`): our broker hands every PUBLISH to the ingest before its PUBACK
+   * (intake/embedded-tap.ts). An integration on our broker then takes its traffic through `route`, so the
+   * PUBACK to ChirpStack or the edge node waits for the journal, and subscribes to none of it.
+   */
+  embedded?: boolean;
 }
 
 export interface IntegrationsStatus {
@@ -51,6 +59,12 @@ export interface Integrations {
    */
   sendCommand(topic: string, payload: Buffer): Promise<void> | undefined;
   lorawanDevice(deviceId: string): LoraDeviceView | undefined;
+  /**
+   * Embedded mode: where a PUBLISH on an integration topic of our broker goes before its PUBACK (the
+   * ChirpStack adapter, the Sparkplug host, or nowhere for the ingest's own downlinks, commands and
+   * STATE); undefined for any other topic.
+   */
+  route: IntakeRoute;
   status(): IntegrationsStatus;
   /** Every configured integration is connected to its broker (health is degraded otherwise). */
   healthy(): boolean;
@@ -75,6 +89,8 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
   const state = await IntegrationStateStore.open(db);
   let chirpstack: { adapter: ChirpStackAdapter; subscriber: IngestSubscriber; url: string; topics: string[] } | undefined;
   let sparkplug: { host: SparkplugHost; subscriber: IngestSubscriber; url: string } | undefined;
+  /** Integrations whose broker is ours while the broker hands its messages over before the PUBACK. */
+  let tapped: { chirpstack?: ChirpStackAdapter; sparkplug?: SparkplugHost } = {};
 
   try {
     const cs = d.config.chirpstack;
@@ -82,7 +98,9 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
       const logger = d.logger.child({ integration: 'chirpstack' });
       const adapter = await ChirpStackAdapter.open({ registry: d.registry, mappings: cs.mappings, output, state, knownCommand: d.knownCommand, logger, clock: d.clock });
       const conn = connection(cs.mqtt, d.ingestMqtt, 'chirpstack');
-      const topics = cs.applicationIds.length > 0 ? cs.applicationIds.map((id) => `application/${id}/device/+/event/+`) : ['application/+/device/+/event/+'];
+      const viaTap = d.embedded === true && conn.url === d.ingestMqtt.url;
+      const topics = viaTap ? [] : cs.applicationIds.length > 0 ? cs.applicationIds.map((id) => `application/${id}/device/+/event/+`) : ['application/+/device/+/event/+'];
+      if (viaTap) tapped = { ...tapped, chirpstack: adapter };
       // A persistent session (clean: false, fixed client id) with PUBACKs after the journal's fsync:
       // what ChirpStack publishes at QoS 1 while the ingest is down waits in the broker.
       const subscriber = startSubscriber({
@@ -100,14 +118,17 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
         await subscriber.client.publishAsync(topic, payload, { qos: 1, retain: false });
       });
       chirpstack = { adapter, subscriber, url: conn.url, topics };
-      logger.info({ event: 'chirpstack_started', url: conn.url, topics, mappings: [...cs.mappings.keys()] }, `ChirpStack integration listening on ${conn.url}`);
+      logger.info({ event: 'chirpstack_started', url: conn.url, topics, beforePuback: viaTap, mappings: [...cs.mappings.keys()] }, `ChirpStack integration listening on ${conn.url}`);
     }
     const sp = d.config.sparkplug;
     if (sp) {
       const logger = d.logger.child({ integration: 'sparkplug' });
       const host = await SparkplugHost.open({ registry: d.registry, mappings: sp.mappings, output, state, hostId: sp.hostId, reorderTimeoutMs: sp.reorderTimeoutMs, logger, clock: d.clock });
       const conn = connection(sp.mqtt, d.ingestMqtt, 'sparkplug');
-      const filters = sp.groups.length > 0 ? sp.groups.map((g) => `spBv1.0/${g}/#`) : ['spBv1.0/+/#'];
+      const viaTap = d.embedded === true && conn.url === d.ingestMqtt.url;
+      // Through the tap the host still subscribes to its own STATE (a retained stale will after a restart).
+      const filters = viaTap ? [] : sp.groups.length > 0 ? sp.groups.map((g) => `spBv1.0/${g}/#`) : ['spBv1.0/+/#'];
+      if (viaTap) tapped = { ...tapped, sparkplug: host };
       // Sparkplug 3.0: a host application connects with Clean Session and its STATE death as the will;
       // edge nodes resend what the host missed through a rebirth, not through a broker session.
       const subscriber = startSubscriber({
@@ -123,7 +144,7 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
       });
       host.attach(subscriber.client, filters);
       sparkplug = { host, subscriber, url: conn.url };
-      logger.info({ event: 'sparkplug_started', url: conn.url, filters, hostId: sp.hostId, mappings: [...sp.mappings.keys()] }, `Sparkplug host ${sp.hostId} listening on ${conn.url}`);
+      logger.info({ event: 'sparkplug_started', url: conn.url, filters, beforePuback: viaTap, hostId: sp.hostId, mappings: [...sp.mappings.keys()] }, `Sparkplug host ${sp.hostId} listening on ${conn.url}`);
     }
   } catch (err) {
     await chirpstack?.subscriber.close();
@@ -139,9 +160,11 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
       if (!t.ok || t.topic.channel !== 'cmd') return undefined;
       const device = d.registry.getDevice(t.topic.deviceId);
       if (!device) return undefined;
-      return chirpstack.adapter.sendCommand(device, JSON.parse(payload.toString('utf8')) as Command, d.clock());
+      const cmd = JSON.parse(payload.toString('utf8')) as Command;
+      return chirpstack.adapter.sendCommand(device, cmd, d.clock());
     },
     lorawanDevice: (id) => chirpstack?.adapter.view(id),
+    route: (topic) => routeOnOurBroker(topic, tapped, d.config),
     healthy: () => (!chirpstack || chirpstack.subscriber.isSubscribed()) && (!sparkplug || sparkplug.subscriber.isConnected()),
     status() {
       return {
@@ -161,4 +184,30 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
       await db.close();
     },
   };
+}
+
+/**
+ * Embedded mode: the sink for a PUBLISH on our broker before its PUBACK. Events of the applications and
+ * groups the ingest listens to go to their converter; the ingest's own downlinks, NCMD/DCMD and STATE are
+ * acknowledged at once (they are not data, and the converter's queue may be waiting for that very PUBACK:
+ * a command goes out from inside it). Anything else (an integration that is off, or listens elsewhere)
+ * goes to the journal, which dead-letters it with the reason.
+ */
+function routeOnOurBroker(topic: string, tapped: { chirpstack?: ChirpStackAdapter; sparkplug?: SparkplugHost }, config: IntegrationsConfig): MessageSink | undefined {
+  if (topic.startsWith('application/')) {
+    if (!tapped.chirpstack) return undefined;
+    if (parseChirpStackCommandTopic(topic)) return acknowledgeAtOnce;
+    const ev = parseChirpStackEventTopic(topic);
+    const apps = config.chirpstack?.applicationIds ?? [];
+    return ev && (apps.length === 0 || apps.includes(ev.applicationId)) ? tapped.chirpstack : undefined;
+  }
+  if (topic.startsWith('spBv1.0/')) {
+    if (!tapped.sparkplug) return undefined;
+    if (parseSparkplugStateTopic(topic) !== undefined) return acknowledgeAtOnce;
+    const t = parseSparkplugTopic(topic);
+    if (t && (t.verb === 'NCMD' || t.verb === 'DCMD')) return acknowledgeAtOnce;
+    const groups = config.sparkplug?.groups ?? [];
+    return t && (groups.length === 0 || groups.includes(t.groupId)) ? tapped.sparkplug : undefined;
+  }
+  return undefined;
 }
