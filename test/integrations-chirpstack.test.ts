@@ -189,6 +189,25 @@ describe.skipIf(!mosquittoAvailable())('ChirpStack integration (issue 20)', () =
       expect(lora.body.sessions).toEqual([{ boot: 0, joinedAt: Date.parse('2026-07-18T09:33:28.823Z'), fcntBase: 0 }]);
       const denials = s.logs.filter((l) => l.event === 'mqtt_denied' && l.reason === 'publish_denied');
       expect(denials.length).toBeGreaterThan(0);
+
+      // The status reaches where operators look: the device's latest battery (the status is newer than the
+      // uplink's 90 %) and its link margin, marked as the network server's, not a reading.
+      const statusAt = Date.parse('2026-07-18T09:35:06.927Z');
+      const device = await s.api.get<{ latest: Record<string, { value: unknown; ts: number; source?: string }> }>(`/api/v1/devices/${meter.id}`);
+      expect(device.body.latest.batteryPct).toEqual({ value: 88.3, ts: statusAt, source: 'lorawan-status' });
+      expect(device.body.latest.linkMarginDb).toEqual({ value: 10, ts: statusAt, source: 'lorawan-status' });
+      expect(device.body.latest.indexL).toEqual({ value: 12345, ts: Date.parse('2026-07-18T09:34:15.775Z') });
+      // A flat battery reported only by the network server raises the meter's low-battery alert.
+      const again = await connectAsync(s.brokerUrl, { username: created.body.mqtt.username, password: created.body.secret, clientId: created.body.mqtt.username, reconnectPeriod: 0 });
+      const flat = { ...JSON.parse(fixture('status')), time: '2026-07-18T10:35:06.927000000+00:00', batteryLevel: 4 };
+      await again.publishAsync(`application/${APP}/device/${meter.devEui}/event/status`, JSON.stringify(flat), { qos: 1 });
+      await again.endAsync();
+      const alert = await waitFor('the low-battery alert', async () => {
+        const r = await s.api.get<{ alerts: Array<{ type: string; deviceId: string; message: string }> }>(`/api/v1/alerts?deviceId=${meter.id}&type=water-low-battery`);
+        return r.body.alerts[0];
+      });
+      expect(alert.message).toMatch(/meter battery 4 %/);
+      expect((await s.api.get<{ latest: Record<string, { value: unknown }> }>(`/api/v1/devices/${meter.id}`)).body.latest.batteryPct?.value).toBe(4);
     });
   });
 });

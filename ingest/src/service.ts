@@ -121,6 +121,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
         registry: deps.registry,
         ingestMqtt: { url: config.mqttUrl, username: config.mqttUsername, password: deps.mqttPassword, ca: config.mqttTlsCa },
         knownCommand: async (id: string, cmdId: string): Promise<boolean> => (await commands.get(id, cmdId)) !== undefined,
+        ...(alertsOn ? { onBattery: (id: string, pct: number) => void alerting.engine.onMeterBattery(id, pct) } : {}),
         logger,
         clock,
         ...(deps.embedded ? { embedded: true } : {}),

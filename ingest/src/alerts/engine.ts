@@ -10,7 +10,7 @@ import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';
 import { createCorrelation } from './correlation.js';
 import { forgetFutureState } from './rules/future-state.js';
 import { evaluateIngestDisk, type IngestRefusal } from './rules/ingest-disk.js';
-import { evaluateWelfareSilence } from './rules/water.js';
+import { evaluateWelfareSilence, onWaterBattery } from './rules/water.js';
 import { judgeDmaNights } from './rules/dma-night.js';
 import { judgeUsage } from './rules/usage-rise.js';
 import type { WaterFigures } from '../water/watch.js';
@@ -180,6 +180,16 @@ export class AlertEngine {
       await this.commit(this.lifecycle.tick(now));
       // Not awaited: the rules go on while it is written (see flush).
       if (now - this.lastFlush >= FLUSH_EVERY_MS) this.flush(now).catch((err: unknown) => this.deps.logger?.error({ err, event: 'alert_state_save_failed' }, 'saving the rules\' state failed; it is saved again at the next flush'));
+    });
+  }
+
+  /**
+   * A water meter's battery reported outside its readings: a LoRaWAN network server's DevStatusAns
+   * (ChirpStack `status`, integrations/chirpstack). The low-battery rule judges it as it judges a sample's.
+   */
+  onMeterBattery(deviceId: string, batteryPct: number): Promise<void> {
+    return this.enqueue(async () => {
+      await this.apply(this.deps.clock(), (rc) => onWaterBattery(rc, deviceId, batteryPct));
     });
   }
 

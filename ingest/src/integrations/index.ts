@@ -37,6 +37,8 @@ export interface IntegrationsDeps {
   /** The ingest's own broker connection settings: what an integration uses unless it names another broker. */
   ingestMqtt: { url: string; username: string; password: string; ca?: string | undefined };
   knownCommand: (deviceId: string, cmdId: string) => Promise<boolean>;
+  /** A LoRaWAN meter's battery from ChirpStack's status event: the alert rules' low battery. */
+  onBattery?: (deviceId: string, batteryPct: number) => void;
   logger: Logger;
   clock: () => number;
   /**
@@ -96,7 +98,7 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
     const cs = d.config.chirpstack;
     if (cs) {
       const logger = d.logger.child({ integration: 'chirpstack' });
-      const adapter = await ChirpStackAdapter.open({ registry: d.registry, mappings: cs.mappings, output, state, knownCommand: d.knownCommand, logger, clock: d.clock });
+      const adapter = await ChirpStackAdapter.open({ registry: d.registry, mappings: cs.mappings, output, state, knownCommand: d.knownCommand, ...(d.onBattery ? { onBattery: d.onBattery } : {}), logger, clock: d.clock });
       const conn = connection(cs.mqtt, d.ingestMqtt, 'chirpstack');
       const viaTap = d.embedded === true && conn.url === d.ingestMqtt.url;
       const topics = viaTap ? [] : cs.applicationIds.length > 0 ? cs.applicationIds.map((id) => `application/${id}/device/+/event/+`) : ['application/+/device/+/event/+'];

@@ -98,6 +98,19 @@ export function onWaterSamples(ctx: RuleContext, deviceId: string, samples: read
   evaluateMeter(ctx, deviceId, m, burstLph);
 }
 
+/**
+ * A battery level from outside the readings (a LoRaWAN meter's DevStatusAns through ChirpStack): many
+ * meters' codecs carry none, and a meter going flat must not go unnoticed. Judged once the meter has a
+ * history (its first sample starts it); the next sample that carries a battery replaces it.
+ */
+export function onWaterBattery(ctx: RuleContext, deviceId: string, batteryPct: number): void {
+  const m = ctx.state.get<MeterState>(scope(deviceId));
+  if (!m) return;
+  m.batteryPct = batteryPct;
+  ctx.state.set(scope(deviceId), m);
+  evaluateMeter(ctx, deviceId, m, burstLphOf(ctx, deviceId));
+}
+
 export function onWaterEvent(ctx: RuleContext, deviceId: string, type: string): void {
   const effect = EVENT_FLAGS[type];
   const m = ctx.state.get<MeterState>(scope(deviceId));

@@ -33,6 +33,22 @@ export function publicDevice(d: DeviceRecord, status: DeviceStatus | undefined) 
   };
 }
 
+type Latest = Record<string, { value: unknown; ts: number; source?: 'lorawan-status' }>;
+
+/**
+ * A LoRaWAN meter's battery and link margin as its network server last heard them (ChirpStack `status`,
+ * the answer to DevStatusReq): many meters' codecs carry no battery, and the margin is no reading at all,
+ * yet this is what a field engineer checks first. The battery shows the newer of the readings' value and
+ * the status's; the margin is `linkMarginDb` (dB above the demodulation floor at the network server).
+ */
+export function withLorawanStatus(latest: Latest, status: { batteryPct: number | null; externalPower: boolean; marginDb: number; at: number } | null): Latest {
+  if (!status) return latest;
+  const out: Latest = { ...latest, linkMarginDb: { value: status.marginDb, ts: status.at, source: 'lorawan-status' } };
+  if (status.batteryPct !== null && (latest.batteryPct === undefined || latest.batteryPct.ts < status.at)) out.batteryPct = { value: status.batteryPct, ts: status.at, source: 'lorawan-status' };
+  if (status.externalPower) out.externalPower = { value: true, ts: status.at, source: 'lorawan-status' };
+  return out;
+}
+
 /** A device outside the caller's role scope (roles.ts) is reported as not provisioned. */
 export function requireDevice(deps: ApiDeps, id: string, request: FastifyRequest): DeviceRecord {
   const device = deps.registry.getDevice(id);
@@ -124,7 +140,15 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
                   latest: {
                     type: 'object',
                     description: 'per reading: its latest value and when it was measured (epoch ms)',
-                    additionalProperties: { type: 'object', required: ['value', 'ts'], properties: { value: {}, ts: { type: 'integer' } } },
+                    additionalProperties: {
+                      type: 'object',
+                      required: ['value', 'ts'],
+                      properties: {
+                        value: {},
+                        ts: { type: 'integer' },
+                        source: { type: 'string', enum: ['lorawan-status'], description: "not a reading: the network server's DevStatusAns (ChirpStack status event), newer than the readings' value" },
+                      },
+                    },
                   },
                 },
               },
@@ -136,7 +160,7 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     async (request) => {
       const device = requireDevice(deps, request.params.id, request);
       const [status, latest] = await Promise.all([deps.operations.getStatus(device.id), deps.readings.latestReadings(device.id, device.type)]);
-      return { ...publicDevice(device, status), latest };
+      return { ...publicDevice(device, status), latest: withLorawanStatus(latest, deps.integrations?.lorawanDevice(device.id)?.status ?? null) };
     },
   );
 

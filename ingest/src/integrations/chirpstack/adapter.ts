@@ -34,6 +34,8 @@ export interface ChirpStackAdapterDeps {
   state: IntegrationStateStore;
   /** Whether the ingest issued this command (an ack for a downlink queued elsewhere is not ours to record). */
   knownCommand: (deviceId: string, cmdId: string) => Promise<boolean>;
+  /** A meter's battery from a status event, once saved: the low-battery rule (alerts/engine.ts onMeterBattery). */
+  onBattery?: (deviceId: string, batteryPct: number) => void;
   logger: Logger;
   clock: () => number;
 }
@@ -235,6 +237,7 @@ export class ChirpStackAdapter implements MessageSink {
     this.devices.set(ctx.device.id, next);
     this.counts.converted++;
     this.d.logger.info({ event: 'lorawan_status', deviceId: ctx.device.id, ...status }, 'LoRaWAN meter status (battery, margin)');
+    if (status.batteryPct !== null && ctx.device.type === 'water-meter') this.d.onBattery?.(ctx.device.id, status.batteryPct);
     return DONE;
   }
 
