@@ -29,6 +29,20 @@ function expectLedgerMatches(boots: LedgerBoot[], births: BirthTruth[]): void {
 
 const statusOf = async (api: ApiClient, id: string) => (await api.get<{ status: { online: boolean; boot: number } }>(`/api/v1/devices/${id}`)).body.status;
 
+/** The boot the host gave the edge node's session with this bdSeq, once it is born (the host's own view). */
+const hostBootOf = (s: IntegrationStack, edgeNodeId: string, bdSeq: number) =>
+  waitFor(`the host's boot for ${edgeNodeId} bdSeq ${bdSeq}`, () => {
+    const n = s.ingest.integrations?.status().sparkplug?.nodes.find((x) => x.edgeNodeId === edgeNodeId);
+    return n?.bdSeq === bdSeq && n.online ? n.boot! + 1 : undefined; // + 1: boot 0 is falsy
+  }, 30_000).then((b) => b - 1);
+
+/** Waits until the device's status is exactly this (online or not, in this boot). */
+const statusIsNow = (s: IntegrationStack, id: string, what: string, want: { online: boolean; boot: number }) =>
+  waitFor(what, async () => {
+    const st = await statusOf(s.api, id);
+    return st.online === want.online && st.boot === want.boot ? st : undefined;
+  }, 30_000);
+
 describe.skipIf(!mosquittoAvailable())('Sparkplug B host application (issue 20)', () => {
   describe('edge nodes on mosquitto', () => {
     let mosquitto: RunningMosquitto;
@@ -105,36 +119,78 @@ describe.skipIf(!mosquittoAvailable())('Sparkplug B host application (issue 20)'
       }
     });
 
-    it('marks a node offline on its NDEATH, and a stale NDEATH (bdSeq of an earlier session) never marks the reborn node offline', async () => {
+    it('marks a node offline on its NDEATH, and a stale NDEATH (bdSeq of an earlier session) never marks the reborn node offline', { timeout: 120_000 }, async () => {
+      // Every wait names the session it waits for (the host's boot for a bdSeq, the store's verdict on one
+      // death), never "online" or "offline" alone or a pause: under load the previous test's wills (its nodes
+      // end without DISCONNECT) are still on their way, and an unqualified wait was met by them.
       const conn = { url: mosquitto.url, username: 'edge', password: edgePassword, groupId: 'city', primaryHostId: 'tsunagaru' };
       const site = dcPlant({ ...conn, edgeNodeId: 'DC01', seed: 21, sampleSec: SAMPLE_SEC, bdSeq: 40 });
+      const bootOf = (bdSeq: number) => hostBootOf(s, 'DC01', bdSeq);
+      const statusIs = (what: string, want: { online: boolean; boot: number }) => statusIsNow(s, 'bs-minato-001', what, want);
       const t0 = Date.now() - 10 * SAMPLE_SEC * 1000;
       await site.start(t0);
       await site.step(t0 + SAMPLE_SEC * 1000);
-      const born = await waitFor('DC01 online', async () => {
-        const st = await statusOf(s.api, 'bs-minato-001');
-        return st.online ? st : undefined;
-      });
+      const born = await bootOf(40);
+      await statusIs('DC01 online in the boot of bdSeq 40', { online: true, boot: born });
       // Power cut: the broker delivers the will (bdSeq 40).
       site.node.crash();
-      await waitFor('DC01 offline after its will', async () => (await statusOf(s.api, 'bs-minato-001')).online === false);
+      await statusIs('DC01 offline in that boot after its will', { online: false, boot: born });
       // Back, a new MQTT session: bdSeq 41, a new boot.
       await site.start(t0 + 2 * SAMPLE_SEC * 1000);
-      const reborn = await waitFor('DC01 online again', async () => {
-        const st = await statusOf(s.api, 'bs-minato-001');
-        return st.online && st.boot > born.boot ? st : undefined;
-      });
+      const reborn = await bootOf(41);
+      expect(reborn).toBeGreaterThan(born);
+      await statusIs('DC01 online again in the boot of bdSeq 41', { online: true, boot: reborn });
       // The old session's death arrives late (bdSeq 40): recorded, but the node stays online.
+      const staleBefore = s.outcomes.filter((o) => o.kind === 'state' && o.deviceId === 'bs-minato-001' && o.stale).length;
       const late = await connectAsync(mosquitto.url, { username: 'edge', password: edgePassword, clientId: 'late-will' });
       await late.publishAsync('spBv1.0/city/NDEATH/DC01', Buffer.from(codec.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: 40 }] })), { qos: 1 });
       await late.endAsync();
-      await waitFor('the late death counted', () => (s.ingest.integrations?.status().sparkplug?.staleDeaths ?? 0) >= 1);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(await statusOf(s.api, 'bs-minato-001')).toMatchObject({ online: true, boot: reborn.boot });
+      // The store's verdict on that death: a stale one, which does not change the device's status.
+      await waitFor('the store\'s verdict on the late death', () => s.outcomes.filter((o) => o.kind === 'state' && o.deviceId === 'bs-minato-001' && o.stale).length > staleBefore, 30_000);
+      expect(s.ingest.integrations?.status().sparkplug?.staleDeaths).toBeGreaterThanOrEqual(1);
+      expect(await statusOf(s.api, 'bs-minato-001')).toMatchObject({ online: true, boot: reborn });
       // The current session's death does mark it offline.
       await site.node.stop(Date.now());
-      await waitFor('DC01 offline after its NDEATH', async () => (await statusOf(s.api, 'bs-minato-001')).online === false);
+      await statusIs('DC01 offline after its NDEATH', { online: false, boot: reborn });
       await site.node.close();
+    });
+
+    it('sends a command as DCMD (a device metric) or NCMD (a node metric) named in the mapping, acked when the edge node reports the written value', { timeout: 90_000 }, async () => {
+      const conn = { url: mosquitto.url, username: 'edge', password: edgePassword, groupId: 'city', primaryHostId: 'tsunagaru' };
+      const site = dcPlant({ ...conn, edgeNodeId: 'DC01', seed: 31, sampleSec: SAMPLE_SEC, bdSeq: 60 });
+      // An independent witness of what the host publishes: the raw NCMD/DCMD on the broker.
+      const watcher = await connectAsync(mosquitto.url, { username: 'edge', password: edgePassword, clientId: 'cmd-watcher' });
+      const seen: Array<{ topic: string; metrics: Array<{ name?: string | null; value: unknown }> }> = [];
+      watcher.on('message', (topic, p) => seen.push({ topic, metrics: (codec.decodePayload(p).metrics ?? []).map((m) => ({ name: m.name, value: m.value })) }));
+      await watcher.subscribeAsync(['spBv1.0/city/NCMD/DC01', 'spBv1.0/city/DCMD/DC01/+'], { qos: 0 });
+      try {
+        await site.start(Date.now() - 5 * SAMPLE_SEC * 1000);
+        const boot = await hostBootOf(s, 'DC01', 60);
+        await statusIsNow(s, 'bs-minato-001', 'DC01 online in the boot of bdSeq 60', { online: true, boot });
+        const commandOf = (cmdId: string, want: string) =>
+          waitFor(`command ${cmdId} ${want}`, async () => {
+            const r = await s.api.get<{ status: string; result: unknown; error: string | null }>(`/api/v1/devices/bs-minato-001/commands/${cmdId}`);
+            return r.body.status === want ? r.body : undefined;
+          }, 30_000);
+
+        const test = await s.api.post<{ cmdId: string }>('/api/v1/devices/bs-minato-001/commands', { name: 'generator_test' });
+        expect(test.status).toBe(201);
+        expect((await commandOf(test.body.cmdId, 'acked')).result).toEqual({ metric: 'Test/Start', device: 'Generator', value: true, confirmedBy: 'DDATA' });
+        expect(seen).toContainEqual({ topic: 'spBv1.0/city/DCMD/DC01/Generator', metrics: [{ name: 'Test/Start', value: true }] });
+        expect(site.node.writes).toContainEqual({ verb: 'DCMD', device: 'Generator', metric: 'Test/Start', value: true });
+
+        const interval = await s.api.post<{ cmdId: string }>('/api/v1/devices/bs-minato-001/commands', { name: 'set_sample_interval', args: { sec: 300 } });
+        expect((await commandOf(interval.body.cmdId, 'acked')).result).toEqual({ metric: 'Properties/Sample Interval', value: 300, confirmedBy: 'NDATA' });
+        expect(seen).toContainEqual({ topic: 'spBv1.0/city/NCMD/DC01', metrics: [{ name: 'Properties/Sample Interval', value: 300 }] });
+
+        // The profile writes nothing for ping: refused at once, with the reason, and nothing goes out.
+        const ping = await s.api.post<{ cmdId: string }>('/api/v1/devices/bs-minato-001/commands', { name: 'ping' });
+        expect((await commandOf(ping.body.cmdId, 'failed')).error).toMatch(/profile "dc-plant" has no metric to write for "ping"/);
+        expect(seen.filter((x) => !x.metrics.some((m) => m.name === 'Node Control/Rebirth'))).toHaveLength(2);
+      } finally {
+        await watcher.endAsync();
+        await site.node.close();
+      }
     });
 
     it('dead-letters an unprovisioned edge node and an undecodable payload, with the reason', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createBroker, MemoryDeviceRegistry, type ProvisionInput, type TsunagaruBroker } from '@tsunagaru/broker';
-import { loadIntegrationsConfig, startIngestService, type IngestService } from '@tsunagaru/ingest';
+import { loadIntegrationsConfig, startIngestService, type IngestService, type Outcome } from '@tsunagaru/ingest';
 import type { Logger } from 'pino';
 import { apiClient, type ApiClient } from './api-client.js';
 import { captureLogger } from './log-capture.js';
@@ -16,6 +16,8 @@ export interface IntegrationStack {
   /** Our broker's URL. */
   brokerUrl: string;
   logs: Array<Record<string, unknown>>;
+  /** What the store decided for each message, in order (the pipeline's onOutcome): a test waits for a verdict, not a pause. */
+  outcomes: Outcome[];
   close(): Promise<void>;
 }
 
@@ -33,11 +35,13 @@ export async function startIntegrationStack(env: NodeJS.ProcessEnv, devices: rea
   const broker = await createBroker({ registry, logger: logger.child({ service: 'broker' }) as Logger });
   const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
   const brokerUrl = `mqtt://127.0.0.1:${port}`;
+  const outcomes: Outcome[] = [];
   const ingest = await startIngestService({
     config: { dataDir: dir.path, httpHost: '127.0.0.1', httpPort: 0, mqttUrl: brokerUrl, mqttUsername: 'tsunagaru-ingest', adminToken: INTEGRATION_ADMIN_TOKEN, integrations: loadIntegrationsConfig(env) },
     mqttPassword: ingestPassword,
     registry,
     logger: logger.child({ service: 'ingest' }) as Logger,
+    onOutcome: (o) => void outcomes.push(o),
   });
   return {
     registry,
@@ -46,6 +50,7 @@ export async function startIntegrationStack(env: NodeJS.ProcessEnv, devices: rea
     api: apiClient(ingest.httpUrl, INTEGRATION_ADMIN_TOKEN),
     brokerUrl,
     logs: lines,
+    outcomes,
     async close() {
       await ingest.close();
       await broker.close();

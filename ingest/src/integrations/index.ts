@@ -56,8 +56,8 @@ export interface IntegrationsStatus {
 
 export interface Integrations {
   /**
-   * A contract command for a device reached through an integration: sent its way (a ChirpStack downlink),
-   * or answered with a failed ack; undefined when the device is not an integration's (publish it as usual).
+   * A contract command for a device reached through an integration: sent its way (a ChirpStack downlink,
+   * a Sparkplug NCMD/DCMD), or answered with a failed ack; undefined when the device is not an integration's (publish it as usual).
    */
   sendCommand(topic: string, payload: Buffer): Promise<void> | undefined;
   lorawanDevice(deviceId: string): LoraDeviceView | undefined;
@@ -157,13 +157,13 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
 
   return {
     sendCommand(topic, payload) {
-      if (!chirpstack) return undefined;
+      if (!chirpstack && !sparkplug) return undefined;
       const t = parseTopic(topic);
       if (!t.ok || t.topic.channel !== 'cmd') return undefined;
       const device = d.registry.getDevice(t.topic.deviceId);
       if (!device) return undefined;
       const cmd = JSON.parse(payload.toString('utf8')) as Command;
-      return chirpstack.adapter.sendCommand(device, cmd, d.clock());
+      return chirpstack?.adapter.sendCommand(device, cmd, d.clock()) ?? sparkplug?.host.sendCommand(device, cmd, d.clock());
     },
     lorawanDevice: (id) => chirpstack?.adapter.view(id),
     route: (topic) => routeOnOurBroker(topic, tapped, d.config),

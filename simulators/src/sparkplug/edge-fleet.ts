@@ -30,6 +30,10 @@ export const DC_PLANT_METRICS: readonly MetricDef[] = [
   { device: 'Battery', name: 'Temperature', type: 'Double' },
   { device: 'Generator', name: 'State', type: 'Int32' },
   { device: 'Generator', name: 'Fuel', type: 'Double' },
+  // Written by the host (DCMD, contract command generator_test); the generator's controller runs the test.
+  { device: 'Generator', name: 'Test/Start', type: 'Boolean' },
+  // Written by the host (NCMD, contract command set_sample_interval).
+  { device: '', name: 'Properties/Sample Interval', type: 'UInt32' },
 ];
 
 const GENERATOR_STATES = ['off', 'starting', 'running', 'fault'] as const;
@@ -80,6 +84,7 @@ export function pumpStation(o: NodeConnection & { seed: number; sampleSec: numbe
 /** A base station's DC plant (rectifiers, battery string, standby generator). */
 export function dcPlant(o: NodeConnection & { seed: number; sampleSec: number; power?: BsPowerOptions }): SimulatedSite {
   const node = new SparkplugEdgeNode({ ...o, metrics: DC_PLANT_METRICS });
+  node.set('', 'Properties/Sample Interval', o.sampleSec);
   const model = new BsPowerModel({ seed: deriveSeed(o.seed, o.edgeNodeId), sampleSec: o.sampleSec, generator: true, ...(o.power ?? {}) });
   const apply = (s: BsPowerSample) => {
     node.set('', 'Mains/Present', s.mains === 'on');

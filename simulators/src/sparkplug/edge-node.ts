@@ -8,7 +8,10 @@
  * - optionally waits for its primary host's STATE `online: true` before its births;
  * - NBIRTH (seq 0, bdSeq, `Node Control/Rebirth` = false without alias, every metric with name and alias),
  *   then a DBIRTH per device; NDATA/DDATA by exception with aliases only; seq +1 per message, 255 → 0;
- * - a rebirth request (NCMD `Node Control/Rebirth` = true) is answered with NBIRTH + DBIRTHs, same bdSeq.
+ * - a rebirth request (NCMD `Node Control/Rebirth` = true) is answered with NBIRTH + DBIRTHs, same bdSeq;
+ *   `Node Control/Reboot` likewise (the node restarts its application, its MQTT session stays);
+ * - a write (NCMD of a node metric, DCMD of a device metric, by name or alias) sets the metric and is
+ *   reported back by exception in the next NDATA/DDATA, at once, as a real edge node confirms a write.
  * `drop` loses data messages on the way (their seq is used, nothing is published), with the ground truth.
  */
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -17,7 +20,7 @@ import type { UMetric, UPayload } from 'sparkplug-payload/lib/sparkplugbpayload.
 
 const codec = sparkplug.get('spBv1.0')!;
 
-export type MetricType = 'Boolean' | 'Float' | 'Double' | 'Int32' | 'UInt64' | 'String';
+export type MetricType = 'Boolean' | 'Float' | 'Double' | 'Int32' | 'UInt32' | 'UInt64' | 'String';
 export type MetricValue = number | boolean | string;
 
 /** The edge node's metrics: node-level ('' device) and per device, each with a fixed alias. */
@@ -64,6 +67,8 @@ export class SparkplugEdgeNode {
   private readonly alias = new Map<string, number>();
   readonly births: BirthTruth[] = [];
   rebirthRequests = 0;
+  /** Writes received (NCMD/DCMD other than a rebirth request), in order: the commands' ground truth. */
+  readonly writes: Array<{ verb: 'NCMD' | 'DCMD'; device: string; metric: string; value: MetricValue }> = [];
   /** Return true to lose the data message about to be published (its seq is used all the same). */
   drop: (kind: 'NDATA' | 'DDATA') => boolean = () => false;
   private hostOnline: { online: boolean; timestamp: number } | undefined;
@@ -140,12 +145,29 @@ export class SparkplugEdgeNode {
       if (this.hostOnline.online) for (const w of this.hostWaiters.splice(0)) w();
       return;
     }
-    if (topic !== this.topic('NCMD')) return;
+    const dcmd = `${this.topic('DCMD')}/`;
+    if (topic !== this.topic('NCMD') && !topic.startsWith(dcmd)) return;
+    const device = topic.startsWith(dcmd) ? topic.slice(dcmd.length) : '';
     const cmd = codec.decodePayload(payload);
-    if ((cmd.metrics ?? []).some((m) => m.name === 'Node Control/Rebirth' && m.value === true)) {
-      this.rebirthRequests++;
-      void this.serial(() => this.publishBirths(Date.now(), 'rebirth')).catch(() => undefined);
+    let rebirth = false;
+    let wrote = false;
+    for (const m of cmd.metrics ?? []) {
+      const name = m.name ?? this.o.metrics.find((d) => d.device === device && this.alias.get(key(d.device, d.name)) === Number(m.alias))?.name;
+      if (device === '' && (name === 'Node Control/Rebirth' || name === 'Node Control/Reboot') && m.value === true) {
+        if (name === 'Node Control/Rebirth') this.rebirthRequests++;
+        else this.writes.push({ verb: 'NCMD', device, metric: name, value: true });
+        rebirth = true;
+        continue;
+      }
+      const def = this.o.metrics.find((d) => d.device === device && d.name === name);
+      if (!def || m.value === undefined || m.value === null) continue;
+      const value = typeof m.value === 'object' && typeof (m.value as { toNumber?: unknown }).toNumber === 'function' ? (m.value as { toNumber(): number }).toNumber() : (m.value as MetricValue);
+      this.writes.push({ verb: device === '' ? 'NCMD' : 'DCMD', device, metric: def.name, value });
+      this.set(device, def.name, value);
+      wrote = true;
     }
+    if (rebirth) void this.serial(() => this.publishBirths(Date.now(), 'rebirth')).catch(() => undefined);
+    else if (wrote) void this.publishChanges(Date.now()).catch(() => undefined);
   }
 
   private closeBirth(): void {

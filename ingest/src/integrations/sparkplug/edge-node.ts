@@ -86,6 +86,11 @@ export class EdgeNodeSession {
     return this.update(device, metrics);
   }
 
+  /** A metric's name: its own, or the one its alias was born with (undefined: an alias never defined). */
+  nameOf(device: string, m: Metric): string | undefined {
+    return m.name ?? (m.alias !== undefined ? this.aliases.get(device)?.get(m.alias) : undefined);
+  }
+
   /** NDATA/DDATA: the changed values (report by exception). */
   update(device: string, metrics: readonly Metric[]): MetricProblems {
     const rules = device === '' ? this.mapping.node : this.mapping.devices[device];

@@ -10,7 +10,7 @@
  * and publishes its own STATE (retained; the offline one is its MQTT will), Sparkplug 3.0
  * "Sparkplug Host Application Session Establishment".
  */
-import type { DeviceRecord, DeviceRegistry } from '@tsunagaru/firmware-contracts';
+import type { Command, DeviceRecord, DeviceRegistry } from '@tsunagaru/firmware-contracts';
 import { parseSparkplugStateTopic, parseSparkplugTopic, type SparkplugTopic } from '@tsunagaru/broker';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -20,6 +20,8 @@ import type { IntegrationStateStore } from '../../storage/duckdb/integration-sta
 import { bdSeqOf, EdgeNodeSession, NODE_HISTORY, type NodeRecord } from './edge-node.js';
 import type { SparkplugMapping } from './mapping.js';
 import { decodePayload, rebirthRequest, type Payload } from './payload.js';
+import { commandMessage, confirms, type PendingWrite } from './commands.js';
+import { IngestError } from '../../errors.js';
 
 export const SPARKPLUG_ATTRIBUTES = { group: 'sparkplugGroup', node: 'sparkplugNode', profile: 'sparkplugProfile' } as const;
 
@@ -45,6 +47,8 @@ export interface SparkplugStats {
   rebirthRequests: number;
   staleDeaths: number;
   gaps: number;
+  commandsSent: number;
+  commandsConfirmed: number;
 }
 
 type Done = { durable: Promise<unknown> };
@@ -56,12 +60,14 @@ export class SparkplugHost implements MessageSink {
   private records = new Map<string, NodeRecord>();
   private readonly sessions = new Map<string, EdgeNodeSession>();
   private readonly lastRebirth = new Map<string, number>();
+  /** Per edge node: commands written and not yet confirmed by a report (commands.ts). */
+  private readonly pending = new Map<string, PendingWrite[]>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly index: DeviceIndex;
   private client: MqttClient | undefined;
   private stateTimestamp = 0;
   private closed = false;
-  private readonly counts: SparkplugStats = { received: 0, byVerb: {}, converted: 0, deadLetters: 0, ignored: 0, rebirthRequests: 0, staleDeaths: 0, gaps: 0 };
+  private readonly counts: SparkplugStats = { received: 0, byVerb: {}, converted: 0, deadLetters: 0, ignored: 0, rebirthRequests: 0, staleDeaths: 0, gaps: 0, commandsSent: 0, commandsConfirmed: 0 };
 
   private constructor(private readonly d: SparkplugHostDeps) {
     this.index = new DeviceIndex(d.registry, (dev) => {
@@ -201,7 +207,7 @@ export class SparkplugHost implements MessageSink {
     return DONE;
   }
 
-  private async emit(ctx: Ctx, m: ContractOut): Promise<Done> {
+  private async emit(ctx: Pick<Ctx, 'topic' | 'payload' | 'receivedAt' | 'device'>, m: ContractOut): Promise<Done> {
     const problem = contractProblem(m);
     if (problem) return this.refuse(ctx.topic, ctx.payload, problem, ctx.device.id, ctx.receivedAt);
     this.counts.converted++;
@@ -232,7 +238,8 @@ export class SparkplugHost implements MessageSink {
     const ts = ctx.p.timestamp ?? ctx.receivedAt;
     const birth = await this.emit(ctx, { type: ctx.device.type, deviceId: ctx.device.id, channel: 'state', payload: { v: 1, id: ctx.device.id, state: 'online', boot, ts, fw: ctx.mapping.fw ?? 'sparkplug', model: ctx.mapping.model, sampleSec: ctx.mapping.sampleSec } });
     const data = await this.emit(ctx, this.telemetry(ctx, session, 0));
-    return { durable: Promise.all([birth.durable, data.durable]) };
+    const acks = await this.confirmWrites(ctx, key, session, '', true);
+    return { durable: Promise.all([birth.durable, data.durable, acks.durable]) };
   }
 
   private async ndeath(ctx: Ctx): Promise<Done> {
@@ -272,7 +279,75 @@ export class SparkplugHost implements MessageSink {
     if (ctx.t.verb === 'DBIRTH') this.report(ctx, session.birth(dev, ctx.p.metrics));
     else if (ctx.t.verb === 'DDEATH') session.deviceDeath(dev);
     else this.report(ctx, session.update(dev, ctx.p.metrics));
-    return this.emit(ctx, this.telemetry(ctx, session, ledgerSeq));
+    const data = await this.emit(ctx, this.telemetry(ctx, session, ledgerSeq));
+    if (ctx.t.verb === 'DDEATH') return data;
+    const acks = await this.confirmWrites(ctx, key, session, dev, false);
+    return { durable: Promise.all([data.durable, acks.durable]) };
+  }
+
+  /**
+   * A report (NBIRTH, DBIRTH, NDATA, DDATA) that shows a pending write done is its command's ack: the
+   * metric at the written value, or for `Node Control/*` the NBIRTH that follows. Resolves once the acks
+   * are journalled, with their durability (not awaited here: the queue goes on while the fsync runs).
+   */
+  private async confirmWrites(ctx: Ctx, key: string, session: EdgeNodeSession, device: string, nbirth: boolean): Promise<Done> {
+    const waiting = this.pending.get(key);
+    if (!waiting || waiting.length === 0) return DONE;
+    const done: Array<{ p: PendingWrite; value: unknown }> = [];
+    for (const p of waiting) {
+      if (nbirth && p.nodeControl) {
+        done.push({ p, value: p.value });
+        continue;
+      }
+      const m = ctx.p.metrics.find((x) => confirms(p, device, session.nameOf(device, x), x));
+      if (m) done.push({ p, value: m.value });
+    }
+    if (done.length === 0) return DONE;
+    this.pending.set(key, waiting.filter((p) => !done.some((d) => d.p === p)));
+    const ts = ctx.p.timestamp ?? ctx.receivedAt;
+    const durable: unknown[] = [];
+    for (const { p, value } of done) {
+      this.counts.commandsConfirmed++;
+      const kind = p.nodeControl ? 'the edge node was born again' : `the edge node reported ${p.metric} = ${JSON.stringify(value)}`;
+      this.d.logger.info({ event: 'sparkplug_command_confirmed', deviceId: ctx.device.id, cmdId: p.cmdId, metric: p.metric }, `Sparkplug command confirmed: ${kind}`);
+      const ack = await this.emit(ctx, { type: ctx.device.type, deviceId: ctx.device.id, channel: 'cmd/ack', payload: { v: 1, cmdId: p.cmdId, ok: true, result: { metric: p.metric, ...(p.device ? { device: p.device } : {}), value: value as never, confirmedBy: ctx.t.verb }, ts } });
+      durable.push(ack.durable);
+    }
+    return { durable: Promise.all(durable) };
+  }
+
+  /**
+   * A contract command for a device that is a Sparkplug edge node: NCMD or DCMD writing the metric its
+   * mapping names (commands.ts); undefined when the device is not one. A command the profile has no write
+   * for, or whose argument does not fit the metric, is answered at once with a failed ack.
+   */
+  sendCommand(device: DeviceRecord, cmd: Command, now: number): Promise<void> | undefined {
+    const group = device.attributes[SPARKPLUG_ATTRIBUTES.group];
+    const node = device.attributes[SPARKPLUG_ATTRIBUTES.node];
+    if (typeof group !== 'string' || typeof node !== 'string') return undefined;
+    return this.queue.run(async () => {
+      const key = nodeKey(group, node);
+      const topic = `spBv1.0/${group}/NCMD/${node}`;
+      const ctxFor = (): Pick<Ctx, 'topic' | 'payload' | 'receivedAt' | 'device'> => ({ topic, payload: Buffer.from(JSON.stringify(cmd)), receivedAt: now, device });
+      const fail = async (error: string) => {
+        this.d.logger.warn({ event: 'sparkplug_command_refused', deviceId: device.id, cmdId: cmd.cmdId, error }, 'command not sent to the Sparkplug edge node');
+        const done = await this.emit(ctxFor(), { type: device.type, deviceId: device.id, channel: 'cmd/ack', payload: { v: 1, cmdId: cmd.cmdId, ok: false, error, ts: now } });
+        await done.durable;
+      };
+      const profile = device.attributes[SPARKPLUG_ATTRIBUTES.profile];
+      const mapping = typeof profile === 'string' ? this.d.mappings.get(profile) : undefined;
+      const write = mapping?.commands?.[cmd.name as keyof NonNullable<SparkplugMapping['commands']>];
+      if (!mapping || !write) return fail(`this edge node's profile${mapping ? ` "${mapping.profile}"` : ''} has no metric to write for "${cmd.name}" (commands in its mapping file)`);
+      const msg = commandMessage(group, node, write, cmd, now);
+      if (!msg.ok) return fail(msg.reason);
+      if (!this.client?.connected) throw new IngestError('INGEST_ERR_INTEGRATION', 'the Sparkplug host is not connected to its broker; the command stays queued');
+      // Sparkplug 3.0: NCMD/DCMD at QoS 0, not retained. Registered first: the report may come at once.
+      // At most 64 waiting per node: an unconfirmed command expires in the command service anyway.
+      this.pending.set(key, [...(this.pending.get(key) ?? []).filter((p) => p.cmdId !== cmd.cmdId), msg.pending].slice(-64));
+      await this.client.publishAsync(msg.topic, msg.payload, { qos: 0, retain: false });
+      this.counts.commandsSent++;
+      this.d.logger.info({ event: 'sparkplug_command', deviceId: device.id, cmdId: cmd.cmdId, topic: msg.topic, metric: write.metric }, `command sent to ${key} as ${write.device ? 'DCMD' : 'NCMD'}`);
+    });
   }
 
   private report(ctx: Ctx, problems: { unknownAliases: number; unmappable: string[] }): void {

@@ -5,7 +5,9 @@
  * counts one sequence per device, so one edge node is one device. A provisioned device names its edge
  * node and profile with attributes sparkplugGroup, sparkplugNode and sparkplugProfile.
  */
+import { COMMAND_NAMES } from '@tsunagaru/firmware-contracts';
 import { z } from 'zod';
+import { sparkplugCommandSchema } from './commands.js';
 import { loadKeyedMappings } from '../mapping-files.js';
 import { MAPPABLE_TYPES, READINGS, type MappableType } from '../shared.js';
 
@@ -36,6 +38,8 @@ export const sparkplugMappingSchema = z
     node: z.record(metricName, metricRule).default({}),
     /** Sparkplug device id → (metric name → reading). */
     devices: z.record(z.string().min(1).max(128), z.record(metricName, metricRule)).default({}),
+    /** Contract command name → the metric it writes (NCMD, or DCMD with `device`); commands.ts. */
+    commands: z.partialRecord(z.enum(COMMAND_NAMES), sparkplugCommandSchema).optional(),
   })
   .superRefine((m, ctx) => {
     const allowed = READINGS[m.type as MappableType];
