@@ -178,4 +178,52 @@ describe.runIf(mosquittoAvailable())('deploy/mosquitto/mosquitto.conf with a gen
     await expect(login('pole-compose-01', secrets['pole-compose-01']!)).rejects.toThrow(/Not authorized|Bad username/i);
     expect(output).not.toMatch(/Error/);
   });
+
+  it('writes integration principals with the rights they have on our broker: ChirpStack its application\'s events and downlinks, a Sparkplug edge node its own topics', async () => {
+    const APP = '17c82e96-be03-4f38-aef3-f83d48582d97';
+    const cs = { username: `chirpstack-${APP}`, password: 'chirpstack-integration-secret-0123' };
+    const edge = { username: 'sparkplug-city-PS01', password: 'sparkplug-integration-secret-0123' };
+    await registry.upsertService(cs.username, 'integration', cs.password, { type: 'chirpstack', applicationId: APP });
+    await registry.upsertService(edge.username, 'integration', edge.password, { type: 'sparkplug', groupId: 'city', edgeNodeId: 'PS01' });
+    const result = await generate({ [cs.username]: cs.password, [edge.username]: edge.password });
+    expect(result.integrations).toEqual([cs.username, edge.username]);
+    await stopMosquitto();
+    await startMosquitto();
+    const v5 = { protocolVersion: 5 as const };
+
+    // The ingest, a host application: ChirpStack events and the Sparkplug namespace in, downlinks and NCMD out.
+    const ingest = await login(INGEST.username, INGEST.password, v5);
+    const seen: string[] = [];
+    ingest.on('message', (topic) => seen.push(topic));
+    expect((await ingest.subscribeAsync([`application/${APP}/device/+/event/+`, 'spBv1.0/city/#'], { qos: 1 })).map((g) => g.qos)).toEqual([1, 1]);
+
+    const chirpstack = await login(cs.username, cs.password, { ...v5, clientId: cs.username });
+    const downlinks: string[] = [];
+    chirpstack.on('message', (topic) => downlinks.push(topic));
+    expect((await chirpstack.subscribeAsync(`application/${APP}/device/+/command/down`, { qos: 1 })).map((g) => g.qos)).toEqual([1]);
+    await expect(chirpstack.subscribeAsync('application/another-app/device/+/command/down', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    await expect(chirpstack.subscribeAsync(`application/${APP}/device/+/event/+`, { qos: 1 })).rejects.toThrow(/Not authorized/);
+    await expect(chirpstack.publishAsync('application/another-app/device/0101010101010101/event/up', '{}', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    await expect(chirpstack.publishAsync(`application/${APP}/device/0101010101010101/command/down`, '{}', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    await chirpstack.publishAsync(`application/${APP}/device/0101010101010101/event/up`, '{}', { qos: 1 });
+    await ingest.publishAsync(`application/${APP}/device/0101010101010101/command/down`, '{}', { qos: 1 });
+    await waitFor('the downlink at ChirpStack', () => downlinks.length >= 1, 5000);
+
+    const node = await login(edge.username, edge.password, { ...v5, clientId: edge.username });
+    const commands: string[] = [];
+    node.on('message', (topic) => commands.push(topic));
+    expect((await node.subscribeAsync(['spBv1.0/city/NCMD/PS01', 'spBv1.0/city/DCMD/PS01/+', 'spBv1.0/STATE/+'], { qos: 1 })).map((g) => g.qos)).toEqual([1, 1, 1]);
+    await expect(node.subscribeAsync('spBv1.0/city/NCMD/DC01', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    await expect(node.publishAsync('spBv1.0/city/NDATA/DC01', 'x', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    await expect(node.publishAsync('spBv1.0/city/NCMD/PS01', 'x', { qos: 1 })).rejects.toThrow(/Not authorized/);
+    await node.publishAsync('spBv1.0/city/NDATA/PS01', 'x', { qos: 1 });
+    await node.publishAsync('spBv1.0/city/DDATA/PS01/Pump1', 'x', { qos: 1 });
+    await ingest.publishAsync('spBv1.0/city/DCMD/PS01/Pump1', 'x', { qos: 1 });
+    await waitFor('the DCMD at the edge node', () => commands.includes('spBv1.0/city/DCMD/PS01/Pump1'), 5000);
+    await waitFor('the integrations\' messages at the ingest', () => seen.length >= 3, 5000);
+    await new Promise((r) => setTimeout(r, 200));
+    // Exactly what the principals were allowed to publish, plus the ingest's own DCMD (it reads spBv1.0/#).
+    expect(seen.sort()).toEqual([`application/${APP}/device/0101010101010101/event/up`, 'spBv1.0/city/DCMD/PS01/Pump1', 'spBv1.0/city/DDATA/PS01/Pump1', 'spBv1.0/city/NDATA/PS01']);
+    expect(downlinks).toEqual([`application/${APP}/device/0101010101010101/command/down`]);
+  });
 });

@@ -22,15 +22,59 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { buildTopic, DEVICE_PUBLISH_CHANNELS, isDeviceType, isValidDeviceId, MAX_PAYLOAD_BYTES, TOPIC_ROOT, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { BrokerError } from './errors.js';
+import { SPARKPLUG_EDGE_VERBS, SPARKPLUG_NAMESPACE, type IntegrationScope } from './integrations/integration-acl.js';
+import { checkIntegrationScope } from './integrations/integration-scope.js';
 
 export interface MosquittoCredential {
   username: string;
   password: string;
-  /** `device`: rights on its own topics; `ingest`: read everything under tsunagaru/v1, write commands. */
-  role: 'device' | 'ingest';
+  /**
+   * `device`: rights on its own topics; `ingest`: read everything under tsunagaru/v1, write commands, and
+   * what a host application reads and writes of the integrations; `integration`: a ChirpStack application
+   * or a Sparkplug group / edge node (integrationRights).
+   */
+  role: 'device' | 'ingest' | 'integration';
   /** Required for a device: its topics include the type. */
   type?: DeviceType;
+  /** Required for an integration: its scope, as the registry keeps it (ServiceAccount.integration). */
+  integration?: IntegrationScope;
 }
+
+/** Topic rights in mosquitto's terms: what a client may publish (write), receive (read) and subscribe to. */
+export interface TopicRights {
+  write: string[];
+  read: string[];
+  /** Filters it may subscribe to exactly as written (dynamic security `subscribeLiteral`). */
+  subscribe: string[];
+}
+
+/**
+ * An integration principal's rights, the same as our broker gives it (integrations/integration-acl.ts):
+ * ChirpStack publishes only its application's events and reads only its application's downlinks; a
+ * Sparkplug edge node (or every node of a group) publishes its births, deaths and data, reads its NCMD/DCMD
+ * and host STATE. Nothing is retained (mosquitto's ACL cannot say so; our broker refuses it).
+ */
+export function integrationRights(scope: IntegrationScope): TopicRights {
+  if (scope.type === 'chirpstack') {
+    const down = `application/${scope.applicationId}/device/+/command/down`;
+    return { write: [`application/${scope.applicationId}/device/+/event/+`], read: [down], subscribe: [down] };
+  }
+  const node = scope.edgeNodeId ?? '+';
+  const g = `${SPARKPLUG_NAMESPACE}/${scope.groupId}`;
+  const write = SPARKPLUG_EDGE_VERBS.map((verb) => (verb.startsWith('D') ? `${g}/${verb}/${node}/+` : `${g}/${verb}/${node}`));
+  const read = [`${g}/NCMD/${node}`, `${g}/DCMD/${node}/+`, `${SPARKPLUG_NAMESPACE}/STATE/+`];
+  return { write, read, subscribe: [...read, `${g}/DCMD/${node}/#`, `${g}/NCMD/${node}/#`] };
+}
+
+/**
+ * What the ingest does as a host application on integration topics (broker: ingestCanPublishIntegration):
+ * reads ChirpStack events and the Sparkplug namespace, writes downlinks, NCMD/DCMD and its STATE.
+ */
+export const INGEST_INTEGRATION_RIGHTS: Readonly<TopicRights> = Object.freeze({
+  write: ['application/+/device/+/command/down', `${SPARKPLUG_NAMESPACE}/+/NCMD/+`, `${SPARKPLUG_NAMESPACE}/+/DCMD/+/+`, `${SPARKPLUG_NAMESPACE}/STATE/+`],
+  read: ['application/+/device/+/event/+', `${SPARKPLUG_NAMESPACE}/#`],
+  subscribe: ['application/+/device/+/event/+', `${SPARKPLUG_NAMESPACE}/#`],
+});
 
 export interface MosquittoConfigOptions {
   /** Directory that receives mosquitto.conf, passwd and acl (created if missing). */
@@ -125,8 +169,15 @@ interface DynsecAcl {
 
 /** The rights of one credential as dynamic-security ACLs (the same rights as mosquittoAcl, plus SUBSCRIBE). */
 function dynsecAcls(c: MosquittoCredential): DynsecAcl[] {
+  const fromRights = (r: TopicRights): DynsecAcl[] => [
+    ...r.subscribe.map((topic) => ({ acltype: 'subscribePattern' as const, topic, allow: true as const })),
+    ...r.read.map((topic) => ({ acltype: 'publishClientReceive' as const, topic, allow: true as const })),
+    ...r.write.map((topic) => ({ acltype: 'publishClientSend' as const, topic, allow: true as const })),
+  ];
+  if (c.role === 'integration') return fromRights(integrationRights(c.integration!));
   if (c.role === 'ingest') {
     return [
+      ...fromRights(INGEST_INTEGRATION_RIGHTS),
       { acltype: 'subscribeLiteral', topic: `${TOPIC_ROOT}/#`, allow: true },
       // Any share group, so the group stays an ingest setting (INGEST_SHARE_GROUP) and not a broker one.
       { acltype: 'subscribePattern', topic: `$share/+/${TOPIC_ROOT}/#`, allow: true },
@@ -165,8 +216,18 @@ export async function mosquittoDynamicSecurity(credentials: readonly MosquittoCr
 /** The ACL file: per-user blocks mirroring acl.ts (canPublish/canSubscribe). */
 export function mosquittoAcl(credentials: readonly MosquittoCredential[]): string {
   const blocks = credentials.map((c) => {
+    if (c.role === 'integration') {
+      const r = integrationRights(c.integration!);
+      return [`user ${c.username}`, ...r.write.map((t) => `topic write ${t}`), ...r.read.map((t) => `topic read ${t}`)].join('\n');
+    }
     if (c.role === 'ingest') {
-      return [`user ${c.username}`, `topic read ${TOPIC_ROOT}/#`, `topic write ${TOPIC_ROOT}/+/+/cmd`].join('\n');
+      return [
+        `user ${c.username}`,
+        `topic read ${TOPIC_ROOT}/#`,
+        `topic write ${TOPIC_ROOT}/+/+/cmd`,
+        ...INGEST_INTEGRATION_RIGHTS.read.map((t) => `topic read ${t}`),
+        ...INGEST_INTEGRATION_RIGHTS.write.map((t) => `topic write ${t}`),
+      ].join('\n');
     }
     const type = c.type as DeviceType;
     return [
@@ -227,7 +288,11 @@ function checkCredentials(credentials: readonly MosquittoCredential[]): void {
     seen.add(c.username);
     if (typeof c.password !== 'string' || c.password.length === 0) throw configError(`password of "${c.username}" is empty`);
     if (c.role === 'device' && !(c.type && isDeviceType(c.type))) throw configError(`device "${c.username}" needs a valid type`);
-    if (c.role !== 'device' && c.role !== 'ingest') throw configError(`role of "${c.username}" must be device or ingest`);
+    if (c.role !== 'device' && c.role !== 'ingest' && c.role !== 'integration') throw configError(`role of "${c.username}" must be device, ingest or integration`);
+    if (c.role === 'integration') {
+      const problem = checkIntegrationScope(c.integration);
+      if (problem) throw configError(`integration "${c.username}": ${problem}`);
+    }
   }
 }
 

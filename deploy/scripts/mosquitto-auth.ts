@@ -19,14 +19,18 @@
  * new secrets; each is checked against the registry's hash before it is written. Entries of devices that
  * are still enabled are kept from the previous file; disabled, revoked and deleted devices lose theirs,
  * so a revocation reaches mosquitto at the next run + restart. The ingest account (MQTT_USERNAME,
- * MQTT_PASSWORD) is always written: it is the one the ingest workers log in with.
+ * MQTT_PASSWORD) is always written: it is the one the ingest workers log in with, with a host application's
+ * rights on ChirpStack and Sparkplug topics. Integration principals (POST /api/v1/integrations: a ChirpStack
+ * application, a Sparkplug group or edge node) are written like devices, their secret given in `--secrets`
+ * under their username once, then kept, with the same rights as on our broker (broker/src/mosquitto-config.ts
+ * integrationRights).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BrokerError, FileDeviceRegistry, registryPathFor, verifySecret, writeMosquittoConfig, type DeviceRecord, type MosquittoCredential } from '@tsunagaru/broker';
+import { BrokerError, FileDeviceRegistry, registryPathFor, verifySecret, writeMosquittoConfig, type DeviceRecord, type MosquittoCredential, type ServiceAccount } from '@tsunagaru/broker';
 import { commandHelp, runCli, UsageError, type Cli, type ParsedCommand } from '../../scripts/cli-support.js';
 
 export const DYNAMIC_SECURITY_FILE = 'dynamic-security.json';
@@ -45,6 +49,8 @@ export interface MosquittoAuthResult {
   path: string;
   /** Enabled devices that have a client entry (new or kept). */
   devices: string[];
+  /** Integration principals that have a client entry (new or kept). */
+  integrations: string[];
   /** Enabled devices without one: they cannot log in to mosquitto until their secret is given. */
   withoutSecret: string[];
   /** Meters behind an LPWA head-end gateway: mosquitto's rules cannot let the gateway publish for them. */
@@ -68,11 +74,11 @@ function previousPasswords(path: string): Map<string, StoredPassword> {
   return kept;
 }
 
-async function listDevices(registryPath: string): Promise<DeviceRecord[]> {
-  if (!existsSync(registryPath)) return [];
+async function listRegistry(registryPath: string): Promise<{ devices: DeviceRecord[]; integrations: ServiceAccount[] }> {
+  if (!existsSync(registryPath)) return { devices: [], integrations: [] };
   const registry = await FileDeviceRegistry.open({ path: registryPath, readOnly: true, watch: false, pollIntervalMs: 0 });
   try {
-    return registry.listDevices();
+    return { devices: registry.listDevices(), integrations: registry.listServices().filter((s) => s.role === 'integration' && s.integration !== undefined) };
   } finally {
     await registry.close();
   }
@@ -92,13 +98,13 @@ async function dynamicSecurityFor(credentials: MosquittoCredential[]): Promise<D
 export async function writeMosquittoAuth(options: MosquittoAuthOptions): Promise<MosquittoAuthResult> {
   const path = join(options.outDir, DYNAMIC_SECURITY_FILE);
   const previous = previousPasswords(path);
-  const devices = await listDevices(options.registryPath);
+  const { devices, integrations } = await listRegistry(options.registryPath);
   const secrets = options.secrets ?? {};
-  for (const id of Object.keys(secrets)) if (!devices.some((d) => d.id === id)) throw new BrokerError('BROKER_ERR_CONFIG', `--secrets names "${id}", which is not in the registry`);
+  for (const id of Object.keys(secrets)) if (!devices.some((d) => d.id === id) && !integrations.some((s) => s.username === id)) throw new BrokerError('BROKER_ERR_CONFIG', `--secrets names "${id}", which is not in the registry`);
 
   const credentials: MosquittoCredential[] = [{ username: options.ingest.username, password: options.ingest.password, role: 'ingest' }];
   const kept = new Map<string, StoredPassword>();
-  const result: MosquittoAuthResult = { path, devices: [], withoutSecret: [], headEndMeters: [] };
+  const result: MosquittoAuthResult = { path, devices: [], integrations: [], withoutSecret: [], headEndMeters: [] };
   for (const device of devices) {
     if (device.disabled) continue;
     if (typeof device.attributes.headEnd === 'string') {
@@ -118,6 +124,20 @@ export async function writeMosquittoAuth(options: MosquittoAuthOptions): Promise
       continue;
     }
     result.devices.push(device.id);
+  }
+  for (const service of integrations) {
+    const secret = secrets[service.username];
+    if (secret !== undefined) {
+      if (!(await verifySecret(secret, service.secretHash))) throw new BrokerError('BROKER_ERR_CONFIG', `the secret given for "${service.username}" is not its current one (rotated since?)`);
+      credentials.push({ username: service.username, password: secret, role: 'integration', integration: service.integration! });
+    } else if (previous.has(service.username)) {
+      credentials.push({ username: service.username, password: 'kept-from-the-previous-file', role: 'integration', integration: service.integration! });
+      kept.set(service.username, previous.get(service.username)!);
+    } else {
+      result.withoutSecret.push(service.username);
+      continue;
+    }
+    result.integrations.push(service.username);
   }
   const config = await dynamicSecurityFor(credentials);
   for (const client of config.clients) Object.assign(client, kept.get(client.username) ?? {});
@@ -141,7 +161,7 @@ export const CLI: Cli = {
       summary: "writes mosquitto's dynamic-security.json from the device registry",
       options: {
         out: { type: 'string', arg: 'dir', help: 'where dynamic-security.json goes (default deploy/mosquitto/auth)' },
-        secrets: { type: 'string', arg: 'file.json', help: 'JSON {"<device id>": "<secret>"} of devices provisioned or rotated since the last run' },
+        secrets: { type: 'string', arg: 'file.json', help: 'JSON {"<device id or integration username>": "<secret>"} of devices and integration principals made or rotated since the last run' },
       },
     },
   },
@@ -159,7 +179,7 @@ async function main({ values }: ParsedCommand): Promise<void> {
     ingest: { username: process.env.MQTT_USERNAME || 'tsunagaru-ingest', password },
     ...(secrets ? { secrets } : {}),
   });
-  process.stdout.write(`wrote ${result.path}: the ingest account and ${result.devices.length} devices\n`);
+  process.stdout.write(`wrote ${result.path}: the ingest account, ${result.devices.length} devices and ${result.integrations.length} integration principals\n`);
   if (result.withoutSecret.length) process.stdout.write(`no secret known (cannot log in to mosquitto; pass --secrets after a rotate): ${result.withoutSecret.join(', ')}\n`);
   if (result.headEndMeters.length) process.stdout.write(`left out, mosquitto cannot let a head-end gateway publish for its meters (use the aedes broker): ${result.headEndMeters.join(', ')}\n`);
   process.stdout.write('then: docker compose --profile mosquitto restart mosquitto\n');
