@@ -12,6 +12,8 @@ import { runScenario } from './runner.js';
 import { loadScenario, parseOffset, type Scenario } from './schema.js';
 import { runWaterScenarioCli } from '../water-scenario/cli.js';
 import { isWaterScenario } from '../water-scenario/schema.js';
+import { isIntegrationsScenario, loadIntegrationsScenario } from '../integrations-scenario/schema.js';
+import { formatIntegrationsScorecard, runIntegrationsScoredScenario } from '../integrations-scenario/scored-run.js';
 import { formatScorecard, missedTargets, type Scorecard } from './score.js';
 import { scoreRunningStack } from './score-remote.js';
 import { DEFAULT_SCENARIO_T0, runScoredScenario } from './scored-run.js';
@@ -92,7 +94,10 @@ export async function runScenarioCli(argv: readonly string[]): Promise<void> {
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new CliArgError('scenario: pass exactly one scenario file');
   // A water scenario (`kind: water`) has its own schema, truth and scorecard (water-scenario/).
-  if (isWaterScenario(await readFile(file, 'utf8').then((t) => parseYaml(t) as unknown, () => undefined))) return runWaterScenarioCli(file, values);
+  const document = await readFile(file, 'utf8').then((t) => parseYaml(t) as unknown, () => undefined);
+  if (isWaterScenario(document)) return runWaterScenarioCli(file, values);
+  // ChirpStack meters and Sparkplug edge nodes (`kind: integrations`): scored on our own broker and ingest.
+  if (isIntegrationsScenario(document)) return runIntegrationsScenarioCli(file, values);
   const scenario = await loadScenario(file);
   if (values.score && values.url === undefined) return runScore(scenario, values);
   if (values.rules) throw new CliArgError('--rules: only with --score without --url (a running stack has its own rules)');
@@ -180,4 +185,21 @@ async function runScore(scenario: Scenario, values: { seed?: string; start?: str
   if (values.scorecard) await writeFile(values.scorecard, `${JSON.stringify(r.scorecard, null, 2)}\n`);
   process.stdout.write(`${formatScorecard(r.scorecard)}\n  ${r.progress.published} messages in ${((Date.now() - started) / 1000).toFixed(0)} s; ground truth in ${out}\n`);
   reportTargets(r.scorecard);
+}
+
+async function runIntegrationsScenarioCli(file: string, values: { score?: boolean; url?: string; seed?: string; scorecard?: string }): Promise<void> {
+  if (!values.score || values.url !== undefined) throw new CliArgError('an integrations scenario runs scored on our own broker and ingest: pass --score (without --url)');
+  const scenario = await loadIntegrationsScenario(file);
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isSafeInteger(seed)) throw new CliArgError(`--seed: must be an integer, got "${values.seed}"`);
+  process.stdout.write(`integrations scenario ${scenario.name}: ChirpStack and Sparkplug into our broker and ingest\n`);
+  const started = Date.now();
+  const r = await runIntegrationsScoredScenario({ scenario, ...(seed !== undefined ? { seed } : {}) });
+  if (values.scorecard) await writeFile(values.scorecard, `${JSON.stringify(r.scorecard, null, 2)}\n`);
+  process.stdout.write(`${formatIntegrationsScorecard(r.scorecard)}\n  ${r.published} messages, ${r.rebirthRequests} rebirth requests, in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  if (r.scorecard.ok) process.stdout.write('every ledger matches what the simulators dropped\n');
+  else {
+    process.stdout.write('a ledger does not match what the simulators dropped (MISS above)\n');
+    process.exitCode = 1;
+  }
 }
