@@ -9,6 +9,7 @@ import { groundTruth, isolatedIslands, scoreAlerts, trueMinutesLeft, type Record
 import { DEFAULT_RING_TOPOLOGY } from '../ring-topology.js';
 import { compileWaterScenario } from '../water-scenario/compile.js';
 import { loadWaterScenario } from '../water-scenario/schema.js';
+import { loadIntegrationsScenario } from '../integrations-scenario/schema.js';
 
 const base = {
   name: 'test',
@@ -56,6 +57,11 @@ describe('shipped scenarios', () => {
       const w = compileWaterScenario(await loadWaterScenario(new URL(file, dir).pathname));
       expect(w.devices.length).toBeGreaterThan(0);
       expect(w.endTs).toBeGreaterThan(w.t0);
+      return;
+    }
+    if (readFileSync(new URL(file, dir), 'utf8').includes('kind: integrations')) {
+      const i = await loadIntegrationsScenario(new URL(file, dir).pathname);
+      expect(i.chirpstack ?? i.sparkplug).toBeDefined();
       return;
     }
     const s = await loadScenario(new URL(file, dir).pathname);
