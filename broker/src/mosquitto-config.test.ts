@@ -44,6 +44,34 @@ describe('mosquitto-config', () => {
     );
   });
 
+  it('grants integration principals what issue 20 gives them on our broker, and refuses a principal without a valid scope', async () => {
+    const acl = mosquittoAcl([
+      { username: 'chirpstack-app-1', password: 'x', role: 'integration', integration: { type: 'chirpstack', applicationId: 'app-1' } },
+      { username: 'sparkplug-city-PS01', password: 'y', role: 'integration', integration: { type: 'sparkplug', groupId: 'city', edgeNodeId: 'PS01' } },
+    ]);
+    expect(acl).toContain(['user chirpstack-app-1', 'topic write application/app-1/device/+/event/+', 'topic read application/app-1/device/+/command/down'].join('\n'));
+    expect(acl).toContain(
+      [
+        'user sparkplug-city-PS01',
+        'topic write spBv1.0/city/NBIRTH/PS01',
+        'topic write spBv1.0/city/NDEATH/PS01',
+        'topic write spBv1.0/city/NDATA/PS01',
+        'topic write spBv1.0/city/DBIRTH/PS01/+',
+        'topic write spBv1.0/city/DDEATH/PS01/+',
+        'topic write spBv1.0/city/DDATA/PS01/+',
+        'topic read spBv1.0/city/NCMD/PS01',
+        'topic read spBv1.0/city/DCMD/PS01/+',
+        'topic read spBv1.0/STATE/+',
+      ].join('\n'),
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'mosq-int-'));
+    try {
+      await expect(writeMosquittoConfig({ dir, port: 1883, credentials: [{ username: 'chirpstack-x', password: 'x', role: 'integration', integration: { type: 'chirpstack', applicationId: 'a/b' } as never }] })).rejects.toThrow(/integration "chirpstack-x": integration\.applicationId: must be/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes the three files, the password file private, and a conf that points at them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tsunagaru-mosq-'));
     try {
