@@ -80,6 +80,35 @@ export function commandMessage(group: string, edgeNode: string, c: SparkplugComm
   return { ok: true, topic, payload, pending: { cmdId: cmd.cmdId, device: c.device ?? '', metric: c.metric, value, nodeControl: !c.device && c.metric.startsWith('Node Control/'), sentAt: now } };
 }
 
+/** Writes sent and not yet confirmed, per edge node (at most 64 each: an unconfirmed one expires anyway). */
+export class PendingWrites {
+  private readonly byNode = new Map<string, PendingWrite[]>();
+
+  add(node: string, p: PendingWrite): void {
+    this.byNode.set(node, [...(this.byNode.get(node) ?? []).filter((x) => x.cmdId !== p.cmdId), p].slice(-64));
+  }
+
+  /**
+   * The writes a report confirms, taken off the list, each with the value reported: a metric of `device`
+   * ('' the node) at the written value, or for `Node Control/*` an NBIRTH.
+   */
+  confirmedBy(node: string, report: { device: string; nbirth: boolean; metrics: readonly Metric[]; nameOf: (m: Metric) => string | undefined }): Array<{ p: PendingWrite; value: unknown }> {
+    const waiting = this.byNode.get(node);
+    if (!waiting || waiting.length === 0) return [];
+    const done: Array<{ p: PendingWrite; value: unknown }> = [];
+    for (const p of waiting) {
+      if (report.nbirth && p.nodeControl) {
+        done.push({ p, value: p.value });
+        continue;
+      }
+      const m = report.metrics.find((x) => confirms(p, report.device, report.nameOf(x), x));
+      if (m) done.push({ p, value: m.value });
+    }
+    if (done.length > 0) this.byNode.set(node, waiting.filter((p) => !done.some((d) => d.p === p)));
+    return done;
+  }
+}
+
 /** Whether a reported metric (its name resolved from the alias) confirms a pending write. */
 export function confirms(p: PendingWrite, device: string, name: string | undefined, m: Metric): boolean {
   if (p.nodeControl || p.device !== device || name !== p.metric || m.isNull) return false;

@@ -20,7 +20,7 @@ import type { IntegrationStateStore } from '../../storage/duckdb/integration-sta
 import { bdSeqOf, EdgeNodeSession, NODE_HISTORY, type NodeRecord } from './edge-node.js';
 import type { SparkplugMapping } from './mapping.js';
 import { decodePayload, rebirthRequest, type Payload } from './payload.js';
-import { commandMessage, confirms, type PendingWrite } from './commands.js';
+import { commandMessage, PendingWrites } from './commands.js';
 import { IngestError } from '../../errors.js';
 
 export const SPARKPLUG_ATTRIBUTES = { group: 'sparkplugGroup', node: 'sparkplugNode', profile: 'sparkplugProfile' } as const;
@@ -61,7 +61,7 @@ export class SparkplugHost implements MessageSink {
   private readonly sessions = new Map<string, EdgeNodeSession>();
   private readonly lastRebirth = new Map<string, number>();
   /** Per edge node: commands written and not yet confirmed by a report (commands.ts). */
-  private readonly pending = new Map<string, PendingWrite[]>();
+  private readonly pending = new PendingWrites();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly index: DeviceIndex;
   private client: MqttClient | undefined;
@@ -291,19 +291,8 @@ export class SparkplugHost implements MessageSink {
    * are journalled, with their durability (not awaited here: the queue goes on while the fsync runs).
    */
   private async confirmWrites(ctx: Ctx, key: string, session: EdgeNodeSession, device: string, nbirth: boolean): Promise<Done> {
-    const waiting = this.pending.get(key);
-    if (!waiting || waiting.length === 0) return DONE;
-    const done: Array<{ p: PendingWrite; value: unknown }> = [];
-    for (const p of waiting) {
-      if (nbirth && p.nodeControl) {
-        done.push({ p, value: p.value });
-        continue;
-      }
-      const m = ctx.p.metrics.find((x) => confirms(p, device, session.nameOf(device, x), x));
-      if (m) done.push({ p, value: m.value });
-    }
+    const done = this.pending.confirmedBy(key, { device, nbirth, metrics: ctx.p.metrics, nameOf: (m) => session.nameOf(device, m) });
     if (done.length === 0) return DONE;
-    this.pending.set(key, waiting.filter((p) => !done.some((d) => d.p === p)));
     const ts = ctx.p.timestamp ?? ctx.receivedAt;
     const durable: unknown[] = [];
     for (const { p, value } of done) {
@@ -342,8 +331,7 @@ export class SparkplugHost implements MessageSink {
       if (!msg.ok) return fail(msg.reason);
       if (!this.client?.connected) throw new IngestError('INGEST_ERR_INTEGRATION', 'the Sparkplug host is not connected to its broker; the command stays queued');
       // Sparkplug 3.0: NCMD/DCMD at QoS 0, not retained. Registered first: the report may come at once.
-      // At most 64 waiting per node: an unconfirmed command expires in the command service anyway.
-      this.pending.set(key, [...(this.pending.get(key) ?? []).filter((p) => p.cmdId !== cmd.cmdId), msg.pending].slice(-64));
+      this.pending.add(key, msg.pending);
       await this.client.publishAsync(msg.topic, msg.payload, { qos: 0, retain: false });
       this.counts.commandsSent++;
       this.d.logger.info({ event: 'sparkplug_command', deviceId: device.id, cmdId: cmd.cmdId, topic: msg.topic, metric: write.metric }, `command sent to ${key} as ${write.device ? 'DCMD' : 'NCMD'}`);
