@@ -1,8 +1,9 @@
+import type { Command } from '@tsunagaru/firmware-contracts';
 import { describe, expect, it } from 'vitest';
 import { commandMessage, PendingWrites, sparkplugCommandSchema } from './commands.js';
 import { decodePayload } from './payload.js';
 
-const cmd = (name: string, args?: Record<string, unknown>) => ({ v: 1 as const, cmdId: `cmd-${name}`, name, ...(args ? { args } : {}), ts: 1 });
+const cmd = (name: string, args?: Record<string, unknown>) => ({ v: 1, cmdId: `cmd-${name}`, name, ...(args ? { args } : {}), ts: 1 }) as Command;
 
 describe('Sparkplug commands', () => {
   it('writes a device metric as DCMD and a node metric as NCMD, by name, with the argument', () => {
