@@ -60,8 +60,9 @@ export interface BrokerOptions {
    * QoS 1 PUBACK before it hands the message to subscribers, so this is the last point before the ack).
    * The PUBACK waits until the promise resolves: the embedded ingest makes the message durable in its
    * journal here. A rejection closes the connection without a PUBACK, so the device sends it again.
+   * `qos` is the PUBLISH's: at QoS 0 there is no PUBACK to hold, only the order of the client's messages.
    */
-  beforePuback?: (topic: string, payload: Buffer) => Promise<void>;
+  beforePuback?: (topic: string, payload: Buffer, qos: 0 | 1 | 2) => Promise<void>;
 }
 
 export interface ListenOptions {

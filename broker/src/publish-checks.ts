@@ -56,7 +56,7 @@ export interface PublishCheckDeps {
   recoveredWillPrincipal: (packet: PublishPacket) => Principal | undefined;
   /** Where the session of a will's client now lives (cluster), null when nowhere. */
   sessions: () => DeviceSessions;
-  beforePuback: ((topic: string, payload: Buffer) => Promise<void>) | undefined;
+  beforePuback: ((topic: string, payload: Buffer, qos: 0 | 1 | 2) => Promise<void>) | undefined;
   /** Ends a check: authorised (null) or refused (logged, then the connection closed). */
   settle: (c: PublishCheck, refusal: PublishRefusal | null) => void;
 }
@@ -151,7 +151,7 @@ export const heldInCluster: PublishStep = (c, deps) => {
 export const journalled: PublishStep = (c, deps) => {
   if (!deps.beforePuback) return undefined;
   const payload = typeof c.packet.payload === 'string' ? Buffer.from(c.packet.payload) : c.packet.payload;
-  return deps.beforePuback(c.packet.topic, payload).then(() => undefined);
+  return deps.beforePuback(c.packet.topic, payload, c.packet.qos).then(() => undefined);
 };
 
 /** In order: what refuses cheapest and most often first; the steps that wait last. */

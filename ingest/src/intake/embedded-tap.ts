@@ -22,8 +22,12 @@ import { intakeSink, type IntakeSink, type MessageSink } from './sink.js';
 export type IntakeRoute = (topic: string) => MessageSink | undefined;
 
 export interface EmbeddedTap {
-  /** Give this to createBroker({ beforePuback }). */
-  beforePuback(topic: string, payload: Buffer): Promise<void>;
+  /**
+   * Give this to createBroker({ beforePuback }). A QoS 1 or 2 message resolves once fsync'd (its PUBACK
+   * waits); a QoS 0 one once in the journal: nothing is acknowledged and nothing would be resent, so waiting
+   * for the fsync would only hold the client to one fsync per message (a Sparkplug edge node's NDATA).
+   */
+  beforePuback(topic: string, payload: Buffer, qos?: 0 | 1 | 2): Promise<void>;
   /**
    * The ingest attaches its journal (and the integrations' routes) once open; until then device and
    * integration messages wait (commands never do).
@@ -65,9 +69,10 @@ export function createEmbeddedTap(clock: () => number = Date.now): EmbeddedTap {
   };
   return {
     sink,
-    async beforePuback(topic, payload) {
+    async beforePuback(topic, payload, qos = 1) {
       const { durable } = await sink.enqueue(topic, payload, clock());
-      await durable;
+      if (qos > 0) await durable;
+      else durable.catch(() => undefined); // a failed commit fails the QoS 1 messages that share it; nothing to tell here
     },
     attach(j, r) {
       journal = j;

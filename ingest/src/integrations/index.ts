@@ -114,7 +114,9 @@ export async function startIntegrations(d: IntegrationsDeps): Promise<Integratio
         logger,
         sink: adapter,
         clock: d.clock,
-        ...(conn.ca ? { mqttOptions: { ca: conn.ca } } : {}),
+        // Through the tap it only publishes downlinks: a clean session, so no subscription of an earlier
+        // run (a persistent broker session) delivers events a second time.
+        ...(conn.ca || viaTap ? { mqttOptions: { ...(conn.ca ? { ca: conn.ca } : {}), ...(viaTap ? { clean: true } : {}) } } : {}),
       });
       adapter.attachPublisher(async (topic, payload) => {
         await subscriber.client.publishAsync(topic, payload, { qos: 1, retain: false });
