@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquittoWithAcl } from './support/mosquitto-acl.js';
 import { mosquittoAvailable, type RunningMosquitto } from './support/mosquitto.js';
 import { waitFor } from './support/wait-for.js';
-import { ledgerOf, startIntegrationStack, type IntegrationStack, type LedgerBoot } from './support/integration-stack.js';
+import { INTEGRATION_ADMIN_TOKEN, ledgerOf, startIntegrationStack, type IntegrationStack, type LedgerBoot } from './support/integration-stack.js';
+import { chromiumAvailable, launchBrowser } from './support/browser.js';
 
 const APP = '17c82e96-be03-4f38-aef3-f83d48582d97';
 const fixture = (name: string) => readFileSync(new URL(`../ingest/src/integrations/chirpstack/fixtures/${name}.json`, import.meta.url), 'utf8');
@@ -208,6 +209,28 @@ describe.skipIf(!mosquittoAvailable())('ChirpStack integration (issue 20)', () =
       });
       expect(alert.message).toMatch(/meter battery 4 %/);
       expect((await s.api.get<{ latest: Record<string, { value: unknown }> }>(`/api/v1/devices/${meter.id}`)).body.latest.batteryPct?.value).toBe(4);
+    });
+
+    it.runIf(chromiumAvailable())("shows the network server's battery and link margin on the console's device page, marked as such", async () => {
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        await page.goto(s.ingest.httpUrl);
+        await page.getByLabel('API token').fill(INTEGRATION_ADMIN_TOKEN);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        const row = page.locator('#device-rows tr', { hasText: meter.id });
+        await row.waitFor();
+        await row.focus();
+        await page.keyboard.press('Enter');
+        const latest = page.getByTestId('latest');
+        await latest.waitFor();
+        const text = (await latest.textContent()) ?? '';
+        expect(text).toContain('batteryPct4 % (from the LoRaWAN network server)');
+        expect(text).toContain('linkMarginDb10 dB (from the LoRaWAN network server)');
+        expect(text).toContain('indexL12345 L');
+      } finally {
+        await browser.close();
+      }
     });
   });
 });

@@ -58,7 +58,7 @@ export function devicesView(root) {
         ...Object.entries(d.attributes ?? {}).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]),
         el('dt', {}, 'firmware'), el('dd', {}, d.status.fw ?? '–'), el('dt', {}, 'boot'), el('dd', {}, String(d.status.boot ?? '–'))),
       el('h4', {}, 'Latest readings'),
-      latest.length === 0 ? el('p', { class: 'hint' }, 'No readings yet.') : el('dl', { 'data-testid': 'latest' }, ...latest.flatMap(([k, r]) => [el('dt', {}, k), el('dd', { title: new Date(r.ts).toISOString() }, value(k, r.value))])),
+      latest.length === 0 ? el('p', { class: 'hint' }, 'No readings yet.') : el('dl', { 'data-testid': 'latest' }, ...latest.flatMap(([k, r]) => [el('dt', {}, k), el('dd', { title: new Date(r.ts).toISOString() }, value(k, r.value), r.source === 'lorawan-status' ? ' (from the LoRaWAN network server)' : '')])),
       ...(field ? [el('h4', {}, `${field} (last 24 h)`), lineChart(points, { label: field, unit: unit(field) })] : []),
     );
   }

@@ -3,6 +3,7 @@ const UNITS = {
   airTempC: '°C', humidityPct: '%', noiseDb: 'dB', pm25: 'µg/m³', powerW: 'W', cabinetTempC: '°C',
   indexL: 'L', flowLph: 'L/h', batteryPct: '%', rectifierV: 'V', loadA: 'A', batterySocPct: '%', batteryV: 'V',
   batteryA: 'A', batteryTempC: '°C', batterySohPct: '%', batteryCapacityAh: 'Ah', fuelPct: '%', runtimeMin: 'min',
+  rssiDbm: 'dBm', snrDb: 'dB', linkMarginDb: 'dB',
 };
 
 export function unit(field) {
