@@ -5,6 +5,7 @@ import { configError, IngestError } from './errors.js';
 import { loadStorageConfig, type StorageConfig } from './storage/store-config.js';
 import { loadApiSettings, type ApiSettings } from './api/api-settings.js';
 import { loadDuckDbSettings, type DuckDbSettings } from './storage/duckdb/duckdb-config.js';
+import { loadHistorySettings, type HistorySettings } from './storage/duckdb/history/history-config.js';
 
 export interface IngestConfig {
   /** Where the embedded store and registry live. Env DATA_DIR, default `./data`. */
@@ -49,6 +50,8 @@ export interface IngestConfig {
   api: ApiSettings;
   /** Env DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, API_READERS, API_READ_TIMEOUT_MS (storage/duckdb/duckdb-config.ts). */
   duckdb: DuckDbSettings;
+  /** Env RAW_RETENTION_DAYS, ARCHIVE_RETENTION_DAYS, ROLLUP_RETENTION_DAYS (storage/duckdb/history/history-config.ts). */
+  history: HistorySettings;
   /**
    * Env DEVICE_CLOCK_MAX_SKEW_SEC, default 300: telemetry and events stamped further ahead of the server
    * clock are dead-lettered (a wrong device clock), and "latest" never shows a value from beyond it.
@@ -139,6 +142,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly
     ...loadShareSettings(env, storage, mqttUsername),
     api: loadApiSettings(env),
     duckdb: loadDuckDbSettings(env),
+    history: loadHistorySettings(env),
     maxClockSkewMs: skewSec * 1000,
   });
 }

@@ -21,7 +21,7 @@ import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js
 
 export interface IngestServiceDeps {
   config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile' | 'httpTls' | 'mqttTlsCa'> &
-    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts' | 'api' | 'duckdb' | 'maxClockSkewMs'>>;
+    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts' | 'api' | 'duckdb' | 'maxClockSkewMs' | 'history'>>;
   /** The ingest's own MQTT password (service account). */
   mqttPassword: string;
   registry: DeviceRegistry;
@@ -72,7 +72,16 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // Device clocks: the pipeline refuses samples stamped further ahead of `clock` than this, "latest" never
   // shows one, and the rules forget state left by one before this check existed.
   const maxClockSkewMs = config.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
-  const store = await openEmbeddedStore(config.dataDir, { ...(config.duckdb ? { duckdb: config.duckdb } : {}), latestNotAfter: () => clock() + maxClockSkewMs });
+  const store = await openEmbeddedStore(config.dataDir, {
+    ...(config.duckdb ? { duckdb: config.duckdb } : {}),
+    ...(config.history ? { history: config.history } : {}),
+    latestNotAfter: () => clock() + maxClockSkewMs,
+    // Rollups count a water meter towards the DMA it is provisioned in.
+    attributes: (id) => deps.registry.getDevice(id)?.attributes,
+    clock,
+    log: (level, event, detail, message) => logger[level]({ event, ...detail }, message),
+  });
+  store.maintenance.start();
   // Its own connection: saving an alert must not queue behind the drainer's batch transactions.
   const alertsDb = await store.db.fork();
   const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, maxClockSkewMs, logger: logger.child({ component: 'alerts' }) });
@@ -128,6 +137,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       // The API reads on connections of its own (store.api), never queued behind the drainer's batches.
       operations: store.api.operations,
       readings: store.api.readings,
+      history: store.api.history,
       adminToken: config.adminToken,
       // Role tokens and the audit log live in DATA_DIR, shared with `npm run tokens` / `npm run devices`.
       tokens: new FileTokenStore(tokensPathFor(config.dataDir), config.adminToken),

@@ -8,6 +8,7 @@ import type { ReadPoolStats } from '../storage/duckdb/read-pool.js';
 import type { ApiSettings } from './api-settings.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
 import type { CommandService } from '../commands/command-service.js';
+import type { HistoryReader } from '../storage/duckdb/history/series.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -24,6 +25,8 @@ export interface ApiDeps {
   /** Reads only (the embedded store's `api.operations`: the read pool, apart from the drainer's connection). */
   operations: OperationsReader;
   readings: ReadingsReader;
+  /** Aggregated readings (`interval`/`agg`, /api/v1/series); without it those forms are not served. */
+  history?: HistoryReader;
   /** The bootstrap admin token (TSUNAGARU_ADMIN_TOKEN or generated). */
   adminToken: string;
   /** Role tokens (`npm run tokens`); default: only the bootstrap admin token is accepted. */

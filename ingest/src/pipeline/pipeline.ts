@@ -92,16 +92,24 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
   async function storeTelemetry(ctxs: MessageContext[], outcomes: Array<Outcome | undefined>, isolatePoison: boolean, skews: BatchSkews): Promise<ReadonlySet<string>> {
     const idx: number[] = [];
     const storable: StorableMessage[] = [];
+    const accepted: StorableMessage[] = [];
     ctxs.forEach((ctx, i) => {
       const m = ctx.message;
       if (outcomes[i] || !m || (m.channel !== 'telemetry' && m.channel !== 'event')) return;
+      const message = { ...m, receivedAt: ctx.receivedAt } as StorableMessage;
+      // Stored before, per the completeness ledger: not written again. Its original may have left the
+      // store's hot tables for the archive, where the store itself could no longer find it (issue 15).
+      if (deps.seen?.(m.deviceId, m.payload.boot, m.payload.seq)) {
+        outcomes[i] = { kind: 'duplicate', deviceId: m.deviceId, boot: m.payload.boot, seq: m.payload.seq };
+        accepted.push(message);
+        return;
+      }
       idx.push(i);
-      storable.push({ ...m, receivedAt: ctx.receivedAt } as StorableMessage);
+      storable.push(message);
     });
-    if (storable.length === 0) return new Set();
+    if (storable.length === 0 && accepted.length === 0) return new Set();
     const results = await writeBisecting(deps.writer, storable, isolatePoison);
     const seenInBatch = new Set<string>();
-    const accepted: StorableMessage[] = [];
     results.forEach((r, n) => {
       const m = storable[n]!;
       const { boot, seq } = m.payload;
@@ -110,7 +118,7 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
         return;
       }
       const key = keyOf(m);
-      const known = r === 'duplicate' || seenInBatch.has(key) || (deps.seen?.(m.deviceId, boot, seq) ?? false);
+      const known = r === 'duplicate' || seenInBatch.has(key);
       seenInBatch.add(key);
       accepted.push(m);
       outcomes[idx[n]!] = { kind: known ? 'duplicate' : 'stored', deviceId: m.deviceId, boot, seq };

@@ -3,6 +3,7 @@ import type { DeviceType, RingNodeSample } from '@tsunagaru/firmware-contracts';
 import { IngestError } from '../../errors.js';
 import type { StorableMessage, StorageWriter, WriteOutcome } from '../types.js';
 import type { DuckDbDatabase, ParamTypes, Transaction } from './database.js';
+import type { StoredSamples } from './history/index.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, type ColumnSql } from './sample-columns.js';
 
 /** Rows per statement: bounds the size of one statement's list parameters. */
@@ -75,8 +76,12 @@ const TO_DUCKDB: Record<ColumnSql, (v: unknown) => DuckDBValue> = {
 /** Sample rows of one table, gathered column by column for Transaction.append (table column order). */
 class SampleColumns {
   readonly columns: DuckDBValue[][];
-  constructor(readonly table: string, readonly types: readonly DuckDBType[]) {
+  constructor(readonly type: DeviceType, readonly types: readonly DuckDBType[]) {
     this.columns = types.map(() => []);
+  }
+
+  get table(): string {
+    return SAMPLE_TABLES[this.type];
   }
 
   /** The key columns every sample table starts with: device_id, boot, seq, idx, ts, replay. */
@@ -122,12 +127,42 @@ function pushRing(target: SampleColumns, m: StorableMessage & { channel: 'teleme
 const keyOf = (deviceId: unknown, boot: unknown, seq: unknown) => `${String(deviceId)}\u0000${String(boot)}\u0000${String(seq)}`;
 
 /**
- * The embedded default time-series store. Dedupes by the `messages` primary key (id, boot, seq). A batch
- * is a handful of statements in one transaction: the message keys first (ON CONFLICT DO NOTHING
- * RETURNING tells which are new), then the samples and events of the new ones, one statement per table.
+ * Keys of `messages` (unique in the batch) already in the table with an arrival time within the batch's:
+ * the table is in arrival order, so DuckDB reads only the row groups of those times.
+ */
+async function storedAlready(tx: Transaction, messages: readonly StorableMessage[]): Promise<Set<string>> {
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const m of messages) [lo, hi] = [Math.min(lo, m.receivedAt), Math.max(hi, m.receivedAt)];
+  const col = <T>(f: (m: StorableMessage) => T) => listValue(messages.map(f) as DuckDBValue[]);
+  const rows = await tx.all(
+    `SELECT m.device_id, m.boot, m.seq FROM messages m SEMI JOIN (SELECT unnest($1) AS device_id, unnest($2) AS boot, unnest($3) AS seq) k USING (device_id, boot, seq)
+     WHERE m.received_at BETWEEN epoch_ms($4::BIGINT) AND epoch_ms($5::BIGINT)`,
+    [col((m) => m.deviceId), col((m) => m.payload.boot), col((m) => m.payload.seq), lo, hi],
+    [LIST(VARCHAR), LIST(UBIGINT), LIST(UBIGINT), BIGINT, BIGINT] as unknown as ParamTypes,
+  );
+  return new Set(rows.map((r) => keyOf(r.device_id, r.boot, r.seq)));
+}
+
+/** What the writer does after a batch's samples are in, inside the same transaction (history/index.ts). */
+export interface StoredBatchHook {
+  onBatch(tx: Transaction, stored: readonly StoredSamples[]): Promise<void>;
+}
+
+/**
+ * The embedded default time-series store. A batch is a handful of statements in one transaction: which
+ * of its messages are stored already, then the keys, samples and events of the new ones, one statement per
+ * table, then the history hook (latest values, rollups).
+ *
+ * Duplicates by (id, boot, seq): within the batch; then among the messages stored with the same arrival
+ * times (a batch replayed from the journal after a crash keeps its messages' arrival times, so this finds
+ * a batch stored just before the crash, scanning only the newest rows); redeliveries of older messages are
+ * known to the completeness ledger, which the pipeline asks first (`seen`), archived or not.
  */
 export class DuckDbWriter implements StorageWriter {
-  constructor(private readonly db: DuckDbDatabase) {}
+  constructor(
+    private readonly db: DuckDbDatabase,
+    private readonly history?: StoredBatchHook,
+  ) {}
 
   async write(messages: readonly StorableMessage[]): Promise<WriteOutcome[]> {
     if (messages.length === 0) return [];
@@ -151,15 +186,17 @@ export class DuckDbWriter implements StorageWriter {
       const p = m.payload;
       return [m.deviceId, p.boot, p.seq, m.type, m.channel, p.ts, m.receivedAt, p.replay ?? false, m.channel === 'telemetry' ? m.payload.samples.length : 0] as DuckDBValue[];
     });
-    const inserted = new Set((await MESSAGES.run(tx, keyRows, 'ON CONFLICT DO NOTHING RETURNING device_id, boot, seq')).map((r) => keyOf(r.device_id, r.boot, r.seq)));
+    const stored = await storedAlready(tx, unique);
+    const fresh = keyRows.filter((_, i) => !stored.has(keyOf(unique[i]!.deviceId, unique[i]!.payload.boot, unique[i]!.payload.seq)));
+    if (fresh.length > 0) await MESSAGES.run(tx, fresh);
     const outcomes = messages.map((m, i): WriteOutcome => {
       const k = keyOf(m.deviceId, m.payload.boot, m.payload.seq);
-      return firstOf.get(k) === i && inserted.has(k) ? 'stored' : 'duplicate';
+      return firstOf.get(k) === i && !stored.has(k) ? 'stored' : 'duplicate';
     });
     const tables = new Map<string, SampleColumns>();
-    const tableFor = (table: string, types: () => DuckDBType[]) => {
-      let t = tables.get(table);
-      if (!t) tables.set(table, (t = new SampleColumns(table, types())));
+    const tableFor = (type: DeviceType, types: () => DuckDBType[]) => {
+      let t = tables.get(type);
+      if (!t) tables.set(type, (t = new SampleColumns(type, types())));
       return t;
     };
     const events: DuckDBValue[][] = [];
@@ -167,11 +204,12 @@ export class DuckDbWriter implements StorageWriter {
       if (outcomes[i] !== 'stored') return;
       const p = m.payload;
       if (m.channel === 'event') events.push([m.deviceId, p.boot, p.seq, m.type, p.ts, p.replay ?? false, m.payload.type, m.payload.detail === undefined ? null : JSON.stringify(m.payload.detail)]);
-      else if (m.type === 'ring-node') pushRing(tableFor(SAMPLE_TABLES['ring-node'], () => RING_TYPES), m);
-      else pushSamples(tableFor(SAMPLE_TABLES[m.type], () => sampleTypes(m.type as Exclude<DeviceType, 'ring-node'>)), m.type, m);
+      else if (m.type === 'ring-node') pushRing(tableFor('ring-node', () => RING_TYPES), m);
+      else pushSamples(tableFor(m.type, () => sampleTypes(m.type as Exclude<DeviceType, 'ring-node'>)), m.type, m);
     });
     if (events.length > 0) await EVENTS.run(tx, events);
     for (const t of tables.values()) await tx.append(t.table, t.types, t.columns);
+    if (this.history && tables.size > 0) await this.history.onBatch(tx, [...tables.values()]);
     return outcomes;
   }
 
