@@ -24,6 +24,7 @@ import { provisioningRoutes } from './routes/provisioning.js';
 import { sharedSchemas, TIME_PARAM_HINT } from './schemas.js';
 import { FileTokenStore } from './tokens.js';
 import { deviceRoutes } from './routes/devices.js';
+import { seriesRoutes } from './routes/series.js';
 import { healthRoutes } from './routes/health.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { commandRoutes } from './routes/commands.js';
@@ -115,6 +116,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger, https?: { cert: s
   await app.register(async (scoped) => {
     await healthRoutes(scoped, deps, apiStatus);
     await deviceRoutes(scoped, deps);
+    if (deps.history) await seriesRoutes(scoped, deps);
     await deadLetterRoutes(scoped, deps);
     await provisioningRoutes(scoped, deps);
     await auditRoutes(scoped, audit);

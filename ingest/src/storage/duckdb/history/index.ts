@@ -3,7 +3,8 @@
  * old raw rows moved to the Parquet archive, retention. `StoreHistory` is what the writer, the readers,
  * the maintenance loop and `npm run store` share.
  */
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { MAX_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { BOOLEAN, LIST, listValue, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { DMA_INLET_SITE } from '../../../exports/dma-balance.js';
@@ -264,6 +265,9 @@ export class StoreHistory {
     for (const p of parts) {
       this.catalog.remove(p.file);
       rmSync(this.catalog.path(p), { force: true });
+      // The day's directory goes with its last part.
+      const dayDir = dirname(this.catalog.path(p));
+      if (readdirSync(dayDir).length === 0) rmSync(dayDir, { recursive: true, force: true });
     }
     this.o.log?.('archive_deleted', { parts: parts.length, beforeDay: day }, `archive: ${parts.length} parts past ARCHIVE_RETENTION_DAYS deleted`);
     return parts.length;

@@ -29,8 +29,8 @@ export async function updateLatest(tx: Pick<Transaction, 'run'>, type: DeviceTyp
   });
   const set = cols.flatMap((c) => {
     const [v, t, table] = [quoteIdent(c.name), latestTs(c.name), latestTable(type)];
-    // Strictly newer only: an equal time keeps what is there (a replay of the same instant changes nothing).
-    const newer = `(excluded.${t} > ${table}.${t} OR ${table}.${t} IS NULL)`;
+    // Newer only. Two values of the same instant are ordered by value, as a rebuild from the raw rows does.
+    const newer = `excluded.${t} IS NOT NULL AND (${table}.${t} IS NULL OR row(excluded.${t}, excluded.${v}) > row(${table}.${t}, ${table}.${v}))`;
     return [`${v} = CASE WHEN ${newer} THEN excluded.${v} ELSE ${table}.${v} END`, `${t} = greatest(${table}.${t}, excluded.${t})`];
   });
   const names = cols.flatMap((c) => [quoteIdent(c.name), latestTs(c.name)]);
@@ -49,7 +49,7 @@ async function updateRingLatest(tx: Pick<Transaction, 'run'>, source: string, no
     return [`arg_max(${f}, row(ts, ${f})) ${when}`, `max(ts) ${when}`];
   });
   const set = fields.flatMap((f) => {
-    const newer = `(excluded.${f}_ts > ${table}.${f}_ts OR ${table}.${f}_ts IS NULL)`;
+    const newer = `excluded.${f}_ts IS NOT NULL AND (${table}.${f}_ts IS NULL OR row(excluded.${f}_ts, excluded.${f}) > row(${table}.${f}_ts, ${table}.${f}))`;
     return [`${f} = CASE WHEN ${newer} THEN excluded.${f} ELSE ${table}.${f} END`, `${f}_ts = greatest(${table}.${f}_ts, excluded.${f}_ts)`];
   });
   await tx.run(

@@ -7,8 +7,8 @@ import { LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { toNumber, type ParamTypes, type Row, type SqlReader } from '../database.js';
 import type { ArchiveCatalog } from './archive.js';
 import { col, rolledUpReadings, type RolledUpReading, type RolledUpType } from './columns.js';
-import { HOUR_MS, DAY_MS, localDayNumber, localDayStart, localDayStartSql } from './local-time.js';
-import { bucketRowsFromRaw } from './rollup-sql.js';
+import { HOUR_MS, DAY_MS, localDayNumber, localDayStart, localDaySql, localDayStartSql } from './local-time.js';
+import { bucketRowsFromRaw, pendingTable } from './rollup-sql.js';
 import { dateSql, dayRows, hourRows } from './rollups.js';
 import { interpolatedUsageSql, NEIGHBOURS, neighbourColumns } from './usage.js';
 
@@ -201,7 +201,13 @@ export class HistoryReader {
        FROM rollup_dma_day d WHERE dma = $1 AND day BETWEEN ${dateSql(d0)} AND ${dateSql(d1)}`,
       [dma],
     );
-    const dirty = await this.db.all(`SELECT (day - DATE '1970-01-01')::INTEGER AS day FROM rollup_dma_dirty WHERE dma = $1 AND day BETWEEN ${dateSql(d0)} AND ${dateSql(d1)}`, [dma]);
+    // Days marked for recomputation, and days next to water-meter samples not folded yet (their DMA is
+    // learnt at the fold): both about to move.
+    const dirty = await this.db.all(
+      `SELECT (day - DATE '1970-01-01')::INTEGER AS day FROM rollup_dma_dirty WHERE dma = $1 AND day BETWEEN ${dateSql(d0)} AND ${dateSql(d1)}
+       UNION SELECT DISTINCT (${localDaySql('ts')} - DATE '1970-01-01')::INTEGER + o FROM ${pendingTable('water-meter')}, (VALUES (-1), (0), (1)) t(o)`,
+      [dma],
+    );
     const dirtyDays = new Set(dirty.map((d) => Number(d.day)));
     return buckets.map((t) => {
       const day = localDayNumber(t);
