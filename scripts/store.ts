@@ -38,7 +38,7 @@ function dayOf(option: string, text: string | undefined): number | undefined {
 
 const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
-async function withStore<T>(fn: (store: EmbeddedStore) => Promise<T>): Promise<T> {
+async function withStore<T>(fn: (store: EmbeddedStore, meters: string[]) => Promise<T>): Promise<T> {
   const config = loadIngestConfig();
   const registry = await FileDeviceRegistry.open({ path: registryPathFor(config.dataDir), readOnly: true });
   try {
@@ -50,7 +50,7 @@ async function withStore<T>(fn: (store: EmbeddedStore) => Promise<T>): Promise<T
       log: (_level, _event, _detail, message) => process.stderr.write(`${message}\n`),
     });
     try {
-      return await fn(store);
+      return await fn(store, registry.listDevices().filter((d) => d.type === 'water-meter').map((d) => d.id));
     } finally {
       await store.close();
     }
@@ -64,8 +64,9 @@ async function rebuild(args: string[]): Promise<void> {
   const [fromDay, toDay] = [dayOf('from', values.from), dayOf('to', values.to)];
   if (fromDay !== undefined && toDay !== undefined && fromDay > toDay) throw new UsageError('--from: must not be after --to');
   const started = performance.now();
-  const { days } = await withStore((store) =>
+  const { days } = await withStore((store, meters) =>
     store.history.rebuild({
+      meters,
       ...(fromDay !== undefined ? { fromDay } : {}),
       ...(toDay !== undefined ? { toDay } : {}),
       onDay: (day, ms) => process.stdout.write(`${isoDay(day)}  rollups rebuilt in ${(ms / 1000).toFixed(1)} s\n`),

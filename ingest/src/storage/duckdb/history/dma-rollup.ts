@@ -44,17 +44,27 @@ export function meterDaysSql(dirty: string): string {
     FROM w SEMI JOIN (${dirty}) dd USING (dma, day)`;
 }
 
-/** Recomputes the DMA days marked dirty; returns how many DMA days were refreshed. */
+/** Consecutive dirty days computed in one statement: bounded memory after a rebuild marks every day. */
+const DAYS_PER_STEP = 3;
+
+/** Recomputes the DMA days marked dirty, a few days at a time; returns how many DMA days were refreshed. */
 export async function refreshDmaDays(tx: Tx): Promise<number> {
-  const [{ n } = { n: 0 }] = await tx.all(`SELECT count(*)::INTEGER AS n FROM rollup_dma_dirty`);
-  if (Number(n) === 0) return 0;
-  await tx.run(`CREATE OR REPLACE TEMP TABLE dma_dirty AS SELECT dma, day FROM rollup_dma_dirty`);
-  await tx.run(`DELETE FROM rollup_dma_day x USING dma_dirty d WHERE x.dma = d.dma AND x.day = d.day`);
-  await tx.run(
-    `INSERT INTO rollup_dma_day
-     SELECT dma, day, inlet, count(*)::INTEGER, sum(n)::BIGINT, sum(litres), sum(spread_litres), sum(night_lph), count(night_lph)::INTEGER
-     FROM (${meterDaysSql('SELECT dma, day FROM dma_dirty')}) GROUP BY dma, day, inlet`,
-  );
-  await tx.run(`DELETE FROM rollup_dma_dirty x USING dma_dirty d WHERE x.dma = d.dma AND x.day = d.day`);
-  return Number(n);
+  const days = (await tx.all(`SELECT DISTINCT (day - DATE '1970-01-01')::INTEGER AS day FROM rollup_dma_dirty ORDER BY day`)).map((r) => Number(r.day));
+  let refreshed = 0;
+  for (let i = 0; i < days.length; ) {
+    let j = i;
+    while (j + 1 < days.length && days[j + 1]! - days[i]! < DAYS_PER_STEP) j++;
+    const within = `day BETWEEN DATE '1970-01-01' + ${days[i]} AND DATE '1970-01-01' + ${days[j]}`;
+    await tx.run(`CREATE OR REPLACE TEMP TABLE dma_dirty AS SELECT dma, day FROM rollup_dma_dirty WHERE ${within}`);
+    await tx.run(`DELETE FROM rollup_dma_day x USING dma_dirty d WHERE x.dma = d.dma AND x.day = d.day`);
+    await tx.run(
+      `INSERT INTO rollup_dma_day
+       SELECT dma, day, inlet, count(*)::INTEGER, sum(n)::BIGINT, sum(litres), sum(spread_litres), sum(night_lph), count(night_lph)::INTEGER
+       FROM (${meterDaysSql('SELECT dma, day FROM dma_dirty')}) GROUP BY dma, day, inlet`,
+    );
+    refreshed += Number((await tx.all(`SELECT count(*)::INTEGER AS n FROM dma_dirty`))[0]?.n ?? 0);
+    await tx.run(`DELETE FROM rollup_dma_dirty WHERE ${within}`);
+    i = j + 1;
+  }
+  return refreshed;
 }

@@ -179,7 +179,7 @@ export class StoreHistory {
    * Rebuilds latest values (always all of them) and the rollups of local days [fromDay, toDay] (default:
    * every day that has raw rows) from the raw rows, hot and archived, one day per transaction.
    */
-  async rebuild(o: { fromDay?: number; toDay?: number; attributes?: AttributesOf; onDay?: (day: number, ms: number) => void } = {}): Promise<{ days: number }> {
+  async rebuild(o: { fromDay?: number; toDay?: number; attributes?: AttributesOf; meters?: readonly string[]; onDay?: (day: number, ms: number) => void } = {}): Promise<{ days: number }> {
     const attributes = o.attributes ?? this.o.attributes;
     const span = await this.rawSpan();
     if (!span) {
@@ -189,7 +189,8 @@ export class StoreHistory {
     const fromDay = o.fromDay ?? localDayNumber(span.min);
     const toDay = o.toDay ?? localDayNumber(span.max);
     await this.db.run(`CREATE OR REPLACE TEMP TABLE rebuild_attrs (device_id VARCHAR, dma VARCHAR, inlet BOOLEAN)`);
-    const meters = await this.meterIds();
+    // The water meters whose DMA the rollups carry: given (the registry's), or found in the readings.
+    const meters = o.meters ?? (await this.meterIds());
     if (attributes && meters.length > 0) {
       const attrs = meters.map((id) => attributes(id));
       await this.db.run(`INSERT INTO rebuild_attrs SELECT unnest($1), unnest($2), unnest($3)`, [listValue(meters), listValue(attrs.map((a) => (typeof a?.dma === 'string' ? a.dma : null))), listValue(attrs.map((a) => a?.site === DMA_INLET_SITE))], [LIST(VARCHAR), LIST(VARCHAR), LIST(BOOLEAN)] as unknown as ParamTypes);

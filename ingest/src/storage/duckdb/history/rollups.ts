@@ -101,13 +101,27 @@ async function markDmaDays(tx: Tx, dmaDays: string): Promise<void> {
   );
 }
 
+/**
+ * Bulk steps (closing a day, rebuilding one) work on a share of the devices at a time, so their memory is
+ * bounded whatever the fleet: a day of 130,000 meters at once took more than 4 GB (hash tables of every
+ * device-hour, lists per device), in shares of ~16,000 devices it stays well under DUCKDB_MEMORY_LIMIT.
+ */
+export const BULK_SHARES = { hourRows: 400_000, rawRows: 1_500_000 };
+const shares = (rows: number, per: number) => Math.max(1, Math.ceil(rows / per));
+const share = (k: number, j: number) => (k === 1 ? 'true' : `hash(device_id) % ${k} = ${j}`);
+const countOf = async (tx: Tx, relation: string) => Number((await tx.all(`SELECT count(*)::BIGINT AS n FROM (${relation})`))[0]?.n ?? 0);
+
 /** Moves the days before `openFrom` from the open tables into the closed one. */
 export async function closeDays(tx: Tx, type: RolledUpType, openFrom: number): Promise<void> {
   const before = `day < ${dateSql(openFrom)}`;
-  await tx.run(
-    `INSERT INTO ${dayTable(type)} (${names(dayColumns(type))})
-     ${closedRows(type, `SELECT * FROM ${dayOpenTable(type)} WHERE ${before}`, `SELECT * FROM ${hourOpenTable(type)} WHERE ${before}`)} ORDER BY day, device_id`,
-  );
+  const k = shares(await countOf(tx, `SELECT 1 FROM ${hourOpenTable(type)} WHERE ${before}`), BULK_SHARES.hourRows);
+  for (let j = 0; j < k; j++) {
+    const where = `${before} AND ${share(k, j)}`;
+    await tx.run(
+      `INSERT INTO ${dayTable(type)} (${names(dayColumns(type))})
+       ${closedRows(type, `SELECT * FROM ${dayOpenTable(type)} WHERE ${where}`, `SELECT * FROM ${hourOpenTable(type)} WHERE ${where}`)} ORDER BY day, device_id`,
+    );
+  }
   await tx.run(`DELETE FROM ${dayOpenTable(type)} WHERE ${before}`);
   await tx.run(`DELETE FROM ${hourOpenTable(type)} WHERE ${before}`);
 }
@@ -119,20 +133,23 @@ export async function closeDays(tx: Tx, type: RolledUpType, openFrom: number): P
 export async function rebuildDays(tx: Tx, type: RolledUpType, source: string, attrs: string | undefined, fromDay: number, toDay: number, openFrom: number): Promise<void> {
   const inRange = `day BETWEEN ${dateSql(fromDay)} AND ${dateSql(toDay)}`;
   for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE ${inRange}`);
+  const k = shares(await countOf(tx, source), BULK_SHARES.rawRows);
   const s = tableSuffix(type);
   const [hours, days] = [`rebuild_hours_${s}`, `rebuild_days_${s}`];
-  await tx.run(`CREATE OR REPLACE TEMP TABLE ${hours} AS ${hourRowsFromRaw(type, source)}`);
-  await tx.run(`CREATE OR REPLACE TEMP TABLE ${days} AS ${withDma(type, dayStatsFrom(type, [`SELECT * FROM ${hours}`]), attrs)}`);
   const open = `day >= ${dateSql(openFrom)}`;
-  await tx.run(`INSERT INTO ${hourOpenTable(type)} (${names(hourColumns(type))}) SELECT ${names(hourColumns(type))} FROM ${hours} WHERE ${open} ORDER BY day, h, device_id`);
-  await tx.run(`INSERT INTO ${dayOpenTable(type)} (${names(dayOpenColumns(type))}) SELECT ${names(dayOpenColumns(type))} FROM ${days} WHERE ${open}`);
-  await tx.run(
-    `INSERT INTO ${dayTable(type)} (${names(dayColumns(type))})
-     ${closedRows(type, `SELECT * FROM ${days} WHERE NOT (${open})`, `SELECT * FROM ${hours} WHERE NOT (${open})`)} ORDER BY day, device_id`,
-  );
-  if (carriesDma(type)) await markDmaDays(tx, `SELECT dma, day FROM ${days}`);
-  await tx.run(`DROP TABLE ${hours}`);
-  await tx.run(`DROP TABLE ${days}`);
+  for (let j = 0; j < k; j++) {
+    await tx.run(`CREATE OR REPLACE TEMP TABLE ${hours} AS ${hourRowsFromRaw(type, `SELECT * FROM (${source}) WHERE ${share(k, j)}`)}`);
+    await tx.run(`CREATE OR REPLACE TEMP TABLE ${days} AS ${withDma(type, dayStatsFrom(type, [`SELECT * FROM ${hours}`]), attrs)}`);
+    await tx.run(`INSERT INTO ${hourOpenTable(type)} (${names(hourColumns(type))}) SELECT ${names(hourColumns(type))} FROM ${hours} WHERE ${open} ORDER BY day, h, device_id`);
+    await tx.run(`INSERT INTO ${dayOpenTable(type)} (${names(dayOpenColumns(type))}) SELECT ${names(dayOpenColumns(type))} FROM ${days} WHERE ${open}`);
+    await tx.run(
+      `INSERT INTO ${dayTable(type)} (${names(dayColumns(type))})
+       ${closedRows(type, `SELECT * FROM ${days} WHERE NOT (${open})`, `SELECT * FROM ${hours} WHERE NOT (${open})`)} ORDER BY day, device_id`,
+    );
+    if (carriesDma(type)) await markDmaDays(tx, `SELECT dma, day FROM ${days}`);
+  }
+  await tx.run(`DROP TABLE IF EXISTS ${hours}`);
+  await tx.run(`DROP TABLE IF EXISTS ${days}`);
 }
 
 /**
