@@ -17,7 +17,7 @@ import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config
 import { localDayNumber, localDayStart, utcDayNumber } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
 import { dropMessagesPrimaryKey } from './migrate.js';
-import { CLOSE_GRACE_MS, closeDays, dateSql, fold, rebuildDays } from './rollups.js';
+import { CLOSE_GRACE_MS, closeDays, dateSql, fold, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { HISTORY_DDL } from './schema.js';
 
@@ -198,9 +198,11 @@ export class StoreHistory {
     for (let day = fromDay; day <= toDay; day++) {
       const started = performance.now();
       const [from, to] = [localDayStart(day), localDayStart(day + 1)];
-      await this.db.transaction(async (tx) => {
-        for (const type of ROLLED_UP_TYPES) await rebuildDays(tx, type, this.catalog.rawSource(`samples/${type}`, from, to), type === 'water-meter' ? 'SELECT * FROM rebuild_attrs' : undefined, day, day, this.openFrom);
-      });
+      for (const type of ROLLED_UP_TYPES) {
+        const source = this.catalog.rawSource(`samples/${type}`, from, to);
+        const k = await this.db.transaction((tx) => rebuildShares(tx, source));
+        for (let j = 0; j < k; j++) await this.db.transaction((tx) => rebuildDays(tx, type, source, type === 'water-meter' ? 'SELECT * FROM rebuild_attrs' : undefined, day, day, this.openFrom, k, j));
+      }
       o.onDay?.(day, performance.now() - started);
     }
     await this.db.transaction((tx) => rebuildLatest(tx, (t) => this.catalog.rawSource(`samples/${t}`, -8.64e15, 8.64e15), this.notAfter()));

@@ -140,18 +140,25 @@ export function unnestHours(type: RolledUpType, dayRows: string): string {
 }
 
 /**
- * Closed day rows from day statistics (with dma, inlet for water meters) and hour rows: the hours pivoted
- * into lists of 24 by joining a 24-hour grid (no per-element work).
+ * Closed day rows from day statistics (with dma, inlet for water meters) and hour rows: a day's 24 hours
+ * (a grid, NULL where no data) gathered as one list of structs, sorted by hour, then one list per
+ * statistic. (Ordered list aggregates keep a buffer per group and aggregate: 4,000 devices' days took more
+ * than 1 GB that way; 24 filtered aggregates per statistic took 17 times as long as this.)
  */
 export function closedRows(type: RolledUpType, dayStats: string, hours: string): string {
-  const lists = statNames(type).map((c, i) => `list(hr.${c} ORDER BY g.h) AS ${statNames(type, hourCol)[i]}`);
+  const stats = ['n', ...statNames(type)];
+  const lists = ['h_n', ...statNames(type, hourCol)];
   const keep = names(dayOpenColumns(type))
     .split(', ')
     .map((c) => `d.${c}`)
     .join(', ');
-  return `SELECT ${keep}, list(hr.n ORDER BY g.h) AS h_n, ${lists.join(', ')}
-    FROM (${dayStats}) d CROSS JOIN range(24) g(h) LEFT JOIN (${hours}) hr ON hr.device_id = d.device_id AND hr.day = d.day AND hr.h = g.h
-    GROUP BY ALL`;
+  return `WITH hl AS (
+      SELECT k.device_id, k.day, list_sort(list(struct_pack(h := g.h, ${stats.map((c) => `${c} := hr.${c}`).join(', ')}))) AS l
+      FROM (SELECT DISTINCT device_id, day FROM (${hours})) k CROSS JOIN range(24) g(h)
+        LEFT JOIN (${hours}) hr ON hr.device_id = k.device_id AND hr.day = k.day AND hr.h = g.h
+      GROUP BY k.device_id, k.day)
+    SELECT ${keep}, ${stats.map((c, i) => `list_transform(hl.l, lambda e: e.${c}) AS ${lists[i]}`).join(', ')}
+    FROM (${dayStats}) d JOIN hl USING (device_id, day)`;
 }
 
 /** `SET` of an upsert of scalar rows: every statistic merged from the stored row (`table`) and `excluded`. */

@@ -104,9 +104,9 @@ async function markDmaDays(tx: Tx, dmaDays: string): Promise<void> {
 /**
  * Bulk steps (closing a day, rebuilding one) work on a share of the devices at a time, so their memory is
  * bounded whatever the fleet: a day of 130,000 meters at once took more than 4 GB (hash tables of every
- * device-hour, lists per device), in shares of ~16,000 devices it stays well under DUCKDB_MEMORY_LIMIT.
+ * device-hour, lists per device), in shares of ~12,000–16,000 devices it stays under the default DUCKDB_MEMORY_LIMIT (1 GB).
  */
-export const BULK_SHARES = { hourRows: 400_000, rawRows: 1_500_000 };
+export const BULK_SHARES = { hourRows: 400_000, rawRows: 1_200_000 };
 const shares = (rows: number, per: number) => Math.max(1, Math.ceil(rows / per));
 const share = (k: number, j: number) => (k === 1 ? 'true' : `hash(device_id) % ${k} = ${j}`);
 const countOf = async (tx: Tx, relation: string) => Number((await tx.all(`SELECT count(*)::BIGINT AS n FROM (${relation})`))[0]?.n ?? 0);
@@ -126,30 +126,34 @@ export async function closeDays(tx: Tx, type: RolledUpType, openFrom: number): P
   await tx.run(`DELETE FROM ${hourOpenTable(type)} WHERE ${before}`);
 }
 
+/** How many shares of devices a rebuild of `source` (raw rows) takes. */
+export async function rebuildShares(tx: Tx, source: string): Promise<number> {
+  return shares(await countOf(tx, source), BULK_SHARES.rawRows);
+}
+
 /**
  * Recomputes local days [fromDay, toDay] of `type` from `source` (raw rows of that range, hot and
- * archived): what is stored for them is replaced. `attrs`: the water meters' DMA.
+ * archived) for share `j` of `k` of the devices: what is stored for them is replaced. One share per
+ * transaction (rebuildShares): a rebuild stopped half way leaves every device's day either as it was or
+ * rebuilt, both from the same readings. `attrs`: the water meters' DMA.
  */
-export async function rebuildDays(tx: Tx, type: RolledUpType, source: string, attrs: string | undefined, fromDay: number, toDay: number, openFrom: number): Promise<void> {
-  const inRange = `day BETWEEN ${dateSql(fromDay)} AND ${dateSql(toDay)}`;
-  for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE ${inRange}`);
-  const k = shares(await countOf(tx, source), BULK_SHARES.rawRows);
+export async function rebuildDays(tx: Tx, type: RolledUpType, source: string, attrs: string | undefined, fromDay: number, toDay: number, openFrom: number, k = 1, j = 0): Promise<void> {
+  const inShare = `day BETWEEN ${dateSql(fromDay)} AND ${dateSql(toDay)} AND ${share(k, j)}`;
+  for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE ${inShare}`);
   const s = tableSuffix(type);
   const [hours, days] = [`rebuild_hours_${s}`, `rebuild_days_${s}`];
   const open = `day >= ${dateSql(openFrom)}`;
-  for (let j = 0; j < k; j++) {
-    await tx.run(`CREATE OR REPLACE TEMP TABLE ${hours} AS ${hourRowsFromRaw(type, `SELECT * FROM (${source}) WHERE ${share(k, j)}`)}`);
-    await tx.run(`CREATE OR REPLACE TEMP TABLE ${days} AS ${withDma(type, dayStatsFrom(type, [`SELECT * FROM ${hours}`]), attrs)}`);
-    await tx.run(`INSERT INTO ${hourOpenTable(type)} (${names(hourColumns(type))}) SELECT ${names(hourColumns(type))} FROM ${hours} WHERE ${open} ORDER BY day, h, device_id`);
-    await tx.run(`INSERT INTO ${dayOpenTable(type)} (${names(dayOpenColumns(type))}) SELECT ${names(dayOpenColumns(type))} FROM ${days} WHERE ${open}`);
-    await tx.run(
-      `INSERT INTO ${dayTable(type)} (${names(dayColumns(type))})
-       ${closedRows(type, `SELECT * FROM ${days} WHERE NOT (${open})`, `SELECT * FROM ${hours} WHERE NOT (${open})`)} ORDER BY day, device_id`,
-    );
-    if (carriesDma(type)) await markDmaDays(tx, `SELECT dma, day FROM ${days}`);
-  }
-  await tx.run(`DROP TABLE IF EXISTS ${hours}`);
-  await tx.run(`DROP TABLE IF EXISTS ${days}`);
+  await tx.run(`CREATE OR REPLACE TEMP TABLE ${hours} AS ${hourRowsFromRaw(type, `SELECT * FROM (${source}) WHERE ${share(k, j)}`)}`);
+  await tx.run(`CREATE OR REPLACE TEMP TABLE ${days} AS ${withDma(type, dayStatsFrom(type, [`SELECT * FROM ${hours}`]), attrs)}`);
+  await tx.run(`INSERT INTO ${hourOpenTable(type)} (${names(hourColumns(type))}) SELECT ${names(hourColumns(type))} FROM ${hours} WHERE ${open} ORDER BY day, h, device_id`);
+  await tx.run(`INSERT INTO ${dayOpenTable(type)} (${names(dayOpenColumns(type))}) SELECT ${names(dayOpenColumns(type))} FROM ${days} WHERE ${open}`);
+  await tx.run(
+    `INSERT INTO ${dayTable(type)} (${names(dayColumns(type))})
+     ${closedRows(type, `SELECT * FROM ${days} WHERE NOT (${open})`, `SELECT * FROM ${hours} WHERE NOT (${open})`)} ORDER BY day, device_id`,
+  );
+  if (carriesDma(type)) await markDmaDays(tx, `SELECT dma, day FROM ${days}`);
+  await tx.run(`DROP TABLE ${hours}`);
+  await tx.run(`DROP TABLE ${days}`);
 }
 
 /**
