@@ -113,7 +113,7 @@ export async function startAndAsk(dataDir: string, fleet: Fleet, history: { from
 /** The product's own command: `npm run store -- rebuild-rollups --from … --to …`; seconds. */
 export async function rebuildRollups(dataDir: string, fromIso: string, toIso: string, progress: (m: string) => void): Promise<number> {
   const t0 = performance.now();
-  const out = await runScript(['scripts/store.ts', 'rebuild-rollups', '--from', fromIso, '--to', toIso], { DATA_DIR: dataDir, DUCKDB_MEMORY_LIMIT: '4GB' });
+  const out = await runScript(['scripts/store.ts', 'rebuild-rollups', '--from', fromIso, '--to', toIso], { DATA_DIR: dataDir });
   progress(out.trim().split('\n').at(-1) ?? '');
   return (performance.now() - t0) / 1000;
 }
