@@ -6,7 +6,7 @@
 import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { AlertRulesConfig } from '../alerts/rules-config.js';
 import type { MonthUse } from '../alerts/rules/usage-rise.js';
-import type { SqlReader } from '../storage/duckdb/database.js';
+import type { WaterReader } from './registers.js';
 import { DMA_INLET_SITE, type WaterMeterRef } from './balance.js';
 import { localDate, localMonth, monthStart, nightWindow } from './local-days.js';
 import { dmaNights, type DmaNight } from './night-flow.js';
@@ -23,7 +23,7 @@ export interface WaterFigures {
 }
 
 export interface WaterWatchDeps {
-  db: SqlReader;
+  db: WaterReader;
   devices: { listDevices(): DeviceRecord[] };
   config: Readonly<AlertRulesConfig>;
 }

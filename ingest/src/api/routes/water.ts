@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_ALERT_RULES } from '../../alerts/rules-config.js';
 import { IngestError } from '../../errors.js';
 import { csvLine } from '../../storage/duckdb/readings-export.js';
-import type { SqlReader } from '../../storage/duckdb/database.js';
+import type { WaterReader } from '../../water/registers.js';
 import { DMA_INLET_SITE, type WaterMeterRef } from '../../water/balance.js';
 import { daysBetween, localDate, monthStart } from '../../water/local-days.js';
 import { balanceSettings, nightSettings } from '../../water/settings.js';
@@ -24,7 +24,7 @@ const range = (what: string) => ({
   properties: { from: timeParam(`start (inclusive); default: ${what} before \`to\``), to: timeParam('end (exclusive); default: now') },
 }) as const;
 
-export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlReader): Promise<void> {
+export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: WaterReader): Promise<void> {
   const now = deps.clock ?? Date.now;
   const water = () => (deps.alerts?.config ?? DEFAULT_ALERT_RULES).water;
   const clock = () => nightSettings(water());
