@@ -113,5 +113,11 @@ describe('aggregation API', () => {
     expect((await get(`/api/v1/devices/rn-1/readings?interval=1h`)).json().message).toBe('interval: ring nodes report segment states, not numeric readings; ask for their readings without interval');
     expect((await get(`/api/v1/devices/wm-1/readings?interval=1h&reading=airTempC`)).json().message).toBe('reading: airTempC is not a numeric reading of a water-meter; use indexL, flowLph, batteryPct, rssiDbm, snrDb');
     expect((await get(`/api/v1/series?type=water-meter&dma=nakano-3&reading=indexL&interval=1d`)).json().message).toBe('type, dma: give one of them (a device type, or a DMA id), not both');
+    // Times at Date's limits (the property test's boundary values): a 400 naming the parameter, never a 500.
+    for (const url of [`/api/v1/series?dma=nakano-3&reading=indexL&interval=1d&agg=usage&to=-8640000000000000`, `/api/v1/devices/wm-1/readings?interval=1d&to=-8640000000000000`, `/api/v1/series?type=water-meter&reading=flowLph&interval=1h&from=8640000000000000`]) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().message, url).toMatch(/^(from|to): must/);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { MAX_TS_MS, MIN_TS_MS } from '@tsunagaru/firmware-contracts';
 import { IngestError } from '../errors.js';
 import { MAX_EPOCH_MS } from './schemas.js';
 
@@ -23,4 +24,14 @@ export function parseRange(query: { from?: number | string; to?: number | string
   const from = parseTime('from', query.from) ?? Math.max(to - DAY_MS, -MAX_EPOCH_MS);
   if (from > to) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'from: must not be after to');
   return { from, to };
+}
+
+/**
+ * Figures by calendar day or bucket (water figures, aggregated readings) are about readings, which devices
+ * stamp within the contract's bounds (2000–2100): a time outside them holds no reading and has no day to
+ * align to (Date cannot format one near its own limits), so it is refused, naming the parameter.
+ */
+export function withinReadings(name: 'from' | 'to', t: number): number {
+  if (t < MIN_TS_MS || t > MAX_TS_MS) throw new IngestError('INGEST_ERR_BAD_REQUEST', `${name}: must be between ${new Date(MIN_TS_MS).toISOString()} and ${new Date(MAX_TS_MS).toISOString()}, the times readings can carry; got ${t}`);
+  return t;
 }

@@ -4,7 +4,7 @@
  * (`GET /api/v1/series?type=…|dma=…&reading=…`). Hours and days are read from the rollups, so their cost
  * does not grow with the history; every answer is bounded in points (MAX_SERIES_POINTS).
  */
-import { DEVICE_TYPES, type DeviceType } from '@tsunagaru/firmware-contracts';
+import { DEVICE_TYPES, MIN_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeviceRecord } from '@tsunagaru/broker';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DEFAULT_ALERT_RULES } from '../../alerts/rules-config.js';
@@ -17,7 +17,7 @@ import type { ApiDeps } from '../deps.js';
 import { canSeeDeviceType, READ_ROLES } from '../roles.js';
 import { balanceSchema } from './water-schemas.js';
 import { queryText, timeParam } from '../schemas.js';
-import { parseRange } from '../time-range.js';
+import { parseRange, withinReadings } from '../time-range.js';
 
 const DEFAULT_AGGS: readonly Agg[] = ['mean', 'min', 'max', 'last'];
 
@@ -74,7 +74,9 @@ export const parseAggs = (text: string | undefined): Agg[] => (text ? [...new Se
 
 function rangeOf(q: SeriesQs, now: number, interval: Interval): SeriesRange {
   const { from, to } = parseRange(q, now);
-  return { from: alignDown(from, interval), to, interval };
+  withinReadings('to', to);
+  if (q.from !== undefined) withinReadings('from', from);
+  return { from: alignDown(Math.max(from, MIN_TS_MS), interval), to, interval };
 }
 
 function requireHistory(deps: ApiDeps): HistoryReader {

@@ -14,10 +14,12 @@ import { dmaBalances, dmaNights, meterUsage, monthlyReads } from '../../water/in
 import type { ApiDeps } from '../deps.js';
 import { canSeeDeviceType, READ_ROLES, roleOf } from '../roles.js';
 import { deviceIdParam, ref, timeParam } from '../schemas.js';
-import { parseRange, parseTime } from '../time-range.js';
+import { MIN_TS_MS } from '@tsunagaru/firmware-contracts';
+import { parseRange, parseTime, withinReadings } from '../time-range.js';
 import { balanceSchema, nightSchema, readSchema, usageSchema } from './water-schemas.js';
 
 const DAY = 86_400_000;
+
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 const range = (what: string) => ({
   type: 'object', additionalProperties: false,
@@ -49,6 +51,8 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: Water
     },
     async (request) => {
       const { from, to } = parseRange(request.query, now());
+      withinReadings('to', to);
+      if (request.query.from !== undefined) withinReadings('from', from);
       const balances = await dmaBalances(db, meters(request), [from, to], balanceSettings(water()));
       const dmas = [...balances.values()].map((b) => b[0]!);
       return { from, to, count: dmas.length, dmas };
@@ -74,8 +78,8 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: Water
       },
     },
     async (request) => {
-      const to = parseTime('to', request.query.to) ?? now();
-      const from = parseTime('from', request.query.from) ?? to - 30 * DAY;
+      const to = withinReadings('to', parseTime('to', request.query.to) ?? now());
+      const from = withinReadings('from', parseTime('from', request.query.from) ?? Math.max(to - 30 * DAY, MIN_TS_MS));
       if (from > to) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'from: must not be after to');
       if (to - from > 400 * DAY) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'to: at most 400 days from `from` (ask for a shorter range)');
       const ms = meters(request, request.params.dma);
@@ -111,8 +115,8 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: Water
       if (!device || device.type !== 'water-meter' || !canSeeDeviceType(roleOf(request), 'water-meter')) throw new IngestError('INGEST_ERR_NOT_FOUND', `no water meter "${request.params.id}"`);
       const interval = request.query.interval ?? 'day';
       const c = clock();
-      const to = parseTime('to', request.query.to) ?? now();
-      const from = parseTime('from', request.query.from) ?? (interval === 'day' ? to - 31 * DAY : monthStart(localDate(to, c).slice(0, 7), c, -11));
+      const to = withinReadings('to', parseTime('to', request.query.to) ?? now());
+      const from = withinReadings('from', parseTime('from', request.query.from) ?? Math.max(interval === 'day' ? to - 31 * DAY : monthStart(localDate(to, c).slice(0, 7), c, -11), MIN_TS_MS));
       if (from > to) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'from: must not be after to');
       if (to - from > (interval === 'day' ? 400 : 3700) * DAY) throw new IngestError('INGEST_ERR_BAD_REQUEST', `to: at most ${interval === 'day' ? '400 days' : '10 years'} from \`from\``);
       const buckets = await meterUsage(db, device.id, interval, from, to, c, balanceSettings(water()));
