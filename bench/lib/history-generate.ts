@@ -110,7 +110,8 @@ export async function generateDays(dataDir: string, f: Fleet, days: readonly num
       const t0 = performance.now();
       await db.c.run(`CREATE OR REPLACE TEMP TABLE gen AS ${daySql(f, day)}`);
       await db.c.run('BEGIN');
-      await db.c.run(`INSERT INTO samples_water_meter SELECT * FROM gen ORDER BY ts`);
+      // BY NAME: columns the generator does not fill (the LoRaWAN radio readings, issue 20) stay NULL.
+      await db.c.run(`INSERT INTO samples_water_meter BY NAME SELECT * FROM gen ORDER BY ts`);
       // A reading reaches the ingest a few seconds after it was taken (radio, head-end).
       await db.c.run(`INSERT INTO messages SELECT device_id, boot, seq, 'water-meter', 'telemetry', ts, ts + to_milliseconds(2000 + hash(device_id, seq) % 3000), false, 1 FROM gen ORDER BY ts`);
       await db.c.run('COMMIT');

@@ -71,7 +71,9 @@ export function victoriaQuestions(url: string): Questions {
   const series = (b: any) => (b.data?.result?.length ?? 0) > 0;
   const daily = (expr: string, from: number, to: number) => `/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${s(from + DAY_MS)}&end=${s(to)}&step=1d`;
   return {
-    deviceDetail: (id) => get(`/api/v1/query?query=${encodeURIComponent(`last_over_time({__name__=~"water_meter_.*",deviceId="${id}"}[1h])`)}`, series),
+    // Looking back 2 days: the peers hold the day before today, which ended up to 24 h before now (ours and
+    // InfluxQL's last() have no look-back limit).
+    deviceDetail: (id) => get(`/api/v1/query?query=${encodeURIComponent(`last_over_time({__name__=~"water_meter_.*",deviceId="${id}"}[2d])`)}`, series),
     raw24h: (id, to) => get(`/api/v1/export?${new URLSearchParams({ 'match[]': `{__name__=~"water_meter_.*",deviceId="${id}"}`, start: s(to - DAY_MS), end: s(to) })}`, (b: string) => b.length > 0),
     dailyUsage: (id, from, to) => get(daily(`increase(water_meter_indexL{deviceId="${id}"}[1d])`, from, to), series),
     dmaBalance: (dma, from, to) => get(daily(`sum(increase(water_meter_indexL{dma="${dma}"}[1d]))`, from, to), series),

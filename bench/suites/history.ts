@@ -9,7 +9,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDir } from '../../test/support/temp-dir.js';
-import { createFleetStore, generateDays, lineProtocolSql, localDayOf, localDayStart, QUARTER_MS, type Fleet } from '../lib/history-generate.js';
+import { createFleetStore, generateDays, lineProtocolSql, localDayOf, localDayStart, meterId, QUARTER_MS, type Fleet } from '../lib/history-generate.js';
 import { isoDay, liveWriteRate, rebuildRollups, startAndAsk, storeBytes, type StartedIngest } from '../lib/history-measure.js';
 import { loadPeer, peerBytes, startInflux, startVictoria, type Peer } from '../lib/history-peers.js';
 import { influxQuestions, rounds, victoriaQuestions, type Questions } from '../lib/history-queries.js';
@@ -58,7 +58,8 @@ async function measurePeers(dataDir: string, fleet: Fleet, day: number, runs: nu
       await p.settle(ctx.progress);
       const q: Questions = p.label.startsWith('Influx') ? influxQuestions(p.server.url) : victoriaQuestions(p.server.url);
       const [from, to] = [localDayStart(day), localDayStart(day + 1)];
-      const ids = (k: number) => Array.from({ length: 20 }, (_, i) => `wm-${String(((i * 7 + k) % fleet.dmas) + 1).padStart(3, '0')}-${String(((i * 131 + k) % 1000) + 1).padStart(5, '0')}`);
+      // Meters that exist in either fleet (the quick one has 500 per DMA): the same picks as our questions.
+      const ids = (k: number) => Array.from({ length: 20 }, (_, i) => meterId(fleet, (i * 7919 + k * 104_729) % fleet.meters));
       const dmas = Array.from({ length: Math.min(10, fleet.dmas) }, (_, i) => `dma-${String(((i * 7) % fleet.dmas) + 1).padStart(3, '0')}`);
       const result: PeerResult = {
         label: p.label,
