@@ -56,6 +56,13 @@ describe.runIf(chromiumAvailable())('operations console in chromium', () => {
     expect(await latest.textContent()).toContain('82 %');
     expect(await page.locator('svg.chart').getAttribute('aria-label')).toMatch(/batterySocPct .* from 90 to 82/);
     await page.screenshot({ path: `${ARTIFACTS}/console-devices.png` });
+    // Longer ranges come per hour from the rollups: the five samples of these minutes are one or two hourly means.
+    const week = page.getByRole('button', { name: '7 d' });
+    await week.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => week.getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => page.locator('svg.chart').getAttribute('aria-label')).toMatch(/^batterySocPct(: not enough samples for a chart in the last 7 d| over the last 7 d: from [\d.]+ to [\d.]+ %, range 82 to 90)$/);
+    expect(await page.locator('#device-detail h4', { hasText: 'batterySocPct' }).textContent()).toBe('batterySocPct (last 7 d, mean per hour with min–max)');
   });
 
   it('filters the grid and shows dead letters with their reason', async () => {

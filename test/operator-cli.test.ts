@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CLI as MOSQUITTO_AUTH } from '../deploy/scripts/mosquitto-auth.js';
 import { parseCommand, UsageError, type Cli } from '../scripts/cli-support.js';
 import { CLI as DEVICES } from '../scripts/devices.js';
+import { CLI as STORE } from '../scripts/store.js';
 import { CLI as TOKENS } from '../scripts/tokens.js';
 import { makeTempDir } from './support/temp-dir.js';
 
@@ -40,7 +41,7 @@ describe('operator CLIs', () => {
   });
 
   it('answer --help for the whole CLI and for every command, with every option it takes', () => {
-    for (const cli of [DEVICES, TOKENS]) {
+    for (const cli of [DEVICES, TOKENS, STORE]) {
       const all = parseCommand(cli, ['--help']);
       expect('help' in all && all.help).toMatch(/^usage: npm run \w+ -- <command>/);
       for (const [name, spec] of Object.entries(cli.commands)) {

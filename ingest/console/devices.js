@@ -7,6 +7,29 @@ import { ago, el, unit, value, where } from './format.js';
 const MAX_ROWS = 500;
 /** Readings worth a chart, per device type (numeric, and what an engineer looks at first). */
 const CHART_FIELD = { 'bs-power': 'batterySocPct', 'water-meter': 'flowLph', 'smart-pole': 'airTempC' };
+const HOUR = 3_600_000;
+/**
+ * The chart's ranges: the last day from the samples themselves; longer ranges per hour or per day from
+ * the rollups (GET …/readings?interval=…), the mean drawn with the min–max band.
+ */
+const RANGES = [
+  { id: '24h', label: '24 h', ms: 24 * HOUR },
+  { id: '7d', label: '7 d', ms: 7 * 24 * HOUR, interval: '1h', stepMs: HOUR },
+  { id: '30d', label: '30 d', ms: 30 * 24 * HOUR, interval: '1h', stepMs: HOUR },
+  { id: '1y', label: '1 y', ms: 365 * 24 * HOUR, interval: '1d', stepMs: 24 * HOUR },
+];
+
+/** The chart's points over `range`, ending now. */
+async function chartPoints(id, field, range) {
+  const path = `/api/v1/devices/${encodeURIComponent(id)}/readings`;
+  const to = Date.now();
+  if (!range.interval) {
+    const { readings } = await get(`${path}?from=${to - range.ms}&to=${to}&limit=10000`);
+    return readings.filter((r) => typeof r[field] === 'number').map((r) => ({ t: r.ts, v: r[field] }));
+  }
+  const { points } = await get(`${path}?from=${to - range.ms}&to=${to}&interval=${range.interval}&agg=mean,min,max&reading=${field}`);
+  return points.filter((p) => p.values[field]?.mean != null).map((p) => ({ t: p.t, v: p.values[field].mean, lo: p.values[field].min, hi: p.values[field].max }));
+}
 
 export function devicesView(root) {
   const rows = root.querySelector('#device-rows');
@@ -49,8 +72,17 @@ export function devicesView(root) {
     const d = await get(`/api/v1/devices/${encodeURIComponent(id)}`);
     const latest = Object.entries(d.latest ?? {});
     const field = CHART_FIELD[d.type];
-    const readings = field ? (await get(`/api/v1/devices/${encodeURIComponent(id)}/readings?limit=2000`)).readings : [];
-    const points = readings.filter((r) => typeof r[field] === 'number').map((r) => ({ t: r.ts, v: r[field] }));
+    const chart = el('div', { class: 'chart-box' });
+    const picker = el('div', { class: 'ranges', role: 'group', 'aria-label': 'Chart range' });
+    const heading = el('h4', {}, field ?? '');
+    async function show(range) {
+      for (const b of picker.children) b.setAttribute('aria-pressed', String(b.dataset.range === range.id));
+      heading.textContent = `${field} (last ${range.label}${range.interval ? `, mean per ${range.interval === '1d' ? 'day' : 'hour'} with min–max` : ''})`;
+      const points = await chartPoints(id, field, range);
+      if (selected === id) chart.replaceChildren(lineChart(points, { label: field, unit: unit(field), span: range.label, gapMs: range.stepMs ? range.stepMs * 1.5 : Infinity }));
+    }
+    for (const r of RANGES) picker.append(el('button', { type: 'button', 'data-range': r.id, 'aria-pressed': 'false', onclick: () => void show(r) }, r.label));
+    if (field) await show(RANGES[0]);
     detail.replaceChildren(
       el('h3', {}, d.id),
       el('p', {}, `${d.type} · `, el('span', { class: `status ${d.status.online ? 'online' : 'offline'}` }, d.status.online ? 'online' : 'offline'), ` · last seen ${ago(d.status.lastSeen)}`),
@@ -59,7 +91,7 @@ export function devicesView(root) {
         el('dt', {}, 'firmware'), el('dd', {}, d.status.fw ?? '–'), el('dt', {}, 'boot'), el('dd', {}, String(d.status.boot ?? '–'))),
       el('h4', {}, 'Latest readings'),
       latest.length === 0 ? el('p', { class: 'hint' }, 'No readings yet.') : el('dl', { 'data-testid': 'latest' }, ...latest.flatMap(([k, r]) => [el('dt', {}, k), el('dd', { title: new Date(r.ts).toISOString() }, value(k, r.value), r.source === 'lorawan-status' ? ' (from the LoRaWAN network server)' : '')])),
-      ...(field ? [el('h4', {}, `${field} (last 24 h)`), lineChart(points, { label: field, unit: unit(field) })] : []),
+      ...(field ? [heading, picker, chart] : []),
     );
   }
 

@@ -9,7 +9,8 @@ import type { LastSeenSource } from './alerts/rules/device-status.js';
 import type { AlertRulesConfig } from './alerts/rules-config.js';
 import { WebhookNotifier } from './notify/webhooks.js';
 import { DuckDbAlertStore } from './storage/duckdb/alert-store.js';
-import type { DuckDbDatabase, SqlReader } from './storage/duckdb/database.js';
+import type { DuckDbDatabase } from './storage/duckdb/database.js';
+import type { WaterReader } from './water/registers.js';
 import type { OperationsStore } from './storage/types.js';
 import { WaterWatch } from './water/watch.js';
 
@@ -30,7 +31,7 @@ export interface StartAlertingOptions {
   maxClockSkewMs?: number;
   logger?: Logger;
   /** Where the water rules read night flows and monthly use (the store's read pool); default: no such rules. */
-  waterReads?: SqlReader;
+  waterReads?: WaterReader;
 }
 
 /**

@@ -19,6 +19,10 @@ describe('loadIngestConfig', () => {
     expect(() => loadIngestConfig({ MQTT_URL: 'http://x' })).toThrow(/^MQTT_URL:/);
     expect(() => loadIngestConfig({ TSUNAGARU_ADMIN_TOKEN: 'short' })).toThrow(/^TSUNAGARU_ADMIN_TOKEN:/);
     expect(() => loadIngestConfig({ LOG_LEVEL: 'loud' })).toThrow(/^LOG_LEVEL:/);
+    // The history's retention (issue 15) is part of the one environment schema.
+    expect(() => loadIngestConfig({ RAW_RETENTION_DAYS: 'ninety' })).toThrow(/^RAW_RETENTION_DAYS: must be a whole number of days, got "ninety"/);
+    expect(() => loadIngestConfig({ RAW_RETENTION_DAYS: '90', ARCHIVE_RETENTION_DAYS: '30' })).toThrow(/^ARCHIVE_RETENTION_DAYS: must be at least RAW_RETENTION_DAYS \(90\)/);
+    expect(loadIngestConfig({ RAW_RETENTION_DAYS: '30', ROLLUP_RETENTION_DAYS: 'forever' }).history).toEqual({ rawRetentionDays: 30, archiveRetentionDays: null, rollupRetentionDays: null });
   });
 
   it('reads the API certificate files and names the TLS variable that is wrong', () => {

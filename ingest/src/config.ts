@@ -1,6 +1,6 @@
 /**
  * The ingest's configuration: one zod schema of every environment variable it reads (ingestEnv, made of
- * its own and those of its parts: storage, API, DuckDB, integrations), checked once at start, then frozen. Every problem
+ * its own and those of its parts: storage, API, DuckDB, history retention, integrations), checked once at start, then frozen. Every problem
  * names the variable and what it must be; an empty variable counts as unset.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import { configError, IngestError } from './errors.js';
 import { duckDbEnv, duckDbSettingsFrom, type DuckDbSettings } from './storage/duckdb/duckdb-config.js';
 import { storageConfigFrom, storageEnv, type StorageConfig } from './storage/store-config.js';
 import { integrationsConfigFrom, integrationsEnv, type IntegrationsConfig } from './integrations/config.js';
+import { historyEnv, historySettingsFrom, type HistorySettings } from './storage/duckdb/history/history-config.js';
 
 export interface IngestConfig {
   /** Where the embedded store and registry live. Env DATA_DIR, default `./data`. */
@@ -58,6 +59,8 @@ export interface IngestConfig {
   api: ApiSettings;
   /** Env DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, API_READERS, API_READ_TIMEOUT_MS (storage/duckdb/duckdb-config.ts). */
   duckdb: DuckDbSettings;
+  /** Env RAW_RETENTION_DAYS, ARCHIVE_RETENTION_DAYS, ROLLUP_RETENTION_DAYS (storage/duckdb/history/history-config.ts). */
+  history: HistorySettings;
   /**
    * Env DEVICE_CLOCK_MAX_SKEW_SEC, default 300: telemetry and events stamped further ahead of the server
    * clock are dead-lettered (a wrong device clock), and "latest" never shows a value from beyond it.
@@ -95,7 +98,7 @@ const ownEnv = {
 };
 
 /** Every variable the ingest reads (`npm run ingest`), each checked once at start. */
-export const ingestEnv = { ...ownEnv, ...storageEnv, ...apiEnv, ...duckDbEnv, ...integrationsEnv };
+export const ingestEnv = { ...ownEnv, ...storageEnv, ...apiEnv, ...duckDbEnv, ...historyEnv, ...integrationsEnv };
 export type IngestEnv = EnvValues<typeof ingestEnv>;
 
 function readFile(variable: string, path: string): string {
@@ -152,6 +155,7 @@ export function ingestConfigFrom(v: IngestEnv): Readonly<IngestConfig> {
     ...shareSettingsFrom(v, storage, mqttUsername),
     api: apiSettingsFrom(v),
     duckdb: duckDbSettingsFrom(v),
+    history: historySettingsFrom(v),
     maxClockSkewMs: (v.DEVICE_CLOCK_MAX_SKEW_SEC ?? 300) * 1000,
     integrations: integrationsConfigFrom(v),
   });

@@ -4,7 +4,7 @@ import { IngestError } from './errors.js';
 
 /**
  * Parses variables of the ingest's environment schema (its parts: config.ts, storage/store-config.ts,
- * api/api-settings.ts, storage/duckdb/duckdb-config.ts), or throws every problem, one line each, naming
+ * api/api-settings.ts, storage/duckdb/duckdb-config.ts, storage/duckdb/history/history-config.ts), or throws every problem, one line each, naming
  * the variable. An empty variable counts as unset.
  */
 export function parseIngestEnv<S extends z.ZodRawShape>(shape: S, env: Readonly<Record<string, string | undefined>>): Partial<z.output<z.ZodObject<S>>> {

@@ -20,6 +20,10 @@ export type { IngestPipeline, RawMessage } from './drain/pipeline.js';
 // Storage: the writer interface every store implements, and the InfluxDB writers.
 export type { StorableMessage, StorageWriter, WriteOutcome } from './storage/types.js';
 export { formatField, InfluxV1Writer, InfluxV2Writer, messageLines, type InfluxV1Options, type InfluxV2Options } from './storage/influx/index.js';
+// The embedded store itself, for its maintenance with the ingest stopped (`npm run store`: rollups,
+// archive, retention) and the history bench.
+export { openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from './storage/duckdb/index.js';
+export { loadHistorySettings, type HistorySettings } from './storage/duckdb/history/history-config.js';
 
 // Alerts: the rules file (and its JSON Schema, for editors), and the battery physics the rules judge with.
 export { alertRulesJsonSchema, DEFAULT_ALERT_RULES, loadAlertRulesFile, parseAlertRules, RULE_IDS, type AlertRulesConfig, type RuleId, type WebhookConfig } from './alerts/rules-config.js';

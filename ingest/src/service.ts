@@ -22,7 +22,7 @@ import { openEmbeddedStore, type EmbeddedStore } from './storage/duckdb/index.js
 
 export interface IngestServiceDeps {
   config: Pick<IngestConfig, 'dataDir' | 'httpHost' | 'httpPort' | 'mqttUrl' | 'mqttUsername' | 'adminToken' | 'alertRulesFile' | 'httpTls' | 'mqttTlsCa'> &
-    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts' | 'api' | 'duckdb' | 'maxClockSkewMs' | 'integrations'>>;
+    Partial<Pick<IngestConfig, 'shareGroup' | 'clientId' | 'alerts' | 'api' | 'duckdb' | 'maxClockSkewMs' | 'integrations' | 'history'>>;
   /** The ingest's own MQTT password (service account). */
   mqttPassword: string;
   registry: DeviceRegistry;
@@ -75,10 +75,19 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // Device clocks: the pipeline refuses samples stamped further ahead of `clock` than this, "latest" never
   // shows one, and the rules forget state left by one before this check existed.
   const maxClockSkewMs = config.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
-  const store = await openEmbeddedStore(config.dataDir, { ...(config.duckdb ? { duckdb: config.duckdb } : {}), latestNotAfter: () => clock() + maxClockSkewMs });
+  const store = await openEmbeddedStore(config.dataDir, {
+    ...(config.duckdb ? { duckdb: config.duckdb } : {}),
+    ...(config.history ? { history: config.history } : {}),
+    latestNotAfter: () => clock() + maxClockSkewMs,
+    // Rollups count a water meter towards the DMA it is provisioned in.
+    attributes: (id) => deps.registry.getDevice(id)?.attributes,
+    clock,
+    log: (level, event, detail, message) => logger[level]({ event, ...detail }, message),
+  });
+  store.maintenance.start();
   // Its own connection: saving an alert must not queue behind the drainer's batch transactions.
   const alertsDb = await store.db.fork();
-  const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, maxClockSkewMs, logger: logger.child({ component: 'alerts' }), waterReads: store.api.pool });
+  const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, maxClockSkewMs, logger: logger.child({ component: 'alerts' }), waterReads: store.api.water });
   // Commands go out on the ingest's own MQTT client (QoS 1, never retained); a birth releases queued ones.
   const commands = new CommandService({
     store: await DuckDbCommandStore.open(store.db),
@@ -151,6 +160,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       // The API reads on connections of its own (store.api), never queued behind the drainer's batches.
       operations: store.api.operations,
       readings: store.api.readings,
+      history: store.api.history,
       adminToken: config.adminToken,
       // Role tokens and the audit log live in DATA_DIR, shared with `npm run tokens` / `npm run devices`.
       tokens: new FileTokenStore(tokensPathFor(config.dataDir), config.adminToken),
@@ -161,8 +171,8 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       ledger: durable.ledger,
       commands,
       ...(integrations ? { integrations } : {}),
-      exports: new DuckDbReadingsExporter(store.db, store.api.pool),
-      water: store.api.pool,
+      exports: new DuckDbReadingsExporter(store.db, store.api.pool, (type, from, to) => store.history.rawSource(`samples/${type}`, from, to)),
+      water: store.api.water,
       storeReaders: () => ({ pool: store.api.pool.stats(), open: store.db.readersOpen }),
       ...(config.api ? { settings: config.api } : {}),
       health: () => {

@@ -26,6 +26,7 @@ import { sharedSchemas, TIME_PARAM_HINT } from './schemas.js';
 import { FileTokenStore } from './tokens.js';
 import { deviceRoutes } from './routes/devices.js';
 import { deviceChangeRoutes } from './routes/device-changes.js';
+import { seriesRoutes } from './routes/series.js';
 import { healthRoutes } from './routes/health.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { commandRoutes } from './routes/commands.js';
@@ -119,6 +120,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger, https?: { cert: s
     await healthRoutes(scoped, deps, apiStatus);
     await deviceRoutes(scoped, deps);
     await deviceChangeRoutes(scoped, deps);
+    if (deps.history) await seriesRoutes(scoped, deps);
     await deadLetterRoutes(scoped, deps);
     await provisioningRoutes(scoped, deps);
     await auditRoutes(scoped, audit);

@@ -10,6 +10,8 @@ import type { ApiSettings } from './api-settings.js';
 import type { CompletenessLedger } from '../ledger/ledger.js';
 import type { CommandService } from '../commands/command-service.js';
 import type { Integrations } from '../integrations/index.js';
+import type { HistoryReader } from '../storage/duckdb/history/series.js';
+import type { WaterReader } from '../water/registers.js';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -26,6 +28,8 @@ export interface ApiDeps {
   /** Reads only (the embedded store's `api.operations`: the read pool, apart from the drainer's connection). */
   operations: OperationsReader;
   readings: ReadingsReader;
+  /** Aggregated readings (`interval`/`agg`, /api/v1/series); without it those forms are not served. */
+  history?: HistoryReader;
   /** The bootstrap admin token (TSUNAGARU_ADMIN_TOKEN or generated). */
   adminToken: string;
   /** Role tokens (`npm run tokens`); default: only the bootstrap admin token is accepted. */
@@ -46,8 +50,8 @@ export interface ApiDeps {
   integrations?: Integrations;
   /** Readings exports (CSV, Parquet); without it the export routes are not served. */
   exports?: ReadingsExporter;
-  /** Where the water figures are computed (the API's read pool); without it the water routes are not served. */
-  water?: SqlReader;
+  /** Where the water figures are computed (the API's read pool, readings hot and archived); without it the water routes are not served. */
+  water?: WaterReader;
   /** HTTP and export limits (api-settings.ts, from HTTP_* / API_* variables); default defaultApiSettings(). */
   settings?: ApiSettings;
   /** The store's reader connections, shown in the authenticated health detail. */

@@ -1,3 +1,4 @@
+import { MAX_TS_MS, MIN_TS_MS } from '@tsunagaru/firmware-contracts';
 import { IngestError } from '../errors.js';
 import { MAX_EPOCH_MS } from './schemas.js';
 
@@ -25,15 +26,12 @@ export function parseRange(query: { from?: number | string; to?: number | string
   return { from, to };
 }
 
-/** The calendar the water bureau counts in (local days and months, formatted as YYYY-MM-DD). */
-export const CALENDAR_FROM_MS = 0; // 1970-01-01
-export const CALENDAR_TO_MS = Date.UTC(9000, 0, 1);
-
 /**
- * A time checked to lie in that calendar: local days and months are named by their date, and an ISO date
- * has four digits of year, so a time outside 1970-01-01 … 9000-01-01 is a 400 naming the parameter.
+ * Figures by calendar day or bucket (water figures, aggregated readings) are about readings, which devices
+ * stamp within the contract's bounds (2000–2100): a time outside them holds no reading and has no day to
+ * align to (Date cannot format one near its own limits), so it is refused, naming the parameter.
  */
-export function calendarTime(name: string, t: number): number {
-  if (t < CALENDAR_FROM_MS || t > CALENDAR_TO_MS) throw new IngestError('INGEST_ERR_BAD_REQUEST', `${name}: must be between 1970-01-01 and 9000-01-01, got ${Number.isNaN(new Date(t).getTime()) ? t : new Date(t).toISOString()}`);
+export function withinReadings(name: 'from' | 'to', t: number): number {
+  if (t < MIN_TS_MS || t > MAX_TS_MS) throw new IngestError('INGEST_ERR_BAD_REQUEST', `${name}: must be between ${new Date(MIN_TS_MS).toISOString()} and ${new Date(MAX_TS_MS).toISOString()}, the times readings can carry; got ${t}`);
   return t;
 }

@@ -16,8 +16,9 @@ export interface PipelineDeps extends ValidationDeps {
   writer: StorageWriter;
   operations: OperationsStore;
   /**
-   * Whether (id, boot, seq) was stored before (the completeness ledger). Lets a store that cannot tell
-   * (InfluxDB overwrites) still report a redelivery as `duplicate`.
+   * Whether (id, boot, seq) was stored before (the completeness ledger). Such a message is a `duplicate`
+   * and is not written again: a store that cannot tell (InfluxDB overwrites) still reports a redelivery,
+   * and one whose original went to the archive (issue 15) is not stored twice.
    */
   seen?: (deviceId: string, boot: number, seq: number) => boolean;
 }

@@ -75,14 +75,25 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
   async function storeTelemetry(ctxs: readonly MessageContext[], outcomes: Array<Outcome | undefined>, isolatePoison: boolean, skews: BatchSkews): Promise<ReadonlySet<string>> {
     const idx: number[] = [];
     const storable: StorableMessage[] = [];
+    const inLedger: StorableMessage[] = [];
     ctxs.forEach((ctx, i) => {
       const m = ctx.message;
       if (outcomes[i] || !m || (m.channel !== 'telemetry' && m.channel !== 'event')) return;
+      const message = { ...m, receivedAt: ctx.receivedAt } as StorableMessage;
+      // Stored before, per the completeness ledger: not written again. Its original may have left the
+      // store's hot tables for the archive, where the store itself could no longer find it (issue 15).
+      if (deps.seen?.(m.deviceId, m.payload.boot, m.payload.seq)) {
+        outcomes[i] = { kind: 'duplicate', deviceId: m.deviceId, boot: m.payload.boot, seq: m.payload.seq };
+        inLedger.push(message);
+        return;
+      }
       idx.push(i);
-      storable.push({ ...m, receivedAt: ctx.receivedAt } as StorableMessage);
+      storable.push(message);
     });
-    if (storable.length === 0) return new Set();
-    await touchDevices(deps.operations, storable, skews);
+    if (storable.length === 0 && inLedger.length === 0) return new Set();
+    // Ledger duplicates were heard too (their device is alive), though they are not written again.
+    const heard = [...inLedger, ...storable];
+    await touchDevices(deps.operations, heard, skews);
     const results = await writeBisecting(deps.writer, storable, isolatePoison);
     const seenInBatch = new Set<string>();
     results.forEach((r, n) => {
@@ -93,11 +104,11 @@ export function createIngestPipeline(deps: PipelineDeps, options: PipelineOption
         return;
       }
       const key = keyOf(m);
-      const known = r === 'duplicate' || seenInBatch.has(key) || (deps.seen?.(m.deviceId, boot, seq) ?? false);
+      const known = r === 'duplicate' || seenInBatch.has(key);
       seenInBatch.add(key);
       outcomes[idx[n]!] = { kind: known ? 'duplicate' : 'stored', deviceId: m.deviceId, boot, seq };
     });
-    return new Set(storable.map((m) => m.deviceId));
+    return new Set(heard.map((m) => m.deviceId));
   }
 
   async function commitBatch(prepared: PreparedBatch, batchOptions: BatchOptions = {}): Promise<Outcome[]> {

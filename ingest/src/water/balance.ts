@@ -6,7 +6,7 @@
  * share of customer volume estimated. A silent meter is never counted as zero use: it is estimated for a
  * while (registers.ts), then missing, and the balance says so and is flagged incomplete.
  */
-import type { SqlReader } from '../storage/duckdb/database.js';
+import type { WaterReader } from './registers.js';
 import type { RegisterSettings } from './registers.js';
 import { meterVolumes, type MeterVolume } from './volumes.js';
 
@@ -92,7 +92,7 @@ export function balanceOf(dma: string, meters: readonly WaterMeterRef[], volumes
 }
 
 /** Balances of every DMA of `meters`, for each interval between consecutive `boundaries`: result[dma][i]. */
-export async function dmaBalances(db: SqlReader, meters: readonly WaterMeterRef[], boundaries: readonly number[], s: BalanceSettings): Promise<Map<string, DmaBalance[]>> {
+export async function dmaBalances(db: WaterReader, meters: readonly WaterMeterRef[], boundaries: readonly number[], s: BalanceSettings): Promise<Map<string, DmaBalance[]>> {
   const volumes = await meterVolumes(db, meters.map((m) => m.id), boundaries, s);
   const byDma = new Map<string, WaterMeterRef[]>();
   for (const m of meters) byDma.set(m.dma, [...(byDma.get(m.dma) ?? []), m]);

@@ -3,7 +3,7 @@ export { DMA_INLET_SITE, balanceOf, dmaBalances, type BalanceSettings, type DmaB
 export { dmaNights, type DmaNight, type NightSettings } from './night-flow.js';
 export { meterUsage, type UsageBucket, type UsageInterval } from './usage.js';
 export { monthlyReads, type MonthlyRead } from './reads.js';
-export { registersAt, DEFAULT_REGISTER_SETTINGS, type RegisterAt, type RegisterBreak, type RegisterSettings } from './registers.js';
+export { registersAt, DEFAULT_REGISTER_SETTINGS, type WaterReader, type RegisterAt, type RegisterBreak, type RegisterSettings } from './registers.js';
 export { meterVolumes, type MeterVolume } from './volumes.js';
 export { balanceSettings, nightSettings } from './settings.js';
 export * from './local-days.js';

@@ -14,11 +14,10 @@
  * A night is complete once every meter that was reporting before the window has a reading at or after its
  * end (batched meters deliver hours late); the rule also judges it after a grace period.
  */
-import type { SqlReader } from '../storage/duckdb/database.js';
 import { toNumber } from '../storage/duckdb/database.js';
 import type { WaterMeterRef } from './balance.js';
 import { nightWindow, startOfDate, type LocalClock } from './local-days.js';
-import { registersAt, type RegisterAt, type RegisterSettings } from './registers.js';
+import { registersAt, waterReadingsSql, type RegisterAt, type RegisterSettings, type WaterReader } from './registers.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -57,13 +56,14 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 const covers = (a: RegisterAt, b: RegisterAt) => (a.how === 'read' || a.how === 'interpolated') && (b.how === 'read' || b.how === 'interpolated');
 
 /** The lowest flow between consecutive readings inside each window, per inlet meter (L/h). */
-async function inletMinimum(db: SqlReader, inlets: readonly string[], windows: ReadonlyArray<{ date: string; from: number; to: number }>, resetMinDropL: number): Promise<Map<string, number>> {
+async function inletMinimum(db: WaterReader, inlets: readonly string[], windows: ReadonlyArray<{ date: string; from: number; to: number }>, resetMinDropL: number): Promise<Map<string, number>> {
   if (inlets.length === 0 || windows.length === 0) return new Map();
+  const [lo, hi] = [Math.min(...windows.map((w) => w.from)), Math.max(...windows.map((w) => w.to))];
   const rows = await db.all(
     `WITH d AS (SELECT unnest(from_json($1::JSON, '["VARCHAR"]')) AS device_id),
       n AS (SELECT unnest(from_json($2::JSON, '[{"date":"VARCHAR","from":"BIGINT","to":"BIGINT"}]'), recursive := true)),
       raw AS (
-        SELECT s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx FROM samples_water_meter s
+        SELECT s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx FROM ${waterReadingsSql(db, lo, hi)} s
         WHERE s.device_id IN (SELECT device_id FROM d) AND s.ts >= epoch_ms($3::BIGINT) AND s.ts <= epoch_ms($4::BIGINT)
         GROUP BY s.device_id, s.ts),
       p AS (SELECT device_id, lag(t) OVER w AS t0, t AS t1, idx - lag(idx) OVER w AS dl FROM raw WINDOW w AS (PARTITION BY device_id ORDER BY t))
@@ -71,13 +71,13 @@ async function inletMinimum(db: SqlReader, inlets: readonly string[], windows: R
     FROM p JOIN n ON p.t0 >= n."from" AND p.t1 <= n."to"
     WHERE p.t0 IS NOT NULL AND p.dl >= -$5::BIGINT
     GROUP BY n.date, p.device_id`,
-    [JSON.stringify(inlets), JSON.stringify(windows), Math.min(...windows.map((w) => w.from)), Math.max(...windows.map((w) => w.to)), resetMinDropL],
+    [JSON.stringify(inlets), JSON.stringify(windows), lo, hi, resetMinDropL],
   );
   return new Map(rows.map((r) => [`${String(r.date)}|${String(r.device_id)}`, toNumber(r.lph)!]));
 }
 
 /** The night figures of each DMA of `meters` for each local date of `dates`: result[dma][i]. */
-export async function dmaNights(db: SqlReader, meters: readonly WaterMeterRef[], dates: readonly string[], s: NightSettings, reg: RegisterSettings): Promise<Map<string, DmaNight[]>> {
+export async function dmaNights(db: WaterReader, meters: readonly WaterMeterRef[], dates: readonly string[], s: NightSettings, reg: RegisterSettings): Promise<Map<string, DmaNight[]>> {
   const windows = dates.map((date) => {
     const [from, to] = nightWindow(date, s);
     return { date, from, to, dayFrom: startOfDate(date, s), dayTo: startOfDate(date, s) + DAY };

@@ -3,11 +3,11 @@
  * (local midnight on the 1st), interpolated between the readings around it, and the month's consumption.
  * A read that is estimated (no reading after the boundary yet, or a silent meter) says so.
  */
-import type { SqlReader } from '../storage/duckdb/database.js';
+import type { WaterReader } from './registers.js';
 import type { WaterMeterRef } from './balance.js';
 import { monthStart, type LocalClock } from './local-days.js';
 import { registersAt, type RegisterSettings } from './registers.js';
-import { volumesBetween } from './volumes.js';
+import { breaksByDevice, volumesBetween } from './volumes.js';
 
 export interface MonthlyRead {
   deviceId: string;
@@ -27,12 +27,13 @@ export interface MonthlyRead {
 
 const whole = (x: number | null) => (x === null ? null : Math.round(x));
 
-export async function monthlyReads(db: SqlReader, meters: readonly WaterMeterRef[], month: string, c: LocalClock, s: RegisterSettings): Promise<MonthlyRead[]> {
+export async function monthlyReads(db: WaterReader, meters: readonly WaterMeterRef[], month: string, c: LocalClock, s: RegisterSettings): Promise<MonthlyRead[]> {
   const bounds = [monthStart(month, c), monthStart(month, c, 1)];
   const { at, breaks } = await registersAt(db, meters.map((m) => m.id), bounds, s);
+  const own = breaksByDevice(breaks);
   return [...meters].sort((a, b) => a.dma.localeCompare(b.dma) || a.id.localeCompare(b.id)).map((m) => {
     const regs = at.get(m.id)!;
-    const [v] = volumesBetween(m.id, regs, bounds, breaks);
+    const [v] = volumesBetween(m.id, regs, bounds, own.get(m.id) ?? []);
     return {
       deviceId: m.id, dma: m.dma, inlet: m.inlet, month,
       startIndexL: whole(regs[0]!.indexL), endIndexL: whole(regs[1]!.indexL), startHow: regs[0]!.how, endHow: regs[1]!.how,

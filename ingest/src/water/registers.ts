@@ -54,18 +54,33 @@ export interface RegistersAt {
 const HOUR = 3_600_000;
 
 /**
+ * Where the water figures read: SQL reads (the API's read pool) and, with issue 15's archive, the water
+ * meters' readings of a time range as one relation, hot and archived (history/archive.ts rawSource), so
+ * a balance or a billing read of a month past RAW_RETENTION_DAYS sees the readings it saw before they
+ * were archived. Without it, the hot table alone.
+ */
+export interface WaterReader extends SqlReader {
+  /** The readings with from ≤ ts < to, as a relation with the columns of samples_water_meter. */
+  waterReadings?(from: number, to: number): string;
+}
+
+/** The readings with from ≤ ts ≤ to as a relation (the queries below bound ts again themselves). */
+export const waterReadingsSql = (db: WaterReader, from: number, to: number): string => (db.waterReadings ? `(${db.waterReadings(from, to + 1)})` : 'samples_water_meter');
+
+/**
  * The corrected register of `deviceIds` at every moment of `moments` (epoch ms, any order). One query.
  */
-export async function registersAt(db: SqlReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
+export async function registersAt(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
   const at = new Map<string, RegisterAt[]>();
   if (deviceIds.length === 0 || moments.length === 0) return { at, breaks: [] };
-  const params = [JSON.stringify(deviceIds), JSON.stringify([...new Set(moments)]), Math.min(...moments) - s.maxGapMs, Math.max(...moments) + s.maxGapMs, s.maxGapMs, s.resetMinDropL];
+  const [lo, hi] = [Math.min(...moments) - s.maxGapMs, Math.max(...moments) + s.maxGapMs];
+  const params = [JSON.stringify(deviceIds), JSON.stringify([...new Set(moments)]), lo, hi, s.maxGapMs, s.resetMinDropL];
   const corrected = `
     d AS (SELECT unnest(from_json($1::JSON, '["VARCHAR"]')) AS device_id),
     b AS (SELECT unnest(from_json($2::JSON, '["BIGINT"]')) AS t),
     raw AS (
       SELECT s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx
-      FROM samples_water_meter s
+      FROM ${waterReadingsSql(db, lo, hi)} s
       WHERE s.device_id IN (SELECT device_id FROM d) AND s.ts >= epoch_ms($3::BIGINT) AND s.ts <= epoch_ms($4::BIGINT)
         AND EXISTS (SELECT 1 FROM b WHERE epoch_ms(s.ts) BETWEEN b.t - $5::BIGINT AND b.t + $5::BIGINT)
       GROUP BY s.device_id, s.ts),

@@ -3,7 +3,7 @@
  * register interpolated at its ends (volumes.ts). Months also carry the previous month's and the same
  * month's of last year, for month-on-month and year-on-year comparison.
  */
-import type { SqlReader } from '../storage/duckdb/database.js';
+import type { WaterReader } from './registers.js';
 import { daysBetween, localDate, monthStart, monthsBetween, type LocalClock } from './local-days.js';
 import type { RegisterSettings } from './registers.js';
 import { meterVolumes, type MeterVolume } from './volumes.js';
@@ -31,7 +31,7 @@ const bucket = (period: string, v: MeterVolume): UsageBucket => ({
   rollovers: v.breaks.filter((b) => b.kind === 'rollover').length, resets: v.breaks.filter((b) => b.kind === 'reset').length,
 });
 
-export async function meterUsage(db: SqlReader, deviceId: string, interval: UsageInterval, from: number, to: number, c: LocalClock, s: RegisterSettings): Promise<UsageBucket[]> {
+export async function meterUsage(db: WaterReader, deviceId: string, interval: UsageInterval, from: number, to: number, c: LocalClock, s: RegisterSettings): Promise<UsageBucket[]> {
   if (interval === 'day') {
     const days = daysBetween(from, to, c);
     if (days.length === 0) return [];

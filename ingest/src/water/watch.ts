@@ -6,13 +6,13 @@
 import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { AlertRulesConfig } from '../alerts/rules-config.js';
 import type { MonthUse } from '../alerts/rules/usage-rise.js';
-import type { SqlReader } from '../storage/duckdb/database.js';
+import type { WaterReader } from './registers.js';
 import { DMA_INLET_SITE, type WaterMeterRef } from './balance.js';
 import { localDate, localMonth, monthStart, nightWindow } from './local-days.js';
 import { dmaNights, type DmaNight } from './night-flow.js';
 import { registersAt } from './registers.js';
 import { balanceSettings, nightSettings } from './settings.js';
-import { volumesBetween } from './volumes.js';
+import { breaksByDevice, volumesBetween } from './volumes.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -23,7 +23,7 @@ export interface WaterFigures {
 }
 
 export interface WaterWatchDeps {
-  db: SqlReader;
+  db: WaterReader;
   devices: { listDevices(): DeviceRecord[] };
   config: Readonly<AlertRulesConfig>;
 }
@@ -66,8 +66,9 @@ export class WaterWatch {
     this.usageJudged = month;
     const bounds = [-12, -11, -1, 0, 1].map((k) => monthStart(month, c, k));
     const { at, breaks } = await registersAt(this.deps.db, households, bounds, balanceSettings(w));
+    const own = breaksByDevice(breaks);
     return households.map((id) => {
-      const v = volumesBetween(id, at.get(id)!, bounds, breaks);
+      const v = volumesBetween(id, at.get(id)!, bounds, own.get(id) ?? []);
       return { deviceId: id, month, litres: v[3]!.litres, previousLitres: v[2]!.litres, lastYearLitres: v[0]!.litres };
     });
   }

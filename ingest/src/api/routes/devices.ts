@@ -6,6 +6,7 @@ import type { ApiDeps } from '../deps.js';
 import { canSeeDeviceType, FIELD_ROLES, READ_ROLES } from '../roles.js';
 import { deviceIdParam, page, provisionBody, rangeQuery, ref } from '../schemas.js';
 import { parseRange } from '../time-range.js';
+import { aggParam, deviceSeries, deviceSeriesResponse, intervalParam, type SeriesQs } from './series.js';
 
 /** The registry keeps ISO 8601 times; the API's JSON carries epoch ms (schemas.ts). */
 export const epochMsOf = (iso: string): number => Date.parse(iso);
@@ -62,6 +63,12 @@ interface RangeQs {
   to?: number | string;
   limit: number;
 }
+
+/** The readings route also takes interval/agg/reading (routes/series.ts): aggregated instead of raw. */
+const readingsQuery = {
+  ...rangeQuery,
+  properties: { ...rangeQuery.properties, interval: intervalParam, agg: aggParam, reading: { type: 'string', pattern: '^[A-Za-z0-9]+(,[A-Za-z0-9]+)*$', maxLength: 256, description: 'with interval: comma-separated readings (default every numeric reading)' } },
+} as const;
 
 export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const now = deps.clock ?? Date.now;
@@ -164,35 +171,41 @@ export async function deviceRoutes(app: FastifyInstance, deps: ApiDeps): Promise
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: RangeQs }>(
+  app.get<{ Params: { id: string }; Querystring: RangeQs & SeriesQs }>(
     '/api/v1/devices/:id/readings',
     {
       config: { roles: READ_ROLES },
       schema: {
-        summary: 'Samples of a device in [from, to), oldest first, in the contract\'s field names',
+        summary: 'Samples of a device in [from, to), oldest first, in the contract\'s field names; with `interval`, aggregated per bucket instead (15m from the samples, 1h and 1d from the rollups)',
         tags: ['devices'],
         params: deviceIdParam,
-        querystring: rangeQuery,
+        querystring: readingsQuery,
         response: {
           200: {
-            type: 'object',
-            required: ['deviceId', 'type', 'from', 'to', 'count', 'truncated', 'readings'],
-            additionalProperties: false,
-            properties: {
-              deviceId: { type: 'string' },
-              type: { type: 'string', enum: [...DEVICE_TYPES] },
-              from: { type: 'integer' },
-              to: { type: 'integer' },
-              count: { type: 'integer' },
-              truncated: { type: 'boolean', description: 'limit reached: ask again from the last ts' },
-              readings: { type: 'array', items: ref('Reading') },
-            },
+            anyOf: [
+              {
+                type: 'object',
+                required: ['deviceId', 'type', 'from', 'to', 'count', 'truncated', 'readings'],
+                additionalProperties: false,
+                properties: {
+                  deviceId: { type: 'string' },
+                  type: { type: 'string', enum: [...DEVICE_TYPES] },
+                  from: { type: 'integer' },
+                  to: { type: 'integer' },
+                  count: { type: 'integer' },
+                  truncated: { type: 'boolean', description: 'limit reached: ask again from the last ts' },
+                  readings: { type: 'array', items: ref('Reading') },
+                },
+              },
+              deviceSeriesResponse,
+            ],
           },
         },
       },
     },
     async (request) => {
       const device = requireDevice(deps, request.params.id, request);
+      if (request.query.interval) return deviceSeries(deps, device, request.query, now());
       const { from, to } = parseRange(request.query, now());
       const limit = request.query.limit;
       const readings = await deps.readings.readings(device.id, device.type, { from, to, limit });

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_ALERT_RULES } from '../../alerts/rules-config.js';
 import { IngestError } from '../../errors.js';
 import { csvLine } from '../../storage/duckdb/readings-export.js';
-import type { SqlReader } from '../../storage/duckdb/database.js';
+import type { WaterReader } from '../../water/registers.js';
 import { DMA_INLET_SITE, type WaterMeterRef } from '../../water/balance.js';
 import { daysBetween, localDate, monthStart } from '../../water/local-days.js';
 import { balanceSettings, nightSettings } from '../../water/settings.js';
@@ -14,17 +14,19 @@ import { dmaBalances, dmaNights, meterUsage, monthlyReads } from '../../water/in
 import type { ApiDeps } from '../deps.js';
 import { canSeeDeviceType, READ_ROLES, roleOf } from '../roles.js';
 import { deviceIdParam, ref, timeParam } from '../schemas.js';
-import { calendarTime, CALENDAR_FROM_MS, parseRange, parseTime } from '../time-range.js';
+import { MIN_TS_MS } from '@tsunagaru/firmware-contracts';
+import { parseRange, parseTime, withinReadings } from '../time-range.js';
 import { balanceSchema, nightSchema, readSchema, usageSchema } from './water-schemas.js';
 
 const DAY = 86_400_000;
-const MONTH = /^(19[7-9]\d|[2-8]\d{3})-(0[1-9]|1[0-2])$/; // 1970-01 … 8999-12, as calendarTime
+
+const MONTH = /^20\d{2}-(0[1-9]|1[0-2])$/; // the years readings can carry (2000–2099), as withinReadings
 const range = (what: string) => ({
   type: 'object', additionalProperties: false,
   properties: { from: timeParam(`start (inclusive); default: ${what} before \`to\``), to: timeParam('end (exclusive); default: now') },
 }) as const;
 
-export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlReader): Promise<void> {
+export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: WaterReader): Promise<void> {
   const now = deps.clock ?? Date.now;
   const water = () => (deps.alerts?.config ?? DEFAULT_ALERT_RULES).water;
   const clock = () => nightSettings(water());
@@ -49,8 +51,8 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
     },
     async (request) => {
       const { from, to } = parseRange(request.query, now());
-      calendarTime('to', to);
-      calendarTime('from', from);
+      withinReadings('to', to);
+      if (request.query.from !== undefined) withinReadings('from', from);
       const balances = await dmaBalances(db, meters(request), [from, to], balanceSettings(water()));
       const dmas = [...balances.values()].map((b) => b[0]!);
       return { from, to, count: dmas.length, dmas };
@@ -76,8 +78,8 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
       },
     },
     async (request) => {
-      const to = calendarTime('to', parseTime('to', request.query.to) ?? now());
-      const from = calendarTime('from', parseTime('from', request.query.from) ?? Math.max(to - 30 * DAY, CALENDAR_FROM_MS));
+      const to = withinReadings('to', parseTime('to', request.query.to) ?? now());
+      const from = withinReadings('from', parseTime('from', request.query.from) ?? Math.max(to - 30 * DAY, MIN_TS_MS));
       if (from > to) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'from: must not be after to');
       if (to - from > 400 * DAY) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'to: at most 400 days from `from` (ask for a shorter range)');
       const ms = meters(request, request.params.dma);
@@ -113,8 +115,8 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: SqlRe
       if (!device || device.type !== 'water-meter' || !canSeeDeviceType(roleOf(request), 'water-meter')) throw new IngestError('INGEST_ERR_NOT_FOUND', `no water meter "${request.params.id}"`);
       const interval = request.query.interval ?? 'day';
       const c = clock();
-      const to = calendarTime('to', parseTime('to', request.query.to) ?? now());
-      const from = calendarTime('from', parseTime('from', request.query.from) ?? Math.max(interval === 'day' ? to - 31 * DAY : monthStart(localDate(to, c).slice(0, 7), c, -11), CALENDAR_FROM_MS));
+      const to = withinReadings('to', parseTime('to', request.query.to) ?? now());
+      const from = withinReadings('from', parseTime('from', request.query.from) ?? Math.max(interval === 'day' ? to - 31 * DAY : monthStart(localDate(to, c).slice(0, 7), c, -11), MIN_TS_MS));
       if (from > to) throw new IngestError('INGEST_ERR_BAD_REQUEST', 'from: must not be after to');
       if (to - from > (interval === 'day' ? 400 : 3700) * DAY) throw new IngestError('INGEST_ERR_BAD_REQUEST', `to: at most ${interval === 'day' ? '400 days' : '10 years'} from \`from\``);
       const buckets = await meterUsage(db, device.id, interval, from, to, c, balanceSettings(water()));

@@ -95,7 +95,7 @@ export class DuckDbDatabase {
             await c.run(sql, params, types);
           },
           all: async (sql, params, types) => (await c.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[],
-          append: (table, types, columns) => appendColumns(c, table, types, columns),
+          append: (table, types, columns, where) => appendColumns(c, table, types, columns, where),
         });
         await c.run('COMMIT');
         return result;
@@ -166,7 +166,13 @@ export interface Transaction {
    * Appends rows given column by column (every column of the table, in table order, types exactly the
    * table's). Inside the transaction: a rollback drops them too.
    */
-  append(table: string, types: readonly DuckDBType[], columns: ReadonlyArray<readonly DuckDBValue[]>): Promise<void>;
+  append(table: string, types: readonly DuckDBType[], columns: ReadonlyArray<readonly DuckDBValue[]>, where?: AppendTarget): Promise<void>;
+}
+
+/** Where an appended table lives when not in the main schema: a TEMP table is `{ catalog: 'temp' }`. */
+export interface AppendTarget {
+  schema?: string;
+  catalog?: string;
 }
 
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
@@ -178,10 +184,10 @@ const CHUNK_ROWS = 2048;
  * about 10× faster than INSERT … SELECT unnest(list parameters) for sample rows (npm run bench:ingest).
  * The appender writes within the connection's open transaction, so atomicity is unchanged.
  */
-async function appendColumns(c: DuckDBConnection, table: string, types: readonly DuckDBType[], columns: ReadonlyArray<readonly DuckDBValue[]>): Promise<void> {
+async function appendColumns(c: DuckDBConnection, table: string, types: readonly DuckDBType[], columns: ReadonlyArray<readonly DuckDBValue[]>, where: AppendTarget = {}): Promise<void> {
   const rows = columns[0]?.length ?? 0;
   if (rows === 0) return;
-  const appender = await c.createAppender(table);
+  const appender = await c.createAppender(table, where.schema ?? null, where.catalog ?? null);
   try {
     for (let start = 0; start < rows; start += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, rows - start);

@@ -1,4 +1,8 @@
 import { DuckDbDatabase } from './database.js';
+import { StoreHistory, type AttributesOf, type HistorySettings } from './history/index.js';
+import { HistoryMaintenance, type MaintenanceLog } from './history/maintenance.js';
+import { HistoryReader } from './history/series.js';
+import type { WaterReader } from '../../water/registers.js';
 import { DEFAULT_DUCKDB_SETTINGS, type DuckDbSettings } from './duckdb-config.js';
 import { DuckDbOperationsStore, type OperationsStoreOptions } from './operations.js';
 import { DuckDbOperationsReader } from './operations-reader.js';
@@ -12,9 +16,20 @@ export interface EmbeddedStore {
   /** Readings, read through `pool`. */
   readings: DuckDbReadingsReader;
   /** The API's reads, on connections of their own (read-pool.ts), never queued behind the drainer. */
-  api: { pool: DuckDbReadPool; operations: DuckDbOperationsReader; readings: DuckDbReadingsReader };
+  api: {
+    pool: DuckDbReadPool;
+    operations: DuckDbOperationsReader;
+    readings: DuckDbReadingsReader;
+    history: HistoryReader;
+    /** The water figures' reads (ingest/src/water): the pool, with the water meters' readings hot and archived. */
+    water: WaterReader;
+  };
   /** The database itself, for parts that keep their own tables in it (the alert engine). */
   db: DuckDbDatabase;
+  /** Latest values, rollups, the Parquet archive and retention (history/index.ts). */
+  history: StoreHistory;
+  /** Folds, closing days, retention: started by the service (not by tests unless they ask). */
+  maintenance: HistoryMaintenance;
   path: string;
   close(): Promise<void>;
 }
@@ -22,22 +37,53 @@ export interface EmbeddedStore {
 export interface EmbeddedStoreOptions extends OperationsStoreOptions, ReadingsReaderOptions {
   /** DuckDB memory_limit and threads, the API's readers (duckdb-config.ts); default DEFAULT_DUCKDB_SETTINGS. */
   duckdb?: DuckDbSettings;
+  /** RAW_RETENTION_DAYS, ARCHIVE_RETENTION_DAYS, ROLLUP_RETENTION_DAYS (history/history-config.ts). */
+  history?: HistorySettings;
+  /** Registry attributes of a device: the DMA a water meter's rollups count towards. */
+  attributes?: AttributesOf;
+  /** The clock rollup days are closed and retention is judged by. Default Date.now. */
+  clock?: () => number;
+  log?: MaintenanceLog;
 }
 
 /** Opens the embedded default store (DuckDB) in `dataDir`, or in memory with `:memory:`. */
 export async function openEmbeddedStore(dataDir: string | ':memory:', options: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
   const settings = options.duckdb ?? DEFAULT_DUCKDB_SETTINGS;
   const db = await DuckDbDatabase.open(dataDir, settings);
+  let history: StoreHistory;
+  try {
+    history = await StoreHistory.open(db, {
+      dataDir,
+      ...(options.latestNotAfter ? { latestNotAfter: options.latestNotAfter } : {}),
+      ...(options.attributes ? { attributes: options.attributes } : {}),
+      ...(options.history ? { settings: options.history } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.log ? { log: (event: string, detail: Record<string, unknown>, message: string) => options.log!('info', event, detail, message) } : {}),
+    });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   const pool = new DuckDbReadPool(db, { size: settings.apiReaders, timeoutMs: settings.apiReadTimeoutMs });
-  const readings = new DuckDbReadingsReader(pool, options);
+  const readings = new DuckDbReadingsReader(pool, { ...options, archive: history.catalog });
+  const maintenance = new HistoryMaintenance(history, options.log);
   return {
-    writer: new DuckDbWriter(db),
+    writer: new DuckDbWriter(db, history),
     operations: new DuckDbOperationsStore(db, options),
     readings,
-    api: { pool, operations: new DuckDbOperationsReader(pool), readings },
+    api: {
+      pool,
+      operations: new DuckDbOperationsReader(pool),
+      readings,
+      history: new HistoryReader(pool, history.catalog),
+      water: { all: (sql, params, types) => pool.all(sql, params, types), waterReadings: (from, to) => history.catalog.rawSource('samples/water-meter', from, to) },
+    },
     db,
+    history,
+    maintenance,
     path: db.path,
     close: async () => {
+      await maintenance.stop();
       pool.close();
       await db.close();
     },
@@ -48,3 +94,4 @@ export { DuckDbDatabase } from './database.js';
 export { DEFAULT_DUCKDB_SETTINGS, loadDuckDbSettings, type DuckDbSettings } from './duckdb-config.js';
 export { DuckDbReadPool, type ReadPoolStats } from './read-pool.js';
 export { SAMPLE_COLUMNS, SAMPLE_TABLES } from './sample-columns.js';
+export { loadHistorySettings, DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history/index.js';

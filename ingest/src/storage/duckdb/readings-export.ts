@@ -46,8 +46,14 @@ export interface ReadingsExporter {
 
 const ATTRIBUTE_COLUMNS = ['dma', 'site', 'island'] as const;
 
+/**
+ * The raw sample rows of a type in [from, to) as one relation: with issue 15's archive, the hot table and
+ * the archived Parquet days (history/archive.ts rawSource), so an export of an old range is complete.
+ */
+export type SampleSource = (type: DeviceType, from: number, to: number) => string;
+
 /** The export's SELECT: $1 the devices as JSON, $2 from, $3 to (epoch ms). */
-export function exportQuery(r: ReadingsExportRequest, format: ExportFormat): { sql: string; params: [string, number, number]; columns: string[] } {
+export function exportQuery(r: ReadingsExportRequest, format: ExportFormat, source?: SampleSource): { sql: string; params: [string, number, number]; columns: string[] } {
   const devices = JSON.stringify(r.devices.map((d) => ({ device_id: d.id, dma: d.dma, site: d.site, island: d.island, welfare_watch: r.welfare ? d.welfareWatch : null })));
   const shape = JSON.stringify([{ device_id: 'VARCHAR', dma: 'VARCHAR', site: 'VARCHAR', island: 'VARCHAR', welfare_watch: 'BOOLEAN' }]);
   const readings: Array<[string, string]> =
@@ -68,7 +74,7 @@ export function exportQuery(r: ReadingsExportRequest, format: ExportFormat): { s
   ];
   const order = r.type === 'ring-node' ? 's.device_id, s.ts, s.boot, s.seq, s.idx, s.segment_id' : 's.device_id, s.ts, s.boot, s.seq, s.idx';
   const sql = `SELECT ${select.map(([expr, name]) => `${expr} AS ${quoteIdent(name)}`).join(', ')}
-    FROM ${SAMPLE_TABLES[r.type]} s JOIN (SELECT unnest(from_json($1::JSON, '${shape}'), recursive := true)) d ON s.device_id = d.device_id
+    FROM ${source ? `(${source(r.type, r.from, r.to)})` : SAMPLE_TABLES[r.type]} s JOIN (SELECT unnest(from_json($1::JSON, '${shape}'), recursive := true)) d ON s.device_id = d.device_id
     WHERE s.ts >= epoch_ms($2::BIGINT) AND s.ts < epoch_ms($3::BIGINT) ORDER BY ${order}`;
   return { sql, params: [devices, r.from, r.to], columns: select.map(([, name]) => name) };
 }
@@ -103,14 +109,18 @@ async function write(out: Writable, text: string): Promise<boolean> {
 }
 
 export class DuckDbReadingsExporter implements ReadingsExporter {
-  /** `reads`: where short reads run (the API's read pool); exports get a connection each (withReader). */
+  /**
+   * `reads`: where short reads run (the API's read pool); exports get a connection each (withReader).
+   * `source`: the samples hot and archived (default: the hot tables alone).
+   */
   constructor(
     private readonly db: DuckDbDatabase,
     private readonly reads: SqlReader = db,
+    private readonly source?: SampleSource,
   ) {}
 
   csv(request: ReadingsExportRequest, out: Writable): Promise<number> {
-    const { sql, params, columns } = exportQuery(request, 'csv');
+    const { sql, params, columns } = exportQuery(request, 'csv', this.source);
     return this.db.withReader(async (connection) => {
       // The query may still be sorting when the client goes: interrupt it rather than finish it for nobody.
       const gone = () => connection.interrupt();
@@ -138,7 +148,7 @@ export class DuckDbReadingsExporter implements ReadingsExporter {
   }
 
   parquet(request: ReadingsExportRequest, path: string, signal?: AbortSignal): Promise<void> {
-    const { sql, params } = exportQuery(request, 'parquet');
+    const { sql, params } = exportQuery(request, 'parquet', this.source);
     const target = path.replaceAll("'", "''");
     return this.db.withReader(async (connection) => {
       const abort = () => connection.interrupt();

@@ -1,6 +1,8 @@
 import { MAX_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { LatestReading, ReadingRow, ReadingsQuery, ReadingsReader } from '../types.js';
 import { toNumber, type Row, type SqlReader } from './database.js';
+import type { ArchiveCatalog } from './history/archive.js';
+import { readLatest } from './history/latest.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
 
 /** A stored segment row as the contract's segment (optional fields only when reported). */
@@ -35,6 +37,13 @@ export interface ReadingsReaderOptions {
    * that check, or by another writer, from standing as the latest value for ever. Default: no bound.
    */
   latestNotAfter?: () => number;
+  /**
+   * The Parquet archive (history/archive.ts): ranges older than RAW_RETENTION_DAYS are read from it too,
+   * with the same results. Without it only the hot tables are read.
+   */
+  archive?: ArchiveCatalog;
+  /** Read "latest" from the latest-values table kept by the writer (history/latest.ts). Default true with an archive. */
+  latestTable?: boolean;
 }
 
 export class DuckDbReadingsReader implements ReadingsReader {
@@ -48,10 +57,9 @@ export class DuckDbReadingsReader implements ReadingsReader {
     if (type === 'ring-node') return this.ringReadings(deviceId, q);
     const cols = SAMPLE_COLUMNS[type].map((c) => quoteIdent(c.name)).join(', ');
     const rows = await this.db.all(
-      `SELECT boot, seq, epoch_ms(ts) AS ts, replay, ${cols} FROM ${SAMPLE_TABLES[type]}
-       WHERE device_id = $1 AND ts >= epoch_ms($2::BIGINT) AND ts < epoch_ms($3::BIGINT)
-       ORDER BY ts, boot, seq, idx LIMIT $4`,
-      [deviceId, q.from, q.to, q.limit],
+      `SELECT boot, seq, epoch_ms(ts) AS ts, replay, ${cols} FROM (${this.source(`samples/${type}`, SAMPLE_TABLES[type], q)})
+       ORDER BY ts, boot, seq, idx LIMIT $2`,
+      [deviceId, q.limit],
     );
     const big = bigintColumns(type);
     return rows.map((r) => toReading(r, big));
@@ -59,10 +67,9 @@ export class DuckDbReadingsReader implements ReadingsReader {
 
   private async ringReadings(deviceId: string, q: ReadingsQuery): Promise<ReadingRow[]> {
     const rows = await this.db.all(
-      `SELECT boot, seq, idx, epoch_ms(ts) AS ts, replay, segment_id, state, rx_dbm, supervisory FROM ${SAMPLE_TABLES['ring-node']}
-       WHERE device_id = $1 AND ts >= epoch_ms($2::BIGINT) AND ts < epoch_ms($3::BIGINT)
-       ORDER BY ts, boot, seq, idx, segment_id LIMIT $4`,
-      [deviceId, q.from, q.to, q.limit * MAX_SEGMENTS],
+      `SELECT boot, seq, idx, epoch_ms(ts) AS ts, replay, segment_id, state, rx_dbm, supervisory FROM (${this.source('samples/ring-node', SAMPLE_TABLES['ring-node'], q)})
+       ORDER BY ts, boot, seq, idx, segment_id LIMIT $2`,
+      [deviceId, q.limit * MAX_SEGMENTS],
     );
     const samples = new Map<string, ReadingRow & { segments: unknown[] }>();
     for (const r of rows) {
@@ -78,8 +85,26 @@ export class DuckDbReadingsReader implements ReadingsReader {
     return [...samples.values()];
   }
 
-  /** The last known value of every reading, each with the time it was measured. */
+  /** Rows of `table` for device $1 in [from, to), and of its archived days (same columns). */
+  private source(kind: Parameters<ArchiveCatalog['rawSource']>[0], table: string, q: Pick<ReadingsQuery, 'from' | 'to'>): string {
+    if (this.o.archive) return this.o.archive.rawSource(kind, q.from, q.to, 'device_id = $1');
+    return `SELECT * FROM ${table} WHERE device_id = $1 AND ts >= epoch_ms(${Math.trunc(q.from)}::BIGINT) AND ts < epoch_ms(${Math.trunc(q.to)}::BIGINT)`;
+  }
+
+  /**
+   * The last known value of every reading, each with the time it was measured: one row of the latest
+   * table (history/latest.ts), whatever the length of the history; the raw rows when it cannot say.
+   */
   async latestReadings(deviceId: string, type: DeviceType): Promise<Record<string, LatestReading>> {
+    if (this.o.latestTable ?? this.o.archive !== undefined) {
+      const latest = await readLatest(this.db, deviceId, type, this.notAfter());
+      if (latest) return latest;
+    }
+    return this.latestFromRaw(deviceId, type);
+  }
+
+  /** The same from the raw rows (the device's whole hot history). */
+  private async latestFromRaw(deviceId: string, type: DeviceType): Promise<Record<string, LatestReading>> {
     if (type === 'ring-node') {
       const rows = await this.db.all(
         `SELECT segment_id, arg_max(state, ts) AS state, arg_max(rx_dbm, ts) AS rx_dbm, arg_max(supervisory, ts) AS supervisory, epoch_ms(max(ts)) AS ts
@@ -111,11 +136,7 @@ export class DuckDbReadingsReader implements ReadingsReader {
   }
 
   async events(deviceId: string, q: ReadingsQuery) {
-    const rows = await this.db.all(
-      `SELECT boot, seq, epoch_ms(ts) AS ts, event_type, detail FROM events
-       WHERE device_id = $1 AND ts >= epoch_ms($2::BIGINT) AND ts < epoch_ms($3::BIGINT) ORDER BY ts, boot, seq LIMIT $4`,
-      [deviceId, q.from, q.to, q.limit],
-    );
+    const rows = await this.db.all(`SELECT boot, seq, epoch_ms(ts) AS ts, event_type, detail FROM (${this.source('events', 'events', q)}) ORDER BY ts, boot, seq LIMIT $2`, [deviceId, q.limit]);
     return rows.map((r) => ({
       boot: toNumber(r.boot)!,
       seq: toNumber(r.seq)!,

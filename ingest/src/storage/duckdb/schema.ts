@@ -3,17 +3,23 @@ import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
 /** Keys of a stored message; every sample row carries them so a reading can be traced to its message. */
 const KEY_COLUMNS = `device_id VARCHAR NOT NULL, boot UBIGINT NOT NULL, seq UBIGINT NOT NULL`;
 
-function sampleTable(type: keyof typeof SAMPLE_COLUMNS): string {
+/** A sample table's DDL; `name` other than its own for a table of the same shape (history/schema.ts). */
+export function sampleTable(type: keyof typeof SAMPLE_COLUMNS, name = SAMPLE_TABLES[type]): string {
   const cols = SAMPLE_COLUMNS[type].map((c) => `${quoteIdent(c.name)} ${c.sql}`).join(', ');
-  return `CREATE TABLE IF NOT EXISTS ${SAMPLE_TABLES[type]} (${KEY_COLUMNS}, idx INTEGER NOT NULL, ts TIMESTAMP NOT NULL, replay BOOLEAN NOT NULL, ${cols})`;
+  return `CREATE TABLE IF NOT EXISTS ${name} (${KEY_COLUMNS}, idx INTEGER NOT NULL, ts TIMESTAMP NOT NULL, replay BOOLEAN NOT NULL, ${cols})`;
+}
+
+/** The messages table (also used to rebuild a table made with the old primary key: history/migrate.ts). */
+export function messagesDdl(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (${KEY_COLUMNS}, type VARCHAR NOT NULL, channel VARCHAR NOT NULL,
+     ts TIMESTAMP NOT NULL, received_at TIMESTAMP NOT NULL, replay BOOLEAN NOT NULL, samples INTEGER NOT NULL)`;
 }
 
 /** The embedded store's DDL, applied idempotently at open. */
 export const SCHEMA_DDL: readonly string[] = [
-  // One row per Telemetry/Event message: the primary key is what makes (id, boot, seq) stored once.
-  `CREATE TABLE IF NOT EXISTS messages (${KEY_COLUMNS}, type VARCHAR NOT NULL, channel VARCHAR NOT NULL,
-     ts TIMESTAMP NOT NULL, received_at TIMESTAMP NOT NULL, replay BOOLEAN NOT NULL, samples INTEGER NOT NULL,
-     PRIMARY KEY (device_id, boot, seq))`,
+  // One row per Telemetry/Event message, in arrival order. No primary key: an index over every message ever
+  // stored grew without bound; the writer finds duplicates itself (writer.ts), the ledger knows the rest.
+  messagesDdl('messages'),
   sampleTable('smart-pole'),
   sampleTable('water-meter'),
   sampleTable('bs-power'),

@@ -1,0 +1,128 @@
+/**
+ * The history suite's measurements of our system on one store: `npm start` to healthy, the questions over
+ * HTTP, the ingest's memory, the product's rebuild command, the live write rate, disk per reading.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { processControl } from '../../test/support/child-process.js';
+import { DAY_MS, dmaId, meterId, type Fleet } from './history-generate.js';
+import { ourQuestions, rounds } from './history-queries.js';
+import { nodeArgsOfScript } from './npm-script.js';
+import { median, percentile } from './stats.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+export const TOKEN = 'bench-history-token-0123456789abcdef';
+
+export const du = (path: string): number => (existsSync(path) ? Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split(/\s/)[0]) : 0);
+
+/** Bytes of the readings' storage: the DuckDB file (hot tables, rollups, latest values), its WAL, the archive. */
+export function storeBytes(dataDir: string): { duckdb: number; archive: number } {
+  return { duckdb: du(join(dataDir, 'tsunagaru.duckdb')) + du(join(dataDir, 'tsunagaru.duckdb.wal')), archive: du(join(dataDir, 'archive')) };
+}
+
+function memory(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
+}
+
+/** Runs a repo script in node with tsx; resolves with its stdout, rejects with its output on failure. */
+export function runScript(args: string[], env: Record<string, string>, timeoutMs = 4 * 3_600_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${args.join(' ')} exited with ${code}:\n${(out + err).slice(-3000)}`));
+    });
+  });
+}
+
+export interface QueryFigures {
+  /** Per round: p50 and p99 of device detail; p50 of the others. */
+  detailP50: number[];
+  detailP99: number[];
+  raw24h: number[];
+  dailyUsage: number[];
+  dmaBalance: number[];
+}
+
+export interface StartedIngest {
+  startSeconds: number;
+  queries: QueryFigures;
+  rssMiB: number;
+  peakMiB: number;
+}
+
+/**
+ * `npm start` (its node flags, SIMULATORS=off) on `dataDir`: seconds from spawn to /api/v1/health "ok",
+ * then `runs` rounds of the questions, then the process's memory, then a clean stop.
+ */
+export async function startAndAsk(dataDir: string, fleet: Fleet, history: { from: number; to: number }, runs: number, progress: (m: string) => void): Promise<StartedIngest> {
+  const env = { ...process.env, DATA_DIR: dataDir, SIMULATORS: 'off', MQTT_PORT: '0', MQTTS_PORT: 'off', HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn', LOG_FILE: join(dataDir, 'bench-ingest.log') };
+  const t0 = performance.now();
+  const child = spawn(process.execPath, nodeArgsOfScript('start'), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const control = processControl(child, 60_000);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    let httpUrl: string | undefined;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${out.slice(-3000)}`);
+      if (performance.now() - t0 > 600_000) throw new Error(`npm start not healthy after 600 s:\n${out.slice(-3000)}`);
+      httpUrl ??= /REST API\s+(http:\/\/\S+)\/api\/v1/.exec(out)?.[1];
+      if (httpUrl) {
+        const health = await fetch(`${httpUrl}/api/v1/health`).then((r) => r.json() as Promise<{ status?: string }>, () => undefined);
+        if (health?.status === 'ok') break;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const startSeconds = (performance.now() - t0) / 1000;
+    progress(`npm start healthy in ${startSeconds.toFixed(1)} s`);
+    const ask = ourQuestions(httpUrl!, TOKEN);
+    const pick = (n: number, salt: number) => Array.from({ length: n }, (_, k) => meterId(fleet, (k * 7919 + salt * 104_729) % fleet.meters));
+    const dmas = Array.from({ length: Math.min(10, fleet.dmas) }, (_, k) => dmaId((k * 7) % fleet.dmas));
+    // Warm-up: the first answers read from disk what later ones find in memory; both are reported apart.
+    for (const id of pick(5, 99)) await ask.deviceDetail(id);
+    const detail = await rounds(runs, pick(200, 1), (id) => ask.deviceDetail(id));
+    const raw = await rounds(runs, pick(20, 2), (id) => ask.raw24h(id, history.to));
+    const usage = await rounds(runs, pick(20, 3), (id) => ask.dailyUsage(id, history.from, history.to));
+    const balance = await rounds(runs, dmas, (dma) => ask.dmaBalance(dma, history.from, history.to));
+    const queries: QueryFigures = {
+      detailP50: detail.map((r) => median(r)),
+      detailP99: detail.map((r) => percentile(r, 99)),
+      raw24h: raw.map((r) => median(r)),
+      dailyUsage: usage.map((r) => median(r)),
+      dmaBalance: balance.map((r) => median(r)),
+    };
+    const mem = memory(child.pid!);
+    progress(`queries done; ingest RSS ${mem.rssMiB.toFixed(0)} MiB (peak ${mem.peakMiB.toFixed(0)} MiB)`);
+    return { startSeconds, queries, ...mem };
+  } finally {
+    await control.stop();
+  }
+}
+
+/** The product's own command: `npm run store -- rebuild-rollups --from … --to …`; seconds. */
+export async function rebuildRollups(dataDir: string, fromIso: string, toIso: string, progress: (m: string) => void): Promise<number> {
+  const t0 = performance.now();
+  const out = await runScript(['scripts/store.ts', 'rebuild-rollups', '--from', fromIso, '--to', toIso], { DATA_DIR: dataDir });
+  progress(out.trim().split('\n').at(-1) ?? '');
+  return (performance.now() - t0) / 1000;
+}
+
+/** One cycle of the fleet written live into the store at `dataDir`, with its fold; messages per second. */
+export async function liveWriteRate(dataDir: string, fleet: Fleet, cycleTs: number, seq: number): Promise<{ rate: number; writeMs: number; foldMs: number }> {
+  const out = await runScript(['bench/lib/history-write-child.ts'], { DATA_DIR: dataDir, METERS: String(fleet.meters), DMAS: String(fleet.dmas), CYCLE_TS: String(cycleTs), SEQ: String(seq) });
+  const r = JSON.parse(/^RESULT (.*)$/m.exec(out)![1]!) as { messages: number; writeMs: number; foldMs: number };
+  return { rate: r.messages / ((r.writeMs + r.foldMs) / 1000), writeMs: r.writeMs, foldMs: r.foldMs };
+}
+
+export const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);

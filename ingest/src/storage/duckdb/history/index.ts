@@ -1,0 +1,275 @@
+/**
+ * A long history kept cheap (issue 15): latest values and rollups maintained with every stored batch,
+ * old raw rows moved to the Parquet archive, retention. `StoreHistory` is what the writer, the readers,
+ * the maintenance loop and `npm run store` share.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MAX_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
+import { BOOLEAN, LIST, listValue, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDbDatabase, ParamTypes, Transaction } from '../database.js';
+import { SAMPLE_TABLES } from '../sample-columns.js';
+import { ARCHIVE_KINDS, ArchiveCatalog, archiveDay, CATALOG_SQL, tableOf, type ArchiveKind } from './archive.js';
+import { isRolledUpType, ROLLED_UP_TYPES, tableSuffix, type RolledUpType } from './columns.js';
+import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
+import { localDayNumber, localDayStart, utcDayNumber } from './local-time.js';
+import { rebuildLatest, updateLatest } from './latest.js';
+import { dropMessagesPrimaryKey } from './migrate.js';
+import { CLOSE_GRACE_MS, closeDays, dateSql, fold, rebuildDays, rebuildShares } from './rollups.js';
+import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
+import { HISTORY_DDL } from './schema.js';
+import { DMA_INLET_SITE } from '../../../water/balance.js';
+
+/** A device's registry attributes (the DMA of a water meter, and whether it is the DMA's inlet). */
+export type AttributesOf = (deviceId: string) => Readonly<Record<string, unknown>> | undefined;
+
+/** The sample rows of one type a batch stored, column by column in table order (writer.ts). */
+export interface StoredSamples {
+  type: DeviceType;
+  types: readonly DuckDBType[];
+  columns: ReadonlyArray<readonly DuckDBValue[]>;
+}
+
+export interface HistoryOptions {
+  dataDir: string | ':memory:';
+  /** "Latest" takes no value stamped after this (server clock + DEVICE_CLOCK_MAX_SKEW_SEC). */
+  latestNotAfter?: () => number;
+  attributes?: AttributesOf;
+  settings?: HistorySettings;
+  /** The clock days are opened, closed and retained by. Default Date.now. */
+  clock?: () => number;
+  log?: (event: string, detail: Record<string, unknown>, message: string) => void;
+}
+
+const HISTORY_VERSION = '1';
+/** Pending rows that make the next batch fold them at once (about 2 minutes of a 130,000-meter city). */
+const FOLD_AT_ROWS = 200_000;
+
+/** The first local day still open at `now`: yesterday until CLOSE_GRACE_MS after midnight, then today. */
+export const openFromAt = (now: number): number => localDayNumber(now - CLOSE_GRACE_MS);
+
+export class StoreHistory {
+  readonly catalog: ArchiveCatalog;
+  readonly settings: HistorySettings;
+  /** First local day still open: rollups of earlier days are in the closed tables. */
+  private openFrom: number;
+  private readonly clock: () => number;
+  /** Rows in the pending tables (about: a rolled-back batch leaves it high until the next fold). */
+  private pendingRows = 0;
+
+  private constructor(
+    private readonly db: DuckDbDatabase,
+    private readonly o: HistoryOptions,
+    catalog: ArchiveCatalog,
+    openFrom: number,
+  ) {
+    this.catalog = catalog;
+    this.openFrom = openFrom;
+    this.settings = o.settings ?? DEFAULT_HISTORY_SETTINGS;
+    this.clock = o.clock ?? Date.now;
+  }
+
+  static async open(db: DuckDbDatabase, o: HistoryOptions): Promise<StoreHistory> {
+    const log = o.log ?? (() => undefined);
+    if (await dropMessagesPrimaryKey(db)) log('store_upgraded', {}, 'messages: the primary key index was dropped (duplicates are found by the writer and the ledger)');
+    for (const ddl of HISTORY_DDL) await db.run(ddl);
+    const root = o.dataDir === ':memory:' ? ':memory:' : `${o.dataDir}/archive`;
+    const catalog = ArchiveCatalog.fromRows(root, await db.all(CATALOG_SQL));
+    if (o.dataDir !== ':memory:') for (const f of catalog.removeOrphans()) log('archive_orphan_removed', { file: f }, `archive: removed ${f}, written by an archive run that did not commit`);
+    const meta = new Map((await db.all(`SELECT key, value FROM store_meta`)).map((r) => [String(r.key), String(r.value)]));
+    const clock = o.clock ?? Date.now;
+    const openFrom = meta.has('rollups_open_from') ? Number(meta.get('rollups_open_from')) : openFromAt(clock());
+    const history = new StoreHistory(db, o, catalog, openFrom);
+    const pending = await db.all(ROLLED_UP_TYPES.map((t) => `SELECT count(*) AS n FROM ${pendingTable(t)}`).join(' UNION ALL '));
+    history.pendingRows = pending.reduce((sum, r) => sum + Number(r.n), 0);
+    if (meta.get('history_version') !== HISTORY_VERSION) {
+      // A store from before issue 15 (or a new one): derive latest values and rollups from what it holds.
+      const started = performance.now();
+      await history.rebuild();
+      await db.run(`INSERT INTO store_meta VALUES ('history_version', '${HISTORY_VERSION}') ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+      log('history_built', { ms: Math.round(performance.now() - started) }, 'latest values and rollups built from the stored readings');
+    }
+    await history.saveOpenFrom();
+    return history;
+  }
+
+  private notAfter(): number {
+    return Math.min(this.o.latestNotAfter?.() ?? MAX_TS_MS, MAX_TS_MS);
+  }
+
+  /**
+   * The writer's hook, inside the batch's transaction: the stored samples join the pending rows of the
+   * rollups (folded in bulk later; readers merge them meanwhile). Ring segments, which have no rollups,
+   * update their latest values at once.
+   */
+  async onBatch(tx: Transaction, stored: readonly StoredSamples[]): Promise<void> {
+    for (const s of stored) {
+      const rows = s.columns[0]?.length ?? 0;
+      if (rows === 0) continue;
+      if (!isRolledUpType(s.type)) {
+        await tx.run(`CREATE TEMP TABLE IF NOT EXISTS stage_ring AS SELECT * FROM ${SAMPLE_TABLES['ring-node']} LIMIT 0`);
+        await tx.run(`DELETE FROM stage_ring`);
+        await tx.append('stage_ring', s.types, s.columns, { catalog: 'temp' });
+        await updateLatest(tx, s.type, 'SELECT * FROM stage_ring', this.notAfter());
+        continue;
+      }
+      await tx.append(pendingTable(s.type), s.types, s.columns);
+      this.pendingRows += rows;
+    }
+    // Bounded even if the maintenance loop falls behind: readers merge every pending row on the fly.
+    if (this.pendingRows >= FOLD_AT_ROWS) await this.foldIn(tx);
+  }
+
+  /** Folds every pending row into latest values and rollups (a transaction of its own). */
+  fold(): Promise<number> {
+    return this.db.transaction((tx) => this.foldIn(tx));
+  }
+
+  private async foldIn(tx: Transaction): Promise<number> {
+    let folded = 0;
+    const notAfter = this.notAfter();
+    for (const type of ROLLED_UP_TYPES) {
+      const pending = `SELECT * FROM ${pendingTable(type)}`;
+      await updateLatest(tx, type, pending, notAfter);
+      const attrs = type === 'water-meter' ? await this.stageAttributes(tx, (await tx.all(`SELECT DISTINCT device_id FROM ${pendingTable(type)}`)).map((r) => String(r.device_id))) : undefined;
+      folded += await fold(tx, type, attrs, this.openFrom);
+    }
+    this.pendingRows = 0;
+    return folded;
+  }
+
+  /** The DMA of each water meter of `deviceIds`, as a temp relation (device_id, dma, inlet). */
+  private async stageAttributes(tx: Pick<Transaction, 'run'>, deviceIds: readonly string[]): Promise<string> {
+    await tx.run(`CREATE OR REPLACE TEMP TABLE stage_attrs (device_id VARCHAR, dma VARCHAR, inlet BOOLEAN)`);
+    const attrs = deviceIds.map((id) => this.o.attributes?.(id));
+    const dma = attrs.map((a) => (typeof a?.dma === 'string' ? a.dma : null));
+    if (dma.some((d) => d !== null)) {
+      await tx.run(`INSERT INTO stage_attrs SELECT unnest($1), unnest($2), unnest($3)`, [listValue([...deviceIds]), listValue(dma), listValue(attrs.map((a) => a?.site === DMA_INLET_SITE))], [LIST(VARCHAR), LIST(VARCHAR), LIST(BOOLEAN)] as unknown as ParamTypes);
+    }
+    return `SELECT * FROM stage_attrs`;
+  }
+
+  /** Closes finished days (CLOSE_GRACE_MS after their end): their rollups move to the closed tables. */
+  async closeDays(now = this.clock()): Promise<boolean> {
+    const openFrom = openFromAt(now);
+    if (openFrom <= this.openFrom) return false;
+    await this.db.transaction(async (tx) => {
+      await this.foldIn(tx);
+      for (const type of ROLLED_UP_TYPES) await closeDays(tx, type, openFrom);
+      this.openFrom = openFrom;
+      await this.saveOpenFrom(tx);
+    });
+    return true;
+  }
+
+  private async saveOpenFrom(tx: Pick<Transaction, 'run'> = this.db): Promise<void> {
+    await tx.run(`INSERT INTO store_meta VALUES ('rollups_open_from', '${this.openFrom}') ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  }
+
+  /**
+   * Rebuilds latest values (always all of them) and the rollups of local days [fromDay, toDay] (default:
+   * every day that has raw rows) from the raw rows, hot and archived, one day per transaction.
+   */
+  async rebuild(o: { fromDay?: number; toDay?: number; attributes?: AttributesOf; meters?: readonly string[]; onDay?: (day: number, ms: number) => void } = {}): Promise<{ days: number }> {
+    const attributes = o.attributes ?? this.o.attributes;
+    const span = await this.rawSpan();
+    if (!span) {
+      await this.db.transaction((tx) => rebuildLatest(tx, (t) => this.catalog.rawSource(`samples/${t}`, -8.64e15, 8.64e15), this.notAfter()));
+      return { days: 0 };
+    }
+    const fromDay = o.fromDay ?? localDayNumber(span.min);
+    const toDay = o.toDay ?? localDayNumber(span.max);
+    await this.db.run(`CREATE OR REPLACE TEMP TABLE rebuild_attrs (device_id VARCHAR, dma VARCHAR, inlet BOOLEAN)`);
+    // The water meters whose DMA the rollups carry: given (the registry's), or found in the readings.
+    const meters = o.meters ?? (await this.meterIds());
+    if (attributes && meters.length > 0) {
+      const attrs = meters.map((id) => attributes(id));
+      await this.db.run(`INSERT INTO rebuild_attrs SELECT unnest($1), unnest($2), unnest($3)`, [listValue(meters), listValue(attrs.map((a) => (typeof a?.dma === 'string' ? a.dma : null))), listValue(attrs.map((a) => a?.site === DMA_INLET_SITE))], [LIST(VARCHAR), LIST(VARCHAR), LIST(BOOLEAN)] as unknown as ParamTypes);
+    }
+    for (let day = fromDay; day <= toDay; day++) {
+      const started = performance.now();
+      const [from, to] = [localDayStart(day), localDayStart(day + 1)];
+      for (const type of ROLLED_UP_TYPES) {
+        const source = this.catalog.rawSource(`samples/${type}`, from, to);
+        const k = await this.db.transaction((tx) => rebuildShares(tx, source));
+        for (let j = 0; j < k; j++) await this.db.transaction((tx) => rebuildDays(tx, type, source, type === 'water-meter' ? 'SELECT * FROM rebuild_attrs' : undefined, day, day, this.openFrom, k, j));
+      }
+      o.onDay?.(day, performance.now() - started);
+    }
+    await this.db.transaction((tx) => rebuildLatest(tx, (t) => this.catalog.rawSource(`samples/${t}`, -8.64e15, 8.64e15), this.notAfter()));
+    await this.fold();
+    return { days: toDay - fromDay + 1 };
+  }
+
+  /** Water meters with stored readings (hot, archived and rolled up), for the DMA attributes of a rebuild. */
+  private async meterIds(): Promise<string[]> {
+    const rows = await this.db.all(`SELECT DISTINCT device_id FROM (${this.catalog.rawSource('samples/water-meter', -8.64e15, 8.64e15)}) ORDER BY device_id`);
+    return rows.map((r) => String(r.device_id));
+  }
+
+  /** Earliest and latest sample time, hot and archived; undefined without samples. */
+  private async rawSpan(): Promise<{ min: number; max: number } | undefined> {
+    const parts = ROLLED_UP_TYPES.map((t) => `SELECT min(ts) AS lo, max(ts) AS hi FROM ${SAMPLE_TABLES[t]}`);
+    const [row] = await this.db.all(`SELECT epoch_ms(min(lo)) AS lo, epoch_ms(max(hi)) AS hi FROM (${parts.join(' UNION ALL ')})`);
+    const archived = this.catalog.all().filter((p) => p.kind.startsWith('samples/'));
+    const lo = [row?.lo, ...archived.map((p) => p.minTs)].filter((v) => v !== null && v !== undefined).map(Number);
+    const hi = [row?.hi, ...archived.map((p) => p.maxTs)].filter((v) => v !== null && v !== undefined).map(Number);
+    return lo.length === 0 ? undefined : { min: Math.min(...lo), max: Math.max(...hi) };
+  }
+
+  /**
+   * Retention (history-config.ts): archives raw rows older than RAW_RETENTION_DAYS (one UTC day and kind
+   * per transaction), then deletes archived days and rollups past their retention.
+   */
+  async applyRetention(now = this.clock()): Promise<{ archived: number; archiveDeleted: number; rollupsDeleted: boolean }> {
+    const s = this.settings;
+    const cutoff = utcDayNumber(now) - s.rawRetentionDays;
+    let archived = 0;
+    let stamp = now;
+    for (const kind of ARCHIVE_KINDS) {
+      const days = await this.db.all(`SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER AS day FROM ${tableOf(kind)} WHERE ts < epoch_ms(${cutoff * 86_400_000}::BIGINT) ORDER BY day`);
+      for (const { day } of days) {
+        const part = await this.db.transaction((tx) => archiveDay(tx, this.catalog, kind, Number(day), stamp++));
+        if (part) {
+          this.catalog.add(part);
+          archived++;
+          this.o.log?.('archived', { kind, file: part.file, rows: part.rows }, `archive: ${part.rows} ${kind} rows of ${part.file.split('/')[part.file.split('/').length - 2]} moved to ${part.file}`);
+        }
+      }
+    }
+    let archiveDeleted = 0;
+    if (s.archiveRetentionDays !== null) archiveDeleted = await this.deleteArchivedBefore(utcDayNumber(now) - s.archiveRetentionDays);
+    let rollupsDeleted = false;
+    if (s.rollupRetentionDays !== null) {
+      const before = dateSql(localDayNumber(now) - s.rollupRetentionDays);
+      await this.db.transaction(async (tx) => {
+        for (const type of ROLLED_UP_TYPES) for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE day < ${before}`);
+      });
+      rollupsDeleted = true;
+    }
+    return { archived, archiveDeleted, rollupsDeleted };
+  }
+
+  /** Deletes archived parts of UTC days before `day`: the manifest first, then the files. */
+  private async deleteArchivedBefore(day: number): Promise<number> {
+    const parts = this.catalog.all().filter((p) => p.day < day);
+    if (parts.length === 0) return 0;
+    await this.db.run(`DELETE FROM archive_parts WHERE day < DATE '1970-01-01' + ${day}`);
+    for (const p of parts) {
+      this.catalog.remove(p.file);
+      rmSync(this.catalog.path(p), { force: true });
+      // The day's directory goes with its last part.
+      const dayDir = dirname(this.catalog.path(p));
+      if (readdirSync(dayDir).length === 0) rmSync(dayDir, { recursive: true, force: true });
+    }
+    this.o.log?.('archive_deleted', { parts: parts.length, beforeDay: day }, `archive: ${parts.length} parts past ARCHIVE_RETENTION_DAYS deleted`);
+    return parts.length;
+  }
+
+  /** Raw rows of `kind` in [from, to), hot and archived (archive.ts). */
+  rawSource(kind: ArchiveKind, from: number, to: number, where?: string): string {
+    return this.catalog.rawSource(kind, from, to, where);
+  }
+}
+
+export { loadHistorySettings, DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';

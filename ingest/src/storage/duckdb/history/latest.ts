@@ -1,0 +1,120 @@
+/**
+ * The latest value of every reading of every device, kept as batches are stored, so device detail costs
+ * one indexed row whatever the length of the history (it used to scan the device's whole history).
+ *
+ * A value replaces the stored one only when it is strictly newer by its own time: late or replayed data
+ * never overwrites a newer value. As before (issue 19, device clocks), "latest" never takes a value stamped
+ * beyond the server clock plus DEVICE_CLOCK_MAX_SKEW_SEC (`notAfter`): such a sample is stored with the raw
+ * rows but is not taken as a latest value when it is written. A stored latest value found beyond the bound
+ * when read (a clock set back, e.g. a scenario's clock) makes the read fall back to the raw rows.
+ */
+import type { DeviceType } from '@tsunagaru/firmware-contracts';
+import type { LatestReading } from '../../types.js';
+import { toNumber, type SqlReader, type Transaction } from '../database.js';
+import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from '../sample-columns.js';
+import type { RolledUpType } from './columns.js';
+import { pendingTable } from './rollup-sql.js';
+import { latestTable, latestTs } from './schema.js';
+
+const bound = (notAfterMs: number) => `ts <= epoch_ms(${Math.trunc(notAfterMs)}::BIGINT)`;
+
+/** Upserts the latest values found in `source` (rows shaped like the type's sample table). */
+export async function updateLatest(tx: Pick<Transaction, 'run'>, type: DeviceType, source: string, notAfterMs: number): Promise<void> {
+  if (type === 'ring-node') return updateRingLatest(tx, source, notAfterMs);
+  const cols = SAMPLE_COLUMNS[type];
+  const pick = cols.flatMap((c) => {
+    const v = quoteIdent(c.name);
+    const when = `FILTER (WHERE ${v} IS NOT NULL AND ${bound(notAfterMs)})`;
+    return [`arg_max(${v}, row(ts, ${v})) ${when}`, `max(ts) ${when}`];
+  });
+  const set = cols.flatMap((c) => {
+    const [v, t, table] = [quoteIdent(c.name), latestTs(c.name), latestTable(type)];
+    // Newer only. Two values of the same instant are ordered by value, as a rebuild from the raw rows does.
+    const newer = `excluded.${t} IS NOT NULL AND (${table}.${t} IS NULL OR row(excluded.${t}, excluded.${v}) > row(${table}.${t}, ${table}.${v}))`;
+    return [`${v} = CASE WHEN ${newer} THEN excluded.${v} ELSE ${table}.${v} END`, `${t} = greatest(${table}.${t}, excluded.${t})`];
+  });
+  const names = cols.flatMap((c) => [quoteIdent(c.name), latestTs(c.name)]);
+  await tx.run(
+    `INSERT INTO ${latestTable(type)} (device_id, ${names.join(', ')})
+     SELECT device_id, ${pick.join(', ')} FROM (${source}) s GROUP BY device_id
+     ON CONFLICT (device_id) DO UPDATE SET ${set.join(', ')}`,
+  );
+}
+
+async function updateRingLatest(tx: Pick<Transaction, 'run'>, source: string, notAfterMs: number): Promise<void> {
+  const fields = ['state', 'rx_dbm', 'supervisory'];
+  const table = latestTable('ring-node');
+  const pick = fields.flatMap((f) => {
+    const when = `FILTER (WHERE ${f} IS NOT NULL AND ${bound(notAfterMs)})`;
+    return [`arg_max(${f}, row(ts, ${f})) ${when}`, `max(ts) ${when}`];
+  });
+  const set = fields.flatMap((f) => {
+    const newer = `excluded.${f}_ts IS NOT NULL AND (${table}.${f}_ts IS NULL OR row(excluded.${f}_ts, excluded.${f}) > row(${table}.${f}_ts, ${table}.${f}))`;
+    return [`${f} = CASE WHEN ${newer} THEN excluded.${f} ELSE ${table}.${f} END`, `${f}_ts = greatest(${table}.${f}_ts, excluded.${f}_ts)`];
+  });
+  await tx.run(
+    `INSERT INTO ${table} (device_id, segment_id, ${fields.flatMap((f) => [f, `${f}_ts`]).join(', ')})
+     SELECT device_id, segment_id, ${pick.join(', ')} FROM (${source}) s GROUP BY device_id, segment_id
+     ON CONFLICT (device_id, segment_id) DO UPDATE SET ${set.join(', ')}`,
+  );
+}
+
+/** Rebuilds every latest value from the raw rows (`source` per type), bounded by `notAfterMs`. */
+export async function rebuildLatest(tx: Pick<Transaction, 'run'>, source: (type: DeviceType) => string, notAfterMs: number): Promise<void> {
+  for (const type of Object.keys(SAMPLE_TABLES) as DeviceType[]) {
+    await tx.run(`DELETE FROM ${latestTable(type === 'ring-node' ? 'ring-node' : type)}`);
+    await updateLatest(tx, type, source(type), notAfterMs);
+  }
+}
+
+/**
+ * The latest readings of a device from the latest table; undefined when a stored value lies beyond
+ * `notAfterMs` (the caller then reads the raw rows, which apply the bound themselves).
+ */
+export async function readLatest(db: SqlReader, deviceId: string, type: DeviceType, notAfterMs: number): Promise<Record<string, LatestReading> | undefined> {
+  if (type === 'ring-node') return readRingLatest(db, deviceId, notAfterMs);
+  const cols = SAMPLE_COLUMNS[type as RolledUpType];
+  const select = cols.flatMap((c, i) => [`${quoteIdent(c.name)} AS v${i}`, `epoch_ms(${latestTs(c.name)}) AS t${i}`]);
+  // Samples not yet folded into the latest table (rollups.ts fold) count too: a stored batch shows at once.
+  const pending = cols.flatMap((c, i) => {
+    const v = quoteIdent(c.name);
+    const when = `FILTER (WHERE ${v} IS NOT NULL AND ${bound(notAfterMs)})`;
+    return [`arg_max(${v}, row(ts, ${v})) ${when} AS v${i}`, `epoch_ms(max(ts) ${when}) AS t${i}`];
+  });
+  const rows = await db.all(
+    `SELECT ${select.join(', ')} FROM ${latestTable(type as RolledUpType)} WHERE device_id = $1
+     UNION ALL SELECT ${pending.join(', ')} FROM ${pendingTable(type as RolledUpType)} WHERE device_id = $1`,
+    [deviceId],
+  );
+  const out: Record<string, LatestReading> = {};
+  for (const [i, c] of cols.entries()) {
+    let best: { value: unknown; ts: number } | undefined;
+    for (const row of rows) {
+      const ts = toNumber(row[`t${i}`]);
+      if (ts === null) continue;
+      if (ts > notAfterMs) return undefined;
+      const value = row[`v${i}`];
+      if (value !== null && value !== undefined && (!best || ts > best.ts)) best = { value, ts };
+    }
+    if (best) out[c.name] = { value: c.sql === 'BIGINT' ? toNumber(best.value) : best.value, ts: best.ts };
+  }
+  return out;
+}
+
+async function readRingLatest(db: SqlReader, deviceId: string, notAfterMs: number): Promise<Record<string, LatestReading> | undefined> {
+  const rows = await db.all(
+    `SELECT segment_id, state, rx_dbm, supervisory, epoch_ms(greatest(state_ts, rx_dbm_ts, supervisory_ts)) AS ts
+     FROM ${latestTable('ring-node')} WHERE device_id = $1 AND state IS NOT NULL ORDER BY segment_id`,
+    [deviceId],
+  );
+  if (rows.length === 0) return {};
+  const ts = Math.max(...rows.map((r) => toNumber(r.ts)!));
+  if (ts > notAfterMs) return undefined;
+  const segments = rows.map((r) => ({
+    id: r.segment_id,
+    state: r.state,
+    ...(r.rx_dbm === null || r.rx_dbm === undefined ? {} : { rxDbm: r.rx_dbm }),
+    ...(r.supervisory === null || r.supervisory === undefined ? {} : { supervisory: r.supervisory }),
+  }));
+  return { segments: { value: segments, ts } };
+}

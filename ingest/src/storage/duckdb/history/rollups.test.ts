@@ -1,0 +1,152 @@
+/**
+ * Rollups agree exactly with the same aggregates computed from the raw rows (issue 15), however the data
+ * arrived: in random batches, out of order, late into closed days, with samples of the same instant, with
+ * readings missing, folded and closed at random points, and after a rebuild. The reference is the plain
+ * definition over the raw sample table (GROUP BY device and Japan day/hour), written here on its own.
+ */
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { Telemetry } from '@tsunagaru/firmware-contracts';
+import { openEmbeddedStore, type EmbeddedStore } from '../index.js';
+import type { StorableMessage } from '../../types.js';
+import { BULK_SHARES, dayRows, hourRows } from './rollups.js';
+
+const JST_DAY0 = Date.UTC(2026, 10, 23, 15, 0, 0); // 2026-11-24 00:00 in Tokyo
+const H = 3_600_000;
+const D = 24 * H;
+
+/** mulberry32: a small seeded generator, so a failure can be replayed. */
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const meter = (deviceId: string, seq: number, samples: Array<Record<string, unknown> & { ts: number }>, receivedAt: number, replay = false): StorableMessage => ({
+  channel: 'telemetry',
+  type: 'water-meter',
+  deviceId,
+  receivedAt,
+  payload: { v: 1, id: deviceId, boot: 1, seq, ts: samples[0]!.ts, samples, ...(replay ? { replay: true } : {}) } as Telemetry,
+});
+
+/** The water meter's statistics in the product's column names, from raw rows (the definition). */
+function reference(bucketKeys: string): string {
+  const present = (v: string) => `FILTER (WHERE "${v}" IS NOT NULL)`;
+  const last = (v: string) => `arg_max("${v}", row(ts, "${v}")) ${present(v)} AS "${v}_last", epoch_ms(max(ts) ${present(v)}) AS "${v}_last_ts"`;
+  const plain = (v: string) => `count("${v}")::INTEGER AS "${v}_n", min("${v}") AS "${v}_min", max("${v}") AS "${v}_max", sum("${v}"::DECIMAL(38,6))::VARCHAR AS "${v}_sum", ${last(v)}`;
+  return `SELECT device_id, ${bucketKeys}, count(*)::INTEGER AS n,
+      count("indexL")::INTEGER AS "indexL_n", min("indexL") AS "indexL_min", max("indexL") AS "indexL_max",
+      arg_min("indexL", row(ts, "indexL")) ${present('indexL')} AS "indexL_first", epoch_ms(min(ts) ${present('indexL')}) AS "indexL_first_ts", ${last('indexL')},
+      ${plain('flowLph')}, ${plain('batteryPct')}
+    FROM samples_water_meter GROUP BY ALL ORDER BY ALL`;
+}
+
+/** The same columns read from the rollups (merged view: closed, open and pending together). */
+function fromRollups(relation: string, bucketKeys: string): string {
+  const ts = (v: string, s: string) => `epoch_ms("${v}_${s}") AS "${v}_${s}"`;
+  const plain = (v: string) => `"${v}_n", "${v}_min", "${v}_max", "${v}_sum"::VARCHAR AS "${v}_sum", "${v}_last", ${ts(v, 'last_ts')}`;
+  return `SELECT device_id, ${bucketKeys}, n, "indexL_n", "indexL_min", "indexL_max", "indexL_first", ${ts('indexL', 'first_ts')}, "indexL_last", ${ts('indexL', 'last_ts')},
+      ${plain('flowLph')}, ${plain('batteryPct')} FROM (${relation}) ORDER BY ALL`;
+}
+
+describe('rollups', () => {
+  let store: EmbeddedStore;
+  let now: number;
+  const days = async () => store.db.all(fromRollups(dayRows('water-meter', 'true'), 'day::VARCHAR AS day'));
+  const hours = async () => store.db.all(fromRollups(hourRows('water-meter', 'true'), 'day::VARCHAR AS day, h'));
+  const rawDays = async () => store.db.all(reference(`CAST(ts + INTERVAL 9 HOUR AS DATE)::VARCHAR AS day`));
+  const rawHours = async () => store.db.all(reference(`CAST(ts + INTERVAL 9 HOUR AS DATE)::VARCHAR AS day, hour(ts + INTERVAL 9 HOUR)::TINYINT AS h`));
+
+  beforeEach(async () => {
+    now = JST_DAY0 + H;
+    store = await openEmbeddedStore(':memory:', { clock: () => now, attributes: () => ({ dma: 'dma-1' }) });
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('gives hand-counted answers for one meter: count, min, max, mean, last per hour and day, first and last index', async () => {
+    const t = (h: number, m: number) => JST_DAY0 + h * H + m * 60_000;
+    await store.writer.write([
+      meter('wm-1', 0, [{ ts: t(0, 0), indexL: 1000, flowLph: 4, batteryPct: 90 }], now),
+      meter('wm-1', 1, [{ ts: t(0, 15), indexL: 1001, flowLph: 8 }], now),
+      // Two samples of the same instant: "last" is the greater value, whatever the order they came in.
+      meter('wm-1', 2, [{ ts: t(0, 45), indexL: 1003, flowLph: 2.5, batteryPct: 89.5 }, { ts: t(0, 45), indexL: 1003, flowLph: 1.25 }], now),
+      meter('wm-1', 3, [{ ts: t(5, 30), indexL: 1050, flowLph: 12, batteryPct: 88 }], now),
+    ]);
+    const check = async () => {
+      const [h0, h5] = await store.db.all(`SELECT h, n, "flowLph_n", "flowLph_min", "flowLph_max", ("flowLph_sum" / "flowLph_n")::DOUBLE AS mean, "flowLph_last", "batteryPct_n", "batteryPct_last", "indexL_first", "indexL_last" FROM (${hourRows('water-meter', "device_id = 'wm-1'")}) ORDER BY h`);
+      expect(h0).toEqual({ h: 0, n: 4, flowLph_n: 4, flowLph_min: 1.25, flowLph_max: 8, mean: 3.9375, flowLph_last: 2.5, batteryPct_n: 2, batteryPct_last: 89.5, indexL_first: '1000', indexL_last: '1003' });
+      expect(h5).toEqual({ h: 5, n: 1, flowLph_n: 1, flowLph_min: 12, flowLph_max: 12, mean: 12, flowLph_last: 12, batteryPct_n: 1, batteryPct_last: 88, indexL_first: '1050', indexL_last: '1050' });
+      const [day] = await store.db.all(`SELECT day::VARCHAR AS day, n, ("flowLph_sum" / "flowLph_n")::DOUBLE AS mean, "flowLph_max", "indexL_first", "indexL_last" FROM (${dayRows('water-meter', "device_id = 'wm-1'")})`);
+      expect(day).toEqual({ day: '2026-11-24', n: 5, mean: 5.55, flowLph_max: 12, indexL_first: '1000', indexL_last: '1050' });
+    };
+    await check(); // still pending: merged on the fly
+    await store.history.fold();
+    await check(); // open day rows
+    expect(await store.db.all(`SELECT dma FROM (${dayRows('water-meter', "device_id = 'wm-1'")})`)).toEqual([{ dma: 'dma-1' }]);
+    now += 2 * D;
+    await store.history.closeDays();
+    await check(); // closed: one row with the hours as lists
+  });
+
+  it('agree exactly with the raw aggregate however the data arrived: random batches, late into closed days, ties, folds, closes, rebuild', async () => {
+    // Closing and rebuilding work on shares of the devices (bounded memory): a few devices per share here.
+    const shares = { ...BULK_SHARES };
+    Object.assign(BULK_SHARES, { hourRows: 20, rawRows: 60 });
+    onTestFinished(() => void Object.assign(BULK_SHARES, shares));
+    const random = rng(15);
+    const devices = ['wm-a', 'wm-b', 'wm-c', 'wm-d'];
+    const seq = new Map<string, number>();
+    const index = new Map(devices.map((d) => [d, 10_000]));
+    const all: StorableMessage[] = [];
+    // Four Japan days of irregular samples; some messages carry several samples (a replayed buffer).
+    for (let t = JST_DAY0 - 2 * H; t < JST_DAY0 + 4 * D; t += Math.floor(random() * 40 * 60_000)) {
+      const d = devices[Math.floor(random() * devices.length)]!;
+      const samples = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, k) => {
+        index.set(d, index.get(d)! + Math.floor(random() * 50));
+        const ts = random() < 0.1 ? t : t + k * Math.floor(random() * 3 * H); // some share an instant
+        return {
+          ts,
+          indexL: index.get(d)!,
+          ...(random() < 0.8 ? { flowLph: Math.round((random() * 800 - 100) * 1000) / 1000 } : {}),
+          ...(random() < 0.6 ? { batteryPct: Math.round(random() * 1000) / 10 } : {}),
+        };
+      });
+      const s = seq.get(d) ?? 0;
+      seq.set(d, s + 1);
+      all.push(meter(d, s, samples, t, samples.length > 1));
+    }
+    // Mostly in time order, with a tenth held back and sent at the end (late, into days already closed).
+    const late = all.filter(() => random() < 0.1);
+    const onTime = all.filter((m) => !late.includes(m));
+    let i = 0;
+    while (i < onTime.length) {
+      const batch = onTime.slice(i, (i += 1 + Math.floor(random() * 12)));
+      now = Math.max(now, batch.at(-1)!.receivedAt);
+      await store.writer.write(batch);
+      const r = random();
+      if (r < 0.15) await store.history.fold();
+      else if (r < 0.25) await store.history.closeDays();
+    }
+    now = JST_DAY0 + 6 * D;
+    await store.history.closeDays();
+    for (let k = 0; k < late.length; k += 5) await store.writer.write(late.slice(k, k + 5));
+    // A redelivery changes nothing.
+    expect(await store.writer.write(late.slice(0, 3))).toEqual(['duplicate', 'duplicate', 'duplicate']);
+
+    const [refDays, refHours] = [await rawDays(), await rawHours()];
+    expect(refDays.length).toBeGreaterThanOrEqual(16);
+    expect(await days()).toEqual(refDays); // late rows still pending
+    expect(await hours()).toEqual(refHours);
+    await store.history.fold(); // late rows merged into closed days
+    expect(await days()).toEqual(refDays);
+    expect(await hours()).toEqual(refHours);
+    await store.history.rebuild();
+    expect(await days()).toEqual(refDays);
+    expect(await hours()).toEqual(refHours);
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * `npm run store -- <command>`: maintenance of the embedded store in DATA_DIR, run while the ingest is
+ * stopped (DuckDB lets one process open the store).
+ *
+ *   rebuild-rollups [--from YYYY-MM-DD] [--to YYYY-MM-DD]   recompute rollups and latest values from raw rows
+ *   archive                                                 apply retention now
+ *   status [--json]                                         what the store holds, hot and archived
+ */
+import { statSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
+import { loadIngestConfig, openEmbeddedStore, type EmbeddedStore } from '@tsunagaru/ingest';
+import { commandHelp, runCli, UsageError, type Cli, type ParsedCommand } from './cli-support.js';
+
+export const CLI: Cli = {
+  name: 'store',
+  commands: {
+    'rebuild-rollups': {
+      args: '',
+      arity: 0,
+      summary: 'recompute the hourly and daily rollups of those Japan days (default: every day with readings) from the raw readings, hot and archived, then every latest value',
+      options: {
+        from: { type: 'string', arg: 'YYYY-MM-DD', help: 'the first Japan day to rebuild' },
+        to: { type: 'string', arg: 'YYYY-MM-DD', help: 'the last Japan day to rebuild' },
+      },
+    },
+    archive: {
+      args: '',
+      arity: 0,
+      summary:
+        'apply retention now: close finished days, move raw rows older than RAW_RETENTION_DAYS to DATA_DIR/archive (Parquet), delete archived days past ARCHIVE_RETENTION_DAYS and rollups past ROLLUP_RETENTION_DAYS (the ingest does this every hour by itself)',
+    },
+    status: { args: '', arity: 0, summary: 'rows in the hot tables, rollups and pending rows, archived days, files and bytes', options: { json: { type: 'boolean', help: 'as JSON' } } },
+  },
+  footer: `run it with the ingest stopped.
+environment: DATA_DIR (default ./data), RAW_RETENTION_DAYS, ARCHIVE_RETENTION_DAYS, ROLLUP_RETENTION_DAYS,
+  DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, DEVICE_CLOCK_MAX_SKEW_SEC`,
+};
+
+const DAY_MS = 86_400_000;
+
+/** YYYY-MM-DD → its day number (what DuckDB stores a DATE as). */
+function dayOf(option: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const t = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : NaN;
+  if (!Number.isFinite(t)) throw new UsageError(`--${option}: a Japan day as YYYY-MM-DD, got "${text}"`, commandHelp(CLI, 'rebuild-rollups'));
+  return t / DAY_MS;
+}
+
+const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
+async function withStore<T>(fn: (store: EmbeddedStore, meters: string[]) => Promise<T>): Promise<T> {
+  const config = loadIngestConfig();
+  const registry = await FileDeviceRegistry.open({ path: registryPathFor(config.dataDir), readOnly: true });
+  try {
+    const store = await openEmbeddedStore(config.dataDir, {
+      duckdb: config.duckdb,
+      history: config.history,
+      latestNotAfter: () => Date.now() + config.maxClockSkewMs,
+      attributes: (id) => registry.getDevice(id)?.attributes,
+      log: (_level, _event, _detail, message) => process.stderr.write(`${message}\n`),
+    });
+    try {
+      return await fn(store, registry.listDevices().filter((d) => d.type === 'water-meter').map((d) => d.id));
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await registry.close();
+  }
+}
+
+async function rebuild(values: ParsedCommand['values']): Promise<void> {
+  const [fromDay, toDay] = [dayOf('from', values.from as string | undefined), dayOf('to', values.to as string | undefined)];
+  if (fromDay !== undefined && toDay !== undefined && fromDay > toDay) throw new UsageError('--from: must not be after --to', commandHelp(CLI, 'rebuild-rollups'));
+  const started = performance.now();
+  const { days } = await withStore((store, meters) =>
+    store.history.rebuild({
+      meters,
+      ...(fromDay !== undefined ? { fromDay } : {}),
+      ...(toDay !== undefined ? { toDay } : {}),
+      onDay: (day, ms) => process.stdout.write(`${isoDay(day)}  rollups rebuilt in ${(ms / 1000).toFixed(1)} s\n`),
+    }),
+  );
+  process.stdout.write(`rebuilt ${days} day(s) and latest values in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+async function archive(): Promise<void> {
+  const r = await withStore(async (store) => {
+    await store.history.closeDays();
+    const result = await store.history.applyRetention();
+    await store.history.fold();
+    return result;
+  });
+  process.stdout.write(`archived ${r.archived} day part(s); deleted ${r.archiveDeleted} archived part(s) past ARCHIVE_RETENTION_DAYS${r.rollupsDeleted ? '; rollups past ROLLUP_RETENTION_DAYS deleted' : ''}\n`);
+}
+
+async function status(values: ParsedCommand['values']): Promise<void> {
+  const report = await withStore(async (store) => {
+    const tables = await store.db.all(`SELECT table_name AS name, estimated_size AS rows FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name`);
+    const parts = store.history.catalog.all();
+    const bytes = parts.reduce((sum, p) => sum + statSync(store.history.catalog.path(p)).size, 0);
+    return {
+      store: store.path,
+      storeBytes: statSync(store.path).size,
+      tables: Object.fromEntries(tables.map((t) => [String(t.name), Number(t.rows)])),
+      archive: { root: store.history.catalog.root, parts: parts.length, days: new Set(parts.map((p) => p.day)).size, rows: parts.reduce((n, p) => n + p.rows, 0), bytes },
+      settings: store.history.settings,
+    };
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${report.store}  ${report.storeBytes.toLocaleString('en-US')} bytes\n`);
+  for (const [name, rows] of Object.entries(report.tables)) process.stdout.write(`  ${name.padEnd(34)} ${rows.toLocaleString('en-US').padStart(14)} rows (estimated)\n`);
+  const a = report.archive;
+  process.stdout.write(`${a.root}  ${a.parts} part(s) over ${a.days} UTC day(s), ${a.rows.toLocaleString('en-US')} rows, ${a.bytes.toLocaleString('en-US')} bytes\n`);
+  const s = report.settings;
+  process.stdout.write(`retention: raw ${s.rawRetentionDays} d hot, archive ${s.archiveRetentionDays ?? 'forever'}, rollups ${s.rollupRetentionDays ?? 'forever'}\n`);
+}
+
+async function main({ command, values }: ParsedCommand): Promise<void> {
+  switch (command) {
+    case 'rebuild-rollups':
+      return rebuild(values);
+    case 'archive':
+      return archive();
+    case 'status':
+      return status(values);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runCli(CLI, main);

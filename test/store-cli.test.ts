@@ -1,0 +1,78 @@
+/**
+ * `npm run store` (issue 15): rebuild-rollups recomputes from the raw rows what the batches maintained,
+ * archive applies retention, status reports; strict options and --help, as operators read them.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { Telemetry } from '@tsunagaru/firmware-contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedStore } from '../ingest/src/storage/duckdb/index.js';
+import { dayRows } from '../ingest/src/storage/duckdb/history/rollups.js';
+import type { StorableMessage } from '../ingest/src/storage/types.js';
+import { makeTempDir } from './support/temp-dir.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const DAY0 = Date.UTC(2026, 10, 23, 15, 0, 0); // 2026-11-24 00:00 in Tokyo
+const H = 3_600_000;
+
+function store(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/store.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('npm run store', () => {
+  const dir = makeTempDir('store-cli');
+  const env = { DATA_DIR: dir.path, RAW_RETENTION_DAYS: '2' };
+  let maintained: unknown[];
+  const rollups = async () => {
+    const s = await openEmbeddedStore(dir.path);
+    try {
+      return await s.db.all(`SELECT * FROM (${dayRows('water-meter', 'true')}) ORDER BY device_id, day`);
+    } finally {
+      await s.close();
+    }
+  };
+
+  beforeAll(async () => {
+    const s = await openEmbeddedStore(dir.path, { clock: () => DAY0 + 4 * 24 * H });
+    const batch: StorableMessage[] = [];
+    for (let k = 0; k < 4 * 24; k++) {
+      const ts = DAY0 + k * H;
+      batch.push({ channel: 'telemetry', type: 'water-meter', deviceId: 'wm-1', receivedAt: ts, payload: { v: 1, id: 'wm-1', boot: 1, seq: k, ts, samples: [{ ts, indexL: 100 + 3 * k, flowLph: k % 7 }] } as Telemetry });
+    }
+    await s.writer.write(batch);
+    await s.history.fold();
+    await s.close();
+    maintained = await rollups();
+    expect(maintained).toHaveLength(4);
+  });
+  afterAll(() => dir.remove());
+
+  it('rebuilds the rollups of a range from the raw rows, equal to what the batches kept', async () => {
+    const r = store(['rebuild-rollups', '--from', '2026-11-25', '--to', '2026-11-26'], env);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^2026-11-25 {2}rollups rebuilt in [\d.]+ s\n2026-11-26 {2}rollups rebuilt in [\d.]+ s\nrebuilt 2 day\(s\) and latest values in [\d.]+ s\n$/);
+    expect(await rollups()).toEqual(maintained);
+  });
+
+  it('archives per RAW_RETENTION_DAYS and reports it', () => {
+    const r = store(['archive'], env);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^archived \d+ day part\(s\)/);
+    const status = JSON.parse(store(['status', '--json'], env).out);
+    expect(status.archive.parts).toBeGreaterThan(0);
+    expect(status.settings).toEqual({ rawRetentionDays: 2, archiveRetentionDays: null, rollupRetentionDays: null });
+  });
+
+  it('refuses unknown options and bad dates with the usage, and prints --help', () => {
+    const bad = store(['rebuild-rollups', '--since', '2026-11-25'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^store: rebuild-rollups: Unknown option '--since'.*\n\nusage: npm run store -- rebuild-rollups .*--from <YYYY-MM-DD>/s);
+    expect(store(['rebuild-rollups', '--from', '25/11/2026'], env).err).toMatch(/^store: --from: a Japan day as YYYY-MM-DD, got "25\/11\/2026"/);
+    expect(store(['rebuild-rollups', '--from', '2026-11-26', '--to', '2026-11-25'], env).err).toMatch(/^store: --from: must not be after --to/);
+    const help = store(['--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^usage: npm run store -- <command>/);
+    expect(store(['status', '--help'], env).out).toMatch(/^usage: npm run store -- status \[options\][\s\S]*--json/);
+  });
+});
