@@ -34,6 +34,16 @@ describe('DuckDbAlertStore.save', () => {
     expect(await all()).toEqual(changed);
   });
 
+  it('a large save that both changes stored alerts and adds new ones (the staging path) leaves each as last given', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const store = await DuckDbAlertStore.open(db);
+    await store.save(Array.from({ length: 250 }, (_, i) => alert(i)));
+    const next = Array.from({ length: 450 }, (_, i) => alert(i, i < 250 ? { message: `changed ${i}`, value: null, shelved: null, comments: [] } : {}));
+    await store.save(next);
+    await store.save(next.slice(0, 300)); // again, nothing new: a second staging in the same connection
+    expect((await store.list({ state: 'all', limit: 1000 })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(next);
+  });
+
   it('keeps the last of two changes to one alert given in the same save', async () => {
     db = await DuckDbDatabase.open(':memory:');
     const store = await DuckDbAlertStore.open(db);

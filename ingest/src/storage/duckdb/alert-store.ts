@@ -1,3 +1,4 @@
+import { BOOLEAN, DOUBLE, INTEGER, TIMESTAMP, timestampValue, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { toNumber, type DuckDbDatabase, type Params, type Row } from './database.js';
 import type { AlertQuery, AlertStore, WebhookDeadLetter } from '../../alerts/store.js';
 import type { Alert } from '../../alerts/types.js';
@@ -80,11 +81,16 @@ export class DuckDbAlertStore implements AlertStore {
     const alerts = given.length > 1 ? [...new Map(given.map((a) => [a.id, a])).values()] : given;
     if (alerts.length === 0) return;
     if (alerts.length <= SAVE_ROWS) return this.db.run(saveStatement(alerts.length), alerts.flatMap(alertRow));
+    // Many at once (a city's meters falling silent together): appended to a staging table, then one UPDATE
+    // and one INSERT. Multi-row INSERT OR REPLACE statements of 200 rows × 26 parameters took ~60 s for
+    // 130,000 alerts, longer than the engine's flush interval, so its saves fell behind for good.
     await this.db.transaction(async (tx) => {
-      for (let i = 0; i < alerts.length; i += SAVE_ROWS) {
-        const part = alerts.slice(i, i + SAVE_ROWS);
-        await tx.run(saveStatement(part.length), part.flatMap(alertRow));
-      }
+      await tx.run(`CREATE TEMP TABLE IF NOT EXISTS ${STAGING} (${STAGING_COLUMNS.map(([name, sql]) => `${name} ${sql}`).join(', ')})`);
+      await tx.run(`DELETE FROM ${STAGING}`);
+      await tx.append(STAGING, STAGING_COLUMNS.map(([, , type]) => type), stagingColumns(alerts), { catalog: 'temp' });
+      await tx.run(`UPDATE alerts SET ${STAGED_VALUES.filter(([name]) => name !== 'id').map(([name, expr]) => `${name} = ${expr}`).join(', ')} FROM ${STAGING} s WHERE alerts.id = s.id`);
+      await tx.run(`INSERT INTO alerts SELECT ${STAGED_VALUES.map(([, expr]) => expr).join(', ')} FROM ${STAGING} s WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = s.id)`);
+      await tx.run(`DELETE FROM ${STAGING}`);
     });
   }
 
@@ -158,6 +164,33 @@ function valuesSql(rows: number, columns: readonly Column[]): string {
 
 function saveStatement(rows: number): string {
   return `INSERT OR REPLACE INTO alerts VALUES ${valuesSql(rows, ALERT_COLUMNS)}`;
+}
+
+/** The staging table of large saves: the alerts table's columns in its order, JSON as text. */
+const STAGING = 'alert_save';
+const STAGING_COLUMNS: ReadonlyArray<readonly [string, string, DuckDBType]> = [
+  ['id', 'VARCHAR', VARCHAR], ['device_id', 'VARCHAR', VARCHAR], ['rule', 'VARCHAR', VARCHAR], ['object', 'VARCHAR', VARCHAR],
+  ['device_type', 'VARCHAR', VARCHAR], ['grp', 'VARCHAR', VARCHAR], ['severity', 'VARCHAR', VARCHAR], ['state', 'VARCHAR', VARCHAR],
+  ['message', 'VARCHAR', VARCHAR], ['value', 'DOUBLE', DOUBLE], ['detail', 'VARCHAR', VARCHAR], ['raised_at', 'TIMESTAMP', TIMESTAMP],
+  ['updated_at', 'TIMESTAMP', TIMESTAMP], ['cleared_at', 'TIMESTAMP', TIMESTAMP], ['acknowledged', 'BOOLEAN', BOOLEAN],
+  ['acked_at', 'TIMESTAMP', TIMESTAMP], ['acked_by', 'VARCHAR', VARCHAR], ['comments', 'VARCHAR', VARCHAR], ['shelved', 'VARCHAR', VARCHAR],
+  ['chattering', 'BOOLEAN', BOOLEAN], ['transitions', 'INTEGER', INTEGER], ['flooded', 'BOOLEAN', BOOLEAN], ['observed_at', 'TIMESTAMP', TIMESTAMP],
+  ['cause_id', 'VARCHAR', VARCHAR], ['symptoms', 'INTEGER', INTEGER], ['announced', 'BOOLEAN', BOOLEAN],
+];
+const JSON_COLUMNS = new Set(['detail', 'comments', 'shelved']);
+/** Each column of the alerts table as taken from the staging row `s`. */
+const STAGED_VALUES = STAGING_COLUMNS.map(([name]) => [name, JSON_COLUMNS.has(name) ? `s.${name}::JSON` : `s.${name}`] as const);
+
+/** alertRow's values column by column, as the appender takes them (epoch ms as TIMESTAMP values). */
+function stagingColumns(alerts: readonly Alert[]): DuckDBValue[][] {
+  const columns: DuckDBValue[][] = STAGING_COLUMNS.map(() => []);
+  for (const a of alerts) {
+    alertRow(a).forEach((v, i) => {
+      const type = STAGING_COLUMNS[i]![1];
+      columns[i]!.push(v === null || v === undefined ? null : type === 'TIMESTAMP' ? timestampValue(BigInt(v as number) * 1000n) : (v as DuckDBValue));
+    });
+  }
+  return columns;
 }
 
 function alertRow(a: Alert): Params {
