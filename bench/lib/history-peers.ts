@@ -6,13 +6,11 @@
  * and the suite's queries in their own languages.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { managedServer, type ManagedServer } from '../../test/support/managed-server.js';
 import { freePort } from '../../test/support/ports.js';
 import { makeTempDir } from '../../test/support/temp-dir.js';
-import { INFLUXD_BIN, VICTORIA_BIN } from '../../test/support/tsdb.js';
+import { INFLUXD_BIN, VICTORIA_BIN, writeInfluxDb16Config } from '../../test/support/tsdb.js';
 
 export interface Peer {
   label: string;
@@ -40,31 +38,10 @@ async function postLines(url: string, body: string): Promise<void> {
 export async function startInflux(): Promise<Peer> {
   const dir = makeTempDir('history-influx');
   const [httpPort, rpcPort] = [await freePort(), await freePort()];
-  const conf = join(dir.path, 'influxdb.conf');
-  writeFileSync(
-    conf,
-    [
-      'reporting-disabled = true',
-      `bind-address = "127.0.0.1:${rpcPort}"`,
-      '[meta]',
-      `  dir = "${dir.path}/meta"`,
-      '[data]',
-      `  dir = "${dir.path}/data"`,
-      `  wal-dir = "${dir.path}/wal"`,
-      '  query-log-enabled = false',
-      '  max-series-per-database = 0',
-      '  max-values-per-tag = 0',
-      '  cache-snapshot-write-cold-duration = "30s"',
-      '  compact-full-write-cold-duration = "60s"',
-      '[monitor]',
-      '  store-enabled = false',
-      '[http]',
-      `  bind-address = "127.0.0.1:${httpPort}"`,
-      '  log-enabled = false',
-      '  write-tracing = false',
-      '',
-    ].join('\n'),
-  );
+  const conf = writeInfluxDb16Config(dir.path, httpPort, rpcPort, {
+    auth: false,
+    dataSettings: ['max-series-per-database = 0', 'max-values-per-tag = 0', 'cache-snapshot-write-cold-duration = "30s"', 'compact-full-write-cold-duration = "60s"'],
+  });
   const url = `http://127.0.0.1:${httpPort}`;
   const server = managedServer('influxd', INFLUXD_BIN, ['-config', conf], url, async () => (await fetch(`${url}/ping`).catch(() => undefined))?.status === 204, dir.remove);
   await server.start();

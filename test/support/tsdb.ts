@@ -34,33 +34,44 @@ const answers = (url: string, expect: (r: Response) => boolean) => async () => {
 
 export const INFLUX_ADMIN = { user: 'tsunagaru', password: 'influx-test-password' };
 
-/** InfluxDB 1.6 with authentication on, an admin user and database `db`. */
-export async function startInfluxDb16(db = 'tsunagaru'): Promise<TsdbServer> {
-  const dir = makeTempDir('influxdb');
-  const [httpPort, rpcPort] = [await freePort(), await freePort()];
-  const conf = join(dir.path, 'influxdb.conf');
+/**
+ * influxd 1.6's config file in `dir` (data, WAL and meta under it; loopback ports; no reporting, query log,
+ * monitor store or continuous queries). `dataSettings` go under [data] (e.g. the bench's series caps).
+ */
+export function writeInfluxDb16Config(dir: string, httpPort: number, rpcPort: number, o: { auth: boolean; dataSettings?: readonly string[] }): string {
+  const conf = join(dir, 'influxdb.conf');
   writeFileSync(
     conf,
     [
       'reporting-disabled = true',
       `bind-address = "127.0.0.1:${rpcPort}"`,
       '[meta]',
-      `  dir = "${dir.path}/meta"`,
+      `  dir = "${dir}/meta"`,
       '[data]',
-      `  dir = "${dir.path}/data"`,
-      `  wal-dir = "${dir.path}/wal"`,
+      `  dir = "${dir}/data"`,
+      `  wal-dir = "${dir}/wal"`,
       '  query-log-enabled = false',
+      ...(o.dataSettings ?? []).map((line) => `  ${line}`),
       '[monitor]',
       '  store-enabled = false',
       '[continuous_queries]',
       '  enabled = false',
       '[http]',
       `  bind-address = "127.0.0.1:${httpPort}"`,
-      '  auth-enabled = true',
+      `  auth-enabled = ${o.auth}`,
       '  log-enabled = false',
+      '  write-tracing = false',
       '',
     ].join('\n'),
   );
+  return conf;
+}
+
+/** InfluxDB 1.6 with authentication on, an admin user and database `db`. */
+export async function startInfluxDb16(db = 'tsunagaru'): Promise<TsdbServer> {
+  const dir = makeTempDir('influxdb');
+  const [httpPort, rpcPort] = [await freePort(), await freePort()];
+  const conf = writeInfluxDb16Config(dir.path, httpPort, rpcPort, { auth: true });
   const url = `http://127.0.0.1:${httpPort}`;
   const server = managedServer('influxd', INFLUXD_BIN, ['-config', conf], url, answers(`${url}/ping`, (r) => r.status === 204), dir.remove);
   await server.start();
