@@ -44,12 +44,21 @@ export const hourCol = (reading: string, stat: string): string => quoteIdent(`${
 /** Sums are exact decimals, so partial sums merged in any order equal one pass over the raw rows. */
 export const SUM_SQL = 'DECIMAL(38,6)';
 
-/** The statistics kept per numeric reading (per bucket, and per hour in a day row). */
-export type Stat = 'n' | 'min' | 'max' | 'sum' | 'last' | 'last_ts' | 'first' | 'first_ts';
+/**
+ * The statistics kept per numeric reading (per bucket, and per hour in a day row). `drop`, for counters
+ * only: the largest fall of the register between consecutive readings of the bucket (0 when it never
+ * falls), or +∞ when it is not known exactly: two readings of one instant with different values, or partial
+ * rows whose readings interleave in time (late data folded into a bucket). A reader that needs the
+ * register's breaks (a rollover, a reset: water/registers.ts) trusts `last − first` of a bucket whose drop
+ * is below its reset threshold and reads the raw rows of any other.
+ */
+export const UNKNOWN_DROP_SQL = `'infinity'::DOUBLE`;
+export type Stat = 'n' | 'min' | 'max' | 'sum' | 'last' | 'last_ts' | 'first' | 'first_ts' | 'drop';
 
 export function statsOf(r: RolledUpReading): Stat[] {
-  // A register's mean says nothing; its first and last value (with times) give the volume instead.
-  return r.counter ? ['n', 'min', 'max', 'first', 'first_ts', 'last', 'last_ts'] : ['n', 'min', 'max', 'sum', 'last', 'last_ts'];
+  // A register's mean says nothing; its first and last value (with times) give the volume instead, and
+  // its largest drop says whether last − first is the volume (no rollover, reset or meter swap inside).
+  return r.counter ? ['n', 'min', 'max', 'first', 'first_ts', 'last', 'last_ts', 'drop'] : ['n', 'min', 'max', 'sum', 'last', 'last_ts'];
 }
 
 export function statSql(r: RolledUpReading, stat: Stat): string {
@@ -61,6 +70,8 @@ export function statSql(r: RolledUpReading, stat: Stat): string {
     case 'last_ts':
     case 'first_ts':
       return 'TIMESTAMP';
+    case 'drop':
+      return 'DOUBLE';
     default:
       return r.sql;
   }

@@ -14,9 +14,10 @@ import { isRolledUpType, ROLLED_UP_TYPES, tableSuffix, type RolledUpType } from 
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
 import { localDayNumber, localDayStart, utcDayNumber } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
-import { dropMessagesPrimaryKey } from './migrate.js';
+import { dropMessagesPrimaryKey, dropRollupsWithoutDrop } from './migrate.js';
 import { CLOSE_GRACE_MS, closeDays, dateSql, fold, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
+import { col } from './columns.js';
 import { HISTORY_DDL } from './schema.js';
 import { DMA_INLET_SITE } from '../../../water/balance.js';
 
@@ -41,7 +42,8 @@ export interface HistoryOptions {
   log?: (event: string, detail: Record<string, unknown>, message: string) => void;
 }
 
-const HISTORY_VERSION = '1';
+/** 2: counters' rollups keep their largest drop. A store of another version rebuilds its rollups at open. */
+const HISTORY_VERSION = '2';
 /** Pending rows that make the next batch fold them at once (about 2 minutes of a 130,000-meter city). */
 const FOLD_AT_ROWS = 200_000;
 
@@ -72,6 +74,10 @@ export class StoreHistory {
   static async open(db: DuckDbDatabase, o: HistoryOptions): Promise<StoreHistory> {
     const log = o.log ?? (() => undefined);
     if (await dropMessagesPrimaryKey(db)) log('store_upgraded', {}, 'messages: the primary key index was dropped (duplicates are found by the writer and the ledger)');
+    const rollupTables = ROLLED_UP_TYPES.flatMap((t) => [hourOpenTable(t), dayOpenTable(t), dayTable(t)]);
+    if (await dropRollupsWithoutDrop(db, rollupTables, { table: dayTable('water-meter'), column: col('indexL', 'drop').replaceAll('"', '') })) {
+      log('store_upgraded', {}, 'rollups: made again with the largest drop of each register (rebuilt from the stored readings)');
+    }
     for (const ddl of HISTORY_DDL) await db.run(ddl);
     const root = o.dataDir === ':memory:' ? ':memory:' : `${o.dataDir}/archive`;
     const catalog = ArchiveCatalog.fromRows(root, await db.all(CATALOG_SQL));

@@ -20,3 +20,17 @@ export async function dropMessagesPrimaryKey(db: DuckDbDatabase): Promise<boolea
   });
   return true;
 }
+
+/**
+ * Upgrades rollups made before counters kept their largest drop (columns.ts `drop`): their tables are
+ * dropped, to be made again and rebuilt from the raw rows (a new HISTORY_VERSION). Pending rows stay: they
+ * are raw rows, and the rebuild reads the raw tables anyway.
+ */
+export async function dropRollupsWithoutDrop(db: DuckDbDatabase, tables: readonly string[], probe: { table: string; column: string }): Promise<boolean> {
+  const [row] = await db.all(`SELECT count(*) FILTER (WHERE column_name = $2)::INTEGER AS has, count(*)::INTEGER AS cols FROM duckdb_columns() WHERE table_name = $1`, [probe.table, probe.column]);
+  if (Number(row?.cols ?? 0) === 0 || Number(row?.has ?? 0) > 0) return false;
+  await db.transaction(async (tx) => {
+    for (const t of tables) await tx.run(`DROP TABLE IF EXISTS ${t}`);
+  });
+  return true;
+}

@@ -12,7 +12,7 @@
  * closed days one row per device and day with the 24 hours as lists, found through a device index.
  */
 import { quoteIdent } from '../sample-columns.js';
-import { col, hourCol, rolledUpReadings, statsOf, statSql, tableSuffix, type RolledUpReading, type RolledUpType, type Stat } from './columns.js';
+import { col, hourCol, rolledUpReadings, statsOf, statSql, tableSuffix, UNKNOWN_DROP_SQL, type RolledUpReading, type RolledUpType, type Stat } from './columns.js';
 import { localDaySql, localHourSql } from './local-time.js';
 
 /**
@@ -82,11 +82,58 @@ function rawAgg(r: RolledUpReading, stat: Stat): string {
       return `arg_min(${v}, row(ts, ${v})) ${present}`;
     case 'first_ts':
       return `min(ts) ${present}`;
+    case 'drop': {
+      // Consecutive readings (prevReadingColumns); two of one instant with different values have no order.
+      const [p, pTs] = [prevReading(r.name), prevReadingTs(r.name)];
+      return `CASE WHEN count(${v}) = 0 THEN NULL ELSE greatest(0::DOUBLE, max(CASE WHEN ${pTs} = ts AND ${p} <> ${v} THEN ${UNKNOWN_DROP_SQL} ELSE (${p} - ${v})::DOUBLE END)) END`;
+    }
   }
 }
 
-/** The same statistic merging partial rows of one bucket; `x(stat)` names a partial's column. */
-function mergeAgg(r: RolledUpReading, stat: Stat, x: (s: Stat) => string): string {
+/** Helper columns: a counter's previous reading in its bucket (raw rows) and the previous partial's last. */
+const prevReading = (reading: string) => quoteIdent(`${reading}__prev`);
+const prevReadingTs = (reading: string) => quoteIdent(`${reading}__prev_ts`);
+const prevPartialLast = (reading: string) => quoteIdent(`${reading}__prev_last`);
+const prevPartialLastTs = (reading: string) => quoteIdent(`${reading}__prev_last_ts`);
+const counters = (type: RolledUpType) => rolledUpReadings(type).filter((r) => r.counter);
+
+/**
+ * Raw rows with each counter's previous reading in the same bucket (`partition`: device and bucket
+ * expressions), ordered by time: what `drop` is computed from. Rows without the reading are left out of
+ * the order, so a sample without an index never hides a fall between the two around it.
+ */
+function prevReadingColumns(type: RolledUpType, source: string, partition: readonly string[]): string {
+  const cs = counters(type);
+  if (cs.length === 0) return source;
+  const cols = cs.map((r) => {
+    const v = quoteIdent(r.name);
+    const w = `OVER (PARTITION BY ${partition.join(', ')}, ${v} IS NULL ORDER BY ts, ${v})`;
+    return `lag(${v}) ${w} AS ${prevReading(r.name)}, lag(ts) ${w} AS ${prevReadingTs(r.name)}`;
+  });
+  return `SELECT *, ${cols.join(', ')} FROM (${source}) raw_rows`;
+}
+
+/**
+ * Partial rows of buckets (`keys`) with, for each counter, the last reading of the partial before in
+ * time: merging `drop` needs the fall across two partials, and knows it exactly only when they do not
+ * interleave (mergeAgg).
+ */
+function prevPartialColumns(type: RolledUpType, relation: string, keys: readonly string[]): string {
+  const cs = counters(type);
+  if (cs.length === 0) return relation;
+  const cols = cs.map((r) => {
+    const [f, l] = [col(r.name, 'first_ts'), col(r.name, 'last_ts')];
+    const w = `OVER (PARTITION BY ${keys.join(', ')}, ${f} IS NULL ORDER BY ${f}, ${l})`;
+    return `lag(${col(r.name, 'last')}) ${w} AS ${prevPartialLast(r.name)}, lag(${l}) ${w} AS ${prevPartialLastTs(r.name)}`;
+  });
+  return `SELECT *, ${cols.join(', ')} FROM (${relation}) partials`;
+}
+
+/**
+ * The same statistic merging partial rows of one bucket; `x(stat)` names a partial's column, `p` the
+ * alias prefix of the relation (with prevPartialColumns for `drop`).
+ */
+function mergeAgg(r: RolledUpReading, stat: Stat, x: (s: Stat) => string, p: string): string {
   switch (stat) {
     case 'n':
       return `sum(${x('n')})::INTEGER`;
@@ -104,13 +151,18 @@ function mergeAgg(r: RolledUpReading, stat: Stat, x: (s: Stat) => string): strin
       return `arg_min(${x('first')}, row(${x('first_ts')}, ${x('first')})) FILTER (WHERE ${x('first_ts')} IS NOT NULL)`;
     case 'first_ts':
       return `min(${x('first_ts')})`;
+    case 'drop': {
+      const [pl, plTs] = [`${p}${prevPartialLast(r.name)}`, `${p}${prevPartialLastTs(r.name)}`];
+      return `max(CASE WHEN ${x('first_ts')} IS NULL THEN NULL WHEN ${plTs} IS NULL THEN ${x('drop')} WHEN ${plTs} >= ${x('first_ts')} THEN ${UNKNOWN_DROP_SQL}
+        ELSE greatest(${x('drop')}, (${pl} - ${x('first')})::DOUBLE) END)`;
+    }
   }
 }
 
 /** `n` and every statistic merged over partial rows with the same column names (GROUP BY the bucket). */
 export function mergeAggs(type: RolledUpType, alias = ''): string {
   const p = alias ? `${alias}.` : '';
-  const stats = rolledUpReadings(type).flatMap((r) => statsOf(r).map((s) => `${mergeAgg(r, s, (x) => `${p}${col(r.name, x)}`)} AS ${col(r.name, s)}`));
+  const stats = rolledUpReadings(type).flatMap((r) => statsOf(r).map((s) => `${mergeAgg(r, s, (x) => `${p}${col(r.name, x)}`, p)} AS ${col(r.name, s)}`));
   return [`sum(${p}n)::INTEGER AS n`, ...stats].join(', ');
 }
 
@@ -122,18 +174,21 @@ export function hourRowsFromRaw(type: RolledUpType, source: string): string {
 /** Rows per device and bucket from raw-shaped rows: `keys` are the bucket's SELECT expressions. */
 export function bucketRowsFromRaw(type: RolledUpType, source: string, keys: readonly string[]): string {
   const stats = rolledUpReadings(type).flatMap((r) => statsOf(r).map((s) => `${rawAgg(r, s)} AS ${col(r.name, s)}`));
-  return `SELECT device_id, ${keys.join(', ')}, count(*)::INTEGER AS n, ${stats.join(', ')} FROM (${source}) src GROUP BY ALL`;
+  const partition = ['device_id', ...keys.map((k) => k.replace(/\s+AS\s+\w+$/i, ''))];
+  return `SELECT device_id, ${keys.join(', ')}, count(*)::INTEGER AS n, ${stats.join(', ')} FROM (${prevReadingColumns(type, source, partition)}) src GROUP BY ALL`;
 }
 
 /** Merged hour rows of one or more hour-row relations. */
 export function mergeHourRows(type: RolledUpType, relations: readonly string[]): string {
-  return `SELECT device_id, day, h, ${mergeAggs(type, 'u')} FROM (${relations.map((r) => `SELECT ${names(hourColumns(type))} FROM (${r})`).join(' UNION ALL ')}) u GROUP BY device_id, day, h`;
+  const partials = relations.map((r) => `SELECT ${names(hourColumns(type))} FROM (${r})`).join(' UNION ALL ');
+  return `SELECT device_id, day, h, ${mergeAggs(type, 'u')} FROM (${prevPartialColumns(type, partials, ['device_id', 'day', 'h'])}) u GROUP BY device_id, day, h`;
 }
 
 /** Day statistics (device_id, day, n, statistics) merged from hour rows or day rows. */
 export function dayStatsFrom(type: RolledUpType, relations: readonly string[]): string {
   const cols = `device_id, day, n, ${statNames(type).join(', ')}`;
-  return `SELECT device_id, day, ${mergeAggs(type, 'u')} FROM (${relations.map((r) => `SELECT ${cols} FROM (${r})`).join(' UNION ALL ')}) u GROUP BY device_id, day`;
+  const partials = relations.map((r) => `SELECT ${cols} FROM (${r})`).join(' UNION ALL ');
+  return `SELECT device_id, day, ${mergeAggs(type, 'u')} FROM (${prevPartialColumns(type, partials, ['device_id', 'day'])}) u GROUP BY device_id, day`;
 }
 
 /** Closed day rows' hours as scalar hour rows (only hours with data). */
@@ -172,11 +227,28 @@ export function mergeSet(type: RolledUpType, table: string, incoming = 'excluded
   for (const r of rolledUpReadings(type)) {
     for (const s of statsOf(r)) {
       const [a, b] = [`${table}.${col(r.name, s)}`, `${incoming}.${col(r.name, s)}`];
+      if (s === 'drop') {
+        sets.push(`${col(r.name, s)} = ${mergeDrop(r.name, table, incoming)}`);
+        continue;
+      }
       const ts = (side: string, t: Stat) => `${side}.${col(r.name, t)}`;
       sets.push(`${col(r.name, s)} = ${mergeStat(s, a, b, ts(table, s === 'first' ? 'first_ts' : 'last_ts'), ts(incoming, s === 'first' ? 'first_ts' : 'last_ts'))}`);
     }
   }
   return sets.join(', ');
+}
+
+/**
+ * `drop` of two partial rows of one bucket: their own drops and the fall from the earlier one's last
+ * reading to the later one's first, when one ends before the other begins; unknown when they interleave.
+ */
+function mergeDrop(reading: string, a: string, b: string): string {
+  const c = (side: string, s: Stat) => `${side}.${col(reading, s)}`;
+  const [aF, aL, bF, bL] = [c(a, 'first_ts'), c(a, 'last_ts'), c(b, 'first_ts'), c(b, 'last_ts')];
+  return `CASE WHEN ${bF} IS NULL THEN ${c(a, 'drop')} WHEN ${aF} IS NULL THEN ${c(b, 'drop')}
+    WHEN ${aL} < ${bF} THEN greatest(${c(a, 'drop')}, ${c(b, 'drop')}, (${c(a, 'last')} - ${c(b, 'first')})::DOUBLE)
+    WHEN ${bL} < ${aF} THEN greatest(${c(a, 'drop')}, ${c(b, 'drop')}, (${c(b, 'last')} - ${c(a, 'first')})::DOUBLE)
+    ELSE ${UNKNOWN_DROP_SQL} END`;
 }
 
 /** Merge of one statistic of two rows; `aTs`/`bTs` order last/first. Either side may be NULL. */
@@ -191,6 +263,8 @@ function mergeStat(stat: Stat, a: string, b: string, aTs: string, bTs: string): 
     case 'max':
     case 'last_ts':
       return `greatest(${a}, ${b})`;
+    case 'drop':
+      throw new Error('drop merges through mergeDrop');
     case 'last':
       return `CASE WHEN ${bTs} IS NULL THEN ${a} WHEN ${aTs} IS NULL THEN ${b} WHEN row(${bTs}, ${b}) > row(${aTs}, ${a}) THEN ${b} ELSE ${a} END`;
     case 'first':

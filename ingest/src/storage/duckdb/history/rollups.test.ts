@@ -52,6 +52,18 @@ function fromRollups(relation: string, bucketKeys: string): string {
       ${plain('flowLph')}, ${plain('batteryPct')} FROM (${relation}) ORDER BY ALL`;
 }
 
+/**
+ * The register's largest fall between consecutive readings per bucket, by its definition: each reading
+ * against the next one in time (lead, where the product looks back), readings of one instant with
+ * different values unordered (+∞).
+ */
+function referenceDrops(bucketKeys: string, partition: string): string {
+  return `SELECT device_id, ${bucketKeys}, CASE WHEN count(*) = 0 THEN NULL ELSE greatest(0, max(CASE WHEN nts = ts AND nxt <> v THEN 'infinity'::DOUBLE ELSE (v - nxt)::DOUBLE END)) END AS d
+    FROM (SELECT device_id, ts, "indexL" AS v, lead("indexL") OVER w AS nxt, lead(ts) OVER w AS nts FROM samples_water_meter WHERE "indexL" IS NOT NULL
+      WINDOW w AS (PARTITION BY device_id, ${partition} ORDER BY ts, "indexL"))
+    GROUP BY ALL ORDER BY ALL`;
+}
+
 describe('rollups', () => {
   let store: EmbeddedStore;
   let now: number;
@@ -59,6 +71,17 @@ describe('rollups', () => {
   const hours = async () => store.db.all(fromRollups(hourRows('water-meter', 'true'), 'day::VARCHAR AS day, h'));
   const rawDays = async () => store.db.all(reference(`CAST(ts + INTERVAL 9 HOUR AS DATE)::VARCHAR AS day`));
   const rawHours = async () => store.db.all(reference(`CAST(ts + INTERVAL 9 HOUR AS DATE)::VARCHAR AS day, hour(ts + INTERVAL 9 HOUR)::TINYINT AS h`));
+  const JST_DAY = 'CAST(ts + INTERVAL 9 HOUR AS DATE)';
+  const JST_HOUR = 'hour(ts + INTERVAL 9 HOUR)';
+  const rawDayDrops = async () => store.db.all(referenceDrops(`${JST_DAY}::VARCHAR AS day`, JST_DAY));
+  const rawHourDrops = async () => store.db.all(referenceDrops(`${JST_DAY}::VARCHAR AS day, ${JST_HOUR}::TINYINT AS h`, `${JST_DAY}, ${JST_HOUR}`));
+  const dayDrops = async () => store.db.all(`SELECT device_id, day::VARCHAR AS day, "indexL_drop" AS d FROM (${dayRows('water-meter', 'true')}) WHERE "indexL_n" > 0 ORDER BY ALL`);
+  const hourDrops = async () => store.db.all(`SELECT device_id, day::VARCHAR AS day, h, "indexL_drop" AS d FROM (${hourRows('water-meter', 'true')}) WHERE "indexL_n" > 0 ORDER BY ALL`);
+  /** Drops from the rollups are the definition's, or unknown (+∞, 'Infinity' in JSON rows: partial rows interleaved). */
+  const expectDropsAtLeast = (got: Array<Record<string, unknown>>, want: Array<Record<string, unknown>>) => {
+    expect(got.map(({ d, ...k }) => k)).toEqual(want.map(({ d, ...k }) => k));
+    got.forEach((g, i) => expect(g.d === 'Infinity' || g.d === want[i]!.d, `${JSON.stringify(g)} against ${JSON.stringify(want[i])}`).toBe(true));
+  };
 
   beforeEach(async () => {
     now = JST_DAY0 + H;
@@ -93,6 +116,36 @@ describe('rollups', () => {
     await check(); // closed: one row with the hours as lists
   });
 
+  it("keep a register's largest drop exactly while data comes in order, and say unknown when late data interleaves", async () => {
+    const t = (h: number, m: number) => JST_DAY0 + h * H + m * 60_000;
+    const drops = async () => ({
+      hours: (await store.db.all(`SELECT h, "indexL_drop" AS d FROM (${hourRows('water-meter', "device_id = 'wm-1'")}) ORDER BY h`)).map((r) => [r.h, r.d]),
+      day: (await store.db.all(`SELECT "indexL_drop" AS d FROM (${dayRows('water-meter', "device_id = 'wm-1'")})`))[0]?.d,
+    });
+    // One reading a batch, folded between them: every merge is of partial rows that follow each other.
+    const readings: Array<[number, number]> = [[t(0, 0), 1000], [t(0, 15), 1010], [t(0, 30), 995], [t(0, 45), 1005], [t(1, 0), 500], [t(1, 30), 520], [t(2, 0), 530]];
+    for (const [k, [ts, indexL]] of readings.entries()) {
+      await store.writer.write([meter('wm-1', k, [{ ts, indexL }], now)]);
+      if (k % 2 === 0) await store.history.fold();
+    }
+    // Hour 0 falls 15 L (backflow); 1005 → 500 across hours 0 and 1 (a meter swapped) is the day's.
+    const inOrder = { hours: [[0, 15], [1, 0], [2, 0]], day: 505 };
+    expect(await drops()).toEqual(inOrder);
+    await store.history.fold();
+    now += 2 * D;
+    await store.history.closeDays();
+    expect(await drops()).toEqual(inOrder);
+    // A reading of 00:20 arrives late: hour 0 now interleaves with what was folded, so it is unknown.
+    await store.writer.write([meter('wm-1', 7, [{ ts: t(0, 20), indexL: 1012 }], now)]);
+    for (let k = 0; k < 2; k++) {
+      expect(await drops()).toEqual({ hours: [[0, 'Infinity'], [1, 0], [2, 0]], day: 'Infinity' });
+      await store.history.fold();
+    }
+    // Rebuilt from the raw rows: 1000, 1010, 1012, 995, 1005 falls 17 L at most within hour 0.
+    await store.history.rebuild();
+    expect(await drops()).toEqual({ hours: [[0, 17], [1, 0], [2, 0]], day: 505 });
+  });
+
   it('agree exactly with the raw aggregate however the data arrived: random batches, late into closed days, ties, folds, closes, rebuild', async () => {
     // Closing and rebuilding work on shares of the devices (bounded memory): a few devices per share here.
     const shares = { ...BULK_SHARES };
@@ -107,7 +160,9 @@ describe('rollups', () => {
     for (let t = JST_DAY0 - 2 * H; t < JST_DAY0 + 4 * D; t += Math.floor(random() * 40 * 60_000)) {
       const d = devices[Math.floor(random() * devices.length)]!;
       const samples = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, k) => {
-        index.set(d, index.get(d)! + Math.floor(random() * 50));
+        // Mostly rising; now and then a little backflow, a meter swap (a reset) or a rollover.
+        const r = random();
+        index.set(d, r < 0.03 ? Math.floor(random() * 100) : r < 0.08 ? Math.max(0, index.get(d)! - Math.floor(random() * 40)) : index.get(d)! + Math.floor(random() * 50));
         const ts = random() < 0.1 ? t : t + k * Math.floor(random() * 3 * H); // some share an instant
         return {
           ts,
@@ -142,11 +197,19 @@ describe('rollups', () => {
     expect(refDays.length).toBeGreaterThanOrEqual(16);
     expect(await days()).toEqual(refDays); // late rows still pending
     expect(await hours()).toEqual(refHours);
+    const [refDayDrops, refHourDrops] = [await rawDayDrops(), await rawHourDrops()];
+    expectDropsAtLeast(await dayDrops(), refDayDrops);
+    expectDropsAtLeast(await hourDrops(), refHourDrops);
     await store.history.fold(); // late rows merged into closed days
     expect(await days()).toEqual(refDays);
     expect(await hours()).toEqual(refHours);
+    expectDropsAtLeast(await dayDrops(), refDayDrops);
+    expectDropsAtLeast(await hourDrops(), refHourDrops);
     await store.history.rebuild();
     expect(await days()).toEqual(refDays);
     expect(await hours()).toEqual(refHours);
+    // Rebuilt from the raw rows in one pass: every drop exact.
+    expect(await dayDrops()).toEqual(refDayDrops);
+    expect(await hourDrops()).toEqual(refHourDrops);
   });
 });
