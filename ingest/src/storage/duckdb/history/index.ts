@@ -15,7 +15,7 @@ import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config
 import { localDayNumber, localDayStart, utcDayNumber } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
 import { dropMessagesPrimaryKey, dropRollupsWithoutDrop } from './migrate.js';
-import { CLOSE_GRACE_MS, closeDays, dateSql, fold, rebuildDays, rebuildShares } from './rollups.js';
+import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { col } from './columns.js';
 import { HISTORY_DDL } from './schema.js';
@@ -270,6 +270,19 @@ export class StoreHistory {
     }
     this.o.log?.('archive_deleted', { parts: parts.length, beforeDay: day }, `archive: ${parts.length} parts past ARCHIVE_RETENTION_DAYS deleted`);
     return parts.length;
+  }
+
+  /**
+   * Water meters' registers per Japan day from the day rollups (closed, open and pending merged):
+   * device_id, day, first_t, first, last_t, last (epoch ms, indexL) and drop (rollup-sql.ts), for days
+   * with readings, restricted by `where` (SQL over device_id and day). Undefined when `fromDay` is older
+   * than the rollups kept (ROLLUP_RETENTION_DAYS): the raw readings must answer then.
+   */
+  registerDays(where: string, fromDay: number): string | undefined {
+    const keep = this.settings.rollupRetentionDays;
+    if (keep !== null && fromDay < localDayNumber(this.clock()) - keep) return undefined;
+    return `SELECT device_id, day, epoch_ms("indexL_first_ts") AS first_t, "indexL_first" AS first, epoch_ms("indexL_last_ts") AS last_t, "indexL_last" AS last, "indexL_drop" AS drop
+      FROM (${dayRows('water-meter', where)}) WHERE "indexL_n" > 0`;
   }
 
   /** Raw rows of `kind` in [from, to), hot and archived (archive.ts). */

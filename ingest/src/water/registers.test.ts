@@ -1,0 +1,126 @@
+/**
+ * Registers from the day rollups give what the raw readings give (issue 15): the same register at every
+ * Japan midnight, the same readings used and the same breaks, for meters with reverse flow, rollovers,
+ * meters swapped (resets), silent days, readings on the very midnight, two readings of one instant, and data
+ * arriving late into days already folded and closed. The raw query is the reference: its answers are
+ * checked against hand-made exact cases over the whole stack (test/water-volumes.test.ts) and the water
+ * scenario's ground truth (test/water-scenario-scored.test.ts).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Telemetry } from '@tsunagaru/firmware-contracts';
+import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
+import type { StorableMessage } from '../storage/types.js';
+import { DEFAULT_REGISTER_SETTINGS, registersAt, type WaterReader } from './registers.js';
+
+const H = 3_600_000;
+const D = 24 * H;
+const JST_DAY0 = Date.UTC(2026, 9, 31, 15, 0, 0); // 2026-11-01 00:00 in Tokyo
+
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const reading = (deviceId: string, seq: number, samples: Array<{ ts: number; indexL: number }>, receivedAt: number): StorableMessage => ({
+  channel: 'telemetry',
+  type: 'water-meter',
+  deviceId,
+  receivedAt,
+  payload: { v: 1, id: deviceId, boot: 1, seq, ts: samples[0]!.ts, samples } as Telemetry,
+});
+
+describe('registers from day rollups', () => {
+  let store: EmbeddedStore;
+  let now: number;
+  beforeEach(async () => {
+    now = JST_DAY0;
+    store = await openEmbeddedStore(':memory:', { clock: () => now, attributes: () => ({ dma: 'dma-1' }) });
+  });
+  afterEach(() => store.close());
+
+  /** The product's reader, with the SQL it ran; and one without rollups: the raw reference. */
+  const readers = () => {
+    const sql: string[] = [];
+    const days: WaterReader = { ...store.api.water, all: (q, p, t) => (sql.push(q), store.api.water.all(q, p, t)) };
+    const { registerDays: _, ...raw } = store.api.water;
+    return { days, raw: raw as WaterReader, sql };
+  };
+
+  it('agree with the raw readings on a month of awkward meters, at every midnight, however the data arrived', async () => {
+    const random = rng(20261206);
+    const devices = Array.from({ length: 12 }, (_, i) => `wm-${i}`);
+    const messages: StorableMessage[] = [];
+    for (const [k, id] of devices.entries()) {
+      let index = k === 0 ? 99_990_000 : Math.floor(random() * 1_000_000); // wm-0 rolls over in its first days
+      let seq = 0;
+      const step = [15 * 60_000, H, 6 * H, 24 * H][k % 4]!;
+      for (let t = JST_DAY0 - 3 * D + (k % 3 === 0 ? 0 : Math.floor(random() * step)); t < JST_DAY0 + 28 * D; t += step) {
+        if (k === 5 && t > JST_DAY0 + 9 * D && t < JST_DAY0 + 14 * D) continue; // silent five days
+        if ((k === 6 && t > JST_DAY0 + 20.3 * D) || (k === 7 && t < JST_DAY0 + 5.5 * D)) continue; // fell silent; enrolled late
+        const r = random();
+        if (r < 0.004) index = Math.floor(random() * 500); // swapped or reprogrammed
+        else if (r < 0.02) index = Math.max(0, index - Math.floor(random() * 30)); // reverse flow
+        else index += Math.floor(random() * (k === 1 ? 4000 : 60)); // wm-1 is an inlet
+        index %= 100_000_000;
+        const samples = [{ ts: t, indexL: index }];
+        if (random() < 0.01) samples.push({ ts: t, indexL: index + 3 }); // two values of one instant
+        messages.push(reading(id, seq++, samples, t));
+      }
+    }
+    // Heard last before the final midnight, next at the very end of the reach (two days after it).
+    messages.push(reading('wm-edge', 0, [{ ts: JST_DAY0 + 24.25 * D, indexL: 700 }], JST_DAY0 + 24.25 * D), reading('wm-edge', 1, [{ ts: JST_DAY0 + 27 * D, indexL: 1000 }, { ts: JST_DAY0 + 27 * D + H, indexL: 1001 }], JST_DAY0 + 27 * D + H));
+    devices.push('wm-edge');
+    messages.sort((a, b) => a.receivedAt - b.receivedAt);
+    // A twentieth arrives late, after its day was folded and closed.
+    const late = messages.filter(() => random() < 0.05);
+    const onTime = messages.filter((m) => !late.includes(m));
+    for (let i = 0; i < onTime.length; ) {
+      const batch = onTime.slice(i, (i += 1 + Math.floor(random() * 40)));
+      now = Math.max(now, batch.at(-1)!.receivedAt + 60_000);
+      await store.writer.write(batch);
+      if (random() < 0.1) await store.history.fold();
+      if (random() < 0.1) await store.history.closeDays();
+    }
+    for (let i = 0; i < late.length; i += 7) await store.writer.write(late.slice(i, i + 7));
+    if (random() < 2) await store.history.fold();
+
+    const { days, raw, sql } = readers();
+    const midnights = Array.from({ length: 26 }, (_, i) => JST_DAY0 + i * D);
+    const s = DEFAULT_REGISTER_SETTINGS;
+    for (const moments of [midnights, midnights.slice(3, 4), [midnights[22]!, midnights[20]!, midnights[21]!]]) {
+      sql.length = 0;
+      const [fromDays, fromRaw] = [await registersAt(days, devices, moments, s), await registersAt(raw, devices, moments, s)];
+      // The day rows answered (the raw rows only for days that fell or are not known).
+      expect(sql.some((q) => q.includes('segs AS'))).toBe(true);
+      const byTs = (b: { deviceId: string; ts: number }) => `${b.deviceId}|${b.ts}`;
+      expect([...fromDays.breaks].sort((a, b) => byTs(a).localeCompare(byTs(b)))).toEqual([...fromRaw.breaks].sort((a, b) => byTs(a).localeCompare(byTs(b))));
+      for (const id of devices) {
+        const [a, b] = [fromDays.at.get(id)!, fromRaw.at.get(id)!];
+        expect(a.map((r) => ({ ...r, litres: r.litres === null ? null : Math.round(r.litres * 1e6) / 1e6, indexL: r.indexL === null ? null : Math.round(r.indexL * 1e6) / 1e6 }))).toEqual(
+          b.map((r) => ({ ...r, litres: r.litres === null ? null : Math.round(r.litres * 1e6) / 1e6, indexL: r.indexL === null ? null : Math.round(r.indexL * 1e6) / 1e6 })),
+        );
+      }
+      if (moments === midnights) {
+        // The data is awkward enough to matter: breaks of both kinds, estimates and unknowns both sides.
+        expect(new Set(fromRaw.breaks.map((b) => b.kind))).toEqual(new Set(['rollover', 'reset']));
+        const hows = new Set([...fromRaw.at.values()].flat().map((r) => r.how));
+        expect(hows).toEqual(new Set(['read', 'interpolated', 'extrapolated', 'unknown']));
+      }
+    }
+  });
+
+  it('answer from the raw readings when the moments are not Japan midnights or too far apart', async () => {
+    await store.writer.write([reading('wm-x', 0, [{ ts: JST_DAY0 + H, indexL: 100 }, { ts: JST_DAY0 + 30 * H, indexL: 200 }], now)]);
+    const { days, sql } = readers();
+    const noon = JST_DAY0 + 12 * H;
+    expect((await registersAt(days, ['wm-x'], [noon], DEFAULT_REGISTER_SETTINGS)).at.get('wm-x')![0]).toMatchObject({ how: 'interpolated', litres: (100 * 11) / 29 });
+    expect(sql.some((q) => q.includes('segs AS'))).toBe(false);
+    sql.length = 0;
+    await registersAt(days, ['wm-x'], [JST_DAY0, JST_DAY0 + 30 * D], DEFAULT_REGISTER_SETTINGS);
+    expect(sql.some((q) => q.includes('segs AS'))).toBe(false);
+  });
+});
