@@ -55,25 +55,27 @@ export interface DmaNight {
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const covers = (a: RegisterAt, b: RegisterAt) => (a.how === 'read' || a.how === 'interpolated') && (b.how === 'read' || b.how === 'interpolated');
 
-/** The lowest flow between consecutive readings inside each window, per inlet meter (L/h). */
+/**
+ * The lowest flow between consecutive readings inside each window, per inlet meter (L/h). Each night is
+ * read on its own (a union of one time range each), so a month of nights reads its nights' readings, not
+ * the month's: the inlets are a handful of meters among a city's, and the readings are stored by time.
+ */
 async function inletMinimum(db: WaterReader, inlets: readonly string[], windows: ReadonlyArray<{ date: string; from: number; to: number }>, resetMinDropL: number): Promise<Map<string, number>> {
   if (inlets.length === 0 || windows.length === 0) return new Map();
-  const [lo, hi] = [Math.min(...windows.map((w) => w.from)), Math.max(...windows.map((w) => w.to))];
+  const nights = windows.map((w, i) => `
+        SELECT ${i} AS w, s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx FROM ${waterReadingsSql(db, w.from, w.to)} s
+        WHERE s.device_id IN (SELECT device_id FROM d) AND s.ts >= epoch_ms(${Math.trunc(w.from)}::BIGINT) AND s.ts <= epoch_ms(${Math.trunc(w.to)}::BIGINT)
+        GROUP BY s.device_id, s.ts`);
   const rows = await db.all(
     `WITH d AS (SELECT unnest(from_json($1::JSON, '["VARCHAR"]')) AS device_id),
-      n AS (SELECT unnest(from_json($2::JSON, '[{"date":"VARCHAR","from":"BIGINT","to":"BIGINT"}]'), recursive := true)),
-      raw AS (
-        SELECT s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx FROM ${waterReadingsSql(db, lo, hi)} s
-        WHERE s.device_id IN (SELECT device_id FROM d) AND s.ts >= epoch_ms($3::BIGINT) AND s.ts <= epoch_ms($4::BIGINT)
-        GROUP BY s.device_id, s.ts),
-      p AS (SELECT device_id, lag(t) OVER w AS t0, t AS t1, idx - lag(idx) OVER w AS dl FROM raw WINDOW w AS (PARTITION BY device_id ORDER BY t))
-    SELECT n.date, p.device_id, min(p.dl * 3600000.0 / (p.t1 - p.t0)) AS lph
-    FROM p JOIN n ON p.t0 >= n."from" AND p.t1 <= n."to"
-    WHERE p.t0 IS NOT NULL AND p.dl >= -$5::BIGINT
-    GROUP BY n.date, p.device_id`,
-    [JSON.stringify(inlets), JSON.stringify(windows), lo, hi, resetMinDropL],
+      raw AS (${nights.join(' UNION ALL ')}),
+      p AS (SELECT w, device_id, lag(t) OVER win AS t0, t AS t1, idx - lag(idx) OVER win AS dl FROM raw WINDOW win AS (PARTITION BY w, device_id ORDER BY t))
+    SELECT w, device_id, min(p.dl * 3600000.0 / (p.t1 - p.t0)) AS lph
+    FROM p WHERE p.t0 IS NOT NULL AND p.dl >= -$2::BIGINT
+    GROUP BY w, device_id`,
+    [JSON.stringify(inlets), resetMinDropL],
   );
-  return new Map(rows.map((r) => [`${String(r.date)}|${String(r.device_id)}`, toNumber(r.lph)!]));
+  return new Map(rows.map((r) => [`${windows[Number(r.w)]!.date}|${String(r.device_id)}`, toNumber(r.lph)!]));
 }
 
 /** The night figures of each DMA of `meters` for each local date of `dates`: result[dma][i]. */

@@ -1,6 +1,6 @@
 /**
- * Registers from the day rollups give what the raw readings give (issue 15): the same register at every
- * Japan midnight, the same readings used and the same breaks, for meters with reverse flow, rollovers,
+ * Registers from the day and hour rollups give what the raw readings give (issue 15): the same register at
+ * every Japan midnight and at the hours of the night figures, the same readings used and the same breaks, for meters with reverse flow, rollovers,
  * meters swapped (resets), silent days, readings on the very midnight, two readings of one instant, and data
  * arriving late into days already folded and closed. The raw query is the reference: its answers are
  * checked against hand-made exact cases over the whole stack (test/water-volumes.test.ts) and the water
@@ -33,7 +33,7 @@ const reading = (deviceId: string, seq: number, samples: Array<{ ts: number; ind
   payload: { v: 1, id: deviceId, boot: 1, seq, ts: samples[0]!.ts, samples } as Telemetry,
 });
 
-describe('registers from day rollups', () => {
+describe('registers from rollups', () => {
   let store: EmbeddedStore;
   let now: number;
   beforeEach(async () => {
@@ -46,7 +46,7 @@ describe('registers from day rollups', () => {
   const readers = () => {
     const sql: string[] = [];
     const days: WaterReader = { ...store.api.water, all: (q, p, t) => (sql.push(q), store.api.water.all(q, p, t)) };
-    const { registerDays: _, ...raw } = store.api.water;
+    const { registerBuckets: _, ...raw } = store.api.water;
     return { days, raw: raw as WaterReader, sql };
   };
 
@@ -79,11 +79,11 @@ describe('registers from day rollups', () => {
     const late = messages.filter(() => random() < 0.05);
     const onTime = messages.filter((m) => !late.includes(m));
     for (let i = 0; i < onTime.length; ) {
-      const batch = onTime.slice(i, (i += 1 + Math.floor(random() * 40)));
+      const batch = onTime.slice(i, (i += 1 + Math.floor(random() * 120)));
       now = Math.max(now, batch.at(-1)!.receivedAt + 60_000);
       await store.writer.write(batch);
-      if (random() < 0.1) await store.history.fold();
-      if (random() < 0.1) await store.history.closeDays();
+      if (random() < 0.2) await store.history.fold();
+      if (random() < 0.2) await store.history.closeDays();
     }
     for (let i = 0; i < late.length; i += 7) await store.writer.write(late.slice(i, i + 7));
     if (random() < 2) await store.history.fold();
@@ -91,7 +91,9 @@ describe('registers from day rollups', () => {
     const { days, raw, sql } = readers();
     const midnights = Array.from({ length: 26 }, (_, i) => JST_DAY0 + i * D);
     const s = DEFAULT_REGISTER_SETTINGS;
-    for (const moments of [midnights, midnights.slice(3, 4), [midnights[22]!, midnights[20]!, midnights[21]!]]) {
+    // A DMA's night figures ask for 02:00, 04:00 and both midnights of each date.
+    const nights = Array.from({ length: 8 }, (_, i) => JST_DAY0 + (5 + i) * D).flatMap((d) => [d + 2 * H, d + 4 * H, d, d + D]);
+    for (const moments of [midnights, midnights.slice(3, 4), [midnights[22]!, midnights[20]!, midnights[21]!], nights, [JST_DAY0 + 7 * D + 13 * H, JST_DAY0 + 8 * D + H]]) {
       sql.length = 0;
       const [fromDays, fromRaw] = [await registersAt(days, devices, moments, s), await registersAt(raw, devices, moments, s)];
       // The day rows answered (the raw rows only for days that fell or are not known).
@@ -111,13 +113,16 @@ describe('registers from day rollups', () => {
         expect(hows).toEqual(new Set(['read', 'interpolated', 'extrapolated', 'unknown']));
       }
     }
-  });
+  }, 120_000);
 
-  it('answer from the raw readings when the moments are not Japan midnights or too far apart', async () => {
+  it('answer from the raw readings when the moments are not whole hours or too far apart', async () => {
     await store.writer.write([reading('wm-x', 0, [{ ts: JST_DAY0 + H, indexL: 100 }, { ts: JST_DAY0 + 30 * H, indexL: 200 }], now)]);
     const { days, sql } = readers();
     const noon = JST_DAY0 + 12 * H;
     expect((await registersAt(days, ['wm-x'], [noon], DEFAULT_REGISTER_SETTINGS)).at.get('wm-x')![0]).toMatchObject({ how: 'interpolated', litres: (100 * 11) / 29 });
+    expect(sql.some((q) => q.includes('segs AS'))).toBe(true);
+    sql.length = 0;
+    expect((await registersAt(days, ['wm-x'], [noon + H / 2], DEFAULT_REGISTER_SETTINGS)).at.get('wm-x')![0]).toMatchObject({ how: 'interpolated', litres: (100 * 11.5) / 29 });
     expect(sql.some((q) => q.includes('segs AS'))).toBe(false);
     sql.length = 0;
     await registersAt(days, ['wm-x'], [JST_DAY0, JST_DAY0 + 30 * D], DEFAULT_REGISTER_SETTINGS);

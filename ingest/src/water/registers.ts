@@ -13,6 +13,7 @@
  */
 import type { SqlReader } from '../storage/duckdb/database.js';
 import { toNumber } from '../storage/duckdb/database.js';
+import { pointsFromBuckets } from './register-buckets.js';
 
 export interface RegisterSettings {
   /** Readings further than this from a moment are not used for it (and no extrapolation goes further). */
@@ -63,36 +64,37 @@ export interface WaterReader extends SqlReader {
   /** The readings with from ≤ ts < to, as a relation with the columns of samples_water_meter. */
   waterReadings?(from: number, to: number): string;
   /**
-   * Issue 15's day rollups of the meters' registers (Japan days), where they cover local days from
-   * `fromDay` (days since 1970-01-01): a relation (device_id, day DATE, first_t, first, last_t, last, drop)
-   * restricted by `where` (SQL over device_id and day), times in epoch ms, `drop` the register's largest
-   * fall between consecutive readings of the day (+∞ when not known exactly). Undefined when they do not.
+   * Issue 15's rollups of the meters' registers per Japan day or hour, where they cover local days from
+   * `fromDay` (days since 1970-01-01): a relation (device_id, start, first_t, first, last_t, last, drop)
+   * restricted by `where` (SQL over device_id and day, a DATE), times in epoch ms, `drop` the register's
+   * largest fall between consecutive readings of the bucket (+∞ when not known exactly). Undefined when
+   * they do not cover `fromDay`.
    */
-  registerDays?(where: string, fromDay: number): string | undefined;
+  registerBuckets?(unit: 'day' | 'hour', where: string, fromDay: number): string | undefined;
 }
 
 /** The readings with from ≤ ts ≤ to as a relation (the queries below bound ts again themselves). */
 export const waterReadingsSql = (db: WaterReader, from: number, to: number): string => (db.waterReadings ? `(${db.waterReadings(from, to + 1)})` : 'samples_water_meter');
 
 /** How a register step is read: within `resetMinDropL` it is flow (backwards: reverse flow), else a break. */
-const stepKind = (resetMinDropL: string) => `CASE
+export const stepKind = (resetMinDropL: string) => `CASE
           WHEN prev IS NULL OR idx >= prev - ${resetMinDropL}::BIGINT THEN 'normal'
           -- the smallest power of ten above the previous index is the register's capacity
           WHEN prev >= 0.9 * pow(10, ceil(log10(prev + 1))) AND idx < 0.1 * pow(10, ceil(log10(prev + 1))) THEN 'rollover'
           ELSE 'reset' END`;
 /** The litres a step adds to the corrected register: a reset adds nothing, a rollover the wrap. */
-const STEP_LITRES = `CASE kind WHEN 'normal' THEN coalesce(idx - prev, 0) WHEN 'rollover' THEN idx + pow(10, ceil(log10(prev + 1))) - prev ELSE 0 END`;
+export const STEP_LITRES = `CASE kind WHEN 'normal' THEN coalesce(idx - prev, 0) WHEN 'rollover' THEN idx + pow(10, ceil(log10(prev + 1))) - prev ELSE 0 END`;
 
 /**
  * The corrected register of `deviceIds` at every moment of `moments` (epoch ms, any order). One query, on
- * the day rollups when the moments allow it (registersFromDays), else on the raw readings.
+ * the rollups when the moments allow it (register-buckets.ts), else on the raw readings.
  */
 export async function registersAt(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
   if (deviceIds.length === 0 || moments.length === 0) return { at: new Map(), breaks: [] };
   const [lo, hi] = [Math.min(...moments) - s.maxGapMs, Math.max(...moments) + s.maxGapMs];
   const [ids, at] = [JSON.stringify(deviceIds), JSON.stringify([...new Set(moments)])];
-  const fromDays = await pointsFromDays(db, ids, moments, s);
-  const rows = fromDays ? await db.all(pointsQuery(fromDays), [ids, at, s.resetMinDropL]) : await db.all(pointsQuery(rawPoints(db, lo, hi)), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]);
+  const fromBuckets = await pointsFromBuckets(db, ids, moments, s);
+  const rows = fromBuckets ? await db.all(pointsQuery(fromBuckets), [ids, at, s.resetMinDropL]) : await db.all(pointsQuery(rawPoints(db, lo, hi)), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]);
   return registersFrom(deviceIds, moments, s, rows);
 }
 
@@ -114,61 +116,6 @@ function rawPoints(db: WaterReader, lo: number, hi: number): string {
         sum(${STEP_LITRES}) OVER (PARTITION BY device_id ORDER BY t ROWS UNBOUNDED PRECEDING) AS reg
       FROM kinds)`;
 }
-
-/**
- * The same readings' registers from issue 15's day rollups, so a DMA's daily balance over a month reads
- * one row per meter and day instead of every reading of the city. Used when every moment is a Japan
- * midnight, the reach (`maxGapMs`) is whole days and no two moments are further apart than twice the reach
- * (the raw query would then read every reading between the first and last moment's reach, and so do the
- * day rows). A day is one segment: its first and last reading, the register between them being its rise
- * when it never fell by more than `resetMinDropL` (its `drop`, rollups.ts); a day that did, or whose drop
- * is not known, is read from the raw rows, each reading a segment of its own. Steps between segments are
- * judged as the raw query judges steps between readings, so both give the same registers and breaks
- * (registers.test.ts compares them on data with rollovers, resets and reverse flow). Of the day at the end
- * of the reach only a reading at its very first instant counts, as in the raw query.
- */
-async function pointsFromDays(db: WaterReader, ids: string, moments: readonly number[], s: RegisterSettings): Promise<string | undefined> {
-  if (!db.registerDays || s.maxGapMs % DAY !== 0) return undefined;
-  const sorted = [...new Set(moments)].sort((a, b) => a - b);
-  if (sorted.some((t) => (t + JST) % DAY !== 0) || sorted.some((t, i) => i > 0 && t - sorted[i - 1]! > 2 * s.maxGapMs)) return undefined;
-  const [lo, hi] = [sorted[0]! - s.maxGapMs, sorted.at(-1)! + s.maxGapMs];
-  const [fromDay, edgeDay] = [(lo + JST) / DAY, (hi + JST) / DAY];
-  const days = db.registerDays(`device_id IN (SELECT device_id FROM d) AND day BETWEEN DATE '1970-01-01' + ${fromDay} AND DATE '1970-01-01' + ${edgeDay}`, fromDay);
-  if (days === undefined) return undefined;
-  const devices = `d AS (SELECT unnest(from_json($1::JSON, '["VARCHAR"]')) AS device_id)`;
-  // Days read from the raw rows: a fall beyond the reset threshold, or not known.
-  const raw = await db.all(`WITH ${devices} SELECT device_id, (day - DATE '1970-01-01')::INTEGER AS day FROM (${days}) WHERE drop > $2::DOUBLE`, [ids, s.resetMinDropL]);
-  const rawDays = raw.map((r) => Number(r.day));
-  const rawList = JSON.stringify(raw.map((r) => `${String(r.device_id)}|${Number(r.day)}`));
-  const rawReadings = raw.length === 0
-    ? `SELECT NULL::VARCHAR AS device_id, NULL::BIGINT AS t, NULL::BIGINT AS idx WHERE false`
-    : `SELECT s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx
-       FROM ${waterReadingsSql(db, dayStart(Math.min(...rawDays)), Math.min(hi, dayStart(Math.max(...rawDays) + 1)))} s
-       WHERE s.ts >= epoch_ms(${lo}::BIGINT) AND s.ts <= epoch_ms(${hi}::BIGINT) AND s."indexL" IS NOT NULL
-         AND s.device_id || '|' || ${localDayNumberSql('s.ts')} IN (SELECT unnest(from_json('${rawList.replaceAll("'", "''")}'::JSON, '["VARCHAR"]')))
-       GROUP BY s.device_id, s.ts`;
-  return `
-    ${devices},
-    b AS (SELECT unnest(from_json($2::JSON, '["BIGINT"]')) AS t),
-    segs AS (
-      SELECT device_id, first_t AS t0, first AS v0, CASE WHEN day < DATE '1970-01-01' + ${edgeDay} THEN last_t ELSE first_t END AS t1,
-        CASE WHEN day < DATE '1970-01-01' + ${edgeDay} THEN last ELSE first END AS v1
-      FROM (${days}) WHERE drop <= $3::DOUBLE AND (day < DATE '1970-01-01' + ${edgeDay} OR first_t = ${hi}::BIGINT)
-      UNION ALL SELECT device_id, t, idx, t, idx FROM (${rawReadings})),
-    steps AS (SELECT device_id, t0, v0 AS idx, t1, v1, lag(v1) OVER (PARTITION BY device_id ORDER BY t0) AS prev FROM segs),
-    kinds AS (SELECT *, ${stepKind('$3')} AS kind FROM steps),
-    seg_reg AS (
-      SELECT *, sum(${STEP_LITRES} + (v1 - idx)) OVER (PARTITION BY device_id ORDER BY t0 ROWS UNBOUNDED PRECEDING) AS reg_last FROM kinds),
-    reg AS (
-      SELECT device_id, t0 AS t, idx, kind, prev, reg_last - (v1 - idx) AS reg FROM seg_reg
-      UNION ALL SELECT device_id, t1, v1, 'normal', NULL, reg_last FROM seg_reg WHERE t1 > t0)`;
-}
-
-const DAY = 86_400_000;
-/** Japan is UTC+9 all year: local midnight is 15:00 UTC. */
-const JST = 9 * 3_600_000;
-const dayStart = (day: number) => day * DAY - JST;
-const localDayNumberSql = (ts: string) => `((epoch_ms(${ts}) + ${JST}) // ${DAY})::VARCHAR`;
 
 /** Registers at each moment from the readings' registers (`points`: CTEs d, b, reg). */
 function pointsQuery(points: string): string {

@@ -12,10 +12,10 @@ import { SAMPLE_TABLES } from '../sample-columns.js';
 import { ARCHIVE_KINDS, ArchiveCatalog, archiveDay, CATALOG_SQL, tableOf, type ArchiveKind } from './archive.js';
 import { isRolledUpType, ROLLED_UP_TYPES, tableSuffix, type RolledUpType } from './columns.js';
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
-import { localDayNumber, localDayStart, utcDayNumber } from './local-time.js';
+import { localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
 import { dropMessagesPrimaryKey, dropRollupsWithoutDrop } from './migrate.js';
-import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, rebuildDays, rebuildShares } from './rollups.js';
+import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { col } from './columns.js';
 import { HISTORY_DDL } from './schema.js';
@@ -273,16 +273,17 @@ export class StoreHistory {
   }
 
   /**
-   * Water meters' registers per Japan day from the day rollups (closed, open and pending merged):
-   * device_id, day, first_t, first, last_t, last (epoch ms, indexL) and drop (rollup-sql.ts), for days
-   * with readings, restricted by `where` (SQL over device_id and day). Undefined when `fromDay` is older
-   * than the rollups kept (ROLLUP_RETENTION_DAYS): the raw readings must answer then.
+   * Water meters' registers per Japan day or hour from the rollups (closed, open and pending merged):
+   * device_id, start, first_t, first, last_t, last (epoch ms, indexL) and drop (rollup-sql.ts), for
+   * buckets with readings, restricted by `where` (SQL over device_id and day). Undefined when `fromDay` is
+   * older than the rollups kept (ROLLUP_RETENTION_DAYS): the raw readings must answer then.
    */
-  registerDays(where: string, fromDay: number): string | undefined {
+  registerBuckets(unit: 'day' | 'hour', where: string, fromDay: number): string | undefined {
     const keep = this.settings.rollupRetentionDays;
     if (keep !== null && fromDay < localDayNumber(this.clock()) - keep) return undefined;
-    return `SELECT device_id, day, epoch_ms("indexL_first_ts") AS first_t, "indexL_first" AS first, epoch_ms("indexL_last_ts") AS last_t, "indexL_last" AS last, "indexL_drop" AS drop
-      FROM (${dayRows('water-meter', where)}) WHERE "indexL_n" > 0`;
+    const start = unit === 'day' ? localDayStartSql('day') : `(${localDayStartSql('day')} + to_hours(h))`;
+    return `SELECT device_id, epoch_ms(${start}) AS start, epoch_ms("indexL_first_ts") AS first_t, "indexL_first" AS first, epoch_ms("indexL_last_ts") AS last_t, "indexL_last" AS last, "indexL_drop" AS drop
+      FROM (${unit === 'day' ? dayRows('water-meter', where) : hourRows('water-meter', where)}) WHERE "indexL_n" > 0`;
   }
 
   /** Raw rows of `kind` in [from, to), hot and archived (archive.ts). */
