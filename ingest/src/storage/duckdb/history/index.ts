@@ -283,7 +283,7 @@ export class StoreHistory {
     if (keep !== null && fromDay < localDayNumber(this.clock()) - keep) return undefined;
     const start = unit === 'day' ? localDayStartSql('day') : `(${localDayStartSql('day')} + to_hours(h))`;
     return `SELECT device_id, epoch_ms(${start}) AS start, epoch_ms("indexL_first_ts") AS first_t, "indexL_first" AS first, epoch_ms("indexL_last_ts") AS last_t, "indexL_last" AS last, "indexL_drop" AS drop
-      FROM (${unit === 'day' ? dayRows('water-meter', where) : hourRows('water-meter', where)}) WHERE "indexL_n" > 0`;
+      FROM (${unit === 'day' ? dayRows('water-meter', where, ['indexL']) : hourRows('water-meter', where, ['indexL'])}) WHERE "indexL_n" > 0`;
   }
 
   /** Raw rows of `kind` in [from, to), hot and archived (archive.ts). */

@@ -59,7 +59,13 @@ export const dayOpenColumns = (type: RolledUpType): Column[] => [
 export const dayColumns = (type: RolledUpType): Column[] => [...dayOpenColumns(type), { name: 'h_n', sql: 'INTEGER[]' }, ...statColumns(type, hourCol, '[]')];
 
 export const names = (cols: readonly Column[]): string => cols.map((c) => c.name).join(', ');
-const statNames = (type: RolledUpType, name: (r: string, s: Stat) => string = col) => rolledUpReadings(type).flatMap((r) => statsOf(r).map((s) => name(r.name, s)));
+/**
+ * Readings a reader asks for (`only`; all of them when undefined): a query about registers need not merge
+ * a city's flows and batteries too.
+ */
+export type Only = readonly string[] | undefined;
+const readingsOf = (type: RolledUpType, only: Only) => rolledUpReadings(type).filter((r) => !only || only.includes(r.name));
+const statNames = (type: RolledUpType, name: (r: string, s: Stat) => string = col, only?: Only) => readingsOf(type, only).flatMap((r) => statsOf(r).map((s) => name(r.name, s)));
 
 /** One statistic over raw rows (`ts` and the reading column in scope). */
 function rawAgg(r: RolledUpReading, stat: Stat): string {
@@ -95,15 +101,15 @@ const prevReading = (reading: string) => quoteIdent(`${reading}__prev`);
 const prevReadingTs = (reading: string) => quoteIdent(`${reading}__prev_ts`);
 const prevPartialLast = (reading: string) => quoteIdent(`${reading}__prev_last`);
 const prevPartialLastTs = (reading: string) => quoteIdent(`${reading}__prev_last_ts`);
-const counters = (type: RolledUpType) => rolledUpReadings(type).filter((r) => r.counter);
+const counters = (type: RolledUpType, only?: Only) => readingsOf(type, only).filter((r) => r.counter);
 
 /**
  * Raw rows with each counter's previous reading in the same bucket (`partition`: device and bucket
  * expressions), ordered by time: what `drop` is computed from. Rows without the reading are left out of
  * the order, so a sample without an index never hides a fall between the two around it.
  */
-function prevReadingColumns(type: RolledUpType, source: string, partition: readonly string[]): string {
-  const cs = counters(type);
+function prevReadingColumns(type: RolledUpType, source: string, partition: readonly string[], only?: Only): string {
+  const cs = counters(type, only);
   if (cs.length === 0) return source;
   const cols = cs.map((r) => {
     const v = quoteIdent(r.name);
@@ -118,8 +124,8 @@ function prevReadingColumns(type: RolledUpType, source: string, partition: reado
  * time: merging `drop` needs the fall across two partials, and knows it exactly only when they do not
  * interleave (mergeAgg).
  */
-function prevPartialColumns(type: RolledUpType, relation: string, keys: readonly string[]): string {
-  const cs = counters(type);
+function prevPartialColumns(type: RolledUpType, relation: string, keys: readonly string[], only?: Only): string {
+  const cs = counters(type, only);
   if (cs.length === 0) return relation;
   const cols = cs.map((r) => {
     const [f, l] = [col(r.name, 'first_ts'), col(r.name, 'last_ts')];
@@ -160,41 +166,42 @@ function mergeAgg(r: RolledUpReading, stat: Stat, x: (s: Stat) => string, p: str
 }
 
 /** `n` and every statistic merged over partial rows with the same column names (GROUP BY the bucket). */
-export function mergeAggs(type: RolledUpType, alias = ''): string {
+export function mergeAggs(type: RolledUpType, alias = '', only?: Only): string {
   const p = alias ? `${alias}.` : '';
-  const stats = rolledUpReadings(type).flatMap((r) => statsOf(r).map((s) => `${mergeAgg(r, s, (x) => `${p}${col(r.name, x)}`, p)} AS ${col(r.name, s)}`));
+  const stats = readingsOf(type, only).flatMap((r) => statsOf(r).map((s) => `${mergeAgg(r, s, (x) => `${p}${col(r.name, x)}`, p)} AS ${col(r.name, s)}`));
   return [`sum(${p}n)::INTEGER AS n`, ...stats].join(', ');
 }
 
 /** Hour rows (device_id, day, h, n, statistics) from raw-shaped rows. */
-export function hourRowsFromRaw(type: RolledUpType, source: string): string {
-  return bucketRowsFromRaw(type, source, [`${localDaySql('ts')} AS day`, `${localHourSql('ts')}::TINYINT AS h`]);
+export function hourRowsFromRaw(type: RolledUpType, source: string, only?: Only): string {
+  return bucketRowsFromRaw(type, source, [`${localDaySql('ts')} AS day`, `${localHourSql('ts')}::TINYINT AS h`], only);
 }
 
 /** Rows per device and bucket from raw-shaped rows: `keys` are the bucket's SELECT expressions. */
-export function bucketRowsFromRaw(type: RolledUpType, source: string, keys: readonly string[]): string {
-  const stats = rolledUpReadings(type).flatMap((r) => statsOf(r).map((s) => `${rawAgg(r, s)} AS ${col(r.name, s)}`));
+export function bucketRowsFromRaw(type: RolledUpType, source: string, keys: readonly string[], only?: Only): string {
+  const stats = readingsOf(type, only).flatMap((r) => statsOf(r).map((s) => `${rawAgg(r, s)} AS ${col(r.name, s)}`));
   const partition = ['device_id', ...keys.map((k) => k.replace(/\s+AS\s+\w+$/i, ''))];
-  return `SELECT device_id, ${keys.join(', ')}, count(*)::INTEGER AS n, ${stats.join(', ')} FROM (${prevReadingColumns(type, source, partition)}) src GROUP BY ALL`;
+  return `SELECT device_id, ${keys.join(', ')}, count(*)::INTEGER AS n, ${stats.join(', ')} FROM (${prevReadingColumns(type, source, partition, only)}) src GROUP BY ALL`;
 }
 
 /** Merged hour rows of one or more hour-row relations. */
-export function mergeHourRows(type: RolledUpType, relations: readonly string[]): string {
-  const partials = relations.map((r) => `SELECT ${names(hourColumns(type))} FROM (${r})`).join(' UNION ALL ');
-  return `SELECT device_id, day, h, ${mergeAggs(type, 'u')} FROM (${prevPartialColumns(type, partials, ['device_id', 'day', 'h'])}) u GROUP BY device_id, day, h`;
+export function mergeHourRows(type: RolledUpType, relations: readonly string[], only?: Only): string {
+  const cols = ['device_id', 'day', 'h', 'n', ...statNames(type, col, only)].join(', ');
+  const partials = relations.map((r) => `SELECT ${cols} FROM (${r})`).join(' UNION ALL ');
+  return `SELECT device_id, day, h, ${mergeAggs(type, 'u', only)} FROM (${prevPartialColumns(type, partials, ['device_id', 'day', 'h'], only)}) u GROUP BY device_id, day, h`;
 }
 
 /** Day statistics (device_id, day, n, statistics) merged from hour rows or day rows. */
-export function dayStatsFrom(type: RolledUpType, relations: readonly string[]): string {
-  const cols = `device_id, day, n, ${statNames(type).join(', ')}`;
+export function dayStatsFrom(type: RolledUpType, relations: readonly string[], only?: Only): string {
+  const cols = `device_id, day, n, ${statNames(type, col, only).join(', ')}`;
   const partials = relations.map((r) => `SELECT ${cols} FROM (${r})`).join(' UNION ALL ');
-  return `SELECT device_id, day, ${mergeAggs(type, 'u')} FROM (${prevPartialColumns(type, partials, ['device_id', 'day'])}) u GROUP BY device_id, day`;
+  return `SELECT device_id, day, ${mergeAggs(type, 'u', only)} FROM (${prevPartialColumns(type, partials, ['device_id', 'day'], only)}) u GROUP BY device_id, day`;
 }
 
 /** Closed day rows' hours as scalar hour rows (only hours with data). */
-export function unnestHours(type: RolledUpType, dayRows: string): string {
-  const lists = statNames(type, hourCol).map((h, i) => `unnest(${h}) AS ${statNames(type)[i]}`);
-  return `SELECT device_id, day, h, n, ${statNames(type).join(', ')} FROM (
+export function unnestHours(type: RolledUpType, dayRows: string, only?: Only): string {
+  const lists = statNames(type, hourCol, only).map((h, i) => `unnest(${h}) AS ${statNames(type, col, only)[i]}`);
+  return `SELECT device_id, day, h, n, ${statNames(type, col, only).join(', ')} FROM (
     SELECT device_id, day, unnest(range(24))::TINYINT AS h, unnest(h_n) AS n, ${lists.join(', ')} FROM (${dayRows})) WHERE n IS NOT NULL`;
 }
 

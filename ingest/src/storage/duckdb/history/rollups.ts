@@ -14,7 +14,7 @@
 import type { Transaction } from '../database.js';
 import { tableSuffix, type RolledUpType } from './columns.js';
 import { localDaySql } from './local-time.js';
-import { carriesDma, closedRows, dayColumns, dayOpenColumns, dayOpenTable, dayStatsFrom, dayTable, hourColumns, hourOpenTable, hourRowsFromRaw, mergeHourRows, mergeSet, names, pendingTable, unnestHours } from './rollup-sql.js';
+import { carriesDma, closedRows, type Only, dayColumns, dayOpenColumns, dayOpenTable, dayStatsFrom, dayTable, hourColumns, hourOpenTable, hourRowsFromRaw, mergeHourRows, mergeSet, names, pendingTable, unnestHours } from './rollup-sql.js';
 
 type Tx = Pick<Transaction, 'run' | 'all'>;
 
@@ -148,27 +148,28 @@ export async function rebuildDays(tx: Tx, type: RolledUpType, source: string, at
 
 /**
  * A device's (or any set's) day rows as readers see them: closed, open and still pending, merged.
- * `where`: SQL over device_id and day. Columns: device_id, day, [dma, inlet,] n, statistics.
+ * `where`: SQL over device_id and day. Columns: device_id, day, [dma, inlet,] n, statistics; with `only`,
+ * device_id, day, n and those readings' statistics.
  */
-export function dayRows(type: RolledUpType, where: string): string {
+export function dayRows(type: RolledUpType, where: string, only?: Only): string {
   const stats = dayStatsFrom(type, [
     `SELECT * FROM ${dayTable(type)} WHERE ${where}`,
     `SELECT * FROM ${dayOpenTable(type)} WHERE ${where}`,
-    filtered(hourRowsFromRaw(type, `SELECT * FROM ${pendingTable(type)} WHERE ${pendingWhere(where)}`), where),
-  ]);
-  if (!carriesDma(type)) return stats;
+    filtered(hourRowsFromRaw(type, `SELECT * FROM ${pendingTable(type)} WHERE ${pendingWhere(where)}`, only), where),
+  ], only);
+  if (!carriesDma(type) || only) return stats;
   // The DMA of the newest stored row; a meter whose data is all still pending has none yet.
   const dma = `SELECT device_id, day, dma, inlet FROM ${dayTable(type)} WHERE ${where} UNION ALL SELECT device_id, day, dma, inlet FROM ${dayOpenTable(type)} WHERE ${where}`;
   return `SELECT s.device_id, s.day, a.dma, a.inlet, s.* EXCLUDE (device_id, day) FROM (${stats}) s LEFT JOIN (SELECT device_id, day, any_value(dma) AS dma, any_value(inlet) AS inlet FROM (${dma}) GROUP BY ALL) a USING (device_id, day)`;
 }
 
-/** A device's (or any set's) hour rows: closed days unnested, open hours and pending, merged. */
-export function hourRows(type: RolledUpType, where: string): string {
+/** A device's (or any set's) hour rows: closed days unnested, open hours and pending, merged (`only`: as dayRows). */
+export function hourRows(type: RolledUpType, where: string, only?: Only): string {
   return mergeHourRows(type, [
-    unnestHours(type, `SELECT * FROM ${dayTable(type)} WHERE ${where}`),
+    unnestHours(type, `SELECT * FROM ${dayTable(type)} WHERE ${where}`, only),
     `SELECT * FROM ${hourOpenTable(type)} WHERE ${where}`,
-    filtered(hourRowsFromRaw(type, `SELECT * FROM ${pendingTable(type)} WHERE ${pendingWhere(where)}`), where),
-  ]);
+    filtered(hourRowsFromRaw(type, `SELECT * FROM ${pendingTable(type)} WHERE ${pendingWhere(where)}`, only), where),
+  ], only);
 }
 
 /** The pending rows' side of a `where` over device_id and day: `day` is derived from `ts` there. */
