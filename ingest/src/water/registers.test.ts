@@ -6,6 +6,7 @@
  * checked against hand-made exact cases over the whole stack (test/water-volumes.test.ts) and the water
  * scenario's ground truth (test/water-scenario-scored.test.ts).
  */
+import { Rng } from '../../../test/fuzz/rng.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
@@ -16,14 +17,11 @@ const H = 3_600_000;
 const D = 24 * H;
 const JST_DAY0 = Date.UTC(2026, 9, 31, 15, 0, 0); // 2026-11-01 00:00 in Tokyo
 
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failure can be replayed. */
+const rng = (seed: number) => {
+  const r = new Rng(seed);
+  return () => r.next();
+};
 
 const reading = (deviceId: string, seq: number, samples: Array<{ ts: number; indexL: number }>, receivedAt: number): StorableMessage => ({
   channel: 'telemetry',

@@ -4,6 +4,7 @@
  * readings missing, folded and closed at random points, and after a rebuild. The reference is the plain
  * definition over the raw sample table (GROUP BY device and Japan day/hour), written here on its own.
  */
+import { Rng } from '../../../../../test/fuzz/rng.js';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { openEmbeddedStore, type EmbeddedStore } from '../index.js';
@@ -14,15 +15,11 @@ const JST_DAY0 = Date.UTC(2026, 10, 23, 15, 0, 0); // 2026-11-24 00:00 in Tokyo
 const H = 3_600_000;
 const D = 24 * H;
 
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failure can be replayed. */
+const rng = (seed: number) => {
+  const r = new Rng(seed);
+  return () => r.next();
+};
 
 const meter = (deviceId: string, seq: number, samples: Array<Record<string, unknown> & { ts: number }>, receivedAt: number, replay = false): StorableMessage => ({
   channel: 'telemetry',
