@@ -64,6 +64,40 @@ describe('alert engine saves', () => {
     await registry.close();
   });
 
+  it("judges a plant's mains failure at once while a city's water figures are still being read by the timer's tick, and judges those when they are in", async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const store = await DuckDbAlertStore.open(db);
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    await registry.provision({ id: 'bs-0', type: 'bs-power', secret: null });
+    await registry.provision({ id: 'wm-0', type: 'water-meter', secret: null });
+    let releaseWater!: () => void;
+    const waterHeld = new Promise<void>((r) => (releaseWater = r));
+    let reads = 0;
+    // The nights of a whole city take tens of seconds to read; this read is held until released.
+    const water = {
+      gather: async () => {
+        reads++;
+        await waterHeld;
+        return { nights: new Map(), usage: [{ deviceId: 'wm-0', month: '2026-10', litres: 30_000, previousLitres: 10_000, lastYearLitres: null }] };
+      },
+    };
+    const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0, water });
+    const heard: AlertEvent[] = [];
+    engine.subscribe((e) => heard.push(e));
+    await engine.tick({ waterInBackground: true }); // resolves with the read still going
+    await engine.tick({ waterInBackground: true }); // and does not start a second one
+    expect(reads).toBe(1);
+    engine.onAccepted(plantMessage('bs-0', 0, 'off'));
+    await engine.idle();
+    expect(heard.map((e) => `${e.kind} ${e.alert.rule} ${e.alert.deviceId}`)).toEqual(['raised mains-lost bs-0']);
+    releaseWater();
+    await new Promise((r) => setTimeout(r, 20));
+    await engine.idle();
+    expect(heard.map((e) => `${e.kind} ${e.alert.rule} ${e.alert.deviceId}`)).toEqual(['raised mains-lost bs-0', 'raised water-usage-rise wm-0']);
+    await engine.close();
+    await registry.close();
+  });
+
   it("goes on raising and saving alerts while a slow write of the rules' state is under way, and retries a failed one", async () => {
     db = await DuckDbDatabase.open(':memory:');
     const real = await DuckDbAlertStore.open(db);

@@ -59,6 +59,8 @@ export class AlertEngine {
   private stateSaving: Promise<void> = Promise.resolve();
   private group: { alerts: Map<string, Alert>; done: Promise<void> } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The water figures being read in the background (gatherInBackground). */
+  private waterRead: Promise<void> | undefined;
   private lastFlush: number;
   private closed = false;
 
@@ -102,7 +104,7 @@ export class AlertEngine {
 
   /** Starts the clock-driven evaluator (silence, delays, shelving expiry, night flow). */
   start(): void {
-    this.timer ??= setInterval(() => void this.tick(), this.deps.config.evaluateEverySec * 1000);
+    this.timer ??= setInterval(() => void this.tick({ waterInBackground: true }), this.deps.config.evaluateEverySec * 1000);
     this.timer.unref();
   }
 
@@ -159,28 +161,44 @@ export class AlertEngine {
     this.inbox.push(state ? { message, state } : { message });
   }
 
-  /** One run of the clock-driven rules; resolves when its changes are saved and published. */
-  tick(): Promise<void> {
+  /**
+   * One run of the clock-driven rules; resolves when its changes are saved and published. The water
+   * figures (night flows, monthly use) are read first and judged with the rest, or, with
+   * `waterInBackground` (the evaluator's timer), read while the rules go on and judged when they are in:
+   * a city's nights take tens of seconds to read, and silence, countdowns and delays must not wait for
+   * them (they did: every evaluateEveryMin the engine stood still for the read).
+   */
+  tick(o: { waterInBackground?: boolean } = {}): Promise<void> {
     return this.enqueue(async () => {
       const now = this.deps.clock();
       const seen = await this.deps.lastSeen.list();
-      const water = await this.deps.water?.gather(now).catch((err: unknown) => {
-        this.deps.logger?.error({ err, event: 'water_figures_failed' }, 'reading the night flows and monthly use failed; they are read again at the next evaluation');
-        return null;
-      });
+      const water = o.waterInBackground ? (this.gatherInBackground(now), null) : await this.gatherWater(now);
       await this.apply(now, (rc) => {
         evaluateSilence(rc, seen);
         evaluateCountdowns(rc, seen);
         evaluateWelfareSilence(rc, seen);
-        if (water) {
-          judgeDmaNights(rc, water.nights);
-          judgeUsage(rc, water.usage);
-        }
+        if (water) judgeWater(rc, water);
       });
       await this.commit(this.lifecycle.tick(now));
       // Not awaited: the rules go on while it is written (see flush).
       if (now - this.lastFlush >= FLUSH_EVERY_MS) this.flush(now).catch((err: unknown) => this.deps.logger?.error({ err, event: 'alert_state_save_failed' }, 'saving the rules\' state failed; it is saved again at the next flush'));
     });
+  }
+
+  private gatherWater(now: number): Promise<WaterFigures | null> {
+    return this.deps.water?.gather(now).catch((err: unknown) => {
+      this.deps.logger?.error({ err, event: 'water_figures_failed' }, 'reading the night flows and monthly use failed; they are read again at the next evaluation');
+      return null;
+    }) ?? Promise.resolve(null);
+  }
+
+  /** Reads the water figures unless a read is still going, and judges them in the queue once read. */
+  private gatherInBackground(now: number): void {
+    if (this.waterRead || !this.deps.water) return;
+    this.waterRead = this.gatherWater(now)
+      .then((water) => (water && !this.closed ? this.enqueue(async () => void (await this.apply(this.deps.clock(), (rc) => judgeWater(rc, water)))) : undefined))
+      .catch((err: unknown) => this.deps.logger?.error({ err, event: 'water_judge_failed' }, 'judging the night flows and monthly use failed; they are read again at the next evaluation'))
+      .finally(() => (this.waterRead = undefined));
   }
 
   /**
@@ -263,6 +281,7 @@ export class AlertEngine {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.waterRead;
     await this.idle();
     this.closed = true;
     await this.flush(this.deps.clock());
@@ -355,4 +374,10 @@ export class AlertEngine {
     });
     return next;
   }
+}
+
+/** The water rules on figures read (dma-night, usage-rise). */
+function judgeWater(rc: RuleContext, water: WaterFigures): void {
+  judgeDmaNights(rc, water.nights);
+  judgeUsage(rc, water.usage);
 }
