@@ -14,7 +14,7 @@ export interface LastSeen {
 
 /** Where "when did we last hear from each device" comes from: device status (alerting.ts lastSeenFromStatus). */
 export interface LastSeenSource {
-  list(): Promise<LastSeen[]>;
+  list(): Promise<readonly LastSeen[]>;
 }
 
 export function onDeviceState(ctx: RuleContext, deviceId: string, type: DeviceType, online: boolean): void {
