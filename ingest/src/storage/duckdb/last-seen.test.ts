@@ -40,11 +40,14 @@ describe('last-seen index', () => {
     await ops.touchDevice('wm-1', 'water-meter', T0 + 60_000, 1);
     await ops.recordState({ deviceId: 'bs-1', type: 'bs-power', state: { v: 1, id: 'bs-1', state: 'offline', boot: 1 }, receivedAt: T0 + 2_000 });
     expect(sorted(await ops.listLastSeen())).toEqual(sorted(await fromTable()));
+    // A device whose every reading was refused for its clock: a status, never heard (a bs-power site so counts as silent).
+    await ops.recordClockSkews([{ deviceId: 'bs-9', type: 'bs-power', clockSkewMs: 3_600_000 }, { deviceId: 'wm-1', type: 'water-meter', clockSkewMs: 5 }]);
     await ops.recordState({ deviceId: 'bs-1', type: 'bs-power', state: { v: 1, id: 'bs-1', state: 'offline', boot: 2 }, receivedAt: T0 + 3_000 });
     const now = sorted(await ops.listLastSeen());
     expect(now).toEqual(sorted(await fromTable()));
     expect(now).toEqual([
       { deviceId: 'bs-1', type: 'bs-power', lastSeen: T0 + 3_000, sampleSec: 60, online: false },
+      { deviceId: 'bs-9', type: 'bs-power', lastSeen: null, sampleSec: null, online: false },
       { deviceId: 'wm-1', type: 'water-meter', lastSeen: T0 + 900_000, sampleSec: null, online: false },
       { deviceId: 'wm-2', type: 'water-meter', lastSeen: T0 + 5, sampleSec: null, online: false },
     ]);

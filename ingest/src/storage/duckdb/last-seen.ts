@@ -50,6 +50,13 @@ export class LastSeenIndex {
     }
   }
 
+  /** `recordClockSkews` committed: a device it added has a status but was never heard; others are unchanged. */
+  known(list: ReadonlyArray<{ deviceId: string; type: DeviceType }>): void {
+    const devices = this.devices;
+    if (!devices) return;
+    for (const t of list) if (!devices.has(t.deviceId)) devices.set(t.deviceId, { deviceId: t.deviceId, type: t.type, lastSeen: null, sampleSec: null, online: false });
+  }
+
   private async loadAll(): Promise<Map<string, HeardDevice>> {
     try {
       const devices = new Map((await this.load()).map((s) => [s.deviceId, heard(s)]));

@@ -116,6 +116,7 @@ export class DuckDbOperationsStore implements OperationsStore {
       [col((t) => t.deviceId), col((t) => t.type), col((t) => Math.round(t.clockSkewMs))],
       [LIST(VARCHAR), LIST(VARCHAR), LIST(BIGINT)] as unknown as ParamTypes,
     );
+    this.heard.known(list);
   }
 
   getStatus(deviceId: string): Promise<DeviceStatus | undefined> {
