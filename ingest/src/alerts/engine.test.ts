@@ -6,6 +6,7 @@ import type { Accepted } from '../dispatch/outcome.js';
 import { DuckDbAlertStore } from '../storage/duckdb/alert-store.js';
 import { AlertEngine } from './engine.js';
 import { parseAlertRules } from './rules-config.js';
+import { silenceFigure } from './rules/device-status.js';
 import type { Alert, AlertEvent } from './types.js';
 
 const T0 = Date.UTC(2026, 10, 24, 3, 0, 0);
@@ -166,6 +167,61 @@ describe('alert engine saves', () => {
     await engine.idle();
     expect(heard).toEqual(['raised bs-0', 'raised bs-1', 'raised bs-2', 'cleared bs-0']);
     expect([mainsLost(0), mainsLost(1), mainsLost(2), mainsLost(3)]).toEqual([null, 'major', 'major', null]);
+    await engine.close();
+    await registry.close();
+  });
+});
+
+describe('silent devices', () => {
+  let db: DuckDbDatabase | undefined;
+  afterEach(async () => db?.close());
+
+  it('says how long in steps (minutes, quarter hours, hours), rounded down', () => {
+    const min = 60_000;
+    expect(silenceFigure(45 * min + 59_999)).toEqual({ seconds: 45 * 60, text: '45 min' });
+    expect(silenceFigure(60 * min)).toEqual({ seconds: 3600, text: '1 h' });
+    expect(silenceFigure(9 * 60 * min + 44 * min)).toEqual({ seconds: 9 * 3600 + 30 * 60, text: '9 h 30 min' });
+    expect(silenceFigure(24 * 60 * min - 1)).toEqual({ seconds: 23 * 3600 + 45 * 60, text: '23 h 45 min' });
+    expect(silenceFigure(50 * 60 * min + 59 * min)).toEqual({ seconds: 50 * 3600, text: '2 d 2 h' });
+    expect(silenceFigure(48 * 60 * min)).toEqual({ seconds: 48 * 3600, text: '2 d' });
+  });
+
+  it('re-saves a silent device\'s alert only when what it says changes, not at every evaluation', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const real = await DuckDbAlertStore.open(db);
+    const saved: string[] = [];
+    const store = Object.assign(Object.create(real) as DuckDbAlertStore, {
+      save: async (alerts: readonly Alert[]) => {
+        saved.push(...alerts.map((a) => `${a.deviceId} ${a.value}`));
+        await real.save(alerts);
+      },
+    });
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    const meters = ['wm-1', 'wm-2', 'wm-3'];
+    for (const id of meters) await registry.provision({ id, type: 'water-meter', secret: null });
+    let now = T0;
+    // Heard last 9 h 50 min ago, every 15 min expected: silent long since.
+    const lastSeen = { list: async () => meters.map((deviceId) => ({ deviceId, type: 'water-meter' as const, lastSeen: T0 - (9 * 60 + 50) * 60_000, sampleSec: 900, online: true })) };
+    const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen, devices: registry, clock: () => now });
+    await engine.tick();
+    await engine.idle();
+    expect(saved.sort()).toEqual(meters.map((id) => `${id} ${9 * 3600 + 45 * 60}`));
+    // Two minutes of evaluations every 5 s, flushes included: the alerts say the same, nothing is saved.
+    saved.length = 0;
+    for (let i = 0; i < 24; i++) {
+      now += 5_000;
+      await engine.tick();
+    }
+    await engine.idle();
+    expect(saved).toEqual([]);
+    // Past 10 h the text moves on: saved once more (lazily, with the next flush), and the API shows it at once.
+    now = T0 + 10 * 60_000 + 1;
+    await engine.tick();
+    expect((await engine.list({ state: 'active', limit: 10 })).map((a) => a.message)).toEqual(meters.map(() => 'silent for 10 h (expected a message every 900 s; limit 3 ×)'));
+    now += 31_000;
+    await engine.tick();
+    await engine.idle();
+    expect(saved.sort()).toEqual(meters.map((id) => `${id} ${10 * 3600}`));
     await engine.close();
     await registry.close();
   });

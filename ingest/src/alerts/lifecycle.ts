@@ -122,7 +122,11 @@ export class AlertLifecycle {
         events.push({ ...this.emit('updated', open, now, false), lazy: true });
       }
     }
-    c.last = cond.active ? cond : { ...c.last, active: false };
+    // The same report again (most clock-driven ones) keeps the condition as it was: replacing it at every
+    // evaluation made 130,000 silent meters 130,000 objects of old-generation garbage every 5 s.
+    if (cond.active) {
+      if (!sameReport(c.last, cond)) c.last = cond;
+    } else if (c.last.active) c.last = { ...c.last, active: false };
     return [...events, ...this.evaluate(key, c, timing, now)];
   }
 
@@ -348,4 +352,9 @@ export class AlertLifecycle {
     // A snapshot: the alert goes on changing, the event must say what it was.
     return { kind, at, alert: structuredClone(alert), notify };
   }
+}
+
+/** Two active reports of one condition that say the same (a `detail` object counts as new unless it is the same object). */
+function sameReport(a: Condition, b: Condition): boolean {
+  return a.active && a.severity === b.severity && a.message === b.message && (a.value ?? null) === (b.value ?? null) && a.detail === b.detail && a.observedAt === b.observedAt && a.deviceType === b.deviceType;
 }

@@ -104,6 +104,8 @@ export interface OperationsStore {
   recordClockSkews?(list: ReadonlyArray<{ deviceId: string; type: DeviceType; clockSkewMs: number }>): Promise<void>;
   getStatus(deviceId: string): Promise<DeviceStatus | undefined>;
   listStatus(): Promise<DeviceStatus[]>;
+  /** When each device was last heard (id, type, last seen, sample interval, online), from memory when the store keeps it there. */
+  listLastSeen?(): Promise<ReadonlyArray<Pick<DeviceStatus, 'deviceId' | 'type' | 'lastSeen' | 'sampleSec' | 'online'>>>;
   recordCommandAck(deviceId: string, ack: CommandAck, receivedAt: number): Promise<void>;
 }
 

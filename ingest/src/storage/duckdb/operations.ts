@@ -2,6 +2,7 @@ import { BIGINT, LIST, listValue, UBIGINT, VARCHAR, type DuckDBValue } from '@du
 import type { CommandAck, DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeadLetter, DeviceStatus, OperationsStore, StateChange, StateOutcome, StoredDeadLetter } from '../types.js';
 import type { DuckDbDatabase, ParamTypes, Transaction } from './database.js';
+import { LastSeenIndex, type HeardDevice } from './last-seen.js';
 import { DuckDbOperationsReader, STATUS_COLUMNS, toStatus } from './operations-reader.js';
 
 export interface OperationsStoreOptions {
@@ -14,6 +15,8 @@ export class DuckDbOperationsStore implements OperationsStore {
   private deadLettersSincePrune = 0;
   /** Its reads run on its own queue; the API reads through a DuckDbOperationsReader on the read pool. */
   private readonly reads: DuckDbOperationsReader;
+  /** Last seen of every device, kept in step with the writes below (last-seen.ts). */
+  private readonly heard: LastSeenIndex;
 
   constructor(
     private readonly db: DuckDbDatabase,
@@ -21,6 +24,12 @@ export class DuckDbOperationsStore implements OperationsStore {
   ) {
     this.maxDeadLetters = options.maxDeadLetters ?? 100_000;
     this.reads = new DuckDbOperationsReader(db);
+    this.heard = new LastSeenIndex(() => this.reads.listStatus());
+  }
+
+  /** When each device was last heard (the silence rules' clock reads it every evaluation), from memory. */
+  listLastSeen(): Promise<HeardDevice[]> {
+    return this.heard.list();
   }
 
   async addDeadLetter(dl: DeadLetter): Promise<void> {
@@ -45,8 +54,8 @@ export class DuckDbOperationsStore implements OperationsStore {
   }
 
   /** Contract v1 "State": a death older than the latest birth is a late will and does not mark offline. */
-  recordState(change: StateChange): Promise<StateOutcome> {
-    return this.db.transaction(async (tx) => {
+  async recordState(change: StateChange): Promise<StateOutcome> {
+    const outcome = await this.db.transaction(async (tx) => {
       const current = await selectStatus(tx, change.deviceId);
       const s = change.state;
       const currentBoot = current?.boot ?? -1;
@@ -70,6 +79,8 @@ export class DuckDbOperationsStore implements OperationsStore {
       const status = (await selectStatus(tx, change.deviceId)) ?? unknownStatus(change.deviceId, change.type);
       return { status, stale };
     });
+    if (!outcome.stale) this.heard.setStatus(outcome.status);
+    return outcome;
   }
 
   async touchDevice(deviceId: string, type: DeviceType, seenAt: number, boot: number): Promise<void> {
@@ -79,6 +90,7 @@ export class DuckDbOperationsStore implements OperationsStore {
          boot = greatest(coalesce(device_status.boot, 0), excluded.boot)`,
       [deviceId, type, boot, seenAt],
     );
+    this.heard.touched([{ deviceId, type, seenAt }]);
   }
 
   async touchDevices(list: ReadonlyArray<{ deviceId: string; type: DeviceType; seenAt: number; boot: number; clockSkewMs?: number | null }>): Promise<void> {
@@ -92,6 +104,7 @@ export class DuckDbOperationsStore implements OperationsStore {
       [col((t) => t.deviceId), col((t) => t.type), col((t) => t.boot), col((t) => t.seenAt), col((t) => (t.clockSkewMs === undefined || t.clockSkewMs === null ? null : Math.round(t.clockSkewMs)))],
       [LIST(VARCHAR), LIST(VARCHAR), LIST(UBIGINT), LIST(BIGINT), LIST(BIGINT)] as unknown as ParamTypes,
     );
+    this.heard.touched(list);
   }
 
   async recordClockSkews(list: ReadonlyArray<{ deviceId: string; type: DeviceType; clockSkewMs: number }>): Promise<void> {
@@ -103,6 +116,7 @@ export class DuckDbOperationsStore implements OperationsStore {
       [col((t) => t.deviceId), col((t) => t.type), col((t) => Math.round(t.clockSkewMs))],
       [LIST(VARCHAR), LIST(VARCHAR), LIST(BIGINT)] as unknown as ParamTypes,
     );
+    this.heard.known(list);
   }
 
   getStatus(deviceId: string): Promise<DeviceStatus | undefined> {

@@ -145,13 +145,12 @@ export class StoreHistory {
   }
 
   /** The DMA of each water meter of `deviceIds`, as a temp relation (device_id, dma, inlet). */
-  private async stageAttributes(tx: Pick<Transaction, 'run'>, deviceIds: readonly string[]): Promise<string> {
+  private async stageAttributes(tx: Pick<Transaction, 'run' | 'append'>, deviceIds: readonly string[]): Promise<string> {
     await tx.run(`CREATE OR REPLACE TEMP TABLE stage_attrs (device_id VARCHAR, dma VARCHAR, inlet BOOLEAN)`);
     const attrs = deviceIds.map((id) => this.o.attributes?.(id));
     const dma = attrs.map((a) => (typeof a?.dma === 'string' ? a.dma : null));
-    if (dma.some((d) => d !== null)) {
-      await tx.run(`INSERT INTO stage_attrs SELECT unnest($1), unnest($2), unnest($3)`, [listValue([...deviceIds]), listValue(dma), listValue(attrs.map((a) => a?.site === DMA_INLET_SITE))], [LIST(VARCHAR), LIST(VARCHAR), LIST(BOOLEAN)] as unknown as ParamTypes);
-    }
+    // Appended, not bound as list parameters: three lists of a whole city's meters took 1.3-1.7 s to bind.
+    if (dma.some((d) => d !== null)) await tx.append('stage_attrs', [VARCHAR, VARCHAR, BOOLEAN], [deviceIds, dma, attrs.map((a) => a?.site === DMA_INLET_SITE)], { catalog: 'temp' });
     return `SELECT * FROM stage_attrs`;
   }
 

@@ -59,6 +59,19 @@ describe('latest values', () => {
     expect(await store.readings.latestReadings('wm-1', 'water-meter')).toEqual({ indexL: { value: 100, ts: T0 - MIN } });
   });
 
+  it('keeps a meter\'s newest alarm list: a changed list replaces it, the same list only moves its time, an older one changes nothing', async () => {
+    await store.writer.write([msg('water-meter', 'wm-2', 0, [{ ts: T0 - 60 * MIN, indexL: 10, alarms: ['leak'] }])]);
+    await store.history.fold();
+    await store.writer.write([msg('water-meter', 'wm-2', 1, [{ ts: T0 - 45 * MIN, indexL: 11, alarms: ['leak'] }])]);
+    await store.history.fold();
+    expect(await store.readings.latestReadings('wm-2', 'water-meter')).toEqual({ indexL: { value: 11, ts: T0 - 45 * MIN }, alarms: { value: ['leak'], ts: T0 - 45 * MIN } });
+    await store.writer.write([msg('water-meter', 'wm-2', 2, [{ ts: T0 - 30 * MIN, indexL: 12, alarms: [] }])]);
+    await store.history.fold();
+    // A replayed buffer with an older alarm after the list was cleared.
+    await store.writer.write([msg('water-meter', 'wm-2', 3, [{ ts: T0 - 40 * MIN, indexL: 99, alarms: ['reverse-flow'] }], true)]);
+    await expectLatest('wm-2', 'water-meter', { indexL: { value: 12, ts: T0 - 30 * MIN }, alarms: { value: [], ts: T0 - 30 * MIN } });
+  });
+
   it('keeps each ring segment\'s latest state, supervisory channel and level', async () => {
     const ring = (seq: number, ts: number, segments: object[]) => msg('ring-node', 'rn-1', seq, [{ ts, segments }]);
     await store.writer.write([ring(0, T0, [{ id: 'oshima-toshima', state: 'up', rxDbm: -12 }, { id: 'toshima-niijima', state: 'up' }])]);

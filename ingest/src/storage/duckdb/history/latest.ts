@@ -18,45 +18,52 @@ import { latestTable, latestTs } from './schema.js';
 
 const bound = (notAfterMs: number) => `ts <= epoch_ms(${Math.trunc(notAfterMs)}::BIGINT)`;
 
+/**
+ * Upserts the latest values of `select` (one row per key of `table`: keys, then each reading's value and
+ * time) into `table`, a value replacing the stored one only when strictly newer.
+ *
+ * One UPDATE of the rows that exist and one INSERT of the new keys, not INSERT … ON CONFLICT DO UPDATE,
+ * and a list value (a meter's alarms) is written only when it changes: DuckDB rewrites a row whose list
+ * column is updated as a delete and an insert, and on a keyed table that costs ~50 µs a row (a fold of one
+ * cycle of a 130,000-meter city took 3.9 s against 0.4 s for the same rows inserted, so the live write
+ * rate halved once every meter had a latest value), while scalar columns are updated in place (~0.1 s).
+ */
+async function upsertNewer(tx: Pick<Transaction, 'run'>, table: string, keys: readonly string[], readings: ReadonlyArray<{ v: string; t: string; list?: boolean }>, select: string): Promise<void> {
+  const stage = 'stage_latest';
+  await tx.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS ${select}`);
+  // Newer only. Two values of the same instant are ordered by value, as a rebuild from the raw rows does.
+  const newer = (v: string, t: string) => `s.${t} IS NOT NULL AND (${table}.${t} IS NULL OR row(s.${t}, s.${v}) > row(${table}.${t}, ${table}.${v}))`;
+  const on = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+  // Lists first, against the stored times (the UPDATE below moves them), and only the rows they change.
+  for (const { v, t } of readings.filter((r) => r.list)) {
+    await tx.run(`UPDATE ${table} SET ${v} = s.${v} FROM ${stage} s WHERE ${on(table, 's')} AND ${newer(v, t)} AND s.${v} IS DISTINCT FROM ${table}.${v}`);
+  }
+  const set = readings.flatMap(({ v, t, list }) => [...(list ? [] : [`${v} = CASE WHEN ${newer(v, t)} THEN s.${v} ELSE ${table}.${v} END`]), `${t} = greatest(${table}.${t}, s.${t})`]);
+  await tx.run(`UPDATE ${table} SET ${set.join(', ')} FROM ${stage} s WHERE ${on(table, 's')}`);
+  const cols = [...keys, ...readings.flatMap(({ v, t }) => [v, t])].join(', ');
+  await tx.run(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM ${stage} s WHERE NOT EXISTS (SELECT 1 FROM ${table} l WHERE ${on('l', 's')})`);
+  await tx.run(`DROP TABLE ${stage}`);
+}
+
 /** Upserts the latest values found in `source` (rows shaped like the type's sample table). */
 export async function updateLatest(tx: Pick<Transaction, 'run'>, type: DeviceType, source: string, notAfterMs: number): Promise<void> {
   if (type === 'ring-node') return updateRingLatest(tx, source, notAfterMs);
   const cols = SAMPLE_COLUMNS[type];
-  const pick = cols.flatMap((c) => {
-    const v = quoteIdent(c.name);
+  const readings = cols.map((c) => ({ v: quoteIdent(c.name), t: latestTs(c.name), list: c.sql.endsWith('[]') }));
+  const pick = readings.flatMap(({ v, t }) => {
     const when = `FILTER (WHERE ${v} IS NOT NULL AND ${bound(notAfterMs)})`;
-    return [`arg_max(${v}, row(ts, ${v})) ${when}`, `max(ts) ${when}`];
+    return [`arg_max(${v}, row(ts, ${v})) ${when} AS ${v}`, `max(ts) ${when} AS ${t}`];
   });
-  const set = cols.flatMap((c) => {
-    const [v, t, table] = [quoteIdent(c.name), latestTs(c.name), latestTable(type)];
-    // Newer only. Two values of the same instant are ordered by value, as a rebuild from the raw rows does.
-    const newer = `excluded.${t} IS NOT NULL AND (${table}.${t} IS NULL OR row(excluded.${t}, excluded.${v}) > row(${table}.${t}, ${table}.${v}))`;
-    return [`${v} = CASE WHEN ${newer} THEN excluded.${v} ELSE ${table}.${v} END`, `${t} = greatest(${table}.${t}, excluded.${t})`];
-  });
-  const names = cols.flatMap((c) => [quoteIdent(c.name), latestTs(c.name)]);
-  await tx.run(
-    `INSERT INTO ${latestTable(type)} (device_id, ${names.join(', ')})
-     SELECT device_id, ${pick.join(', ')} FROM (${source}) s GROUP BY device_id
-     ON CONFLICT (device_id) DO UPDATE SET ${set.join(', ')}`,
-  );
+  await upsertNewer(tx, latestTable(type), ['device_id'], readings, `SELECT device_id, ${pick.join(', ')} FROM (${source}) s GROUP BY device_id`);
 }
 
 async function updateRingLatest(tx: Pick<Transaction, 'run'>, source: string, notAfterMs: number): Promise<void> {
-  const fields = ['state', 'rx_dbm', 'supervisory'];
-  const table = latestTable('ring-node');
-  const pick = fields.flatMap((f) => {
-    const when = `FILTER (WHERE ${f} IS NOT NULL AND ${bound(notAfterMs)})`;
-    return [`arg_max(${f}, row(ts, ${f})) ${when}`, `max(ts) ${when}`];
+  const readings = ['state', 'rx_dbm', 'supervisory'].map((f) => ({ v: f, t: `${f}_ts` }));
+  const pick = readings.flatMap(({ v, t }) => {
+    const when = `FILTER (WHERE ${v} IS NOT NULL AND ${bound(notAfterMs)})`;
+    return [`arg_max(${v}, row(ts, ${v})) ${when} AS ${v}`, `max(ts) ${when} AS ${t}`];
   });
-  const set = fields.flatMap((f) => {
-    const newer = `excluded.${f}_ts IS NOT NULL AND (${table}.${f}_ts IS NULL OR row(excluded.${f}_ts, excluded.${f}) > row(${table}.${f}_ts, ${table}.${f}))`;
-    return [`${f} = CASE WHEN ${newer} THEN excluded.${f} ELSE ${table}.${f} END`, `${f}_ts = greatest(${table}.${f}_ts, excluded.${f}_ts)`];
-  });
-  await tx.run(
-    `INSERT INTO ${table} (device_id, segment_id, ${fields.flatMap((f) => [f, `${f}_ts`]).join(', ')})
-     SELECT device_id, segment_id, ${pick.join(', ')} FROM (${source}) s GROUP BY device_id, segment_id
-     ON CONFLICT (device_id, segment_id) DO UPDATE SET ${set.join(', ')}`,
-  );
+  await upsertNewer(tx, latestTable('ring-node'), ['device_id', 'segment_id'], readings, `SELECT device_id, segment_id, ${pick.join(', ')} FROM (${source}) s GROUP BY device_id, segment_id`);
 }
 
 /** Rebuilds every latest value from the raw rows (`source` per type), bounded by `notAfterMs`. */
