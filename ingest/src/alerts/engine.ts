@@ -61,6 +61,8 @@ export class AlertEngine {
   private timer: NodeJS.Timeout | undefined;
   /** The water figures being read in the background (gatherInBackground). */
   private waterRead: Promise<void> | undefined;
+  /** close() has begun: no background read starts, none is judged. */
+  private closing = false;
   private lastFlush: number;
   private closed = false;
 
@@ -194,9 +196,16 @@ export class AlertEngine {
 
   /** Reads the water figures unless a read is still going, and judges them in the queue once read. */
   private gatherInBackground(now: number): void {
-    if (this.waterRead || !this.deps.water) return;
+    if (this.waterRead || !this.deps.water || this.closing) return;
     this.waterRead = this.gatherWater(now)
-      .then((water) => (water && !this.closed ? this.enqueue(async () => void (await this.apply(this.deps.clock(), (rc) => judgeWater(rc, water)))) : undefined))
+      .then((water) =>
+        water && !this.closing
+          ? this.enqueue(async () => {
+              // Closing began while this waited in the queue: its flush must be the last word.
+              if (!this.closing) await this.apply(this.deps.clock(), (rc) => judgeWater(rc, water));
+            })
+          : undefined,
+      )
       .catch((err: unknown) => this.deps.logger?.error({ err, event: 'water_judge_failed' }, 'judging the night flows and monthly use failed; they are read again at the next evaluation'))
       .finally(() => (this.waterRead = undefined));
   }
@@ -280,9 +289,11 @@ export class AlertEngine {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.timer) clearInterval(this.timer);
-    await this.waterRead;
     await this.idle();
+    // A read started by a tick that was queued when closing began (its judging is skipped).
+    await this.waterRead;
     this.closed = true;
     await this.flush(this.deps.clock());
   }

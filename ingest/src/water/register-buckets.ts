@@ -63,11 +63,13 @@ export function bucketPlan(db: WaterReader, ids: string, moments: readonly numbe
   const dayRel = db.registerBuckets('day', `${devices} AND ${inDays(days)}`, dayOf(lo));
   const hourRel = db.registerBuckets('hour', `${devices} AND ${inDays(hourDays)}`, dayOf(lo));
   if (dayRel === undefined || hourRel === undefined) return undefined;
+  const listed = (fallen: readonly FallenBucket[]) =>
+    fallen.length === 0 ? `SELECT NULL::VARCHAR AS d, NULL::BIGINT AS s WHERE false` : `SELECT unnest(from_json(${jsonLiteral(fallen)}, '[{"d":"VARCHAR","s":"BIGINT","e":"BIGINT"}]'), recursive := true)`;
   const rawOf = (fallen: readonly FallenBucket[]) => fallen.length === 0
     ? `SELECT NULL::VARCHAR AS device_id, NULL::BIGINT AS t, NULL::BIGINT AS idx WHERE false`
     : `SELECT s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx
-       FROM ${waterReadingsSql(db, Math.max(lo, Math.min(...fallen.map((f) => f.s))), Math.min(hi, Math.max(...fallen.map((f) => f.e))))} s
-       SEMI JOIN (SELECT unnest(from_json(${jsonLiteral(fallen)}, '[{"d":"VARCHAR","s":"BIGINT","e":"BIGINT"}]'), recursive := true)) f
+       FROM ${waterReadingsSql(db, Math.max(lo, fallen.reduce((m, f) => Math.min(m, f.s), Infinity)), Math.min(hi, fallen.reduce((m, f) => Math.max(m, f.e), -Infinity)))} s
+       SEMI JOIN (${listed(fallen)}) f
          ON s.device_id = f.d AND epoch_ms(s.ts) >= f.s AND epoch_ms(s.ts) < f.e
        WHERE s.ts >= epoch_ms(${lo}::BIGINT) AND s.ts <= epoch_ms(${hi}::BIGINT) AND s."indexL" IS NOT NULL
        GROUP BY s.device_id, s.ts`;
@@ -83,6 +85,7 @@ export function bucketPlan(db: WaterReader, ids: string, moments: readonly numbe
     segs AS (
       SELECT device_id, first_t AS t0, first AS v0, CASE WHEN ${whole} THEN last_t ELSE first_t END AS t1, CASE WHEN ${whole} THEN last ELSE first END AS v1
       FROM buckets WHERE drop <= $3::DOUBLE AND (${whole} OR first_t = ${hi}::BIGINT)
+        AND NOT EXISTS (SELECT 1 FROM (${listed(fallen)}) f WHERE f.d = buckets.device_id AND f.s = buckets.start)
       UNION ALL SELECT device_id, t, idx, t, idx FROM (${rawOf(fallen)})),
     steps AS (SELECT device_id, t0, v0 AS idx, t1, v1, lag(v1) OVER (PARTITION BY device_id ORDER BY t0) AS prev FROM segs),
     kinds AS (SELECT *, ${stepKind('$3')} AS kind FROM steps),

@@ -104,12 +104,22 @@ export async function registersAt(db: WaterReader, deviceIds: readonly string[],
   const [ids, at] = [JSON.stringify(deviceIds), JSON.stringify([...new Set(moments)])];
   const plan = (await manyReadings(db, lo, hi, s.rollupsAboveReadings ?? ROLLUPS_ABOVE_READINGS)) ? bucketPlan(db, ids, moments, s) : undefined;
   if (!plan) return registersFrom(deviceIds, moments, s, await db.all(pointsQuery(rawPoints(db, lo, hi)), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]));
-  const ask = (fallen: readonly FallenBucket[], list = false) => db.all(pointsQuery(plan.points(fallen), list), [ids, at, s.resetMinDropL]);
-  let rows = await ask([], true);
-  const fallen = rows.find((r) => r.fallen)?.fallen as Array<Record<string, unknown>> | undefined;
-  if (fallen) rows = await ask(fallen.map((f) => ({ d: String(f.device_id), s: Number(f.start), e: Number(f.start) + Number(f.len) })));
-  return registersFrom(deviceIds, moments, s, rows);
+  // Asked with the buckets known to have fallen, the answer lists those that have (data stored between
+  // two asks may add some): asked again until the lists agree; with a great many, the raw readings answer.
+  let fallen: FallenBucket[] = [];
+  for (let attempt = 0; attempt < 3 && fallen.length <= MAX_FALLEN_BUCKETS; attempt++) {
+    const rows = await db.all(pointsQuery(plan.points(fallen), true), [ids, at, s.resetMinDropL]);
+    const listed = ((rows.find((r) => r.fallen)?.fallen ?? []) as Array<Record<string, unknown>>).map((f) => ({ d: String(f.device_id), s: Number(f.start), e: Number(f.start) + Number(f.len) }));
+    const asked = new Set(fallen.map(bucketKey));
+    if (listed.every((f) => asked.has(bucketKey(f)))) return registersFrom(deviceIds, moments, s, rows);
+    fallen = [...fallen, ...listed.filter((f) => !asked.has(bucketKey(f)))];
+  }
+  return registersFrom(deviceIds, moments, s, await db.all(pointsQuery(rawPoints(db, lo, hi)), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]));
 }
+
+/** Beyond this many buckets to read from the raw rows, the raw query answers on its own. */
+const MAX_FALLEN_BUCKETS = 10_000;
+const bucketKey = (f: FallenBucket) => `${f.d}|${f.s}`;
 
 /** More than `limit` readings (of any meter) with lo ≤ ts ≤ hi; counts no further than that. */
 async function manyReadings(db: WaterReader, lo: number, hi: number, limit: number): Promise<boolean> {

@@ -174,5 +174,9 @@ export function hourRows(type: RolledUpType, where: string, only?: Only): string
 
 /** The pending rows' side of a `where` over device_id and day: `day` is derived from `ts` there. */
 function pendingWhere(where: string): string {
-  return where.replace(/\bday\b/g, localDaySql('ts'));
+  // Outside quoted literals only: a device id may contain the word (`wm-day-001`).
+  return where
+    .split(/('(?:[^']|'')*')/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/\bday\b/g, localDaySql('ts'))))
+    .join('');
 }
