@@ -10,14 +10,13 @@ import { BOOLEAN, LIST, listValue, VARCHAR, type DuckDBType, type DuckDBValue } 
 import type { DuckDbDatabase, ParamTypes, Transaction } from '../database.js';
 import { SAMPLE_TABLES } from '../sample-columns.js';
 import { ARCHIVE_KINDS, ArchiveCatalog, archiveDay, CATALOG_SQL, tableOf, type ArchiveKind } from './archive.js';
-import { isRolledUpType, ROLLED_UP_TYPES, tableSuffix, type RolledUpType } from './columns.js';
+import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, tableSuffix, type RolledUpType } from './columns.js';
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
 import { localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
-import { dropMessagesPrimaryKey, dropRollupsWithoutDrop } from './migrate.js';
+import { addRollupDrops, dropMessagesPrimaryKey } from './migrate.js';
 import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
-import { col } from './columns.js';
 import { HISTORY_DDL } from './schema.js';
 import { DMA_INLET_SITE } from '../../../water/balance.js';
 
@@ -74,9 +73,11 @@ export class StoreHistory {
   static async open(db: DuckDbDatabase, o: HistoryOptions): Promise<StoreHistory> {
     const log = o.log ?? (() => undefined);
     if (await dropMessagesPrimaryKey(db)) log('store_upgraded', {}, 'messages: the primary key index was dropped (duplicates are found by the writer and the ledger)');
-    const rollupTables = ROLLED_UP_TYPES.flatMap((t) => [hourOpenTable(t), dayOpenTable(t), dayTable(t)]);
-    if (await dropRollupsWithoutDrop(db, rollupTables, { table: dayTable('water-meter'), column: col('indexL', 'drop').replaceAll('"', '') })) {
-      log('store_upgraded', {}, 'rollups: made again with the largest drop of each register (rebuilt from the stored readings)');
+    const drops = ROLLED_UP_TYPES.flatMap((t) => rolledUpReadings(t).filter((r) => r.counter).flatMap((r) => [
+      ...[hourOpenTable(t), dayOpenTable(t), dayTable(t)].map((table) => ({ table, scalar: [`${r.name}_drop`], lists: table === dayTable(t) ? [`${r.name}_h_drop`] : [] })),
+    ]));
+    if (await addRollupDrops(db, drops, ROLLED_UP_TYPES.map((t) => `${dayTable(t)}_device`))) {
+      log('store_upgraded', {}, 'rollups: registers now keep their largest drop (not known for days stored before; rebuilt from the stored readings where they are kept)');
     }
     for (const ddl of HISTORY_DDL) await db.run(ddl);
     const root = o.dataDir === ':memory:' ? ':memory:' : `${o.dataDir}/archive`;

@@ -22,15 +22,22 @@ export async function dropMessagesPrimaryKey(db: DuckDbDatabase): Promise<boolea
 }
 
 /**
- * Upgrades rollups made before counters kept their largest drop (columns.ts `drop`): their tables are
- * dropped, to be made again and rebuilt from the raw rows (a new HISTORY_VERSION). Pending rows stay: they
- * are raw rows, and the rebuild reads the raw tables anyway.
+ * Upgrades rollups made before counters kept their largest drop (columns.ts `drop`): the columns are added
+ * as +∞, "not known", so no reader trusts `last − first` where a register may have fallen; the rebuild
+ * that follows (a new HISTORY_VERSION) makes them exact for every day that still has raw rows. Days whose
+ * raw rows are gone (past ARCHIVE_RETENTION_DAYS) keep their rollups: they may be all that is left.
+ * `columns`: per table, the scalar and list columns to add. DuckDB does not alter a table with an index,
+ * so `indexes` are dropped first (the schema makes them again).
  */
-export async function dropRollupsWithoutDrop(db: DuckDbDatabase, tables: readonly string[], probe: { table: string; column: string }): Promise<boolean> {
-  const [row] = await db.all(`SELECT count(*) FILTER (WHERE column_name = $2)::INTEGER AS has, count(*)::INTEGER AS cols FROM duckdb_columns() WHERE table_name = $1`, [probe.table, probe.column]);
-  if (Number(row?.cols ?? 0) === 0 || Number(row?.has ?? 0) > 0) return false;
-  await db.transaction(async (tx) => {
-    for (const t of tables) await tx.run(`DROP TABLE IF EXISTS ${t}`);
-  });
+export async function addRollupDrops(db: DuckDbDatabase, columns: ReadonlyArray<{ table: string; scalar: readonly string[]; lists: readonly string[] }>, indexes: readonly string[]): Promise<boolean> {
+  const have = new Set((await db.all(`SELECT table_name || '.' || column_name AS c FROM duckdb_columns()`)).map((r) => String(r.c)));
+  const tables = new Set((await db.all(`SELECT table_name AS t FROM duckdb_tables()`)).map((r) => String(r.t)));
+  const missing = columns.filter((c) => tables.has(c.table)).flatMap((c) => [...c.scalar.map((n) => ({ table: c.table, n, list: false })), ...c.lists.map((n) => ({ table: c.table, n, list: true }))]).filter((c) => !have.has(`${c.table}.${c.n}`));
+  if (missing.length === 0) return false;
+  const unknown24 = `[${Array.from({ length: 24 }, () => `'infinity'::DOUBLE`).join(', ')}]`;
+  // One statement each (DuckDB refuses two alterations of a table in one transaction); a stop half way
+  // leaves the rest to add at the next open.
+  for (const i of indexes) await db.run(`DROP INDEX IF EXISTS ${i}`);
+  for (const c of missing) await db.run(`ALTER TABLE ${c.table} ADD COLUMN "${c.n}" ${c.list ? `DOUBLE[] DEFAULT ${unknown24}` : `DOUBLE DEFAULT 'infinity'::DOUBLE`}`);
   return true;
 }

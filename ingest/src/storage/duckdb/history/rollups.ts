@@ -131,6 +131,8 @@ export async function rebuildShares(tx: Tx, source: string): Promise<number> {
 export async function rebuildDays(tx: Tx, type: RolledUpType, source: string, attrs: string | undefined, fromDay: number, toDay: number, openFrom: number, k = 1, j = 0): Promise<void> {
   const inShare = `day BETWEEN ${dateSql(fromDay)} AND ${dateSql(toDay)} AND ${share(k, j)}`;
   for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE ${inShare}`);
+  // Pending rows of these days are raw rows too: the rebuild counts them, a later fold must not again.
+  await tx.run(`DELETE FROM ${pendingTable(type)} WHERE ${pendingWhere(inShare)}`);
   const s = tableSuffix(type);
   const [hours, days] = [`rebuild_hours_${s}`, `rebuild_days_${s}`];
   const open = `day >= ${dateSql(openFrom)}`;
