@@ -6,12 +6,11 @@
  * (The worked example of issue 15's per-DMA rollup, which this replaced.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance } from 'fastify';
-import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
+import type { EmbeddedStore } from '../storage/duckdb/index.js';
 import type { StorableMessage } from '../storage/types.js';
-import { buildApp } from './app.js';
+import { historyApp, type HistoryApp } from './history-app.fixture.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const DAY2 = Date.UTC(2026, 10, 24, 15, 0, 0); // 2026-11-25 00:00 in Tokyo
@@ -30,7 +29,7 @@ const reading = (deviceId: string, ts: number, indexL: number, flowLph?: number)
 describe('a DMA day', () => {
   let store: EmbeddedStore;
   let app: FastifyInstance;
-  let registry: MemoryDeviceRegistry;
+  let fixture: HistoryApp;
   const now = at(4, 12);
   const day2 = async () => {
     const res = await app.inject({ url: `/api/v1/series?dma=nakano-3&reading=indexL&from=${at(0, 0)}&to=${at(1, 0)}&interval=1d&agg=usage`, headers: { authorization: `Bearer ${TOKEN}` } });
@@ -39,25 +38,10 @@ describe('a DMA day', () => {
   };
 
   beforeAll(async () => {
-    registry = new MemoryDeviceRegistry({ scryptN: 1024 });
-    for (const [id, attributes] of [['wm-a', { dma: 'nakano-3' }], ['wm-b', { dma: 'nakano-3' }], ['bulk-1', { dma: 'nakano-3', site: 'dma-inlet' }]] as const) await registry.provision({ id, type: 'water-meter', attributes });
-    store = await openEmbeddedStore(':memory:', { clock: () => now, attributes: (id) => registry.getDevice(id)?.attributes });
-    app = await buildApp({
-      registry,
-      operations: store.api.operations,
-      readings: store.api.readings,
-      history: store.api.history,
-      water: store.api.water,
-      adminToken: TOKEN,
-      clock: () => now,
-      health: () => ({ status: 'ok', mqtt: { connected: true, url: 'mqtt://x' }, store: { kind: 'duckdb', path: ':memory:' }, counters: {} }),
-    });
+    fixture = await historyApp({ token: TOKEN, clock: () => now, devices: [{ id: 'wm-a', attributes: { dma: 'nakano-3' } }, { id: 'wm-b', attributes: { dma: 'nakano-3' } }, { id: 'bulk-1', attributes: { dma: 'nakano-3', site: 'dma-inlet' } }] });
+    ({ app, store } = fixture);
   });
-  afterAll(async () => {
-    await app.close();
-    await store.close();
-    await registry.close();
-  });
+  afterAll(() => fixture.close());
 
   it('interpolates registers at midnight, estimates a meter read on the day only, keeps the inlet apart', async () => {
     await store.writer.write([

@@ -4,12 +4,11 @@
  * counted by hand.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import type { FastifyInstance } from 'fastify';
-import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
+import type { EmbeddedStore } from '../storage/duckdb/index.js';
 import type { StorableMessage } from '../storage/types.js';
-import { buildApp } from './app.js';
+import { historyApp, type HistoryApp } from './history-app.fixture.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -29,26 +28,17 @@ const meter = (deviceId: string, ts: number, indexL: number, flowLph: number): S
 describe('aggregation API', () => {
   let app: FastifyInstance;
   let store: EmbeddedStore;
-  let registry: MemoryDeviceRegistry;
+  let fixture: HistoryApp;
   const get = async (url: string) => app.inject({ url, headers: auth });
 
   beforeAll(async () => {
-    registry = new MemoryDeviceRegistry({ scryptN: 1024 });
-    for (const [id, attributes] of [['wm-1', { dma: 'nakano-3' }], ['wm-2', { dma: 'nakano-3' }], ['bulk-1', { dma: 'nakano-3', site: 'dma-inlet' }], ['wm-9', { dma: 'toyosu-1' }]] as const) {
-      await registry.provision({ id, type: 'water-meter', attributes });
-    }
-    await registry.provision({ id: 'rn-1', type: 'ring-node', attributes: { island: 'oshima' } });
-    store = await openEmbeddedStore(':memory:', { clock: () => DAY0 + 30 * H, attributes: (id) => registry.getDevice(id)?.attributes });
-    app = await buildApp({
-      registry,
-      operations: store.api.operations,
-      readings: store.api.readings,
-      history: store.api.history,
-      water: store.api.water,
-      adminToken: TOKEN,
+    const dma = (id: string, attributes: Record<string, string>) => ({ id, attributes });
+    fixture = await historyApp({
+      token: TOKEN,
       clock: () => DAY0 + 30 * H,
-      health: () => ({ status: 'ok', mqtt: { connected: true, url: 'mqtt://x' }, store: { kind: 'duckdb', path: ':memory:' }, counters: {} }),
+      devices: [dma('wm-1', { dma: 'nakano-3' }), dma('wm-2', { dma: 'nakano-3' }), dma('bulk-1', { dma: 'nakano-3', site: 'dma-inlet' }), dma('wm-9', { dma: 'toyosu-1' }), { id: 'rn-1', type: 'ring-node', attributes: { island: 'oshima' } }],
     });
+    ({ app, store } = fixture);
     // wm-1: every 15 min for the whole day, flow 4 L/h in even quarters and 8 in odd ones, 1 L a quarter.
     // wm-2: one reading an hour, 10 L an hour, flow 40. The inlet: 25 L an hour. wm-9: another DMA.
     const batch: StorableMessage[] = [];
@@ -56,11 +46,7 @@ describe('aggregation API', () => {
     for (let h = 0; h <= 24; h++) batch.push(meter('wm-2', DAY0 + h * H, 5000 + 10 * h, 40), meter('bulk-1', DAY0 + h * H, 90_000 + 25 * h, 100), meter('wm-9', DAY0 + h * H, 7 * h, 7));
     await store.writer.write(batch);
   });
-  afterAll(async () => {
-    await app.close();
-    await store.close();
-    await registry.close();
-  });
+  afterAll(() => fixture.close());
 
   it('aggregates one device per hour from the rollups and per 15 minutes from the readings, empty buckets included', async () => {
     const res = await get(`/api/v1/devices/wm-1/readings?from=${DAY0}&to=${DAY0 + 3 * H}&interval=1h&agg=count,mean,min,max,last,usage`);
