@@ -99,6 +99,25 @@ describe('alert engine saves', () => {
     await registry.close();
   });
 
+  it('stops without waiting for a water read still going, and never judges it', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const store = await DuckDbAlertStore.open(db);
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const usage = [{ deviceId: 'wm-0', month: '2026-10', litres: 30_000, previousLitres: 10_000, lastYearLitres: null }];
+    const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0, water: { gather: async () => (await held, { nights: new Map(), usage }) } });
+    const heard: AlertEvent[] = [];
+    engine.subscribe((e) => heard.push(e));
+    await engine.tick({ waterInBackground: true });
+    await engine.close(); // resolves with the read held
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(heard).toEqual([]);
+    expect(await store.list({ state: 'active', limit: 10 })).toEqual([]);
+    await registry.close();
+  });
+
   it("goes on raising and saving alerts while a slow write of the rules' state is under way, and retries a failed one", async () => {
     db = await DuckDbDatabase.open(':memory:');
     const real = await DuckDbAlertStore.open(db);

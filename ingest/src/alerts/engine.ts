@@ -189,6 +189,7 @@ export class AlertEngine {
 
   private gatherWater(now: number): Promise<WaterFigures | null> {
     return this.deps.water?.gather(now).catch((err: unknown) => {
+      if (this.closing) return null; // interrupted by the stop
       this.deps.logger?.error({ err, event: 'water_figures_failed' }, 'reading the night flows and monthly use failed; they are read again at the next evaluation');
       return null;
     }) ?? Promise.resolve(null);
@@ -292,8 +293,8 @@ export class AlertEngine {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
     await this.idle();
-    // A read started by a tick that was queued when closing began (its judging is skipped).
-    await this.waterRead;
+    // A background water read still going is not waited for (a city's nights take a minute; a stop must
+    // not): it is never judged, and the store's close interrupts it.
     this.closed = true;
     await this.flush(this.deps.clock());
   }
