@@ -8,6 +8,7 @@
  */
 import type { WaterReader } from './registers.js';
 import type { RegisterSettings } from './registers.js';
+import { keptFigures } from './kept-figures.js';
 import { meterVolumes, type MeterVolume } from './volumes.js';
 
 /** A DMA's inlet (bulk) meter is a water meter provisioned with `site: "dma-inlet"`. */
@@ -91,14 +92,39 @@ export function balanceOf(dma: string, meters: readonly WaterMeterRef[], volumes
   };
 }
 
-/** Balances of every DMA of `meters`, for each interval between consecutive `boundaries`: result[dma][i]. */
+/** Balances of every DMA of `meters`, for each interval between consecutive `boundaries` (ascending): result[dma][i]. */
 export async function dmaBalances(db: WaterReader, meters: readonly WaterMeterRef[], boundaries: readonly number[], s: BalanceSettings): Promise<Map<string, DmaBalance[]>> {
-  const volumes = await meterVolumes(db, meters.map((m) => m.id), boundaries, s);
-  const byDma = new Map<string, WaterMeterRef[]>();
-  for (const m of meters) byDma.set(m.dma, [...(byDma.get(m.dma) ?? []), m]);
+  const intervals = boundaries.slice(0, -1).map((from, i) => [from, boundaries[i + 1]!] as const);
+  return keptFigures<DmaBalance>(db.figures, {
+    kind: 'balance', groups: byDma(meters), intervals, reachMs: s.maxGapMs,
+    settings: { maxGapMs: s.maxGapMs, resetMinDropL: s.resetMinDropL, minCoveragePct: s.minCoveragePct },
+    compute: (ms, indexes) => computeBalances(db, ms, intervals.filter((_, i) => indexes.includes(i)), s),
+  });
+}
+
+/** The balances of every DMA of `meters` over `intervals` (ascending, none overlapping), computed. */
+async function computeBalances(db: WaterReader, meters: readonly WaterMeterRef[], intervals: ReadonlyArray<readonly [number, number]>, s: BalanceSettings): Promise<Map<string, DmaBalance[]>> {
+  // The intervals' ends as boundaries: an interval is then between two consecutive ones (a gap between
+  // two intervals asked is computed too, and left out).
+  const bounds = [...new Set(intervals.flat())].sort((a, b) => a - b);
+  const volumes = await meterVolumes(db, meters.map((m) => m.id), bounds, s);
   const out = new Map<string, DmaBalance[]>();
-  for (const [dma, ms] of [...byDma].sort(([a], [b]) => a.localeCompare(b))) {
-    out.set(dma, boundaries.slice(0, -1).map((from, i) => balanceOf(dma, ms, new Map(ms.map((m) => [m.id, volumes.get(m.id)![i]!])), from, boundaries[i + 1]!, s.minCoveragePct)));
+  for (const [dma, ms] of byDma(meters)) {
+    out.set(dma, intervals.map(([from, to]) => {
+      const j = bounds.indexOf(from);
+      return balanceOf(dma, ms, new Map(ms.map((m) => [m.id, volumes.get(m.id)![j]!])), from, to, s.minCoveragePct);
+    }));
   }
   return out;
+}
+
+/** The meters of each DMA, DMAs in name order. */
+export function byDma(meters: readonly WaterMeterRef[]): Map<string, WaterMeterRef[]> {
+  const groups = new Map<string, WaterMeterRef[]>();
+  for (const m of [...meters].sort((a, b) => a.dma.localeCompare(b.dma))) {
+    const list = groups.get(m.dma);
+    if (list) list.push(m);
+    else groups.set(m.dma, [m]);
+  }
+  return groups;
 }

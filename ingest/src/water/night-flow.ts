@@ -15,7 +15,8 @@
  * end (batched meters deliver hours late); the rule also judges it after a grace period.
  */
 import { toNumber } from '../storage/duckdb/database.js';
-import type { WaterMeterRef } from './balance.js';
+import { byDma, type WaterMeterRef } from './balance.js';
+import { keptFigures } from './kept-figures.js';
 import { nightWindow, startOfDate, type LocalClock } from './local-days.js';
 import { registersAt, waterReadingsSql, type RegisterAt, type RegisterSettings, type WaterReader } from './registers.js';
 
@@ -80,6 +81,16 @@ async function inletMinimum(db: WaterReader, inlets: readonly string[], windows:
 
 /** The night figures of each DMA of `meters` for each local date of `dates`: result[dma][i]. */
 export async function dmaNights(db: WaterReader, meters: readonly WaterMeterRef[], dates: readonly string[], s: NightSettings, reg: RegisterSettings): Promise<Map<string, DmaNight[]>> {
+  // A night's figures read registers at the window's ends and the day's (its average daily flow).
+  const intervals = dates.map((date) => [startOfDate(date, s), startOfDate(date, s) + DAY] as const);
+  return keptFigures<DmaNight>(db.figures, {
+    kind: 'night', groups: byDma(meters), intervals, reachMs: reg.maxGapMs,
+    settings: { night: s, maxGapMs: reg.maxGapMs, resetMinDropL: reg.resetMinDropL },
+    compute: (ms, indexes) => computeNights(db, ms, indexes.map((i) => dates[i]!), s, reg),
+  });
+}
+
+async function computeNights(db: WaterReader, meters: readonly WaterMeterRef[], dates: readonly string[], s: NightSettings, reg: RegisterSettings): Promise<Map<string, DmaNight[]>> {
   const windows = dates.map((date) => {
     const [from, to] = nightWindow(date, s);
     return { date, from, to, dayFrom: startOfDate(date, s), dayTo: startOfDate(date, s) + DAY };
@@ -88,10 +99,8 @@ export async function dmaNights(db: WaterReader, meters: readonly WaterMeterRef[
   const { at } = await registersAt(db, meters.map((m) => m.id), moments, reg);
   const inletIds = meters.filter((m) => m.inlet).map((m) => m.id);
   const minimum = await inletMinimum(db, inletIds, windows, reg.resetMinDropL);
-  const byDma = new Map<string, WaterMeterRef[]>();
-  for (const m of meters) byDma.set(m.dma, [...(byDma.get(m.dma) ?? []), m]);
   const out = new Map<string, DmaNight[]>();
-  for (const [dma, ms] of [...byDma].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [dma, ms] of byDma(meters)) {
     out.set(dma, windows.map((w, i) => {
       const regs = (id: string) => at.get(id)!.slice(i * 4, i * 4 + 4) as [RegisterAt, RegisterAt, RegisterAt, RegisterAt];
       const customers = ms.filter((m) => !m.inlet);

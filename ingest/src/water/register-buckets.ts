@@ -50,7 +50,10 @@ export function bucketPlan(db: WaterReader, ids: string, moments: readonly numbe
   if (sorted.some((t) => t % HOUR !== 0) || sorted.some((t, i) => i > 0 && t - sorted[i - 1]! > 2 * s.maxGapMs)) return undefined;
   const [lo, hi] = [sorted[0]! - s.maxGapMs, sorted.at(-1)! + s.maxGapMs];
   // Whole days inside [lo, hi) without a moment strictly inside them are day buckets; the rest hours.
-  const inside = new Set(sorted.filter((t) => (t + JST) % DAY !== 0).map(dayOf));
+  // The ends of each moment's reach count as moments: a moment read from one side takes the mean flow of
+  // the readings within reach of it (registers.ts), so its first and last must be bucket ends.
+  const edges = sorted.flatMap((t) => [t - s.maxGapMs, t, t + s.maxGapMs]);
+  const inside = new Set(edges.filter((t) => (t + JST) % DAY !== 0).map(dayOf));
   const [days, hourDays]: [number[], number[]] = [[], []];
   for (let d = dayOf(lo); d <= dayOf(hi); d++) (dayStart(d) >= lo && dayStart(d + 1) <= hi && !inside.has(d) ? days : hourDays).push(d);
   // Ranges as well as the exact sets: DuckDB checks a range against each row group's statistics, so the

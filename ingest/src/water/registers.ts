@@ -14,6 +14,7 @@
 import type { SqlReader } from '../storage/duckdb/database.js';
 import { toNumber } from '../storage/duckdb/database.js';
 import { bucketPlan, type FallenBucket } from './register-buckets.js';
+import type { FigureBook } from './kept-figures.js';
 
 export interface RegisterSettings {
   /** Readings further than this from a moment are not used for it (and no extrapolation goes further). */
@@ -80,6 +81,8 @@ export interface WaterReader extends SqlReader {
    * they do not cover `fromDay`.
    */
   registerBuckets?(unit: 'day' | 'hour', where: string, fromDay: number): string | undefined;
+  /** Where the DMAs' daily figures are kept once computed (kept-figures.ts); computed every time without it. */
+  figures?: FigureBook;
 }
 
 /** The readings with from ≤ ts ≤ to as a relation (the queries below bound ts again themselves). */
@@ -103,18 +106,18 @@ export async function registersAt(db: WaterReader, deviceIds: readonly string[],
   const [lo, hi] = [Math.min(...moments) - s.maxGapMs, Math.max(...moments) + s.maxGapMs];
   const [ids, at] = [JSON.stringify(deviceIds), JSON.stringify([...new Set(moments)])];
   const plan = (await manyReadings(db, lo, hi, s.rollupsAboveReadings ?? ROLLUPS_ABOVE_READINGS)) ? bucketPlan(db, ids, moments, s) : undefined;
-  if (!plan) return registersFrom(deviceIds, moments, s, await db.all(pointsQuery(rawPoints(db, lo, hi)), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]));
+  if (!plan) return registersFrom(deviceIds, moments, s, await db.all(pointsQuery(rawPoints(db, lo, hi), s.maxGapMs), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]));
   // Asked with the buckets known to have fallen, the answer lists those that have (data stored between
   // two asks may add some): asked again until the lists agree; with a great many, the raw readings answer.
   let fallen: FallenBucket[] = [];
   for (let attempt = 0; attempt < 3 && fallen.length <= MAX_FALLEN_BUCKETS; attempt++) {
-    const rows = await db.all(pointsQuery(plan.points(fallen), true), [ids, at, s.resetMinDropL]);
+    const rows = await db.all(pointsQuery(plan.points(fallen), s.maxGapMs, true), [ids, at, s.resetMinDropL]);
     const listed = ((rows.find((r) => r.fallen)?.fallen ?? []) as Array<Record<string, unknown>>).map((f) => ({ d: String(f.device_id), s: Number(f.start), e: Number(f.start) + Number(f.len) }));
     const asked = new Set(fallen.map(bucketKey));
     if (listed.every((f) => asked.has(bucketKey(f)))) return registersFrom(deviceIds, moments, s, rows);
     fallen = [...fallen, ...listed.filter((f) => !asked.has(bucketKey(f)))];
   }
-  return registersFrom(deviceIds, moments, s, await db.all(pointsQuery(rawPoints(db, lo, hi)), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]));
+  return registersFrom(deviceIds, moments, s, await db.all(pointsQuery(rawPoints(db, lo, hi), s.maxGapMs), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]));
 }
 
 /** Beyond this many buckets to read from the raw rows, the raw query answers on its own. */
@@ -151,18 +154,22 @@ function rawPoints(db: WaterReader, lo: number, hi: number): string {
  * Registers at each moment from the readings' registers (`points`: CTEs d, b, reg). `fallen`: the rollups'
  * buckets to read from the raw rows, listed on the first row (register-buckets.ts).
  */
-function pointsQuery(points: string, fallen = false): string {
+function pointsQuery(points: string, maxGapMs: number, fallen = false): string {
+  const gap = `${Math.trunc(maxGapMs)}::BIGINT`;
   return `WITH ${points},
     grid AS (SELECT d.device_id, b.t FROM d CROSS JOIN b),
     lo AS (SELECT g.device_id, g.t, r.t AS t0, r.reg AS r0, r.idx AS i0 FROM grid g ASOF LEFT JOIN reg r ON g.device_id = r.device_id AND g.t >= r.t),
     hi AS (SELECT g.device_id, g.t, r.t AS t1, r.reg AS r1, r.idx AS i1 FROM grid g ASOF LEFT JOIN reg r ON g.device_id = r.device_id AND g.t <= r.t),
+    -- Moments read from one side only: the first and last readings within reach of each, for its mean flow.
+    one AS (SELECT device_id, t FROM lo JOIN hi USING (device_id, t) WHERE t0 IS NULL OR t1 IS NULL OR t - t0 > ${gap} OR t1 - t > ${gap}),
+    rf AS (SELECT o.device_id, o.t, r.t AS tf, r.reg AS rf FROM one o ASOF LEFT JOIN reg r ON o.device_id = r.device_id AND o.t - ${gap} <= r.t),
+    rl AS (SELECT o.device_id, o.t, r.t AS tl, r.reg AS rl FROM one o ASOF LEFT JOIN reg r ON o.device_id = r.device_id AND o.t + ${gap} >= r.t),
     span AS (
-      SELECT device_id, min(t) AS first_t, max(t) AS last_t, arg_min(reg, t) AS first_r, arg_max(reg, t) AS last_r,
-        list({'t': t, 'kind': kind, 'prev': prev, 'idx': idx} ORDER BY t) FILTER (WHERE kind <> 'normal') AS breaks
+      SELECT device_id, list({'t': t, 'kind': kind, 'prev': prev, 'idx': idx} ORDER BY t) FILTER (WHERE kind <> 'normal') AS breaks
       FROM reg GROUP BY device_id)
-    SELECT lo.device_id, lo.t, lo.t0, lo.r0, lo.i0, hi.t1, hi.r1, hi.i1, span.first_t, span.last_t, span.first_r, span.last_r, span.breaks
+    SELECT lo.device_id, lo.t, lo.t0, lo.r0, lo.i0, hi.t1, hi.r1, hi.i1, rf.tf, rf.rf, rl.tl, rl.rl, span.breaks
       ${fallen ? `, CASE WHEN row_number() OVER () = 1 THEN (SELECT list({'device_id': device_id, 'start': start, 'len': len}) FROM fallen) END AS fallen` : ''}
-    FROM lo JOIN hi USING (device_id, t) LEFT JOIN span USING (device_id)`;
+    FROM lo JOIN hi USING (device_id, t) LEFT JOIN rf USING (device_id, t) LEFT JOIN rl USING (device_id, t) LEFT JOIN span USING (device_id)`;
 }
 
 function registersFrom(deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings, rows: ReadonlyArray<Record<string, unknown>>): RegistersAt {
@@ -187,24 +194,28 @@ function registersFrom(deviceIds: readonly string[], moments: readonly number[],
 const unknown = (deviceId: string, at: number): RegisterAt => ({ deviceId, at, litres: null, indexL: null, how: 'unknown', beforeTs: null, afterTs: null });
 
 /**
- * Between two readings: linear. From one side only: the meter's mean flow over the readings in reach,
- * for at most `maxGapMs` (a silent meter is estimated, never read as zero use, and never for long).
+ * A moment's register from the readings within `maxGapMs` of it, and only those (whatever else was asked
+ * at the same time, so a day's figure is the same in a week's question or on its own): between two
+ * readings, linear; from one side only, at the meter's mean flow over the readings within reach (a silent
+ * meter is estimated, never read as zero use, and never for long); unknown with fewer than two.
  */
 function interpolate(deviceId: string, t: number, r: Record<string, unknown>, maxGapMs: number): RegisterAt {
   const [t0, r0, i0, t1, r1, i1] = [r.t0, r.r0, r.i0, r.t1, r.r1, r.i1].map(toNumber) as [number | null, number | null, number | null, number | null, number | null, number | null];
-  const base = { deviceId, at: t, beforeTs: t0, afterTs: t1 };
-  if (t0 !== null && t0 === t) return { ...base, litres: r0, indexL: i0, how: 'read' };
-  if (t0 !== null && t1 !== null) {
-    const f = (t - t0) / (t1 - t0);
+  const before = t0 !== null && t - t0 <= maxGapMs;
+  const after = t1 !== null && t1 - t <= maxGapMs;
+  const base = { deviceId, at: t, beforeTs: before ? t0 : null, afterTs: after ? t1 : null };
+  if (before && t0 === t) return { ...base, litres: r0, indexL: i0, how: 'read' };
+  if (before && after) {
+    const f = (t - t0!) / (t1! - t0!);
     // The raw index is interpolated only where the register did not break in between.
     const index = i1! >= i0! ? i0! + f * (i1! - i0!) : i0;
     return { ...base, litres: r0! + f * (r1! - r0!), indexL: index, how: 'interpolated' };
   }
-  const [ft, lt, fr, lr] = [r.first_t, r.last_t, r.first_r, r.last_r].map(toNumber) as [number | null, number | null, number | null, number | null];
-  if (ft === null || lt === null || lt <= ft) return unknown(deviceId, t);
-  const rate = (lr! - fr!) / (lt - ft);
-  if (t0 !== null && t - t0 <= maxGapMs) return { ...base, litres: r0! + rate * (t - t0), indexL: i0! + rate * (t - t0), how: 'extrapolated' };
-  if (t1 !== null && t1 - t <= maxGapMs) return { ...base, litres: r1! - rate * (t1 - t), indexL: i1! - rate * (t1 - t), how: 'extrapolated' };
+  const [tf, rf, tl, rl] = [r.tf, r.rf, r.tl, r.rl].map(toNumber) as [number | null, number | null, number | null, number | null];
+  if (tf === null || tl === null || tl <= tf) return unknown(deviceId, t);
+  const rate = (rl! - rf!) / (tl - tf);
+  if (before) return { ...base, litres: r0! + rate * (t - t0!), indexL: i0! + rate * (t - t0!), how: 'extrapolated' };
+  if (after) return { ...base, litres: r1! - rate * (t1! - t), indexL: i1! - rate * (t1! - t), how: 'extrapolated' };
   return unknown(deviceId, t);
 }
 

@@ -2,6 +2,7 @@ import { DuckDbDatabase } from './database.js';
 import { StoreHistory, type AttributesOf, type HistorySettings } from './history/index.js';
 import { HistoryMaintenance, type MaintenanceLog } from './history/maintenance.js';
 import { HistoryReader } from './history/series.js';
+import { DuckDbFigureBook } from './history/water-figures.js';
 import type { WaterReader } from '../../water/registers.js';
 import { DEFAULT_DUCKDB_SETTINGS, type DuckDbSettings } from './duckdb-config.js';
 import { DuckDbOperationsStore, type OperationsStoreOptions } from './operations.js';
@@ -65,6 +66,8 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
     throw err;
   }
   const pool = new DuckDbReadPool(db, { size: settings.apiReaders, timeoutMs: settings.apiReadTimeoutMs });
+  // The DMAs' kept figures are written on a connection of their own: never behind a batch of the writer.
+  const figuresDb = await db.fork();
   const readings = new DuckDbReadingsReader(pool, { ...options, archive: history.catalog });
   const maintenance = new HistoryMaintenance(history, options.log);
   return {
@@ -76,7 +79,7 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
       operations: new DuckDbOperationsReader(pool),
       readings,
       history: new HistoryReader(pool, history.catalog),
-      water: { all: (sql, params, types) => pool.all(sql, params, types), waterReadings: (from, to) => history.catalog.rawSource('samples/water-meter', from, to), registerBuckets: (unit, where, fromDay) => history.registerBuckets(unit, where, fromDay) },
+      water: { all: (sql, params, types) => pool.all(sql, params, types), waterReadings: (from, to) => history.catalog.rawSource('samples/water-meter', from, to), registerBuckets: (unit, where, fromDay) => history.registerBuckets(unit, where, fromDay), figures: new DuckDbFigureBook(pool, figuresDb) },
     },
     db,
     history,
@@ -85,12 +88,14 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
     close: async () => {
       await maintenance.stop();
       pool.close();
+      await figuresDb.close();
       await db.close();
     },
   };
 }
 
 export { DuckDbDatabase } from './database.js';
+export { DuckDbFigureBook } from './history/water-figures.js';
 export { DEFAULT_DUCKDB_SETTINGS, loadDuckDbSettings, type DuckDbSettings } from './duckdb-config.js';
 export { DuckDbReadPool, type ReadPoolStats } from './read-pool.js';
 export { SAMPLE_COLUMNS, SAMPLE_TABLES } from './sample-columns.js';

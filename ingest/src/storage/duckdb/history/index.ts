@@ -18,6 +18,7 @@ import { addRollupDrops, dropMessagesPrimaryKey } from './migrate.js';
 import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { HISTORY_DDL } from './schema.js';
+import { daysOf, markChanged } from './water-figures.js';
 import { DMA_INLET_SITE } from '../../../water/balance.js';
 
 /** A device's registry attributes (the DMA of a water meter, and whether it is the DMA's inlet). */
@@ -45,6 +46,8 @@ export interface HistoryOptions {
 const HISTORY_VERSION = '2';
 /** Pending rows that make the next batch fold them at once (about 2 minutes of a 130,000-meter city). */
 const FOLD_AT_ROWS = 200_000;
+/** The samples tables' `ts` column (after device_id, boot, seq, idx: ../schema.ts sampleTable). */
+const SAMPLE_TS_COLUMN = 4;
 
 /** The first local day still open at `now`: yesterday until CLOSE_GRACE_MS after midnight, then today. */
 export const openFromAt = (now: number): number => localDayNumber(now - CLOSE_GRACE_MS);
@@ -121,6 +124,8 @@ export class StoreHistory {
         continue;
       }
       await tx.append(pendingTable(s.type), s.types, s.columns);
+      // The DMAs' kept figures of these days (and those within reach) are computed again (water-figures.ts).
+      if (s.type === 'water-meter') await markChanged(tx, daysOf(s.columns[SAMPLE_TS_COLUMN]!));
       this.pendingRows += rows;
     }
     // Bounded even if the maintenance loop falls behind: readers merge every pending row on the fly.
@@ -200,6 +205,7 @@ export class StoreHistory {
         const k = await this.db.transaction((tx) => rebuildShares(tx, source));
         for (let j = 0; j < k; j++) await this.db.transaction((tx) => rebuildDays(tx, type, source, type === 'water-meter' ? 'SELECT * FROM rebuild_attrs' : undefined, day, day, this.openFrom, k, j));
       }
+      await markChanged(this.db, [day]);
       o.onDay?.(day, performance.now() - started);
     }
     await this.db.transaction((tx) => rebuildLatest(tx, (t) => this.catalog.rawSource(`samples/${t}`, -8.64e15, 8.64e15), this.notAfter()));

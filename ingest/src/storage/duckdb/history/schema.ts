@@ -5,6 +5,7 @@
 import { SAMPLE_COLUMNS, quoteIdent } from '../sample-columns.js';
 import { sampleTable } from '../schema.js';
 import { ROLLED_UP_TYPES, tableSuffix, type RolledUpType } from './columns.js';
+import { WATER_FIGURES_DDL } from './water-figures.js';
 import { dayColumns, dayOpenColumns, dayOpenTable, dayTable, hourColumns, hourOpenTable, pendingTable } from './rollup-sql.js';
 
 export const latestTable = (type: RolledUpType | 'ring-node'): string => `latest_${tableSuffix(type)}`;
@@ -40,4 +41,5 @@ export const HISTORY_DDL: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS archive_parts (file VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, day DATE NOT NULL,
      rows BIGINT NOT NULL, min_ts TIMESTAMP, max_ts TIMESTAMP, archived_at TIMESTAMP NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
+  ...WATER_FIGURES_DDL,
 ];

@@ -1,0 +1,144 @@
+/**
+ * A DMA's kept daily figures (issue 15) are the figures computed now: served from the book while no reading
+ * within reach of the day changed, computed again when one did (late data, a replay, a batched meter
+ * delivering), when the DMA's meters change, or when the settings do. Checked against hand-counted litres
+ * and against the same figures computed without the book, with late data interleaved with the questions.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Telemetry } from '@tsunagaru/firmware-contracts';
+import { Rng } from '../../../test/fuzz/rng.js';
+import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
+import type { StorableMessage } from '../storage/types.js';
+import { dmaBalances, type WaterMeterRef } from './balance.js';
+import { dmaNights, type NightSettings } from './night-flow.js';
+import { DEFAULT_REGISTER_SETTINGS, type WaterReader } from './registers.js';
+
+const H = 3_600_000;
+const D = 24 * H;
+const JST_DAY0 = Date.UTC(2026, 9, 31, 15, 0, 0); // 2026-11-01 00:00 in Tokyo
+const S = { ...DEFAULT_REGISTER_SETTINGS, minCoveragePct: 90 };
+const NIGHT: NightSettings = { utcOffsetMin: 540, startHour: 2, endHour: 4, legitimateUsePct: 6 };
+const isoDate = (t: number) => new Date(t + 9 * H).toISOString().slice(0, 10);
+
+const message = (deviceId: string, seq: number, samples: Array<{ ts: number; indexL: number }>): StorableMessage => ({
+  channel: 'telemetry', type: 'water-meter', deviceId, receivedAt: samples.at(-1)!.ts,
+  payload: { v: 1, id: deviceId, boot: 1, seq, ts: samples[0]!.ts, samples } as Telemetry,
+});
+
+/** Hourly readings of a meter using `lph` litres an hour, from `from` to `to` (exclusive), one message each. */
+const hourly = (id: string, lph: number, from: number, to: number, skip: (t: number) => boolean = () => false): StorableMessage[] => {
+  const out: StorableMessage[] = [];
+  for (let t = from, k = 0; t < to; t += H, k++) if (!skip(t)) out.push(message(id, k, [{ ts: t, indexL: 1000 + lph * ((t - from) / H) }]));
+  return out;
+};
+
+describe('kept DMA figures', () => {
+  let store: EmbeddedStore;
+  let now: number;
+  beforeEach(async () => {
+    now = JST_DAY0 + 6 * D;
+    store = await openEmbeddedStore(':memory:', { clock: () => now, attributes: () => ({ dma: 'dma-a' }) });
+  });
+  afterEach(() => store.close());
+
+  /** The product's reader, with the register queries it ran; and one that keeps nothing. */
+  const readers = () => {
+    const computed: string[] = [];
+    const kept: WaterReader = { ...store.api.water, all: (q, p, t) => (q.includes('from_json($1::JSON, \'["VARCHAR"]\')) AS device_id') && computed.push(q), store.api.water.all(q, p, t)) };
+    const { figures: _, ...fresh } = store.api.water;
+    return { kept, fresh: fresh as WaterReader, computed };
+  };
+  const days = (first: number, n: number) => Array.from({ length: n + 1 }, (_, i) => JST_DAY0 + (first + i) * D);
+
+  it('are served while the readings in reach stay as they were, and follow late data, new meters and new settings', async () => {
+    const meters: WaterMeterRef[] = [{ id: 'in-a', dma: 'dma-a', inlet: true }, { id: 'c1', dma: 'dma-a', inlet: false }, { id: 'c2', dma: 'dma-a', inlet: false }];
+    const start = JST_DAY0 - 2 * D;
+    const silent = (t: number) => t >= JST_DAY0 + 12 * H && t < JST_DAY0 + 3.5 * D;
+    const c2 = hourly('c2', 5, start, JST_DAY0 + 6 * D);
+    await store.writer.write([...hourly('in-a', 400, start, JST_DAY0 + 6 * D), ...hourly('c1', 10, start, JST_DAY0 + 6 * D), ...c2.filter((m) => !silent((m.payload as Telemetry).ts))]);
+    await store.history.fold();
+    const { kept, fresh, computed } = readers();
+
+    const first = (await dmaBalances(kept, meters, days(0, 3), S)).get('dma-a')!;
+    expect(computed.length).toBeGreaterThan(0);
+    // Day 1 (2026-11-02): c2 silent across it, so estimated; c1 240 L and the inlet 9,600 L read exactly.
+    expect(first[1]).toMatchObject({ covered: 1, estimated: 1, inletLitres: 9600, complete: false });
+    expect(first).toEqual((await dmaBalances(fresh, meters, days(0, 3), S)).get('dma-a'));
+
+    // Asked again: every day from the book, no register read.
+    computed.length = 0;
+    expect((await dmaBalances(kept, meters, days(0, 3), S)).get('dma-a')).toEqual(first);
+    expect(computed).toEqual([]);
+
+    // c2 delivers its silent hours late: the days within reach of them are computed again, exactly.
+    await store.writer.write(c2.filter((m) => silent((m.payload as Telemetry).ts)));
+    const after = (await dmaBalances(kept, meters, days(0, 3), S)).get('dma-a')!;
+    expect(computed.length).toBeGreaterThan(0);
+    expect(after[1]).toMatchObject({ covered: 2, estimated: 0, customerLitres: 240 + 120, inletLitres: 9600, nonRevenueLitres: 9600 - 360, complete: true });
+    expect(after).toEqual((await dmaBalances(fresh, meters, days(0, 3), S)).get('dma-a'));
+
+    // A reading of day 5 is out of reach of day 0 (more than 48 h after its end): day 0 stays kept.
+    await store.writer.write([message('c1', 999, [{ ts: JST_DAY0 + 5 * D + 30 * 60_000, indexL: 1000 + 10 * (7 * 24 + 0.5) }])]);
+    computed.length = 0;
+    await dmaBalances(kept, meters, days(0, 1), S);
+    expect(computed).toEqual([]);
+
+    // A meter joins the DMA: its figures are the new membership's.
+    const more = [...meters, { id: 'c3', dma: 'dma-a', inlet: false }];
+    const joined = (await dmaBalances(kept, more, days(0, 3), S)).get('dma-a')!;
+    expect(joined[1]).toMatchObject({ connections: 3, missing: 1 });
+    expect(joined).toEqual((await dmaBalances(fresh, more, days(0, 3), S)).get('dma-a'));
+    // Other settings: other figures (coverage of 2 out of 3 complete at 60 %).
+    expect((await dmaBalances(kept, more, days(0, 3), { ...S, minCoveragePct: 60 })).get('dma-a')![1]).toMatchObject({ complete: true });
+    expect((await dmaBalances(kept, more, days(0, 3), S)).get('dma-a')![1]).toMatchObject({ complete: false });
+
+    // An interval that is not a whole local day is computed, never kept.
+    computed.length = 0;
+    await dmaBalances(kept, meters, [JST_DAY0 + H, JST_DAY0 + 5 * H], S);
+    await dmaBalances(kept, meters, [JST_DAY0 + H, JST_DAY0 + 5 * H], S);
+    expect(computed.length).toBe(2);
+  });
+
+  it('equal the figures computed now, whatever arrives late between the questions', async () => {
+    const random = (() => {
+      const r = new Rng(20261207);
+      return () => r.next();
+    })();
+    const meters: WaterMeterRef[] = ['a', 'b'].flatMap((dma) => [
+      { id: `in-${dma}`, dma: `dma-${dma}`, inlet: true },
+      ...Array.from({ length: 4 }, (_, k) => ({ id: `m-${dma}${k}`, dma: `dma-${dma}`, inlet: false })),
+    ]);
+    const all: StorableMessage[] = [];
+    for (const m of meters) {
+      let index = Math.floor(random() * 10_000);
+      const step = m.inlet ? H : [H, 4 * H, 15 * 60_000, 24 * H][Math.floor(random() * 4)]!;
+      let seq = 0;
+      for (let t = JST_DAY0 - 2 * D + Math.floor(random() * step); t < JST_DAY0 + 16 * D; t += step) {
+        if (random() < 0.1) continue;
+        index += random() < 0.01 ? -Math.floor(random() * 20) : Math.floor(random() * (m.inlet ? 900 : 30));
+        all.push(message(m.id, seq++, [{ ts: t, indexL: index }]));
+      }
+    }
+    // Half on time, the rest late, in random batches between the questions.
+    const late = all.filter(() => random() < 0.5);
+    await store.writer.write(all.filter((m) => !late.includes(m)));
+    const { kept, fresh } = readers();
+    const check = async () => {
+      const first = Math.floor(random() * 10);
+      const n = 1 + Math.floor(random() * 5);
+      const bounds = days(first, n);
+      expect(await dmaBalances(kept, meters, bounds, S)).toEqual(await dmaBalances(fresh, meters, bounds, S));
+      const dates = bounds.slice(0, -1).map(isoDate);
+      expect(await dmaNights(kept, meters, dates, NIGHT, S)).toEqual(await dmaNights(fresh, meters, dates, NIGHT, S));
+    };
+    for (let i = 0; i < 6; i++) await check();
+    while (late.length > 0) {
+      await store.writer.write(late.splice(0, 1 + Math.floor(random() * 400)));
+      if (random() < 0.3) await store.history.fold();
+      await check();
+    }
+    // Everything asked once more: the book now holds every day, and still agrees.
+    const bounds = days(0, 14);
+    expect(await dmaBalances(kept, meters, bounds, S)).toEqual(await dmaBalances(fresh, meters, bounds, S));
+  }, 120_000);
+});

@@ -1,0 +1,103 @@
+/**
+ * A DMA's figures per local day, kept once computed (issue 15: "rollups per DMA per day, maintained as
+ * batches are stored, revised when late or replayed data lands"). A day's balance or night reads every
+ * meter's register at its ends, so a month of a 2,000-meter DMA is 62,000 registers; the readings a day's
+ * figure depends on are those within the register reach (`maxGapMs`) of the day, and once they stop
+ * changing, so does the figure. The store stamps every change of the water meters' readings with a rising
+ * change mark per local day (a batch stored, a rebuild); a kept figure carries the mark it was computed
+ * at and serves while no day within reach has changed since, for the same meters and settings. Anything
+ * else is computed as before (balance.ts, night-flow.ts) and kept: one definition, one answer, now or
+ * cached (kept-figures.test.ts computes both and compares them, with late data in between).
+ */
+import { createHash } from 'node:crypto';
+import type { WaterMeterRef } from './balance.js';
+
+/** A figure of one DMA over [from, to), as kept. */
+export interface KeptFigure {
+  dma: string;
+  from: number;
+  to: number;
+  /** The meters and settings it was computed for (figureKey). */
+  key: string;
+  /** The readings' change mark before it was computed. */
+  mark: number;
+  /** The figure, as JSON. */
+  value: string;
+}
+
+/** Where figures are kept, and the readings' change marks (the embedded store: storage/duckdb/water-figures.ts). */
+export interface FigureBook {
+  /**
+   * The latest change mark of the water meters' readings. Read before a figure is computed: data stored
+   * meanwhile has a later mark, so the figure is recomputed next time.
+   */
+  mark(): Promise<number>;
+  /** For each range [lo, hi] (epoch ms), the latest change mark of readings in it (0 when none changed). */
+  changedIn(ranges: ReadonlyArray<readonly [number, number]>): Promise<number[]>;
+  /** Whether figures over [from, to) are kept at all (whole local days; not arbitrary intervals). */
+  keeps(from: number, to: number): boolean;
+  get(kind: string, dmas: readonly string[], from: number, to: number): Promise<KeptFigure[]>;
+  /** Best effort: a figure not kept is computed again next time. */
+  put(kind: string, figures: readonly KeptFigure[]): Promise<void>;
+}
+
+/** The meters (with their inlet role) and settings a DMA's figure is computed from, as a short digest. */
+export function figureKey(meters: readonly WaterMeterRef[], settings: unknown): string {
+  const ids = meters.map((m) => `${m.id}${m.inlet ? '*' : ''}`).sort();
+  return createHash('sha256').update(JSON.stringify({ settings, ids })).digest('base64url').slice(0, 22);
+}
+
+export interface KeptRequest<T> {
+  kind: string;
+  groups: ReadonlyMap<string, readonly WaterMeterRef[]>;
+  /** The intervals asked for, per DMA the same. */
+  intervals: ReadonlyArray<readonly [number, number]>;
+  /** How far before and after an interval readings change its figure (the register reach). */
+  reachMs: number;
+  settings: unknown;
+  /** Computes the figures of `meters`' DMAs for the intervals at `indexes` (aligned with them). */
+  compute(meters: readonly WaterMeterRef[], indexes: readonly number[]): Promise<Map<string, T[]>>;
+  log?: (message: string, err: unknown) => void;
+}
+
+/** Each DMA's figures over `intervals`: kept ones that still hold, the rest computed (and kept). */
+export async function keptFigures<T>(book: FigureBook | undefined, r: KeptRequest<T>): Promise<Map<string, T[]>> {
+  const dmas = [...r.groups.keys()].sort((a, b) => a.localeCompare(b));
+  const all = r.intervals.map((_, i) => i);
+  const keepable = book ? all.filter((i) => book.keeps(r.intervals[i]![0], r.intervals[i]![1])) : [];
+  if (!book || keepable.length === 0 || dmas.length === 0) return r.compute([...r.groups.values()].flat(), all);
+  const mark = await book.mark();
+  const [lo, hi] = [Math.min(...keepable.map((i) => r.intervals[i]![0])), Math.max(...keepable.map((i) => r.intervals[i]![1]))];
+  const [stored, changed] = await Promise.all([
+    book.get(r.kind, dmas, lo, hi),
+    book.changedIn(keepable.map((i) => [r.intervals[i]![0] - r.reachMs, r.intervals[i]![1] + r.reachMs] as const)),
+  ]);
+  const keys = new Map(dmas.map((dma) => [dma, figureKey(r.groups.get(dma)!, r.settings)]));
+  const changedAt = new Map(keepable.map((i, k) => [i, changed[k]!]));
+  const found = new Map(stored.map((f) => [`${f.dma}|${f.from}|${f.to}`, f]));
+  const out = new Map<string, Array<T | undefined>>(dmas.map((dma) => [dma, r.intervals.map(() => undefined)]));
+  const need = new Map<string, number[]>();
+  for (const dma of dmas) {
+    for (const i of all) {
+      const f = found.get(`${dma}|${r.intervals[i]![0]}|${r.intervals[i]![1]}`);
+      const holds = f !== undefined && f.key === keys.get(dma) && changedAt.has(i) && f.mark >= changedAt.get(i)!;
+      if (holds) out.get(dma)![i] = JSON.parse(f.value) as T;
+      else need.set(dma, [...(need.get(dma) ?? []), i]);
+    }
+  }
+  if (need.size > 0) {
+    const indexes = [...new Set([...need.values()].flat())].sort((a, b) => a - b);
+    const computed = await r.compute([...need.keys()].flatMap((dma) => r.groups.get(dma)!), indexes);
+    const fresh: KeptFigure[] = [];
+    for (const [dma, wanted] of need) {
+      const values = computed.get(dma)!;
+      for (const i of wanted) {
+        const value = values[indexes.indexOf(i)]!;
+        out.get(dma)![i] = value;
+        if (changedAt.has(i)) fresh.push({ dma, from: r.intervals[i]![0], to: r.intervals[i]![1], key: keys.get(dma)!, mark, value: JSON.stringify(value) });
+      }
+    }
+    if (fresh.length > 0) await book.put(r.kind, fresh).catch((err: unknown) => r.log?.(`water figures not kept (computed again next time)`, err));
+  }
+  return out as Map<string, T[]>;
+}
