@@ -3,6 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { lastSeenFromStatus, startAlerting, type Alerting } from './alerting.js';
 import { DEFAULT_ALERT_RULES, loadAlertRulesFile, type AlertRulesConfig } from './alerts/rules-config.js';
+import { DMA_INLET_SITE } from './water/balance.js';
+import { WaterFigureKeeper } from './water/keeper.js';
+import { balanceSettings, nightSettings } from './water/settings.js';
 import { DuckDbReadingsExporter } from './storage/duckdb/readings-export.js';
 import { buildApp } from './api/app.js';
 import { CommandService } from './commands/command-service.js';
@@ -101,6 +104,16 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     clock,
     logger: logger.child({ component: 'commands' }),
   });
+  // Every DMA's daily figures of the last month, kept computed in the background (water/keeper.ts).
+  const figureKeeper = new WaterFigureKeeper({
+    water: store.api.water,
+    meters: () => deps.registry.listDevices()
+      .filter((d) => d.type === 'water-meter' && typeof d.attributes.dma === 'string')
+      .map((d) => ({ id: d.id, dma: String(d.attributes.dma), inlet: d.attributes.site === DMA_INLET_SITE })),
+    settings: () => ({ balance: balanceSettings(alerting.engine.config.water), night: nightSettings(alerting.engine.config.water) }),
+    clock,
+    log: (level, detail, message) => logger[level]({ event: 'water_figures', ...detail }, message),
+  });
   const storage = deps.storage ?? loadStorageConfig({});
   const durable = await openDurableIngest({
     dataDir: config.dataDir, store, storage, attributes: (id) => deps.registry.getDevice(id)?.attributes, logger,
@@ -183,7 +196,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
         return {
           status: healthy ? 'ok' : 'degraded',
           mqtt: { connected: subscriber.isConnected(), subscribed: subscriber.isSubscribed(), url: config.mqttUrl, ...(config.shareGroup ? { shareGroup: config.shareGroup, clientId: config.clientId } : {}), heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },
-          store: { kind: storage.stores.join(','), path: store.path },
+          store: { kind: storage.stores.join(','), path: store.path, waterFigures: figureKeeper.status() },
           counters: pipeline.counters(),
           ingest,
           ...(integrations ? { integrations: integrations.status() } : {}),
@@ -195,6 +208,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   );
   const closeAll = async () => {
     deps.embedded?.detach();
+    await figureKeeper.stop();
     await integrations?.close().catch((err: unknown) => logger.warn({ err }, 'closing the integrations failed'));
     await subscriber.close().catch((err: unknown) => logger.warn({ err }, 'closing the MQTT subscriber failed'));
     await durable.close().catch((err: unknown) => logger.warn({ err }, 'closing the journal and stores failed'));
@@ -208,6 +222,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     const waited = await Promise.race([subscriber.ready.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref())]);
     if (!waited) logger.warn({ event: 'mqtt_not_connected', url: config.mqttUrl }, `no broker at ${config.mqttUrl} yet; the API is up and the ingest keeps retrying`);
     const address = await app.listen({ host: config.httpHost, port: config.httpPort });
+    figureKeeper.start();
     return { app, store, pipeline, subscriber, durable, alerting, commands, integrations, httpUrl: address, close: closeAll };
   } catch (err) {
     await closeAll();

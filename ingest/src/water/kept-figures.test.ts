@@ -12,6 +12,7 @@ import type { StorableMessage } from '../storage/types.js';
 import { dmaBalances, type WaterMeterRef } from './balance.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import { DEFAULT_REGISTER_SETTINGS, type WaterReader } from './registers.js';
+import { KEEP_DAYS, WaterFigureKeeper } from './keeper.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -141,4 +142,24 @@ describe('kept DMA figures', () => {
     const bounds = days(0, 14);
     expect(await dmaBalances(kept, meters, bounds, S)).toEqual(await dmaBalances(fresh, meters, bounds, S));
   }, 120_000);
+
+  it('are kept for every DMA of the last month by the keeper, so a DMA view reads no register', async () => {
+    const meters: WaterMeterRef[] = ['a', 'b'].flatMap((dma) => [{ id: `in-${dma}`, dma: `dma-${dma}`, inlet: true }, { id: `c-${dma}`, dma: `dma-${dma}`, inlet: false }]);
+    now = JST_DAY0 + 6 * D + 5 * H;
+    await store.writer.write(meters.flatMap((m) => hourly(m.id, m.inlet ? 100 : 10, now - 40 * D, now)));
+    const logs: string[] = [];
+    const keeper = new WaterFigureKeeper({ water: store.api.water, meters: () => meters, settings: () => ({ balance: S, night: NIGHT }), clock: () => now, log: (_l, _d, m) => logs.push(m) });
+    await keeper.run();
+    expect(keeper.status()).toMatchObject({ passes: 1, running: false, last: { dmas: 2, days: KEEP_DAYS } });
+    expect(logs.at(-1)).toMatch(/^water figures of 2 DMAs over 31 days kept/);
+    const { kept, computed } = readers();
+    // The DMA view of the last 30 days (today included), as the console asks it.
+    const bounds = Array.from({ length: KEEP_DAYS + 1 }, (_, i) => JST_DAY0 + 6 * D - (KEEP_DAYS - 1 - i) * D);
+    const b = (await dmaBalances(kept, meters, bounds, S)).get('dma-b')!;
+    const n = (await dmaNights(kept, meters, bounds.slice(0, -1).map(isoDate), NIGHT, S)).get('dma-b')!;
+    expect(computed).toEqual([]);
+    // 2026-11-01: 2,400 L into the DMA, 240 L to its one customer.
+    expect(b[KEEP_DAYS - 7]).toMatchObject({ from: JST_DAY0, inletLitres: 2400, customerLitres: 240, nonRevenueLitres: 2160, complete: true });
+    expect(n[KEEP_DAYS - 7]).toMatchObject({ date: '2026-11-01', inletMinFlowLph: 100, customerNightFlowLph: 10 });
+  });
 });

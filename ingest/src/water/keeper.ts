@@ -1,0 +1,93 @@
+/**
+ * Keeps every DMA's daily figures (balance and night) of the last month computed, in the background, so
+ * the DMA views and the daily series answer from the book (kept-figures.ts) instead of reading a month
+ * of registers when someone asks. One DMA at a time, on the API's readers: a pass computes what changed
+ * since the last (late data, the days still within reach of now) and leaves the rest as it is.
+ */
+import { byDma, dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
+import { daysBetween, localDate } from './local-days.js';
+import { dmaNights, type NightSettings } from './night-flow.js';
+import type { WaterReader } from './registers.js';
+
+const DAY = 86_400_000;
+
+/** A month of days and today: the DMA views' default range (the last 30 days). */
+export const KEEP_DAYS = 31;
+/** Every quarter of an hour, as the night-flow rule. */
+export const KEEP_EVERY_MS = 15 * 60_000;
+
+export interface KeeperDeps {
+  water: WaterReader;
+  /** The water meters with a DMA (the registry's). */
+  meters(): WaterMeterRef[];
+  settings(): { balance: BalanceSettings; night: NightSettings };
+  clock(): number;
+  log(level: 'info' | 'warn', detail: Record<string, unknown>, message: string): void;
+}
+
+export interface KeeperStatus {
+  passes: number;
+  running: boolean;
+  /** The last finished pass: DMAs, days, how long it took. */
+  last?: { dmas: number; days: number; ms: number; at: number };
+}
+
+export class WaterFigureKeeper {
+  private timer: NodeJS.Timeout | undefined;
+  private pass: Promise<void> | undefined;
+  private stopping = false;
+  private readonly state: KeeperStatus = { passes: 0, running: false };
+
+  constructor(private readonly d: KeeperDeps) {}
+
+  /** A pass now, then every `everyMs`. */
+  start(everyMs = KEEP_EVERY_MS): void {
+    const tick = () => {
+      this.pass ??= this.run().finally(() => (this.pass = undefined));
+    };
+    tick();
+    this.timer = setInterval(tick, everyMs);
+    this.timer.unref();
+  }
+
+  status(): KeeperStatus {
+    return { ...this.state, ...(this.state.last ? { last: { ...this.state.last } } : {}) };
+  }
+
+  /** Stops after the DMA being computed (a pass is not waited for past that). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await this.pass;
+  }
+
+  /** One pass over every DMA; resolves when done (or stopped). */
+  async run(): Promise<void> {
+    const started = performance.now();
+    this.state.running = true;
+    try {
+      const { balance, night } = this.d.settings();
+      const now = this.d.clock();
+      const days = daysBetween(now - (KEEP_DAYS - 1) * DAY, now, night);
+      const bounds = [...days, days.at(-1)! + DAY];
+      const dates = days.map((d) => localDate(d, night));
+      const groups = byDma(this.d.meters());
+      for (const [dma, meters] of groups) {
+        if (this.stopping) return;
+        try {
+          await dmaBalances(this.d.water, meters, bounds, balance);
+          await dmaNights(this.d.water, meters, dates, night, balance);
+        } catch (err) {
+          if (this.stopping) return;
+          this.d.log('warn', { dma, err }, `water figures of DMA ${dma} not kept this pass (computed when asked)`);
+        }
+      }
+      const ms = Math.round(performance.now() - started);
+      this.state.passes++;
+      this.state.last = { dmas: groups.size, days: days.length, ms, at: this.d.clock() };
+      this.d.log('info', { dmas: groups.size, days: days.length, ms }, `water figures of ${groups.size} DMAs over ${days.length} days kept (${ms} ms)`);
+    } finally {
+      this.state.running = false;
+    }
+  }
+}
