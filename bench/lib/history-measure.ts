@@ -55,6 +55,8 @@ export interface QueryFigures {
 
 export interface StartedIngest {
   startSeconds: number;
+  /** Seconds from healthy to the end of the water figure keeper's first pass (every DMA's last month). */
+  keptSeconds: number;
   queries: QueryFigures;
   rssMiB: number;
   peakMiB: number;
@@ -86,6 +88,10 @@ export async function startAndAsk(dataDir: string, fleet: Fleet, history: { from
     }
     const startSeconds = (performance.now() - t0) / 1000;
     progress(`npm start healthy in ${startSeconds.toFixed(1)} s`);
+    // The DMAs' daily figures are kept in the background from start (ingest/src/water/keeper.ts): a store
+    // that has been running has them; this one has just been built, so its first pass is waited for.
+    const keptSeconds = await firstKeeperPass(httpUrl!, 3_600_000);
+    progress(`water figures of every DMA kept in ${keptSeconds.toFixed(1)} s after start`);
     const ask = ourQuestions(httpUrl!, TOKEN);
     const pick = (n: number, salt: number) => Array.from({ length: n }, (_, k) => meterId(fleet, (k * 7919 + salt * 104_729) % fleet.meters));
     const dmas = Array.from({ length: Math.min(10, fleet.dmas) }, (_, k) => dmaId((k * 7) % fleet.dmas));
@@ -104,9 +110,20 @@ export async function startAndAsk(dataDir: string, fleet: Fleet, history: { from
     };
     const mem = memory(child.pid!);
     progress(`queries done; ingest RSS ${mem.rssMiB.toFixed(0)} MiB (peak ${mem.peakMiB.toFixed(0)} MiB)`);
-    return { startSeconds, queries, ...mem };
+    return { startSeconds, keptSeconds, queries, ...mem };
   } finally {
     await control.stop();
+  }
+}
+
+/** Seconds until the ingest at `httpUrl` reports its first pass of the water figure keeper done. */
+async function firstKeeperPass(httpUrl: string, timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const health = await fetch(`${httpUrl}/api/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json() as Promise<{ store?: { waterFigures?: { passes?: number } } }>, () => undefined);
+    if ((health?.store?.waterFigures?.passes ?? 0) >= 1) return (performance.now() - t0) / 1000;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`the water figure keeper's first pass did not finish in ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 

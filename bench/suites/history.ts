@@ -145,6 +145,7 @@ function report(results: SizeResult[], peers: PeerResult[], fleet: Fleet, ctx: B
       { name: `disk per reading (hot + archive + rollups), ${d}`, unit: 'bytes', higherIsBetter: false, ours: { runs: [perReading(r)] }, ...(influx ? { peer: { label: 'InfluxDB 1.6, 1 d', runs: [influx.bytesPerReading] } } : {}), ...(atGoal(r) && influx ? { goal: '≤ InfluxDB 1.6', goalCheck: (_m: number, ratio: number | undefined) => ratio !== undefined && ratio >= 1 } : {}) },
       { name: `ingest RSS after the questions, ${d}`, unit: 'MiB', higherIsBetter: false, ours: { runs: [r.ingest.rssMiB] }, ...(atGoal(r) ? { goal: '≤ 1 GiB at 30 d', goalCheck: (m: number) => m <= 1024 } : {}) },
       { name: `npm start to healthy, ${d}`, unit: 's', higherIsBetter: false, ours: { runs: [r.ingest.startSeconds] }, ...(atGoal(r) ? { goal: '≤ 10 s at 30 d', goalCheck: (m: number) => m <= 10 } : {}) },
+      { name: `every DMA's daily figures of the last month kept, after start (in the background), ${d}`, unit: 's', higherIsBetter: false, ours: { runs: [r.ingest.keptSeconds] } },
     );
   }
   if (results.length > 1) {

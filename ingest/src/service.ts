@@ -208,7 +208,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   );
   const closeAll = async () => {
     deps.embedded?.detach();
-    await figureKeeper.stop();
+    figureKeeper.stop();
     await integrations?.close().catch((err: unknown) => logger.warn({ err }, 'closing the integrations failed'));
     await subscriber.close().catch((err: unknown) => logger.warn({ err }, 'closing the MQTT subscriber failed'));
     await durable.close().catch((err: unknown) => logger.warn({ err }, 'closing the journal and stores failed'));

@@ -43,7 +43,9 @@ export class WaterFigureKeeper {
   /** A pass now, then every `everyMs`. */
   start(everyMs = KEEP_EVERY_MS): void {
     const tick = () => {
-      this.pass ??= this.run().finally(() => (this.pass = undefined));
+      this.pass ??= this.run()
+        .catch((err: unknown) => this.d.log('warn', { err }, 'water figures not kept this pass (computed when asked)'))
+        .finally(() => (this.pass = undefined));
     };
     tick();
     this.timer = setInterval(tick, everyMs);
@@ -54,11 +56,13 @@ export class WaterFigureKeeper {
     return { ...this.state, ...(this.state.last ? { last: { ...this.state.last } } : {}) };
   }
 
-  /** Stops after the DMA being computed (a pass is not waited for past that). */
-  async stop(): Promise<void> {
+  /**
+   * Stops: no further DMA is computed. The read under way is not waited for (a DMA's month can take
+   * seconds, a container's stop grace is seconds): closing the store interrupts it, and that is no failure.
+   */
+  stop(): void {
     this.stopping = true;
     clearInterval(this.timer);
-    await this.pass;
   }
 
   /** One pass over every DMA; resolves when done (or stopped). */

@@ -65,7 +65,7 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
   const dmas = [...r.groups.keys()].sort((a, b) => a.localeCompare(b));
   const all = r.intervals.map((_, i) => i);
   const keepable = book ? all.filter((i) => book.keeps(r.intervals[i]![0], r.intervals[i]![1])) : [];
-  if (!book || keepable.length === 0 || dmas.length === 0) return r.compute([...r.groups.values()].flat(), all);
+  if (!book || keepable.length === 0 || dmas.length === 0) return inWeeks(r, [...r.groups.values()].flat(), all);
   const mark = await book.mark();
   const [lo, hi] = [Math.min(...keepable.map((i) => r.intervals[i]![0])), Math.max(...keepable.map((i) => r.intervals[i]![1]))];
   const [stored, changed] = await Promise.all([
@@ -87,7 +87,7 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
   }
   if (need.size > 0) {
     const indexes = [...new Set([...need.values()].flat())].sort((a, b) => a - b);
-    const computed = await r.compute([...need.keys()].flatMap((dma) => r.groups.get(dma)!), indexes);
+    const computed = await inWeeks(r, [...need.keys()].flatMap((dma) => r.groups.get(dma)!), indexes);
     const fresh: KeptFigure[] = [];
     for (const [dma, wanted] of need) {
       const values = computed.get(dma)!;
@@ -100,4 +100,19 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
     if (fresh.length > 0) await book.put(r.kind, fresh).catch((err: unknown) => r.log?.(`water figures not kept (computed again next time)`, err));
   }
   return out as Map<string, T[]>;
+}
+
+/**
+ * At most a week of intervals per computation: a month of a 2,000-meter DMA's nights reads ~1.7 M hour
+ * rollups in one query, past the API's read limit on a busy machine; a week reads a quarter of that.
+ */
+const WEEK = 7;
+
+async function inWeeks<T>(r: KeptRequest<T>, meters: readonly WaterMeterRef[], indexes: readonly number[]): Promise<Map<string, T[]>> {
+  if (indexes.length <= WEEK) return r.compute(meters, indexes);
+  const out = new Map<string, T[]>();
+  for (let k = 0; k < indexes.length; k += WEEK) {
+    for (const [dma, values] of await r.compute(meters, indexes.slice(k, k + WEEK))) out.set(dma, [...(out.get(dma) ?? []), ...values]);
+  }
+  return out;
 }
