@@ -14,7 +14,7 @@ import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, tableSuffix, type Ro
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
 import { localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
-import { addRollupDrops, dropMessagesPrimaryKey } from './migrate.js';
+import { addRollupDrops, compactClosedHours, dropMessagesPrimaryKey } from './migrate.js';
 import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { HISTORY_DDL } from './schema.js';
@@ -82,6 +82,8 @@ export class StoreHistory {
     if (await addRollupDrops(db, drops, ROLLED_UP_TYPES.map((t) => `${dayTable(t)}_device`))) {
       log('store_upgraded', {}, 'rollups: registers now keep their largest drop (not known for days stored before; rebuilt from the stored readings where they are kept)');
     }
+    const compacted = await compactClosedHours(db, ROLLED_UP_TYPES);
+    if (compacted.length > 0) log('store_upgraded', { types: compacted }, `rollups: closed days' hours stored compactly (${compacted.join(', ')}), the same values in a third of the space`);
     for (const ddl of HISTORY_DDL) await db.run(ddl);
     const root = o.dataDir === ':memory:' ? ':memory:' : `${o.dataDir}/archive`;
     const catalog = ArchiveCatalog.fromRows(root, await db.all(CATALOG_SQL));

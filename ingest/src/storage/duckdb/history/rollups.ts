@@ -14,7 +14,8 @@
 import type { Transaction } from '../database.js';
 import { tableSuffix, type RolledUpType } from './columns.js';
 import { localDaySql } from './local-time.js';
-import { carriesDma, closedRows, type Only, dayColumns, dayOpenColumns, dayOpenTable, dayStatsFrom, dayTable, hourColumns, hourOpenTable, hourRowsFromRaw, mergeHourRows, mergeSet, names, pendingTable, unnestHours } from './rollup-sql.js';
+import { closedRows, dayColumns, unnestHours } from './closed-hours.js';
+import { carriesDma, type Only, dayOpenColumns, dayOpenTable, dayStatsFrom, dayTable, hourColumns, hourOpenTable, hourRowsFromRaw, mergeHourRows, mergeSet, names, pendingTable } from './rollup-sql.js';
 
 type Tx = Pick<Transaction, 'run' | 'all'>;
 
@@ -98,8 +99,9 @@ async function mergeClosed(tx: Tx, type: RolledUpType, days: string, hours: stri
  * device-hour, lists per device), in shares of ~12,000–16,000 devices it stays under the default DUCKDB_MEMORY_LIMIT (1 GB).
  */
 export const BULK_SHARES = { hourRows: 400_000, rawRows: 1_200_000 };
-const shares = (rows: number, per: number) => Math.max(1, Math.ceil(rows / per));
-const share = (k: number, j: number) => (k === 1 ? 'true' : `hash(device_id) % ${k} = ${j}`);
+export const shares = (rows: number, per: number) => Math.max(1, Math.ceil(rows / per));
+/** SQL: share `j` of `k` of the devices. */
+export const share = (k: number, j: number) => (k === 1 ? 'true' : `hash(device_id) % ${k} = ${j}`);
 const countOf = async (tx: Tx, relation: string) => Number((await tx.all(`SELECT count(*)::BIGINT AS n FROM (${relation})`))[0]?.n ?? 0);
 
 /** Moves the days before `openFrom` from the open tables into the closed one. */

@@ -6,7 +6,8 @@ import { SAMPLE_COLUMNS, quoteIdent } from '../sample-columns.js';
 import { sampleTable } from '../schema.js';
 import { ROLLED_UP_TYPES, tableSuffix, type RolledUpType } from './columns.js';
 import { WATER_FIGURES_DDL } from './water-figures.js';
-import { dayColumns, dayOpenColumns, dayOpenTable, dayTable, hourColumns, hourOpenTable, pendingTable } from './rollup-sql.js';
+import { dayColumns } from './closed-hours.js';
+import { dayOpenColumns, dayOpenTable, dayTable, hourColumns, hourOpenTable, pendingTable } from './rollup-sql.js';
 
 export const latestTable = (type: RolledUpType | 'ring-node'): string => `latest_${tableSuffix(type)}`;
 /** A reading's time column in a latest table. */
