@@ -117,6 +117,28 @@ describe('archive and retention', () => {
     expect(await store.db.all(`SELECT * FROM (${dayRows('water-meter', "device_id = 'wm-1'")}) ORDER BY day`)).toEqual(days);
   });
 
+  it('stores times in milliseconds where none is finer, and a day holding a finer one as it is', async () => {
+    // A sample stamped to the microsecond on day D0+1 (written by another tool: the ingest stamps milliseconds).
+    await store.db.run(`INSERT INTO samples_water_meter BY NAME SELECT 'wm-2' AS device_id, 1 AS boot, 0 AS seq, 0 AS idx, make_timestamp(${D0 + DAY + 5_000}::BIGINT * 1000 + 123) AS ts, false AS replay, 5 AS "indexL"`);
+    const hot = async (day: number) => store.db.all(`SELECT device_id, epoch_us(ts) AS us, "indexL" FROM samples_water_meter WHERE ts >= epoch_ms(${D0 + day * DAY}::BIGINT) AND ts < epoch_ms(${D0 + (day + 1) * DAY}::BIGINT) ORDER BY ALL`);
+    const hotMessages = await store.db.all(`SELECT device_id, seq, epoch_us(ts) AS ts, epoch_us(received_at) AS at FROM messages WHERE ts < epoch_ms(${D0 + DAY}::BIGINT) ORDER BY ALL`);
+    const [day0, day1] = [await hot(0), await hot(1)];
+    await store.history.applyRetention();
+    const analyst = await (await DuckDBInstance.create(':memory:')).connect();
+    const types = async (kind: string, day: string) => (await analyst.runAndReadAll(`SELECT name, type, logical_type::VARCHAR AS logical FROM parquet_schema('${join(dir.path, 'archive', kind, `day=${day}`, '*.parquet')}') WHERE name IN ('ts', 'received_at') ORDER BY name`)).getRowObjectsJson().map((r) => `${String(r.name)} ${String(r.logical)}`);
+    expect((await types('samples/water-meter', '2026-11-20')).join()).toMatch(/^ts .*MILLIS/);
+    expect(await types('messages', '2026-11-20')).toEqual([expect.stringMatching(/^received_at .*MILLIS/), expect.stringMatching(/^ts .*MILLIS/)]);
+    expect((await types('samples/water-meter', '2026-11-21')).join()).toMatch(/^ts .*MICROS/);
+    analyst.closeSync();
+    // Read back through the store, the same instants to the microsecond.
+    const archived = async (day: number) => store.db.all(`SELECT device_id, epoch_us(ts) AS us, "indexL" FROM (${store.history.rawSource('samples/water-meter', D0 + day * DAY, D0 + (day + 1) * DAY)}) ORDER BY ALL`);
+    expect(await hotRows()).toBe(16);
+    expect(await archived(0)).toEqual(day0);
+    expect(await archived(1)).toEqual(day1);
+    expect(day1).toContainEqual({ device_id: 'wm-2', us: String((D0 + DAY + 5_000) * 1000 + 123), indexL: '5' });
+    expect(await store.db.all(`SELECT device_id, seq, epoch_us(ts) AS ts, epoch_us(received_at) AS at FROM (${store.history.rawSource('messages', D0 - DAY, D0 + DAY)}) ORDER BY ALL`)).toEqual(hotMessages);
+  });
+
   it('keeps the manifest and the files in step across a restart, and deletes only archived days past ARCHIVE_RETENTION_DAYS', async () => {
     await store.history.applyRetention();
     const expected = await store.readings.readings('wm-1', 'water-meter', allTime);
