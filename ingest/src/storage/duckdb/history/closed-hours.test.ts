@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { openEmbeddedStore } from '../index.js';
-import { closedRows, dayColumns, unnestHours } from './closed-hours.js';
+import { closedRows, compactFromPlain, dayColumns, unnestHours } from './closed-hours.js';
 import { dayOpenColumns, dayStatsFrom, dayTable, hourRowsFromRaw, names } from './rollup-sql.js';
 import { dayRows, hourRows } from './rollups.js';
 
@@ -47,7 +47,12 @@ it('reads back exactly the hour rows it was made from, in both layouts', async (
       const only = unnestHours('water-meter', 'SELECT * FROM closed', ['indexL'], layout);
       const onlyDiffer = await store.db.all(`SELECT count(*)::INTEGER AS n FROM (SELECT device_id, day, h, n, "indexL_min", "indexL_max", "indexL_first", "indexL_first_ts", "indexL_last", "indexL_last_ts" FROM hours EXCEPT ALL SELECT device_id, day, h, n, "indexL_min", "indexL_max", "indexL_first", "indexL_first_ts", "indexL_last", "indexL_last_ts" FROM (${only}))`);
       expect(onlyDiffer[0]!.n).toBe(0);
+      await store.db.run(`CREATE OR REPLACE TEMP TABLE closed_${layout} AS SELECT * FROM closed`);
     }
+    // A store's plain rows converted in place (migrate.ts) are the compact rows made from the hours.
+    const converted = compactFromPlain('water-meter', 'SELECT * FROM closed_plain');
+    const differ = await store.db.all(`SELECT count(*)::INTEGER AS n FROM ((SELECT * FROM closed_compact EXCEPT ALL SELECT * FROM (${converted})) UNION ALL (SELECT * FROM (${converted}) EXCEPT ALL SELECT * FROM closed_compact))`);
+    expect(differ[0]!.n).toBe(0);
   } finally {
     await store.close();
   }

@@ -116,3 +116,20 @@ export function closedRows(type: RolledUpType, dayStats: string, hours: string, 
     SELECT ${keep}, ${elements.map((c) => `list_transform(hl.l, lambda e: ${c.sql}) AS ${c.name}`).join(', ')}
     FROM (${dayStats}) d JOIN hl USING (device_id, day)`;
 }
+
+/**
+ * Closed day rows of the plain layout (`plainRows`) in the compact one, hour by hour from their own lists:
+ * no grouping, no sort, so a store's whole history converts at the speed of a scan (migrate.ts).
+ */
+export function compactFromPlain(type: RolledUpType, plainRows: string): string {
+  const stats = ['n', ...statNames(type)];
+  const lists = ['h_n', ...statNames(type, hourCol)];
+  const hours = `list_transform(range(24), lambda i: struct_pack(h := i, ${stats.map((c, k) => `${c} := ${lists[k]}[i + 1]`).join(', ')}))`;
+  const keep = names(dayOpenColumns(type))
+    .split(', ')
+    .map((c) => `d.${c}`)
+    .join(', ');
+  return `SELECT ${keep}, ${compactElements(type, 'e', 'd').map((c) => `list_transform(d.hours, lambda e: ${c.sql}) AS ${c.name}`).join(', ')}
+    FROM (SELECT *, ${hours} AS hours FROM (${plainRows})) d`;
+}
+

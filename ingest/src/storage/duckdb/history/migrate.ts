@@ -7,10 +7,10 @@
  */
 import type { DuckDbDatabase } from '../database.js';
 import { messagesDdl } from '../schema.js';
-import { closedRows, dayColumns, unnestHours } from './closed-hours.js';
+import { compactFromPlain, dayColumns } from './closed-hours.js';
 import type { RolledUpType } from './columns.js';
-import { dayOpenColumns, dayTable, names } from './rollup-sql.js';
-import { BULK_SHARES, dateSql, share, shares } from './rollups.js';
+import { dayTable, names } from './rollup-sql.js';
+import { dateSql } from './rollups.js';
 
 export async function dropMessagesPrimaryKey(db: DuckDbDatabase): Promise<boolean> {
   const [row] = await db.all(`SELECT count(*)::INTEGER AS n FROM duckdb_constraints() WHERE table_name = 'messages' AND constraint_type = 'PRIMARY KEY'`);
@@ -48,10 +48,10 @@ export async function addRollupDrops(db: DuckDbDatabase, columns: ReadonlyArray<
 
 /**
  * Converts closed days' rollups stored before the compact layout (closed-hours.ts: every hourly statistic
- * as it was, 10 bytes per reading against 3.5) into it, losing nothing: each day's rows are read back
- * through the old layout and written again through the new one, a share of the devices per transaction,
- * into a new table swapped in at the end (in one transaction), so a stop half way leaves the old table as
- * it was and the next open starts again. The schema makes the device index again afterwards.
+ * as it was, 10 bytes per reading against 3.5) into it, losing nothing: each row's lists are re-encoded
+ * hour by hour, a day per statement, into a new table swapped in at the end (in one transaction), so a
+ * stop half way leaves the old table as it was and the next open starts again. The schema makes the
+ * device index again afterwards.
  */
 export async function compactClosedHours(db: DuckDbDatabase, types: readonly RolledUpType[]): Promise<RolledUpType[]> {
   const columns = new Set((await db.all(`SELECT table_name || '.' || column_name AS c FROM duckdb_columns()`)).map((r) => String(r.c)));
@@ -61,16 +61,10 @@ export async function compactClosedHours(db: DuckDbDatabase, types: readonly Rol
     if (!columns.has(`${table}.h_n`) || columns.has(`${table}.h_last_ms`)) continue;
     await db.run(`DROP TABLE IF EXISTS ${next}`);
     await db.run(`CREATE TABLE ${next} (${dayColumns(type).map((c) => `${c.name} ${c.sql}`).join(', ')})`);
-    const days = await db.all(`SELECT (day - DATE '1970-01-01')::INTEGER AS day, count(*)::BIGINT AS n FROM ${table} GROUP BY day ORDER BY day`);
-    for (const { day, n } of days) {
-      const k = shares(Number(n) * 24, BULK_SHARES.hourRows);
-      for (let j = 0; j < k; j++) {
-        const rows = `SELECT * FROM ${table} WHERE day = ${dateSql(Number(day))} AND ${share(k, j)}`;
-        await db.run(
-          `INSERT INTO ${next} (${names(dayColumns(type))})
-           ${closedRows(type, `SELECT ${names(dayOpenColumns(type))} FROM (${rows})`, unnestHours(type, rows, undefined, 'plain'))} ORDER BY day, device_id`,
-        );
-      }
+    // A day per statement (the table is appended day by day: each reads its own row groups).
+    const days = await db.all(`SELECT DISTINCT (day - DATE '1970-01-01')::INTEGER AS day FROM ${table} ORDER BY day`);
+    for (const { day } of days) {
+      await db.run(`INSERT INTO ${next} (${names(dayColumns(type))}) ${compactFromPlain(type, `SELECT * FROM ${table} WHERE day = ${dateSql(Number(day))}`)}`);
     }
     await db.transaction(async (tx) => {
       await tx.run(`DROP TABLE ${table}`);

@@ -99,9 +99,8 @@ async function mergeClosed(tx: Tx, type: RolledUpType, days: string, hours: stri
  * device-hour, lists per device), in shares of ~12,000–16,000 devices it stays under the default DUCKDB_MEMORY_LIMIT (1 GB).
  */
 export const BULK_SHARES = { hourRows: 400_000, rawRows: 1_200_000 };
-export const shares = (rows: number, per: number) => Math.max(1, Math.ceil(rows / per));
-/** SQL: share `j` of `k` of the devices. */
-export const share = (k: number, j: number) => (k === 1 ? 'true' : `hash(device_id) % ${k} = ${j}`);
+const shares = (rows: number, per: number) => Math.max(1, Math.ceil(rows / per));
+const share = (k: number, j: number) => (k === 1 ? 'true' : `hash(device_id) % ${k} = ${j}`);
 const countOf = async (tx: Tx, relation: string) => Number((await tx.all(`SELECT count(*)::BIGINT AS n FROM (${relation})`))[0]?.n ?? 0);
 
 /** Moves the days before `openFrom` from the open tables into the closed one. */
