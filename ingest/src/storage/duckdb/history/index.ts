@@ -240,7 +240,8 @@ export class StoreHistory {
     const cutoff = utcDayNumber(now) - s.rawRetentionDays;
     let archived = 0;
     let stamp = now;
-    for (const kind of ARCHIVE_KINDS) {
+    // An in-memory store has no directory to archive into: its rows stay where they are.
+    for (const kind of this.o.dataDir === ':memory:' ? [] : ARCHIVE_KINDS) {
       const days = await this.db.all(`SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER AS day FROM ${tableOf(kind)} WHERE ts < epoch_ms(${cutoff * 86_400_000}::BIGINT) ORDER BY day`);
       for (const { day } of days) {
         const part = await this.db.transaction((tx) => archiveDay(tx, this.catalog, kind, Number(day), stamp++));
