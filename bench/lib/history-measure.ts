@@ -135,6 +135,17 @@ export async function rebuildRollups(dataDir: string, fromIso: string, toIso: st
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * The product's own command: `npm run store -- archive`, what the ingest does every hour (close finished
+ * days, move raw rows past RAW_RETENTION_DAYS to the Parquet archive); seconds.
+ */
+export async function archiveNow(dataDir: string, progress: (m: string) => void): Promise<number> {
+  const t0 = performance.now();
+  const out = await runScript(['scripts/store.ts', 'archive'], { DATA_DIR: dataDir });
+  progress(out.trim().split('\n').at(-1) ?? '');
+  return (performance.now() - t0) / 1000;
+}
+
 /** One cycle of the fleet written live into the store at `dataDir`, with its fold; messages per second. */
 export async function liveWriteRate(dataDir: string, fleet: Fleet, cycleTs: number, seq: number): Promise<{ rate: number; writeMs: number; foldMs: number }> {
   const out = await runScript(['bench/lib/history-write-child.ts'], { DATA_DIR: dataDir, METERS: String(fleet.meters), DMAS: String(fleet.dmas), CYCLE_TS: String(cycleTs), SEQ: String(seq) });

@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDir } from '../../test/support/temp-dir.js';
 import { createFleetStore, generateDays, lineProtocolSql, localDayOf, localDayStart, meterId, QUARTER_MS, type Fleet } from '../lib/history-generate.js';
-import { isoDay, liveWriteRate, rebuildRollups, startAndAsk, storeBytes, type StartedIngest } from '../lib/history-measure.js';
+import { archiveNow, isoDay, liveWriteRate, rebuildRollups, startAndAsk, storeBytes, type StartedIngest } from '../lib/history-measure.js';
 import { loadPeer, peerBytes, startInflux, startVictoria, type Peer } from '../lib/history-peers.js';
 import { influxQuestions, rounds, victoriaQuestions, type Questions } from '../lib/history-queries.js';
 import { median } from '../lib/stats.js';
@@ -20,6 +20,8 @@ interface SizeResult {
   days: number;
   readings: number;
   generateSeconds: number;
+  /** `npm run store -- archive` after each generated day, in all. */
+  archiveSeconds: number;
   rebuildSeconds: number;
   bytes: { duckdb: number; archive: number };
   ingest: StartedIngest;
@@ -97,8 +99,14 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       const days = Array.from({ length: size - have }, (_, k) => today - size + k);
       const history = { firstDay: today - size, lastDay: today - 1 };
       let t0 = performance.now();
-      await generateDays(dir.path, fleet, days, history, (d) => ctx.progress(`generated ${isoDay(d.day)}: ${fmt(d.rows)} readings in ${(d.ms / 1000).toFixed(0)} s`));
-      const generateSeconds = (performance.now() - t0) / 1000;
+      let archiveSeconds = 0;
+      // Day by day, each followed by the archive run the ingest does every hour, so the DuckDB file holds
+      // what a running store's does (the blocks of archived rows are reused by the next days).
+      for (const day of days) {
+        await generateDays(dir.path, fleet, [day], history, (d) => ctx.progress(`generated ${isoDay(d.day)}: ${fmt(d.rows)} readings in ${(d.ms / 1000).toFixed(0)} s`));
+        archiveSeconds += await archiveNow(dir.path, ctx.progress);
+      }
+      const generateSeconds = (performance.now() - t0) / 1000 - archiveSeconds;
       if (i === 0 && peersOn) peers = await measurePeers(dir.path, fleet, today - 1, ctx.runs, ctx);
       const rebuildSeconds = await rebuildRollups(dir.path, isoDay(days[0]!), isoDay(days.at(-1)!), ctx.progress);
       const bytes = storeBytes(dir.path);
@@ -112,7 +120,7 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       const emptyRate = await liveWriteRate(empty.path, fleet, cycle, seq);
       const historyRate = await liveWriteRate(dir.path, fleet, cycle, seq);
       ctx.progress(`live write: ${fmt(historyRate.rate)} msg/s holding ${size} d, ${fmt(emptyRate.rate)} msg/s empty (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-      results.push({ days: size, readings: fleet.meters * 96 * size, generateSeconds, rebuildSeconds, bytes, ingest, write: { history: historyRate.rate, empty: emptyRate.rate, foldMs: historyRate.foldMs }, load });
+      results.push({ days: size, readings: fleet.meters * 96 * size, generateSeconds, archiveSeconds, rebuildSeconds, bytes, ingest, write: { history: historyRate.rate, empty: emptyRate.rate, foldMs: historyRate.foldMs }, load });
       ctx.progress(`${size} d: ${((bytes.duckdb + bytes.archive) / (fleet.meters * 96 * size)).toFixed(2)} bytes/reading; detail p99 ${median(ingest.queries.detailP99).toFixed(1)} ms; usage ${median(ingest.queries.dailyUsage).toFixed(1)} ms; DMA ${median(ingest.queries.dmaBalance).toFixed(1)} ms; load ${load.map((l) => l.toFixed(1)).join(' ')}`);
       have = size;
     }
@@ -167,7 +175,7 @@ function report(results: SizeResult[], peers: PeerResult[], fleet: Fleet, ctx: B
       { name: 'disk per reading, 1 d (vs VictoriaMetrics)', unit: 'bytes', higherIsBetter: false, ours: { runs: [perReading(first)] }, peer: { label: 'VictoriaMetrics, 1 d', runs: [victoria.bytesPerReading] } },
     );
   }
-  const rows = results.map((r) => `| ${r.days} | ${fmt(r.readings)} | ${fmt(r.generateSeconds)} | ${fmt(r.rebuildSeconds)} | ${fmt(r.bytes.duckdb / 2 ** 20)} | ${fmt(r.bytes.archive / 2 ** 20)} | ${perReading(r).toFixed(2)} | ${fmt(r.write.history)} / ${fmt(r.write.empty)} (fold ${fmt(r.write.foldMs)} ms) | ${r.ingest.peakMiB.toFixed(0)} | ${r.load.map((l) => l.toFixed(1)).join(' / ')} |`);
+  const rows = results.map((r) => `| ${r.days} | ${fmt(r.readings)} | ${fmt(r.generateSeconds)} | ${fmt(r.archiveSeconds)} | ${fmt(r.rebuildSeconds)} | ${fmt(r.bytes.duckdb / 2 ** 20)} | ${fmt(r.bytes.archive / 2 ** 20)} | ${perReading(r).toFixed(2)} | ${fmt(r.write.history)} / ${fmt(r.write.empty)} (fold ${fmt(r.write.foldMs)} ms) | ${r.ingest.peakMiB.toFixed(0)} | ${r.load.map((l) => l.toFixed(1)).join(' / ')} |`);
   const peerRows = peers.map((p) => `| ${p.label} | ${p.bytesPerReading.toFixed(2)} | ${fmt(p.loadSeconds)} | ${median(p.detail).toFixed(1)} | ${median(p.raw24h).toFixed(1)} | ${median(p.dailyUsage).toFixed(1)} | ${median(p.dmaBalance).toFixed(1)} |`);
   return {
     id: 'history',
@@ -181,12 +189,12 @@ function report(results: SizeResult[], peers: PeerResult[], fleet: Fleet, ctx: B
       "one meter's last 24 h raw (20 meters), one meter's daily usage over the whole history (`interval=1d&agg=usage`, 20 meters), one DMA's daily balance over the whole history " +
       '(`/api/v1/series?dma=…&reading=indexL&interval=1d&agg=usage`, 10 DMAs); each figure\'s runs are rounds of those. RSS of the `npm start` process after them. Live write rate: one cycle of the fleet ' +
       '(130,000 messages) written in batches of 1,000 through the product\'s writer (latest values and rollups included) plus the fold the maintenance loop does for them, into this store and into an empty one, each in a process of its own. ' +
-      'Disk: the DuckDB file and its WAL plus DATA_DIR/archive, over the readings generated. Peers: InfluxDB 1.6 and VictoriaMetrics loaded with the first day, as our InfluxDB writer writes it, ' +
+      'Disk: the DuckDB file and its WAL plus DATA_DIR/archive, over the readings generated; each generated day is followed by `npm run store -- archive` (what the ingest does every hour: raw rows past RAW_RETENTION_DAYS to Parquet), so the file is a running store\'s. Peers: InfluxDB 1.6 and VictoriaMetrics loaded with the first day, as our InfluxDB writer writes it, ' +
       'meter by meter; their data directories once compaction settled; the same questions in InfluxQL (spread per day at Tokyo midnight, subquery per meter for the DMA) and MetricsQL (increase over each day).',
     figures,
     notes: [
-      '| days | readings | generate (s) | rebuild-rollups (s) | DuckDB file (MiB) | archive (MiB) | bytes/reading | live write msg/s, holding / empty | ingest peak RSS (MiB) | load 1/5/15 min |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| days | readings | generate (s) | archive runs (s) | rebuild-rollups (s) | DuckDB file (MiB) | archive (MiB) | bytes/reading | live write msg/s, holding / empty | ingest peak RSS (MiB) | load 1/5/15 min |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       ...(peers.length ? ['| peer (first day) | bytes/reading | load (s) | device detail p50 (ms) | 24 h raw (ms) | daily usage (ms) | DMA balance (ms) |', '|---|---|---|---|---|---|---|', ...peerRows] : []),
