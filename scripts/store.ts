@@ -5,8 +5,9 @@
  *   rebuild-rollups [--from YYYY-MM-DD] [--to YYYY-MM-DD]   recompute rollups and latest values from raw rows
  *   archive                                                 apply retention now
  *   status [--json]                                         what the store holds, hot and archived
+ *   compact                                                 give the space of deleted rows back to the disk
  */
-import { statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
 import { loadIngestConfig, openEmbeddedStore, type EmbeddedStore } from '@tsunagaru/ingest';
@@ -31,6 +32,12 @@ export const CLI: Cli = {
         'apply retention now: close finished days, move raw rows older than RAW_RETENTION_DAYS to DATA_DIR/archive (Parquet), delete archived days past ARCHIVE_RETENTION_DAYS and rollups past ROLLUP_RETENTION_DAYS (the ingest does this every hour by itself)',
     },
     status: { args: '', arity: 0, summary: 'rows in the hot tables, rollups and pending rows, archived days, files and bytes', options: { json: { type: 'boolean', help: 'as JSON' } } },
+    compact: {
+      args: '',
+      arity: 0,
+      summary:
+        'rewrite the store file with what it holds: DuckDB reuses the space of deleted rows (archived days) but never gives it back, so a store that kept 90 days hot keeps that size until compacted; needs free disk for a copy of what it holds',
+    },
   },
   footer: `run it with the ingest stopped.
 environment: DATA_DIR (default ./data), RAW_RETENTION_DAYS, ARCHIVE_RETENTION_DAYS, ROLLUP_RETENTION_DAYS,
@@ -120,6 +127,30 @@ async function status(values: ParsedCommand['values']): Promise<void> {
   process.stdout.write(`retention: raw ${s.rawRetentionDays} d hot, archive ${s.archiveRetentionDays ?? 'forever'}, rollups ${s.rollupRetentionDays ?? 'forever'}\n`);
 }
 
+/**
+ * Copies the store into a new file (DuckDB's COPY FROM DATABASE: tables, constraints, indexes, sequences
+ * where they stood), then, once the store is closed (its WAL checkpointed), puts the copy in place with a
+ * rename, so a stop at any point leaves the old file or the new one whole.
+ */
+async function compact(): Promise<void> {
+  let before = 0;
+  const path = await withStore(async (store) => {
+    before = statSync(store.path).size;
+    const next = `${store.path}.compact`;
+    for (const f of [next, `${next}.wal`]) rmSync(f, { force: true });
+    const [row] = await store.db.all('SELECT current_database() AS db');
+    await store.db.run(`ATTACH '${next.replaceAll("'", "''")}' AS compacted`);
+    await store.db.run(`COPY FROM DATABASE "${String(row?.db).replaceAll('"', '""')}" TO compacted`);
+    await store.db.run('DETACH compacted');
+    return store.path;
+  });
+  const next = `${path}.compact`;
+  // A WAL left beside either file would be replayed onto the other one: never swap then.
+  if (existsSync(`${path}.wal`) || existsSync(`${next}.wal`)) throw new Error(`compact: a WAL was left beside ${path} or its copy; the store was not replaced (${next} can be removed)`);
+  renameSync(next, path);
+  process.stdout.write(`compacted ${path}: ${before.toLocaleString('en-US')} → ${statSync(path).size.toLocaleString('en-US')} bytes\n`);
+}
+
 async function main({ command, values }: ParsedCommand): Promise<void> {
   switch (command) {
     case 'rebuild-rollups':
@@ -128,6 +159,8 @@ async function main({ command, values }: ParsedCommand): Promise<void> {
       return archive();
     case 'status':
       return status(values);
+    case 'compact':
+      return compact();
   }
 }
 
