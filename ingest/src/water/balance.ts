@@ -8,7 +8,8 @@
  */
 import type { WaterReader } from './registers.js';
 import type { RegisterSettings } from './registers.js';
-import { keptFigures } from './kept-figures.js';
+import { keptFigures, type Computed } from './kept-figures.js';
+import type { RegisterAt } from './registers.js';
 import { meterVolumes, type MeterVolume } from './volumes.js';
 
 /** A DMA's inlet (bulk) meter is a water meter provisioned with `site: "dma-inlet"`. */
@@ -103,16 +104,17 @@ export async function dmaBalances(db: WaterReader, meters: readonly WaterMeterRe
 }
 
 /** The balances of every DMA of `meters` over `intervals` (ascending, none overlapping), computed. */
-async function computeBalances(db: WaterReader, meters: readonly WaterMeterRef[], intervals: ReadonlyArray<readonly [number, number]>, s: BalanceSettings): Promise<Map<string, DmaBalance[]>> {
+async function computeBalances(db: WaterReader, meters: readonly WaterMeterRef[], intervals: ReadonlyArray<readonly [number, number]>, s: BalanceSettings): Promise<Map<string, Array<Computed<DmaBalance>>>> {
   // The intervals' ends as boundaries: an interval is then between two consecutive ones (a gap between
   // two intervals asked is computed too, and left out).
   const bounds = [...new Set(intervals.flat())].sort((a, b) => a - b);
   const volumes = await meterVolumes(db, meters.map((m) => m.id), bounds, s);
-  const out = new Map<string, DmaBalance[]>();
+  const out = new Map<string, Array<Computed<DmaBalance>>>();
   for (const [dma, ms] of byDma(meters)) {
     out.set(dma, intervals.map(([from, to]) => {
       const j = bounds.indexOf(from);
-      return balanceOf(dma, ms, new Map(ms.map((m) => [m.id, volumes.get(m.id)![j]!])), from, to, s.minCoveragePct);
+      const own = new Map(ms.map((m) => [m.id, volumes.get(m.id)![j]!]));
+      return { value: balanceOf(dma, ms, own, from, to, s.minCoveragePct), settled: [...own.values()].every((v) => readBetween(v.start) && readBetween(v.end)) };
     }));
   }
   return out;
@@ -128,3 +130,6 @@ export function byDma(meters: readonly WaterMeterRef[]): Map<string, WaterMeterR
   }
   return groups;
 }
+
+/** A register read between two readings within reach: only data out of order can change it. */
+export const readBetween = (r: RegisterAt): boolean => r.beforeTs !== null && r.afterTs !== null;

@@ -5,13 +5,16 @@
  * since the last (late data, the days still within reach of now) and leaves the rest as it is.
  */
 import { byDma, dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
-import { daysBetween, localDate } from './local-days.js';
+import { dayStart, daysBetween, localDate } from './local-days.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import type { WaterReader } from './registers.js';
 
 const DAY = 86_400_000;
 
-/** A month of days and today: the DMA views' default range (the last 30 days). */
+/**
+ * The days before today covering the DMA views' default range (the last 30 days). Today is computed
+ * when asked: its end is not read yet, so any reading changes it.
+ */
 export const KEEP_DAYS = 31;
 /** Every quarter of an hour, as the night-flow rule. */
 export const KEEP_EVERY_MS = 15 * 60_000;
@@ -72,7 +75,8 @@ export class WaterFigureKeeper {
     try {
       const { balance, night } = this.d.settings();
       const now = this.d.clock();
-      const days = daysBetween(now - (KEEP_DAYS - 1) * DAY, now, night);
+      const today = dayStart(now, night);
+      const days = daysBetween(today - KEEP_DAYS * DAY, today, night);
       const bounds = [...days, days.at(-1)! + DAY];
       const dates = days.map((d) => localDate(d, night));
       const groups = byDma(this.d.meters());

@@ -151,6 +151,9 @@ export class DuckDbDatabase {
       this.connection.closeSync();
       return;
     }
+    // Reads still running (a DMA's month, the city's nights) are stopped first: the checkpoint below
+    // would otherwise wait for them, past a container's stop grace.
+    for (const reader of this.readers) reader.interrupt();
     await this.enqueue(async () => {
       // A checkpoint folds the WAL into the database file, so the next open is quick.
       await this.connection.run('CHECKPOINT').catch(() => undefined);
