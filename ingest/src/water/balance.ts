@@ -8,7 +8,7 @@
  */
 import type { WaterReader } from './registers.js';
 import type { RegisterSettings } from './registers.js';
-import { keptFigures, type Computed } from './kept-figures.js';
+import { byDma, keptFigures, type Computed } from './kept-figures.js';
 import type { RegisterAt } from './registers.js';
 import { meterVolumes, type MeterVolume } from './volumes.js';
 
@@ -118,17 +118,6 @@ async function computeBalances(db: WaterReader, meters: readonly WaterMeterRef[]
     }));
   }
   return out;
-}
-
-/** The meters of each DMA, DMAs in name order. */
-export function byDma(meters: readonly WaterMeterRef[]): Map<string, WaterMeterRef[]> {
-  const groups = new Map<string, WaterMeterRef[]>();
-  for (const m of [...meters].sort((a, b) => a.dma.localeCompare(b.dma))) {
-    const list = groups.get(m.dma);
-    if (list) list.push(m);
-    else groups.set(m.dma, [m]);
-  }
-  return groups;
 }
 
 /** A register read between two readings within reach: only data out of order can change it. */

@@ -4,7 +4,8 @@
  * of registers when someone asks. One DMA at a time, on the API's readers: a pass computes what changed
  * since the last (late data, the days still within reach of now) and leaves the rest as it is.
  */
-import { byDma, dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
+import { dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
+import { byDma } from './kept-figures.js';
 import { dayStart, daysBetween, localDate } from './local-days.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import type { WaterReader } from './registers.js';

@@ -115,18 +115,38 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
 }
 
 /**
- * At most a week of intervals per computation: a month of a 2,000-meter DMA's nights reads ~1.7 M hour
- * rollups in one query, past the API's read limit on a busy machine; a week reads a quarter of that.
+ * At most a week of intervals and about 20,000 meters (whole DMAs) per computation: a month of a
+ * 2,000-meter DMA's nights reads ~1.7 M hour rollups in one query, and the city's last nights (the
+ * night-flow rule) 130,000 meters' worth, past the API's read limit on a busy machine.
  */
 const WEEK = 7;
+const METERS_PER_QUERY = 20_000;
 
 async function inWeeks<T>(r: KeptRequest<T>, meters: readonly WaterMeterRef[], indexes: readonly number[]): Promise<Map<string, Array<Computed<T>>>> {
-  if (indexes.length <= WEEK) return r.compute(meters, indexes);
   const out = new Map<string, Array<Computed<T>>>();
-  for (let k = 0; k < indexes.length; k += WEEK) {
-    for (const [dma, values] of await r.compute(meters, indexes.slice(k, k + WEEK))) out.set(dma, [...(out.get(dma) ?? []), ...values]);
+  const parts: WaterMeterRef[][] = [];
+  for (const group of byDma(meters).values()) {
+    const last = parts.at(-1);
+    if (last && last.length + group.length <= METERS_PER_QUERY) last.push(...group);
+    else parts.push([...group]);
+  }
+  for (const part of parts) {
+    for (let k = 0; k < indexes.length; k += WEEK) {
+      for (const [dma, values] of await r.compute(part, indexes.slice(k, k + WEEK))) out.set(dma, [...(out.get(dma) ?? []), ...values]);
+    }
   }
   return out;
+}
+
+/** The meters of each DMA, DMAs in name order. */
+export function byDma(meters: readonly WaterMeterRef[]): Map<string, WaterMeterRef[]> {
+  const groups = new Map<string, WaterMeterRef[]>();
+  for (const m of [...meters].sort((a, b) => a.dma.localeCompare(b.dma))) {
+    const list = groups.get(m.dma);
+    if (list) list.push(m);
+    else groups.set(m.dma, [m]);
+  }
+  return groups;
 }
 
 const valuesOf = <T>(m: Map<string, Array<Computed<T>>>): Map<string, T[]> => new Map([...m].map(([dma, list]) => [dma, list.map((c) => c.value)]));

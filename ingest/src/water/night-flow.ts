@@ -15,8 +15,8 @@
  * end (batched meters deliver hours late); the rule also judges it after a grace period.
  */
 import { toNumber } from '../storage/duckdb/database.js';
-import { byDma, readBetween, type WaterMeterRef } from './balance.js';
-import { keptFigures, type Computed } from './kept-figures.js';
+import { readBetween, type WaterMeterRef } from './balance.js';
+import { byDma, keptFigures, type Computed } from './kept-figures.js';
 import { nightWindow, startOfDate, type LocalClock } from './local-days.js';
 import { registersAt, waterReadingsSql, type RegisterAt, type RegisterSettings, type WaterReader } from './registers.js';
 
