@@ -32,6 +32,8 @@ describe('DuckDbReadPool', () => {
     expect(row!.n).toBe(2);
     // DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS reach DuckDB.
     expect(await pool.all(`SELECT current_setting('memory_limit') AS memory, current_setting('threads')::INTEGER AS threads`)).toEqual([{ memory: expect.stringMatching(/^(244|256)\.\d+ MiB$/), threads: 1 }]);
+    // The allocator gives freed memory back (database.ts ALLOCATOR_SETTINGS).
+    expect(await pool.all(`SELECT current_setting('allocator_background_threads') AS background, current_setting('allocator_flush_threshold') AS flush`)).toEqual([{ background: true, flush: expect.stringMatching(/^(30|32)\.\d+ MiB$/) }]);
     pool.close();
     expect(db.readersOpen).toBe(0);
   });
