@@ -54,4 +54,20 @@ describe('DuckDbReadPool', () => {
     pool.close();
     expect(db.readersOpen).toBe(0);
   });
+  it('closing stops a running read and closes its connection only once the read has stopped', async () => {
+    db = await DuckDbDatabase.open(':memory:', { memoryLimit: '256MB', threads: 1 });
+    const pool = new DuckDbReadPool(db, { size: 2, timeoutMs: 60_000 });
+    const slow = pool.all('SELECT sum(hash(i)) FROM range(10000000000) t(i)');
+    await pool.all('SELECT 1 AS one'); // a second connection, idle once answered
+    const settled = slow.then(() => 'answered', (err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pool.stats()).toMatchObject({ open: 2, busy: 1 });
+    const t0 = performance.now();
+    await pool.close();
+    // Interrupted, not waited out (the read would take minutes), and answered as busy, not as a failure.
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(await settled).toMatchObject({ code: 'INGEST_ERR_BUSY', message: 'the store is closing' });
+    expect(db.readersOpen).toBe(0);
+    await expect(pool.all('SELECT 1')).rejects.toMatchObject({ code: 'INGEST_ERR_BUSY' });
+  });
 });
