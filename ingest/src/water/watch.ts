@@ -16,6 +16,8 @@ import { breaksByDevice, volumesBetween } from './volumes.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+/** Households per read of the monthly use. */
+export const HOUSEHOLDS_PER_READ = 5_000;
 
 export interface WaterFigures {
   nights: Map<string, DmaNight[]>;
@@ -26,6 +28,8 @@ export interface WaterWatchDeps {
   db: WaterReader;
   devices: { listDevices(): DeviceRecord[] };
   config: Readonly<AlertRulesConfig>;
+  /** Households per read of the monthly use; default HOUSEHOLDS_PER_READ. */
+  householdsPerRead?: number;
 }
 
 export class WaterWatch {
@@ -63,13 +67,22 @@ export class WaterWatch {
     const c = nightSettings(w);
     const month = localMonth(monthStart(localMonth(now, c), c, -1), c);
     if (this.usageJudged === month || now < monthStart(month, c, 1) + w.usage.graceHours * HOUR || households.length === 0) return [];
-    this.usageJudged = month;
     const bounds = [-12, -11, -1, 0, 1].map((k) => monthStart(month, c, k));
-    const { at, breaks } = await registersAt(this.deps.db, households, bounds, balanceSettings(w));
-    const own = breaksByDevice(breaks);
-    return households.map((id) => {
-      const v = volumesBetween(id, at.get(id)!, bounds, own.get(id) ?? []);
-      return { deviceId: id, month, litres: v[3]!.litres, previousLitres: v[2]!.litres, lastYearLitres: v[0]!.litres };
-    });
+    const out: MonthUse[] = [];
+    // A few thousand households per read: the city's 130,000 at once passed the read limit (and a
+    // gigabyte of memory), so the rule never judged a month.
+    const per = this.deps.householdsPerRead ?? HOUSEHOLDS_PER_READ;
+    for (let k = 0; k < households.length; k += per) {
+      const ids = households.slice(k, k + per);
+      const { at, breaks } = await registersAt(this.deps.db, ids, bounds, balanceSettings(w));
+      const own = breaksByDevice(breaks);
+      for (const id of ids) {
+        const v = volumesBetween(id, at.get(id)!, bounds, own.get(id) ?? []);
+        out.push({ deviceId: id, month, litres: v[3]!.litres, previousLitres: v[2]!.litres, lastYearLitres: v[0]!.litres });
+      }
+    }
+    // Judged once read in full: a read that failed is tried again at the next evaluation.
+    this.usageJudged = month;
+    return out;
   }
 }
