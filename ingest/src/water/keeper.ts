@@ -17,6 +17,11 @@ const DAY = 86_400_000;
  * when asked: its end is not read yet, so any reading changes it.
  */
 export const KEEP_DAYS = 31;
+/**
+ * Nights are kept for the last week (the nights operators compare, the night-flow rule's): a night reads
+ * every meter's hours around it, ten times a day's balance; older nights are kept once asked for.
+ */
+export const KEEP_NIGHTS = 7;
 /** Every quarter of an hour, as the night-flow rule. */
 export const KEEP_EVERY_MS = 15 * 60_000;
 
@@ -79,22 +84,25 @@ export class WaterFigureKeeper {
       const today = dayStart(now, night);
       const days = daysBetween(today - KEEP_DAYS * DAY, today, night);
       const bounds = [...days, days.at(-1)! + DAY];
-      const dates = days.map((d) => localDate(d, night));
+      const dates = days.slice(-KEEP_NIGHTS).map((d) => localDate(d, night));
       const groups = byDma(this.d.meters());
-      for (const [dma, meters] of groups) {
-        if (this.stopping) return;
-        try {
-          await dmaBalances(this.d.water, meters, bounds, balance);
-          await dmaNights(this.d.water, meters, dates, night, balance);
-        } catch (err) {
+      // Every DMA's balances first (the figures most asked for), then the nights.
+      for (const kind of ['balances', 'nights'] as const) {
+        for (const [dma, meters] of groups) {
           if (this.stopping) return;
-          this.d.log('warn', { dma, err }, `water figures of DMA ${dma} not kept this pass (computed when asked)`);
+          try {
+            if (kind === 'balances') await dmaBalances(this.d.water, meters, bounds, balance);
+            else await dmaNights(this.d.water, meters, dates, night, balance);
+          } catch (err) {
+            if (this.stopping) return;
+            this.d.log('warn', { dma, err }, `water ${kind} of DMA ${dma} not kept this pass (computed when asked)`);
+          }
         }
       }
       const ms = Math.round(performance.now() - started);
       this.state.passes++;
       this.state.last = { dmas: groups.size, days: days.length, ms, at: this.d.clock() };
-      this.d.log('info', { dmas: groups.size, days: days.length, ms }, `water figures of ${groups.size} DMAs over ${days.length} days kept (${ms} ms)`);
+      this.d.log('info', { dmas: groups.size, days: days.length, nights: dates.length, ms }, `water figures of ${groups.size} DMAs kept: balances of ${days.length} days, nights of ${dates.length} (${ms} ms)`);
     } finally {
       this.state.running = false;
     }

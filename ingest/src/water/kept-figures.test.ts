@@ -12,7 +12,7 @@ import type { StorableMessage } from '../storage/types.js';
 import { dmaBalances, type WaterMeterRef } from './balance.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import { DEFAULT_REGISTER_SETTINGS, type WaterReader } from './registers.js';
-import { KEEP_DAYS, WaterFigureKeeper } from './keeper.js';
+import { KEEP_DAYS, KEEP_NIGHTS, WaterFigureKeeper } from './keeper.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -171,15 +171,15 @@ describe('kept DMA figures', () => {
     const keeper = new WaterFigureKeeper({ water: store.api.water, meters: () => meters, settings: () => ({ balance: S, night: NIGHT }), clock: () => now, log: (_l, _d, m) => logs.push(m) });
     await keeper.run();
     expect(keeper.status()).toMatchObject({ passes: 1, running: false, last: { dmas: 2, days: KEEP_DAYS } });
-    expect(logs.at(-1)).toMatch(/^water figures of 2 DMAs over 31 days kept/);
+    expect(logs.at(-1)).toMatch(/^water figures of 2 DMAs kept: balances of 31 days, nights of 7/);
     const { kept, computed } = readers();
     // The days before today (today's end is not read yet: it is computed when asked).
     const bounds = Array.from({ length: KEEP_DAYS + 1 }, (_, i) => JST_DAY0 + 6 * D - (KEEP_DAYS - i) * D);
     const b = (await dmaBalances(kept, meters, bounds, S)).get('dma-b')!;
-    const n = (await dmaNights(kept, meters, bounds.slice(0, -1).map(isoDate), NIGHT, S)).get('dma-b')!;
+    const n = (await dmaNights(kept, meters, bounds.slice(0, -1).slice(-KEEP_NIGHTS).map(isoDate), NIGHT, S)).get('dma-b')!;
     expect(computed).toEqual([]);
     // 2026-11-01: 2,400 L into the DMA, 240 L to its one customer.
     expect(b[KEEP_DAYS - 6]).toMatchObject({ from: JST_DAY0, inletLitres: 2400, customerLitres: 240, nonRevenueLitres: 2160, complete: true });
-    expect(n[KEEP_DAYS - 6]).toMatchObject({ date: '2026-11-01', inletMinFlowLph: 100, customerNightFlowLph: 10 });
+    expect(n[0]).toMatchObject({ date: '2026-10-31', inletMinFlowLph: 100, customerNightFlowLph: 10 });
   });
 });
