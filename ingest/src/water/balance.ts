@@ -106,13 +106,18 @@ export async function dmaBalances(db: WaterReader, meters: readonly WaterMeterRe
 /** The balances of every DMA of `meters` over `intervals` (ascending, none overlapping), computed. */
 async function computeBalances(db: WaterReader, meters: readonly WaterMeterRef[], intervals: ReadonlyArray<readonly [number, number]>, s: BalanceSettings): Promise<Map<string, Array<Computed<DmaBalance>>>> {
   // The intervals' ends as boundaries: an interval is then between two consecutive ones (a gap between
-  // two intervals asked is computed too, and left out).
-  const bounds = [...new Set(intervals.flat())].sort((a, b) => a - b);
+  // two intervals asked is computed too, and left out; an empty interval keeps both its ends).
+  const bounds: number[] = [];
+  const starts = intervals.map(([from, to]) => {
+    if (bounds.at(-1) !== from) bounds.push(from);
+    bounds.push(to);
+    return bounds.length - 2;
+  });
   const volumes = await meterVolumes(db, meters.map((m) => m.id), bounds, s);
   const out = new Map<string, Array<Computed<DmaBalance>>>();
   for (const [dma, ms] of byDma(meters)) {
-    out.set(dma, intervals.map(([from, to]) => {
-      const j = bounds.indexOf(from);
+    out.set(dma, intervals.map(([from, to], i) => {
+      const j = starts[i]!;
       const own = new Map(ms.map((m) => [m.id, volumes.get(m.id)![j]!]));
       return { value: balanceOf(dma, ms, own, from, to, s.minCoveragePct), settled: [...own.values()].every((v) => readBetween(v.start) && readBetween(v.end)) };
     }));

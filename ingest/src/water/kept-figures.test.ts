@@ -4,6 +4,9 @@
  * delivering), when the DMA's meters change, or when the settings do. Checked against hand-counted litres
  * and against the same figures computed without the book, with late data interleaved with the questions.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { Rng } from '../../../test/fuzz/rng.js';
@@ -181,5 +184,46 @@ describe('kept DMA figures', () => {
     // 2026-11-01: 2,400 L into the DMA, 240 L to its one customer.
     expect(b[KEEP_DAYS - 6]).toMatchObject({ from: JST_DAY0, inletLitres: 2400, customerLitres: 240, nonRevenueLitres: 2160, complete: true });
     expect(n[0]).toMatchObject({ date: '2026-10-31', inletMinFlowLph: 100, customerNightFlowLph: 10 });
+  });
+
+  it('after a restart, a backlog older than what is stored counts as out of order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kept-figures-'));
+    const open = () => openEmbeddedStore(dir, { clock: () => now, attributes: () => ({ dma: 'dma-a' }) });
+    let own = await open();
+    try {
+      const meters: WaterMeterRef[] = [{ id: 'in-a', dma: 'dma-a', inlet: true }, { id: 'c1', dma: 'dma-a', inlet: false }];
+      const start = JST_DAY0 - 2 * D;
+      // c1 silent from 22:00 before day 1 to 10:00 on it: its midnight register is read between them.
+      const gap = (t: number) => t >= JST_DAY0 + D - 2 * H && t < JST_DAY0 + D + 10 * H;
+      // A 500 L bath in the last hour before day 1, read at its midnight.
+      const c1 = hourly('c1', 10, start, JST_DAY0 + 6 * D).map((m) => {
+        const p = m.payload as Telemetry;
+        return p.ts < JST_DAY0 + D ? m : { ...m, payload: { ...p, samples: [{ ts: p.ts, indexL: (p.samples[0]!.indexL as number) + 500 }] } as Telemetry };
+      });
+      await own.writer.write([...hourly('in-a', 400, start, JST_DAY0 + 6 * D), ...c1.filter((m) => !gap((m.payload as Telemetry).ts))]);
+      const reader = (): { kept: WaterReader; fresh: WaterReader } => {
+        const { figures: _, ...fresh } = own.api.water;
+        return { kept: own.api.water, fresh: fresh as WaterReader };
+      };
+      await dmaBalances(reader().kept, meters, days(0, 3), S);
+      await own.close();
+      own = await open();
+      // The backlog arrives oldest first: its first hour, then the rest, each after the one before but
+      // older than what is stored.
+      const backlog = c1.filter((m) => gap((m.payload as Telemetry).ts));
+      await own.writer.write(backlog.slice(0, 1));
+      await dmaBalances(reader().kept, meters, days(0, 3), S);
+      await own.writer.write(backlog.slice(1));
+      const { kept, fresh } = reader();
+      const after = (await dmaBalances(kept, meters, days(0, 3), S)).get('dma-a')!;
+      expect(after).toEqual((await dmaBalances(fresh, meters, days(0, 3), S)).get('dma-a'));
+      // Day 0 now read at its end: 240 L and the bath.
+      expect(after[0]).toMatchObject({ customerLitres: 740, covered: 1 });
+      // An empty interval (from = to) is answered, not kept.
+      expect((await dmaBalances(kept, meters, [JST_DAY0, JST_DAY0], S)).get('dma-a')![0]).toMatchObject({ customerLitres: 0, inletLitres: 0 });
+    } finally {
+      await own.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

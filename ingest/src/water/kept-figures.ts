@@ -109,7 +109,9 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
         if (changedAt.has(i)) fresh.push({ dma, from: r.intervals[i]![0], to: r.intervals[i]![1], key: keys.get(dma)!, mark, settled, value: JSON.stringify(value) });
       }
     }
-    if (fresh.length > 0) await book.put(r.kind, fresh).catch((err: unknown) => r.log?.(`water figures not kept (computed again next time)`, err));
+    // Each interval once (an interval asked twice is one row of the book).
+    const unique = [...new Map(fresh.map((f) => [`${f.dma}|${f.from}|${f.to}`, f])).values()];
+    if (unique.length > 0) await book.put(r.kind, unique).catch((err: unknown) => r.log?.(`water figures not kept (computed again next time)`, err));
   }
   return out as Map<string, T[]>;
 }
