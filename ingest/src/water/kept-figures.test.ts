@@ -196,10 +196,8 @@ describe('kept DMA figures', () => {
       // c1 silent from 22:00 before day 1 to 10:00 on it: its midnight register is read between them.
       const gap = (t: number) => t >= JST_DAY0 + D - 2 * H && t < JST_DAY0 + D + 10 * H;
       // A 500 L bath in the last hour before day 1, read at its midnight.
-      const c1 = hourly('c1', 10, start, JST_DAY0 + 6 * D).map((m) => {
-        const p = m.payload as Telemetry;
-        return p.ts < JST_DAY0 + D ? m : { ...m, payload: { ...p, samples: [{ ts: p.ts, indexL: (p.samples[0]!.indexL as number) + 500 }] } as Telemetry };
-      });
+      const c1: StorableMessage[] = [];
+      for (let t = start, k = 0; t < JST_DAY0 + 6 * D; t += H, k++) c1.push(message('c1', k, [{ ts: t, indexL: 1000 + 10 * ((t - start) / H) + (t >= JST_DAY0 + D ? 500 : 0) }]));
       await own.writer.write([...hourly('in-a', 400, start, JST_DAY0 + 6 * D), ...c1.filter((m) => !gap((m.payload as Telemetry).ts))]);
       const reader = (): { kept: WaterReader; fresh: WaterReader } => {
         const { figures: _, ...fresh } = own.api.water;
