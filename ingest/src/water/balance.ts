@@ -6,6 +6,7 @@
  * share of customer volume estimated. A silent meter is never counted as zero use: it is estimated for a
  * while (registers.ts), then missing, and the balance says so and is flagged incomplete.
  */
+import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { WaterReader } from './registers.js';
 import type { RegisterSettings } from './registers.js';
 import { byDma, keptFigures, type Computed } from './kept-figures.js';
@@ -19,6 +20,13 @@ export interface WaterMeterRef {
   id: string;
   dma: string;
   inlet: boolean;
+}
+
+/** The water meters of the registry that belong to a DMA (of `dma` only, when given). */
+export function dmaMeters(devices: readonly DeviceRecord[], dma?: string): WaterMeterRef[] {
+  return devices
+    .filter((d) => d.type === 'water-meter' && typeof d.attributes.dma === 'string' && (dma === undefined || d.attributes.dma === dma))
+    .map((d) => ({ id: d.id, dma: String(d.attributes.dma), inlet: d.attributes.site === DMA_INLET_SITE }));
 }
 
 export interface BalanceSettings extends RegisterSettings {

@@ -7,7 +7,7 @@ import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { AlertRulesConfig } from '../alerts/rules-config.js';
 import type { MonthUse } from '../alerts/rules/usage-rise.js';
 import type { WaterReader } from './registers.js';
-import { DMA_INLET_SITE, type WaterMeterRef } from './balance.js';
+import { dmaMeters } from './balance.js';
 import { localDate, localMonth, monthStart, nightWindow } from './local-days.js';
 import { dmaNights, type DmaNight } from './night-flow.js';
 import { registersAt } from './registers.js';
@@ -44,9 +44,7 @@ export class WaterWatch {
     if (!rules['dma-night-flow'].enabled && !rules['water-usage-rise'].enabled) return null;
     if (now - this.lastRun < w.night.evaluateEveryMin * 60_000) return null;
     this.lastRun = now;
-    const meters = this.deps.devices.listDevices()
-      .filter((d) => d.type === 'water-meter' && typeof d.attributes.dma === 'string')
-      .map((d): WaterMeterRef => ({ id: d.id, dma: String(d.attributes.dma), inlet: d.attributes.site === DMA_INLET_SITE }));
+    const meters = dmaMeters(this.deps.devices.listDevices());
     const ns = nightSettings(w);
     // The nights whose window has ended, newest `rejudgeNights` (late data may still change them).
     const dates: string[] = [];

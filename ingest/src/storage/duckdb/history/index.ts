@@ -12,7 +12,7 @@ import { SAMPLE_TABLES } from '../sample-columns.js';
 import { ARCHIVE_KINDS, ArchiveCatalog, archiveDay, CATALOG_SQL, tableOf, type ArchiveKind } from './archive.js';
 import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, tableSuffix, type RolledUpType } from './columns.js';
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
-import { localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
+import { DAY_MS, localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
 import { addRollupDrops, dropMessagesPrimaryKey } from './migrate.js';
 import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
@@ -265,7 +265,7 @@ export class StoreHistory {
       for (const { day } of days) {
         const part = await this.db.transaction(async (tx) => {
           // A DMA figure read while the day moves to the archive could see neither side: computed again.
-          if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * 86_400_000), localDayNumber((Number(day) + 1) * 86_400_000 - 1)]);
+          if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * DAY_MS), localDayNumber((Number(day) + 1) * DAY_MS - 1)]);
           return archiveDay(tx, this.catalog, kind, Number(day), stamp++);
         });
         if (part) {
