@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { lastSeenFromStatus, startAlerting, type Alerting } from './alerting.js';
 import { DEFAULT_ALERT_RULES, loadAlertRulesFile, type AlertRulesConfig } from './alerts/rules-config.js';
-import { DMA_INLET_SITE } from './water/balance.js';
+import { dmaMeters } from './water/balance.js';
 import { WaterFigureKeeper } from './water/keeper.js';
 import { balanceSettings, nightSettings } from './water/settings.js';
 import { DuckDbReadingsExporter } from './storage/duckdb/readings-export.js';
@@ -107,9 +107,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // Every DMA's daily figures of the last month, kept computed in the background (water/keeper.ts).
   const figureKeeper = new WaterFigureKeeper({
     water: store.api.water,
-    meters: () => deps.registry.listDevices()
-      .filter((d) => d.type === 'water-meter' && typeof d.attributes.dma === 'string')
-      .map((d) => ({ id: d.id, dma: String(d.attributes.dma), inlet: d.attributes.site === DMA_INLET_SITE })),
+    meters: () => dmaMeters(deps.registry.listDevices()),
     settings: () => ({ balance: balanceSettings(alerting.engine.config.water), night: nightSettings(alerting.engine.config.water) }),
     clock,
     log: (level, detail, message) => logger[level]({ event: 'water_figures', ...detail }, message),

@@ -6,9 +6,11 @@
  * share of customer volume estimated. A silent meter is never counted as zero use: it is estimated for a
  * while (registers.ts), then missing, and the balance says so and is flagged incomplete.
  */
+import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { WaterReader } from './registers.js';
 import type { RegisterSettings } from './registers.js';
-import { keptFigures } from './kept-figures.js';
+import { byDma, keptFigures, type Computed } from './kept-figures.js';
+import type { RegisterAt } from './registers.js';
 import { meterVolumes, type MeterVolume } from './volumes.js';
 
 /** A DMA's inlet (bulk) meter is a water meter provisioned with `site: "dma-inlet"`. */
@@ -18,6 +20,13 @@ export interface WaterMeterRef {
   id: string;
   dma: string;
   inlet: boolean;
+}
+
+/** The water meters of the registry that belong to a DMA (of `dma` only, when given). */
+export function dmaMeters(devices: readonly DeviceRecord[], dma?: string): WaterMeterRef[] {
+  return devices
+    .filter((d) => d.type === 'water-meter' && typeof d.attributes.dma === 'string' && (dma === undefined || d.attributes.dma === dma))
+    .map((d) => ({ id: d.id, dma: String(d.attributes.dma), inlet: d.attributes.site === DMA_INLET_SITE }));
 }
 
 export interface BalanceSettings extends RegisterSettings {
@@ -103,28 +112,26 @@ export async function dmaBalances(db: WaterReader, meters: readonly WaterMeterRe
 }
 
 /** The balances of every DMA of `meters` over `intervals` (ascending, none overlapping), computed. */
-async function computeBalances(db: WaterReader, meters: readonly WaterMeterRef[], intervals: ReadonlyArray<readonly [number, number]>, s: BalanceSettings): Promise<Map<string, DmaBalance[]>> {
+async function computeBalances(db: WaterReader, meters: readonly WaterMeterRef[], intervals: ReadonlyArray<readonly [number, number]>, s: BalanceSettings): Promise<Map<string, Array<Computed<DmaBalance>>>> {
   // The intervals' ends as boundaries: an interval is then between two consecutive ones (a gap between
-  // two intervals asked is computed too, and left out).
-  const bounds = [...new Set(intervals.flat())].sort((a, b) => a - b);
+  // two intervals asked is computed too, and left out; an empty interval keeps both its ends).
+  const bounds: number[] = [];
+  const starts = intervals.map(([from, to]) => {
+    if (bounds.at(-1) !== from) bounds.push(from);
+    bounds.push(to);
+    return bounds.length - 2;
+  });
   const volumes = await meterVolumes(db, meters.map((m) => m.id), bounds, s);
-  const out = new Map<string, DmaBalance[]>();
+  const out = new Map<string, Array<Computed<DmaBalance>>>();
   for (const [dma, ms] of byDma(meters)) {
-    out.set(dma, intervals.map(([from, to]) => {
-      const j = bounds.indexOf(from);
-      return balanceOf(dma, ms, new Map(ms.map((m) => [m.id, volumes.get(m.id)![j]!])), from, to, s.minCoveragePct);
+    out.set(dma, intervals.map(([from, to], i) => {
+      const j = starts[i]!;
+      const own = new Map(ms.map((m) => [m.id, volumes.get(m.id)![j]!]));
+      return { value: balanceOf(dma, ms, own, from, to, s.minCoveragePct), settled: [...own.values()].every((v) => readBetween(v.start) && readBetween(v.end)) };
     }));
   }
   return out;
 }
 
-/** The meters of each DMA, DMAs in name order. */
-export function byDma(meters: readonly WaterMeterRef[]): Map<string, WaterMeterRef[]> {
-  const groups = new Map<string, WaterMeterRef[]>();
-  for (const m of [...meters].sort((a, b) => a.dma.localeCompare(b.dma))) {
-    const list = groups.get(m.dma);
-    if (list) list.push(m);
-    else groups.set(m.dma, [m]);
-  }
-  return groups;
-}
+/** A register read between two readings within reach: only data out of order can change it. */
+export const readBetween = (r: RegisterAt): boolean => r.beforeTs !== null && r.afterTs !== null;

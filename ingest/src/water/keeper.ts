@@ -4,15 +4,24 @@
  * of registers when someone asks. One DMA at a time, on the API's readers: a pass computes what changed
  * since the last (late data, the days still within reach of now) and leaves the rest as it is.
  */
-import { byDma, dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
-import { daysBetween, localDate } from './local-days.js';
+import { dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
+import { byDma } from './kept-figures.js';
+import { dayStart, daysBetween, localDate } from './local-days.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import type { WaterReader } from './registers.js';
 
 const DAY = 86_400_000;
 
-/** A month of days and today: the DMA views' default range (the last 30 days). */
+/**
+ * The days before today covering the DMA views' default range (the last 30 days). Today is computed
+ * when asked: its end is not read yet, so any reading changes it.
+ */
 export const KEEP_DAYS = 31;
+/**
+ * Nights are kept for the last week (the nights operators compare, the night-flow rule's): a night reads
+ * every meter's hours around it, ten times a day's balance; older nights are kept once asked for.
+ */
+export const KEEP_NIGHTS = 7;
 /** Every quarter of an hour, as the night-flow rule. */
 export const KEEP_EVERY_MS = 15 * 60_000;
 
@@ -72,24 +81,28 @@ export class WaterFigureKeeper {
     try {
       const { balance, night } = this.d.settings();
       const now = this.d.clock();
-      const days = daysBetween(now - (KEEP_DAYS - 1) * DAY, now, night);
+      const today = dayStart(now, night);
+      const days = daysBetween(today - KEEP_DAYS * DAY, today, night);
       const bounds = [...days, days.at(-1)! + DAY];
-      const dates = days.map((d) => localDate(d, night));
+      const dates = days.slice(-KEEP_NIGHTS).map((d) => localDate(d, night));
       const groups = byDma(this.d.meters());
-      for (const [dma, meters] of groups) {
-        if (this.stopping) return;
-        try {
-          await dmaBalances(this.d.water, meters, bounds, balance);
-          await dmaNights(this.d.water, meters, dates, night, balance);
-        } catch (err) {
+      // Every DMA's balances first (the figures most asked for), then the nights.
+      for (const kind of ['balances', 'nights'] as const) {
+        for (const [dma, meters] of groups) {
           if (this.stopping) return;
-          this.d.log('warn', { dma, err }, `water figures of DMA ${dma} not kept this pass (computed when asked)`);
+          try {
+            if (kind === 'balances') await dmaBalances(this.d.water, meters, bounds, balance);
+            else await dmaNights(this.d.water, meters, dates, night, balance);
+          } catch (err) {
+            if (this.stopping) return;
+            this.d.log('warn', { dma, err }, `water ${kind} of DMA ${dma} not kept this pass (computed when asked)`);
+          }
         }
       }
       const ms = Math.round(performance.now() - started);
       this.state.passes++;
       this.state.last = { dmas: groups.size, days: days.length, ms, at: this.d.clock() };
-      this.d.log('info', { dmas: groups.size, days: days.length, ms }, `water figures of ${groups.size} DMAs over ${days.length} days kept (${ms} ms)`);
+      this.d.log('info', { dmas: groups.size, days: days.length, nights: dates.length, ms }, `water figures of ${groups.size} DMAs kept: balances of ${days.length} days, nights of ${dates.length} (${ms} ms)`);
     } finally {
       this.state.running = false;
     }

@@ -4,6 +4,9 @@
  * delivering), when the DMA's meters change, or when the settings do. Checked against hand-counted litres
  * and against the same figures computed without the book, with late data interleaved with the questions.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { Rng } from '../../../test/fuzz/rng.js';
@@ -12,7 +15,7 @@ import type { StorableMessage } from '../storage/types.js';
 import { dmaBalances, type WaterMeterRef } from './balance.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import { DEFAULT_REGISTER_SETTINGS, type WaterReader } from './registers.js';
-import { KEEP_DAYS, WaterFigureKeeper } from './keeper.js';
+import { KEEP_DAYS, KEEP_NIGHTS, WaterFigureKeeper } from './keeper.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -84,6 +87,22 @@ describe('kept DMA figures', () => {
     await dmaBalances(kept, meters, days(0, 1), S);
     expect(computed).toEqual([]);
 
+    // Readings in order (each after its meter's latest) leave settled days kept, however near: day 4 read
+    // between readings at both ends stays; day 5, whose end no meter has read past yet, is computed again.
+    const marks = async () => new Map((await store.db.all(`SELECT from_ms, mark FROM water_figures WHERE kind = 'balance'`)).map((r) => [Number(r.from_ms), Number(r.mark)]));
+    await dmaBalances(kept, meters, days(4, 2), S);
+    const before = await marks();
+    await store.writer.write(meters.map((m, k) => message(m.id, 5000 + k, [{ ts: JST_DAY0 + 6 * D + 10 * 60_000, indexL: Math.floor(1000 + [400, 10, 5][k]! * (8 * 24 + 1 / 6)) }])));
+    const inOrder = (await dmaBalances(kept, meters, days(4, 2), S)).get('dma-a')!;
+    expect(inOrder).toEqual((await dmaBalances(fresh, meters, days(4, 2), S)).get('dma-a'));
+    const afterInOrder = await marks();
+    expect(afterInOrder.get(JST_DAY0 + 4 * D)).toBe(before.get(JST_DAY0 + 4 * D));
+    expect(afterInOrder.get(JST_DAY0 + 5 * D)).toBeGreaterThan(before.get(JST_DAY0 + 5 * D)!);
+    // Out of order (a reading between two already stored): day 4 is computed again.
+    await store.writer.write([message('c1', 6000, [{ ts: JST_DAY0 + 4 * D + 12 * H + 60_000, indexL: 1000 + 10 * (6 * 24 + 12) + 7 }])]);
+    expect((await dmaBalances(kept, meters, days(4, 2), S)).get('dma-a')).toEqual((await dmaBalances(fresh, meters, days(4, 2), S)).get('dma-a'));
+    expect((await marks()).get(JST_DAY0 + 4 * D)).toBeGreaterThan(before.get(JST_DAY0 + 4 * D)!);
+
     // A meter joins the DMA: its figures are the new membership's.
     const more = [...meters, { id: 'c3', dma: 'dma-a', inlet: false }];
     const joined = (await dmaBalances(kept, more, days(0, 3), S)).get('dma-a')!;
@@ -120,24 +139,28 @@ describe('kept DMA figures', () => {
         all.push(message(m.id, seq++, [{ ts: t, indexL: index }]));
       }
     }
-    // Half on time, the rest late, in random batches between the questions.
-    const late = all.filter(() => random() < 0.5);
-    await store.writer.write(all.filter((m) => !late.includes(m)));
+    // The city's day as it comes: readings in time order a few hours at a time, a fifth of them late (at a
+    // random later point), the questions in between (figures kept while in-order data arrives, and late
+    // data lands in settled days).
+    all.sort((a, b) => (a.payload as Telemetry).ts - (b.payload as Telemetry).ts);
+    const late = all.filter(() => random() < 0.2);
+    const onTime = all.filter((m) => !late.includes(m));
     const { kept, fresh } = readers();
     const check = async () => {
-      const first = Math.floor(random() * 10);
-      const n = 1 + Math.floor(random() * 5);
+      const first = Math.floor(random() * 14);
+      const n = 1 + Math.floor(random() * 4);
       const bounds = days(first, n);
       expect(await dmaBalances(kept, meters, bounds, S)).toEqual(await dmaBalances(fresh, meters, bounds, S));
       const dates = bounds.slice(0, -1).map(isoDate);
       expect(await dmaNights(kept, meters, dates, NIGHT, S)).toEqual(await dmaNights(fresh, meters, dates, NIGHT, S));
     };
-    for (let i = 0; i < 6; i++) await check();
-    while (late.length > 0) {
-      await store.writer.write(late.splice(0, 1 + Math.floor(random() * 400)));
-      if (random() < 0.3) await store.history.fold();
+    for (let t = JST_DAY0 - 2 * D; t < JST_DAY0 + 16 * D; t += 12 * H) {
+      await store.writer.write(onTime.filter((m) => (m.payload as Telemetry).ts >= t && (m.payload as Telemetry).ts < t + 12 * H));
+      if (random() < 0.3 && late.length > 0) await store.writer.write(late.splice(0, 1 + Math.floor(random() * 60)));
+      if (random() < 0.2) await store.history.fold();
       await check();
     }
+    await store.writer.write(late);
     // Everything asked once more: the book now holds every day, and still agrees.
     const bounds = days(0, 14);
     expect(await dmaBalances(kept, meters, bounds, S)).toEqual(await dmaBalances(fresh, meters, bounds, S));
@@ -151,15 +174,54 @@ describe('kept DMA figures', () => {
     const keeper = new WaterFigureKeeper({ water: store.api.water, meters: () => meters, settings: () => ({ balance: S, night: NIGHT }), clock: () => now, log: (_l, _d, m) => logs.push(m) });
     await keeper.run();
     expect(keeper.status()).toMatchObject({ passes: 1, running: false, last: { dmas: 2, days: KEEP_DAYS } });
-    expect(logs.at(-1)).toMatch(/^water figures of 2 DMAs over 31 days kept/);
+    expect(logs.at(-1)).toMatch(/^water figures of 2 DMAs kept: balances of 31 days, nights of 7/);
     const { kept, computed } = readers();
-    // The DMA view of the last 30 days (today included), as the console asks it.
-    const bounds = Array.from({ length: KEEP_DAYS + 1 }, (_, i) => JST_DAY0 + 6 * D - (KEEP_DAYS - 1 - i) * D);
+    // The days before today (today's end is not read yet: it is computed when asked).
+    const bounds = Array.from({ length: KEEP_DAYS + 1 }, (_, i) => JST_DAY0 + 6 * D - (KEEP_DAYS - i) * D);
     const b = (await dmaBalances(kept, meters, bounds, S)).get('dma-b')!;
-    const n = (await dmaNights(kept, meters, bounds.slice(0, -1).map(isoDate), NIGHT, S)).get('dma-b')!;
+    const n = (await dmaNights(kept, meters, bounds.slice(0, -1).slice(-KEEP_NIGHTS).map(isoDate), NIGHT, S)).get('dma-b')!;
     expect(computed).toEqual([]);
     // 2026-11-01: 2,400 L into the DMA, 240 L to its one customer.
-    expect(b[KEEP_DAYS - 7]).toMatchObject({ from: JST_DAY0, inletLitres: 2400, customerLitres: 240, nonRevenueLitres: 2160, complete: true });
-    expect(n[KEEP_DAYS - 7]).toMatchObject({ date: '2026-11-01', inletMinFlowLph: 100, customerNightFlowLph: 10 });
+    expect(b[KEEP_DAYS - 6]).toMatchObject({ from: JST_DAY0, inletLitres: 2400, customerLitres: 240, nonRevenueLitres: 2160, complete: true });
+    expect(n[0]).toMatchObject({ date: '2026-10-31', inletMinFlowLph: 100, customerNightFlowLph: 10 });
+  });
+
+  it('after a restart, a backlog older than what is stored counts as out of order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kept-figures-'));
+    const open = () => openEmbeddedStore(dir, { clock: () => now, attributes: () => ({ dma: 'dma-a' }) });
+    let own = await open();
+    try {
+      const meters: WaterMeterRef[] = [{ id: 'in-a', dma: 'dma-a', inlet: true }, { id: 'c1', dma: 'dma-a', inlet: false }];
+      const start = JST_DAY0 - 2 * D;
+      // c1 silent from 22:00 before day 1 to 10:00 on it: its midnight register is read between them.
+      const gap = (t: number) => t >= JST_DAY0 + D - 2 * H && t < JST_DAY0 + D + 10 * H;
+      // A 500 L bath in the last hour before day 1, read at its midnight.
+      const c1: StorableMessage[] = [];
+      for (let t = start, k = 0; t < JST_DAY0 + 6 * D; t += H, k++) c1.push(message('c1', k, [{ ts: t, indexL: 1000 + 10 * ((t - start) / H) + (t >= JST_DAY0 + D ? 500 : 0) }]));
+      await own.writer.write([...hourly('in-a', 400, start, JST_DAY0 + 6 * D), ...c1.filter((m) => !gap((m.payload as Telemetry).ts))]);
+      const reader = (): { kept: WaterReader; fresh: WaterReader } => {
+        const { figures: _, ...fresh } = own.api.water;
+        return { kept: own.api.water, fresh: fresh as WaterReader };
+      };
+      await dmaBalances(reader().kept, meters, days(0, 3), S);
+      await own.close();
+      own = await open();
+      // The backlog arrives oldest first: its first hour, then the rest, each after the one before but
+      // older than what is stored.
+      const backlog = c1.filter((m) => gap((m.payload as Telemetry).ts));
+      await own.writer.write(backlog.slice(0, 1));
+      await dmaBalances(reader().kept, meters, days(0, 3), S);
+      await own.writer.write(backlog.slice(1));
+      const { kept, fresh } = reader();
+      const after = (await dmaBalances(kept, meters, days(0, 3), S)).get('dma-a')!;
+      expect(after).toEqual((await dmaBalances(fresh, meters, days(0, 3), S)).get('dma-a'));
+      // Day 0 now read at its end: 240 L and the bath.
+      expect(after[0]).toMatchObject({ customerLitres: 740, covered: 1 });
+      // An empty interval (from = to) is answered, not kept.
+      expect((await dmaBalances(kept, meters, [JST_DAY0, JST_DAY0], S)).get('dma-a')![0]).toMatchObject({ customerLitres: 0, inletLitres: 0 });
+    } finally {
+      await own.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

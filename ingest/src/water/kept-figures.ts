@@ -21,6 +21,8 @@ export interface KeptFigure {
   key: string;
   /** The readings' change mark before it was computed. */
   mark: number;
+  /** Every register it used was read between two readings: only data out of order can change it. */
+  settled: boolean;
   /** The figure, as JSON. */
   value: string;
 }
@@ -32,8 +34,11 @@ export interface FigureBook {
    * meanwhile has a later mark, so the figure is recomputed next time.
    */
   mark(): Promise<number>;
-  /** For each range [lo, hi] (epoch ms), the latest change mark of readings in it (0 when none changed). */
-  changedIn(ranges: ReadonlyArray<readonly [number, number]>): Promise<number[]>;
+  /**
+   * For each range [lo, hi] (epoch ms), the latest change mark of readings in it, and of readings that
+   * came out of order (at or before their meter's latest) (0 when none).
+   */
+  changedIn(ranges: ReadonlyArray<readonly [number, number]>): Promise<Array<{ any: number; late: number }>>;
   /** Whether figures over [from, to) are kept at all (whole local days; not arbitrary intervals). */
   keeps(from: number, to: number): boolean;
   get(kind: string, dmas: readonly string[], from: number, to: number): Promise<KeptFigure[]>;
@@ -47,6 +52,12 @@ export function figureKey(meters: readonly WaterMeterRef[], settings: unknown): 
   return createHash('sha256').update(JSON.stringify({ settings, ids })).digest('base64url').slice(0, 22);
 }
 
+/** A computed figure, and whether every register it used was read between two readings. */
+export interface Computed<T> {
+  value: T;
+  settled: boolean;
+}
+
 export interface KeptRequest<T> {
   kind: string;
   groups: ReadonlyMap<string, readonly WaterMeterRef[]>;
@@ -56,7 +67,7 @@ export interface KeptRequest<T> {
   reachMs: number;
   settings: unknown;
   /** Computes the figures of `meters`' DMAs for the intervals at `indexes` (aligned with them). */
-  compute(meters: readonly WaterMeterRef[], indexes: readonly number[]): Promise<Map<string, T[]>>;
+  compute(meters: readonly WaterMeterRef[], indexes: readonly number[]): Promise<Map<string, Array<Computed<T>>>>;
   log?: (message: string, err: unknown) => void;
 }
 
@@ -65,7 +76,7 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
   const dmas = [...r.groups.keys()].sort((a, b) => a.localeCompare(b));
   const all = r.intervals.map((_, i) => i);
   const keepable = book ? all.filter((i) => book.keeps(r.intervals[i]![0], r.intervals[i]![1])) : [];
-  if (!book || keepable.length === 0 || dmas.length === 0) return inWeeks(r, [...r.groups.values()].flat(), all);
+  if (!book || keepable.length === 0 || dmas.length === 0) return valuesOf(await inWeeks(r, [...r.groups.values()].flat(), all));
   const mark = await book.mark();
   const [lo, hi] = [Math.min(...keepable.map((i) => r.intervals[i]![0])), Math.max(...keepable.map((i) => r.intervals[i]![1]))];
   const [stored, changed] = await Promise.all([
@@ -80,7 +91,8 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
   for (const dma of dmas) {
     for (const i of all) {
       const f = found.get(`${dma}|${r.intervals[i]![0]}|${r.intervals[i]![1]}`);
-      const holds = f !== undefined && f.key === keys.get(dma) && changedAt.has(i) && f.mark >= changedAt.get(i)!;
+      const changes = changedAt.get(i);
+      const holds = f !== undefined && changes !== undefined && f.key === keys.get(dma) && f.mark >= (f.settled ? changes.late : changes.any);
       if (holds) out.get(dma)![i] = JSON.parse(f.value) as T;
       else need.set(dma, [...(need.get(dma) ?? []), i]);
     }
@@ -92,27 +104,51 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
     for (const [dma, wanted] of need) {
       const values = computed.get(dma)!;
       for (const i of wanted) {
-        const value = values[indexes.indexOf(i)]!;
+        const { value, settled } = values[indexes.indexOf(i)]!;
         out.get(dma)![i] = value;
-        if (changedAt.has(i)) fresh.push({ dma, from: r.intervals[i]![0], to: r.intervals[i]![1], key: keys.get(dma)!, mark, value: JSON.stringify(value) });
+        if (changedAt.has(i)) fresh.push({ dma, from: r.intervals[i]![0], to: r.intervals[i]![1], key: keys.get(dma)!, mark, settled, value: JSON.stringify(value) });
       }
     }
-    if (fresh.length > 0) await book.put(r.kind, fresh).catch((err: unknown) => r.log?.(`water figures not kept (computed again next time)`, err));
+    // Each interval once (an interval asked twice is one row of the book).
+    const unique = [...new Map(fresh.map((f) => [`${f.dma}|${f.from}|${f.to}`, f])).values()];
+    if (unique.length > 0) await book.put(r.kind, unique).catch((err: unknown) => r.log?.(`water figures not kept (computed again next time)`, err));
   }
   return out as Map<string, T[]>;
 }
 
 /**
- * At most a week of intervals per computation: a month of a 2,000-meter DMA's nights reads ~1.7 M hour
- * rollups in one query, past the API's read limit on a busy machine; a week reads a quarter of that.
+ * At most a week of intervals and about 20,000 meters (whole DMAs) per computation: a month of a
+ * 2,000-meter DMA's nights reads ~1.7 M hour rollups in one query, and the city's last nights (the
+ * night-flow rule) 130,000 meters' worth, past the API's read limit on a busy machine.
  */
 const WEEK = 7;
+const METERS_PER_QUERY = 20_000;
 
-async function inWeeks<T>(r: KeptRequest<T>, meters: readonly WaterMeterRef[], indexes: readonly number[]): Promise<Map<string, T[]>> {
-  if (indexes.length <= WEEK) return r.compute(meters, indexes);
-  const out = new Map<string, T[]>();
-  for (let k = 0; k < indexes.length; k += WEEK) {
-    for (const [dma, values] of await r.compute(meters, indexes.slice(k, k + WEEK))) out.set(dma, [...(out.get(dma) ?? []), ...values]);
+async function inWeeks<T>(r: KeptRequest<T>, meters: readonly WaterMeterRef[], indexes: readonly number[]): Promise<Map<string, Array<Computed<T>>>> {
+  const out = new Map<string, Array<Computed<T>>>();
+  const parts: WaterMeterRef[][] = [];
+  for (const group of byDma(meters).values()) {
+    const last = parts.at(-1);
+    if (last && last.length + group.length <= METERS_PER_QUERY) last.push(...group);
+    else parts.push([...group]);
+  }
+  for (const part of parts) {
+    for (let k = 0; k < indexes.length; k += WEEK) {
+      for (const [dma, values] of await r.compute(part, indexes.slice(k, k + WEEK))) out.set(dma, [...(out.get(dma) ?? []), ...values]);
+    }
   }
   return out;
 }
+
+/** The meters of each DMA, DMAs in name order. */
+export function byDma(meters: readonly WaterMeterRef[]): Map<string, WaterMeterRef[]> {
+  const groups = new Map<string, WaterMeterRef[]>();
+  for (const m of [...meters].sort((a, b) => a.dma.localeCompare(b.dma))) {
+    const list = groups.get(m.dma);
+    if (list) list.push(m);
+    else groups.set(m.dma, [m]);
+  }
+  return groups;
+}
+
+const valuesOf = <T>(m: Map<string, Array<Computed<T>>>): Map<string, T[]> => new Map([...m].map(([dma, list]) => [dma, list.map((c) => c.value)]));

@@ -15,8 +15,8 @@
  * end (batched meters deliver hours late); the rule also judges it after a grace period.
  */
 import { toNumber } from '../storage/duckdb/database.js';
-import { byDma, type WaterMeterRef } from './balance.js';
-import { keptFigures } from './kept-figures.js';
+import { readBetween, type WaterMeterRef } from './balance.js';
+import { byDma, keptFigures, type Computed } from './kept-figures.js';
 import { nightWindow, startOfDate, type LocalClock } from './local-days.js';
 import { registersAt, waterReadingsSql, type RegisterAt, type RegisterSettings, type WaterReader } from './registers.js';
 
@@ -90,7 +90,7 @@ export async function dmaNights(db: WaterReader, meters: readonly WaterMeterRef[
   });
 }
 
-async function computeNights(db: WaterReader, meters: readonly WaterMeterRef[], dates: readonly string[], s: NightSettings, reg: RegisterSettings): Promise<Map<string, DmaNight[]>> {
+async function computeNights(db: WaterReader, meters: readonly WaterMeterRef[], dates: readonly string[], s: NightSettings, reg: RegisterSettings): Promise<Map<string, Array<Computed<DmaNight>>>> {
   const windows = dates.map((date) => {
     const [from, to] = nightWindow(date, s);
     return { date, from, to, dayFrom: startOfDate(date, s), dayTo: startOfDate(date, s) + DAY };
@@ -99,9 +99,14 @@ async function computeNights(db: WaterReader, meters: readonly WaterMeterRef[], 
   const { at } = await registersAt(db, meters.map((m) => m.id), moments, reg);
   const inletIds = meters.filter((m) => m.inlet).map((m) => m.id);
   const minimum = await inletMinimum(db, inletIds, windows, reg.resetMinDropL);
-  const out = new Map<string, DmaNight[]>();
+  const out = new Map<string, Array<Computed<DmaNight>>>();
   for (const [dma, ms] of byDma(meters)) {
-    out.set(dma, windows.map((w, i) => {
+    out.set(dma, windows.map((w, i) => ({ settled: ms.every((m) => at.get(m.id)!.slice(i * 4, i * 4 + 4).every(readBetween)), value: night(dma, ms, w, i) })));
+  }
+  return out;
+
+  function night(dma: string, ms: readonly WaterMeterRef[], w: (typeof windows)[number], i: number): DmaNight {
+    {
       const regs = (id: string) => at.get(id)!.slice(i * 4, i * 4 + 4) as [RegisterAt, RegisterAt, RegisterAt, RegisterAt];
       const customers = ms.filter((m) => !m.inlet);
       const inlets = ms.filter((m) => m.inlet);
@@ -137,7 +142,6 @@ async function computeNights(db: WaterReader, meters: readonly WaterMeterRef[], 
         mnfShareOfAdfPct: mnfLph === null || !averageDailyFlowLph ? null : round1((mnfLph / averageDailyFlowLph) * 100),
         complete: pending.length === 0 && inletCovered,
       };
-    }));
+    }
   }
-  return out;
 }

@@ -156,20 +156,37 @@ function rawPoints(db: WaterReader, lo: number, hi: number): string {
  */
 function pointsQuery(points: string, maxGapMs: number, fallen = false): string {
   const gap = `${Math.trunc(maxGapMs)}::BIGINT`;
+  // For each meter and moment t, four readings: the last at or before t (lo) and the first at or after it
+  // (hi), and for the mean flow of a moment read from one side, the first at or after t − reach (rf) and
+  // the last at or before t + reach (rl). One sort of the readings with marks at those instants finds
+  // them all: a mark's running count of readings is the ordinal of the reading it wants (ord places a
+  // mark before or after readings of its own instant). Four ASOF joins sorted the readings four times.
   return `WITH ${points},
-    grid AS (SELECT d.device_id, b.t FROM d CROSS JOIN b),
-    lo AS (SELECT g.device_id, g.t, r.t AS t0, r.reg AS r0, r.idx AS i0 FROM grid g ASOF LEFT JOIN reg r ON g.device_id = r.device_id AND g.t >= r.t),
-    hi AS (SELECT g.device_id, g.t, r.t AS t1, r.reg AS r1, r.idx AS i1 FROM grid g ASOF LEFT JOIN reg r ON g.device_id = r.device_id AND g.t <= r.t),
-    -- Moments read from one side only: the first and last readings within reach of each, for its mean flow.
-    one AS (SELECT device_id, t FROM lo JOIN hi USING (device_id, t) WHERE t0 IS NULL OR t1 IS NULL OR t - t0 > ${gap} OR t1 - t > ${gap}),
-    rf AS (SELECT o.device_id, o.t, r.t AS tf, r.reg AS rf FROM one o ASOF LEFT JOIN reg r ON o.device_id = r.device_id AND o.t - ${gap} <= r.t),
-    rl AS (SELECT o.device_id, o.t, r.t AS tl, r.reg AS rl FROM one o ASOF LEFT JOIN reg r ON o.device_id = r.device_id AND o.t + ${gap} >= r.t),
+    regn AS MATERIALIZED (SELECT *, row_number() OVER (PARTITION BY device_id ORDER BY t) AS n FROM reg),
+    marks AS (
+      SELECT d.device_id, b.t, m.k, b.t + m.shift AS pos, m.ord, m.next
+      FROM d CROSS JOIN b CROSS JOIN (VALUES ('lo', 0::BIGINT, 1, 0), ('hi', 0::BIGINT, -1, 1), ('rf', -${gap}, -1, 1), ('rl', ${gap}, 1, 0)) m(k, shift, ord, next)),
+    counted AS (
+      SELECT device_id, t, k, next, count(n) OVER (PARTITION BY device_id ORDER BY pos, ord ROWS UNBOUNDED PRECEDING) AS c
+      FROM (SELECT device_id, NULL::BIGINT AS t, NULL::VARCHAR AS k, 0 AS next, t AS pos, 0 AS ord, n FROM regn
+            UNION ALL SELECT device_id, t, k, next, pos, ord, NULL::BIGINT FROM marks)),
+    found AS (
+      SELECT c.device_id, c.t, c.k, r.t AS rt, r.reg, r.idx FROM counted c
+      LEFT JOIN regn r ON r.device_id = c.device_id AND r.n = c.c + c.next
+      WHERE c.k IS NOT NULL),
+    ends AS (
+      SELECT device_id, t,
+        max(rt) FILTER (WHERE k = 'lo') AS t0, max(reg) FILTER (WHERE k = 'lo') AS r0, max(idx) FILTER (WHERE k = 'lo') AS i0,
+        max(rt) FILTER (WHERE k = 'hi') AS t1, max(reg) FILTER (WHERE k = 'hi') AS r1, max(idx) FILTER (WHERE k = 'hi') AS i1,
+        max(rt) FILTER (WHERE k = 'rf') AS tf, max(reg) FILTER (WHERE k = 'rf') AS rf,
+        max(rt) FILTER (WHERE k = 'rl') AS tl, max(reg) FILTER (WHERE k = 'rl') AS rl
+      FROM found GROUP BY device_id, t),
     span AS (
       SELECT device_id, list({'t': t, 'kind': kind, 'prev': prev, 'idx': idx} ORDER BY t) FILTER (WHERE kind <> 'normal') AS breaks
       FROM reg GROUP BY device_id)
-    SELECT lo.device_id, lo.t, lo.t0, lo.r0, lo.i0, hi.t1, hi.r1, hi.i1, rf.tf, rf.rf, rl.tl, rl.rl, span.breaks
+    SELECT e.device_id, e.t, e.t0, e.r0, e.i0, e.t1, e.r1, e.i1, e.tf, e.rf, e.tl, e.rl, span.breaks
       ${fallen ? `, CASE WHEN row_number() OVER () = 1 THEN (SELECT list({'device_id': device_id, 'start': start, 'len': len}) FROM fallen) END AS fallen` : ''}
-    FROM lo JOIN hi USING (device_id, t) LEFT JOIN rf USING (device_id, t) LEFT JOIN rl USING (device_id, t) LEFT JOIN span USING (device_id)`;
+    FROM ends e LEFT JOIN span USING (device_id)`;
 }
 
 function registersFrom(deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings, rows: ReadonlyArray<Record<string, unknown>>): RegistersAt {

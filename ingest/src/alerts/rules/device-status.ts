@@ -48,6 +48,17 @@ export function silenceFigure(silentMs: number): { seconds: number; text: string
 export function evaluateSilence(ctx: RuleContext, devices: readonly LastSeen[]): void {
   const { k, minSilenceSec, types } = ctx.config.silence;
   const severity = ctx.config.rules['device-silent'].severity;
+  // One text per silence and interval, shared by the devices it describes: a city's meters falling silent
+  // together are 130,000 alerts with the same words, and each its own copy held ~20 MB (the condition's
+  // and the alert's) after every change of the figure.
+  const texts = new Map<number, Map<number, string>>();
+  const textOf = (silence: { seconds: number; text: string }, sampleSec: number): string => {
+    let bySilence = texts.get(sampleSec);
+    if (!bySilence) texts.set(sampleSec, (bySilence = new Map()));
+    let text = bySilence.get(silence.seconds);
+    if (text === undefined) bySilence.set(silence.seconds, (text = `silent for ${silence.text} (expected a message every ${sampleSec} s; limit ${k} ×)`));
+    return text;
+  };
   for (const d of devices) {
     if (!types.includes(d.type) || d.lastSeen === null || d.sampleSec === null || d.sampleSec <= 0) continue;
     const limitMs = Math.max(k * d.sampleSec, minSilenceSec) * 1000;
@@ -59,7 +70,7 @@ export function evaluateSilence(ctx: RuleContext, devices: readonly LastSeen[]):
     ctx.report({
       deviceId: d.deviceId, rule: 'device-silent', object: null, active, severity, deviceType: d.type,
       value: silence ? silence.seconds : Math.round(silentMs / 1000),
-      message: silence ? `silent for ${silence.text} (expected a message every ${d.sampleSec} s; limit ${k} ×)` : '',
+      message: silence ? textOf(silence, d.sampleSec) : '',
     });
   }
 }

@@ -124,7 +124,7 @@ const groupPoint = {
   additionalProperties: false,
   properties: {
     t: { type: 'integer', description: 'bucket start, epoch ms' },
-    devices: { type: 'integer', description: 'devices with a value of the reading in the bucket' },
+    devices: { type: 'integer', description: 'devices with a value of the reading in the bucket (a DMA\'s daily usage alone: its meters read or estimated that day, from the balance)' },
     values: aggValues,
     inlet: {
       type: 'object',
@@ -206,9 +206,12 @@ export async function seriesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
       // product's definition, not a second sum of the meters' rollups that would disagree with it for a
       // silent meter or a register rollover.
       const fromRollups = dmaDaily ? aggs.filter((a) => a !== 'usage') : aggs;
-      const points = await bounded(() => history.groupSeries(customers, type, reading, range, fromRollups));
+      // Usage alone: the days and their meters come from the balance (kept per DMA and day), not from a
+      // scan of every meter's day rollups, which grew with the range (a month of 2,000 meters: 0.2 s).
+      const balanceOnly = dmaDaily && fromRollups.length === 0;
+      const points = await bounded(() => history.groupSeries(balanceOnly ? [] : customers, type, reading, range, fromRollups));
       if (inlets.length > 0) {
-        const inlet = await history.groupSeries(inlets, type, reading, range, fromRollups);
+        const inlet = await history.groupSeries(balanceOnly ? [] : inlets, type, reading, range, fromRollups);
         points.forEach((p, i) => Object.assign(p, { inlet: { devices: inlet[i]!.devices, values: inlet[i]!.values } }));
       }
       if (dmaDaily && points.length > 0) {
@@ -220,8 +223,13 @@ export async function seriesRoutes(app: FastifyInstance, deps: ApiDeps): Promise
           const b = days[i]!;
           // No customer meter with a volume that day (none read, none estimable): no value, not zero use.
           p.values.usage = b.covered + b.estimated > 0 ? b.customerLitres : null;
-          const inlet = (p as { inlet?: { values: Record<string, number | null> } }).inlet;
+          const inlet = (p as { inlet?: { devices: number; values: Record<string, number | null> } }).inlet;
           if (inlet) inlet.values.usage = b.inletLitres;
+          // The meters the usage stands on: read or estimated that day.
+          if (balanceOnly) {
+            p.devices = b.covered + b.estimated;
+            if (inlet) inlet.devices = b.inletLitres === null ? 0 : b.inletMeters;
+          }
           Object.assign(p, { balance: b });
         });
         // Keep the order asked for (usage was computed apart).

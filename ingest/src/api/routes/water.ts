@@ -7,7 +7,7 @@ import { DEFAULT_ALERT_RULES } from '../../alerts/rules-config.js';
 import { IngestError } from '../../errors.js';
 import { csvLine } from '../../storage/duckdb/readings-export.js';
 import type { WaterReader } from '../../water/registers.js';
-import { DMA_INLET_SITE, type WaterMeterRef } from '../../water/balance.js';
+import { DMA_INLET_SITE, dmaMeters, type WaterMeterRef } from '../../water/balance.js';
 import { daysBetween, localDate, monthStart } from '../../water/local-days.js';
 import { balanceSettings, nightSettings } from '../../water/settings.js';
 import { dmaBalances, dmaNights, meterUsage, monthlyReads } from '../../water/index.js';
@@ -33,9 +33,7 @@ export async function waterRoutes(app: FastifyInstance, deps: ApiDeps, db: Water
   /** Water meters with a DMA the caller may see (none for a role without water meters). */
   const meters = (request: Parameters<typeof roleOf>[0], dma?: string): WaterMeterRef[] =>
     canSeeDeviceType(roleOf(request), 'water-meter')
-      ? deps.registry.listDevices()
-          .filter((d) => d.type === 'water-meter' && typeof d.attributes.dma === 'string' && (dma === undefined || d.attributes.dma === dma))
-          .map((d) => ({ id: d.id, dma: String(d.attributes.dma), inlet: d.attributes.site === DMA_INLET_SITE }))
+      ? dmaMeters(deps.registry.listDevices(), dma)
       : [];
 
   app.get<{ Querystring: { from?: number | string; to?: number | string } }>(

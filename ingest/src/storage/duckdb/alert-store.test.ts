@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDbDatabase } from './database.js';
 import { DuckDbAlertStore } from './alert-store.js';
 import type { Alert } from '../../alerts/types.js';
+import { AlertLifecycle } from '../../alerts/lifecycle.js';
 
 const T0 = Date.UTC(2026, 10, 24, 3, 0, 0);
 
@@ -50,5 +51,30 @@ describe('DuckDbAlertStore.save', () => {
     await store.save([alert(0), alert(0, { severity: 'critical' }), alert(2)]);
     expect((await store.get('a-0000'))?.severity).toBe('critical');
     expect((await store.list({ state: 'all', limit: 10 })).length).toBe(2);
+  });
+});
+
+describe('DuckDbAlertStore.loadOpen', () => {
+  let db: DuckDbDatabase | undefined;
+  afterEach(async () => db?.close());
+
+  it('gives the open alerts as saved, alerts that say the same sharing one text, and a lifecycle can go on changing them', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const store = await DuckDbAlertStore.open(db);
+    const given = Array.from({ length: 6 }, (_, i) => alert(i, i < 4 ? { message: 'silent for 2 h (expected a message every 900 s; limit 3 ×)', detail: {}, comments: [] } : {}));
+    await store.save(given);
+    const open = await store.loadOpen();
+    expect(open.sort((a, b) => a.id.localeCompare(b.id))).toEqual(given.filter((a) => a.state === 'active'));
+    const [a0, a2] = open;
+    expect(a0!.message).toBe(a2!.message);
+    // The engine's changes replace an alert's detail and comments; saved again, they read back as changed.
+    const lifecycle = new AlertLifecycle({ timing: () => ({ enabled: true, group: 'field', onDelayMs: 0, offDelayMs: 0 }), chatterTransitions: 3, chatterWindowMs: 60_000, floodAlerts: 100, floodWindowMs: 600_000, floodPassSeverities: [] });
+    lifecycle.restore(open, T0 + 10);
+    lifecycle.comment(a0!, 'ops-1', 'on site', T0 + 20);
+    lifecycle.report({ deviceId: a2!.deviceId, rule: a2!.rule, object: a2!.object, active: true, severity: 'major', message: 'still', deviceType: a2!.deviceType, detail: { k: 1 } }, T0 + 30);
+    await store.save([a0!, a2!]);
+    expect((await store.get(a0!.id))!.comments).toEqual([{ at: T0 + 20, by: 'ops-1', text: 'on site' }]);
+    expect((await store.get(a2!.id))!.detail).toEqual({ k: 1 });
+    expect((await store.get(given[4]!.id))!.detail).toEqual({ i: 4, nested: { ok: true } });
   });
 });

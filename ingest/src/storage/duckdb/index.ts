@@ -87,7 +87,8 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
     path: db.path,
     close: async () => {
       await maintenance.stop();
-      pool.close();
+      // Its reads stopped and its connections closed before the database's (read-pool.ts close).
+      await pool.close();
       await figuresDb.close();
       await db.close();
     },

@@ -32,6 +32,8 @@ describe('DuckDbReadPool', () => {
     expect(row!.n).toBe(2);
     // DUCKDB_MEMORY_LIMIT and DUCKDB_THREADS reach DuckDB.
     expect(await pool.all(`SELECT current_setting('memory_limit') AS memory, current_setting('threads')::INTEGER AS threads`)).toEqual([{ memory: expect.stringMatching(/^(244|256)\.\d+ MiB$/), threads: 1 }]);
+    // The allocator gives freed memory back (database.ts ALLOCATOR_SETTINGS).
+    expect(await pool.all(`SELECT current_setting('allocator_background_threads') AS background, current_setting('allocator_flush_threshold') AS flush`)).toEqual([{ background: true, flush: expect.stringMatching(/^(30|32)\.\d+ MiB$/) }]);
     pool.close();
     expect(db.readersOpen).toBe(0);
   });
@@ -51,5 +53,21 @@ describe('DuckDbReadPool', () => {
     expect(db.readersOpen).toBe(1);
     pool.close();
     expect(db.readersOpen).toBe(0);
+  });
+  it('closing stops a running read and closes its connection only once the read has stopped', async () => {
+    db = await DuckDbDatabase.open(':memory:', { memoryLimit: '256MB', threads: 1 });
+    const pool = new DuckDbReadPool(db, { size: 2, timeoutMs: 60_000 });
+    const slow = pool.all('SELECT sum(hash(i)) FROM range(10000000000) t(i)');
+    await pool.all('SELECT 1 AS one'); // a second connection, idle once answered
+    const settled = slow.then(() => 'answered', (err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pool.stats()).toMatchObject({ open: 2, busy: 1 });
+    const t0 = performance.now();
+    await pool.close();
+    // Interrupted, not waited out (the read would take minutes), and answered as busy, not as a failure.
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(await settled).toMatchObject({ code: 'INGEST_ERR_BUSY', message: 'the store is closing' });
+    expect(db.readersOpen).toBe(0);
+    await expect(pool.all('SELECT 1')).rejects.toMatchObject({ code: 'INGEST_ERR_BUSY' });
   });
 });

@@ -29,6 +29,8 @@ export class DuckDbReadPool implements SqlReader {
   private readonly waiting: Array<{ resolve(c: DuckDBConnection): void; reject(err: Error): void }> = [];
   private opened = 0;
   private closed = false;
+  /** Connections running a read, with the read: close() interrupts them and waits for them (see close). */
+  private readonly running = new Map<DuckDBConnection, Promise<unknown>>();
   private readonly maxWaiting: number;
 
   constructor(
@@ -46,12 +48,16 @@ export class DuckDbReadPool implements SqlReader {
       connection.interrupt();
     }, this.options.timeoutMs);
     try {
-      return (await connection.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[];
+      const read = connection.runAndReadAll(sql, params, types);
+      this.running.set(connection, read);
+      return (await read).getRowObjectsJson() as Row[];
     } catch (err) {
+      if (this.closed) throw new BusyError('INGEST_ERR_BUSY', 'the store is closing', 5);
       if (timedOut) throw new BusyError('INGEST_ERR_BUSY', `the read ran longer than ${this.options.timeoutMs} ms and was stopped; ask for a shorter time range or fewer rows`, 5);
       throw err;
     } finally {
       clearTimeout(timer);
+      this.running.delete(connection);
       this.release(connection);
     }
   }
@@ -60,11 +66,23 @@ export class DuckDbReadPool implements SqlReader {
     return { size: this.options.size, open: this.opened, busy: this.opened - this.idle.length, waiting: this.waiting.length };
   }
 
-  /** Closes idle connections and refuses waiting reads; connections in use are closed as they come back. */
-  close(): void {
+  /**
+   * Closes idle connections, refuses waiting reads, interrupts running ones and resolves once they have
+   * stopped and their connections are closed. A connection must not be closed while its read runs: DuckDB
+   * then destroys the connection on the read's own thread when the read ends, which deadlocks on the
+   * connection's lock, and node's exit waits for that thread forever (npm start hung after "stopped
+   * cleanly" when its stop interrupted the alert engine's background water read; gdb: ~ClientContext in
+   * duckdb_execute_prepared waiting on LockContext, the main thread in uv_thread_join).
+   */
+  async close(): Promise<void> {
     this.closed = true;
     for (const c of this.idle.splice(0)) this.db.closeReader(c);
     for (const w of this.waiting.splice(0)) w.reject(new BusyError('INGEST_ERR_BUSY', 'the store is closing', 5));
+    const running = [...this.running];
+    for (const [connection] of running) connection.interrupt();
+    await Promise.allSettled(running.map(([, read]) => read));
+    // Each read's own finally (queued before this) has closed its connection (release); one more turn for safety.
+    await new Promise((r) => setImmediate(r));
   }
 
   private async acquire(): Promise<DuckDBConnection> {

@@ -12,12 +12,13 @@ import { SAMPLE_TABLES } from '../sample-columns.js';
 import { ARCHIVE_KINDS, ArchiveCatalog, archiveDay, CATALOG_SQL, tableOf, type ArchiveKind } from './archive.js';
 import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, tableSuffix, type RolledUpType } from './columns.js';
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
-import { localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
+import { DAY_MS, localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
 import { addRollupDrops, compactClosedHours, dropMessagesPrimaryKey } from './migrate.js';
 import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
-import { HISTORY_DDL } from './schema.js';
+import { HISTORY_DDL, latestTable, latestTs } from './schema.js';
+import { SAMPLE_COLUMNS } from '../sample-columns.js';
 import { daysOf, markChanged } from './water-figures.js';
 import { DMA_INLET_SITE } from '../../../water/balance.js';
 
@@ -58,6 +59,11 @@ export class StoreHistory {
   /** First local day still open: rollups of earlier days are in the closed tables. */
   private openFrom: number;
   private readonly clock: () => number;
+  /**
+   * Each water meter's latest reading time stored by this process (water-figures.ts daysOf): readings in
+   * order leave settled DMA figures kept. ~100 bytes a meter.
+   */
+  private readonly waterLatest = new Map<string, number>();
   /** Rows in the pending tables (about: a rolled-back batch leaves it high until the next fold). */
   private pendingRows = 0;
 
@@ -92,6 +98,7 @@ export class StoreHistory {
     const clock = o.clock ?? Date.now;
     const openFrom = meta.has('rollups_open_from') ? Number(meta.get('rollups_open_from')) : openFromAt(clock());
     const history = new StoreHistory(db, o, catalog, openFrom);
+    await history.seedWaterLatest();
     const pending = await db.all(ROLLED_UP_TYPES.map((t) => `SELECT count(*) AS n FROM ${pendingTable(t)}`).join(' UNION ALL '));
     history.pendingRows = pending.reduce((sum, r) => sum + Number(r.n), 0);
     if (meta.get('history_version') !== HISTORY_VERSION) {
@@ -103,6 +110,18 @@ export class StoreHistory {
     }
     await history.saveOpenFrom();
     return history;
+  }
+
+  /**
+   * Each water meter's latest reading time as stored (its latest values, and readings not folded yet), so
+   * that after a restart a backlog older than what is stored counts as out of order (water-figures.ts).
+   */
+  private async seedWaterLatest(): Promise<void> {
+    const times = SAMPLE_COLUMNS['water-meter'].map((c) => `epoch_ms(${latestTs(c.name)})`).join(', ');
+    const rows = await this.db.all(`SELECT device_id, max(t) AS t FROM (
+        SELECT device_id, greatest(${times}) AS t FROM ${latestTable('water-meter')}
+        UNION ALL SELECT device_id, epoch_ms(max(ts)) FROM ${pendingTable('water-meter')} GROUP BY device_id) GROUP BY device_id`);
+    for (const r of rows) if (r.t !== null && r.t !== undefined) this.waterLatest.set(String(r.device_id), Number(r.t));
   }
 
   private notAfter(): number {
@@ -127,7 +146,10 @@ export class StoreHistory {
       }
       await tx.append(pendingTable(s.type), s.types, s.columns);
       // The DMAs' kept figures of these days (and those within reach) are computed again (water-figures.ts).
-      if (s.type === 'water-meter') await markChanged(tx, daysOf(s.columns[SAMPLE_TS_COLUMN]!));
+      if (s.type === 'water-meter') {
+        const { days, lateDays } = daysOf(s.columns[0]!, s.columns[SAMPLE_TS_COLUMN]!, this.waterLatest);
+        await markChanged(tx, days, lateDays);
+      }
       this.pendingRows += rows;
     }
     // Bounded even if the maintenance loop falls behind: readers merge every pending row on the fly.
@@ -244,7 +266,11 @@ export class StoreHistory {
     for (const kind of this.o.dataDir === ':memory:' ? [] : ARCHIVE_KINDS) {
       const days = await this.db.all(`SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER AS day FROM ${tableOf(kind)} WHERE ts < epoch_ms(${cutoff * 86_400_000}::BIGINT) ORDER BY day`);
       for (const { day } of days) {
-        const part = await this.db.transaction((tx) => archiveDay(tx, this.catalog, kind, Number(day), stamp++));
+        const part = await this.db.transaction(async (tx) => {
+          // A DMA figure read while the day moves to the archive could see neither side: computed again.
+          if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * DAY_MS), localDayNumber((Number(day) + 1) * DAY_MS - 1)]);
+          return archiveDay(tx, this.catalog, kind, Number(day), stamp++);
+        });
         if (part) {
           this.catalog.add(part);
           archived++;

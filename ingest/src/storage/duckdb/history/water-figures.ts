@@ -4,7 +4,10 @@
  * holds past data it did not see), and the figures kept per DMA, kind and day.
  *
  * One writer stores batches one after another, so marks are drawn in commit order: a figure stamped with
- * the latest mark it saw has seen every change with that mark or an earlier one.
+ * the latest mark it saw has seen every change with that mark or an earlier one. Readings that come in
+ * order (each after its meter's latest) change only figures with a meter read from one side or not at
+ * all; a figure whose every register was read between two readings ("settled") changes only with data
+ * out of order, so yesterday's figures stay kept while today's readings arrive.
  */
 import type { DuckDBTimestampValue, DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbDatabase, SqlReader } from '../database.js';
@@ -13,24 +16,41 @@ import { DAY_MS, localDayNumber, localDayStart } from './local-time.js';
 
 export const WATER_FIGURES_DDL: readonly string[] = [
   `CREATE SEQUENCE IF NOT EXISTS water_change_mark`,
-  // The latest change of the water meters' readings of each local day (days since 1970-01-01).
-  `CREATE TABLE IF NOT EXISTS water_changes (day INTEGER PRIMARY KEY, mark BIGINT NOT NULL)`,
+  // The latest change of the water meters' readings of each local day (days since 1970-01-01), and the
+  // latest that was not in order: a reading at or before one its meter had already stored.
+  `CREATE TABLE IF NOT EXISTS water_changes (day INTEGER PRIMARY KEY, mark BIGINT NOT NULL, late_mark BIGINT NOT NULL DEFAULT 0)`,
   `CREATE TABLE IF NOT EXISTS water_figures (kind VARCHAR NOT NULL, dma VARCHAR NOT NULL, from_ms BIGINT NOT NULL, to_ms BIGINT NOT NULL,
-     key VARCHAR NOT NULL, mark BIGINT NOT NULL, value VARCHAR NOT NULL, PRIMARY KEY (kind, dma, from_ms, to_ms))`,
+     key VARCHAR NOT NULL, mark BIGINT NOT NULL, settled BOOLEAN NOT NULL, value VARCHAR NOT NULL, PRIMARY KEY (kind, dma, from_ms, to_ms))`,
 ];
 
-/** The local days of a column of sample times (the samples tables' `ts`). */
-export function daysOf(ts: readonly DuckDBValue[]): number[] {
+/**
+ * The local days of a batch's water readings, and those where a reading came out of order (at or before
+ * the latest its meter had stored: late data, a replay). `latest`: each meter's latest reading time so
+ * far, updated; a meter not in it counts as out of order (after a restart: figures are computed again
+ * once, never served stale).
+ */
+export function daysOf(deviceIds: readonly DuckDBValue[], ts: readonly DuckDBValue[], latest: Map<string, number>): { days: number[]; lateDays: number[] } {
   const days = new Set<number>();
-  for (const v of ts) days.add(localDayNumber(Number((v as DuckDBTimestampValue).micros / 1000n)));
-  return [...days];
+  const late = new Set<number>();
+  for (let i = 0; i < ts.length; i++) {
+    const t = Number((ts[i] as DuckDBTimestampValue).micros / 1000n);
+    const id = String(deviceIds[i]);
+    const day = localDayNumber(t);
+    days.add(day);
+    const before = latest.get(id);
+    if (before === undefined || t <= before) late.add(day);
+    if (before === undefined || t > before) latest.set(id, t);
+  }
+  return { days: [...days], lateDays: [...late] };
 }
 
-/** Marks local `days` changed (inside the transaction that changed them). */
-export async function markChanged(tx: { run(sql: string): Promise<unknown> }, days: readonly number[]): Promise<void> {
+/** Marks local `days` changed, `lateDays` among them out of order (inside the transaction that changed them). */
+export async function markChanged(tx: { run(sql: string): Promise<unknown> }, days: readonly number[], lateDays: readonly number[] = days): Promise<void> {
   if (days.length === 0) return;
-  await tx.run(`INSERT INTO water_changes SELECT day, nextval('water_change_mark') FROM (SELECT unnest([${days.map((d) => Math.trunc(d)).join(',')}]::INTEGER[]) AS day)
-    ON CONFLICT (day) DO UPDATE SET mark = excluded.mark`);
+  const late = new Set(lateDays);
+  const rows = days.map((d) => `(${Math.trunc(d)}, ${late.has(d)})`).join(', ');
+  await tx.run(`INSERT INTO water_changes SELECT day, m, CASE WHEN late THEN m ELSE 0 END FROM (SELECT day, late, nextval('water_change_mark') AS m FROM (VALUES ${rows}) v(day, late))
+    ON CONFLICT (day) DO UPDATE SET mark = excluded.mark, late_mark = greatest(water_changes.late_mark, excluded.late_mark)`);
 }
 
 export class DuckDbFigureBook implements FigureBook {
@@ -45,15 +65,18 @@ export class DuckDbFigureBook implements FigureBook {
     return Number(row?.m ?? 0);
   }
 
-  async changedIn(ranges: ReadonlyArray<readonly [number, number]>): Promise<number[]> {
+  async changedIn(ranges: ReadonlyArray<readonly [number, number]>): Promise<Array<{ any: number; late: number }>> {
     if (ranges.length === 0) return [];
     const lo = Math.min(...ranges.map(([a]) => localDayNumber(a)));
     const hi = Math.max(...ranges.map(([, b]) => localDayNumber(b)));
-    const rows = await this.read.all(`SELECT day, mark FROM water_changes WHERE day BETWEEN ${lo} AND ${hi}`);
-    const marks = new Map(rows.map((r) => [Number(r.day), Number(r.mark)]));
+    const rows = await this.read.all(`SELECT day, mark, late_mark FROM water_changes WHERE day BETWEEN ${lo} AND ${hi}`);
+    const marks = new Map(rows.map((r) => [Number(r.day), { any: Number(r.mark), late: Number(r.late_mark) }]));
     return ranges.map(([a, b]) => {
-      let m = 0;
-      for (let d = localDayNumber(a); d <= localDayNumber(b); d++) m = Math.max(m, marks.get(d) ?? 0);
+      const m = { any: 0, late: 0 };
+      for (let d = localDayNumber(a); d <= localDayNumber(b); d++) {
+        const day = marks.get(d);
+        if (day) [m.any, m.late] = [Math.max(m.any, day.any), Math.max(m.late, day.late)];
+      }
       return m;
     });
   }
@@ -65,17 +88,17 @@ export class DuckDbFigureBook implements FigureBook {
 
   async get(kind: string, dmas: readonly string[], from: number, to: number): Promise<KeptFigure[]> {
     const rows = await this.read.all(
-      `SELECT dma, from_ms, to_ms, key, mark, value FROM water_figures WHERE kind = $1 AND dma IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]'))) AND from_ms >= $3::BIGINT AND to_ms <= $4::BIGINT`,
+      `SELECT dma, from_ms, to_ms, key, mark, settled, value FROM water_figures WHERE kind = $1 AND dma IN (SELECT unnest(from_json($2::JSON, '["VARCHAR"]'))) AND from_ms >= $3::BIGINT AND to_ms <= $4::BIGINT`,
       [kind, JSON.stringify(dmas), Math.trunc(from), Math.trunc(to)],
     );
-    return rows.map((r) => ({ dma: String(r.dma), from: Number(r.from_ms), to: Number(r.to_ms), key: String(r.key), mark: Number(r.mark), value: String(r.value) }));
+    return rows.map((r) => ({ dma: String(r.dma), from: Number(r.from_ms), to: Number(r.to_ms), key: String(r.key), mark: Number(r.mark), settled: r.settled === true, value: String(r.value) }));
   }
 
   async put(kind: string, figures: readonly KeptFigure[]): Promise<void> {
     if (figures.length === 0) return;
     await this.write.run(
-      `INSERT OR REPLACE INTO water_figures SELECT $1, f.dma, f."from", f."to", f.key, f.mark, f.value
-       FROM (SELECT unnest(from_json($2::JSON, '[{"dma":"VARCHAR","from":"BIGINT","to":"BIGINT","key":"VARCHAR","mark":"BIGINT","value":"VARCHAR"}]'), recursive := true)) f`,
+      `INSERT OR REPLACE INTO water_figures SELECT $1, f.dma, f."from", f."to", f.key, f.mark, f.settled, f.value
+       FROM (SELECT unnest(from_json($2::JSON, '[{"dma":"VARCHAR","from":"BIGINT","to":"BIGINT","key":"VARCHAR","mark":"BIGINT","settled":"BOOLEAN","value":"VARCHAR"}]'), recursive := true)) f`,
       [kind, JSON.stringify(figures)],
     );
   }
