@@ -3,14 +3,14 @@
  * stopped (DuckDB lets one process open the store).
  *
  *   rebuild-rollups [--from YYYY-MM-DD] [--to YYYY-MM-DD]   recompute rollups and latest values from raw rows
- *   archive                                                 apply retention now
- *   status [--json]                                         what the store holds, hot and archived
+ *   archive                                                 apply retention now (segments, archive, deletions)
+ *   status [--json]                                         what the store holds: tables, segments, archive
  *   compact                                                 give the space of deleted rows back to the disk
  */
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
-import { loadIngestConfig, openEmbeddedStore, type EmbeddedStore } from '@tsunagaru/ingest';
+import { loadIngestConfig, openEmbeddedStore, type EmbeddedStore, type Tier } from '@tsunagaru/ingest';
 import { commandHelp, runCli, UsageError, type Cli, type ParsedCommand } from './cli-support.js';
 
 export const CLI: Cli = {
@@ -29,9 +29,9 @@ export const CLI: Cli = {
       args: '',
       arity: 0,
       summary:
-        'apply retention now: close finished days, move raw rows older than RAW_RETENTION_DAYS to DATA_DIR/archive (Parquet), delete archived days past ARCHIVE_RETENTION_DAYS and rollups past ROLLUP_RETENTION_DAYS (the ingest does this every hour by itself)',
+        'apply retention now: close finished days, move raw rows of closed UTC days (before yesterday) to Parquet segments under DATA_DIR/hot and those older than RAW_RETENTION_DAYS to DATA_DIR/archive, delete archived days past ARCHIVE_RETENTION_DAYS and rollups past ROLLUP_RETENTION_DAYS (the ingest does this every hour by itself)',
     },
-    status: { args: '', arity: 0, summary: 'rows in the hot tables, rollups and pending rows, archived days, files and bytes', options: { json: { type: 'boolean', help: 'as JSON' } } },
+    status: { args: '', arity: 0, summary: 'rows in the tables (hot raw rows, rollups, pending rows); segments and archive apart: days, files, rows and bytes', options: { json: { type: 'boolean', help: 'as JSON' } } },
     compact: {
       args: '',
       arity: 0,
@@ -99,19 +99,25 @@ async function archive(): Promise<void> {
     await store.history.fold();
     return result;
   });
-  process.stdout.write(`archived ${r.archived} day part(s); deleted ${r.archiveDeleted} archived part(s) past ARCHIVE_RETENTION_DAYS${r.rollupsDeleted ? '; rollups past ROLLUP_RETENTION_DAYS deleted' : ''}\n`);
+  process.stdout.write(
+    `moved ${r.segmented} closed day part(s) to segments; archived ${r.archived} day part(s); deleted ${r.archiveDeleted} archived part(s) past ARCHIVE_RETENTION_DAYS${r.rollupsDeleted ? '; rollups past ROLLUP_RETENTION_DAYS deleted' : ''}\n`,
+  );
 }
 
 async function status(values: ParsedCommand['values']): Promise<void> {
   const report = await withStore(async (store) => {
     const tables = await store.db.all(`SELECT table_name AS name, estimated_size AS rows FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name`);
-    const parts = store.history.catalog.all();
-    const bytes = parts.reduce((sum, p) => sum + statSync(store.history.catalog.path(p)).size, 0);
+    const tier = (t: Tier) => {
+      const parts = store.history.catalog.all(t);
+      const bytes = parts.reduce((sum, p) => sum + statSync(store.history.catalog.path(p)).size, 0);
+      return { root: store.history.catalog.root(t), parts: parts.length, days: new Set(parts.map((p) => p.day)).size, rows: parts.reduce((n, p) => n + p.rows, 0), bytes };
+    };
     return {
       store: store.path,
       storeBytes: statSync(store.path).size,
       tables: Object.fromEntries(tables.map((t) => [String(t.name), Number(t.rows)])),
-      archive: { root: store.history.catalog.root, parts: parts.length, days: new Set(parts.map((p) => p.day)).size, rows: parts.reduce((n, p) => n + p.rows, 0), bytes },
+      segments: tier('segment'),
+      archive: tier('archive'),
       settings: store.history.settings,
     };
   });
@@ -121,10 +127,11 @@ async function status(values: ParsedCommand['values']): Promise<void> {
   }
   process.stdout.write(`${report.store}  ${report.storeBytes.toLocaleString('en-US')} bytes\n`);
   for (const [name, rows] of Object.entries(report.tables)) process.stdout.write(`  ${name.padEnd(34)} ${rows.toLocaleString('en-US').padStart(14)} rows (estimated)\n`);
-  const a = report.archive;
-  process.stdout.write(`${a.root}  ${a.parts} part(s) over ${a.days} UTC day(s), ${a.rows.toLocaleString('en-US')} rows, ${a.bytes.toLocaleString('en-US')} bytes\n`);
+  for (const [label, a] of [['segments (closed days, hot)', report.segments], ['archive', report.archive]] as const) {
+    process.stdout.write(`${label}: ${a.root}  ${a.parts} part(s) over ${a.days} UTC day(s), ${a.rows.toLocaleString('en-US')} rows, ${a.bytes.toLocaleString('en-US')} bytes\n`);
+  }
   const s = report.settings;
-  process.stdout.write(`retention: raw ${s.rawRetentionDays} d hot, archive ${s.archiveRetentionDays ?? 'forever'}, rollups ${s.rollupRetentionDays ?? 'forever'}\n`);
+  process.stdout.write(`retention: raw ${s.rawRetentionDays} d (today and yesterday in tables, closed days in segments), archive ${s.archiveRetentionDays ?? 'forever'}, rollups ${s.rollupRetentionDays ?? 'forever'}\n`);
 }
 
 /**

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadHistorySettings } from './history-config.js';
 
 describe('history settings', () => {
-  it('defaults to 2 days hot, archive and rollups kept for ever', () => {
-    expect(loadHistorySettings({})).toEqual({ rawRetentionDays: 2, archiveRetentionDays: null, rollupRetentionDays: null });
+  it('defaults to 90 days hot, archive and rollups kept for ever', () => {
+    expect(loadHistorySettings({})).toEqual({ rawRetentionDays: 90, archiveRetentionDays: null, rollupRetentionDays: null });
     expect(loadHistorySettings({ RAW_RETENTION_DAYS: '7', ARCHIVE_RETENTION_DAYS: '3650', ROLLUP_RETENTION_DAYS: 'forever' })).toEqual({ rawRetentionDays: 7, archiveRetentionDays: 3650, rollupRetentionDays: null });
   });
 

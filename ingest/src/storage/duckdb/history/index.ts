@@ -9,13 +9,13 @@ import { MAX_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { BOOLEAN, LIST, listValue, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbDatabase, ParamTypes, Transaction } from '../database.js';
 import { SAMPLE_TABLES } from '../sample-columns.js';
-import { ARCHIVE_KINDS, ArchiveCatalog, archiveDay, CATALOG_SQL, tableOf, type ArchiveKind } from './archive.js';
+import { ARCHIVE_KINDS, ArchiveCatalog, CATALOG_SQL, moveToArchive, tableOf, TIER_TABLE, writeDayPart, type ArchiveKind } from './archive.js';
 import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, tableSuffix, type RolledUpType } from './columns.js';
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
-import { DAY_MS, localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
+import { DAY_MS, isoDay, localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
-import { addRollupDrops, compactClosedHours, dropMessagesPrimaryKey } from './migrate.js';
-import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
+import { addRollupDrops, convertPlainShare, dropMessagesPrimaryKey, setAsidePlainLayout } from './migrate.js';
+import { CLOSE_GRACE_MS, closeDays, rollupTables, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { HISTORY_DDL, latestTable, latestTs } from './schema.js';
 import { SAMPLE_COLUMNS } from '../sample-columns.js';
@@ -53,6 +53,15 @@ const SAMPLE_TS_COLUMN = 4;
 /** The first local day still open at `now`: yesterday until CLOSE_GRACE_MS after midnight, then today. */
 export const openFromAt = (now: number): number => localDayNumber(now - CLOSE_GRACE_MS);
 
+export interface RetentionResult {
+  /** Day parts written as segments (closed days within RAW_RETENTION_DAYS). */
+  segmented: number;
+  /** Day parts that joined the archive (written there, or segments moved). */
+  archived: number;
+  archiveDeleted: number;
+  rollupsDeleted: boolean;
+}
+
 export class StoreHistory {
   readonly catalog: ArchiveCatalog;
   readonly settings: HistorySettings;
@@ -64,6 +73,10 @@ export class StoreHistory {
    * order leave settled DMA figures kept. ~100 bytes a meter.
    */
   private readonly waterLatest = new Map<string, number>();
+  /** Segment files moved to the archive at the last retention run, removed at the next (applyRetention). */
+  private readonly retired: string[] = [];
+  /** No closed rollups of the layout before are left (migrate.ts). */
+  private converted = false;
   /** Rows in the pending tables (about: a rolled-back batch leaves it high until the next fold). */
   private pendingRows = 0;
 
@@ -88,12 +101,11 @@ export class StoreHistory {
     if (await addRollupDrops(db, drops, ROLLED_UP_TYPES.map((t) => `${dayTable(t)}_device`))) {
       log('store_upgraded', {}, 'rollups: registers now keep their largest drop (not known for days stored before; rebuilt from the stored readings where they are kept)');
     }
-    const compacted = await compactClosedHours(db, ROLLED_UP_TYPES);
-    if (compacted.length > 0) log('store_upgraded', { types: compacted }, `rollups: closed days' hours stored compactly (${compacted.join(', ')}), the same values in a third of the space`);
+    const setAside = await setAsidePlainLayout(db, ROLLED_UP_TYPES);
+    if (setAside.length > 0) log('store_upgraded', { types: setAside }, `rollups: closed days' hours to be stored compactly (${setAside.join(', ')}), the same values in a third of the space, converted in the background`);
     for (const ddl of HISTORY_DDL) await db.run(ddl);
-    const root = o.dataDir === ':memory:' ? ':memory:' : `${o.dataDir}/archive`;
-    const catalog = ArchiveCatalog.fromRows(root, await db.all(CATALOG_SQL));
-    if (o.dataDir !== ':memory:') for (const f of catalog.removeOrphans()) log('archive_orphan_removed', { file: f }, `archive: removed ${f}, written by an archive run that did not commit`);
+    const catalog = ArchiveCatalog.fromRows(o.dataDir, await db.all(CATALOG_SQL));
+    if (o.dataDir !== ':memory:') for (const f of catalog.removeOrphans()) log('archive_orphan_removed', { file: f }, `removed ${f}: not listed (a run that did not commit, or a part moved to the archive)`);
     const meta = new Map((await db.all(`SELECT key, value FROM store_meta`)).map((r) => [String(r.key), String(r.value)]));
     const clock = o.clock ?? Date.now;
     const openFrom = meta.has('rollups_open_from') ? Number(meta.get('rollups_open_from')) : openFromAt(clock());
@@ -202,6 +214,20 @@ export class StoreHistory {
   }
 
   /**
+   * Converts a share of a day of closed rollups stored in the layout before (migrate.ts), if any is left:
+   * the maintenance loop's background work. Returns the rows converted (0: none left).
+   */
+  async convertRollups(): Promise<number> {
+    if (this.converted) return 0;
+    for (const type of ROLLED_UP_TYPES) {
+      const n = await convertPlainShare(this.db, type);
+      if (n > 0) return n;
+    }
+    this.converted = true;
+    return 0;
+  }
+
+  /**
    * Rebuilds latest values (always all of them) and the rollups of local days [fromDay, toDay] (default:
    * every day that has raw rows) from the raw rows, hot and archived, one day per transaction.
    */
@@ -254,50 +280,65 @@ export class StoreHistory {
   }
 
   /**
-   * Retention (history-config.ts): archives raw rows older than RAW_RETENTION_DAYS (one UTC day and kind
-   * per transaction), then deletes archived days and rollups past their retention.
+   * Retention (history-config.ts), one UTC day and kind per transaction: raw rows of closed days (before
+   * yesterday) leave the hot tables for a segment, or for the archive when already past RAW_RETENTION_DAYS
+   * (late data of an old day); segments past RAW_RETENTION_DAYS move to the archive; then archived days and
+   * rollups past their retention are deleted. Segments are never deleted.
    */
-  async applyRetention(now = this.clock()): Promise<{ archived: number; archiveDeleted: number; rollupsDeleted: boolean }> {
+  async applyRetention(now = this.clock()): Promise<RetentionResult> {
     const s = this.settings;
-    const cutoff = utcDayNumber(now) - s.rawRetentionDays;
-    let archived = 0;
+    const today = utcDayNumber(now);
+    const archiveBefore = today - s.rawRetentionDays;
+    const closedBefore = today - 1;
+    let [segmented, archived] = [0, 0];
     let stamp = now;
-    // An in-memory store has no directory to archive into: its rows stay where they are.
+    // Names of segments moved at the previous run, kept until now for the readers that had listed them.
+    for (const path of this.retired.splice(0)) rmSync(path, { force: true });
+    // An in-memory store has no directory for files: its rows stay where they are.
     for (const kind of this.o.dataDir === ':memory:' ? [] : ARCHIVE_KINDS) {
-      const days = await this.db.all(`SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER AS day FROM ${tableOf(kind)} WHERE ts < epoch_ms(${cutoff * 86_400_000}::BIGINT) ORDER BY day`);
+      const days = await this.db.all(`SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER AS day FROM ${tableOf(kind)} WHERE ts < epoch_ms(${closedBefore * DAY_MS}::BIGINT) ORDER BY day`);
       for (const { day } of days) {
+        const tier = Number(day) < archiveBefore ? 'archive' : 'segment';
         const part = await this.db.transaction(async (tx) => {
-          // A DMA figure read while the day moves to the archive could see neither side: computed again.
+          // A DMA figure read while the day leaves the tables could see neither side: computed again.
           if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * DAY_MS), localDayNumber((Number(day) + 1) * DAY_MS - 1)]);
-          return archiveDay(tx, this.catalog, kind, Number(day), stamp++);
+          return writeDayPart(tx, this.catalog, tier, kind, Number(day), stamp++);
         });
-        if (part) {
-          this.catalog.add(part);
-          archived++;
-          this.o.log?.('archived', { kind, file: part.file, rows: part.rows }, `archive: ${part.rows} ${kind} rows of ${part.file.split('/')[part.file.split('/').length - 2]} moved to ${part.file}`);
-        }
+        if (!part) continue;
+        this.catalog.add(part);
+        if (tier === 'archive') archived++;
+        else segmented++;
+        this.o.log?.(tier === 'archive' ? 'archived' : 'segmented', { kind, file: part.file, rows: part.rows }, `${tier}: ${part.rows} ${kind} rows of ${isoDay(part.day)} moved to ${part.file}`);
       }
     }
+    for (const part of this.catalog.all('segment').filter((p) => p.day < archiveBefore)) {
+      const moved = await this.db.transaction((tx) => moveToArchive(tx, this.catalog, part, now));
+      this.catalog.remove(part);
+      this.catalog.add(moved);
+      this.retired.push(this.catalog.path(part));
+      archived++;
+      this.o.log?.('archived', { kind: part.kind, file: moved.file, rows: part.rows }, `archive: segment ${part.file} (${part.rows} rows) moved to the archive`);
+    }
     let archiveDeleted = 0;
-    if (s.archiveRetentionDays !== null) archiveDeleted = await this.deleteArchivedBefore(utcDayNumber(now) - s.archiveRetentionDays);
+    if (s.archiveRetentionDays !== null) archiveDeleted = await this.deleteArchivedBefore(today - s.archiveRetentionDays);
     let rollupsDeleted = false;
     if (s.rollupRetentionDays !== null) {
       const before = dateSql(localDayNumber(now) - s.rollupRetentionDays);
       await this.db.transaction(async (tx) => {
-        for (const type of ROLLED_UP_TYPES) for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE day < ${before}`);
+        for (const type of ROLLED_UP_TYPES) for (const t of rollupTables(type)) await tx.run(`DELETE FROM ${t} WHERE day < ${before}`);
       });
       rollupsDeleted = true;
     }
-    return { archived, archiveDeleted, rollupsDeleted };
+    return { segmented, archived, archiveDeleted, rollupsDeleted };
   }
 
-  /** Deletes archived parts of UTC days before `day`: the manifest first, then the files. */
+  /** Deletes archived parts of UTC days before `day` (never segments): the manifest first, then the files. */
   private async deleteArchivedBefore(day: number): Promise<number> {
-    const parts = this.catalog.all().filter((p) => p.day < day);
+    const parts = this.catalog.all('archive').filter((p) => p.day < day);
     if (parts.length === 0) return 0;
-    await this.db.run(`DELETE FROM archive_parts WHERE day < DATE '1970-01-01' + ${day}`);
+    await this.db.run(`DELETE FROM ${TIER_TABLE.archive} WHERE day < DATE '1970-01-01' + ${day}`);
     for (const p of parts) {
-      this.catalog.remove(p.file);
+      this.catalog.remove(p);
       rmSync(this.catalog.path(p), { force: true });
       // The day's directory goes with its last part.
       const dayDir = dirname(this.catalog.path(p));
@@ -321,7 +362,7 @@ export class StoreHistory {
       FROM (${unit === 'day' ? dayRows('water-meter', where, ['indexL']) : hourRows('water-meter', where, ['indexL'])}) WHERE "indexL_n" > 0`;
   }
 
-  /** Raw rows of `kind` in [from, to), hot and archived (archive.ts). */
+  /** Raw rows of `kind` in [from, to): hot tables, segments and archive (archive.ts). */
   rawSource(kind: ArchiveKind, from: number, to: number, where?: string): string {
     return this.catalog.rawSource(kind, from, to, where);
   }

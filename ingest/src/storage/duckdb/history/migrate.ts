@@ -9,7 +9,7 @@ import type { DuckDbDatabase } from '../database.js';
 import { messagesDdl } from '../schema.js';
 import { compactFromPlain, dayColumns } from './closed-hours.js';
 import type { RolledUpType } from './columns.js';
-import { dayTable, names } from './rollup-sql.js';
+import { dayTable, names, plainDayTable } from './rollup-sql.js';
 import { dateSql } from './rollups.js';
 
 export async function dropMessagesPrimaryKey(db: DuckDbDatabase): Promise<boolean> {
@@ -47,30 +47,53 @@ export async function addRollupDrops(db: DuckDbDatabase, columns: ReadonlyArray<
 }
 
 /**
- * Converts closed days' rollups stored before the compact layout (closed-hours.ts: every hourly statistic
- * as it was, 10 bytes per reading against 3.5) into it, losing nothing: each row's lists are re-encoded
- * hour by hour, a day per statement, into a new table swapped in at the end (in one transaction), so a
- * stop half way leaves the old table as it was and the next open starts again. The schema makes the
- * device index again afterwards.
+ * Closed days' rollups stored before the compact layout (closed-hours.ts: every hourly statistic as it
+ * was, 10 bytes per reading against 3.5) are converted in the background, never at open: a 30-day city
+ * store took 12 minutes. At open the old table is only renamed to `plainDayTable` (the schema then makes
+ * the compact one); readers read both (rollups.ts dayRows, hourRows), and `convertPlainShare` moves a
+ * share of a day at a time, in one transaction, so a device's day is in exactly one of them at every
+ * instant. Returns the types whose table was set aside.
  */
-export async function compactClosedHours(db: DuckDbDatabase, types: readonly RolledUpType[]): Promise<RolledUpType[]> {
+export async function setAsidePlainLayout(db: DuckDbDatabase, types: readonly RolledUpType[]): Promise<RolledUpType[]> {
   const columns = new Set((await db.all(`SELECT table_name || '.' || column_name AS c FROM duckdb_columns()`)).map((r) => String(r.c)));
-  const converted: RolledUpType[] = [];
+  const tables = new Set((await db.all(`SELECT table_name AS t FROM duckdb_tables()`)).map((r) => String(r.t)));
+  const setAside: RolledUpType[] = [];
   for (const type of types) {
-    const [table, next] = [dayTable(type), `${dayTable(type)}_compact`];
+    const [table, plain] = [dayTable(type), plainDayTable(type)];
+    // The table of an earlier conversion at open (never released); the plain table still holds its days.
+    await db.run(`DROP TABLE IF EXISTS ${table}_compact`);
     if (!columns.has(`${table}.h_n`) || columns.has(`${table}.h_last_ms`)) continue;
-    await db.run(`DROP TABLE IF EXISTS ${next}`);
-    await db.run(`CREATE TABLE ${next} (${dayColumns(type).map((c) => `${c.name} ${c.sql}`).join(', ')})`);
-    // A day per statement (the table is appended day by day: each reads its own row groups).
-    const days = await db.all(`SELECT DISTINCT (day - DATE '1970-01-01')::INTEGER AS day FROM ${table} ORDER BY day`);
-    for (const { day } of days) {
-      await db.run(`INSERT INTO ${next} (${names(dayColumns(type))}) ${compactFromPlain(type, `SELECT * FROM ${table} WHERE day = ${dateSql(Number(day))}`)}`);
-    }
-    await db.transaction(async (tx) => {
-      await tx.run(`DROP TABLE ${table}`);
-      await tx.run(`ALTER TABLE ${next} RENAME TO ${table}`);
-    });
-    converted.push(type);
+    // DuckDB does not rename a table with an index: the schema makes the compact table's again.
+    await db.run(`DROP INDEX IF EXISTS ${table}_device`);
+    if (tables.has(plain)) {
+      await db.transaction(async (tx) => {
+        await tx.run(`INSERT INTO ${plain} BY NAME SELECT * FROM ${table}`);
+        await tx.run(`DROP TABLE ${table}`);
+      });
+    } else await db.run(`ALTER TABLE ${table} RENAME TO ${plain}`);
+    setAside.push(type);
   }
-  return converted;
+  return setAside;
+}
+
+/** Devices of a day converted per transaction (a maintenance pass: the writer waits for it). */
+export const CONVERT_SHARE_DEVICES = 20_000;
+
+/**
+ * Converts the plain rows of the oldest day left, for the first `devices` devices of it, into the compact
+ * table, in one transaction. Returns the rows converted (0: nothing left of `type`).
+ */
+export async function convertPlainShare(db: DuckDbDatabase, type: RolledUpType, devices = CONVERT_SHARE_DEVICES): Promise<number> {
+  const plain = plainDayTable(type);
+  const [first] = await db.all(`SELECT (min(day) - DATE '1970-01-01')::INTEGER AS day FROM ${plain}`);
+  if (first?.day === null || first?.day === undefined) return 0;
+  const day = dateSql(Number(first.day));
+  const [bound] = await db.all(`SELECT max(device_id) AS d FROM (SELECT device_id FROM ${plain} WHERE day = ${day} ORDER BY device_id LIMIT ${Math.trunc(devices)})`);
+  const share = `day = ${day} AND device_id <= '${String(bound!.d).replaceAll("'", "''")}'`;
+  return db.transaction(async (tx) => {
+    const [n] = await tx.all(`SELECT count(*)::INTEGER AS n FROM ${plain} WHERE ${share}`);
+    await tx.run(`INSERT INTO ${dayTable(type)} (${names(dayColumns(type))}) ${compactFromPlain(type, `SELECT * FROM ${plain} WHERE ${share}`)} ORDER BY device_id`);
+    await tx.run(`DELETE FROM ${plain} WHERE ${share}`);
+    return Number(n?.n ?? 0);
+  });
 }

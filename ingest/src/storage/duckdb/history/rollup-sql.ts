@@ -26,6 +26,8 @@ export const pendingTable = (type: RolledUpType): string => `rollup_pending_${ta
 export const hourOpenTable = (type: RolledUpType): string => `rollup_hour_open_${tableSuffix(type)}`;
 export const dayOpenTable = (type: RolledUpType): string => `rollup_day_open_${tableSuffix(type)}`;
 export const dayTable = (type: RolledUpType): string => `rollup_day_${tableSuffix(type)}`;
+/** Closed days stored before the compact layout, converted in the background (migrate.ts); empty once done. */
+export const plainDayTable = (type: RolledUpType): string => `rollup_day_plain_${tableSuffix(type)}`;
 
 export interface Column {
   name: string;
