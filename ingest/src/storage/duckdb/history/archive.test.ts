@@ -95,7 +95,9 @@ describe('archive and retention', () => {
     expect(readdirSync(partDir)).toEqual([expect.stringMatching(/^part-\d+\.parquet$/)]);
     expect(existsSync(join(dir.path, 'archive', 'messages', 'day=2026-11-23'))).toBe(true);
     expect(existsSync(join(dir.path, 'archive', 'events', 'day=2026-11-23'))).toBe(true);
-    expect(await hotRows()).toBe(16); // the last two days stay hot
+    // The last two days stay hot: D0+5 (yesterday) in the table, D0+4 (closed) in a segment (segments.test.ts).
+    expect(await hotRows()).toBe(8);
+    expect(store.history.catalog.all('segment').filter((p) => p.kind === 'samples/water-meter').map((p) => [p.day, p.rows])).toEqual([[(D0 + 4 * DAY) / DAY, 8]]);
     expect(await store.readings.readings('wm-1', 'water-meter', allTime)).toEqual(before.readings);
     expect(await store.readings.events('wm-1', allTime)).toEqual(before.events);
     expect(await balances()).toEqual(waterBefore);
@@ -109,7 +111,7 @@ describe('archive and retention', () => {
 
     // Redelivered: its original is in the archive, not in the hot tables; the ledger still knows it.
     expect(await send(meterTopic, reading(3, D0 + 9 * 3_600_000 + 60_000))).toMatchObject({ kind: 'duplicate' });
-    expect(await hotRows()).toBe(16);
+    expect(await hotRows()).toBe(8);
     expect(await store.readings.readings('wm-1', 'water-meter', allTime)).toEqual(before.readings);
 
     // Rollups rebuilt from hot and archived rows are the ones kept as the data came.
@@ -132,7 +134,7 @@ describe('archive and retention', () => {
     analyst.closeSync();
     // Read back through the store, the same instants to the microsecond.
     const archived = async (day: number) => store.db.all(`SELECT device_id, epoch_us(ts) AS us, "indexL" FROM (${store.history.rawSource('samples/water-meter', D0 + day * DAY, D0 + (day + 1) * DAY)}) ORDER BY ALL`);
-    expect(await hotRows()).toBe(16);
+    expect(await hotRows()).toBe(8); // and 8 in D0+4's segment
     expect(await archived(0)).toEqual(day0);
     expect(await archived(1)).toEqual(day1);
     expect(day1).toContainEqual({ device_id: 'wm-2', us: String((D0 + DAY + 5_000) * 1000 + 123), indexL: '5' });
