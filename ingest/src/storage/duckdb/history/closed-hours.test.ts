@@ -1,8 +1,8 @@
 /**
  * Closed days' hours stored compactly (closed-hours.ts) read back as exactly the hour rows they were made
  * from, whatever those hold: times finer than a millisecond, readings missing from an hour's last sample,
- * registers that fall inside an hour, hours without data. And a store holding the older plain layout is
- * converted at open with every answer unchanged.
+ * registers that fall inside an hour, hours without data. And a store holding the older plain layout opens
+ * at once and is converted in the background, every answer unchanged meanwhile.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,13 @@ import { afterEach, expect, it } from 'vitest';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { openEmbeddedStore } from '../index.js';
 import { closedRows, compactFromPlain, dayColumns, unnestHours } from './closed-hours.js';
-import { dayOpenColumns, dayStatsFrom, dayTable, hourRowsFromRaw, names } from './rollup-sql.js';
+import { dayOpenColumns, dayStatsFrom, dayTable, hourRowsFromRaw, names, plainDayTable } from './rollup-sql.js';
+import { convertPlainShare } from './migrate.js';
+import { DEFAULT_REGISTER_SETTINGS, registersAt } from '../../../water/index.js';
 import { dayRows, hourRows } from './rollups.js';
 
 const JST_DAY0 = Date.UTC(2026, 10, 23, 15, 0, 0); // 2026-11-24 00:00 in Tokyo
+const HOUR = 3_600_000;
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -58,7 +61,7 @@ it('reads back exactly the hour rows it was made from, in both layouts', async (
   }
 });
 
-it('converts closed days stored in the plain layout at open, every answer unchanged', async () => {
+it('sets closed days of the plain layout aside at open and converts them in the background, every answer unchanged meanwhile', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsunagaru-closed-hours-'));
   dirs.push(dir);
   const now = JST_DAY0 + 3 * 86_400_000;
@@ -68,6 +71,8 @@ it('converts closed days stored in the plain layout at open, every answer unchan
     hours: await s.db.all(`SELECT * EXCLUDE ("indexL_first_ts", "indexL_last_ts", "flowLph_last_ts", "batteryPct_last_ts", "rssiDbm_last_ts", "snrDb_last_ts"),
       epoch_us("indexL_first_ts") AS a, epoch_us("indexL_last_ts") AS b, epoch_us("flowLph_last_ts") AS c, epoch_us("batteryPct_last_ts") AS d FROM (${hourRows('water-meter', where)}) ORDER BY ALL`),
     days: await s.db.all(`SELECT * EXCLUDE ("indexL_first_ts", "indexL_last_ts", "flowLph_last_ts", "batteryPct_last_ts", "rssiDbm_last_ts", "snrDb_last_ts") FROM (${dayRows('water-meter', where)}) ORDER BY ALL`),
+    // The water registers on the rollups (whole hours: register-buckets.ts).
+    registers: JSON.stringify(await registersAt(s.api.water, ['wm-1', 'wm-2'], [JST_DAY0 + 5 * HOUR, JST_DAY0 + 30 * HOUR, JST_DAY0 + 47 * HOUR], DEFAULT_REGISTER_SETTINGS), (_k, v: unknown) => (v instanceof Map ? [...v.entries()] : v)),
   });
   let store = await open();
   const msg = (id: string, seq: number, ts: number, sample: Record<string, number>) => ({ channel: 'telemetry' as const, type: 'water-meter' as const, deviceId: id, receivedAt: now, payload: { v: 1, id, boot: 1, seq, ts, samples: [{ ts, ...sample }] } as Telemetry });
@@ -82,21 +87,43 @@ it('converts closed days stored in the plain layout at open, every answer unchan
   const before = await answers(store);
   expect(before.days.length).toBe(4);
   expect(before.hours.length).toBeGreaterThan(60);
-  // The closed table as a store of the previous version held it (plain lists, no shared times).
+  // The closed table as a store of the previous version held it (plain lists, no shared times, no table aside).
   const table = dayTable('water-meter');
   const plain = dayColumns('water-meter', 'plain');
   await store.db.run(`CREATE TABLE plain_days (${plain.map((c) => `${c.name} ${c.sql}`).join(', ')})`);
   await store.db.run(`INSERT INTO plain_days ${closedRows('water-meter', `SELECT ${names(dayOpenColumns('water-meter'))} FROM ${table}`, unnestHours('water-meter', `SELECT * FROM ${table}`), 'plain')}`);
   await store.db.run(`DROP TABLE ${table}`);
+  await store.db.run(`DROP TABLE ${plainDayTable('water-meter')}`);
   await store.db.run(`ALTER TABLE plain_days RENAME TO ${table}`);
   expect(await store.db.all(`SELECT column_name FROM duckdb_columns() WHERE table_name = '${table}' AND column_name = 'h_last_ms'`)).toEqual([]);
   await store.close();
 
   store = await open();
   try {
+    const count = async (t: string) => Number((await store.db.all(`SELECT count(*) AS n FROM ${t}`))[0]!.n);
+    // Opened without converting: the old rows set aside, the new table empty, its index made.
     expect(await store.db.all(`SELECT column_name FROM duckdb_columns() WHERE table_name = '${table}' AND column_name = 'h_last_ms'`)).toEqual([{ column_name: 'h_last_ms' }]);
     expect(await store.db.all(`SELECT index_name FROM duckdb_indexes() WHERE table_name = '${table}'`)).toEqual([{ index_name: `${table}_device` }]);
+    expect([await count(table), await count(plainDayTable('water-meter'))]).toEqual([0, 4]);
     expect(await answers(store)).toEqual(before);
+    // Half done: one device of the first day converted.
+    expect(await convertPlainShare(store.db, 'water-meter', 1)).toBe(1);
+    expect([await count(table), await count(plainDayTable('water-meter'))]).toEqual([1, 3]);
+    expect(await answers(store)).toEqual(before);
+    // A late reading for a day still in the plain layout revises it (converted with the revision).
+    const late = JST_DAY0 + 86_400_000 + 20 * HOUR + 5_000;
+    await store.writer.write([msg('wm-2', 99, late, { indexL: 1000, flowLph: 2 })]);
+    await store.history.fold();
+    const withLate = await answers(store);
+    const lateDay = (a: typeof before) => a.days.find((d) => d.device_id === 'wm-2' && String(d.day) === '2026-11-25');
+    expect(Number(lateDay(withLate)!.n)).toBe(Number(lateDay(before)!.n) + 1);
+    expect(lateDay(withLate)!.indexL_last).toBe('1000');
+    expect(withLate.hours.length).toBe(before.hours.length + 1);
+    expect([await count(table), await count(plainDayTable('water-meter'))]).toEqual([2, 2]);
+    // The maintenance loop's passes convert the rest; then nothing is left to do.
+    while ((await store.history.convertRollups()) > 0);
+    expect([await count(table), await count(plainDayTable('water-meter'))]).toEqual([4, 0]);
+    expect(await answers(store)).toEqual(withLate);
   } finally {
     await store.close();
   }
