@@ -58,9 +58,15 @@ describe('npm run store', () => {
   it('archives per RAW_RETENTION_DAYS and reports it', () => {
     const r = store(['archive'], env);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^archived \d+ day part\(s\)/);
+    expect(r.out).toMatch(/^moved \d+ closed day part\(s\) to segments; archived \d+ day part\(s\)/);
     const status = JSON.parse(store(['status', '--json'], env).out);
     expect(status.archive.parts).toBeGreaterThan(0);
+    // Days of November, more than 2 days ago: all in the archive, none left in segments.
+    expect(status.segments).toMatchObject({ root: join(dir.path, 'hot'), parts: 0, rows: 0 });
+    expect(status.archive).toMatchObject({ root: join(dir.path, 'archive'), rows: 4 * 24 * 2 });
+    const text = store(['status'], env).out;
+    expect(text).toMatch(/^segments \(closed days, hot\): .*hot {2}0 part\(s\)/m);
+    expect(text).toMatch(/^archive: .*archive {2}\d+ part\(s\) over 5 UTC day\(s\), 192 rows/m);
     expect(status.settings).toEqual({ rawRetentionDays: 2, archiveRetentionDays: null, rollupRetentionDays: null });
   });
 
