@@ -13,9 +13,9 @@ import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../../../../test/support/temp-dir.js';
+import { meterReading, openPipedStore, type PipedStore } from '../../../../../test/support/history-store.js';
 import { CompletenessLedger } from '../../../ledger/ledger.js';
-import { createIngestPipeline, type IngestPipeline } from '../../../drain/pipeline.js';
-import { openEmbeddedStore, type EmbeddedStore } from '../index.js';
+import type { EmbeddedStore } from '../index.js';
 import { DuckDbReadingsExporter } from '../readings-export.js';
 import { dayRows } from './rollups.js';
 import { DEFAULT_REGISTER_SETTINGS, dmaBalances } from '../../../water/index.js';
@@ -29,20 +29,13 @@ describe('archive and retention', () => {
   let store: EmbeddedStore;
   let registry: MemoryDeviceRegistry;
   let ledger: CompletenessLedger;
-  let pipeline: IngestPipeline;
+  let send: PipedStore['send'];
   let now = D0 + 6 * DAY + 3_600_000;
   const open = async () => {
-    store = await openEmbeddedStore(dir.path, { history: settings, clock: () => now, attributes: (id) => registry.getDevice(id)?.attributes });
-    pipeline = createIngestPipeline({ writer: store.writer, operations: store.operations, getDevice: (id) => registry.getDevice(id), clock: () => now, seen: (id, b, s) => ledger.has(id, b, s) });
-  };
-  /** Through the pipeline, recording what was stored in the ledger as the drainer does. */
-  const send = async (topic: string, payload: object) => {
-    const outcome = await pipeline.handle(topic, Buffer.from(JSON.stringify(payload)), now);
-    if (outcome.kind === 'stored' || outcome.kind === 'duplicate') ledger.record(outcome.deviceId, outcome.boot, outcome.seq, now);
-    return outcome;
+    ({ store, send } = await openPipedStore(dir.path, settings, registry, ledger, () => now));
   };
   const meterTopic = buildTopic('water-meter', 'wm-1', 'telemetry');
-  const reading = (seq: number, ts: number) => ({ v: 1, id: 'wm-1', boot: 1, seq, ts, samples: [{ ts, indexL: 1000 + seq * 7, flowLph: seq % 4, batteryPct: 90 }] });
+  const reading = (seq: number, ts: number) => meterReading('wm-1', seq, ts);
   const allTime = { from: D0 - DAY, to: D0 + 10 * DAY, limit: 10_000 };
   const hotRows = async () => Number((await store.db.all(`SELECT count(*) AS n FROM samples_water_meter`))[0]!.n);
 
