@@ -36,7 +36,7 @@ export const CLI: Cli = {
       args: '',
       arity: 0,
       summary:
-        'rewrite the store file with what it holds: DuckDB reuses the space of deleted rows (archived days) but never gives it back, so a store that kept 90 days hot keeps that size until compacted; needs free disk for a copy of what it holds',
+        'rewrite the store file with what it holds (closed rollups of the layout before converted first): DuckDB reuses the space of deleted rows (days moved to segments or the archive) but never gives it back, so a store that kept 90 days in its tables keeps that size until compacted; needs free disk for a copy of what it holds',
     },
   },
   footer: `run it with the ingest stopped.
@@ -143,6 +143,10 @@ async function compact(): Promise<void> {
   let before = 0;
   const path = await withStore(async (store) => {
     before = statSync(store.path).size;
+    // Closed rollups of the layout before, which the ingest converts in the background, converted first.
+    let converted = 0;
+    for (let n = await store.history.convertRollups(); n > 0; n = await store.history.convertRollups()) converted += n;
+    if (converted > 0) process.stdout.write(`converted ${converted.toLocaleString('en-US')} closed rollup day row(s) to the compact layout\n`);
     const next = `${store.path}.compact`;
     for (const f of [next, `${next}.wal`]) rmSync(f, { force: true });
     const [row] = await store.db.all('SELECT current_database() AS db');
