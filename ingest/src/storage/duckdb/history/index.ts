@@ -1,21 +1,20 @@
 /**
  * A long history kept cheap (issue 15): latest values and rollups maintained with every stored batch,
- * old raw rows moved to the Parquet archive, retention. `StoreHistory` is what the writer, the readers,
+ * closed days' raw rows moved to Parquet segments and old ones to the archive, retention (retention.ts). `StoreHistory` is what the writer, the readers,
  * the maintenance loop and `npm run store` share.
  */
-import { readdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { MAX_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { BOOLEAN, LIST, listValue, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbDatabase, ParamTypes, Transaction } from '../database.js';
 import { SAMPLE_TABLES } from '../sample-columns.js';
-import { ARCHIVE_KINDS, ArchiveCatalog, CATALOG_SQL, moveToArchive, tableOf, TIER_TABLE, writeDayPart, type ArchiveKind } from './archive.js';
-import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, tableSuffix, type RolledUpType } from './columns.js';
+import { ArchiveCatalog, CATALOG_SQL, type ArchiveKind } from './archive.js';
+import { applyRetention, type RetentionResult } from './retention.js';
+import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, type RolledUpType } from './columns.js';
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
-import { DAY_MS, isoDay, localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
+import { localDayNumber, localDayStart, localDayStartSql } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
 import { addRollupDrops, convertPlainShare, dropMessagesPrimaryKey, setAsidePlainLayout } from './migrate.js';
-import { CLOSE_GRACE_MS, closeDays, rollupTables, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
+import { CLOSE_GRACE_MS, closeDays, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { HISTORY_DDL, latestTable, latestTs } from './schema.js';
 import { SAMPLE_COLUMNS } from '../sample-columns.js';
@@ -52,15 +51,6 @@ const SAMPLE_TS_COLUMN = 4;
 
 /** The first local day still open at `now`: yesterday until CLOSE_GRACE_MS after midnight, then today. */
 export const openFromAt = (now: number): number => localDayNumber(now - CLOSE_GRACE_MS);
-
-export interface RetentionResult {
-  /** Day parts written as segments (closed days within RAW_RETENTION_DAYS). */
-  segmented: number;
-  /** Day parts that joined the archive (written there, or segments moved). */
-  archived: number;
-  archiveDeleted: number;
-  rollupsDeleted: boolean;
-}
 
 export class StoreHistory {
   readonly catalog: ArchiveCatalog;
@@ -279,73 +269,9 @@ export class StoreHistory {
     return lo.length === 0 ? undefined : { min: Math.min(...lo), max: Math.max(...hi) };
   }
 
-  /**
-   * Retention (history-config.ts), one UTC day and kind per transaction: raw rows of closed days (before
-   * yesterday) leave the hot tables for a segment, or for the archive when already past RAW_RETENTION_DAYS
-   * (late data of an old day); segments past RAW_RETENTION_DAYS move to the archive; then archived days and
-   * rollups past their retention are deleted. Segments are never deleted.
-   */
-  async applyRetention(now = this.clock()): Promise<RetentionResult> {
-    const s = this.settings;
-    const today = utcDayNumber(now);
-    const archiveBefore = today - s.rawRetentionDays;
-    const closedBefore = today - 1;
-    let [segmented, archived] = [0, 0];
-    let stamp = now;
-    // Names of segments moved at the previous run, kept until now for the readers that had listed them.
-    for (const path of this.retired.splice(0)) rmSync(path, { force: true });
-    // An in-memory store has no directory for files: its rows stay where they are.
-    for (const kind of this.o.dataDir === ':memory:' ? [] : ARCHIVE_KINDS) {
-      const days = await this.db.all(`SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER AS day FROM ${tableOf(kind)} WHERE ts < epoch_ms(${closedBefore * DAY_MS}::BIGINT) ORDER BY day`);
-      for (const { day } of days) {
-        const tier = Number(day) < archiveBefore ? 'archive' : 'segment';
-        const part = await this.db.transaction(async (tx) => {
-          // A DMA figure read while the day leaves the tables could see neither side: computed again.
-          if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * DAY_MS), localDayNumber((Number(day) + 1) * DAY_MS - 1)]);
-          return writeDayPart(tx, this.catalog, tier, kind, Number(day), stamp++);
-        });
-        if (!part) continue;
-        this.catalog.add(part);
-        if (tier === 'archive') archived++;
-        else segmented++;
-        this.o.log?.(tier === 'archive' ? 'archived' : 'segmented', { kind, file: part.file, rows: part.rows }, `${tier}: ${part.rows} ${kind} rows of ${isoDay(part.day)} moved to ${part.file}`);
-      }
-    }
-    for (const part of this.catalog.all('segment').filter((p) => p.day < archiveBefore)) {
-      const moved = await this.db.transaction((tx) => moveToArchive(tx, this.catalog, part, now));
-      this.catalog.remove(part);
-      this.catalog.add(moved);
-      this.retired.push(this.catalog.path(part));
-      archived++;
-      this.o.log?.('archived', { kind: part.kind, file: moved.file, rows: part.rows }, `archive: segment ${part.file} (${part.rows} rows) moved to the archive`);
-    }
-    let archiveDeleted = 0;
-    if (s.archiveRetentionDays !== null) archiveDeleted = await this.deleteArchivedBefore(today - s.archiveRetentionDays);
-    let rollupsDeleted = false;
-    if (s.rollupRetentionDays !== null) {
-      const before = dateSql(localDayNumber(now) - s.rollupRetentionDays);
-      await this.db.transaction(async (tx) => {
-        for (const type of ROLLED_UP_TYPES) for (const t of rollupTables(type)) await tx.run(`DELETE FROM ${t} WHERE day < ${before}`);
-      });
-      rollupsDeleted = true;
-    }
-    return { segmented, archived, archiveDeleted, rollupsDeleted };
-  }
-
-  /** Deletes archived parts of UTC days before `day` (never segments): the manifest first, then the files. */
-  private async deleteArchivedBefore(day: number): Promise<number> {
-    const parts = this.catalog.all('archive').filter((p) => p.day < day);
-    if (parts.length === 0) return 0;
-    await this.db.run(`DELETE FROM ${TIER_TABLE.archive} WHERE day < DATE '1970-01-01' + ${day}`);
-    for (const p of parts) {
-      this.catalog.remove(p);
-      rmSync(this.catalog.path(p), { force: true });
-      // The day's directory goes with its last part.
-      const dayDir = dirname(this.catalog.path(p));
-      if (readdirSync(dayDir).length === 0) rmSync(dayDir, { recursive: true, force: true });
-    }
-    this.o.log?.('archive_deleted', { parts: parts.length, beforeDay: day }, `archive: ${parts.length} parts past ARCHIVE_RETENTION_DAYS deleted`);
-    return parts.length;
+  /** Retention now (retention.ts): closed days to segments, old ones to the archive, deletions. */
+  applyRetention(now = this.clock()): Promise<RetentionResult> {
+    return applyRetention({ db: this.db, catalog: this.catalog, settings: this.settings, files: this.o.dataDir !== ':memory:', retired: this.retired, log: this.o.log }, now);
   }
 
   /**
@@ -369,3 +295,4 @@ export class StoreHistory {
 }
 
 export { loadHistorySettings, DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
+export type { RetentionResult } from './retention.js';
