@@ -8,10 +8,11 @@
  * The open days (today and yesterday, UTC), where live and late data land, stay in DuckDB's tables. DuckDB
  * compresses a table in groups of 2,048 values that span many devices, so ids, times and registers barely
  * compress there (~10–12 bytes a reading, sorted or not); a closed day's rows sorted by device and time in
- * Parquet (run-length ids, delta-coded times and registers, ZSTD) take 2–5.5, and one device's day is
- * found by row-group statistics. So each closed day moves to a segment (writeDayPart), and a segment
- * moves to the archive once past RAW_RETENTION_DAYS (moveToArchive). Data arriving for a closed day lands
- * in the hot tables and becomes another part of that day at the next run.
+ * Parquet (run-length ids, delta-coded times and registers, ZSTD) take ~2.1 a sample and ~3.4 a message
+ * key, and one device's day is found by row-group statistics. So each closed day moves to a segment
+ * (prepareDayPart, written beside the writer's batches, then commitDayPart), and a segment moves to the
+ * archive once past RAW_RETENTION_DAYS (moveToArchive). Data arriving for a closed day lands in the hot
+ * tables and becomes another part of that day at the next run.
  *
  * Every part is listed in its tier's manifest, in the same transaction that deletes its rows from the hot
  * table: a file not listed (a crash between writing and committing) is not part of the store and is removed
@@ -166,18 +167,20 @@ export const CATALOG_SQL = TIERS.map((t) => `SELECT '${t}' AS tier, file, kind, 
 const listPart = (tx: Pick<Transaction, 'run'>, p: ArchivePart, now: number) =>
   tx.run(`INSERT INTO ${TIER_TABLE[p.tier]} VALUES (${sqlString(p.file)}, ${sqlString(p.kind)}, DATE '1970-01-01' + ${p.day}, ${p.rows}, epoch_ms(${p.minTs}::BIGINT), epoch_ms(${p.maxTs}::BIGINT), epoch_ms(${now}::BIGINT))`);
 
+const dayRange = (day: number) => `ts >= epoch_ms(${day * DAY_MS}::BIGINT) AND ts < epoch_ms(${(day + 1) * DAY_MS}::BIGINT)`;
+
 /**
- * Moves the hot rows of `kind` stamped on UTC day `day` into a new Parquet part of `tier`, inside `tx` (the
- * caller's transaction, committed after this returns). Returns the part, or undefined when there was
- * nothing to move.
+ * Writes the rows of `kind` stamped on UTC day `day`, as `q` sees them, into a new Parquet file of `tier`
+ * (not listed yet: commitDayPart does that). Returns the part, or undefined when there was nothing to write.
+ * `q` may be a connection of its own (DuckDbDatabase.fork): the sort and the write then keep no
+ * transaction of the writer's waiting (a day of 130,000 meters takes tens of seconds).
  */
-export async function writeDayPart(tx: Pick<Transaction, 'run' | 'all'>, catalog: ArchiveCatalog, tier: Tier, kind: ArchiveKind, day: number, now: number): Promise<ArchivePart | undefined> {
-  const from = day * DAY_MS;
-  const range = `ts >= epoch_ms(${from}::BIGINT) AND ts < epoch_ms(${from + DAY_MS}::BIGINT)`;
+export async function prepareDayPart(q: Pick<Transaction, 'run' | 'all'>, catalog: ArchiveCatalog, tier: Tier, kind: ArchiveKind, day: number, now: number): Promise<ArchivePart | undefined> {
+  const range = dayRange(day);
   const table = tableOf(kind);
-  const times = (await tx.all(`SELECT column_name AS c FROM duckdb_columns() WHERE table_name = ${sqlString(table)} AND data_type = 'TIMESTAMP' AND NOT internal ORDER BY column_index`)).map((r) => quoteIdent(String(r.c)));
+  const times = (await q.all(`SELECT column_name AS c FROM duckdb_columns() WHERE table_name = ${sqlString(table)} AND data_type = 'TIMESTAMP' AND NOT internal ORDER BY column_index`)).map((r) => quoteIdent(String(r.c)));
   const whole = times.map((c, i) => `coalesce(bool_and(epoch_us(${c}) % 1000 = 0), true) AS ms${i}`);
-  const [stats] = await tx.all(`SELECT count(*) AS n, epoch_ms(min(ts)) AS lo, epoch_ms(max(ts)) AS hi, ${whole.join(', ')} FROM ${table} WHERE ${range}`);
+  const [stats] = await q.all(`SELECT count(*) AS n, epoch_ms(min(ts)) AS lo, epoch_ms(max(ts)) AS hi, ${whole.join(', ')} FROM ${table} WHERE ${range}`);
   const rows = toNumber(stats?.n) ?? 0;
   if (rows === 0) return undefined;
   const part: ArchivePart = { tier, file: freeName(catalog, tier, `${kind}/day=${isoDay(day)}/part-${now}.parquet`), kind, day, rows, minTs: toNumber(stats!.lo)!, maxTs: toNumber(stats!.hi)! };
@@ -188,13 +191,31 @@ export async function writeDayPart(tx: Pick<Transaction, 'run' | 'all'>, catalog
   // a message's arrival time in microseconds took 4.3 bytes a row, 3.4 in milliseconds. Read back as TIMESTAMP.
   const inMs = times.filter((_, i) => stats![`ms${i}`] === true).map((c) => `${c}::TIMESTAMP_MS AS ${c}`);
   const select = inMs.length > 0 ? `SELECT * REPLACE (${inMs.join(', ')}) FROM ${table}` : `SELECT * FROM ${table}`;
-  await tx.run(`COPY (${select} WHERE ${range} ORDER BY ${orderOf(kind)}) TO ${sqlString(tmp)} (FORMAT PARQUET, COMPRESSION ZSTD, PARQUET_VERSION V2)`);
+  await q.run(`COPY (${select} WHERE ${range} ORDER BY ${orderOf(kind)}) TO ${sqlString(tmp)} (FORMAT PARQUET, COMPRESSION ZSTD, PARQUET_VERSION V2)`);
   renameSync(tmp, path);
+  return part;
+}
+
+/**
+ * Inside `tx` (the caller's transaction, committed after this returns): deletes the day's rows that
+ * `prepared` holds from the hot table and lists the part. Rows are only ever added to a day meanwhile (only
+ * retention deletes raw rows, and it runs one at a time), so the same count is the same rows; rows that
+ * came since (late data) make the file written again, here. Returns the part listed.
+ */
+export async function commitDayPart(tx: Pick<Transaction, 'run' | 'all'>, catalog: ArchiveCatalog, prepared: ArchivePart, now: number): Promise<ArchivePart> {
+  const range = dayRange(prepared.day);
+  const table = tableOf(prepared.kind);
+  let part = prepared;
   try {
+    const [row] = await tx.all(`SELECT count(*) AS n FROM ${table} WHERE ${range}`);
+    if ((toNumber(row?.n) ?? 0) !== prepared.rows) {
+      rmSync(catalog.path(prepared), { force: true });
+      part = (await prepareDayPart(tx, catalog, prepared.tier, prepared.kind, prepared.day, now))!;
+    }
     await tx.run(`DELETE FROM ${table} WHERE ${range}`);
     await listPart(tx, part, now);
   } catch (err) {
-    rmSync(path, { force: true });
+    rmSync(catalog.path(part), { force: true });
     throw err;
   }
   return part;

@@ -7,7 +7,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DuckDbDatabase } from '../database.js';
-import { ARCHIVE_KINDS, moveToArchive, tableOf, TIER_TABLE, writeDayPart, type ArchiveCatalog } from './archive.js';
+import { ARCHIVE_KINDS, commitDayPart, moveToArchive, prepareDayPart, tableOf, TIER_TABLE, type ArchiveCatalog } from './archive.js';
 import { ROLLED_UP_TYPES } from './columns.js';
 import type { HistorySettings } from './history-config.js';
 import { DAY_MS, isoDay, localDayNumber, utcDayNumber } from './local-time.js';
@@ -50,21 +50,28 @@ export async function applyRetention(h: RetentionContext, now: number): Promise<
   // Names of segments moved at the previous run, kept until now for the readers that had listed them.
   for (const path of h.retired.splice(0)) rmSync(path, { force: true });
   // An in-memory store has no directory for files: its rows stay where they are.
-  for (const kind of h.files ? ARCHIVE_KINDS : []) {
-    const days = await h.db.all(`SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER AS day FROM ${tableOf(kind)} WHERE ts < epoch_ms(${closedBefore * DAY_MS}::BIGINT) ORDER BY day`);
-    for (const { day } of days) {
-      const tier = Number(day) < archiveBefore ? 'archive' : 'segment';
-      const part = await h.db.transaction(async (tx) => {
-        // A DMA figure read while the day leaves the tables could see neither side: computed again.
-        if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * DAY_MS), localDayNumber((Number(day) + 1) * DAY_MS - 1)]);
-        return writeDayPart(tx, h.catalog, tier, kind, Number(day), stamp++);
-      });
-      if (!part) continue;
-      h.catalog.add(part);
-      if (tier === 'archive') archived++;
-      else segmented++;
-      h.log?.(tier === 'archive' ? 'archived' : 'segmented', { kind, file: part.file, rows: part.rows }, `${tier}: ${part.rows} ${kind} rows of ${isoDay(part.day)} moved to ${part.file}`);
+  const reader = h.files ? await h.db.fork() : undefined;
+  try {
+    for (const kind of reader ? ARCHIVE_KINDS : []) {
+      const days = await h.db.all(`SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER AS day FROM ${tableOf(kind)} WHERE ts < epoch_ms(${closedBefore * DAY_MS}::BIGINT) ORDER BY day`);
+      for (const { day } of days) {
+        const tier = Number(day) < archiveBefore ? 'archive' : 'segment';
+        // Written on a connection of its own: the writer's batches go on meanwhile.
+        const prepared = await prepareDayPart(reader!, h.catalog, tier, kind, Number(day), stamp++);
+        if (!prepared) continue;
+        const part = await h.db.transaction(async (tx) => {
+          // A DMA figure read while the day leaves the tables could see neither side: computed again.
+          if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * DAY_MS), localDayNumber((Number(day) + 1) * DAY_MS - 1)]);
+          return commitDayPart(tx, h.catalog, prepared, stamp++);
+        });
+        h.catalog.add(part);
+        if (tier === 'archive') archived++;
+        else segmented++;
+        h.log?.(tier === 'archive' ? 'archived' : 'segmented', { kind, file: part.file, rows: part.rows }, `${tier}: ${part.rows} ${kind} rows of ${isoDay(part.day)} moved to ${part.file}`);
+      }
     }
+  } finally {
+    await reader?.close();
   }
   for (const part of h.catalog.all('segment').filter((p) => p.day < archiveBefore)) {
     const moved = await h.db.transaction((tx) => moveToArchive(tx, h.catalog, part, now));

@@ -20,6 +20,7 @@ import type { EmbeddedStore } from '../index.js';
 import { DuckDbReadingsExporter } from '../readings-export.js';
 import { dayRows, hourRows } from './rollups.js';
 import type { HistorySettings } from './history-config.js';
+import { commitDayPart, prepareDayPart } from './archive.js';
 import { DEFAULT_REGISTER_SETTINGS, dmaBalances, registersAt } from '../../../water/index.js';
 
 const DAY = 86_400_000;
@@ -181,6 +182,27 @@ describe('segments: closed days in Parquet, hot', () => {
     expect([parts('archive'), parts('segment')]).toEqual([[], [3, 4].map(dayNo)]);
     expect(filesOf('hot', 'samples/water-meter', 3)).toHaveLength(1);
     expect((await answers()).readings).toEqual(before.readings.filter((x) => x.ts >= D0 + 3 * DAY));
+  });
+
+  it('moves a reading that arrived while its day was written along with the others (the file written again)', async () => {
+    await open({ rawRetentionDays: 30, archiveRetentionDays: null, rollupRetentionDays: null });
+    await sixDays();
+    // The file of D0+2 written on a connection of its own, as the retention run does…
+    const reader = await store.db.fork();
+    const prepared = (await prepareDayPart(reader, store.history.catalog, 'segment', 'samples/water-meter', dayNo(2), now))!;
+    await reader.close();
+    expect(prepared.rows).toBe(8);
+    // …then a late reading of that day is stored before the rows leave the table.
+    const late = D0 + 2 * DAY + 4 * HOUR;
+    expect(await send(meterTopic, { v: 1, id: 'wm-1', boot: 1, seq: 600, ts: late, samples: [{ ts: late, indexL: 1000 + 17 * 7 + 1, flowLph: 1, batteryPct: 90 }] })).toMatchObject({ kind: 'stored' });
+    const expected = await store.readings.readings('wm-1', 'water-meter', allTime);
+    expect(expected).toHaveLength(49);
+    const part = await store.db.transaction((tx) => commitDayPart(tx, store.history.catalog, prepared, now + 1));
+    store.history.catalog.add(part);
+    expect(part.rows).toBe(9);
+    expect(filesOf('hot', 'samples/water-meter', 2)).toHaveLength(1);
+    expect(Number((await store.db.all(`SELECT count(*) AS n FROM samples_water_meter WHERE ts >= epoch_ms(${D0 + 2 * DAY}::BIGINT) AND ts < epoch_ms(${D0 + 3 * DAY}::BIGINT)`))[0]!.n)).toBe(0);
+    expect(await store.readings.readings('wm-1', 'water-meter', allTime)).toEqual(expected);
   });
 
   it('removes a file written by a run that did not commit, its rows still in the tables and read once', async () => {
