@@ -6,7 +6,7 @@
  */
 import { dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
 import { byDma } from './kept-figures.js';
-import { dayStart, daysBetween, localDate } from './local-days.js';
+import { dayStart, daysBetween, localDate, type LocalClock } from './local-days.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import type { WaterReader } from './registers.js';
 
@@ -37,6 +37,8 @@ export interface KeeperDeps {
 export interface KeeperStatus {
   passes: number;
   running: boolean;
+  /** Why no figure is kept ahead (the keeper then computes nothing; each view computes when asked). */
+  notKeeping?: string;
   /** The last finished pass: DMAs, days, how long it took. */
   last?: { dmas: number; days: number; ms: number; at: number };
 }
@@ -83,6 +85,15 @@ export class WaterFigureKeeper {
       const now = this.d.clock();
       const today = dayStart(now, night);
       const days = daysBetween(today - KEEP_DAYS * DAY, today, night);
+      // Figures the store would not keep (another water clock than its own) would be computed each pass
+      // for nothing: the views compute them when asked, as without the keeper.
+      const notKeeping = whyNotKept(this.d.water, days[0]!, night);
+      if (notKeeping) {
+        if (notKeeping !== this.state.notKeeping) this.d.log('warn', { reason: notKeeping }, notKeeping);
+        this.state.notKeeping = notKeeping;
+        return;
+      }
+      delete this.state.notKeeping;
       const bounds = [...days, days.at(-1)! + DAY];
       const dates = days.slice(-KEEP_NIGHTS).map((d) => localDate(d, night));
       const groups = byDma(this.d.meters());
@@ -108,3 +119,12 @@ export class WaterFigureKeeper {
     }
   }
 }
+
+/** Why the store keeps no figure of the local day starting at `day` (undefined when it does). */
+function whyNotKept(water: WaterReader, day: number, clock: LocalClock): string | undefined {
+  if (!water.figures) return 'DMA figures are not kept ahead: this store keeps none; each DMA view computes its figures when asked';
+  if (water.figures.keeps(day, day + DAY)) return undefined;
+  return `DMA figures are not kept ahead: the water clock is ${utcOffset(clock.utcOffsetMin)} (water.night.utcOffsetMin ${clock.utcOffsetMin}) and the store keeps figures of Japan days (UTC+09:00) only; each DMA view computes its figures when asked`;
+}
+
+const utcOffset = (min: number): string => `UTC${min < 0 ? '-' : '+'}${String(Math.floor(Math.abs(min) / 60)).padStart(2, '0')}:${String(Math.abs(min) % 60).padStart(2, '0')}`;

@@ -16,25 +16,11 @@ import { dmaBalances, type WaterMeterRef } from './balance.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import { DEFAULT_REGISTER_SETTINGS, type WaterReader } from './registers.js';
 import { KEEP_DAYS, KEEP_NIGHTS, WaterFigureKeeper } from './keeper.js';
+import { D, H, hourly, JST_DAY0, message, registerReads } from './test-meters.js';
 
-const H = 3_600_000;
-const D = 24 * H;
-const JST_DAY0 = Date.UTC(2026, 9, 31, 15, 0, 0); // 2026-11-01 00:00 in Tokyo
 const S = { ...DEFAULT_REGISTER_SETTINGS, minCoveragePct: 90 };
 const NIGHT: NightSettings = { utcOffsetMin: 540, startHour: 2, endHour: 4, legitimateUsePct: 6 };
 const isoDate = (t: number) => new Date(t + 9 * H).toISOString().slice(0, 10);
-
-const message = (deviceId: string, seq: number, samples: Array<{ ts: number; indexL: number }>): StorableMessage => ({
-  channel: 'telemetry', type: 'water-meter', deviceId, receivedAt: samples.at(-1)!.ts,
-  payload: { v: 1, id: deviceId, boot: 1, seq, ts: samples[0]!.ts, samples } as Telemetry,
-});
-
-/** Hourly readings of a meter using `lph` litres an hour, from `from` to `to` (exclusive), one message each. */
-const hourly = (id: string, lph: number, from: number, to: number, skip: (t: number) => boolean = () => false): StorableMessage[] => {
-  const out: StorableMessage[] = [];
-  for (let t = from, k = 0; t < to; t += H, k++) if (!skip(t)) out.push(message(id, k, [{ ts: t, indexL: 1000 + lph * ((t - from) / H) }]));
-  return out;
-};
 
 describe('kept DMA figures', () => {
   let store: EmbeddedStore;
@@ -45,13 +31,7 @@ describe('kept DMA figures', () => {
   });
   afterEach(() => store.close());
 
-  /** The product's reader, with the register queries it ran; and one that keeps nothing. */
-  const readers = () => {
-    const computed: string[] = [];
-    const kept: WaterReader = { ...store.api.water, all: (q, p, t) => (q.includes('from_json($1::JSON, \'["VARCHAR"]\')) AS device_id') && computed.push(q), store.api.water.all(q, p, t)) };
-    const { figures: _, ...fresh } = store.api.water;
-    return { kept, fresh: fresh as WaterReader, computed };
-  };
+  const readers = () => registerReads(store.api.water);
   const days = (first: number, n: number) => Array.from({ length: n + 1 }, (_, i) => JST_DAY0 + (first + i) * D);
 
   it('are served while the readings in reach stay as they were, and follow late data, new meters and new settings', async () => {
