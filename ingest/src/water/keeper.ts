@@ -5,7 +5,7 @@
  * since the last (late data, the days still within reach of now) and leaves the rest as it is.
  */
 import { dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
-import { byDma } from './kept-figures.js';
+import { byDma, type FigureBookStatus } from './kept-figures.js';
 import { dayStart, daysBetween, localDate, type LocalClock } from './local-days.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import type { WaterReader } from './registers.js';
@@ -41,6 +41,8 @@ export interface KeeperStatus {
   notKeeping?: string;
   /** The last finished pass: DMAs, days, how long it took. */
   last?: { dmas: number; days: number; ms: number; at: number };
+  /** Figures the book could not keep (its saves that failed). */
+  book?: FigureBookStatus;
 }
 
 export class WaterFigureKeeper {
@@ -64,7 +66,8 @@ export class WaterFigureKeeper {
   }
 
   status(): KeeperStatus {
-    return { ...this.state, ...(this.state.last ? { last: { ...this.state.last } } : {}) };
+    const book = this.d.water.figures?.status();
+    return { ...this.state, ...(this.state.last ? { last: { ...this.state.last } } : {}), ...(book ? { book } : {}) };
   }
 
   /**

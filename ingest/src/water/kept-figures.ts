@@ -42,8 +42,19 @@ export interface FigureBook {
   /** Whether figures over [from, to) are kept at all (whole local days; not arbitrary intervals). */
   keeps(from: number, to: number): boolean;
   get(kind: string, dmas: readonly string[], from: number, to: number): Promise<KeptFigure[]>;
-  /** Best effort: a figure not kept is computed again next time. */
+  /**
+   * Best effort: a figure not kept is computed again next time. Resolves either way: a failure is the
+   * book's to log and count (status), never the answer's.
+   */
   put(kind: string, figures: readonly KeptFigure[]): Promise<void>;
+  /** Figures that could not be kept (health: store.waterFigures.book). */
+  status(): FigureBookStatus;
+}
+
+export interface FigureBookStatus {
+  /** Saves of computed figures that failed since start (the figures are computed again when next asked). */
+  failedSaves: number;
+  lastFailedSave?: { at: number; kind: string; figures: number; reason: string };
 }
 
 /** The meters (with their inlet role) and settings a DMA's figure is computed from, as a short digest. */
@@ -68,7 +79,6 @@ export interface KeptRequest<T> {
   settings: unknown;
   /** Computes the figures of `meters`' DMAs for the intervals at `indexes` (aligned with them). */
   compute(meters: readonly WaterMeterRef[], indexes: readonly number[]): Promise<Map<string, Array<Computed<T>>>>;
-  log?: (message: string, err: unknown) => void;
 }
 
 /** Each DMA's figures over `intervals`: kept ones that still hold, the rest computed (and kept). */
@@ -111,7 +121,7 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
     }
     // Each interval once (an interval asked twice is one row of the book).
     const unique = [...new Map(fresh.map((f) => [`${f.dma}|${f.from}|${f.to}`, f])).values()];
-    if (unique.length > 0) await book.put(r.kind, unique).catch((err: unknown) => r.log?.(`water figures not kept (computed again next time)`, err));
+    if (unique.length > 0) await book.put(r.kind, unique);
   }
   return out as Map<string, T[]>;
 }
