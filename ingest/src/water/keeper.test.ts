@@ -7,6 +7,7 @@ import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.j
 import { dmaBalances, type WaterMeterRef } from './balance.js';
 import { WaterFigureKeeper } from './keeper.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
+import type { FigureBook } from './kept-figures.js';
 import { DEFAULT_REGISTER_SETTINGS, type WaterReader } from './registers.js';
 import { D, H, hourly, JST_DAY0, registerReads } from './test-meters.js';
 
@@ -60,5 +61,36 @@ describe('the water figure keeper', () => {
     await keeper.run();
     expect(keeper.status()).toMatchObject({ passes: 1, last: { dmas: 2 } });
     expect(keeper.status().notKeeping).toBeUndefined();
+  });
+
+  it('reads the days\' changes once per pass, not once per DMA, and recomputes nothing that still holds', async () => {
+    const book = store.api.water.figures!;
+    const calls = { mark: 0, changedIn: 0 };
+    // The store's own book, its reads counted.
+    const counted: FigureBook = {
+      mark: () => (calls.mark++, book.mark()),
+      changedIn: (ranges) => (calls.changedIn++, book.changedIn(ranges)),
+      keeps: (from, to) => book.keeps(from, to),
+      get: (kind, dmas, from, to) => book.get(kind, dmas, from, to),
+      put: (kind, figures) => book.put(kind, figures),
+      status: () => book.status(),
+    };
+    const { kept, fresh, computed } = registerReads({ ...store.api.water, figures: counted });
+    const { keeper } = keeperOf(kept, () => JST);
+    await keeper.run();
+    // Two DMAs, balances and nights: one read of the mark and one of the days' changes (the nights' days
+    // are among the balances').
+    expect(calls).toEqual({ mark: 1, changedIn: 1 });
+    expect(computed.length).toBeGreaterThan(0);
+    computed.length = 0;
+    await keeper.run();
+    expect(computed).toEqual([]);
+    expect(calls).toEqual({ mark: 2, changedIn: 2 });
+    // What the keeper kept is what a view computes: 2,400 L in, 240 L out on 2026-11-01.
+    const bounds = [JST_DAY0, JST_DAY0 + D, JST_DAY0 + 2 * D];
+    const b = (await dmaBalances(kept, METERS, bounds, S)).get('dma-a')!;
+    expect(computed).toEqual([]);
+    expect(b.map((x) => [x.inletLitres, x.customerLitres, x.nonRevenueLitres])).toEqual([[2400, 240, 2160], [2400, 240, 2160]]);
+    expect(b).toEqual((await dmaBalances(fresh, METERS, bounds, S)).get('dma-a'));
   });
 });

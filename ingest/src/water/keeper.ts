@@ -5,7 +5,7 @@
  * since the last (late data, the days still within reach of now) and leaves the rest as it is.
  */
 import { dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
-import { byDma, type FigureBookStatus } from './kept-figures.js';
+import { byDma, forOnePass, type FigureBookStatus } from './kept-figures.js';
 import { dayStart, daysBetween, localDate, type LocalClock } from './local-days.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import type { WaterReader } from './registers.js';
@@ -100,13 +100,15 @@ export class WaterFigureKeeper {
       const bounds = [...days, days.at(-1)! + DAY];
       const dates = days.slice(-KEEP_NIGHTS).map((d) => localDate(d, night));
       const groups = byDma(this.d.meters());
+      // The days' changes are the same for every DMA: read once for the pass, not once per DMA.
+      const water = { ...this.d.water, figures: forOnePass(this.d.water.figures!) };
       // Every DMA's balances first (the figures most asked for), then the nights.
       for (const kind of ['balances', 'nights'] as const) {
         for (const [dma, meters] of groups) {
           if (this.stopping) return;
           try {
-            if (kind === 'balances') await dmaBalances(this.d.water, meters, bounds, balance);
-            else await dmaNights(this.d.water, meters, dates, night, balance);
+            if (kind === 'balances') await dmaBalances(water, meters, bounds, balance);
+            else await dmaNights(water, meters, dates, night, balance);
           } catch (err) {
             if (this.stopping) return;
             this.d.log('warn', { dma, err }, `water ${kind} of DMA ${dma} not kept this pass (computed when asked)`);
