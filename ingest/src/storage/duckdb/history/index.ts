@@ -19,7 +19,7 @@ import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDay
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { HISTORY_DDL, latestTable, latestTs } from './schema.js';
 import { SAMPLE_COLUMNS } from '../sample-columns.js';
-import { daysOf, markChanged } from './water-figures.js';
+import { daysOf, deleteFiguresBefore, markChanged } from './water-figures.js';
 import { DMA_INLET_SITE } from '../../../water/balance.js';
 
 /** A device's registry attributes (the DMA of a water meter, and whether it is the DMA's inlet). */
@@ -279,9 +279,12 @@ export class StoreHistory {
     if (s.archiveRetentionDays !== null) archiveDeleted = await this.deleteArchivedBefore(utcDayNumber(now) - s.archiveRetentionDays);
     let rollupsDeleted = false;
     if (s.rollupRetentionDays !== null) {
-      const before = dateSql(localDayNumber(now) - s.rollupRetentionDays);
+      const day = localDayNumber(now) - s.rollupRetentionDays;
+      const before = dateSql(day);
       await this.db.transaction(async (tx) => {
         for (const type of ROLLED_UP_TYPES) for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE day < ${before}`);
+        // The DMAs' kept daily figures are rollups too (issue 15): kept as long.
+        await deleteFiguresBefore(tx, day);
       });
       rollupsDeleted = true;
     }

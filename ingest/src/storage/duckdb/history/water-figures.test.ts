@@ -1,6 +1,6 @@
 /**
  * The store's side of the DMAs' kept figures (water-figures.ts): a figure that cannot be saved is told
- * and counted, never a failed answer.
+ * and counted, never a failed answer; figures are kept as long as the rollups.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dmaBalances, type WaterMeterRef } from '../../../water/balance.js';
@@ -17,7 +17,7 @@ describe('the store of kept water figures', () => {
   let store: EmbeddedStore;
   const now = JST_DAY0 + 6 * D;
   beforeEach(async () => {
-    store = await openEmbeddedStore(':memory:', { clock: () => now });
+    store = await openEmbeddedStore(':memory:', { clock: () => now, history: { rawRetentionDays: 90, archiveRetentionDays: null, rollupRetentionDays: 3 } });
     await store.writer.write([...hourly('in-a', 400, JST_DAY0 - 2 * D, now), ...hourly('c1', 10, JST_DAY0 - 2 * D, now)]);
   });
   afterEach(() => store.close());
@@ -40,5 +40,18 @@ describe('the store of kept water figures', () => {
     await dmaBalances(kept, METERS, days(0, 2), S);
     expect(computed.length).toBe(2 * reads);
     expect(book.status().failedSaves).toBe(2);
+  });
+
+  it('deletes the figures of days past ROLLUP_RETENTION_DAYS with the rollups', async () => {
+    const { kept, fresh } = registerReads(store.api.water);
+    const six = await dmaBalances(kept, METERS, days(0, 6), S);
+    const keptDays = async () => (await store.db.all(`SELECT from_ms FROM water_figures WHERE kind = 'balance' ORDER BY from_ms`)).map((r) => (Number(r.from_ms) - JST_DAY0) / D);
+    expect(await keptDays()).toEqual([0, 1, 2, 3, 4, 5]);
+    await store.history.applyRetention(now);
+    // Today is day 6: days 3, 4, 5 are within the 3 days kept.
+    expect(await keptDays()).toEqual([3, 4, 5]);
+    // Older days are answered from the readings as before.
+    expect(await dmaBalances(kept, METERS, days(0, 6), S)).toEqual(six);
+    expect(six).toEqual(await dmaBalances(fresh, METERS, days(0, 6), S));
   });
 });

@@ -56,6 +56,14 @@ export async function markChanged(tx: { run(sql: string): Promise<unknown> }, da
 /** How the book tells of a figure it could not keep (the store's log: pino in the ingest). */
 export type FigureBookLog = (level: 'warn', event: string, detail: Record<string, unknown>, message: string) => void;
 
+/**
+ * Deletes the figures of local days before `day` (ROLLUP_RETENTION_DAYS, with the rollups). The days'
+ * change marks stay (a row a day): a figure of a day at the edge is still checked against its neighbours.
+ */
+export async function deleteFiguresBefore(tx: { run(sql: string): Promise<unknown> }, day: number): Promise<void> {
+  await tx.run(`DELETE FROM water_figures WHERE from_ms < ${Math.trunc(localDayStart(day))}`);
+}
+
 export class DuckDbFigureBook implements FigureBook {
   private readonly failures: FigureBookStatus = { failedSaves: 0 };
 
