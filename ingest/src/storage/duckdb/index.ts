@@ -90,6 +90,8 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
       // Its reads stopped and its connections closed before the database's (read-pool.ts close).
       await pool.close();
       await figuresDb.close();
+      // Nothing writes any more: the kept figures may be trusted at the next open (figures-stamp.ts).
+      await history.close();
       await db.close();
     },
   };
