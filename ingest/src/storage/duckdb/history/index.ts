@@ -19,7 +19,8 @@ import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDay
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { HISTORY_DDL, latestTable, latestTs } from './schema.js';
 import { SAMPLE_COLUMNS } from '../sample-columns.js';
-import { daysOf, markChanged } from './water-figures.js';
+import { daysOf, deleteFiguresBefore, markChanged } from './water-figures.js';
+import { checkCleanClose, stampCleanClose } from './figures-stamp.js';
 import { DMA_INLET_SITE } from '../../../water/balance.js';
 
 /** A device's registry attributes (the DMA of a water meter, and whether it is the DMA's inlet). */
@@ -92,6 +93,9 @@ export class StoreHistory {
     const root = o.dataDir === ':memory:' ? ':memory:' : `${o.dataDir}/archive`;
     const catalog = ArchiveCatalog.fromRows(root, await db.all(CATALOG_SQL));
     if (o.dataDir !== ':memory:') for (const f of catalog.removeOrphans()) log('archive_orphan_removed', { file: f }, `archive: removed ${f}, written by an archive run that did not commit`);
+    // The DMAs' kept figures hold only if every change of the readings since was marked (figures-stamp.ts).
+    const unsure = o.dataDir === ':memory:' ? undefined : await checkCleanClose(db);
+    if (unsure && unsure.cleared > 0) log('water_figures_cleared', { figures: unsure.cleared }, `${unsure.cleared} kept DMA figures cleared: ${unsure.why}; they are computed again in the background`);
     const meta = new Map((await db.all(`SELECT key, value FROM store_meta`)).map((r) => [String(r.key), String(r.value)]));
     const clock = o.clock ?? Date.now;
     const openFrom = meta.has('rollups_open_from') ? Number(meta.get('rollups_open_from')) : openFromAt(clock());
@@ -108,6 +112,15 @@ export class StoreHistory {
     }
     await history.saveOpenFrom();
     return history;
+  }
+
+  /**
+   * At a clean close, after the last write: lets the next open keep the DMAs' kept figures. A failure
+   * only costs their recomputation (the next open finds no stamp).
+   */
+  async close(): Promise<void> {
+    if (this.o.dataDir === ':memory:') return;
+    await stampCleanClose(this.db).catch((err: unknown) => this.o.log?.('water_figures_unstamped', { err: (err as Error).message }, `the store's clean close could not be recorded (${(err as Error).message}); the DMAs' kept figures are computed again after the next start`));
   }
 
   /**
@@ -279,9 +292,12 @@ export class StoreHistory {
     if (s.archiveRetentionDays !== null) archiveDeleted = await this.deleteArchivedBefore(utcDayNumber(now) - s.archiveRetentionDays);
     let rollupsDeleted = false;
     if (s.rollupRetentionDays !== null) {
-      const before = dateSql(localDayNumber(now) - s.rollupRetentionDays);
+      const day = localDayNumber(now) - s.rollupRetentionDays;
+      const before = dateSql(day);
       await this.db.transaction(async (tx) => {
         for (const type of ROLLED_UP_TYPES) for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE day < ${before}`);
+        // The DMAs' kept daily figures are rollups too (issue 15): kept as long.
+        await deleteFiguresBefore(tx, day);
       });
       rollupsDeleted = true;
     }
