@@ -93,11 +93,12 @@ function isUtf8Text(b: Buffer): boolean {
  * client still has many messages in flight.
  */
 export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Settles when the last task queued has; never with its result (a queue would hold it for ever). */
+  private tail: Promise<void> = Promise.resolve();
 
   run<T>(task: () => Promise<T>): Promise<T> {
     const next = this.tail.then(task, task);
-    this.tail = next.catch(() => undefined);
+    this.tail = next.then(() => undefined, () => undefined);
     return next;
   }
 }

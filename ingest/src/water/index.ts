@@ -5,6 +5,6 @@ export { meterUsage, type UsageBucket, type UsageInterval } from './usage.js';
 export { monthlyReads, type MonthlyRead } from './reads.js';
 export { registersAt, DEFAULT_REGISTER_SETTINGS, type WaterReader, type RegisterAt, type RegisterBreak, type RegisterSettings } from './registers.js';
 export { meterVolumes, type MeterVolume } from './volumes.js';
-export { figureKey, keptFigures, type FigureBook, type KeptFigure } from './kept-figures.js';
+export { figureKey, keptFigures, type FigureBook, type FigureBookStatus, type KeptFigure } from './kept-figures.js';
 export { balanceSettings, nightSettings } from './settings.js';
 export * from './local-days.js';

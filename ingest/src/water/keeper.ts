@@ -5,8 +5,8 @@
  * since the last (late data, the days still within reach of now) and leaves the rest as it is.
  */
 import { dmaBalances, type BalanceSettings, type WaterMeterRef } from './balance.js';
-import { byDma } from './kept-figures.js';
-import { dayStart, daysBetween, localDate } from './local-days.js';
+import { byDma, forOnePass, type FigureBookStatus } from './kept-figures.js';
+import { dayStart, daysBetween, localDate, type LocalClock } from './local-days.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import type { WaterReader } from './registers.js';
 
@@ -37,8 +37,12 @@ export interface KeeperDeps {
 export interface KeeperStatus {
   passes: number;
   running: boolean;
+  /** Why no figure is kept ahead (the keeper then computes nothing; each view computes when asked). */
+  notKeeping?: string;
   /** The last finished pass: DMAs, days, how long it took. */
   last?: { dmas: number; days: number; ms: number; at: number };
+  /** Figures the book could not keep (its saves that failed). */
+  book?: FigureBookStatus;
 }
 
 export class WaterFigureKeeper {
@@ -62,7 +66,8 @@ export class WaterFigureKeeper {
   }
 
   status(): KeeperStatus {
-    return { ...this.state, ...(this.state.last ? { last: { ...this.state.last } } : {}) };
+    const book = this.d.water.figures?.status();
+    return { ...this.state, ...(this.state.last ? { last: { ...this.state.last } } : {}), ...(book ? { book } : {}) };
   }
 
   /**
@@ -83,16 +88,27 @@ export class WaterFigureKeeper {
       const now = this.d.clock();
       const today = dayStart(now, night);
       const days = daysBetween(today - KEEP_DAYS * DAY, today, night);
+      // Figures the store would not keep (another water clock than its own) would be computed each pass
+      // for nothing: the views compute them when asked, as without the keeper.
+      const notKeeping = whyNotKept(this.d.water, days[0]!, night);
+      if (notKeeping) {
+        if (notKeeping !== this.state.notKeeping) this.d.log('warn', { reason: notKeeping }, notKeeping);
+        this.state.notKeeping = notKeeping;
+        return;
+      }
+      delete this.state.notKeeping;
       const bounds = [...days, days.at(-1)! + DAY];
       const dates = days.slice(-KEEP_NIGHTS).map((d) => localDate(d, night));
       const groups = byDma(this.d.meters());
+      // The days' changes are the same for every DMA: read once for the pass, not once per DMA.
+      const water = { ...this.d.water, figures: forOnePass(this.d.water.figures!) };
       // Every DMA's balances first (the figures most asked for), then the nights.
       for (const kind of ['balances', 'nights'] as const) {
         for (const [dma, meters] of groups) {
           if (this.stopping) return;
           try {
-            if (kind === 'balances') await dmaBalances(this.d.water, meters, bounds, balance);
-            else await dmaNights(this.d.water, meters, dates, night, balance);
+            if (kind === 'balances') await dmaBalances(water, meters, bounds, balance);
+            else await dmaNights(water, meters, dates, night, balance);
           } catch (err) {
             if (this.stopping) return;
             this.d.log('warn', { dma, err }, `water ${kind} of DMA ${dma} not kept this pass (computed when asked)`);
@@ -108,3 +124,12 @@ export class WaterFigureKeeper {
     }
   }
 }
+
+/** Why the store keeps no figure of the local day starting at `day` (undefined when it does). */
+function whyNotKept(water: WaterReader, day: number, clock: LocalClock): string | undefined {
+  if (!water.figures) return 'DMA figures are not kept ahead: this store keeps none; each DMA view computes its figures when asked';
+  if (water.figures.keeps(day, day + DAY)) return undefined;
+  return `DMA figures are not kept ahead: the water clock is ${utcOffset(clock.utcOffsetMin)} (water.night.utcOffsetMin ${clock.utcOffsetMin}) and the store keeps figures of Japan days (UTC+09:00) only; each DMA view computes its figures when asked`;
+}
+
+const utcOffset = (min: number): string => `UTC${min < 0 ? '-' : '+'}${String(Math.floor(Math.abs(min) / 60)).padStart(2, '0')}:${String(Math.abs(min) % 60).padStart(2, '0')}`;

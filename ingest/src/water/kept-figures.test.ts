@@ -16,25 +16,11 @@ import { dmaBalances, type WaterMeterRef } from './balance.js';
 import { dmaNights, type NightSettings } from './night-flow.js';
 import { DEFAULT_REGISTER_SETTINGS, type WaterReader } from './registers.js';
 import { KEEP_DAYS, KEEP_NIGHTS, WaterFigureKeeper } from './keeper.js';
+import { D, H, hourly, JST_DAY0, message, registerReads } from './test-meters.js';
 
-const H = 3_600_000;
-const D = 24 * H;
-const JST_DAY0 = Date.UTC(2026, 9, 31, 15, 0, 0); // 2026-11-01 00:00 in Tokyo
 const S = { ...DEFAULT_REGISTER_SETTINGS, minCoveragePct: 90 };
 const NIGHT: NightSettings = { utcOffsetMin: 540, startHour: 2, endHour: 4, legitimateUsePct: 6 };
 const isoDate = (t: number) => new Date(t + 9 * H).toISOString().slice(0, 10);
-
-const message = (deviceId: string, seq: number, samples: Array<{ ts: number; indexL: number }>): StorableMessage => ({
-  channel: 'telemetry', type: 'water-meter', deviceId, receivedAt: samples.at(-1)!.ts,
-  payload: { v: 1, id: deviceId, boot: 1, seq, ts: samples[0]!.ts, samples } as Telemetry,
-});
-
-/** Hourly readings of a meter using `lph` litres an hour, from `from` to `to` (exclusive), one message each. */
-const hourly = (id: string, lph: number, from: number, to: number, skip: (t: number) => boolean = () => false): StorableMessage[] => {
-  const out: StorableMessage[] = [];
-  for (let t = from, k = 0; t < to; t += H, k++) if (!skip(t)) out.push(message(id, k, [{ ts: t, indexL: 1000 + lph * ((t - from) / H) }]));
-  return out;
-};
 
 describe('kept DMA figures', () => {
   let store: EmbeddedStore;
@@ -45,13 +31,7 @@ describe('kept DMA figures', () => {
   });
   afterEach(() => store.close());
 
-  /** The product's reader, with the register queries it ran; and one that keeps nothing. */
-  const readers = () => {
-    const computed: string[] = [];
-    const kept: WaterReader = { ...store.api.water, all: (q, p, t) => (q.includes('from_json($1::JSON, \'["VARCHAR"]\')) AS device_id') && computed.push(q), store.api.water.all(q, p, t)) };
-    const { figures: _, ...fresh } = store.api.water;
-    return { kept, fresh: fresh as WaterReader, computed };
-  };
+  const readers = () => registerReads(store.api.water);
   const days = (first: number, n: number) => Array.from({ length: n + 1 }, (_, i) => JST_DAY0 + (first + i) * D);
 
   it('are served while the readings in reach stay as they were, and follow late data, new meters and new settings', async () => {
@@ -117,6 +97,49 @@ describe('kept DMA figures', () => {
     await dmaBalances(kept, meters, [JST_DAY0 + H, JST_DAY0 + 5 * H], S);
     await dmaBalances(kept, meters, [JST_DAY0 + H, JST_DAY0 + 5 * H], S);
     expect(computed.length).toBe(2);
+  });
+
+  it('through the rollups (a store past ROLLUPS_ABOVE_READINGS) are the hand-counted litres of a leak, and follow late data', async () => {
+    // The rollups answer whatever the store holds; `fresh` below reads the raw readings (the default).
+    const R = { ...S, rollupsAboveReadings: 0 };
+    const meters: WaterMeterRef[] = [{ id: 'in-a', dma: 'dma-a', inlet: true }, { id: 'c1', dma: 'dma-a', inlet: false }, { id: 'c2', dma: 'dma-a', inlet: false }];
+    // c1 uses 12 L/h, c2 8 L/h and fills 100 L at noon on day 1; the mains leak 40 L/h: the inlet reads
+    // 60 L/h and the fill. Readings off the hour (the inlet at :07 every 15 min, c1 at :20 hourly, c2 at
+    // :30 every 4 h), so every midnight register is interpolated.
+    const [start, end, fill] = [JST_DAY0 - 2 * D, JST_DAY0 + 5 * D, JST_DAY0 + D + 12 * H];
+    const series = (id: string, everyMin: number, atMin: number, lph: number, skip: (t: number) => boolean = () => false) => {
+      const out: StorableMessage[] = [];
+      for (let t = start + atMin * 60_000, k = 0; t < end; t += everyMin * 60_000, k++) {
+        if (!skip(t)) out.push(message(id, k, [{ ts: t, indexL: 1000 + (lph * (t - start)) / H + (t >= fill && id !== 'c1' ? 100 : 0) }]));
+      }
+      return out;
+    };
+    // c2's readings from 20:30 on day 0 to 00:30 on day 2 come late (a batch): it is read at 16:30 and
+    // 04:30 around them, 36 h apart, and its 388 L in between are shared by time until they arrive.
+    const late = (t: number) => t > JST_DAY0 + D - 4 * H && t < JST_DAY0 + 2 * D + 4 * H;
+    await store.writer.write([...series('in-a', 15, 7, 60), ...series('c1', 60, 20, 12), ...series('c2', 240, 30, 8, late)]);
+    await store.history.fold();
+    await store.history.closeDays();
+    const { kept, fresh, computed } = readers();
+    const litres = async () => (await dmaBalances(kept, meters, days(0, 3), R)).get('dma-a')!.map((b) => [b.inletLitres, b.customerLitres, b.nonRevenueLitres, b.complete]);
+    // Day 0: c2 exact to 16:30 (132 L), then 7.5 of the 36 h (80.8 L); day 1: 24 of them (258.7 L);
+    // day 2: 4.5 of them (48.5 L), then exact (156 L).
+    expect(await litres()).toEqual([[1440, 500.8, 939.2, true], [1540, 546.7, 993.3, true], [1440, 492.5, 947.5, true]]);
+    expect(computed.length).toBeGreaterThan(0);
+    // Read from the rollups, not the readings.
+    expect(computed.every((q) => q.includes('rollup_day_') && !q.includes('EXISTS (SELECT 1 FROM b'))).toBe(true);
+    expect((await dmaBalances(kept, meters, days(0, 3), R)).get('dma-a')).toEqual((await dmaBalances(fresh, meters, days(0, 3), S)).get('dma-a'));
+    computed.length = 0;
+    await litres();
+    expect(computed).toEqual([]);
+
+    // The batch arrives (after the days closed): every day's customers are exact, and the non-revenue
+    // water is the leak, 960 L a day.
+    await store.writer.write(series('c2', 240, 30, 8, (t) => !late(t)));
+    expect(await litres()).toEqual([[1440, 480, 960, true], [1540, 580, 960, true], [1440, 480, 960, true]]);
+    expect(computed.length).toBeGreaterThan(0);
+    await store.history.fold();
+    expect((await dmaBalances(kept, meters, days(0, 3), R)).get('dma-a')).toEqual((await dmaBalances(fresh, meters, days(0, 3), S)).get('dma-a'));
   });
 
   it('equal the figures computed now, whatever arrives late between the questions', async () => {

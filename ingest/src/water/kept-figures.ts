@@ -42,8 +42,46 @@ export interface FigureBook {
   /** Whether figures over [from, to) are kept at all (whole local days; not arbitrary intervals). */
   keeps(from: number, to: number): boolean;
   get(kind: string, dmas: readonly string[], from: number, to: number): Promise<KeptFigure[]>;
-  /** Best effort: a figure not kept is computed again next time. */
+  /**
+   * Best effort: a figure not kept is computed again next time. Resolves either way: a failure is the
+   * book's to log and count (status), never the answer's.
+   */
   put(kind: string, figures: readonly KeptFigure[]): Promise<void>;
+  /** Figures that could not be kept (health: store.waterFigures.book). */
+  status(): FigureBookStatus;
+}
+
+export interface FigureBookStatus {
+  /** Saves of computed figures that failed since start (the figures are computed again when next asked). */
+  failedSaves: number;
+  lastFailedSave?: { at: number; kind: string; figures: number; reason: string };
+}
+
+/**
+ * The book as one pass over many DMAs sees it (the keeper's): the readings' change mark and each range's
+ * changes read once, not again for every DMA (they are the same for all). Safe: a figure computed later
+ * in the pass carries the mark read at its start, so data stored meanwhile has it computed again; a change
+ * the pass did not see only delays the keeper to its next pass, and views read the book itself.
+ */
+export function forOnePass(book: FigureBook): FigureBook {
+  let mark: Promise<number> | undefined;
+  const changes = new Map<string, { any: number; late: number }>();
+  const key = ([lo, hi]: readonly [number, number]) => `${lo}|${hi}`;
+  return {
+    mark: () => (mark ??= book.mark().catch((err: unknown) => {
+      mark = undefined;
+      throw err;
+    })),
+    changedIn: async (ranges) => {
+      const missing = [...new Map(ranges.filter((r) => !changes.has(key(r))).map((r) => [key(r), r])).values()];
+      if (missing.length > 0) (await book.changedIn(missing)).forEach((c, i) => changes.set(key(missing[i]!), c));
+      return ranges.map((r) => changes.get(key(r))!);
+    },
+    keeps: (from, to) => book.keeps(from, to),
+    get: (kind, dmas, from, to) => book.get(kind, dmas, from, to),
+    put: (kind, figures) => book.put(kind, figures),
+    status: () => book.status(),
+  };
 }
 
 /** The meters (with their inlet role) and settings a DMA's figure is computed from, as a short digest. */
@@ -68,7 +106,6 @@ export interface KeptRequest<T> {
   settings: unknown;
   /** Computes the figures of `meters`' DMAs for the intervals at `indexes` (aligned with them). */
   compute(meters: readonly WaterMeterRef[], indexes: readonly number[]): Promise<Map<string, Array<Computed<T>>>>;
-  log?: (message: string, err: unknown) => void;
 }
 
 /** Each DMA's figures over `intervals`: kept ones that still hold, the rest computed (and kept). */
@@ -88,30 +125,36 @@ export async function keptFigures<T>(book: FigureBook | undefined, r: KeptReques
   const found = new Map(stored.map((f) => [`${f.dma}|${f.from}|${f.to}`, f]));
   const out = new Map<string, Array<T | undefined>>(dmas.map((dma) => [dma, r.intervals.map(() => undefined)]));
   const need = new Map<string, number[]>();
+  // The intervals any DMA needs, gathered once.
+  const needed = new Set<number>();
   for (const dma of dmas) {
+    const wanted: number[] = [];
     for (const i of all) {
       const f = found.get(`${dma}|${r.intervals[i]![0]}|${r.intervals[i]![1]}`);
       const changes = changedAt.get(i);
       const holds = f !== undefined && changes !== undefined && f.key === keys.get(dma) && f.mark >= (f.settled ? changes.late : changes.any);
       if (holds) out.get(dma)![i] = JSON.parse(f.value) as T;
-      else need.set(dma, [...(need.get(dma) ?? []), i]);
+      else wanted.push(i);
     }
+    if (wanted.length > 0) need.set(dma, wanted);
+    for (const i of wanted) needed.add(i);
   }
   if (need.size > 0) {
-    const indexes = [...new Set([...need.values()].flat())].sort((a, b) => a - b);
+    const indexes = [...needed].sort((a, b) => a - b);
+    const at = new Map(indexes.map((i, k) => [i, k]));
     const computed = await inWeeks(r, [...need.keys()].flatMap((dma) => r.groups.get(dma)!), indexes);
     const fresh: KeptFigure[] = [];
     for (const [dma, wanted] of need) {
       const values = computed.get(dma)!;
       for (const i of wanted) {
-        const { value, settled } = values[indexes.indexOf(i)]!;
+        const { value, settled } = values[at.get(i)!]!;
         out.get(dma)![i] = value;
         if (changedAt.has(i)) fresh.push({ dma, from: r.intervals[i]![0], to: r.intervals[i]![1], key: keys.get(dma)!, mark, settled, value: JSON.stringify(value) });
       }
     }
     // Each interval once (an interval asked twice is one row of the book).
     const unique = [...new Map(fresh.map((f) => [`${f.dma}|${f.from}|${f.to}`, f])).values()];
-    if (unique.length > 0) await book.put(r.kind, unique).catch((err: unknown) => r.log?.(`water figures not kept (computed again next time)`, err));
+    if (unique.length > 0) await book.put(r.kind, unique);
   }
   return out as Map<string, T[]>;
 }

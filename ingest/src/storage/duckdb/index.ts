@@ -79,7 +79,7 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
       operations: new DuckDbOperationsReader(pool),
       readings,
       history: new HistoryReader(pool, history.catalog),
-      water: { all: (sql, params, types) => pool.all(sql, params, types), waterReadings: (from, to) => history.catalog.rawSource('samples/water-meter', from, to), registerBuckets: (unit, where, fromDay) => history.registerBuckets(unit, where, fromDay), figures: new DuckDbFigureBook(pool, figuresDb) },
+      water: { all: (sql, params, types) => pool.all(sql, params, types), waterReadings: (from, to) => history.catalog.rawSource('samples/water-meter', from, to), registerBuckets: (unit, where, fromDay) => history.registerBuckets(unit, where, fromDay), figures: new DuckDbFigureBook(pool, figuresDb, options.log, options.clock) },
     },
     db,
     history,
@@ -90,6 +90,8 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
       // Its reads stopped and its connections closed before the database's (read-pool.ts close).
       await pool.close();
       await figuresDb.close();
+      // Nothing writes any more: the kept figures may be trusted at the next open (figures-stamp.ts).
+      await history.close();
       await db.close();
     },
   };

@@ -10,7 +10,8 @@
  *   ids, delta-coded times and registers), where one meter's day is also found faster.
  * - ARCHIVE_RETENTION_DAYS (default `forever`): archived days older than this are deleted (segments never
  *   are). At least RAW_RETENTION_DAYS, so no raw row is deleted the moment it is archived.
- * - ROLLUP_RETENTION_DAYS (default `forever`): hourly and daily rollups older than this are deleted.
+ * - ROLLUP_RETENTION_DAYS (default `forever`): hourly and daily rollups older than this are deleted, and
+ *   the DMAs' kept daily figures (water-figures.ts) with them.
  */
 import { envVar, shown } from '@tsunagaru/firmware-contracts';
 import { z } from 'zod';

@@ -19,6 +19,7 @@ import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sq
 import { HISTORY_DDL, latestTable, latestTs } from './schema.js';
 import { SAMPLE_COLUMNS } from '../sample-columns.js';
 import { daysOf, markChanged } from './water-figures.js';
+import { checkCleanClose, stampCleanClose } from './figures-stamp.js';
 import { DMA_INLET_SITE } from '../../../water/balance.js';
 
 /** A device's registry attributes (the DMA of a water meter, and whether it is the DMA's inlet). */
@@ -96,6 +97,9 @@ export class StoreHistory {
     for (const ddl of HISTORY_DDL) await db.run(ddl);
     const catalog = ArchiveCatalog.fromRows(o.dataDir, await db.all(CATALOG_SQL));
     if (o.dataDir !== ':memory:') for (const f of catalog.removeOrphans()) log('archive_orphan_removed', { file: f }, `removed ${f}: not listed (a run that did not commit, or a part moved to the archive)`);
+    // The DMAs' kept figures hold only if every change of the readings since was marked (figures-stamp.ts).
+    const unsure = o.dataDir === ':memory:' ? undefined : await checkCleanClose(db);
+    if (unsure && unsure.cleared > 0) log('water_figures_cleared', { figures: unsure.cleared }, `${unsure.cleared} kept DMA figures cleared: ${unsure.why}; they are computed again in the background`);
     const meta = new Map((await db.all(`SELECT key, value FROM store_meta`)).map((r) => [String(r.key), String(r.value)]));
     const clock = o.clock ?? Date.now;
     const openFrom = meta.has('rollups_open_from') ? Number(meta.get('rollups_open_from')) : openFromAt(clock());
@@ -112,6 +116,15 @@ export class StoreHistory {
     }
     await history.saveOpenFrom();
     return history;
+  }
+
+  /**
+   * At a clean close, after the last write: lets the next open keep the DMAs' kept figures. A failure
+   * only costs their recomputation (the next open finds no stamp).
+   */
+  async close(): Promise<void> {
+    if (this.o.dataDir === ':memory:') return;
+    await stampCleanClose(this.db).catch((err: unknown) => this.o.log?.('water_figures_unstamped', { err: (err as Error).message }, `the store's clean close could not be recorded (${(err as Error).message}); the DMAs' kept figures are computed again after the next start`));
   }
 
   /**

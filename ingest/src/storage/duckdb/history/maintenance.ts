@@ -14,7 +14,7 @@ export const FOLD_EVERY_MS = 10_000;
 export const RETENTION_EVERY_MS = 3_600_000;
 
 export interface MaintenanceLog {
-  (level: 'info' | 'error', event: string, detail: Record<string, unknown>, message: string): void;
+  (level: 'info' | 'warn' | 'error', event: string, detail: Record<string, unknown>, message: string): void;
 }
 
 export class HistoryMaintenance {

@@ -12,7 +12,7 @@ import { ROLLED_UP_TYPES } from './columns.js';
 import type { HistorySettings } from './history-config.js';
 import { DAY_MS, isoDay, localDayNumber, utcDayNumber } from './local-time.js';
 import { dateSql, rollupTables } from './rollups.js';
-import { markChanged } from './water-figures.js';
+import { deleteFiguresBefore, markChanged } from './water-figures.js';
 
 export interface RetentionResult {
   /** Day parts written as segments (closed days within RAW_RETENTION_DAYS). */
@@ -85,9 +85,11 @@ export async function applyRetention(h: RetentionContext, now: number): Promise<
   if (s.archiveRetentionDays !== null) archiveDeleted = await deleteArchivedBefore(h, today - s.archiveRetentionDays);
   let rollupsDeleted = false;
   if (s.rollupRetentionDays !== null) {
-    const before = dateSql(localDayNumber(now) - s.rollupRetentionDays);
+    const day = localDayNumber(now) - s.rollupRetentionDays;
     await h.db.transaction(async (tx) => {
-      for (const type of ROLLED_UP_TYPES) for (const t of rollupTables(type)) await tx.run(`DELETE FROM ${t} WHERE day < ${before}`);
+      for (const type of ROLLED_UP_TYPES) for (const t of rollupTables(type)) await tx.run(`DELETE FROM ${t} WHERE day < ${dateSql(day)}`);
+      // The DMAs' kept daily figures are rollups too (issue 15): kept as long.
+      await deleteFiguresBefore(tx, day);
     });
     rollupsDeleted = true;
   }

@@ -11,7 +11,7 @@
  */
 import type { DuckDBTimestampValue, DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbDatabase, SqlReader } from '../database.js';
-import type { FigureBook, KeptFigure } from '../../../water/kept-figures.js';
+import type { FigureBook, FigureBookStatus, KeptFigure } from '../../../water/kept-figures.js';
 import { DAY_MS, localDayNumber, localDayStart } from './local-time.js';
 
 export const WATER_FIGURES_DDL: readonly string[] = [
@@ -53,12 +53,31 @@ export async function markChanged(tx: { run(sql: string): Promise<unknown> }, da
     ON CONFLICT (day) DO UPDATE SET mark = excluded.mark, late_mark = greatest(water_changes.late_mark, excluded.late_mark)`);
 }
 
+/** How the book tells of a figure it could not keep (the store's log: pino in the ingest). */
+export type FigureBookLog = (level: 'warn', event: string, detail: Record<string, unknown>, message: string) => void;
+
+/**
+ * Deletes the figures of local days before `day` (ROLLUP_RETENTION_DAYS, with the rollups). The days'
+ * change marks stay (a row a day): a figure of a day at the edge is still checked against its neighbours.
+ */
+export async function deleteFiguresBefore(tx: { run(sql: string): Promise<unknown> }, day: number): Promise<void> {
+  await tx.run(`DELETE FROM water_figures WHERE from_ms < ${Math.trunc(localDayStart(day))}`);
+}
+
 export class DuckDbFigureBook implements FigureBook {
+  private readonly failures: FigureBookStatus = { failedSaves: 0 };
+
   /** `read`: the API's read pool; `write`: a connection of its own (puts never wait behind a batch). */
   constructor(
     private readonly read: SqlReader,
     private readonly write: Pick<DuckDbDatabase, 'run'>,
+    private readonly log: FigureBookLog = () => undefined,
+    private readonly clock: () => number = Date.now,
   ) {}
+
+  status(): FigureBookStatus {
+    return { ...this.failures, ...(this.failures.lastFailedSave ? { lastFailedSave: { ...this.failures.lastFailedSave } } : {}) };
+  }
 
   async mark(): Promise<number> {
     const [row] = await this.read.all(`SELECT coalesce(max(mark), 0)::BIGINT AS m FROM water_changes`);
@@ -94,8 +113,22 @@ export class DuckDbFigureBook implements FigureBook {
     return rows.map((r) => ({ dma: String(r.dma), from: Number(r.from_ms), to: Number(r.to_ms), key: String(r.key), mark: Number(r.mark), settled: r.settled === true, value: String(r.value) }));
   }
 
+  /** Saves computed figures; a failure is logged and counted, and the answer is served all the same. */
   async put(kind: string, figures: readonly KeptFigure[]): Promise<void> {
     if (figures.length === 0) return;
+    try {
+      await this.save(kind, figures);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const dmas = [...new Set(figures.map((f) => f.dma))];
+      this.failures.failedSaves++;
+      this.failures.lastFailedSave = { at: this.clock(), kind, figures: figures.length, reason };
+      const which = dmas.length === 1 ? `DMA ${dmas[0]}` : `${dmas.length} DMAs`;
+      this.log('warn', 'water_figures_not_saved', { kind, dmas, figures: figures.length, err: reason }, `${figures.length} daily water ${kind} figures of ${which} could not be saved (${reason}); they were answered, and are computed again when next asked`);
+    }
+  }
+
+  private async save(kind: string, figures: readonly KeptFigure[]): Promise<void> {
     await this.write.run(
       `INSERT OR REPLACE INTO water_figures SELECT $1, f.dma, f."from", f."to", f.key, f.mark, f.settled, f.value
        FROM (SELECT unnest(from_json($2::JSON, '[{"dma":"VARCHAR","from":"BIGINT","to":"BIGINT","key":"VARCHAR","mark":"BIGINT","settled":"BOOLEAN","value":"VARCHAR"}]'), recursive := true)) f`,
