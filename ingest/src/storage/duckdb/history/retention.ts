@@ -59,11 +59,17 @@ export async function applyRetention(h: RetentionContext, now: number): Promise<
         // Written on a connection of its own: the writer's batches go on meanwhile.
         const prepared = await prepareDayPart(reader!, h.catalog, tier, kind, Number(day), stamp++);
         if (!prepared) continue;
-        const part = await h.db.transaction(async (tx) => {
-          // A DMA figure read while the day leaves the tables could see neither side: computed again.
-          if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * DAY_MS), localDayNumber((Number(day) + 1) * DAY_MS - 1)]);
-          return commitDayPart(tx, h.catalog, prepared, stamp++);
-        });
+        const part = await h.db
+          .transaction(async (tx) => {
+            // A DMA figure read while the day leaves the tables could see neither side: computed again.
+            if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * DAY_MS), localDayNumber((Number(day) + 1) * DAY_MS - 1)]);
+            return commitDayPart(tx, h.catalog, prepared, stamp++);
+          })
+          .catch((err: unknown) => {
+            // Not listed: not part of the store (the next run writes the day again).
+            rmSync(h.catalog.path(prepared), { force: true });
+            throw err;
+          });
         h.catalog.add(part);
         if (tier === 'archive') archived++;
         else segmented++;
