@@ -3,13 +3,14 @@
  * stopped (DuckDB lets one process open the store).
  *
  *   rebuild-rollups [--from YYYY-MM-DD] [--to YYYY-MM-DD]   recompute rollups and latest values from raw rows
- *   archive                                                 apply retention now
- *   status [--json]                                         what the store holds, hot and archived
+ *   archive                                                 apply retention now (segments, archive, deletions)
+ *   status [--json]                                         what the store holds: tables, segments, archive
+ *   compact                                                 give the space of deleted rows back to the disk
  */
-import { statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { FileDeviceRegistry, registryPathFor } from '@tsunagaru/broker';
-import { loadIngestConfig, openEmbeddedStore, type EmbeddedStore } from '@tsunagaru/ingest';
+import { loadIngestConfig, openEmbeddedStore, type EmbeddedStore, type Tier } from '@tsunagaru/ingest';
 import { commandHelp, runCli, UsageError, type Cli, type ParsedCommand } from './cli-support.js';
 
 export const CLI: Cli = {
@@ -28,9 +29,15 @@ export const CLI: Cli = {
       args: '',
       arity: 0,
       summary:
-        'apply retention now: close finished days, move raw rows older than RAW_RETENTION_DAYS to DATA_DIR/archive (Parquet), delete archived days past ARCHIVE_RETENTION_DAYS and rollups past ROLLUP_RETENTION_DAYS (the ingest does this every hour by itself)',
+        'apply retention now: close finished days, move raw rows of closed UTC days (before yesterday) to Parquet segments under DATA_DIR/hot and those older than RAW_RETENTION_DAYS to DATA_DIR/archive, delete archived days past ARCHIVE_RETENTION_DAYS and rollups past ROLLUP_RETENTION_DAYS (the ingest does this every hour by itself)',
     },
-    status: { args: '', arity: 0, summary: 'rows in the hot tables, rollups and pending rows, archived days, files and bytes', options: { json: { type: 'boolean', help: 'as JSON' } } },
+    status: { args: '', arity: 0, summary: 'rows in the tables (hot raw rows, rollups, pending rows); segments and archive apart: days, files, rows and bytes', options: { json: { type: 'boolean', help: 'as JSON' } } },
+    compact: {
+      args: '',
+      arity: 0,
+      summary:
+        'rewrite the store file with what it holds (closed rollups of the layout before converted first): DuckDB reuses the space of deleted rows (days moved to segments or the archive) but never gives it back, so a store that kept 90 days in its tables keeps that size until compacted; needs free disk for a copy of what it holds',
+    },
   },
   footer: `run it with the ingest stopped.
 environment: DATA_DIR (default ./data), RAW_RETENTION_DAYS, ARCHIVE_RETENTION_DAYS, ROLLUP_RETENTION_DAYS,
@@ -92,19 +99,25 @@ async function archive(): Promise<void> {
     await store.history.fold();
     return result;
   });
-  process.stdout.write(`archived ${r.archived} day part(s); deleted ${r.archiveDeleted} archived part(s) past ARCHIVE_RETENTION_DAYS${r.rollupsDeleted ? '; rollups past ROLLUP_RETENTION_DAYS deleted' : ''}\n`);
+  process.stdout.write(
+    `moved ${r.segmented} closed day part(s) to segments; archived ${r.archived} day part(s); deleted ${r.archiveDeleted} archived part(s) past ARCHIVE_RETENTION_DAYS${r.rollupsDeleted ? '; rollups past ROLLUP_RETENTION_DAYS deleted' : ''}\n`,
+  );
 }
 
 async function status(values: ParsedCommand['values']): Promise<void> {
   const report = await withStore(async (store) => {
     const tables = await store.db.all(`SELECT table_name AS name, estimated_size AS rows FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name`);
-    const parts = store.history.catalog.all();
-    const bytes = parts.reduce((sum, p) => sum + statSync(store.history.catalog.path(p)).size, 0);
+    const tier = (t: Tier) => {
+      const parts = store.history.catalog.all(t);
+      const bytes = parts.reduce((sum, p) => sum + statSync(store.history.catalog.path(p)).size, 0);
+      return { root: store.history.catalog.root(t), parts: parts.length, days: new Set(parts.map((p) => p.day)).size, rows: parts.reduce((n, p) => n + p.rows, 0), bytes };
+    };
     return {
       store: store.path,
       storeBytes: statSync(store.path).size,
       tables: Object.fromEntries(tables.map((t) => [String(t.name), Number(t.rows)])),
-      archive: { root: store.history.catalog.root, parts: parts.length, days: new Set(parts.map((p) => p.day)).size, rows: parts.reduce((n, p) => n + p.rows, 0), bytes },
+      segments: tier('segment'),
+      archive: tier('archive'),
       settings: store.history.settings,
     };
   });
@@ -114,10 +127,39 @@ async function status(values: ParsedCommand['values']): Promise<void> {
   }
   process.stdout.write(`${report.store}  ${report.storeBytes.toLocaleString('en-US')} bytes\n`);
   for (const [name, rows] of Object.entries(report.tables)) process.stdout.write(`  ${name.padEnd(34)} ${rows.toLocaleString('en-US').padStart(14)} rows (estimated)\n`);
-  const a = report.archive;
-  process.stdout.write(`${a.root}  ${a.parts} part(s) over ${a.days} UTC day(s), ${a.rows.toLocaleString('en-US')} rows, ${a.bytes.toLocaleString('en-US')} bytes\n`);
+  for (const [label, a] of [['segments (closed days, hot)', report.segments], ['archive', report.archive]] as const) {
+    process.stdout.write(`${label}: ${a.root}  ${a.parts} part(s) over ${a.days} UTC day(s), ${a.rows.toLocaleString('en-US')} rows, ${a.bytes.toLocaleString('en-US')} bytes\n`);
+  }
   const s = report.settings;
-  process.stdout.write(`retention: raw ${s.rawRetentionDays} d hot, archive ${s.archiveRetentionDays ?? 'forever'}, rollups ${s.rollupRetentionDays ?? 'forever'}\n`);
+  process.stdout.write(`retention: raw ${s.rawRetentionDays} d (today and yesterday in tables, closed days in segments), archive ${s.archiveRetentionDays ?? 'forever'}, rollups ${s.rollupRetentionDays ?? 'forever'}\n`);
+}
+
+/**
+ * Copies the store into a new file (DuckDB's COPY FROM DATABASE: tables, constraints, indexes, sequences
+ * where they stood), then, once the store is closed (its WAL checkpointed), puts the copy in place with a
+ * rename, so a stop at any point leaves the old file or the new one whole.
+ */
+async function compact(): Promise<void> {
+  let before = 0;
+  const path = await withStore(async (store) => {
+    before = statSync(store.path).size;
+    // Closed rollups of the layout before, which the ingest converts in the background, converted first.
+    let converted = 0;
+    for (let n = await store.history.convertRollups(); n > 0; n = await store.history.convertRollups()) converted += n;
+    if (converted > 0) process.stdout.write(`converted ${converted.toLocaleString('en-US')} closed rollup day row(s) to the compact layout\n`);
+    const next = `${store.path}.compact`;
+    for (const f of [next, `${next}.wal`]) rmSync(f, { force: true });
+    const [row] = await store.db.all('SELECT current_database() AS db');
+    await store.db.run(`ATTACH '${next.replaceAll("'", "''")}' AS compacted`);
+    await store.db.run(`COPY FROM DATABASE "${String(row?.db).replaceAll('"', '""')}" TO compacted`);
+    await store.db.run('DETACH compacted');
+    return store.path;
+  });
+  const next = `${path}.compact`;
+  // A WAL left beside either file would be replayed onto the other one: never swap then.
+  if (existsSync(`${path}.wal`) || existsSync(`${next}.wal`)) throw new Error(`compact: a WAL was left beside ${path} or its copy; the store was not replaced (${next} can be removed)`);
+  renameSync(next, path);
+  process.stdout.write(`compacted ${path}: ${before.toLocaleString('en-US')} → ${statSync(path).size.toLocaleString('en-US')} bytes\n`);
 }
 
 async function main({ command, values }: ParsedCommand): Promise<void> {
@@ -128,6 +170,8 @@ async function main({ command, values }: ParsedCommand): Promise<void> {
       return archive();
     case 'status':
       return status(values);
+    case 'compact':
+      return compact();
   }
 }
 

@@ -58,10 +58,45 @@ describe('npm run store', () => {
   it('archives per RAW_RETENTION_DAYS and reports it', () => {
     const r = store(['archive'], env);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^archived \d+ day part\(s\)/);
+    expect(r.out).toMatch(/^moved \d+ closed day part\(s\) to segments; archived \d+ day part\(s\)/);
     const status = JSON.parse(store(['status', '--json'], env).out);
     expect(status.archive.parts).toBeGreaterThan(0);
+    // Days of November, more than 2 days ago: all in the archive, none left in segments.
+    expect(status.segments).toMatchObject({ root: join(dir.path, 'hot'), parts: 0, rows: 0 });
+    expect(status.archive).toMatchObject({ root: join(dir.path, 'archive'), rows: 4 * 24 * 2 });
+    const text = store(['status'], env).out;
+    expect(text).toMatch(/^segments \(closed days, hot\): .*hot {2}0 part\(s\)/m);
+    expect(text).toMatch(/^archive: .*archive {2}\d+ part\(s\) over 5 UTC day\(s\), 192 rows/m);
     expect(status.settings).toEqual({ rawRetentionDays: 2, archiveRetentionDays: null, rollupRetentionDays: null });
+  });
+
+  it('compacts the store file: the space of archived rows given back, everything it held still there', async () => {
+    const held = async () => {
+      const s = await openEmbeddedStore(dir.path);
+      try {
+        const tables = (await s.db.all(`SELECT table_name AS t FROM duckdb_tables() WHERE NOT temporary ORDER BY ALL`)).map((r) => String(r.t));
+        const counts = await s.db.all(tables.map((t) => `SELECT '${t}' AS t, count(*)::INTEGER AS n FROM ${t}`).join(' UNION ALL ') + ' ORDER BY t');
+        const keys = await s.db.all(`SELECT count(*)::INTEGER AS n FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'`);
+        return { counts, keys, readings: await s.readings.readings('wm-1', 'water-meter', { from: DAY0, to: DAY0 + 4 * 24 * H, limit: 1000 }), rollups: await s.db.all(`SELECT * FROM (${dayRows('water-meter', 'true')}) ORDER BY device_id, day`) };
+      } finally {
+        await s.close();
+      }
+    };
+    const before = await held();
+    expect(before.readings).toHaveLength(96);
+    const r = store(['compact'], env);
+    expect(r.err).toBe('');
+    const [, from, to] = /^compacted .*tsunagaru\.duckdb: ([\d,]+) → ([\d,]+) bytes\n$/.exec(r.out)!.map((v) => Number(v.replaceAll(',', '')));
+    expect(to).toBeLessThan(from!);
+    expect(await held()).toEqual(before);
+    // A dead letter after it takes the next id, not one already used (the sequence came with the copy).
+    const s = await openEmbeddedStore(dir.path);
+    try {
+      for (let k = 0; k < 2; k++) await s.db.run(`INSERT INTO dead_letters (received_at, topic, payload, payload_bytes, truncated, reason) VALUES (now()::TIMESTAMP, 't', 'x', 1, false, 'test')`);
+      expect(await s.db.all(`SELECT count(DISTINCT id)::INTEGER AS n FROM dead_letters`)).toEqual([{ n: 2 }]);
+    } finally {
+      await s.close();
+    }
   });
 
   it('refuses unknown options and bad dates with the usage, and prints --help', () => {

@@ -17,8 +17,8 @@ export const TOKEN = 'bench-history-token-0123456789abcdef';
 export const du = (path: string): number => (existsSync(path) ? Number(execFileSync('du', ['-sb', path], { encoding: 'utf8' }).split(/\s/)[0]) : 0);
 
 /** Bytes of the readings' storage: the DuckDB file (hot tables, rollups, latest values), its WAL, the archive. */
-export function storeBytes(dataDir: string): { duckdb: number; archive: number } {
-  return { duckdb: du(join(dataDir, 'tsunagaru.duckdb')) + du(join(dataDir, 'tsunagaru.duckdb.wal')), archive: du(join(dataDir, 'archive')) };
+export function storeBytes(dataDir: string): { duckdb: number; segments: number; archive: number } {
+  return { duckdb: du(join(dataDir, 'tsunagaru.duckdb')) + du(join(dataDir, 'tsunagaru.duckdb.wal')), segments: du(join(dataDir, 'hot')), archive: du(join(dataDir, 'archive')) };
 }
 
 function memory(pid: number): { rssMiB: number; peakMiB: number } {
@@ -131,6 +131,17 @@ async function firstKeeperPass(httpUrl: string, timeoutMs: number): Promise<numb
 export async function rebuildRollups(dataDir: string, fromIso: string, toIso: string, progress: (m: string) => void): Promise<number> {
   const t0 = performance.now();
   const out = await runScript(['scripts/store.ts', 'rebuild-rollups', '--from', fromIso, '--to', toIso], { DATA_DIR: dataDir });
+  progress(out.trim().split('\n').at(-1) ?? '');
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * The product's own command: `npm run store -- archive`, what the ingest does every hour (close finished
+ * days, move closed days' raw rows to Parquet segments and those past RAW_RETENTION_DAYS to the archive); seconds.
+ */
+export async function archiveNow(dataDir: string, progress: (m: string) => void): Promise<number> {
+  const t0 = performance.now();
+  const out = await runScript(['scripts/store.ts', 'archive'], { DATA_DIR: dataDir });
   progress(out.trim().split('\n').at(-1) ?? '');
   return (performance.now() - t0) / 1000;
 }

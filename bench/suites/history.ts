@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDir } from '../../test/support/temp-dir.js';
 import { createFleetStore, generateDays, lineProtocolSql, localDayOf, localDayStart, meterId, QUARTER_MS, type Fleet } from '../lib/history-generate.js';
-import { isoDay, liveWriteRate, rebuildRollups, startAndAsk, storeBytes, type StartedIngest } from '../lib/history-measure.js';
+import { archiveNow, isoDay, liveWriteRate, rebuildRollups, startAndAsk, storeBytes, type StartedIngest } from '../lib/history-measure.js';
 import { loadPeer, peerBytes, startInflux, startVictoria, type Peer } from '../lib/history-peers.js';
 import { influxQuestions, rounds, victoriaQuestions, type Questions } from '../lib/history-queries.js';
 import { median } from '../lib/stats.js';
@@ -20,8 +20,10 @@ interface SizeResult {
   days: number;
   readings: number;
   generateSeconds: number;
+  /** `npm run store -- archive` after each generated day, in all. */
+  archiveSeconds: number;
   rebuildSeconds: number;
-  bytes: { duckdb: number; archive: number };
+  bytes: { duckdb: number; segments: number; archive: number };
   ingest: StartedIngest;
   write: { history: number; empty: number; foldMs: number };
   load: number[];
@@ -97,8 +99,14 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       const days = Array.from({ length: size - have }, (_, k) => today - size + k);
       const history = { firstDay: today - size, lastDay: today - 1 };
       let t0 = performance.now();
-      await generateDays(dir.path, fleet, days, history, (d) => ctx.progress(`generated ${isoDay(d.day)}: ${fmt(d.rows)} readings in ${(d.ms / 1000).toFixed(0)} s`));
-      const generateSeconds = (performance.now() - t0) / 1000;
+      let archiveSeconds = 0;
+      // Day by day, each followed by the retention run the ingest does every hour, so the DuckDB file holds
+      // what a running store's does (the blocks of rows moved to segments are reused by the next days).
+      for (const day of days) {
+        await generateDays(dir.path, fleet, [day], history, (d) => ctx.progress(`generated ${isoDay(d.day)}: ${fmt(d.rows)} readings in ${(d.ms / 1000).toFixed(0)} s`));
+        archiveSeconds += await archiveNow(dir.path, ctx.progress);
+      }
+      const generateSeconds = (performance.now() - t0) / 1000 - archiveSeconds;
       if (i === 0 && peersOn) peers = await measurePeers(dir.path, fleet, today - 1, ctx.runs, ctx);
       const rebuildSeconds = await rebuildRollups(dir.path, isoDay(days[0]!), isoDay(days.at(-1)!), ctx.progress);
       const bytes = storeBytes(dir.path);
@@ -112,8 +120,8 @@ async function run(ctx: BenchContext): Promise<SuiteResult> {
       const emptyRate = await liveWriteRate(empty.path, fleet, cycle, seq);
       const historyRate = await liveWriteRate(dir.path, fleet, cycle, seq);
       ctx.progress(`live write: ${fmt(historyRate.rate)} msg/s holding ${size} d, ${fmt(emptyRate.rate)} msg/s empty (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-      results.push({ days: size, readings: fleet.meters * 96 * size, generateSeconds, rebuildSeconds, bytes, ingest, write: { history: historyRate.rate, empty: emptyRate.rate, foldMs: historyRate.foldMs }, load });
-      ctx.progress(`${size} d: ${((bytes.duckdb + bytes.archive) / (fleet.meters * 96 * size)).toFixed(2)} bytes/reading; detail p99 ${median(ingest.queries.detailP99).toFixed(1)} ms; usage ${median(ingest.queries.dailyUsage).toFixed(1)} ms; DMA ${median(ingest.queries.dmaBalance).toFixed(1)} ms; load ${load.map((l) => l.toFixed(1)).join(' ')}`);
+      results.push({ days: size, readings: fleet.meters * 96 * size, generateSeconds, archiveSeconds, rebuildSeconds, bytes, ingest, write: { history: historyRate.rate, empty: emptyRate.rate, foldMs: historyRate.foldMs }, load });
+      ctx.progress(`${size} d: ${((bytes.duckdb + bytes.segments + bytes.archive) / (fleet.meters * 96 * size)).toFixed(2)} bytes/reading; detail p99 ${median(ingest.queries.detailP99).toFixed(1)} ms; usage ${median(ingest.queries.dailyUsage).toFixed(1)} ms; DMA ${median(ingest.queries.dmaBalance).toFixed(1)} ms; load ${load.map((l) => l.toFixed(1)).join(' ')}`);
       have = size;
     }
   } finally {
@@ -128,7 +136,7 @@ function report(results: SizeResult[], peers: PeerResult[], fleet: Fleet, ctx: B
   const last = results.at(-1)!;
   const influx = peers.find((p) => p.label.startsWith('Influx'));
   const victoria = peers.find((p) => p.label.startsWith('Victoria'));
-  const perReading = (r: SizeResult) => (r.bytes.duckdb + r.bytes.archive) / r.readings;
+  const perReading = (r: SizeResult) => (r.bytes.duckdb + r.bytes.segments + r.bytes.archive) / r.readings;
   const figures: Figure[] = [];
   const atGoal = (r: SizeResult) => r === last && r.days >= 30;
   for (const r of results) {
@@ -142,7 +150,7 @@ function report(results: SizeResult[], peers: PeerResult[], fleet: Fleet, ctx: B
       { name: `one meter's daily usage over the whole history, ${d}`, unit: 'ms', higherIsBetter: false, ours: { runs: q.dailyUsage }, ...peerOf(influx, 'dailyUsage'), ...(atGoal(r) ? { goal: '≤ 100 ms at 30 d', goalCheck: (m: number) => m <= 100 } : {}) },
       { name: `one DMA's daily balance over the whole history, ${d}`, unit: 'ms', higherIsBetter: false, ours: { runs: q.dmaBalance }, ...peerOf(influx, 'dmaBalance'), ...(atGoal(r) ? { goal: '≤ 1 s at 30 d', goalCheck: (m: number) => m <= 1000 } : {}) },
       { name: `live write rate holding ${d} (one fleet cycle, batches of 1,000, with its fold)`, unit: 'msg/s', higherIsBetter: true, ours: { runs: [r.write.history] }, peer: { label: 'the empty store', runs: [r.write.empty] }, ...(atGoal(r) ? { goal: '≥ 0.9× the empty store', goalCheck: (_m: number, ratio: number | undefined) => ratio !== undefined && ratio >= 0.9 } : {}) },
-      { name: `disk per reading (hot + archive + rollups), ${d}`, unit: 'bytes', higherIsBetter: false, ours: { runs: [perReading(r)] }, ...(influx ? { peer: { label: 'InfluxDB 1.6, 1 d', runs: [influx.bytesPerReading] } } : {}), ...(atGoal(r) && influx ? { goal: '≤ InfluxDB 1.6', goalCheck: (_m: number, ratio: number | undefined) => ratio !== undefined && ratio >= 1 } : {}) },
+      { name: `disk per reading (tables + segments + archive + rollups), ${d}`, unit: 'bytes', higherIsBetter: false, ours: { runs: [perReading(r)] }, ...(influx ? { peer: { label: 'InfluxDB 1.6, 1 d', runs: [influx.bytesPerReading] } } : {}), ...(atGoal(r) && influx ? { goal: '≤ InfluxDB 1.6', goalCheck: (_m: number, ratio: number | undefined) => ratio !== undefined && ratio >= 1 } : {}) },
       { name: `ingest RSS after the questions, ${d}`, unit: 'MiB', higherIsBetter: false, ours: { runs: [r.ingest.rssMiB] }, ...(atGoal(r) ? { goal: '≤ 1 GiB at 30 d', goalCheck: (m: number) => m <= 1024 } : {}) },
       { name: `npm start to healthy, ${d}`, unit: 's', higherIsBetter: false, ours: { runs: [r.ingest.startSeconds] }, ...(atGoal(r) ? { goal: '≤ 10 s at 30 d', goalCheck: (m: number) => m <= 10 } : {}) },
       { name: `every DMA's daily figures of the last month kept, after start (in the background), ${d}`, unit: 's', higherIsBetter: false, ours: { runs: [r.ingest.keptSeconds] } },
@@ -167,7 +175,7 @@ function report(results: SizeResult[], peers: PeerResult[], fleet: Fleet, ctx: B
       { name: 'disk per reading, 1 d (vs VictoriaMetrics)', unit: 'bytes', higherIsBetter: false, ours: { runs: [perReading(first)] }, peer: { label: 'VictoriaMetrics, 1 d', runs: [victoria.bytesPerReading] } },
     );
   }
-  const rows = results.map((r) => `| ${r.days} | ${fmt(r.readings)} | ${fmt(r.generateSeconds)} | ${fmt(r.rebuildSeconds)} | ${fmt(r.bytes.duckdb / 2 ** 20)} | ${fmt(r.bytes.archive / 2 ** 20)} | ${perReading(r).toFixed(2)} | ${fmt(r.write.history)} / ${fmt(r.write.empty)} (fold ${fmt(r.write.foldMs)} ms) | ${r.ingest.peakMiB.toFixed(0)} | ${r.load.map((l) => l.toFixed(1)).join(' / ')} |`);
+  const rows = results.map((r) => `| ${r.days} | ${fmt(r.readings)} | ${fmt(r.generateSeconds)} | ${fmt(r.archiveSeconds)} | ${fmt(r.rebuildSeconds)} | ${fmt(r.bytes.duckdb / 2 ** 20)} | ${fmt(r.bytes.segments / 2 ** 20)} | ${fmt(r.bytes.archive / 2 ** 20)} | ${perReading(r).toFixed(2)} | ${fmt(r.write.history)} / ${fmt(r.write.empty)} (fold ${fmt(r.write.foldMs)} ms) | ${r.ingest.peakMiB.toFixed(0)} | ${r.load.map((l) => l.toFixed(1)).join(' / ')} |`);
   const peerRows = peers.map((p) => `| ${p.label} | ${p.bytesPerReading.toFixed(2)} | ${fmt(p.loadSeconds)} | ${median(p.detail).toFixed(1)} | ${median(p.raw24h).toFixed(1)} | ${median(p.dailyUsage).toFixed(1)} | ${median(p.dmaBalance).toFixed(1)} |`);
   return {
     id: 'history',
@@ -181,12 +189,12 @@ function report(results: SizeResult[], peers: PeerResult[], fleet: Fleet, ctx: B
       "one meter's last 24 h raw (20 meters), one meter's daily usage over the whole history (`interval=1d&agg=usage`, 20 meters), one DMA's daily balance over the whole history " +
       '(`/api/v1/series?dma=…&reading=indexL&interval=1d&agg=usage`, 10 DMAs); each figure\'s runs are rounds of those. RSS of the `npm start` process after them. Live write rate: one cycle of the fleet ' +
       '(130,000 messages) written in batches of 1,000 through the product\'s writer (latest values and rollups included) plus the fold the maintenance loop does for them, into this store and into an empty one, each in a process of its own. ' +
-      'Disk: the DuckDB file and its WAL plus DATA_DIR/archive, over the readings generated. Peers: InfluxDB 1.6 and VictoriaMetrics loaded with the first day, as our InfluxDB writer writes it, ' +
+      'Disk: the DuckDB file and its WAL plus DATA_DIR/hot (segments) and DATA_DIR/archive, over the readings generated; each generated day is followed by `npm run store -- archive` (what the ingest does every hour: closed days\' raw rows to Parquet segments, those past RAW_RETENTION_DAYS to the archive), so the file is a running store\'s. Peers: InfluxDB 1.6 and VictoriaMetrics loaded with the first day, as our InfluxDB writer writes it, ' +
       'meter by meter; their data directories once compaction settled; the same questions in InfluxQL (spread per day at Tokyo midnight, subquery per meter for the DMA) and MetricsQL (increase over each day).',
     figures,
     notes: [
-      '| days | readings | generate (s) | rebuild-rollups (s) | DuckDB file (MiB) | archive (MiB) | bytes/reading | live write msg/s, holding / empty | ingest peak RSS (MiB) | load 1/5/15 min |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| days | readings | generate (s) | archive runs (s) | rebuild-rollups (s) | DuckDB file (MiB) | segments (MiB) | archive (MiB) | bytes/reading | live write msg/s, holding / empty | ingest peak RSS (MiB) | load 1/5/15 min |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       ...(peers.length ? ['| peer (first day) | bytes/reading | load (s) | device detail p50 (ms) | 24 h raw (ms) | daily usage (ms) | DMA balance (ms) |', '|---|---|---|---|---|---|---|', ...peerRows] : []),

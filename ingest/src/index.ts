@@ -24,6 +24,7 @@ export { formatField, InfluxV1Writer, InfluxV2Writer, messageLines, type InfluxV
 // archive, retention) and the history bench.
 export { openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from './storage/duckdb/index.js';
 export { loadHistorySettings, type HistorySettings } from './storage/duckdb/history/history-config.js';
+export type { Tier } from './storage/duckdb/history/archive.js';
 
 // Alerts: the rules file (and its JSON Schema, for editors), and the battery physics the rules judge with.
 export { alertRulesJsonSchema, DEFAULT_ALERT_RULES, loadAlertRulesFile, parseAlertRules, RULE_IDS, type AlertRulesConfig, type RuleId, type WebhookConfig } from './alerts/rules-config.js';

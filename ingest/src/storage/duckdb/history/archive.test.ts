@@ -13,9 +13,9 @@ import { MemoryDeviceRegistry } from '@tsunagaru/broker';
 import { buildTopic } from '@tsunagaru/firmware-contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../../../../test/support/temp-dir.js';
+import { meterReading, openPipedStore, type PipedStore } from '../../../../../test/support/history-store.js';
 import { CompletenessLedger } from '../../../ledger/ledger.js';
-import { createIngestPipeline, type IngestPipeline } from '../../../drain/pipeline.js';
-import { openEmbeddedStore, type EmbeddedStore } from '../index.js';
+import type { EmbeddedStore } from '../index.js';
 import { DuckDbReadingsExporter } from '../readings-export.js';
 import { dayRows } from './rollups.js';
 import { DEFAULT_REGISTER_SETTINGS, dmaBalances } from '../../../water/index.js';
@@ -29,20 +29,13 @@ describe('archive and retention', () => {
   let store: EmbeddedStore;
   let registry: MemoryDeviceRegistry;
   let ledger: CompletenessLedger;
-  let pipeline: IngestPipeline;
+  let send: PipedStore['send'];
   let now = D0 + 6 * DAY + 3_600_000;
   const open = async () => {
-    store = await openEmbeddedStore(dir.path, { history: settings, clock: () => now, attributes: (id) => registry.getDevice(id)?.attributes });
-    pipeline = createIngestPipeline({ writer: store.writer, operations: store.operations, getDevice: (id) => registry.getDevice(id), clock: () => now, seen: (id, b, s) => ledger.has(id, b, s) });
-  };
-  /** Through the pipeline, recording what was stored in the ledger as the drainer does. */
-  const send = async (topic: string, payload: object) => {
-    const outcome = await pipeline.handle(topic, Buffer.from(JSON.stringify(payload)), now);
-    if (outcome.kind === 'stored' || outcome.kind === 'duplicate') ledger.record(outcome.deviceId, outcome.boot, outcome.seq, now);
-    return outcome;
+    ({ store, send } = await openPipedStore(dir.path, settings, registry, ledger, () => now));
   };
   const meterTopic = buildTopic('water-meter', 'wm-1', 'telemetry');
-  const reading = (seq: number, ts: number) => ({ v: 1, id: 'wm-1', boot: 1, seq, ts, samples: [{ ts, indexL: 1000 + seq * 7, flowLph: seq % 4, batteryPct: 90 }] });
+  const reading = (seq: number, ts: number) => meterReading('wm-1', seq, ts);
   const allTime = { from: D0 - DAY, to: D0 + 10 * DAY, limit: 10_000 };
   const hotRows = async () => Number((await store.db.all(`SELECT count(*) AS n FROM samples_water_meter`))[0]!.n);
 
@@ -95,7 +88,9 @@ describe('archive and retention', () => {
     expect(readdirSync(partDir)).toEqual([expect.stringMatching(/^part-\d+\.parquet$/)]);
     expect(existsSync(join(dir.path, 'archive', 'messages', 'day=2026-11-23'))).toBe(true);
     expect(existsSync(join(dir.path, 'archive', 'events', 'day=2026-11-23'))).toBe(true);
-    expect(await hotRows()).toBe(16); // the last two days stay hot
+    // The last two days stay hot: D0+5 (yesterday) in the table, D0+4 (closed) in a segment (segments.test.ts).
+    expect(await hotRows()).toBe(8);
+    expect(store.history.catalog.all('segment').filter((p) => p.kind === 'samples/water-meter').map((p) => [p.day, p.rows])).toEqual([[(D0 + 4 * DAY) / DAY, 8]]);
     expect(await store.readings.readings('wm-1', 'water-meter', allTime)).toEqual(before.readings);
     expect(await store.readings.events('wm-1', allTime)).toEqual(before.events);
     expect(await balances()).toEqual(waterBefore);
@@ -109,12 +104,34 @@ describe('archive and retention', () => {
 
     // Redelivered: its original is in the archive, not in the hot tables; the ledger still knows it.
     expect(await send(meterTopic, reading(3, D0 + 9 * 3_600_000 + 60_000))).toMatchObject({ kind: 'duplicate' });
-    expect(await hotRows()).toBe(16);
+    expect(await hotRows()).toBe(8);
     expect(await store.readings.readings('wm-1', 'water-meter', allTime)).toEqual(before.readings);
 
     // Rollups rebuilt from hot and archived rows are the ones kept as the data came.
     await store.history.rebuild();
     expect(await store.db.all(`SELECT * FROM (${dayRows('water-meter', "device_id = 'wm-1'")}) ORDER BY day`)).toEqual(days);
+  });
+
+  it('stores times in milliseconds where none is finer, and a day holding a finer one as it is', async () => {
+    // A sample stamped to the microsecond on day D0+1 (written by another tool: the ingest stamps milliseconds).
+    await store.db.run(`INSERT INTO samples_water_meter BY NAME SELECT 'wm-2' AS device_id, 1 AS boot, 0 AS seq, 0 AS idx, make_timestamp(${D0 + DAY + 5_000}::BIGINT * 1000 + 123) AS ts, false AS replay, 5 AS "indexL"`);
+    const hot = async (day: number) => store.db.all(`SELECT device_id, epoch_us(ts) AS us, "indexL" FROM samples_water_meter WHERE ts >= epoch_ms(${D0 + day * DAY}::BIGINT) AND ts < epoch_ms(${D0 + (day + 1) * DAY}::BIGINT) ORDER BY ALL`);
+    const hotMessages = await store.db.all(`SELECT device_id, seq, epoch_us(ts) AS ts, epoch_us(received_at) AS at FROM messages WHERE ts < epoch_ms(${D0 + DAY}::BIGINT) ORDER BY ALL`);
+    const [day0, day1] = [await hot(0), await hot(1)];
+    await store.history.applyRetention();
+    const analyst = await (await DuckDBInstance.create(':memory:')).connect();
+    const types = async (kind: string, day: string) => (await analyst.runAndReadAll(`SELECT name, type, logical_type::VARCHAR AS logical FROM parquet_schema('${join(dir.path, 'archive', kind, `day=${day}`, '*.parquet')}') WHERE name IN ('ts', 'received_at') ORDER BY name`)).getRowObjectsJson().map((r) => `${String(r.name)} ${String(r.logical)}`);
+    expect((await types('samples/water-meter', '2026-11-20')).join()).toMatch(/^ts .*MILLIS/);
+    expect(await types('messages', '2026-11-20')).toEqual([expect.stringMatching(/^received_at .*MILLIS/), expect.stringMatching(/^ts .*MILLIS/)]);
+    expect((await types('samples/water-meter', '2026-11-21')).join()).toMatch(/^ts .*MICROS/);
+    analyst.closeSync();
+    // Read back through the store, the same instants to the microsecond.
+    const archived = async (day: number) => store.db.all(`SELECT device_id, epoch_us(ts) AS us, "indexL" FROM (${store.history.rawSource('samples/water-meter', D0 + day * DAY, D0 + (day + 1) * DAY)}) ORDER BY ALL`);
+    expect(await hotRows()).toBe(8); // and 8 in D0+4's segment
+    expect(await archived(0)).toEqual(day0);
+    expect(await archived(1)).toEqual(day1);
+    expect(day1).toContainEqual({ device_id: 'wm-2', us: String((D0 + DAY + 5_000) * 1000 + 123), indexL: '5' });
+    expect(await store.db.all(`SELECT device_id, seq, epoch_us(ts) AS ts, epoch_us(received_at) AS at FROM (${store.history.rawSource('messages', D0 - DAY, D0 + DAY)}) ORDER BY ALL`)).toEqual(hotMessages);
   });
 
   it('keeps the manifest and the files in step across a restart, and deletes only archived days past ARCHIVE_RETENTION_DAYS', async () => {

@@ -3,9 +3,10 @@
  * only while every change of the water meters' readings was marked, and a version of the ingest from
  * before the kept figures (or `npm run store` of one) writes and archives readings without marking
  * anything. So a clean close leaves a stamp in `store_meta`: a fingerprint of the water meters' readings
- * (hot rows and the archive's water parts), which any such write or archive run changes. The next open
- * takes the stamp away (a crash then leaves none) and, unless it finds it with the same fingerprint,
- * clears the kept figures: they are computed again (the keeper, within its next pass).
+ * (rows in the tables, and the water parts of the segments and the archive), which any such write or
+ * archive run changes. The next open takes the stamp away (a crash then leaves none) and, unless it finds
+ * it with the same fingerprint, clears the kept figures: they are computed again (the keeper, within its
+ * next pass).
  */
 import type { DuckDbDatabase } from '../database.js';
 import { SAMPLE_TABLES } from '../sample-columns.js';
@@ -13,15 +14,18 @@ import { SAMPLE_TABLES } from '../sample-columns.js';
 const STAMP_KEY = 'water_figures_clean_close';
 
 /**
- * The water meters' readings, in numbers that any write, archive or deletion of them changes: hot rows
- * only grow by writes and shrink by archive runs, which change the archive's parts. A count reads no
+ * The water meters' readings, in numbers that any write, archive or deletion of them changes: rows in the
+ * tables only grow by writes and shrink by retention runs, which change the segments' or archive's parts
+ * (a segment's file named `hot/…`: a store without segments keeps the fingerprint it had). A count reads no
  * column (8 ms for 20 M rows on one thread; a 90-day city of 1.1 G rows about half a second); their
  * latest time would read every `ts` (75 ms for 20 M) and tell nothing more.
  */
 async function fingerprint(db: Pick<DuckDbDatabase, 'all'>): Promise<string> {
   const [row] = await db.all(`SELECT
       (SELECT count(*)::BIGINT FROM ${SAMPLE_TABLES['water-meter']}) AS hot,
-      (SELECT count(*)::BIGINT || ':' || coalesce(md5(string_agg(file || '=' || rows, ',' ORDER BY file)), '') FROM archive_parts WHERE kind = 'samples/water-meter') AS archived`);
+      (SELECT count(*)::BIGINT || ':' || coalesce(md5(string_agg(file || '=' || rows, ',' ORDER BY file)), '') FROM (
+        SELECT file, rows FROM archive_parts WHERE kind = 'samples/water-meter'
+        UNION ALL SELECT 'hot/' || file, rows FROM segment_parts WHERE kind = 'samples/water-meter')) AS archived`);
   return `hot ${String(row?.hot)}; archived ${String(row?.archived)}`;
 }
 

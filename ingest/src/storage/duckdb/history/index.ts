@@ -1,25 +1,24 @@
 /**
  * A long history kept cheap (issue 15): latest values and rollups maintained with every stored batch,
- * old raw rows moved to the Parquet archive, retention. `StoreHistory` is what the writer, the readers,
+ * closed days' raw rows moved to Parquet segments and old ones to the archive, retention (retention.ts). `StoreHistory` is what the writer, the readers,
  * the maintenance loop and `npm run store` share.
  */
-import { readdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { MAX_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { BOOLEAN, LIST, listValue, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbDatabase, ParamTypes, Transaction } from '../database.js';
 import { SAMPLE_TABLES } from '../sample-columns.js';
-import { ARCHIVE_KINDS, ArchiveCatalog, archiveDay, CATALOG_SQL, tableOf, type ArchiveKind } from './archive.js';
-import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, tableSuffix, type RolledUpType } from './columns.js';
+import { ArchiveCatalog, CATALOG_SQL, type ArchiveKind } from './archive.js';
+import { applyRetention, type RetentionResult } from './retention.js';
+import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, type RolledUpType } from './columns.js';
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
-import { DAY_MS, localDayNumber, localDayStart, localDayStartSql, utcDayNumber } from './local-time.js';
+import { localDayNumber, localDayStart, localDayStartSql } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
-import { addRollupDrops, dropMessagesPrimaryKey } from './migrate.js';
-import { CLOSE_GRACE_MS, closeDays, dateSql, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
+import { addRollupDrops, convertPlainShare, dropMessagesPrimaryKey, setAsidePlainLayout } from './migrate.js';
+import { CLOSE_GRACE_MS, closeDays, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { HISTORY_DDL, latestTable, latestTs } from './schema.js';
 import { SAMPLE_COLUMNS } from '../sample-columns.js';
-import { daysOf, deleteFiguresBefore, markChanged } from './water-figures.js';
+import { daysOf, markChanged } from './water-figures.js';
 import { checkCleanClose, stampCleanClose } from './figures-stamp.js';
 import { DMA_INLET_SITE } from '../../../water/balance.js';
 
@@ -65,6 +64,10 @@ export class StoreHistory {
    * order leave settled DMA figures kept. ~100 bytes a meter.
    */
   private readonly waterLatest = new Map<string, number>();
+  /** Segment files moved to the archive at the last retention run, removed at the next (applyRetention). */
+  private readonly retired: string[] = [];
+  /** No closed rollups of the layout before are left (migrate.ts). */
+  private converted = false;
   /** Rows in the pending tables (about: a rolled-back batch leaves it high until the next fold). */
   private pendingRows = 0;
 
@@ -89,10 +92,11 @@ export class StoreHistory {
     if (await addRollupDrops(db, drops, ROLLED_UP_TYPES.map((t) => `${dayTable(t)}_device`))) {
       log('store_upgraded', {}, 'rollups: registers now keep their largest drop (not known for days stored before; rebuilt from the stored readings where they are kept)');
     }
+    const setAside = await setAsidePlainLayout(db, ROLLED_UP_TYPES);
+    if (setAside.length > 0) log('store_upgraded', { types: setAside }, `rollups: closed days' hours to be stored compactly (${setAside.join(', ')}), the same values in a third of the space, converted in the background`);
     for (const ddl of HISTORY_DDL) await db.run(ddl);
-    const root = o.dataDir === ':memory:' ? ':memory:' : `${o.dataDir}/archive`;
-    const catalog = ArchiveCatalog.fromRows(root, await db.all(CATALOG_SQL));
-    if (o.dataDir !== ':memory:') for (const f of catalog.removeOrphans()) log('archive_orphan_removed', { file: f }, `archive: removed ${f}, written by an archive run that did not commit`);
+    const catalog = ArchiveCatalog.fromRows(o.dataDir, await db.all(CATALOG_SQL));
+    if (o.dataDir !== ':memory:') for (const f of catalog.removeOrphans()) log('archive_orphan_removed', { file: f }, `removed ${f}: not listed (a run that did not commit, or a part moved to the archive)`);
     // The DMAs' kept figures hold only if every change of the readings since was marked (figures-stamp.ts).
     const unsure = o.dataDir === ':memory:' ? undefined : await checkCleanClose(db);
     if (unsure && unsure.cleared > 0) log('water_figures_cleared', { figures: unsure.cleared }, `${unsure.cleared} kept DMA figures cleared: ${unsure.why}; they are computed again in the background`);
@@ -213,6 +217,20 @@ export class StoreHistory {
   }
 
   /**
+   * Converts a share of a day of closed rollups stored in the layout before (migrate.ts), if any is left:
+   * the maintenance loop's background work. Returns the rows converted (0: none left).
+   */
+  async convertRollups(): Promise<number> {
+    if (this.converted) return 0;
+    for (const type of ROLLED_UP_TYPES) {
+      const n = await convertPlainShare(this.db, type);
+      if (n > 0) return n;
+    }
+    this.converted = true;
+    return 0;
+  }
+
+  /**
    * Rebuilds latest values (always all of them) and the rollups of local days [fromDay, toDay] (default:
    * every day that has raw rows) from the raw rows, hot and archived, one day per transaction.
    */
@@ -264,60 +282,9 @@ export class StoreHistory {
     return lo.length === 0 ? undefined : { min: Math.min(...lo), max: Math.max(...hi) };
   }
 
-  /**
-   * Retention (history-config.ts): archives raw rows older than RAW_RETENTION_DAYS (one UTC day and kind
-   * per transaction), then deletes archived days and rollups past their retention.
-   */
-  async applyRetention(now = this.clock()): Promise<{ archived: number; archiveDeleted: number; rollupsDeleted: boolean }> {
-    const s = this.settings;
-    const cutoff = utcDayNumber(now) - s.rawRetentionDays;
-    let archived = 0;
-    let stamp = now;
-    for (const kind of ARCHIVE_KINDS) {
-      const days = await this.db.all(`SELECT DISTINCT (CAST(ts AS DATE) - DATE '1970-01-01')::INTEGER AS day FROM ${tableOf(kind)} WHERE ts < epoch_ms(${cutoff * 86_400_000}::BIGINT) ORDER BY day`);
-      for (const { day } of days) {
-        const part = await this.db.transaction(async (tx) => {
-          // A DMA figure read while the day moves to the archive could see neither side: computed again.
-          if (kind === 'samples/water-meter') await markChanged(tx, [localDayNumber(Number(day) * DAY_MS), localDayNumber((Number(day) + 1) * DAY_MS - 1)]);
-          return archiveDay(tx, this.catalog, kind, Number(day), stamp++);
-        });
-        if (part) {
-          this.catalog.add(part);
-          archived++;
-          this.o.log?.('archived', { kind, file: part.file, rows: part.rows }, `archive: ${part.rows} ${kind} rows of ${part.file.split('/')[part.file.split('/').length - 2]} moved to ${part.file}`);
-        }
-      }
-    }
-    let archiveDeleted = 0;
-    if (s.archiveRetentionDays !== null) archiveDeleted = await this.deleteArchivedBefore(utcDayNumber(now) - s.archiveRetentionDays);
-    let rollupsDeleted = false;
-    if (s.rollupRetentionDays !== null) {
-      const day = localDayNumber(now) - s.rollupRetentionDays;
-      const before = dateSql(day);
-      await this.db.transaction(async (tx) => {
-        for (const type of ROLLED_UP_TYPES) for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE day < ${before}`);
-        // The DMAs' kept daily figures are rollups too (issue 15): kept as long.
-        await deleteFiguresBefore(tx, day);
-      });
-      rollupsDeleted = true;
-    }
-    return { archived, archiveDeleted, rollupsDeleted };
-  }
-
-  /** Deletes archived parts of UTC days before `day`: the manifest first, then the files. */
-  private async deleteArchivedBefore(day: number): Promise<number> {
-    const parts = this.catalog.all().filter((p) => p.day < day);
-    if (parts.length === 0) return 0;
-    await this.db.run(`DELETE FROM archive_parts WHERE day < DATE '1970-01-01' + ${day}`);
-    for (const p of parts) {
-      this.catalog.remove(p.file);
-      rmSync(this.catalog.path(p), { force: true });
-      // The day's directory goes with its last part.
-      const dayDir = dirname(this.catalog.path(p));
-      if (readdirSync(dayDir).length === 0) rmSync(dayDir, { recursive: true, force: true });
-    }
-    this.o.log?.('archive_deleted', { parts: parts.length, beforeDay: day }, `archive: ${parts.length} parts past ARCHIVE_RETENTION_DAYS deleted`);
-    return parts.length;
+  /** Retention now (retention.ts): closed days to segments, old ones to the archive, deletions. */
+  applyRetention(now = this.clock()): Promise<RetentionResult> {
+    return applyRetention({ db: this.db, catalog: this.catalog, settings: this.settings, files: this.o.dataDir !== ':memory:', retired: this.retired, log: this.o.log }, now);
   }
 
   /**
@@ -334,10 +301,11 @@ export class StoreHistory {
       FROM (${unit === 'day' ? dayRows('water-meter', where, ['indexL']) : hourRows('water-meter', where, ['indexL'])}) WHERE "indexL_n" > 0`;
   }
 
-  /** Raw rows of `kind` in [from, to), hot and archived (archive.ts). */
+  /** Raw rows of `kind` in [from, to): hot tables, segments and archive (archive.ts). */
   rawSource(kind: ArchiveKind, from: number, to: number, where?: string): string {
     return this.catalog.rawSource(kind, from, to, where);
   }
 }
 
 export { loadHistorySettings, DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
+export type { RetentionResult } from './retention.js';

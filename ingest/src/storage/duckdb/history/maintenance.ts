@@ -1,7 +1,10 @@
 /**
  * The history's background work, on the store's own connection (between the drainer's batches):
  * - every FOLD_EVERY_MS: fold pending rows into the rollups and latest values;
- * - every RETENTION_EVERY_MS (and once at start): close finished days, archive and delete per retention.
+ * - every RETENTION_EVERY_MS (and once at start): close finished days, move closed days' raw rows to
+ *   segments and old segments to the archive, delete per retention;
+ * - every FOLD_EVERY_MS too, while a store made before holds closed rollups of the layout before: convert
+ *   a share of a day of them (migrate.ts), so a store opens at once and converts while it serves.
  * A failure is logged and retried at the next tick; stored data is never at risk from it (every step is a
  * transaction, and what was not folded stays pending, still read by the readers).
  */
@@ -25,7 +28,12 @@ export class HistoryMaintenance {
   ) {}
 
   start(): void {
-    this.timers.push(setInterval(() => void this.step('fold', () => this.history.fold()), FOLD_EVERY_MS).unref());
+    this.timers.push(
+      setInterval(() => {
+        void this.step('fold', () => this.history.fold());
+        void this.step('convert', () => this.history.convertRollups());
+      }, FOLD_EVERY_MS).unref(),
+    );
     this.timers.push(setInterval(() => void this.step('retention', () => this.retention()), RETENTION_EVERY_MS).unref());
     void this.step('retention', () => this.retention());
   }
@@ -39,7 +47,7 @@ export class HistoryMaintenance {
   private async retention(): Promise<void> {
     await this.history.closeDays();
     const r = await this.history.applyRetention();
-    if (r.archived > 0 || r.archiveDeleted > 0) this.log('info', 'retention', r, `retention: ${r.archived} day parts archived, ${r.archiveDeleted} deleted`);
+    if (r.segmented > 0 || r.archived > 0 || r.archiveDeleted > 0) this.log('info', 'retention', { ...r }, `retention: ${r.segmented} day parts to segments, ${r.archived} to the archive, ${r.archiveDeleted} archived deleted`);
   }
 
   /** Runs `op` after the previous step; `rethrow` for callers that must know. */

@@ -12,7 +12,7 @@
  * closed days one row per device and day with the 24 hours as lists, found through a device index.
  */
 import { quoteIdent } from '../sample-columns.js';
-import { col, hourCol, rolledUpReadings, statsOf, statSql, tableSuffix, UNKNOWN_DROP_SQL, type RolledUpReading, type RolledUpType, type Stat } from './columns.js';
+import { col, rolledUpReadings, statsOf, statSql, tableSuffix, UNKNOWN_DROP_SQL, type RolledUpReading, type RolledUpType, type Stat } from './columns.js';
 import { localDaySql, localHourSql } from './local-time.js';
 
 /**
@@ -26,13 +26,15 @@ export const pendingTable = (type: RolledUpType): string => `rollup_pending_${ta
 export const hourOpenTable = (type: RolledUpType): string => `rollup_hour_open_${tableSuffix(type)}`;
 export const dayOpenTable = (type: RolledUpType): string => `rollup_day_open_${tableSuffix(type)}`;
 export const dayTable = (type: RolledUpType): string => `rollup_day_${tableSuffix(type)}`;
+/** Closed days stored before the compact layout, converted in the background (migrate.ts); empty once done. */
+export const plainDayTable = (type: RolledUpType): string => `rollup_day_plain_${tableSuffix(type)}`;
 
-interface Column {
+export interface Column {
   name: string;
   sql: string;
 }
 
-const statColumns = (type: RolledUpType, name: (r: string, s: Stat) => string, suffix = ''): Column[] =>
+export const statColumns = (type: RolledUpType, name: (r: string, s: Stat) => string, suffix = ''): Column[] =>
   rolledUpReadings(type).flatMap((r) => statsOf(r).map((s) => ({ name: name(r.name, s), sql: `${statSql(r, s)}${suffix}` })));
 
 const dmaColumns = (type: RolledUpType): Column[] => (carriesDma(type) ? [{ name: 'dma', sql: 'VARCHAR' }, { name: 'inlet', sql: 'BOOLEAN' }] : []);
@@ -55,8 +57,6 @@ export const dayOpenColumns = (type: RolledUpType): Column[] => [
   ...statColumns(type, col),
 ];
 
-/** Closed day rows: the day's statistics, then each hourly statistic as a list of 24 (NULL: no data that hour). */
-export const dayColumns = (type: RolledUpType): Column[] => [...dayOpenColumns(type), { name: 'h_n', sql: 'INTEGER[]' }, ...statColumns(type, hourCol, '[]')];
 
 export const names = (cols: readonly Column[]): string => cols.map((c) => c.name).join(', ');
 /**
@@ -64,8 +64,8 @@ export const names = (cols: readonly Column[]): string => cols.map((c) => c.name
  * a city's flows and batteries too.
  */
 export type Only = readonly string[] | undefined;
-const readingsOf = (type: RolledUpType, only: Only) => rolledUpReadings(type).filter((r) => !only || only.includes(r.name));
-const statNames = (type: RolledUpType, name: (r: string, s: Stat) => string = col, only?: Only) => readingsOf(type, only).flatMap((r) => statsOf(r).map((s) => name(r.name, s)));
+export const readingsOf = (type: RolledUpType, only: Only) => rolledUpReadings(type).filter((r) => !only || only.includes(r.name));
+export const statNames = (type: RolledUpType, name: (r: string, s: Stat) => string = col, only?: Only) => readingsOf(type, only).flatMap((r) => statsOf(r).map((s) => name(r.name, s)));
 
 /** One statistic over raw rows (`ts` and the reading column in scope). */
 function rawAgg(r: RolledUpReading, stat: Stat): string {
@@ -196,35 +196,6 @@ export function dayStatsFrom(type: RolledUpType, relations: readonly string[], o
   const cols = `device_id, day, n, ${statNames(type, col, only).join(', ')}`;
   const partials = relations.map((r) => `SELECT ${cols} FROM (${r})`).join(' UNION ALL ');
   return `SELECT device_id, day, ${mergeAggs(type, 'u', only)} FROM (${prevPartialColumns(type, partials, ['device_id', 'day'], only)}) u GROUP BY device_id, day`;
-}
-
-/** Closed day rows' hours as scalar hour rows (only hours with data). */
-export function unnestHours(type: RolledUpType, dayRows: string, only?: Only): string {
-  const lists = statNames(type, hourCol, only).map((h, i) => `unnest(${h}) AS ${statNames(type, col, only)[i]}`);
-  return `SELECT device_id, day, h, n, ${statNames(type, col, only).join(', ')} FROM (
-    SELECT device_id, day, unnest(range(24))::TINYINT AS h, unnest(h_n) AS n, ${lists.join(', ')} FROM (${dayRows})) WHERE n IS NOT NULL`;
-}
-
-/**
- * Closed day rows from day statistics (with dma, inlet for water meters) and hour rows: a day's 24 hours
- * (a grid, NULL where no data) gathered as one list of structs, sorted by hour, then one list per
- * statistic. (Ordered list aggregates keep a buffer per group and aggregate: 4,000 devices' days took more
- * than 1 GB that way; 24 filtered aggregates per statistic took 17 times as long as this.)
- */
-export function closedRows(type: RolledUpType, dayStats: string, hours: string): string {
-  const stats = ['n', ...statNames(type)];
-  const lists = ['h_n', ...statNames(type, hourCol)];
-  const keep = names(dayOpenColumns(type))
-    .split(', ')
-    .map((c) => `d.${c}`)
-    .join(', ');
-  return `WITH hl AS (
-      SELECT k.device_id, k.day, list_sort(list(struct_pack(h := g.h, ${stats.map((c) => `${c} := hr.${c}`).join(', ')}))) AS l
-      FROM (SELECT DISTINCT device_id, day FROM (${hours})) k CROSS JOIN range(24) g(h)
-        LEFT JOIN (${hours}) hr ON hr.device_id = k.device_id AND hr.day = k.day AND hr.h = g.h
-      GROUP BY k.device_id, k.day)
-    SELECT ${keep}, ${stats.map((c, i) => `list_transform(hl.l, lambda e: e.${c}) AS ${lists[i]}`).join(', ')}
-    FROM (${dayStats}) d JOIN hl USING (device_id, day)`;
 }
 
 /** `SET` of an upsert of scalar rows: every statistic merged from the stored row (`table`) and `excluded`. */

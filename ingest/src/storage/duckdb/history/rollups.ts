@@ -14,12 +14,16 @@
 import type { Transaction } from '../database.js';
 import { tableSuffix, type RolledUpType } from './columns.js';
 import { localDaySql } from './local-time.js';
-import { carriesDma, closedRows, type Only, dayColumns, dayOpenColumns, dayOpenTable, dayStatsFrom, dayTable, hourColumns, hourOpenTable, hourRowsFromRaw, mergeHourRows, mergeSet, names, pendingTable, unnestHours } from './rollup-sql.js';
+import { closedRows, compactFromPlain, dayColumns, unnestHours } from './closed-hours.js';
+import { carriesDma, type Only, dayOpenColumns, dayOpenTable, dayStatsFrom, dayTable, hourColumns, hourOpenTable, hourRowsFromRaw, mergeHourRows, mergeSet, names, pendingTable, plainDayTable } from './rollup-sql.js';
 
 type Tx = Pick<Transaction, 'run' | 'all'>;
 
 /** Yesterday stays open this long after midnight, for data a little late (batching meters, short outages). */
 export const CLOSE_GRACE_MS = 2 * 3_600_000;
+
+/** Every table of `type`'s rollups (closed days of both layouts, open days' days and hours). */
+export const rollupTables = (type: RolledUpType): string[] => [dayOpenTable(type), hourOpenTable(type), dayTable(type), plainDayTable(type)];
 
 /** A DATE literal for a day number. */
 export const dateSql = (day: number): string => `(DATE '1970-01-01' + ${Math.trunc(day)})`;
@@ -78,8 +82,10 @@ async function mergeClosed(tx: Tx, type: RolledUpType, days: string, hours: stri
   const [range] = await tx.all(`SELECT min(day)::VARCHAR AS lo, max(day)::VARCHAR AS hi FROM ${newDays}`);
   // The day range lets the scan skip every other day's row groups (the table is appended day by day).
   const within = `r.day BETWEEN DATE '${String(range!.lo)}' AND DATE '${String(range!.hi)}'`;
-  await tx.run(`CREATE OR REPLACE TEMP TABLE ${old} AS SELECT r.* FROM ${table} r SEMI JOIN ${newDays} l ON r.device_id = l.device_id AND r.day = l.day WHERE ${within}`);
-  await tx.run(`DELETE FROM ${table} r USING ${newDays} l WHERE r.device_id = l.device_id AND r.day = l.day AND ${within}`);
+  const stored = (t: string) => `SELECT r.* FROM ${t} r SEMI JOIN ${newDays} l ON r.device_id = l.device_id AND r.day = l.day WHERE ${within}`;
+  // A day not converted yet to the compact layout (migrate.ts) is converted with the revision.
+  await tx.run(`CREATE OR REPLACE TEMP TABLE ${old} AS ${stored(table)} UNION ALL BY NAME ${compactFromPlain(type, stored(plainDayTable(type)))}`);
+  for (const t of [table, plainDayTable(type)]) await tx.run(`DELETE FROM ${t} r USING ${newDays} l WHERE r.device_id = l.device_id AND r.day = l.day AND ${within}`);
   const openCols = names(dayOpenColumns(type));
   const stats = dayStatsFrom(type, [`SELECT * FROM ${old}`, `SELECT * FROM ${newDays}`]);
   const dma = carriesDma(type)
@@ -130,7 +136,7 @@ export async function rebuildShares(tx: Tx, source: string): Promise<number> {
  */
 export async function rebuildDays(tx: Tx, type: RolledUpType, source: string, attrs: string | undefined, fromDay: number, toDay: number, openFrom: number, k = 1, j = 0): Promise<void> {
   const inShare = `day BETWEEN ${dateSql(fromDay)} AND ${dateSql(toDay)} AND ${share(k, j)}`;
-  for (const t of [dayOpenTable(type), hourOpenTable(type), dayTable(type)]) await tx.run(`DELETE FROM ${t} WHERE ${inShare}`);
+  for (const t of rollupTables(type)) await tx.run(`DELETE FROM ${t} WHERE ${inShare}`);
   // Pending rows of these days are raw rows too: the rebuild counts them, a later fold must not again.
   await tx.run(`DELETE FROM ${pendingTable(type)} WHERE ${pendingWhere(inShare)}`);
   const s = tableSuffix(type);
@@ -156,12 +162,13 @@ export async function rebuildDays(tx: Tx, type: RolledUpType, source: string, at
 export function dayRows(type: RolledUpType, where: string, only?: Only): string {
   const stats = dayStatsFrom(type, [
     `SELECT * FROM ${dayTable(type)} WHERE ${where}`,
+    `SELECT * FROM ${plainDayTable(type)} WHERE ${where}`,
     `SELECT * FROM ${dayOpenTable(type)} WHERE ${where}`,
     filtered(hourRowsFromRaw(type, `SELECT * FROM ${pendingTable(type)} WHERE ${pendingWhere(where)}`, only), where),
   ], only);
   if (!carriesDma(type) || only) return stats;
   // The DMA of the newest stored row; a meter whose data is all still pending has none yet.
-  const dma = `SELECT device_id, day, dma, inlet FROM ${dayTable(type)} WHERE ${where} UNION ALL SELECT device_id, day, dma, inlet FROM ${dayOpenTable(type)} WHERE ${where}`;
+  const dma = [dayTable(type), plainDayTable(type), dayOpenTable(type)].map((t) => `SELECT device_id, day, dma, inlet FROM ${t} WHERE ${where}`).join(' UNION ALL ');
   return `SELECT s.device_id, s.day, a.dma, a.inlet, s.* EXCLUDE (device_id, day) FROM (${stats}) s LEFT JOIN (SELECT device_id, day, any_value(dma) AS dma, any_value(inlet) AS inlet FROM (${dma}) GROUP BY ALL) a USING (device_id, day)`;
 }
 
@@ -169,6 +176,7 @@ export function dayRows(type: RolledUpType, where: string, only?: Only): string 
 export function hourRows(type: RolledUpType, where: string, only?: Only): string {
   return mergeHourRows(type, [
     unnestHours(type, `SELECT * FROM ${dayTable(type)} WHERE ${where}`, only),
+    unnestHours(type, `SELECT * FROM ${plainDayTable(type)} WHERE ${where}`, only, 'plain'),
     `SELECT * FROM ${hourOpenTable(type)} WHERE ${where}`,
     filtered(hourRowsFromRaw(type, `SELECT * FROM ${pendingTable(type)} WHERE ${pendingWhere(where)}`, only), where),
   ], only);

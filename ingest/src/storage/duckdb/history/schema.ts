@@ -1,12 +1,14 @@
 /**
  * Tables that keep a long history cheap to read (issue 15): latest values, rollups, the archive's
- * manifest. Applied idempotently at open, after the base schema (../schema.ts).
+ * manifests. Applied idempotently at open, after the base schema (../schema.ts).
  */
 import { SAMPLE_COLUMNS, quoteIdent } from '../sample-columns.js';
 import { sampleTable } from '../schema.js';
 import { ROLLED_UP_TYPES, tableSuffix, type RolledUpType } from './columns.js';
+import { TIER_TABLE, TIERS } from './archive.js';
 import { WATER_FIGURES_DDL } from './water-figures.js';
-import { dayColumns, dayOpenColumns, dayOpenTable, dayTable, hourColumns, hourOpenTable, pendingTable } from './rollup-sql.js';
+import { dayColumns } from './closed-hours.js';
+import { dayOpenColumns, dayOpenTable, dayTable, hourColumns, hourOpenTable, pendingTable, plainDayTable } from './rollup-sql.js';
 
 export const latestTable = (type: RolledUpType | 'ring-node'): string => `latest_${tableSuffix(type)}`;
 /** A reading's time column in a latest table. */
@@ -28,6 +30,8 @@ function rollupDdl(type: RolledUpType): string[] {
     // Closed days, one row per device and day with the hours as lists, found through the device index.
     `CREATE TABLE IF NOT EXISTS ${dayTable(type)} (${ddl(dayColumns(type))})`,
     `CREATE INDEX IF NOT EXISTS ${dayTable(type)}_device ON ${dayTable(type)} (device_id)`,
+    // Closed days of the layout before, until converted (migrate.ts); read with the compact ones.
+    `CREATE TABLE IF NOT EXISTS ${plainDayTable(type)} (${ddl(dayColumns(type, 'plain'))})`,
   ];
 }
 
@@ -37,9 +41,9 @@ export const HISTORY_DDL: readonly string[] = [
      state VARCHAR, state_ts TIMESTAMP, rx_dbm DOUBLE, rx_dbm_ts TIMESTAMP, supervisory VARCHAR, supervisory_ts TIMESTAMP,
      PRIMARY KEY (device_id, segment_id))`,
   ...ROLLED_UP_TYPES.flatMap(rollupDdl),
-  // Every Parquet file of the archive (archive.ts); a file not listed here is not part of the archive.
-  `CREATE TABLE IF NOT EXISTS archive_parts (file VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, day DATE NOT NULL,
-     rows BIGINT NOT NULL, min_ts TIMESTAMP, max_ts TIMESTAMP, archived_at TIMESTAMP NOT NULL)`,
+  // Every Parquet file of the segments and the archive (archive.ts); a file not listed is not part of the store.
+  ...TIERS.map((t) => `CREATE TABLE IF NOT EXISTS ${TIER_TABLE[t]} (file VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, day DATE NOT NULL,
+     rows BIGINT NOT NULL, min_ts TIMESTAMP, max_ts TIMESTAMP, archived_at TIMESTAMP NOT NULL)`),
   `CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
   ...WATER_FIGURES_DDL,
 ];
