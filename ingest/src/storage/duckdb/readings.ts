@@ -103,24 +103,29 @@ export class DuckDbReadingsReader implements ReadingsReader {
     return this.latestFromRaw(deviceId, type);
   }
 
-  /** The same from the raw rows (the device's whole hot history). */
+  /**
+   * The same from the raw rows up to the bound: the device's whole history, in the tables, the segments and
+   * the archive (the tables hold only the open days: a meter whose newest rows are stamped past the bound
+   * has its latest good value in a closed day).
+   */
   private async latestFromRaw(deviceId: string, type: DeviceType): Promise<Record<string, LatestReading>> {
+    const rows = (table: string) => this.source(`samples/${type}`, table, { from: -8.64e15, to: this.notAfter() + 1 });
     if (type === 'ring-node') {
-      const rows = await this.db.all(
+      const rowsOf = await this.db.all(
         `SELECT segment_id, arg_max(state, ts) AS state, arg_max(rx_dbm, ts) AS rx_dbm, arg_max(supervisory, ts) AS supervisory, epoch_ms(max(ts)) AS ts
-         FROM ${SAMPLE_TABLES['ring-node']} WHERE device_id = $1 AND ts <= epoch_ms($2::BIGINT) GROUP BY segment_id ORDER BY segment_id`,
-        [deviceId, this.notAfter()],
+         FROM (${rows(SAMPLE_TABLES['ring-node'])}) GROUP BY segment_id ORDER BY segment_id`,
+        [deviceId],
       );
-      if (rows.length === 0) return {};
-      const ts = Math.max(...rows.map((r) => toNumber(r.ts)!));
-      const segments = rows.map(segmentOf);
+      if (rowsOf.length === 0) return {};
+      const ts = Math.max(...rowsOf.map((r) => toNumber(r.ts)!));
+      const segments = rowsOf.map(segmentOf);
       return { segments: { value: segments, ts } };
     }
     const selects = SAMPLE_COLUMNS[type].flatMap((c, i) => {
       const col = quoteIdent(c.name);
       return [`arg_max(${col}, ts) FILTER (WHERE ${col} IS NOT NULL) AS v${i}`, `epoch_ms(max(ts) FILTER (WHERE ${col} IS NOT NULL)) AS t${i}`];
     });
-    const [row] = await this.db.all(`SELECT ${selects.join(', ')} FROM ${SAMPLE_TABLES[type]} WHERE device_id = $1 AND ts <= epoch_ms($2::BIGINT)`, [deviceId, this.notAfter()]);
+    const [row] = await this.db.all(`SELECT ${selects.join(', ')} FROM (${rows(SAMPLE_TABLES[type])})`, [deviceId]);
     const out: Record<string, LatestReading> = {};
     SAMPLE_COLUMNS[type].forEach((c, i) => {
       const value = row?.[`v${i}`];

@@ -16,7 +16,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../../../../test/support/temp-dir.js';
 import { meterReading, openPipedStore, type PipedStore } from '../../../../../test/support/history-store.js';
 import { CompletenessLedger } from '../../../ledger/ledger.js';
-import type { EmbeddedStore } from '../index.js';
+import { openEmbeddedStore, type EmbeddedStore } from '../index.js';
+import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { DuckDbReadingsExporter } from '../readings-export.js';
 import { dayRows, hourRows } from './rollups.js';
 import type { HistorySettings } from './history-config.js';
@@ -235,5 +236,23 @@ describe('segments: closed days in Parquet, hot', () => {
     expect(existsSync(left)).toBe(false);
     expect(parts('segment')).toEqual([3, 4].map(dayNo));
     expect(await answers()).toEqual(before);
+  });
+  it('finds a latest value past the clock bound replaced by the newest one within it, in a segment', async () => {
+    // A reading stamped a day ahead stood as latest until the bound (server clock + allowed skew) came
+    // below it, e.g. after the server's clock was corrected: the newest reading within the bound is then
+    // read from the raw rows, and it lies in a closed day, in a segment, not in the tables.
+    let bound = Number.MAX_SAFE_INTEGER;
+    store = await openEmbeddedStore(dir.path, { history: { rawRetentionDays: 30, archiveRetentionDays: null, rollupRetentionDays: null }, clock: () => now, latestNotAfter: () => bound, attributes: (id) => registry.getDevice(id)?.attributes });
+    const write = (seq: number, ts: number) => store.writer.write([{ channel: 'telemetry', type: 'water-meter', deviceId: 'wm-1', receivedAt: now, payload: meterReading('wm-1', seq, ts) as Telemetry }]);
+    const good = D0 + DAY + 5 * HOUR;
+    await write(1, good);
+    await store.history.fold();
+    await store.history.applyRetention();
+    expect(parts('segment')).toEqual([dayNo(1)]);
+    await write(2, now + DAY);
+    await store.history.fold();
+    expect(await store.readings.latestReadings('wm-1', 'water-meter')).toMatchObject({ indexL: { value: 1014, ts: now + DAY } });
+    bound = now + 60_000;
+    expect(await store.readings.latestReadings('wm-1', 'water-meter')).toEqual({ indexL: { value: 1007, ts: good }, flowLph: { value: 1, ts: good }, batteryPct: { value: 90, ts: good } });
   });
 });
