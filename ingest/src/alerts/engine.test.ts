@@ -99,6 +99,25 @@ describe('alert engine saves', () => {
     await registry.close();
   });
 
+  it("remembers across a restart the month whose household use it judged, so the city's month is not read again", async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const store = await DuckDbAlertStore.open(db);
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    await registry.provision({ id: 'wm-0', type: 'water-meter', secret: null });
+    const asked: unknown[] = [];
+    const usage = [{ deviceId: 'wm-0', month: '2026-10', litres: 30_000, previousLitres: 10_000, lastYearLitres: null }];
+    const water = { gather: async (_now: number, known?: unknown) => (asked.push(known), { nights: new Map(), usage }) };
+    const open = () => AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0, water });
+    const first = await open();
+    await first.tick();
+    await first.close();
+    const again = await open();
+    await again.tick();
+    await again.close();
+    expect(asked).toEqual([{}, { usageMonthJudged: '2026-10' }]);
+    await registry.close();
+  });
+
   it('stops without waiting for a water read still going, and never judges it', async () => {
     db = await DuckDbDatabase.open(':memory:');
     const store = await DuckDbAlertStore.open(db);

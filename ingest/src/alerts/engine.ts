@@ -12,8 +12,8 @@ import { forgetFutureState } from './rules/future-state.js';
 import { evaluateIngestDisk, type IngestRefusal } from './rules/ingest-disk.js';
 import { evaluateWelfareSilence, onWaterBattery } from './rules/water.js';
 import { judgeDmaNights } from './rules/dma-night.js';
-import { judgeUsage } from './rules/usage-rise.js';
-import type { WaterFigures } from '../water/watch.js';
+import { judgeUsage, USAGE_MONTH_JUDGED } from './rules/usage-rise.js';
+import type { WaterFigures, WaterKnown } from '../water/watch.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertQuery, AlertStore } from './store.js';
 import type { Alert, AlertEvent, Condition, StateVerdict } from './types.js';
@@ -29,7 +29,7 @@ export interface AlertEngineDeps {
   maxClockSkewMs?: number;
   logger?: Logger;
   /** Night flow and monthly use from the store (water/watch.ts); without it those rules judge nothing. */
-  water?: { gather(now: number): Promise<WaterFigures | null> };
+  water?: { gather(now: number, known?: WaterKnown): Promise<WaterFigures | null> };
 }
 
 export type AlertListener = (event: AlertEvent) => void;
@@ -188,7 +188,8 @@ export class AlertEngine {
   }
 
   private gatherWater(now: number): Promise<WaterFigures | null> {
-    return this.deps.water?.gather(now).catch((err: unknown) => {
+    const judged = this.state.get<{ month?: unknown } | null>(USAGE_MONTH_JUDGED)?.month;
+    return this.deps.water?.gather(now, typeof judged === 'string' ? { usageMonthJudged: judged } : {}).catch((err: unknown) => {
       if (this.closing) return null; // interrupted by the stop
       this.deps.logger?.error({ err, event: 'water_figures_failed' }, 'reading the night flows and monthly use failed; they are read again at the next evaluation');
       return null;

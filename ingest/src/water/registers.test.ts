@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { openEmbeddedStore, type EmbeddedStore } from '../storage/duckdb/index.js';
 import type { StorableMessage } from '../storage/types.js';
-import { DEFAULT_REGISTER_SETTINGS, registersAt, type WaterReader } from './registers.js';
+import { DEFAULT_REGISTER_SETTINGS, judgeStep, reachGroups, registersAt, registersInOneRead, type WaterReader } from './registers.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -92,9 +92,14 @@ describe('registers from rollups', () => {
     const s = { ...DEFAULT_REGISTER_SETTINGS, rollupsAboveReadings: 0 };
     // A DMA's night figures ask for 02:00, 04:00 and both midnights of each date.
     const nights = Array.from({ length: 8 }, (_, i) => JST_DAY0 + (5 + i) * D).flatMap((d) => [d + 2 * H, d + 4 * H, d, d + D]);
-    for (const moments of [midnights, midnights.slice(3, 4), [midnights[22]!, midnights[20]!, midnights[21]!], nights, [JST_DAY0 + 7 * D + 13 * H, JST_DAY0 + 8 * D + H]]) {
+    // Moments far apart (a month's use against the month before and last year's) are read in groups and
+    // joined; the reference reads every reading in reach at once. Meters roll over, are swapped and run
+    // backwards in the gaps between the groups too.
+    const apart = [midnights[0]!, midnights[9]!, midnights[10]!, midnights[16]!, midnights[25]!];
+    expect(reachGroups(apart, s.maxGapMs)).toHaveLength(4);
+    for (const moments of [midnights, midnights.slice(3, 4), [midnights[22]!, midnights[20]!, midnights[21]!], nights, [JST_DAY0 + 7 * D + 13 * H, JST_DAY0 + 8 * D + H], apart, [...apart, JST_DAY0 + 16 * D + 3 * H].reverse()]) {
       sql.length = 0;
-      const [fromDays, fromRaw] = [await registersAt(days, devices, moments, s), await registersAt(raw, devices, moments, s)];
+      const [fromDays, fromRaw] = [await registersAt(days, devices, moments, s), await registersInOneRead(raw, devices, moments, s)];
       // The day rows answered (the raw rows only for days that fell or are not known).
       expect(sql.some((q) => q.includes('segs AS'))).toBe(true);
       const byTs = (b: { deviceId: string; ts: number }) => `${b.deviceId}|${b.ts}`;
@@ -139,8 +144,38 @@ describe('registers from rollups', () => {
     sql.length = 0;
     expect((await registersAt(days, ['wm-x'], [noon + H / 2], s)).at.get('wm-x')![0]).toMatchObject({ how: 'interpolated', litres: (100 * 11.5) / 29 });
     expect(sql.some((q) => q.includes('segs AS'))).toBe(false);
-    sql.length = 0;
-    await registersAt(days, ['wm-x'], [JST_DAY0, JST_DAY0 + 30 * D], s);
-    expect(sql.some((q) => q.includes('segs AS'))).toBe(false);
+  });
+
+  it('carry a register across months exactly, through a rollover, a swapped meter and reverse flow in the gaps', async () => {
+    // Readings every 6 hours around four month starts (Nov, Dec, Jan, Feb) and nothing in between, as a
+    // year's comparison reads them. Use between each pair of moments, worked by hand:
+    // wm-roll: 99,999,000 at the Nov start, 99,999,600 six hours on; 400 at the Dec start (wrapped at
+    // 100,000,000: 400 + 100,000,000 − 99,999,600 = 800 L in the gap), +600 after; Jan 3,000.
+    // wm-swap: 50,000 → 50,100; swapped for a new meter reading 20 at Dec (a reset: the gap counts nothing).
+    // wm-back: 7,000 → 7,000; 6,900 at Dec (100 L back, within the 1 m³ reverse-flow allowance: −100 L).
+    const months = [Date.UTC(2026, 9, 31, 15), Date.UTC(2026, 10, 30, 15), Date.UTC(2026, 11, 31, 15), Date.UTC(2027, 0, 31, 15)];
+    const series: Record<string, Array<[number, number]>> = {
+      'wm-roll': [[months[0]!, 99_999_000], [months[0]! + 6 * H, 99_999_600], [months[1]!, 400], [months[1]! + 6 * H, 1_000], [months[2]!, 3_000]],
+      'wm-swap': [[months[0]!, 50_000], [months[0]! + 6 * H, 50_100], [months[1]!, 20], [months[1]! + 6 * H, 80]],
+      'wm-back': [[months[0]!, 7_000], [months[0]! + 6 * H, 7_000], [months[1]!, 6_900], [months[1]! + 6 * H, 6_950], [months[3]!, 7_950]],
+    };
+    now = months[3]! + D;
+    await store.writer.write(Object.entries(series).flatMap(([id, rows]) => rows.map(([ts, indexL], k) => reading(id, k, [{ ts, indexL }], ts))));
+    const { days, raw, sql } = readers();
+    for (const db of [days, raw]) {
+      const { at, breaks } = await registersAt(db, Object.keys(series), months, { ...DEFAULT_REGISTER_SETTINGS, rollupsAboveReadings: 0 });
+      expect(at.get('wm-roll')!.map((r) => r.litres)).toEqual([0, 1_400, 4_000, null]);
+      expect(at.get('wm-swap')!.map((r) => r.litres)).toEqual([0, 100, null, null]);
+      expect(at.get('wm-back')!.map((r) => r.litres)).toEqual([0, -100, null, 950]);
+      expect(at.get('wm-back')!.map((r) => r.how)).toEqual(['read', 'read', 'unknown', 'read']);
+      expect(breaks).toEqual([
+        { deviceId: 'wm-roll', ts: months[1], kind: 'rollover', fromIndexL: 99_999_600, toIndexL: 400 },
+        { deviceId: 'wm-swap', ts: months[1], kind: 'reset', fromIndexL: 50_100, toIndexL: 20 },
+      ]);
+    }
+    // Each month start read on the rollups of the days around it, never a scan of the months between.
+    expect(sql.filter((q) => q.includes('segs AS'))).toHaveLength(months.length);
+    expect(sql.filter((q) => q.includes('raw AS ('))).toHaveLength(0);
+    expect(judgeStep(99_999_600, 400, 1000)).toEqual({ kind: 'rollover', litres: 800 });
   });
 });

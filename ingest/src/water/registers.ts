@@ -98,15 +98,90 @@ export const stepKind = (resetMinDropL: string) => `CASE
 export const STEP_LITRES = `CASE kind WHEN 'normal' THEN coalesce(idx - prev, 0) WHEN 'rollover' THEN idx + pow(10, ceil(log10(prev + 1))) - prev ELSE 0 END`;
 
 /**
- * The corrected register of `deviceIds` at every moment of `moments` (epoch ms, any order). One query, on
- * the rollups when the moments allow it (register-buckets.ts), else on the raw readings.
+ * The corrected register of `deviceIds` at every moment of `moments` (epoch ms, any order). Moments more
+ * than twice the reach apart share no reading: each group of moments within reach of one another is read
+ * on its own (on the rollups when it allows, register-buckets.ts, else the raw readings), so the months of
+ * a year's comparison read a few days each, never the year between. The groups are joined as one walk
+ * would join them: the step from a meter's last reading of one group to its first of the next is judged
+ * like any step (flow, reverse flow, rollover, reset) and carried into the register, so the answer is the
+ * one a single read of every reading in reach gives (registers.test.ts compares them).
  */
 export async function registersAt(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
   if (deviceIds.length === 0 || moments.length === 0) return { at: new Map(), breaks: [] };
+  const groups = reachGroups(moments, s.maxGapMs);
+  if (groups.length === 1) return registersInOneRead(db, deviceIds, moments, s);
+  const reads: Array<ReadonlyArray<Record<string, unknown>>> = [];
+  for (const group of groups) reads.push(await registersNear(db, deviceIds, group, s));
+  return joinGroups(deviceIds, moments, s, reads);
+}
+
+/** The moments (deduplicated, in time order) cut wherever two lie more than twice the reach apart. */
+export function reachGroups(moments: readonly number[], maxGapMs: number): number[][] {
+  const sorted = [...new Set(moments)].sort((a, b) => a - b);
+  const groups: number[][] = [];
+  for (const [i, t] of sorted.entries()) {
+    if (i === 0 || t - sorted[i - 1]! > 2 * maxGapMs) groups.push([t]);
+    else groups.at(-1)!.push(t);
+  }
+  return groups;
+}
+
+/**
+ * The registers of one read (`registersNear`) per group of moments, in time order, joined: each meter's
+ * register in a group counts from its first reading there, so it is shifted by the register its last
+ * reading before reached plus the step between the two readings, judged as the raw query judges a step
+ * (a rollover adds the wrap, a reset nothing) and reported as a break when it is one.
+ */
+function joinGroups(deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings, reads: ReadonlyArray<ReadonlyArray<Record<string, unknown>>>): RegistersAt {
+  const carried = new Map<string, { idx: number | null; reg: number }>();
+  const rows: Array<Record<string, unknown>> = [];
+  const breaks: RegisterBreak[] = [];
+  for (const read of reads) {
+    const offset = new Map<string, number>();
+    for (const r of read) {
+      const id = String(r.device_id);
+      if (offset.has(id) || r.first_t === null || r.first_t === undefined) continue;
+      const [firstT, firstIdx, lastIdx, lastReg] = [r.first_t, r.first_idx, r.last_idx, r.last_reg].map(toNumber) as [number, number | null, number | null, number];
+      const before = carried.get(id);
+      const step = before ? judgeStep(before.idx, firstIdx, s.resetMinDropL) : undefined;
+      if (step && step.kind !== 'normal') breaks.push({ deviceId: id, ts: firstT, kind: step.kind, fromIndexL: before!.idx!, toIndexL: firstIdx! });
+      const shift = before ? before.reg + step!.litres : 0;
+      offset.set(id, shift);
+      carried.set(id, { idx: lastIdx, reg: lastReg + shift });
+    }
+    breaks.push(...breaksOf(read));
+    for (const r of read) {
+      const shift = offset.get(String(r.device_id)) ?? 0;
+      const moved = (v: unknown) => (v === null || v === undefined ? v : toNumber(v)! + shift);
+      rows.push({ ...r, r0: moved(r.r0), r1: moved(r.r1), rf: moved(r.rf), rl: moved(r.rl) });
+    }
+  }
+  return registersFrom(deviceIds, moments, s, rows, breaks.sort((a, b) => (a.deviceId === b.deviceId ? a.ts - b.ts : a.deviceId < b.deviceId ? -1 : 1)));
+}
+
+/** One step of the register from `prev` to `idx`, as `stepKind` and `STEP_LITRES` judge it in SQL. */
+export function judgeStep(prev: number | null, idx: number | null, resetMinDropL: number): { kind: 'normal' | 'rollover' | 'reset'; litres: number } {
+  if (prev === null || (idx !== null && idx >= prev - resetMinDropL)) return { kind: 'normal', litres: prev === null || idx === null ? 0 : idx - prev };
+  const capacity = Math.pow(10, Math.ceil(Math.log10(prev + 1)));
+  if (idx !== null && prev >= 0.9 * capacity && idx < 0.1 * capacity) return { kind: 'rollover', litres: idx + capacity - prev };
+  return { kind: 'reset', litres: 0 };
+}
+
+/** The registers from one read of every reading within reach of any moment (registersAt without groups). */
+export async function registersInOneRead(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
+  return registersFrom(deviceIds, moments, s, await registersNear(db, deviceIds, moments, s));
+}
+
+/**
+ * One query for moments within reach of one another: on the rollups when the moments allow it, else on
+ * the raw readings. One row per meter and moment (pointsQuery), with the meter's breaks and its first and
+ * last reading used.
+ */
+async function registersNear(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<ReadonlyArray<Record<string, unknown>>> {
   const [lo, hi] = [Math.min(...moments) - s.maxGapMs, Math.max(...moments) + s.maxGapMs];
   const [ids, at] = [JSON.stringify(deviceIds), JSON.stringify([...new Set(moments)])];
   const plan = (await manyReadings(db, lo, hi, s.rollupsAboveReadings ?? ROLLUPS_ABOVE_READINGS)) ? bucketPlan(db, ids, moments, s) : undefined;
-  if (!plan) return registersFrom(deviceIds, moments, s, await db.all(pointsQuery(rawPoints(db, lo, hi), s.maxGapMs), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]));
+  if (!plan) return db.all(pointsQuery(rawPoints(db, lo, hi), s.maxGapMs), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]);
   // Asked with the buckets known to have fallen, the answer lists those that have (data stored between
   // two asks may add some): asked again until the lists agree; with a great many, the raw readings answer.
   let fallen: FallenBucket[] = [];
@@ -114,10 +189,10 @@ export async function registersAt(db: WaterReader, deviceIds: readonly string[],
     const rows = await db.all(pointsQuery(plan.points(fallen), s.maxGapMs, true), [ids, at, s.resetMinDropL]);
     const listed = ((rows.find((r) => r.fallen)?.fallen ?? []) as Array<Record<string, unknown>>).map((f) => ({ d: String(f.device_id), s: Number(f.start), e: Number(f.start) + Number(f.len) }));
     const asked = new Set(fallen.map(bucketKey));
-    if (listed.every((f) => asked.has(bucketKey(f)))) return registersFrom(deviceIds, moments, s, rows);
+    if (listed.every((f) => asked.has(bucketKey(f)))) return rows;
     fallen = [...fallen, ...listed.filter((f) => !asked.has(bucketKey(f)))];
   }
-  return registersFrom(deviceIds, moments, s, await db.all(pointsQuery(rawPoints(db, lo, hi), s.maxGapMs), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]));
+  return db.all(pointsQuery(rawPoints(db, lo, hi), s.maxGapMs), [ids, at, lo, hi, s.maxGapMs, s.resetMinDropL]);
 }
 
 /** Beyond this many buckets to read from the raw rows, the raw query answers on its own. */
@@ -182,30 +257,40 @@ function pointsQuery(points: string, maxGapMs: number, fallen = false): string {
         max(rt) FILTER (WHERE k = 'rl') AS tl, max(reg) FILTER (WHERE k = 'rl') AS rl
       FROM found GROUP BY device_id, t),
     span AS (
-      SELECT device_id, list({'t': t, 'kind': kind, 'prev': prev, 'idx': idx} ORDER BY t) FILTER (WHERE kind <> 'normal') AS breaks
+      SELECT device_id, list({'t': t, 'kind': kind, 'prev': prev, 'idx': idx} ORDER BY t) FILTER (WHERE kind <> 'normal') AS breaks,
+        -- Where the next group of moments takes the register on from (registersAt).
+        min(t) AS first_t, first(idx ORDER BY t) AS first_idx, first(idx ORDER BY t DESC) AS last_idx, first(reg ORDER BY t DESC) AS last_reg
       FROM reg GROUP BY device_id)
-    SELECT e.device_id, e.t, e.t0, e.r0, e.i0, e.t1, e.r1, e.i1, e.tf, e.rf, e.tl, e.rl, span.breaks
+    SELECT e.device_id, e.t, e.t0, e.r0, e.i0, e.t1, e.r1, e.i1, e.tf, e.rf, e.tl, e.rl, span.breaks, span.first_t, span.first_idx, span.last_idx, span.last_reg
       ${fallen ? `, CASE WHEN row_number() OVER () = 1 THEN (SELECT list({'device_id': device_id, 'start': start, 'len': len}) FROM fallen) END AS fallen` : ''}
     FROM ends e LEFT JOIN span USING (device_id)`;
 }
 
-function registersFrom(deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings, rows: ReadonlyArray<Record<string, unknown>>): RegistersAt {
+function registersFrom(deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings, rows: ReadonlyArray<Record<string, unknown>>, breaks = breaksOf(rows)): RegistersAt {
   const at = new Map<string, RegisterAt[]>();
-  const breaks: RegisterBreak[] = [];
-  const seen = new Set<string>();
   const byKey = new Map<string, RegisterAt>();
   for (const r of rows) {
     const id = String(r.device_id);
     const t = toNumber(r.t)!;
     byKey.set(`${id}|${t}`, interpolate(id, t, r, s.maxGapMs));
+  }
+  for (const id of deviceIds) at.set(id, moments.map((t) => byKey.get(`${id}|${t}`) ?? unknown(id, t)));
+  return { at, breaks };
+}
+
+/** The breaks one read found (each meter's are listed on each of its rows). */
+function breaksOf(rows: ReadonlyArray<Record<string, unknown>>): RegisterBreak[] {
+  const breaks: RegisterBreak[] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const id = String(r.device_id);
     if (seen.has(id)) continue;
     seen.add(id);
     for (const b of (r.breaks ?? []) as Array<Record<string, unknown>>) {
       breaks.push({ deviceId: id, ts: toNumber(b.t)!, kind: b.kind === 'rollover' ? 'rollover' : 'reset', fromIndexL: toNumber(b.prev)!, toIndexL: toNumber(b.idx)! });
     }
   }
-  for (const id of deviceIds) at.set(id, moments.map((t) => byKey.get(`${id}|${t}`) ?? unknown(id, t)));
-  return { at, breaks };
+  return breaks;
 }
 
 const unknown = (deviceId: string, at: number): RegisterAt => ({ deviceId, at, litres: null, indexL: null, how: 'unknown', beforeTs: null, afterTs: null });

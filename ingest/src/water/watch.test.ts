@@ -50,9 +50,14 @@ describe('the water watch', () => {
     reads = 0;
     const later = DEC + 48 * H + config.water.night.evaluateEveryMin * 60_000;
     const figures = await watch.gather(later);
-    expect(reads).toBe(2);
+    // Two parts of two households; each read on its own the five month starts (Nov and Dec last year,
+    // Oct, Nov and Dec), which lie months apart.
+    expect(reads).toBe(2 * 5);
     expect(figures!.usage.map((u) => [u.deviceId, u.month, Math.round(u.litres!)])).toEqual([['wm-a', '2026-11', 3600], ['wm-b', '2026-11', 4320], ['wm-c', '2026-11', 5040]]);
-    // Judged: not read again this month.
+    // Judged: not read again this month, nor after a restart that remembers it (the rules' saved state).
+    reads = 0;
     expect((await watch.gather(later + config.water.night.evaluateEveryMin * 60_000))!.usage).toEqual([]);
+    expect((await new WaterWatch({ db, devices, config }).gather(later, { usageMonthJudged: '2026-11' }))!.usage).toEqual([]);
+    expect(reads).toBe(0);
   });
 });

@@ -24,6 +24,12 @@ export interface WaterFigures {
   usage: MonthUse[];
 }
 
+/** What the rules remember having judged (their saved state), so a restart does not read it again. */
+export interface WaterKnown {
+  /** The month (YYYY-MM) whose household use was last judged. */
+  usageMonthJudged?: string;
+}
+
 export interface WaterWatchDeps {
   db: WaterReader;
   devices: { listDevices(): DeviceRecord[] };
@@ -39,7 +45,7 @@ export class WaterWatch {
   constructor(private readonly deps: WaterWatchDeps) {}
 
   /** The figures to judge now, or null when the last run is less than `night.evaluateEveryMin` ago. */
-  async gather(now: number): Promise<WaterFigures | null> {
+  async gather(now: number, known: WaterKnown = {}): Promise<WaterFigures | null> {
     const { water: w, rules } = this.deps.config;
     if (!rules['dma-night-flow'].enabled && !rules['water-usage-rise'].enabled) return null;
     if (now - this.lastRun < w.night.evaluateEveryMin * 60_000) return null;
@@ -56,15 +62,15 @@ export class WaterWatch {
     const inletDmas = new Set(meters.filter((m) => m.inlet).map((m) => m.dma));
     const withInlet = meters.filter((m) => inletDmas.has(m.dma));
     const nights = withInlet.length > 0 && dates.length > 0 ? await dmaNights(this.deps.db, withInlet, dates.reverse(), ns, balanceSettings(w)) : new Map<string, DmaNight[]>();
-    return { nights, usage: await this.monthUse(now, meters.filter((m) => !m.inlet).map((m) => m.id)) };
+    return { nights, usage: await this.monthUse(now, meters.filter((m) => !m.inlet).map((m) => m.id), known.usageMonthJudged) };
   }
 
   /** Once per month, after its grace: every household's use in the month just over. */
-  private async monthUse(now: number, households: string[]): Promise<MonthUse[]> {
+  private async monthUse(now: number, households: string[], judged: string | undefined): Promise<MonthUse[]> {
     const w = this.deps.config.water;
     const c = nightSettings(w);
     const month = localMonth(monthStart(localMonth(now, c), c, -1), c);
-    if (this.usageJudged === month || now < monthStart(month, c, 1) + w.usage.graceHours * HOUR || households.length === 0) return [];
+    if (this.usageJudged === month || judged === month || now < monthStart(month, c, 1) + w.usage.graceHours * HOUR || households.length === 0) return [];
     const bounds = [-12, -11, -1, 0, 1].map((k) => monthStart(month, c, k));
     const out: MonthUse[] = [];
     // A few thousand households per read: the city's 130,000 at once passed the read limit (and a

@@ -9,6 +9,9 @@ export interface MonthUse {
   lastYearLitres: number | null;
 }
 
+/** Rule state scope of the month last judged, so a restart does not read the city's month again. */
+export const USAGE_MONTH_JUDGED = 'usage-month-judged';
+
 const litres = (x: number) => `${Math.round(x).toLocaleString('en-US')} L`;
 
 /**
@@ -35,4 +38,5 @@ export function judgeUsage(ctx: RuleContext, uses: readonly MonthUse[]): void {
       detail: { month: x.month, litres: Math.round(x.litres), previousLitres: x.previousLitres === null ? null : Math.round(x.previousLitres), lastYearLitres: x.lastYearLitres === null ? null : Math.round(x.lastYearLitres) },
     });
   }
+  if (uses.length > 0) ctx.state.set(USAGE_MONTH_JUDGED, { month: uses[0]!.month });
 }
