@@ -110,9 +110,23 @@ export async function registersAt(db: WaterReader, deviceIds: readonly string[],
   if (deviceIds.length === 0 || moments.length === 0) return { at: new Map(), breaks: [] };
   const groups = reachGroups(moments, s.maxGapMs);
   if (groups.length === 1) return registersInOneRead(db, deviceIds, moments, s);
-  const reads: Array<ReadonlyArray<Record<string, unknown>>> = [];
-  for (const group of groups) reads.push(await registersNear(db, deviceIds, group, s));
-  return joinGroups(deviceIds, moments, s, reads);
+  // Each group's rows are turned into registers as soon as read: a city's month is read 5,000 meters at
+  // a time, and rows kept for the whole read would be garbage the heap grows for.
+  const carried = new Map<string, { idx: number | null; reg: number }>();
+  const byKey = new Map<string, RegisterAt>();
+  const breaks: RegisterBreak[] = [];
+  for (const group of groups) {
+    const rows = await registersNear(db, deviceIds, group, s);
+    const shifts = carryOver(rows, carried, s.resetMinDropL, breaks);
+    breaks.push(...breaksOf(rows));
+    for (const r of rows) {
+      const id = String(r.device_id);
+      const t = toNumber(r.t)!;
+      byKey.set(`${id}|${t}`, interpolate(id, t, r, s.maxGapMs, shifts.get(id) ?? 0));
+    }
+  }
+  breaks.sort((x, y) => (x.deviceId === y.deviceId ? x.ts - y.ts : x.deviceId < y.deviceId ? -1 : 1));
+  return { at: new Map(deviceIds.map((id) => [id, moments.map((t) => byKey.get(`${id}|${t}`) ?? unknown(id, t))])), breaks };
 }
 
 /** The moments (deduplicated, in time order) cut wherever two lie more than twice the reach apart. */
@@ -127,36 +141,26 @@ export function reachGroups(moments: readonly number[], maxGapMs: number): numbe
 }
 
 /**
- * The registers of one read (`registersNear`) per group of moments, in time order, joined: each meter's
- * register in a group counts from its first reading there, so it is shifted by the register its last
- * reading before reached plus the step between the two readings, judged as the raw query judges a step
- * (a rollover adds the wrap, a reset nothing) and reported as a break when it is one.
+ * How far each meter's register in one group's read (`registersNear`) is shifted to continue the walk of
+ * the groups before: its register there counts from its first reading in the group, so it is shifted by
+ * the register its last reading before reached plus the step between the two readings, judged as the raw
+ * query judges a step (a rollover adds the wrap, a reset nothing) and added to `breaks` when it is one.
+ * `carried` (each meter's last reading so far, shifted) is brought up to date.
  */
-function joinGroups(deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings, reads: ReadonlyArray<ReadonlyArray<Record<string, unknown>>>): RegistersAt {
-  const carried = new Map<string, { idx: number | null; reg: number }>();
-  const rows: Array<Record<string, unknown>> = [];
-  const breaks: RegisterBreak[] = [];
-  for (const read of reads) {
-    const offset = new Map<string, number>();
-    for (const r of read) {
-      const id = String(r.device_id);
-      if (offset.has(id) || r.first_t === null || r.first_t === undefined) continue;
-      const [firstT, firstIdx, lastIdx, lastReg] = [r.first_t, r.first_idx, r.last_idx, r.last_reg].map(toNumber) as [number, number | null, number | null, number];
-      const before = carried.get(id);
-      const step = before ? judgeStep(before.idx, firstIdx, s.resetMinDropL) : undefined;
-      if (step && step.kind !== 'normal') breaks.push({ deviceId: id, ts: firstT, kind: step.kind, fromIndexL: before!.idx!, toIndexL: firstIdx! });
-      const shift = before ? before.reg + step!.litres : 0;
-      offset.set(id, shift);
-      carried.set(id, { idx: lastIdx, reg: lastReg + shift });
-    }
-    breaks.push(...breaksOf(read));
-    for (const r of read) {
-      const shift = offset.get(String(r.device_id)) ?? 0;
-      const moved = (v: unknown) => (v === null || v === undefined ? v : toNumber(v)! + shift);
-      rows.push({ ...r, r0: moved(r.r0), r1: moved(r.r1), rf: moved(r.rf), rl: moved(r.rl) });
-    }
+function carryOver(rows: ReadonlyArray<Record<string, unknown>>, carried: Map<string, { idx: number | null; reg: number }>, resetMinDropL: number, breaks: RegisterBreak[]): Map<string, number> {
+  const shifts = new Map<string, number>();
+  for (const r of rows) {
+    const id = String(r.device_id);
+    if (shifts.has(id) || r.first_t === null || r.first_t === undefined) continue;
+    const [firstT, firstIdx, lastIdx, lastReg] = [r.first_t, r.first_idx, r.last_idx, r.last_reg].map(toNumber) as [number, number | null, number | null, number];
+    const before = carried.get(id);
+    const step = before ? judgeStep(before.idx, firstIdx, resetMinDropL) : { kind: 'normal' as const, litres: 0 };
+    if (step.kind !== 'normal') breaks.push({ deviceId: id, ts: firstT, kind: step.kind, fromIndexL: before!.idx!, toIndexL: firstIdx! });
+    const shift = before ? before.reg + step.litres : 0;
+    shifts.set(id, shift);
+    carried.set(id, { idx: lastIdx, reg: lastReg + shift });
   }
-  return registersFrom(deviceIds, moments, s, rows, breaks.sort((a, b) => (a.deviceId === b.deviceId ? a.ts - b.ts : a.deviceId < b.deviceId ? -1 : 1)));
+  return shifts;
 }
 
 /** One step of the register from `prev` to `idx`, as `stepKind` and `STEP_LITRES` judge it in SQL. */
@@ -266,7 +270,7 @@ function pointsQuery(points: string, maxGapMs: number, fallen = false): string {
     FROM ends e LEFT JOIN span USING (device_id)`;
 }
 
-function registersFrom(deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings, rows: ReadonlyArray<Record<string, unknown>>, breaks = breaksOf(rows)): RegistersAt {
+function registersFrom(deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings, rows: ReadonlyArray<Record<string, unknown>>): RegistersAt {
   const at = new Map<string, RegisterAt[]>();
   const byKey = new Map<string, RegisterAt>();
   for (const r of rows) {
@@ -275,7 +279,7 @@ function registersFrom(deviceIds: readonly string[], moments: readonly number[],
     byKey.set(`${id}|${t}`, interpolate(id, t, r, s.maxGapMs));
   }
   for (const id of deviceIds) at.set(id, moments.map((t) => byKey.get(`${id}|${t}`) ?? unknown(id, t)));
-  return { at, breaks };
+  return { at, breaks: breaksOf(rows) };
 }
 
 /** The breaks one read found (each meter's are listed on each of its rows). */
@@ -301,8 +305,10 @@ const unknown = (deviceId: string, at: number): RegisterAt => ({ deviceId, at, l
  * readings, linear; from one side only, at the meter's mean flow over the readings within reach (a silent
  * meter is estimated, never read as zero use, and never for long); unknown with fewer than two.
  */
-function interpolate(deviceId: string, t: number, r: Record<string, unknown>, maxGapMs: number): RegisterAt {
-  const [t0, r0, i0, t1, r1, i1] = [r.t0, r.r0, r.i0, r.t1, r.r1, r.i1].map(toNumber) as [number | null, number | null, number | null, number | null, number | null, number | null];
+function interpolate(deviceId: string, t: number, r: Record<string, unknown>, maxGapMs: number, shift = 0): RegisterAt {
+  const shifted = (v: unknown) => (v === null || v === undefined ? null : toNumber(v)! + shift);
+  const [t0, i0, t1, i1] = [r.t0, r.i0, r.t1, r.i1].map(toNumber) as [number | null, number | null, number | null, number | null];
+  const [r0, r1] = [shifted(r.r0), shifted(r.r1)];
   const before = t0 !== null && t - t0 <= maxGapMs;
   const after = t1 !== null && t1 - t <= maxGapMs;
   const base = { deviceId, at: t, beforeTs: before ? t0 : null, afterTs: after ? t1 : null };
@@ -313,7 +319,8 @@ function interpolate(deviceId: string, t: number, r: Record<string, unknown>, ma
     const index = i1! >= i0! ? i0! + f * (i1! - i0!) : i0;
     return { ...base, litres: r0! + f * (r1! - r0!), indexL: index, how: 'interpolated' };
   }
-  const [tf, rf, tl, rl] = [r.tf, r.rf, r.tl, r.rl].map(toNumber) as [number | null, number | null, number | null, number | null];
+  const [tf, tl] = [r.tf, r.tl].map(toNumber) as [number | null, number | null];
+  const [rf, rl] = [shifted(r.rf), shifted(r.rl)];
   if (tf === null || tl === null || tl <= tf) return unknown(deviceId, t);
   const rate = (rl! - rf!) / (tl - tf);
   if (before) return { ...base, litres: r0! + rate * (t - t0!), indexL: i0! + rate * (t - t0!), how: 'extrapolated' };
