@@ -63,4 +63,4 @@ EXPOSE 1883 8080 8883
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/scripts/healthcheck.js"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # Broker + ingest in one process (docker-compose.yml, single-node): the journal-before-PUBACK configuration.
-CMD ["node", "--max-semi-space-size=64", "--max-old-space-size=1536", "dist/scripts/start.js"]
+CMD ["node", "--max-semi-space-size=64", "--max-old-space-size=1536", "--heap-growing-percent=50", "dist/scripts/start.js"]

@@ -94,9 +94,8 @@ export async function startOursExternal(o: { dataDir: string; mqttUrl: string; m
 export async function startOursEmbedded(dataDir: string): Promise<OursRunning & { mqttUrl: string }> {
   const prof = cpuProfArgs();
   const env: Record<string, string> = { DATA_DIR: dataDir, MQTT_PORT: String(await freePort()), HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: BENCH_TOKEN, STORE: 'duckdb', PUBLISH_LIMITS: 'off', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' };
-  // `npm start`'s runtime flags (package.json), as NODE_OPTIONS for the test harness that wires it the same way.
-  env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', ...runtimeFlagsOfScript('start'), ...prof].join(' ').trim();
-  const child: ChildIngest = await startChild('test/support/embedded-ingest-child.ts', env, 60_000);
+  // `npm start`'s runtime flags (package.json), on the command line of the test harness that wires it the same way.
+  const child: ChildIngest = await startChild('test/support/embedded-ingest-child.ts', env, 60_000, undefined, [...runtimeFlagsOfScript('start'), ...prof]);
   const api = apiClient(child.ready.httpUrl!, BENCH_TOKEN);
   const gone = () => child.child.exitCode !== null || child.child.signalCode !== null;
   return { pid: child.child.pid!, api, mqttUrl: child.ready.mqttUrl!, output: child.output, exited: gone, stop: () => child.stop() };

@@ -35,7 +35,7 @@ export function nodeArgsOfScript(name: string, packageJson = join(ROOT, 'package
   return [...flags, '--import', 'tsx', entry];
 }
 
-/** The node flags of script `name` (e.g. for NODE_OPTIONS of a harness that wires the same process). */
+/** The node flags of script `name` (for the command line of a harness that wires the same process). */
 export function runtimeFlagsOfScript(name: string, packageJson = join(ROOT, 'package.json')): string[] {
   return parseScript(name, packageJson).flags;
 }

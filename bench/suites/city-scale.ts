@@ -102,9 +102,9 @@ async function measure(meters: number, run: number, ctx: BenchContext): Promise<
   let sim: ReturnType<typeof runSimulator> | undefined;
   try {
     // `npm start`'s runtime flags (package.json): the child wires broker + ingest as it does.
-    const env = { NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...runtimeFlagsOfScript('start')].join(' ').trim(), DATA_DIR: dir.path, METERS: String(meters), GATEWAYS: String(GATEWAYS), ALERT_DEVICES: String(PLANTS), TSUNAGARU_ADMIN_TOKEN: TOKEN, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' };
+    const env = { DATA_DIR: dir.path, METERS: String(meters), GATEWAYS: String(GATEWAYS), ALERT_DEVICES: String(PLANTS), TSUNAGARU_ADMIN_TOKEN: TOKEN, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' };
     const t = performance.now();
-    child = await startChild('bench/lib/city-scale-child.ts', env, 300_000);
+    child = await startChild('bench/lib/city-scale-child.ts', env, 300_000, undefined, runtimeFlagsOfScript('start'));
     ctx.progress(`run ${run}: broker + ingest up, ${fmt(meters)} meters and ${PLANTS} plants provisioned in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     let stats: Stats = { received: 0, stored: 0, deadLetters: 0, meterMessages: 0, meterReadings: 0, rssMb: 0 };
     let buffered = '';

@@ -23,10 +23,11 @@ const readyLine = (out: string) => {
 /**
  * Runs a TypeScript entry (path from the repo root) in `node --import tsx`, one process (the tsx CLI would
  * put a second node process in between, which a SIGKILL would leave running); resolves once `ready` finds
- * what it needs in the output (default: a `READY {json}` line).
+ * what it needs in the output (default: a `READY {json}` line). `nodeFlags`: node's own flags, on its command
+ * line (some V8 flags, such as --heap-growing-percent, are refused in NODE_OPTIONS).
  */
-export async function startChild(entry: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000, ready: (out: string) => Record<string, string> | undefined = readyLine): Promise<ChildIngest> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startChild(entry: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000, ready: (out: string) => Record<string, string> | undefined = readyLine, nodeFlags: readonly string[] = []): Promise<ChildIngest> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const found = await new Promise<Record<string, string>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} not ready after ${timeoutMs} ms: ${out.slice(-3000)}`)), timeoutMs);
