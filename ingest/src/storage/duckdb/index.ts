@@ -78,7 +78,7 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
       pool,
       operations: new DuckDbOperationsReader(pool),
       readings,
-      history: new HistoryReader(pool, history.catalog),
+      history: new HistoryReader(pool, history.catalog, () => history.plainRollupsLeft),
       water: { all: (sql, params, types) => pool.all(sql, params, types), waterReadings: (from, to) => history.catalog.rawSource('samples/water-meter', from, to), registerBuckets: (unit, where, fromDay) => history.registerBuckets(unit, where, fromDay), figures: new DuckDbFigureBook(pool, figuresDb, options.log, options.clock) },
     },
     db,

@@ -73,6 +73,12 @@ it('sets closed days of the plain layout aside at open and converts them in the 
     days: await s.db.all(`SELECT * EXCLUDE ("indexL_first_ts", "indexL_last_ts", "flowLph_last_ts", "batteryPct_last_ts", "rssiDbm_last_ts", "snrDb_last_ts") FROM (${dayRows('water-meter', where)}) ORDER BY ALL`),
     // The water registers on the rollups (whole hours: register-buckets.ts).
     registers: JSON.stringify(await registersAt(s.api.water, ['wm-1', 'wm-2'], [JST_DAY0 + 5 * HOUR, JST_DAY0 + 30 * HOUR, JST_DAY0 + 47 * HOUR], DEFAULT_REGISTER_SETTINGS), (_k, v: unknown) => (v instanceof Map ? [...v.entries()] : v)),
+    // The API's series, which leave the layout before out of their plans once it is converted.
+    series: [
+      await s.api.history.deviceSeries('wm-1', 'water-meter', { from: JST_DAY0, to: JST_DAY0 + 2 * 86_400_000, interval: '1d' }, ['usage', 'count', 'last', 'mean']),
+      await s.api.history.deviceSeries('wm-2', 'water-meter', { from: JST_DAY0, to: JST_DAY0 + 2 * 86_400_000, interval: '1h' }, ['usage', 'count', 'min', 'max'], ['indexL']),
+      await s.api.history.groupSeries(['wm-1', 'wm-2'], 'water-meter', 'indexL', { from: JST_DAY0, to: JST_DAY0 + 2 * 86_400_000, interval: '1d' }, ['usage', 'count']),
+    ],
   });
   let store = await open();
   const msg = (id: string, seq: number, ts: number, sample: Record<string, number>) => ({ channel: 'telemetry' as const, type: 'water-meter' as const, deviceId: id, receivedAt: now, payload: { v: 1, id, boot: 1, seq, ts, samples: [{ ts, ...sample }] } as Telemetry });
@@ -105,6 +111,7 @@ it('sets closed days of the plain layout aside at open and converts them in the 
     expect(await store.db.all(`SELECT column_name FROM duckdb_columns() WHERE table_name = '${table}' AND column_name = 'h_last_ms'`)).toEqual([{ column_name: 'h_last_ms' }]);
     expect(await store.db.all(`SELECT index_name FROM duckdb_indexes() WHERE table_name = '${table}'`)).toEqual([{ index_name: `${table}_device` }]);
     expect([await count(table), await count(plainDayTable('water-meter'))]).toEqual([0, 4]);
+    expect(store.history.plainRollupsLeft).toBe(true);
     expect(await answers(store)).toEqual(before);
     // Half done: one device of the first day converted.
     expect(await convertPlainShare(store.db, 'water-meter', 1)).toBe(1);
@@ -123,6 +130,7 @@ it('sets closed days of the plain layout aside at open and converts them in the 
     // The maintenance loop's passes convert the rest; then nothing is left to do.
     while ((await store.history.convertRollups()) > 0);
     expect([await count(table), await count(plainDayTable('water-meter'))]).toEqual([4, 0]);
+    expect(store.history.plainRollupsLeft).toBe(false);
     expect(await answers(store)).toEqual(withLate);
   } finally {
     await store.close();

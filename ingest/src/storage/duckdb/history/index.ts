@@ -217,6 +217,14 @@ export class StoreHistory {
   }
 
   /**
+   * Whether closed rollups of the layout before may be left (migrate.ts): true until a conversion pass
+   * found none. Nothing writes that layout after the open, so readers then leave it out of their plans.
+   */
+  get plainRollupsLeft(): boolean {
+    return !this.converted;
+  }
+
+  /**
    * Converts a share of a day of closed rollups stored in the layout before (migrate.ts), if any is left:
    * the maintenance loop's background work. Returns the rows converted (0: none left).
    */
@@ -298,7 +306,7 @@ export class StoreHistory {
     if (keep !== null && fromDay < localDayNumber(this.clock()) - keep) return undefined;
     const start = unit === 'day' ? localDayStartSql('day') : `(${localDayStartSql('day')} + to_hours(h))`;
     return `SELECT device_id, epoch_ms(${start}) AS start, epoch_ms("indexL_first_ts") AS first_t, "indexL_first" AS first, epoch_ms("indexL_last_ts") AS last_t, "indexL_last" AS last, "indexL_drop" AS drop
-      FROM (${unit === 'day' ? dayRows('water-meter', where, ['indexL']) : hourRows('water-meter', where, ['indexL'])}) WHERE "indexL_n" > 0`;
+      FROM (${unit === 'day' ? dayRows('water-meter', where, ['indexL'], this.plainRollupsLeft) : hourRows('water-meter', where, ['indexL'], this.plainRollupsLeft)}) WHERE "indexL_n" > 0`;
   }
 
   /** Raw rows of `kind` in [from, to): hot tables, segments and archive (archive.ts). */

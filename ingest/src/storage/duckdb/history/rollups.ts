@@ -157,26 +157,27 @@ export async function rebuildDays(tx: Tx, type: RolledUpType, source: string, at
 /**
  * A device's (or any set's) day rows as readers see them: closed, open and still pending, merged.
  * `where`: SQL over device_id and day. Columns: device_id, day, [dma, inlet,] n, statistics; with `only`,
- * device_id, day, n and those readings' statistics.
+ * device_id, day, n and those readings' statistics. `plain`: whether closed days of the layout before
+ * may be left (migrate.ts); false once converted, which spares every plan its branch.
  */
-export function dayRows(type: RolledUpType, where: string, only?: Only): string {
+export function dayRows(type: RolledUpType, where: string, only?: Only, plain = true): string {
+  const closed = plain ? [dayTable(type), plainDayTable(type)] : [dayTable(type)];
   const stats = dayStatsFrom(type, [
-    `SELECT * FROM ${dayTable(type)} WHERE ${where}`,
-    `SELECT * FROM ${plainDayTable(type)} WHERE ${where}`,
+    ...closed.map((t) => `SELECT * FROM ${t} WHERE ${where}`),
     `SELECT * FROM ${dayOpenTable(type)} WHERE ${where}`,
     filtered(hourRowsFromRaw(type, `SELECT * FROM ${pendingTable(type)} WHERE ${pendingWhere(where)}`, only), where),
   ], only);
   if (!carriesDma(type) || only) return stats;
   // The DMA of the newest stored row; a meter whose data is all still pending has none yet.
-  const dma = [dayTable(type), plainDayTable(type), dayOpenTable(type)].map((t) => `SELECT device_id, day, dma, inlet FROM ${t} WHERE ${where}`).join(' UNION ALL ');
+  const dma = [...closed, dayOpenTable(type)].map((t) => `SELECT device_id, day, dma, inlet FROM ${t} WHERE ${where}`).join(' UNION ALL ');
   return `SELECT s.device_id, s.day, a.dma, a.inlet, s.* EXCLUDE (device_id, day) FROM (${stats}) s LEFT JOIN (SELECT device_id, day, any_value(dma) AS dma, any_value(inlet) AS inlet FROM (${dma}) GROUP BY ALL) a USING (device_id, day)`;
 }
 
-/** A device's (or any set's) hour rows: closed days unnested, open hours and pending, merged (`only`: as dayRows). */
-export function hourRows(type: RolledUpType, where: string, only?: Only): string {
+/** A device's (or any set's) hour rows: closed days unnested, open hours and pending, merged (`only`, `plain`: as dayRows). */
+export function hourRows(type: RolledUpType, where: string, only?: Only, plain = true): string {
   return mergeHourRows(type, [
     unnestHours(type, `SELECT * FROM ${dayTable(type)} WHERE ${where}`, only),
-    unnestHours(type, `SELECT * FROM ${plainDayTable(type)} WHERE ${where}`, only, 'plain'),
+    ...(plain ? [unnestHours(type, `SELECT * FROM ${plainDayTable(type)} WHERE ${where}`, only, 'plain')] : []),
     `SELECT * FROM ${hourOpenTable(type)} WHERE ${where}`,
     filtered(hourRowsFromRaw(type, `SELECT * FROM ${pendingTable(type)} WHERE ${pendingWhere(where)}`, only), where),
   ], only);
