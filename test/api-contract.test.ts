@@ -84,6 +84,8 @@ describe('the API contract', () => {
     expect(JSON.stringify(await (await call('/api/v1/health', { headers: { authorization: 'Bearer wrong-token-0123456789' } })).json())).toEqual(JSON.stringify(body));
     const detail = await (await call('/api/v1/health', { headers: admin })).json();
     expect(detail).toMatchObject({ status: body.status, mqtt: { connected: true, url: stack.mqttUrl }, store: { path: expect.stringContaining(stack.dataDir) }, api: { exportsRunning: 0 } });
+    // The water rules' reads of the store, so an operator sees when a city's month was last read.
+    expect((detail as { alerts: { water: unknown } }).alerts.water).toMatchObject({ reads: expect.any(Number), reading: expect.any(Boolean) });
   });
 
   it('writes every time in JSON as epoch milliseconds', async () => {

@@ -16,6 +16,8 @@ import { WaterWatch } from './water/watch.js';
 
 export interface Alerting {
   engine: AlertEngine;
+  /** The water rules' reads of the store (night flows, monthly use), when they have a store to read. */
+  water?: WaterWatch;
   webhooks: WebhookNotifier;
   close(): Promise<void>;
 }
@@ -49,12 +51,14 @@ export function lastSeenFromStatus(operations: Pick<OperationsStore, 'listStatus
 /** Opens the alert store, restores the engine, starts the evaluator clock and the webhooks. */
 export async function startAlerting(o: StartAlertingOptions): Promise<Alerting> {
   const store = await DuckDbAlertStore.open(o.db);
-  const engine = await AlertEngine.open({ config: o.rules, store, lastSeen: o.lastSeen, devices: o.devices, clock: o.clock, ...(o.maxClockSkewMs ? { maxClockSkewMs: o.maxClockSkewMs } : {}), ...(o.logger ? { logger: o.logger } : {}), ...(o.waterReads ? { water: new WaterWatch({ db: o.waterReads, devices: o.devices, config: o.rules }) } : {}) });
+  const water = o.waterReads ? new WaterWatch({ db: o.waterReads, devices: o.devices, config: o.rules }) : undefined;
+  const engine = await AlertEngine.open({ config: o.rules, store, lastSeen: o.lastSeen, devices: o.devices, clock: o.clock, ...(o.maxClockSkewMs ? { maxClockSkewMs: o.maxClockSkewMs } : {}), ...(o.logger ? { logger: o.logger } : {}), ...(water ? { water } : {}) });
   const webhooks = new WebhookNotifier(o.rules.notifications.webhooks, { store, ...(o.logger ? { logger: o.logger } : {}) });
   engine.subscribe((e) => webhooks.notify(e));
   engine.start();
   return {
     engine,
+    ...(water ? { water } : {}),
     webhooks,
     async close() {
       await engine.close();

@@ -46,6 +46,7 @@ describe('the water watch', () => {
     const config = { ...DEFAULT_ALERT_RULES, rules: { ...DEFAULT_ALERT_RULES.rules, 'dma-night-flow': { ...DEFAULT_ALERT_RULES.rules['dma-night-flow'], enabled: false } } };
     const watch = new WaterWatch({ db, devices, config, householdsPerRead: 2 });
     await expect(watch.gather(DEC + 48 * H)).rejects.toThrow('busy');
+    expect(watch.status()).toMatchObject({ reads: 0, reading: false, usageMonthRead: null });
     fail = false;
     reads = 0;
     const later = DEC + 48 * H + config.water.night.evaluateEveryMin * 60_000;
@@ -53,6 +54,7 @@ describe('the water watch', () => {
     // Two parts of two households; each read on its own the five month starts (Nov and Dec last year,
     // Oct, Nov and Dec), which lie months apart.
     expect(reads).toBe(2 * 5);
+    expect(watch.status()).toMatchObject({ reads: 1, reading: false, usageMonthRead: '2026-11' });
     expect(figures!.usage.map((u) => [u.deviceId, u.month, Math.round(u.litres!)])).toEqual([['wm-a', '2026-11', 3600], ['wm-b', '2026-11', 4320], ['wm-c', '2026-11', 5040]]);
     // Judged: not read again this month, nor after a restart that remembers it (the rules' saved state).
     reads = 0;

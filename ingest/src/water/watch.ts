@@ -30,6 +30,18 @@ export interface WaterKnown {
   usageMonthJudged?: string;
 }
 
+/** What the watch has read (health: alerts.water), so an operator sees when the month was last judged. */
+export interface WaterWatchStatus {
+  /** Reads finished since the start (a read fails as a whole and is tried again). */
+  reads: number;
+  /** A read is under way. */
+  reading: boolean;
+  /** Seconds the last finished read took; null before the first. */
+  lastReadSeconds: number | null;
+  /** The month whose household use was read last (by this process); null before. */
+  usageMonthRead: string | null;
+}
+
 export interface WaterWatchDeps {
   db: WaterReader;
   devices: { listDevices(): DeviceRecord[] };
@@ -41,6 +53,7 @@ export interface WaterWatchDeps {
 export class WaterWatch {
   private lastRun = -Infinity;
   private usageJudged: string | null = null;
+  private readonly state: WaterWatchStatus = { reads: 0, reading: false, lastReadSeconds: null, usageMonthRead: null };
 
   constructor(private readonly deps: WaterWatchDeps) {}
 
@@ -50,6 +63,24 @@ export class WaterWatch {
     if (!rules['dma-night-flow'].enabled && !rules['water-usage-rise'].enabled) return null;
     if (now - this.lastRun < w.night.evaluateEveryMin * 60_000) return null;
     this.lastRun = now;
+    const t0 = performance.now();
+    this.state.reading = true;
+    try {
+      const figures = await this.read(now, known);
+      this.state.reads++;
+      this.state.lastReadSeconds = (performance.now() - t0) / 1000;
+      return figures;
+    } finally {
+      this.state.reading = false;
+    }
+  }
+
+  status(): WaterWatchStatus {
+    return { ...this.state };
+  }
+
+  private async read(now: number, known: WaterKnown): Promise<WaterFigures> {
+    const { water: w } = this.deps.config;
     const meters = dmaMeters(this.deps.devices.listDevices());
     const ns = nightSettings(w);
     // The nights whose window has ended, newest `rejudgeNights` (late data may still change them).
@@ -87,6 +118,7 @@ export class WaterWatch {
     }
     // Judged once read in full: a read that failed is tried again at the next evaluation.
     this.usageJudged = month;
+    this.state.usageMonthRead = month;
     return out;
   }
 }
