@@ -9,7 +9,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { makeTempDir } from '../../test/support/temp-dir.js';
-import { createFleetStore, generateDays, lineProtocolSql, localDayOf, localDayStart, meterId, QUARTER_MS, type Fleet } from '../lib/history-generate.js';
+import { createFleetStore, dmaId, generateDays, lineProtocolSql, localDayOf, localDayStart, meterId, QUARTER_MS, type Fleet } from '../lib/history-generate.js';
 import { archiveNow, isoDay, liveWriteRate, rebuildRollups, startAndAsk, storeBytes, WARM_UP, type StartedIngest } from '../lib/history-measure.js';
 import { loadPeer, peerBytes, startInflux, startVictoria, type Peer } from '../lib/history-peers.js';
 import { influxQuestions, rounds, victoriaQuestions, type Questions } from '../lib/history-queries.js';
@@ -62,12 +62,12 @@ async function measurePeers(dataDir: string, fleet: Fleet, day: number, runs: nu
       const [from, to] = [localDayStart(day), localDayStart(day + 1)];
       // Meters that exist in either fleet (the quick one has 500 per DMA): the same picks as our questions.
       const ids = (k: number) => Array.from({ length: 20 }, (_, i) => meterId(fleet, (i * 7919 + k * 104_729) % fleet.meters));
-      const dmas = Array.from({ length: Math.min(10, fleet.dmas) }, (_, i) => `dma-${String(((i * 7) % fleet.dmas) + 1).padStart(3, '0')}`);
+      const dmas = Array.from({ length: Math.min(10, fleet.dmas) }, (_, i) => dmaId((i * 7) % fleet.dmas));
       // Warmed up as ours is (bench/lib/history-measure.ts): each question first asked of other meters and DMAs.
       for (const id of ids(99).slice(0, WARM_UP)) await q.deviceDetail(id);
       for (const id of ids(98).slice(0, WARM_UP)) await q.raw24h(id, to);
       for (const id of ids(97).slice(0, WARM_UP)) await q.dailyUsage(id, from, to);
-      for (let i = 0; i < Math.min(10, fleet.dmas); i++) await q.dmaBalance(`dma-${String(((i * 7 + 3) % fleet.dmas) + 1).padStart(3, '0')}`, from, to);
+      for (let i = 0; i < Math.min(10, fleet.dmas); i++) await q.dmaBalance(dmaId((i * 7 + 3) % fleet.dmas), from, to);
       const result: PeerResult = {
         label: p.label,
         bytesPerReading: peerBytes(p) / n,

@@ -107,9 +107,17 @@ export const STEP_LITRES = `CASE kind WHEN 'normal' THEN coalesce(idx - prev, 0)
  * one a single read of every reading in reach gives (registers.test.ts compares them).
  */
 export async function registersAt(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
+  return registersInGroups(db, deviceIds, moments, reachGroups(moments, s.maxGapMs), s);
+}
+
+/** The registers from one read of every reading within reach of any moment (registersAt without groups). */
+export async function registersInOneRead(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
+  return registersInGroups(db, deviceIds, moments, [[...new Set(moments)]], s);
+}
+
+/** One read per group of moments (in time order), joined by carrying each meter's register across. */
+async function registersInGroups(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], groups: readonly number[][], s: RegisterSettings): Promise<RegistersAt> {
   if (deviceIds.length === 0 || moments.length === 0) return { at: new Map(), breaks: [] };
-  const groups = reachGroups(moments, s.maxGapMs);
-  if (groups.length === 1) return registersInOneRead(db, deviceIds, moments, s);
   // Each group's rows are turned into registers as soon as read: a city's month is read 5,000 meters at
   // a time, and rows kept for the whole read would be garbage the heap grows for.
   const carried = new Map<string, { idx: number | null; reg: number }>();
@@ -169,11 +177,6 @@ export function judgeStep(prev: number | null, idx: number | null, resetMinDropL
   const capacity = Math.pow(10, Math.ceil(Math.log10(prev + 1)));
   if (idx !== null && prev >= 0.9 * capacity && idx < 0.1 * capacity) return { kind: 'rollover', litres: idx + capacity - prev };
   return { kind: 'reset', litres: 0 };
-}
-
-/** The registers from one read of every reading within reach of any moment (registersAt without groups). */
-export async function registersInOneRead(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<RegistersAt> {
-  return registersFrom(deviceIds, moments, s, await registersNear(db, deviceIds, moments, s));
 }
 
 /**
@@ -268,18 +271,6 @@ function pointsQuery(points: string, maxGapMs: number, fallen = false): string {
     SELECT e.device_id, e.t, e.t0, e.r0, e.i0, e.t1, e.r1, e.i1, e.tf, e.rf, e.tl, e.rl, span.breaks, span.first_t, span.first_idx, span.last_idx, span.last_reg
       ${fallen ? `, CASE WHEN row_number() OVER () = 1 THEN (SELECT list({'device_id': device_id, 'start': start, 'len': len}) FROM fallen) END AS fallen` : ''}
     FROM ends e LEFT JOIN span USING (device_id)`;
-}
-
-function registersFrom(deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings, rows: ReadonlyArray<Record<string, unknown>>): RegistersAt {
-  const at = new Map<string, RegisterAt[]>();
-  const byKey = new Map<string, RegisterAt>();
-  for (const r of rows) {
-    const id = String(r.device_id);
-    const t = toNumber(r.t)!;
-    byKey.set(`${id}|${t}`, interpolate(id, t, r, s.maxGapMs));
-  }
-  for (const id of deviceIds) at.set(id, moments.map((t) => byKey.get(`${id}|${t}`) ?? unknown(id, t)));
-  return { at, breaks: breaksOf(rows) };
 }
 
 /** The breaks one read found (each meter's are listed on each of its rows). */

@@ -52,7 +52,6 @@ export interface WaterWatchDeps {
 
 export class WaterWatch {
   private lastRun = -Infinity;
-  private usageJudged: string | null = null;
   private readonly state: WaterWatchStatus = { reads: 0, reading: false, lastReadSeconds: null, usageMonthRead: null };
 
   constructor(private readonly deps: WaterWatchDeps) {}
@@ -101,7 +100,7 @@ export class WaterWatch {
     const w = this.deps.config.water;
     const c = nightSettings(w);
     const month = localMonth(monthStart(localMonth(now, c), c, -1), c);
-    if (this.usageJudged === month || judged === month || now < monthStart(month, c, 1) + w.usage.graceHours * HOUR || households.length === 0) return [];
+    if (this.state.usageMonthRead === month || judged === month || now < monthStart(month, c, 1) + w.usage.graceHours * HOUR || households.length === 0) return [];
     const bounds = [-12, -11, -1, 0, 1].map((k) => monthStart(month, c, k));
     const out: MonthUse[] = [];
     // A few thousand households per read: the city's 130,000 at once passed the read limit (and a
@@ -117,7 +116,6 @@ export class WaterWatch {
       }
     }
     // Judged once read in full: a read that failed is tried again at the next evaluation.
-    this.usageJudged = month;
     this.state.usageMonthRead = month;
     return out;
   }
