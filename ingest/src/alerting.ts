@@ -40,9 +40,11 @@ export interface StartAlertingOptions {
  * Device status, the one source of "last seen" (written by the store batch for every message, births and
  * deaths included), as the silence rule, the resilience view and the API read it.
  */
-export function lastSeenFromStatus(operations: Pick<OperationsStore, 'listStatus' | 'listLastSeen'>): LastSeenSource {
+export function lastSeenFromStatus(operations: Pick<OperationsStore, 'listStatus' | 'listLastSeen' | 'onLastSeenChange'>): LastSeenSource {
   // The store's in-memory index when it keeps one (the embedded store's last-seen.ts), else the table.
-  if (operations.listLastSeen) return { list: () => operations.listLastSeen!() };
+  if (operations.listLastSeen) {
+    return { list: () => operations.listLastSeen!(), ...(operations.onLastSeenChange ? { onChange: (l) => operations.onLastSeenChange!(l) } : {}) };
+  }
   return {
     list: async () => (await operations.listStatus()).map((s) => ({ deviceId: s.deviceId, type: s.type, lastSeen: s.lastSeen, sampleSec: s.sampleSec, online: s.online })),
   };

@@ -214,14 +214,15 @@ describe('silent devices', () => {
   let db: DuckDbDatabase | undefined;
   afterEach(async () => db?.close());
 
-  it('says how long in steps (minutes, quarter hours, hours), rounded down', () => {
+  it('says how long in steps (minutes, quarter hours, hours), rounded down, and when the figure next moves on', () => {
     const min = 60_000;
-    expect(silenceFigure(45 * min + 59_999)).toEqual({ seconds: 45 * 60, text: '45 min' });
-    expect(silenceFigure(60 * min)).toEqual({ seconds: 3600, text: '1 h' });
-    expect(silenceFigure(9 * 60 * min + 44 * min)).toEqual({ seconds: 9 * 3600 + 30 * 60, text: '9 h 30 min' });
-    expect(silenceFigure(24 * 60 * min - 1)).toEqual({ seconds: 23 * 3600 + 45 * 60, text: '23 h 45 min' });
-    expect(silenceFigure(50 * 60 * min + 59 * min)).toEqual({ seconds: 50 * 3600, text: '2 d 2 h' });
-    expect(silenceFigure(48 * 60 * min)).toEqual({ seconds: 48 * 3600, text: '2 d' });
+    expect(silenceFigure(45 * min + 59_999)).toEqual({ seconds: 45 * 60, text: '45 min', nextMs: 46 * min });
+    expect(silenceFigure(59 * min)).toEqual({ seconds: 59 * 60, text: '59 min', nextMs: 60 * min });
+    expect(silenceFigure(60 * min)).toEqual({ seconds: 3600, text: '1 h', nextMs: 75 * min });
+    expect(silenceFigure(9 * 60 * min + 44 * min)).toEqual({ seconds: 9 * 3600 + 30 * 60, text: '9 h 30 min', nextMs: (9 * 60 + 45) * min });
+    expect(silenceFigure(24 * 60 * min - 1)).toEqual({ seconds: 23 * 3600 + 45 * 60, text: '23 h 45 min', nextMs: 24 * 60 * min });
+    expect(silenceFigure(50 * 60 * min + 59 * min)).toEqual({ seconds: 50 * 3600, text: '2 d 2 h', nextMs: 51 * 60 * min });
+    expect(silenceFigure(48 * 60 * min)).toEqual({ seconds: 48 * 3600, text: '2 d', nextMs: 49 * 60 * min });
   });
 
   it('re-saves a silent device\'s alert only when what it says changes, not at every evaluation', async () => {

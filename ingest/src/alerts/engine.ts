@@ -8,6 +8,7 @@ import { RuleState, type RuleContext } from './rules/context.js';
 import { evaluateCountdowns } from './rules/bs-power.js';
 import { evaluateSilence, type LastSeenSource } from './rules/device-status.js';
 import { createCorrelation } from './correlation.js';
+import { DueDevices, type DeviceChanges } from './due-devices.js';
 import { forgetFutureState } from './rules/future-state.js';
 import { evaluateIngestDisk, type IngestRefusal } from './rules/ingest-disk.js';
 import { evaluateWelfareSilence, onWaterBattery } from './rules/water.js';
@@ -22,8 +23,11 @@ export interface AlertEngineDeps {
   config: Readonly<AlertRulesConfig>;
   store: AlertStore;
   lastSeen: LastSeenSource;
-  /** The device registry (attributes such as battery, dma, welfareWatch; the list of bs-power sites). */
-  devices: { getDevice(id: string): DeviceRecord | undefined; listDevices(): DeviceRecord[] };
+  /**
+   * The device registry (attributes such as battery, dma, welfareWatch; the list of bs-power sites), and
+   * its change feed when it has one (a device's attributes changed: its clock-driven verdicts are judged again).
+   */
+  devices: { getDevice(id: string): DeviceRecord | undefined; listDevices(): DeviceRecord[] } & DeviceChanges;
   clock: () => number;
   /** Rule state stamped further ahead of `clock` than this is forgotten at open (rules/future-state.ts). Default 5 min. */
   maxClockSkewMs?: number;
@@ -65,6 +69,8 @@ export class AlertEngine {
   private closing = false;
   private lastFlush: number;
   private closed = false;
+  /** Which devices the clock judges at each evaluation (the changed and the due, not all 130,000). */
+  private readonly due: DueDevices;
 
   private constructor(
     private readonly deps: AlertEngineDeps,
@@ -88,6 +94,7 @@ export class AlertEngine {
       }),
     });
     this.lastFlush = deps.clock();
+    this.due = new DueDevices(deps.lastSeen, deps.devices);
   }
 
   /** Loads the open alerts and the rules' state saved before the last stop. */
@@ -141,6 +148,8 @@ export class AlertEngine {
    * messages a second cost a few queue items, not one each.
    */
   private take(message: ContractMessage, state?: StateVerdict): void {
+    // Heard: its silence is judged again at the next evaluation, even should its status not be saved.
+    this.due.touch(message.deviceId);
     if (!this.inbox) {
       const batch: Inbox = [];
       void this.enqueue(async () => {
@@ -173,12 +182,12 @@ export class AlertEngine {
   tick(o: { waterInBackground?: boolean } = {}): Promise<void> {
     return this.enqueue(async () => {
       const now = this.deps.clock();
-      const seen = await this.deps.lastSeen.list();
+      const judged = await this.due.take(now);
       const water = o.waterInBackground ? (this.gatherInBackground(now), null) : await this.gatherWater(now);
       await this.apply(now, (rc) => {
-        evaluateSilence(rc, seen);
-        evaluateCountdowns(rc, seen);
-        evaluateWelfareSilence(rc, seen);
+        evaluateSilence(rc, judged.devices, this.due.wake);
+        evaluateCountdowns(rc, judged.heard);
+        evaluateWelfareSilence(rc, judged.devices, this.due.wake);
         if (water) judgeWater(rc, water);
       });
       await this.commit(this.lifecycle.tick(now));
@@ -293,6 +302,7 @@ export class AlertEngine {
   async close(): Promise<void> {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
+    this.due.close();
     await this.idle();
     // A background water read still going is not waited for (a city's nights take a minute; a stop must
     // not): it is never judged, and the store's close interrupts it.

@@ -83,6 +83,19 @@ describe('alert lifecycle', () => {
     lc.shelve(lc.find(r2!.alert.id)!, 'timed', T0 + 60 * S, 'ops', T0 + S);
     expect(lc.report(cond(true, 'major', 'b'), T0 + 2 * S)[0]).toMatchObject({ kind: 'escalated', notify: false });
     expect(lc.tick(T0 + 61 * S).map((e) => [e.kind, e.notify])).toEqual([['unshelved', true]]);
+    // Shelved until a time, cleared, and reopened within the chatter window: that time still ends it.
+    const [r3] = lc.report(cond(true, 'minor', 'c'), T0 + 100 * S);
+    lc.shelve(lc.find(r3!.alert.id)!, 'timed', T0 + 200 * S, 'ops', T0 + 101 * S);
+    expect(kinds(lc.report(cond(false, 'minor', 'c'), T0 + 102 * S))).toEqual(['cleared']);
+    expect(lc.tick(T0 + 103 * S)).toEqual([]);
+    expect(lc.report(cond(true, 'minor', 'c'), T0 + 104 * S).map((e) => [e.kind, e.alert.id, e.notify])).toEqual([['raised', r3!.alert.id, false]]);
+    expect(lc.tick(T0 + 199 * S)).toEqual([]);
+    expect(lc.tick(T0 + 200 * S).map((e) => [e.kind, e.alert.id])).toEqual([['unshelved', r3!.alert.id]]);
+    // Restored after a restart, shelved until a time: that time ends it too.
+    const restored = lifecycle();
+    restored.restore([{ ...lc.find(r3!.alert.id)!, shelved: { mode: 'timed', until: T0 + 300 * S, at: T0 + 201 * S, by: 'ops' } }], T0 + 250 * S);
+    expect(restored.tick(T0 + 299 * S)).toEqual([]);
+    expect(restored.tick(T0 + 300 * S).map((e) => [e.kind, e.alert.id])).toEqual([['unshelved', r3!.alert.id]]);
   });
 
   it('summarises a flood: from the 10th alert in 10 min one summary instead of each alert; critical still passes', () => {

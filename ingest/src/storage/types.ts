@@ -106,6 +106,8 @@ export interface OperationsStore {
   listStatus(): Promise<DeviceStatus[]>;
   /** When each device was last heard (id, type, last seen, sample interval, online), from memory when the store keeps it there. */
   listLastSeen?(): Promise<ReadonlyArray<Pick<DeviceStatus, 'deviceId' | 'type' | 'lastSeen' | 'sampleSec' | 'online'>>>;
+  /** Tells `listener` of each device whose entry in listLastSeen changes from now on, once stored. */
+  onLastSeenChange?(listener: (d: Pick<DeviceStatus, 'deviceId' | 'type' | 'lastSeen' | 'sampleSec' | 'online'>) => void): () => void;
   recordCommandAck(deviceId: string, ack: CommandAck, receivedAt: number): Promise<void>;
 }
 

@@ -230,17 +230,18 @@ function evaluateDisagreement(ctx: RuleContext, site: SiteResilience, cond: (rul
 
 /**
  * Clock-driven: every site on battery (or presumed dark) is judged again at `ctx.now`, so estimates count
- * down between readings. A site is silent when the silence rule would call it so, or when it is offline.
+ * down between readings. A site is silent when the silence rule would call it so, or when it is offline;
+ * `heard` is its last message (undefined: never had a status, not counted silent).
  */
-export function evaluateCountdowns(ctx: RuleContext, seen: readonly LastSeen[]): void {
+export function evaluateCountdowns(ctx: RuleContext, heard: (deviceId: string) => LastSeen | undefined): void {
   const { k, minSilenceSec } = ctx.config.silence;
-  const silent = new Set<string>();
-  for (const d of seen) {
-    if (d.type !== 'bs-power') continue;
+  const silent = (deviceId: string): boolean => {
+    const d = heard(deviceId);
+    if (d?.type !== 'bs-power') return false;
     const limitMs = Math.max(k * (d.sampleSec ?? 0), minSilenceSec) * 1000;
-    if (!d.online || d.lastSeen === null || ctx.now - d.lastSeen > limitMs) silent.add(d.deviceId);
-  }
+    return !d.online || d.lastSeen === null || ctx.now - d.lastSeen > limitMs;
+  };
   for (const [deviceId, plant] of plants(ctx)) {
-    if (plant.mains === 'off' || ctx.severityOf(deviceId, 'site-presumed-dark') !== null) evaluateSite(ctx, deviceId, plant, { silent: silent.has(deviceId) });
+    if (plant.mains === 'off' || ctx.severityOf(deviceId, 'site-presumed-dark') !== null) evaluateSite(ctx, deviceId, plant, { silent: silent(deviceId) });
   }
 }

@@ -9,21 +9,40 @@ import type { Condition, Severity } from '../types.js';
  */
 export class RuleState {
   private readonly dirty = new Set<string>();
+  /** Scopes by kind (`bs:`, `water:`…): the clock lists the few plants among 130,000 meters' scopes every 5 s. */
+  private readonly kinds = new Map<string, Set<string>>();
 
-  constructor(private readonly values: Map<string, unknown> = new Map()) {}
+  constructor(private readonly values: Map<string, unknown> = new Map()) {
+    for (const scope of values.keys()) this.index(scope);
+  }
 
   get<T>(scope: string): T | undefined {
     return this.values.get(scope) as T | undefined;
   }
 
   set(scope: string, value: unknown): void {
+    if (!this.values.has(scope)) this.index(scope);
     this.values.set(scope, value);
     this.dirty.add(scope);
   }
 
   /** Scopes starting with `prefix`, e.g. every `water:` meter. */
   entries<T>(prefix: string): Array<[string, T]> {
-    return [...this.values].filter(([k]) => k.startsWith(prefix)) as Array<[string, T]>;
+    const colon = prefix.indexOf(':');
+    const kind = colon < 0 ? undefined : this.kinds.get(prefix.slice(0, colon + 1));
+    const scopes = colon < 0 ? this.values.keys() : (kind ?? []);
+    const out: Array<[string, T]> = [];
+    for (const scope of scopes) if (scope.startsWith(prefix)) out.push([scope, this.values.get(scope) as T]);
+    return out;
+  }
+
+  private index(scope: string): void {
+    const colon = scope.indexOf(':');
+    if (colon < 0) return;
+    const kind = scope.slice(0, colon + 1);
+    let scopes = this.kinds.get(kind);
+    if (!scopes) this.kinds.set(kind, (scopes = new Set()));
+    scopes.add(scope);
   }
 
   /** Marks scopes to be saved again (their write failed); scopes no longer held are skipped. */

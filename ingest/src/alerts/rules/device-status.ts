@@ -1,5 +1,6 @@
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { RuleContext } from './context.js';
+import type { WakeAt } from '../due-devices.js';
 
 /** One device's last message, as the silence rule needs it. */
 export interface LastSeen {
@@ -15,6 +16,12 @@ export interface LastSeen {
 /** Where "when did we last hear from each device" comes from: device status (alerting.ts lastSeenFromStatus). */
 export interface LastSeenSource {
   list(): Promise<readonly LastSeen[]>;
+  /**
+   * Tells `listener` of each device whose last message, status or interval changed, once stored, so the
+   * clock needs to judge only those again (alerts/due-devices.ts). Without it, every device is judged at
+   * every evaluation.
+   */
+  onChange?(listener: (device: LastSeen) => void): () => void;
 }
 
 export function onDeviceState(ctx: RuleContext, deviceId: string, type: DeviceType, online: boolean): void {
@@ -33,19 +40,23 @@ export function onDeviceHeard(ctx: RuleContext, deviceId: string, type: DeviceTy
  * alert of a device silent for hours is not rewritten at every evaluation (130,000 meters silent at once
  * were 130,000 alert updates every 5 s, saved every 30 s). `seconds`: the silence, rounded down to that step.
  */
-export function silenceFigure(silentMs: number): { seconds: number; text: string } {
+export function silenceFigure(silentMs: number): { seconds: number; text: string; nextMs: number } {
   const min = Math.max(0, Math.floor(silentMs / 60_000));
-  if (min < 60) return { seconds: min * 60, text: `${min} min` };
+  if (min < 60) return { seconds: min * 60, text: `${min} min`, nextMs: (min + 1) * 60_000 };
   if (min < 24 * 60) {
     const q = Math.floor(min / 15) * 15;
-    return { seconds: q * 60, text: q % 60 === 0 ? `${q / 60} h` : `${Math.floor(q / 60)} h ${q % 60} min` };
+    return { seconds: q * 60, text: q % 60 === 0 ? `${q / 60} h` : `${Math.floor(q / 60)} h ${q % 60} min`, nextMs: (q + 15) * 60_000 };
   }
   const h = Math.floor(min / 60);
-  return { seconds: h * 3600, text: h % 24 === 0 ? `${h / 24} d` : `${Math.floor(h / 24)} d ${h % 24} h` };
+  return { seconds: h * 3600, text: h % 24 === 0 ? `${h / 24} d` : `${Math.floor(h / 24)} d ${h % 24} h`, nextMs: (h + 1) * 3_600_000 };
 }
 
-/** Clock-driven: silent for k × its own sample interval. A device known offline is the offline rule's. */
-export function evaluateSilence(ctx: RuleContext, devices: readonly LastSeen[]): void {
+/**
+ * Clock-driven: silent for k × its own sample interval. A device known offline is the offline rule's.
+ * `wake` hears when each device's verdict next changes with the clock alone (the limit, the figure's next
+ * step), so the engine need not judge it before then (alerts/due-devices.ts).
+ */
+export function evaluateSilence(ctx: RuleContext, devices: readonly LastSeen[], wake: WakeAt = () => {}): void {
   const { k, minSilenceSec, types } = ctx.config.silence;
   const severity = ctx.config.rules['device-silent'].severity;
   // One text per silence and interval, shared by the devices it describes: a city's meters falling silent
@@ -67,6 +78,9 @@ export function evaluateSilence(ctx: RuleContext, devices: readonly LastSeen[]):
     const active = silentMs > limitMs && !coveredByOffline;
     // A condition that is not active carries no text (the lifecycle keeps the last active one).
     const silence = active ? silenceFigure(silentMs) : undefined;
+    // Offline: only its status can change the verdict (a message or a birth is a change the engine hears of).
+    if (silence) wake(d.deviceId, d.lastSeen + silence.nextMs);
+    else if (!coveredByOffline) wake(d.deviceId, d.lastSeen + limitMs);
     ctx.report({
       deviceId: d.deviceId, rule: 'device-silent', object: null, active, severity, deviceType: d.type,
       value: silence ? silence.seconds : Math.round(silentMs / 1000),

@@ -3,6 +3,7 @@ import { tierBelow } from '../thresholds.js';
 import type { Condition, Severity } from '../types.js';
 import type { LastSeen } from './device-status.js';
 import { boolAttr, numberAttr, round1, type RuleContext } from './context.js';
+import type { WakeAt } from '../due-devices.js';
 import { DMA_INLET_SITE } from '../../water/balance.js';
 
 const MIN = 60_000;
@@ -157,9 +158,11 @@ function evaluateMeter(ctx: RuleContext, deviceId: string, m: MeterState, burstL
 
 /**
  * Clock-driven: a welfare-enrolled meter that falls silent is itself a welfare concern (domain notes). Its
- * own rule, so only roles with welfare access see it; field engineers get the device-silent alert.
+ * own rule, so only roles with welfare access see it; field engineers get the device-silent alert. `wake`
+ * hears when an enrolled meter's verdict next changes with the clock alone (its concern hours, the next
+ * tenth of an hour it says); enrolling a meter is a registry change the engine hears of.
  */
-export function evaluateWelfareSilence(ctx: RuleContext, seen: readonly LastSeen[]): void {
+export function evaluateWelfareSilence(ctx: RuleContext, seen: readonly LastSeen[], wake: WakeAt = () => {}): void {
   const w = ctx.config.water;
   for (const d of seen) {
     if (d.type !== 'water-meter' || d.lastSeen === null) continue;
@@ -168,6 +171,8 @@ export function evaluateWelfareSilence(ctx: RuleContext, seen: readonly LastSeen
     const hours = numberAttr(attrs, 'welfareSilentHours') ?? w.welfareSilentHours;
     const silentH = (ctx.now - d.lastSeen) / HOUR;
     const active = silentH >= hours;
+    // Active, its figure (to a tenth of an hour) moves on when the silence reaches the next half tenth.
+    wake(d.deviceId, active ? d.lastSeen + (Math.round(silentH * 10) + 0.5) * (HOUR / 10) : Math.floor(d.lastSeen + hours * HOUR));
     if (!active && ctx.severityOf(d.deviceId, 'welfare-silent') === null) continue;
     ctx.report({
       deviceId: d.deviceId, rule: 'welfare-silent', object: null, active, severity: ctx.config.rules['welfare-silent'].severity, deviceType: 'water-meter',

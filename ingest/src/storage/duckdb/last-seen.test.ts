@@ -59,4 +59,22 @@ describe('last-seen index', () => {
     expect(listed.length).toBeGreaterThanOrEqual(1);
     expect(sorted(await ops.listLastSeen())).toEqual(sorted(await fromTable()));
   });
+  it('tells its listeners of each device whose entry changed, as the table then has it, and of nothing else', async () => {
+    await ops.touchDevices([{ deviceId: 'wm-1', type: 'water-meter', seenAt: T0, boot: 1 }]);
+    await ops.listLastSeen();
+    const told: unknown[] = [];
+    const stop = ops.onLastSeenChange((d) => told.push(d));
+    await ops.touchDevices([{ deviceId: 'wm-1', type: 'water-meter', seenAt: T0 + 900_000, boot: 1 }, { deviceId: 'wm-2', type: 'water-meter', seenAt: T0 + 5, boot: 1 }]);
+    await ops.touchDevice('wm-1', 'water-meter', T0 + 60_000, 1); // late: last seen does not move back, nobody is told
+    await ops.recordState({ deviceId: 'bs-1', type: 'bs-power', state: { v: 1, id: 'bs-1', state: 'online', boot: 2, ts: T0, fw: '1.2.0', model: 'DCP', sampleSec: 60 }, receivedAt: T0 + 1 });
+    expect(told).toEqual([
+      { deviceId: 'wm-1', type: 'water-meter', lastSeen: T0 + 900_000, sampleSec: null, online: false },
+      { deviceId: 'wm-2', type: 'water-meter', lastSeen: T0 + 5, sampleSec: null, online: false },
+      { deviceId: 'bs-1', type: 'bs-power', lastSeen: T0 + 1, sampleSec: 60, online: true },
+    ]);
+    expect(sorted(told as Array<{ deviceId: string }>)).toEqual(sorted(await fromTable()));
+    stop();
+    await ops.touchDevices([{ deviceId: 'wm-2', type: 'water-meter', seenAt: T0 + 999_000, boot: 1 }]);
+    expect(told).toHaveLength(3);
+  });
 });

@@ -25,6 +25,7 @@ export interface HeardDevice {
 export class LastSeenIndex {
   private devices: Map<string, HeardDevice> | undefined;
   private loading: Promise<Map<string, HeardDevice>> | undefined;
+  private readonly listeners = new Set<(d: HeardDevice) => void>();
 
   constructor(private readonly load: () => Promise<readonly DeviceStatus[]>) {}
 
@@ -34,9 +35,19 @@ export class LastSeenIndex {
     return [...devices.values()];
   }
 
+  /**
+   * Tells `listener` of every device whose entry changes from now on, once its write has committed (the
+   * alert engine's clock judges only those again, alerts/due-devices.ts). Before the first list() nothing
+   * is kept, so nothing is told: the list a listener starts from is read after it subscribed.
+   */
+  onChange(listener: (d: HeardDevice) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
   /** A status write committed: the device's status as it now stands (the row read back). */
   setStatus(s: DeviceStatus): void {
-    this.devices?.set(s.deviceId, heard(s));
+    if (this.devices) this.put(heard(s));
   }
 
   /** `touchDevices` committed: as its SQL does, last seen moves forward only; a new device is offline. */
@@ -45,8 +56,8 @@ export class LastSeenIndex {
     if (!devices) return;
     for (const t of list) {
       const d = devices.get(t.deviceId);
-      if (!d) devices.set(t.deviceId, { deviceId: t.deviceId, type: t.type, lastSeen: t.seenAt, sampleSec: null, online: false });
-      else if (d.lastSeen === null || t.seenAt > d.lastSeen) devices.set(t.deviceId, { ...d, lastSeen: t.seenAt });
+      if (!d) this.put({ deviceId: t.deviceId, type: t.type, lastSeen: t.seenAt, sampleSec: null, online: false });
+      else if (d.lastSeen === null || t.seenAt > d.lastSeen) this.put({ ...d, lastSeen: t.seenAt });
     }
   }
 
@@ -54,7 +65,12 @@ export class LastSeenIndex {
   known(list: ReadonlyArray<{ deviceId: string; type: DeviceType }>): void {
     const devices = this.devices;
     if (!devices) return;
-    for (const t of list) if (!devices.has(t.deviceId)) devices.set(t.deviceId, { deviceId: t.deviceId, type: t.type, lastSeen: null, sampleSec: null, online: false });
+    for (const t of list) if (!devices.has(t.deviceId)) this.put({ deviceId: t.deviceId, type: t.type, lastSeen: null, sampleSec: null, online: false });
+  }
+
+  private put(d: HeardDevice): void {
+    this.devices!.set(d.deviceId, d);
+    for (const listener of this.listeners) listener(d);
   }
 
   private async loadAll(): Promise<Map<string, HeardDevice>> {

@@ -32,6 +32,11 @@ export class DuckDbOperationsStore implements OperationsStore {
     return this.heard.list();
   }
 
+  /** Each device whose last seen, status or interval changes from now on, once stored (last-seen.ts onChange). */
+  onLastSeenChange(listener: (d: HeardDevice) => void): () => void {
+    return this.heard.onChange(listener);
+  }
+
   async addDeadLetter(dl: DeadLetter): Promise<void> {
     await this.db.run(
       `INSERT INTO dead_letters (received_at, topic, device_id, payload, payload_bytes, truncated, reason)
