@@ -49,6 +49,16 @@ describe('latest values', () => {
     await expectLatest('bs-1', 'bs-power', { batterySocPct: { value: 80, ts: T0 }, mains: { value: 'off', ts: T0 }, fuelPct: { value: 40, ts: T0 - 60 * MIN } });
   });
 
+  it('orders two values of the same instant by value, the same before the fold, after it and rebuilt', async () => {
+    await store.writer.write([msg('bs-power', 'bs-3', 0, [{ ts: T0, batterySocPct: 50, mains: 'on' }]), msg('water-meter', 'wm-3', 0, [{ ts: T0, indexL: 5, alarms: ['leak'] }])]);
+    await store.history.fold();
+    // The same instants again, with greater values: still waiting for the fold, they already are the latest.
+    await store.writer.write([msg('bs-power', 'bs-3', 1, [{ ts: T0, batterySocPct: 70 }]), msg('bs-power', 'bs-3', 2, [{ ts: T0, batterySocPct: 60, mains: 'off' }])]);
+    await store.writer.write([msg('water-meter', 'wm-3', 1, [{ ts: T0, indexL: 4, alarms: ['reverse-flow'] }]), msg('water-meter', 'wm-3', 2, [{ ts: T0, alarms: ['leak', 'tamper'] }])]);
+    await expectLatest('bs-3', 'bs-power', { batterySocPct: { value: 70, ts: T0 }, mains: { value: 'on', ts: T0 } });
+    await expectLatest('wm-3', 'water-meter', { indexL: { value: 5, ts: T0 }, alarms: { value: ['reverse-flow'], ts: T0 } });
+  });
+
   it('takes nothing stamped beyond the clock bound, and falls back to the raw rows when the clock is set back', async () => {
     await store.writer.write([msg('water-meter', 'wm-1', 0, [{ ts: T0 - MIN, indexL: 100 }]), msg('water-meter', 'wm-1', 1, [{ ts: T0 + 60 * MIN, indexL: 999 }])]);
     await expectLatest('wm-1', 'water-meter', { indexL: { value: 100, ts: T0 - MIN } });
