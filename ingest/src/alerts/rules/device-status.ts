@@ -78,7 +78,8 @@ export function evaluateSilence(ctx: RuleContext, devices: readonly LastSeen[], 
     const active = silentMs > limitMs && !coveredByOffline;
     // A condition that is not active carries no text (the lifecycle keeps the last active one).
     const silence = active ? silenceFigure(silentMs) : undefined;
-    // Offline: only its status can change the verdict (a message or a birth is a change the engine hears of).
+    // Judged again at the figure's next step, or once the silence passes its limit. One the offline rule
+    // covers waits for its status to change (a message or a birth, which the engine hears of).
     if (silence) wake(d.deviceId, d.lastSeen + silence.nextMs);
     else if (!coveredByOffline) wake(d.deviceId, d.lastSeen + limitMs);
     ctx.report({
