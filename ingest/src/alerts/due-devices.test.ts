@@ -14,22 +14,12 @@ import { DueDevices } from './due-devices.js';
 import { parseAlertRules } from './rules-config.js';
 import type { LastSeen } from './rules/device-status.js';
 import type { Alert } from './types.js';
+// The simulators' seeded generator (a pure function; the simulators package depends on this one, not back).
+import { mulberry32 } from '../../../simulators/src/rng.js';
 
 const T0 = Date.UTC(2026, 11, 1, 0, 0, 0);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A water meter's reading as the dispatcher hands it to the engine. */
 function meterMessage(id: string, seq: number, ts: number) {
@@ -47,7 +37,7 @@ describe('the clock judges the changed and the due devices', () => {
   });
 
   it('raises, updates and clears exactly what judging every device at every evaluation does', async () => {
-    const rng = random(20261206);
+    const rng = mulberry32(20261206); // seeded: a failure replays exactly
     const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
     const devices: Array<{ id: string; type: DeviceType }> = [];
     for (let i = 0; i < 30; i++) devices.push({ id: `wm-${i}`, type: 'water-meter' });
