@@ -45,41 +45,46 @@ const NO_DETAIL: Alert['detail'] = Object.freeze({}) as Alert['detail'];
 const NO_COMMENTS: Alert['comments'] = Object.freeze([]) as unknown as Alert['comments'];
 const isEmpty = (v: unknown) => v === null || v === undefined || v === '{}' || v === '[]' || (typeof v === 'object' && Object.keys(v).length === 0);
 
-/** `texts`: the messages seen so far in this read, so alerts saying the same share one string. */
-function toAlert(r: Row, texts?: Map<string, string>): Alert {
-  const message = String(r.message);
+/**
+ * An alert from its row, `r` giving each column's value. `texts`: the messages seen so far in this read, so
+ * alerts saying the same share one string.
+ */
+function toAlert(r: (column: string) => unknown, texts?: Map<string, string>): Alert {
+  const message = String(r('message'));
+  const deviceType = r('device_type');
+  const announced = r('announced');
   let text = texts?.get(message);
   if (text === undefined) {
     text = message;
     texts?.set(message, text);
   }
   return {
-    id: String(r.id),
-    deviceId: String(r.device_id),
-    rule: few(String(r.rule)),
-    object: (r.object as string | null) ?? null,
-    deviceType: r.device_type === null || r.device_type === undefined ? null : (few(String(r.device_type)) as Alert['deviceType']),
-    group: few(String(r.grp)) as Alert['group'],
-    severity: few(String(r.severity)) as Alert['severity'],
-    state: few(String(r.state)) as Alert['state'],
+    id: String(r('id')),
+    deviceId: String(r('device_id')),
+    rule: few(String(r('rule'))),
+    object: (r('object') as string | null) ?? null,
+    deviceType: deviceType === null || deviceType === undefined ? null : (few(String(deviceType)) as Alert['deviceType']),
+    group: few(String(r('grp'))) as Alert['group'],
+    severity: few(String(r('severity'))) as Alert['severity'],
+    state: few(String(r('state'))) as Alert['state'],
     message: text,
-    value: toNumber(r.value),
-    detail: isEmpty(r.detail) ? NO_DETAIL : (json(r.detail) as Alert['detail']),
-    raisedAt: toNumber(r.raised_at)!,
-    updatedAt: toNumber(r.updated_at)!,
-    clearedAt: toNumber(r.cleared_at),
-    acknowledged: r.acknowledged === true,
-    ackedAt: toNumber(r.acked_at),
-    ackedBy: (r.acked_by as string | null) ?? null,
-    comments: isEmpty(r.comments) ? NO_COMMENTS : (json(r.comments) as Alert['comments']),
-    shelved: (json(r.shelved) as Alert['shelved']) ?? null,
-    chattering: r.chattering === true,
-    transitions: toNumber(r.transitions) ?? 1,
-    flooded: r.flooded === true,
-    observedAt: toNumber(r.observed_at),
-    causeId: (r.cause_id as string | null) ?? null,
-    symptoms: toNumber(r.symptoms) ?? 0,
-    announced: typeof r.announced === 'boolean' ? r.announced : r.flooded !== true,
+    value: toNumber(r('value')),
+    detail: isEmpty(r('detail')) ? NO_DETAIL : (json(r('detail')) as Alert['detail']),
+    raisedAt: toNumber(r('raised_at'))!,
+    updatedAt: toNumber(r('updated_at'))!,
+    clearedAt: toNumber(r('cleared_at')),
+    acknowledged: r('acknowledged') === true,
+    ackedAt: toNumber(r('acked_at')),
+    ackedBy: (r('acked_by') as string | null) ?? null,
+    comments: isEmpty(r('comments')) ? NO_COMMENTS : (json(r('comments')) as Alert['comments']),
+    shelved: (json(r('shelved')) as Alert['shelved']) ?? null,
+    chattering: r('chattering') === true,
+    transitions: toNumber(r('transitions')) ?? 1,
+    flooded: r('flooded') === true,
+    observedAt: toNumber(r('observed_at')),
+    causeId: (r('cause_id') as string | null) ?? null,
+    symptoms: toNumber(r('symptoms')) ?? 0,
+    announced: typeof announced === 'boolean' ? announced : r('flooded') !== true,
   };
 }
 
@@ -93,7 +98,9 @@ export class DuckDbAlertStore implements AlertStore {
 
   async loadOpen(): Promise<Alert[]> {
     const texts = new Map<string, string>();
-    return (await this.db.all(`SELECT ${COLUMNS} FROM alerts WHERE state = 'active' ORDER BY raised_at`)).map((r) => toAlert(r, texts));
+    // By column: a city's open alerts (130,000 silent meters) are the largest read of a start.
+    const c = await this.db.columns(`SELECT ${COLUMNS} FROM alerts WHERE state = 'active' ORDER BY raised_at`);
+    return Array.from({ length: c.id?.length ?? 0 }, (_, i) => toAlert((column) => c[column]![i], texts));
   }
 
   /**
@@ -121,7 +128,7 @@ export class DuckDbAlertStore implements AlertStore {
 
   async get(id: string): Promise<Alert | undefined> {
     const [row] = await this.db.all(`SELECT ${COLUMNS} FROM alerts WHERE id = $1`, [id]);
-    return row ? toAlert(row) : undefined;
+    return row ? toAlert((column) => row[column]) : undefined;
   }
 
   async list(q: AlertQuery): Promise<Alert[]> {
@@ -133,7 +140,7 @@ export class DuckDbAlertStore implements AlertStore {
        ORDER BY raised_at DESC, id LIMIT $7`,
       [q.state, q.severity ?? null, q.rule ?? null, q.group ?? null, q.deviceId ?? null, q.raisedBefore ?? null, q.limit],
     );
-    return rows.map((r) => toAlert(r));
+    return rows.map((r) => toAlert((column) => r[column]));
   }
 
   async loadRuleState(): Promise<Map<string, unknown>> {

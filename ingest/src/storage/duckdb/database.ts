@@ -105,6 +105,15 @@ export class DuckDbDatabase {
     return this.enqueue(async () => (await this.connection.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[]);
   }
 
+  /**
+   * What all() reads, by column (`{ column: values }`), for large reads: the driver builds an object per
+   * row with every column as a key, and 130,000 open alerts of 26 columns took ~2.4 s of a start that way,
+   * ~1.4 s by column.
+   */
+  columns(sql: string, params?: Params, types?: ParamTypes): Promise<Record<string, unknown[]>> {
+    return this.enqueue(async () => (await this.connection.runAndReadAll(sql, params, types)).getColumnsObjectJson() as Record<string, unknown[]>);
+  }
+
   /** Runs `fn` inside BEGIN/COMMIT; on any error it rolls back, so nothing is half-applied. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.enqueue(async () => {
