@@ -182,7 +182,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
       ledger: durable.ledger,
       commands,
       ...(integrations ? { integrations } : {}),
-      exports: new DuckDbReadingsExporter(store.db, store.api.pool, (type, from, to) => store.history.rawSource(`samples/${type}`, from, to)),
+      exports: new DuckDbReadingsExporter(store.db, store.api.pool, store.history.catalog),
       water: store.api.water,
       storeReaders: () => ({ pool: store.api.pool.stats(), open: store.db.readersOpen }),
       ...(config.api ? { settings: config.api } : {}),

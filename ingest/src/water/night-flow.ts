@@ -18,7 +18,7 @@ import { toNumber } from '../storage/duckdb/database.js';
 import { readBetween, type WaterMeterRef } from './balance.js';
 import { byDma, keptFigures, type Computed } from './kept-figures.js';
 import { nightWindow, startOfDate, type LocalClock } from './local-days.js';
-import { registersAt, waterReadingsSql, type RegisterAt, type RegisterSettings, type WaterReader } from './registers.js';
+import { inOneSnapshot, registersAt, waterReadingsSql, type RegisterAt, type RegisterSettings, type WaterReader } from './registers.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -67,7 +67,7 @@ async function inletMinimum(db: WaterReader, inlets: readonly string[], windows:
         SELECT ${i} AS w, s.device_id, epoch_ms(s.ts) AS t, max(s."indexL") AS idx FROM ${waterReadingsSql(db, w.from, w.to)} s
         WHERE s.device_id IN (SELECT device_id FROM d) AND s.ts >= epoch_ms(${Math.trunc(w.from)}::BIGINT) AND s.ts <= epoch_ms(${Math.trunc(w.to)}::BIGINT)
         GROUP BY s.device_id, s.ts`);
-  const rows = await db.all(
+  const rows = await inOneSnapshot(db, () => db.all(
     `WITH d AS (SELECT unnest(from_json($1::JSON, '["VARCHAR"]')) AS device_id),
       raw AS (${nights.join(' UNION ALL ')}),
       p AS (SELECT w, device_id, lag(t) OVER win AS t0, t AS t1, idx - lag(idx) OVER win AS dl FROM raw WINDOW win AS (PARTITION BY w, device_id ORDER BY t))
@@ -75,7 +75,7 @@ async function inletMinimum(db: WaterReader, inlets: readonly string[], windows:
     FROM p WHERE p.t0 IS NOT NULL AND p.dl >= -$2::BIGINT
     GROUP BY w, device_id`,
     [JSON.stringify(inlets), resetMinDropL],
-  );
+  ));
   return new Map(rows.map((r) => [`${windows[Number(r.w)]!.date}|${String(r.device_id)}`, toNumber(r.lph)!]));
 }
 

@@ -83,7 +83,16 @@ export interface WaterReader extends SqlReader {
   registerBuckets?(unit: 'day' | 'hour', where: string, fromDay: number): string | undefined;
   /** Where the DMAs' daily figures are kept once computed (kept-figures.ts); computed every time without it. */
   figures?: FigureBook;
+  /**
+   * Runs `read` with every read of this reader (and of readers made from it by spreading it) in one
+   * snapshot, and `waterReadings` planned from the parts list of that snapshot (history/archive.ts
+   * asSeenBy): a day of readings moving to a segment meanwhile is read once, not missed.
+   */
+  snapshot?<T>(read: () => Promise<T>): Promise<T>;
 }
+
+/** `read` in one snapshot of `db` when it has them (WaterReader.snapshot). */
+export const inOneSnapshot = <T>(db: WaterReader, read: () => Promise<T>): Promise<T> => (db.snapshot ? db.snapshot(read) : read());
 
 /** The readings with from ≤ ts ≤ to as a relation (the queries below bound ts again themselves). */
 export const waterReadingsSql = (db: WaterReader, from: number, to: number): string => (db.waterReadings ? `(${db.waterReadings(from, to + 1)})` : 'samples_water_meter');
@@ -184,7 +193,11 @@ export function judgeStep(prev: number | null, idx: number | null, resetMinDropL
  * the raw readings. One row per meter and moment (pointsQuery), with the meter's breaks and its first and
  * last reading used.
  */
-async function registersNear(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<ReadonlyArray<Record<string, unknown>>> {
+function registersNear(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<ReadonlyArray<Record<string, unknown>>> {
+  return inOneSnapshot(db, () => registersNearIn(db, deviceIds, moments, s));
+}
+
+async function registersNearIn(db: WaterReader, deviceIds: readonly string[], moments: readonly number[], s: RegisterSettings): Promise<ReadonlyArray<Record<string, unknown>>> {
   const [lo, hi] = [Math.min(...moments) - s.maxGapMs, Math.max(...moments) + s.maxGapMs];
   const [ids, at] = [JSON.stringify(deviceIds), JSON.stringify([...new Set(moments)])];
   const plan = (await manyReadings(db, lo, hi, s.rollupsAboveReadings ?? ROLLUPS_ABOVE_READINGS)) ? bucketPlan(db, ids, moments, s) : undefined;

@@ -14,6 +14,32 @@ export interface SqlReader {
   all(sql: string, params?: Params, types?: ParamTypes): Promise<Row[]>;
 }
 
+/** A reader that can run several reads in one snapshot: each sees the store as the first one did. */
+export interface SnapshotReader extends SqlReader {
+  snapshot<T>(fn: (q: SqlReader) => Promise<T>): Promise<T>;
+}
+
+export const canSnapshot = (db: SqlReader): db is SnapshotReader => typeof (db as Partial<SnapshotReader>).snapshot === 'function';
+
+/**
+ * Runs `fn`'s reads on `connection` inside one transaction, so they share its snapshot; `each` before each
+ * of them. Ended by ROLLBACK: it only read, and a read interrupted inside it (a client gone, a timeout)
+ * leaves a transaction COMMIT refuses.
+ */
+export async function inSnapshot<T>(connection: DuckDBConnection, fn: (q: SqlReader) => Promise<T>, each?: () => void): Promise<T> {
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    return await fn({
+      all: async (sql, params, types) => {
+        each?.();
+        return (await connection.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[];
+      },
+    });
+  } finally {
+    await connection.run('ROLLBACK').catch(() => undefined);
+  }
+}
+
 /**
  * One DuckDB database file with a single connection. Every operation goes through a FIFO queue, so a
  * transaction is never interleaved with another caller's statements (DuckDB connections are not
@@ -112,6 +138,11 @@ export class DuckDbDatabase {
    */
   columns(sql: string, params?: Params, types?: ParamTypes): Promise<Record<string, unknown[]>> {
     return this.enqueue(async () => (await this.connection.runAndReadAll(sql, params, types)).getColumnsObjectJson() as Record<string, unknown[]>);
+  }
+
+  /** Reads in one snapshot (SnapshotReader): a transaction of this connection's queue. */
+  snapshot<T>(fn: (q: SqlReader) => Promise<T>): Promise<T> {
+    return this.transaction((tx) => fn(tx));
   }
 
   /** Runs `fn` inside BEGIN/COMMIT; on any error it rolls back, so nothing is half-applied. */

@@ -1,4 +1,6 @@
-import { DuckDbDatabase } from './database.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DuckDbDatabase, type SqlReader } from './database.js';
+import type { ArchiveCatalog } from './history/archive.js';
 import { StoreHistory, type AttributesOf, type HistorySettings } from './history/index.js';
 import { HistoryMaintenance, type MaintenanceLog } from './history/maintenance.js';
 import { HistoryReader } from './history/series.js';
@@ -79,7 +81,7 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
       operations: new DuckDbOperationsReader(pool),
       readings,
       history: new HistoryReader(pool, history.catalog, () => history.plainRollupsLeft),
-      water: { all: (sql, params, types) => pool.all(sql, params, types), waterReadings: (from, to) => history.catalog.rawSource('samples/water-meter', from, to), registerBuckets: (unit, where, fromDay) => history.registerBuckets(unit, where, fromDay), figures: new DuckDbFigureBook(pool, figuresDb, options.log, options.clock) },
+      water: waterReader(pool, history, new DuckDbFigureBook(pool, figuresDb, options.log, options.clock)),
     },
     db,
     history,
@@ -94,6 +96,24 @@ export async function openEmbeddedStore(dataDir: string | ':memory:', options: E
       await history.close();
       await db.close();
     },
+  };
+}
+
+/**
+ * The water figures' reader: the read pool, the water meters' readings hot and archived, their registers'
+ * rollups. Inside `snapshot` its reads run on one connection in one transaction, and the readings are
+ * planned from that snapshot's parts list (archive.ts asSeenBy); the context follows the read's async
+ * calls (AsyncLocalStorage), so readers made from this one by spreading it, counting or narrowing it, read
+ * in the snapshot too.
+ */
+function waterReader(pool: DuckDbReadPool, history: StoreHistory, figures: DuckDbFigureBook): WaterReader {
+  const inside = new AsyncLocalStorage<{ q: SqlReader; parts: ArchiveCatalog }>();
+  return {
+    all: (sql, params, types) => (inside.getStore()?.q ?? pool).all(sql, params, types),
+    waterReadings: (from, to) => (inside.getStore()?.parts ?? history.catalog).rawSource('samples/water-meter', from, to),
+    registerBuckets: (unit, where, fromDay) => history.registerBuckets(unit, where, fromDay),
+    figures,
+    snapshot: (read) => (inside.getStore() ? read() : pool.snapshot(async (q) => inside.run({ q, parts: await history.catalog.asSeenBy(q) }, read))),
   };
 }
 

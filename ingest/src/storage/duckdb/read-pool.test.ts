@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BusyError } from '../../errors.js';
-import { DuckDbDatabase } from './database.js';
+import { DuckDbDatabase, type SqlReader } from './database.js';
 import { DuckDbReadPool } from './read-pool.js';
 
 /** A read that keeps DuckDB busy for a while (about half a second on one thread here). */
@@ -54,6 +54,29 @@ describe('DuckDbReadPool', () => {
     pool.close();
     expect(db.readersOpen).toBe(0);
   });
+  it('reads in one snapshot: a write committed between them is not seen; each read bounded on its own; an interrupted one leaves the connection clean', async () => {
+    db = await DuckDbDatabase.open(':memory:', { memoryLimit: '256MB', threads: 1 });
+    const pool = new DuckDbReadPool(db, { size: 1, timeoutMs: 1000 });
+    const count = async (q: SqlReader) => Number((await q.all('SELECT count(*) AS n FROM dead_letters'))[0]!.n);
+    const seen = await pool.snapshot(async (q) => {
+      const first = await count(q);
+      await db!.run(WRITE);
+      return [first, await count(q), await count(db!)];
+    });
+    expect(seen).toEqual([0, 0, 1]);
+    expect(await count(pool)).toBe(1);
+    // 1.2 s in all, each read well within 1 s of its start: not stopped.
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    expect(await pool.snapshot(async (q) => (await q.all('SELECT 1 AS one'), await sleep(950), await q.all('SELECT sum(hash(i)) > 0 AS ok FROM range(30000000) t(i)')))).toEqual([{ ok: true }]);
+    const err = await pool.snapshot((q) => q.all('SELECT sum(hash(i)) FROM range(10000000000) t(i)')).catch((e: unknown) => e);
+    expect((err as BusyError).message).toMatch(/ran longer than 1000 ms and was stopped/);
+    // The same connection, out of the transaction the stopped read was in: it sees the store as it is now.
+    await db.run(WRITE);
+    expect(await pool.snapshot(count)).toBe(2);
+    expect(db.readersOpen).toBe(1);
+    await pool.close();
+  });
+
   it('closing stops a running read and closes its connection only once the read has stopped', async () => {
     db = await DuckDbDatabase.open(':memory:', { memoryLimit: '256MB', threads: 1 });
     const pool = new DuckDbReadPool(db, { size: 2, timeoutMs: 60_000 });

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { BusyError } from '../../errors.js';
-import type { DuckDbDatabase, Params, ParamTypes, Row, SqlReader } from './database.js';
+import { inSnapshot, type DuckDbDatabase, type Params, type ParamTypes, type Row, type SnapshotReader, type SqlReader } from './database.js';
 
 export interface ReadPoolOptions {
   /** Connections, opened on demand (API_READERS). */
@@ -24,7 +24,7 @@ export interface ReadPoolStats {
  * in front of a batch (they delayed it by 11 s on one shared connection). Bounded every way: connections,
  * waiting reads (then 503), and each read's time (interrupted, then 503).
  */
-export class DuckDbReadPool implements SqlReader {
+export class DuckDbReadPool implements SnapshotReader {
   private readonly idle: DuckDBConnection[] = [];
   private readonly waiting: Array<{ resolve(c: DuckDBConnection): void; reject(err: Error): void }> = [];
   private opened = 0;
@@ -40,17 +40,38 @@ export class DuckDbReadPool implements SqlReader {
     this.maxWaiting = options.maxWaiting ?? 64 * options.size;
   }
 
-  async all(sql: string, params?: Params, types?: ParamTypes): Promise<Row[]> {
+  all(sql: string, params?: Params, types?: ParamTypes): Promise<Row[]> {
+    return this.lend(async (connection) => (await connection.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[]);
+  }
+
+  /**
+   * Reads in one snapshot, on one connection inside one transaction, each bounded as a read of its own
+   * (API_READ_TIMEOUT_MS): a read of raw rows and the parts list it is planned from agree (archive.ts asSeenBy).
+   */
+  snapshot<T>(fn: (q: SqlReader) => Promise<T>): Promise<T> {
+    return this.lend((connection, restart) => inSnapshot(connection, fn, restart));
+  }
+
+  /**
+   * Runs `read` on a connection of the pool, interrupted past the read timeout; `restart` starts the
+   * timeout again (a snapshot's next statement).
+   */
+  private async lend<T>(read: (connection: DuckDBConnection, restart: () => void) => Promise<T>): Promise<T> {
     const connection = await this.acquire();
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const stop = () => {
       timedOut = true;
       connection.interrupt();
-    }, this.options.timeoutMs);
+    };
+    let timer = setTimeout(stop, this.options.timeoutMs);
+    const restart = () => {
+      clearTimeout(timer);
+      timer = setTimeout(stop, this.options.timeoutMs);
+    };
     try {
-      const read = connection.runAndReadAll(sql, params, types);
-      this.running.set(connection, read);
-      return (await read).getRowObjectsJson() as Row[];
+      const running = read(connection, restart);
+      this.running.set(connection, running);
+      return await running;
     } catch (err) {
       if (this.closed) throw new BusyError('INGEST_ERR_BUSY', 'the store is closing', 5);
       if (timedOut) throw new BusyError('INGEST_ERR_BUSY', `the read ran longer than ${this.options.timeoutMs} ms and was stopped; ask for a shorter time range or fewer rows`, 5);

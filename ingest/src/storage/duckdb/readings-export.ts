@@ -9,7 +9,9 @@
  */
 import type { Writable } from 'node:stream';
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
-import type { DuckDbDatabase, SqlReader } from './database.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { inSnapshot, type DuckDbDatabase, type SqlReader } from './database.js';
+import type { ArchiveCatalog } from './history/archive.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
 
 export interface ExportDevice {
@@ -116,12 +118,27 @@ export class DuckDbReadingsExporter implements ReadingsExporter {
   constructor(
     private readonly db: DuckDbDatabase,
     private readonly reads: SqlReader = db,
-    private readonly source?: SampleSource,
+    private readonly archive?: ArchiveCatalog,
   ) {}
 
+  /**
+   * Runs `fn` on a connection of its own with the export's query. With the archive, in one snapshot with
+   * the parts list it is planned from (archive.ts asSeenBy): a day moving to a segment meanwhile is
+   * exported once, not missed.
+   */
+  private planned<T>(request: ReadingsExportRequest, format: ExportFormat, fn: (connection: DuckDBConnection, q: ReturnType<typeof exportQuery>) => Promise<T>): Promise<T> {
+    const archive = this.archive;
+    return this.db.withReader((connection) => {
+      if (!archive) return fn(connection, exportQuery(request, format));
+      return inSnapshot(connection, async (q) => {
+        const parts = await archive.asSeenBy(q);
+        return fn(connection, exportQuery(request, format, (type, from, to) => parts.rawSource(`samples/${type}`, from, to)));
+      });
+    });
+  }
+
   csv(request: ReadingsExportRequest, out: Writable): Promise<number> {
-    const { sql, params, columns } = exportQuery(request, 'csv', this.source);
-    return this.db.withReader(async (connection) => {
+    return this.planned(request, 'csv', async (connection, { sql, params, columns }) => {
       // The query may still be sorting when the client goes: interrupt it rather than finish it for nobody.
       const gone = () => connection.interrupt();
       out.once('close', gone);
@@ -148,9 +165,8 @@ export class DuckDbReadingsExporter implements ReadingsExporter {
   }
 
   parquet(request: ReadingsExportRequest, path: string, signal?: AbortSignal): Promise<void> {
-    const { sql, params } = exportQuery(request, 'parquet', this.source);
     const target = path.replaceAll("'", "''");
-    return this.db.withReader(async (connection) => {
+    return this.planned(request, 'parquet', async (connection, { sql, params }) => {
       const abort = () => connection.interrupt();
       signal?.addEventListener('abort', abort, { once: true });
       try {

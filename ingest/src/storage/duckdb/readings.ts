@@ -1,7 +1,7 @@
 import { MAX_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import type { LatestReading, ReadingRow, ReadingsQuery, ReadingsReader } from '../types.js';
 import { toNumber, type Row, type SqlReader } from './database.js';
-import type { ArchiveCatalog } from './history/archive.js';
+import { readRaw, type ArchiveCatalog, type ArchiveKind } from './history/archive.js';
 import { readLatest } from './history/latest.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from './sample-columns.js';
 
@@ -12,6 +12,9 @@ const segmentOf = (r: Record<string, unknown>) => ({
   ...(r.rx_dbm === null || r.rx_dbm === undefined ? {} : { rxDbm: r.rx_dbm }),
   ...(r.supervisory === null || r.supervisory === undefined ? {} : { supervisory: r.supervisory }),
 });
+
+/** The raw rows of `kind` (hot in `table`) for device $1 in a time range, as SQL. */
+type RawRows = (kind: ArchiveKind, table: string, q: Pick<ReadingsQuery, 'from' | 'to'>) => string;
 
 /** Most segments a ring node may report per sample (contract bound), used to size the row limit. */
 const MAX_SEGMENTS = 64;
@@ -56,20 +59,24 @@ export class DuckDbReadingsReader implements ReadingsReader {
   async readings(deviceId: string, type: DeviceType, q: ReadingsQuery): Promise<ReadingRow[]> {
     if (type === 'ring-node') return this.ringReadings(deviceId, q);
     const cols = SAMPLE_COLUMNS[type].map((c) => quoteIdent(c.name)).join(', ');
-    const rows = await this.db.all(
-      `SELECT boot, seq, epoch_ms(ts) AS ts, replay, ${cols} FROM (${this.source(`samples/${type}`, SAMPLE_TABLES[type], q)})
-       ORDER BY ts, boot, seq, idx LIMIT $2`,
-      [deviceId, q.limit],
+    const rows = await this.raw((source, db) =>
+      db.all(
+        `SELECT boot, seq, epoch_ms(ts) AS ts, replay, ${cols} FROM (${source(`samples/${type}`, SAMPLE_TABLES[type], q)})
+         ORDER BY ts, boot, seq, idx LIMIT $2`,
+        [deviceId, q.limit],
+      ),
     );
     const big = bigintColumns(type);
     return rows.map((r) => toReading(r, big));
   }
 
   private async ringReadings(deviceId: string, q: ReadingsQuery): Promise<ReadingRow[]> {
-    const rows = await this.db.all(
-      `SELECT boot, seq, idx, epoch_ms(ts) AS ts, replay, segment_id, state, rx_dbm, supervisory FROM (${this.source('samples/ring-node', SAMPLE_TABLES['ring-node'], q)})
-       ORDER BY ts, boot, seq, idx, segment_id LIMIT $2`,
-      [deviceId, q.limit * MAX_SEGMENTS],
+    const rows = await this.raw((source, db) =>
+      db.all(
+        `SELECT boot, seq, idx, epoch_ms(ts) AS ts, replay, segment_id, state, rx_dbm, supervisory FROM (${source('samples/ring-node', SAMPLE_TABLES['ring-node'], q)})
+         ORDER BY ts, boot, seq, idx, segment_id LIMIT $2`,
+        [deviceId, q.limit * MAX_SEGMENTS],
+      ),
     );
     const samples = new Map<string, ReadingRow & { segments: unknown[] }>();
     for (const r of rows) {
@@ -85,10 +92,14 @@ export class DuckDbReadingsReader implements ReadingsReader {
     return [...samples.values()];
   }
 
-  /** Rows of `table` for device $1 in [from, to), and of its archived days (same columns). */
-  private source(kind: Parameters<ArchiveCatalog['rawSource']>[0], table: string, q: Pick<ReadingsQuery, 'from' | 'to'>): string {
-    if (this.o.archive) return this.o.archive.rawSource(kind, q.from, q.to, 'device_id = $1');
-    return `SELECT * FROM ${table} WHERE device_id = $1 AND ts >= epoch_ms(${Math.trunc(q.from)}::BIGINT) AND ts < epoch_ms(${Math.trunc(q.to)}::BIGINT)`;
+  /**
+   * Runs `read` with `source`: the rows of `table` for device $1 in [from, to), and of its days in segments
+   * and the archive (same columns), in one snapshot with the parts list (archive.ts readRaw).
+   */
+  private raw<T>(read: (source: RawRows, db: SqlReader) => Promise<T>): Promise<T> {
+    const archive = this.o.archive;
+    if (!archive) return read((_, table, q) => `SELECT * FROM ${table} WHERE device_id = $1 AND ts >= epoch_ms(${Math.trunc(q.from)}::BIGINT) AND ts < epoch_ms(${Math.trunc(q.to)}::BIGINT)`, this.db);
+    return readRaw(this.db, archive, (parts, db) => read((kind, _, q) => parts.rawSource(kind, q.from, q.to, 'device_id = $1'), db));
   }
 
   /**
@@ -109,12 +120,14 @@ export class DuckDbReadingsReader implements ReadingsReader {
    * has its latest good value in a closed day).
    */
   private async latestFromRaw(deviceId: string, type: DeviceType): Promise<Record<string, LatestReading>> {
-    const rows = (table: string) => this.source(`samples/${type}`, table, { from: -8.64e15, to: this.notAfter() + 1 });
+    const all = { from: -8.64e15, to: this.notAfter() + 1 };
     if (type === 'ring-node') {
-      const rowsOf = await this.db.all(
-        `SELECT segment_id, arg_max(state, ts) AS state, arg_max(rx_dbm, ts) AS rx_dbm, arg_max(supervisory, ts) AS supervisory, epoch_ms(max(ts)) AS ts
-         FROM (${rows(SAMPLE_TABLES['ring-node'])}) GROUP BY segment_id ORDER BY segment_id`,
-        [deviceId],
+      const rowsOf = await this.raw((source, db) =>
+        db.all(
+          `SELECT segment_id, arg_max(state, ts) AS state, arg_max(rx_dbm, ts) AS rx_dbm, arg_max(supervisory, ts) AS supervisory, epoch_ms(max(ts)) AS ts
+           FROM (${source('samples/ring-node', SAMPLE_TABLES['ring-node'], all)}) GROUP BY segment_id ORDER BY segment_id`,
+          [deviceId],
+        ),
       );
       if (rowsOf.length === 0) return {};
       const ts = Math.max(...rowsOf.map((r) => toNumber(r.ts)!));
@@ -125,7 +138,7 @@ export class DuckDbReadingsReader implements ReadingsReader {
       const col = quoteIdent(c.name);
       return [`arg_max(${col}, ts) FILTER (WHERE ${col} IS NOT NULL) AS v${i}`, `epoch_ms(max(ts) FILTER (WHERE ${col} IS NOT NULL)) AS t${i}`];
     });
-    const [row] = await this.db.all(`SELECT ${selects.join(', ')} FROM (${rows(SAMPLE_TABLES[type])})`, [deviceId]);
+    const [row] = await this.raw((source, db) => db.all(`SELECT ${selects.join(', ')} FROM (${source(`samples/${type}`, SAMPLE_TABLES[type], all)})`, [deviceId]));
     const out: Record<string, LatestReading> = {};
     SAMPLE_COLUMNS[type].forEach((c, i) => {
       const value = row?.[`v${i}`];
@@ -141,7 +154,7 @@ export class DuckDbReadingsReader implements ReadingsReader {
   }
 
   async events(deviceId: string, q: ReadingsQuery) {
-    const rows = await this.db.all(`SELECT boot, seq, epoch_ms(ts) AS ts, event_type, detail FROM (${this.source('events', 'events', q)}) ORDER BY ts, boot, seq LIMIT $2`, [deviceId, q.limit]);
+    const rows = await this.raw((source, db) => db.all(`SELECT boot, seq, epoch_ms(ts) AS ts, event_type, detail FROM (${source('events', 'events', q)}) ORDER BY ts, boot, seq LIMIT $2`, [deviceId, q.limit]));
     return rows.map((r) => ({
       boot: toNumber(r.boot)!,
       seq: toNumber(r.seq)!,

@@ -66,7 +66,7 @@ describe('archive and retention', () => {
     const waterBefore = await balances();
     // An analyst's export of the whole range, CSV.
     const exported = async () => {
-      const exporter = new DuckDbReadingsExporter(store.db, store.db, (type, from, to) => store.history.rawSource(`samples/${type}`, from, to));
+      const exporter = new DuckDbReadingsExporter(store.db, store.db, store.history.catalog);
       let text = '';
       const out = new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) });
       await exporter.csv({ type: 'water-meter', devices: [{ id: 'wm-1', dma: 'nakano-3', site: null, island: null, welfareWatch: null }], from: allTime.from, to: allTime.to, welfare: false }, out);

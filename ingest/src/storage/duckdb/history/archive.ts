@@ -25,7 +25,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
-import { toNumber, type Row, type Transaction } from '../database.js';
+import { canSnapshot, toNumber, type Row, type SqlReader, type Transaction } from '../database.js';
 import { quoteIdent, SAMPLE_TABLES } from '../sample-columns.js';
 import { DAY_MS, isoDay } from './local-time.js';
 
@@ -74,17 +74,33 @@ const PART_FILE = /^part-\d+\.parquet(\.tmp)?$/;
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 const keyOf = (p: Pick<ArchivePart, 'tier' | 'file'>) => `${p.tier}:${p.file}`;
 
+/**
+ * `store_meta` key: how many day parts have left the hot tables (commitDayPart), counted in the same
+ * transaction that deletes their rows, so a reader's snapshot tells which list of parts matches it.
+ */
+export const PARTS_MOVED_KEY = 'raw_day_parts_moved';
+
 /** What the segments and the archive hold, in memory (loaded at open, kept in step by the store). */
 export class ArchiveCatalog {
-  private readonly parts = new Map<string, ArchivePart>();
+  /**
+   * Replaced, never changed in place: a list handed to a read (asSeenBy) stays the one its snapshot agrees
+   * with while the store's own moves on.
+   */
+  private parts: ReadonlyMap<string, ArchivePart>;
+  /** Day parts committed out of the hot tables (PARTS_MOVED_KEY) that this list includes. */
+  moved = 0;
 
   /** `dataDir`: the directory holding both tiers (`:memory:` for a store without one). */
-  constructor(readonly dataDir: string) {}
+  constructor(
+    readonly dataDir: string,
+    parts: ReadonlyMap<string, ArchivePart> = new Map(),
+  ) {
+    this.parts = parts;
+  }
 
   static fromRows(dataDir: string, rows: readonly Row[]): ArchiveCatalog {
-    const c = new ArchiveCatalog(dataDir);
-    for (const r of rows) c.add({ tier: r.tier as Tier, file: String(r.file), kind: r.kind as ArchiveKind, day: toNumber(r.day_number)!, rows: toNumber(r.rows)!, minTs: toNumber(r.min_ts)!, maxTs: toNumber(r.max_ts)! });
-    return c;
+    const parts = rows.map((r): ArchivePart => ({ tier: r.tier as Tier, file: String(r.file), kind: r.kind as ArchiveKind, day: toNumber(r.day_number)!, rows: toNumber(r.rows)!, minTs: toNumber(r.min_ts)!, maxTs: toNumber(r.max_ts)! }));
+    return new ArchiveCatalog(dataDir, new Map(parts.map((p) => [keyOf(p), p])));
   }
 
   /** The directory of a tier. */
@@ -93,11 +109,34 @@ export class ArchiveCatalog {
   }
 
   add(p: ArchivePart): void {
-    this.parts.set(keyOf(p), p);
+    this.parts = new Map(this.parts).set(keyOf(p), p);
+  }
+
+  /** `p` listed by commitDayPart, whose transaction has committed: its rows are no longer hot. */
+  committed(p: ArchivePart): void {
+    this.add(p);
+    this.moved++;
+  }
+
+  /**
+   * The parts as the snapshot of `q` (a read inside a transaction: SnapshotReader) sees them, as a list of
+   * their own: this one as it is now, unless a day part left the hot tables between that snapshot and now
+   * (or has committed and is not listed here yet); then the manifests as `q` sees them. Raw rows read
+   * through it in the same snapshot are read once, from the table or from the file: a read planned from
+   * this list just before a day moved, and run just after, missed that day.
+   */
+  async asSeenBy(q: SqlReader): Promise<ArchiveCatalog> {
+    const [row] = await q.all(`SELECT value FROM store_meta WHERE key = ${sqlString(PARTS_MOVED_KEY)}`);
+    const seen = Number(row?.value ?? 0);
+    const view = seen === this.moved ? new ArchiveCatalog(this.dataDir, this.parts) : ArchiveCatalog.fromRows(this.dataDir, await q.all(CATALOG_SQL));
+    view.moved = seen;
+    return view;
   }
 
   remove(p: Pick<ArchivePart, 'tier' | 'file'>): void {
-    this.parts.delete(keyOf(p));
+    const next = new Map(this.parts);
+    next.delete(keyOf(p));
+    this.parts = next;
   }
 
   has(p: Pick<ArchivePart, 'tier' | 'file'>): boolean {
@@ -160,6 +199,16 @@ export class ArchiveCatalog {
   }
 }
 
+/**
+ * Runs `read` with the parts list that agrees with its reads: inside one snapshot of `db` (a SnapshotReader,
+ * as the API's read pool is) and that snapshot's list (asSeenBy), so each raw row is read once even while
+ * its day moves to a segment. A reader without snapshots reads with the catalog as it is.
+ */
+export function readRaw<T>(db: SqlReader, catalog: ArchiveCatalog, read: (parts: ArchiveCatalog, q: SqlReader) => Promise<T>): Promise<T> {
+  if (!canSnapshot(db)) return read(catalog, db);
+  return db.snapshot(async (q) => read(await catalog.asSeenBy(q), q));
+}
+
 /** Both manifests, tier by tier. */
 export const CATALOG_SQL = TIERS.map((t) => `SELECT '${t}' AS tier, file, kind, (day - DATE '1970-01-01')::INTEGER AS day_number, rows, epoch_ms(min_ts) AS min_ts, epoch_ms(max_ts) AS max_ts FROM ${TIER_TABLE[t]}`).join(' UNION ALL ');
 
@@ -198,7 +247,8 @@ export async function prepareDayPart(q: Pick<Transaction, 'run' | 'all'>, catalo
 
 /**
  * Inside `tx` (the caller's transaction, committed after this returns): deletes the day's rows that
- * `prepared` holds from the hot table and lists the part. Rows are only ever added to a day meanwhile (only
+ * `prepared` holds from the hot table, lists the part and counts it moved (the caller then calls
+ * `catalog.committed`). Rows are only ever added to a day meanwhile (only
  * retention deletes raw rows, and it runs one at a time), so the same count is the same rows; rows that
  * came since (late data) make the file written again, here. Returns the part listed.
  */
@@ -214,6 +264,7 @@ export async function commitDayPart(tx: Pick<Transaction, 'run' | 'all'>, catalo
     }
     await tx.run(`DELETE FROM ${table} WHERE ${range}`);
     await listPart(tx, part, now);
+    await tx.run(`INSERT INTO store_meta VALUES (${sqlString(PARTS_MOVED_KEY)}, '${catalog.moved + 1}') ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   } catch (err) {
     rmSync(catalog.path(part), { force: true });
     throw err;

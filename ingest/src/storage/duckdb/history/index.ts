@@ -7,7 +7,7 @@ import { MAX_TS_MS, type DeviceType } from '@tsunagaru/firmware-contracts';
 import { BOOLEAN, LIST, listValue, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { DuckDbDatabase, ParamTypes, Transaction } from '../database.js';
 import { SAMPLE_TABLES } from '../sample-columns.js';
-import { ArchiveCatalog, CATALOG_SQL, type ArchiveKind } from './archive.js';
+import { ArchiveCatalog, CATALOG_SQL, PARTS_MOVED_KEY, type ArchiveKind } from './archive.js';
 import { applyRetention, type RetentionResult } from './retention.js';
 import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, type RolledUpType } from './columns.js';
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
@@ -103,6 +103,7 @@ export class StoreHistory {
     const meta = new Map((await db.all(`SELECT key, value FROM store_meta`)).map((r) => [String(r.key), String(r.value)]));
     const clock = o.clock ?? Date.now;
     const openFrom = meta.has('rollups_open_from') ? Number(meta.get('rollups_open_from')) : openFromAt(clock());
+    catalog.moved = Number(meta.get(PARTS_MOVED_KEY) ?? 0);
     const history = new StoreHistory(db, o, catalog, openFrom);
     await history.seedWaterLatest();
     const pending = await db.all(ROLLED_UP_TYPES.map((t) => `SELECT count(*) AS n FROM ${pendingTable(t)}`).join(' UNION ALL '));

@@ -70,7 +70,7 @@ export async function applyRetention(h: RetentionContext, now: number): Promise<
             rmSync(h.catalog.path(prepared), { force: true });
             throw err;
           });
-        h.catalog.add(part);
+        h.catalog.committed(part);
         if (tier === 'archive') archived++;
         else segmented++;
         h.log?.(tier === 'archive' ? 'archived' : 'segmented', { kind, file: part.file, rows: part.rows }, `${tier}: ${part.rows} ${kind} rows of ${isoDay(part.day)} moved to ${part.file}`);

@@ -21,7 +21,8 @@ import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { DuckDbReadingsExporter } from '../readings-export.js';
 import { dayRows, hourRows } from './rollups.js';
 import type { HistorySettings } from './history-config.js';
-import { commitDayPart, prepareDayPart } from './archive.js';
+import { commitDayPart, prepareDayPart, readRaw, type ArchiveCatalog } from './archive.js';
+import type { SqlReader } from '../database.js';
 import { DEFAULT_REGISTER_SETTINGS, dmaBalances, registersAt } from '../../../water/index.js';
 
 const DAY = 86_400_000;
@@ -51,7 +52,7 @@ describe('segments: closed days in Parquet, hot', () => {
   };
   /** Every answer a reader gets over the whole range. */
   const answers = async () => {
-    const exporter = new DuckDbReadingsExporter(store.db, store.db, (type, from, to) => store.history.rawSource(`samples/${type}`, from, to));
+    const exporter = new DuckDbReadingsExporter(store.db, store.db, store.history.catalog);
     let csv = '';
     const out = new Writable({ write: (chunk, _enc, done) => ((csv += String(chunk)), done()) });
     await exporter.csv({ type: 'water-meter', devices: [{ id: 'wm-1', dma: 'nakano-3', site: null, island: null, welfareWatch: null }], from: allTime.from, to: allTime.to, welfare: false }, out);
@@ -199,11 +200,40 @@ describe('segments: closed days in Parquet, hot', () => {
     const expected = await store.readings.readings('wm-1', 'water-meter', allTime);
     expect(expected).toHaveLength(49);
     const part = await store.db.transaction((tx) => commitDayPart(tx, store.history.catalog, prepared, now + 1));
-    store.history.catalog.add(part);
+    store.history.catalog.committed(part);
     expect(part.rows).toBe(9);
     expect(filesOf('hot', 'samples/water-meter', 2)).toHaveLength(1);
     expect(Number((await store.db.all(`SELECT count(*) AS n FROM samples_water_meter WHERE ts >= epoch_ms(${D0 + 2 * DAY}::BIGINT) AND ts < epoch_ms(${D0 + 3 * DAY}::BIGINT)`))[0]!.n)).toBe(0);
     expect(await store.readings.readings('wm-1', 'water-meter', allTime)).toEqual(expected);
+  });
+
+  it('reads a day once while it leaves the tables: planned before its list is updated, or in a snapshot from before the move', async () => {
+    await open({ rawRetentionDays: 30, archiveRetentionDays: null, rollupRetentionDays: null });
+    await sixDays();
+    const catalog = store.history.catalog;
+    const fifteen = () => store.api.history.deviceSeries('wm-1', 'water-meter', { from: D0, to: D0 + 6 * DAY, interval: '15m' }, ['count', 'last']);
+    const before = { ...(await answers()), fifteen: await fifteen() };
+    expect(before.readings).toHaveLength(48);
+    const reader = await store.db.fork();
+    const prepared = (await prepareDayPart(reader, catalog, 'segment', 'samples/water-meter', dayNo(2), now))!;
+    await reader.close();
+    // A read whose snapshot began before the move commits, planned after the store's list includes the part.
+    const countIn = (parts: ArchiveCatalog, q: SqlReader) => q.all(`SELECT count(*)::INTEGER AS n FROM (${parts.rawSource('samples/water-meter', allTime.from, allTime.to)})`);
+    const early = await readRaw(store.api.pool, catalog, async (parts, q) => {
+      catalog.committed(await store.db.transaction((tx) => commitDayPart(tx, catalog, prepared, now + 1)));
+      return countIn(parts, q);
+    });
+    expect(early[0]!.n).toBe(48);
+    expect(filesOf('hot', 'samples/water-meter', 2)).toHaveLength(1);
+    // The next day's move has committed and the store's list does not say so yet (the moment between the
+    // commit and the list): every reader still reads each reading once, from the file.
+    const next = (await prepareDayPart(store.db, catalog, 'segment', 'samples/water-meter', dayNo(3), now + 2))!;
+    const part = await store.db.transaction((tx) => commitDayPart(tx, catalog, next, now + 3));
+    expect(catalog.has(part)).toBe(false);
+    expect(Number((await store.db.all(`SELECT count(*) AS n FROM samples_water_meter WHERE ts >= epoch_ms(${D0 + 3 * DAY}::BIGINT) AND ts < epoch_ms(${D0 + 4 * DAY}::BIGINT)`))[0]!.n)).toBe(0);
+    expect({ ...(await answers()), fifteen: await fifteen() }).toEqual(before);
+    catalog.committed(part);
+    expect({ ...(await answers()), fifteen: await fifteen() }).toEqual(before);
   });
 
   it('removes a file written by a run that did not commit, its rows still in the tables and read once', async () => {

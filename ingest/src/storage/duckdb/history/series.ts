@@ -5,7 +5,7 @@
  */
 import { LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { toNumber, type ParamTypes, type Row, type SqlReader } from '../database.js';
-import type { ArchiveCatalog } from './archive.js';
+import { readRaw, type ArchiveCatalog } from './archive.js';
 import { col, rolledUpReadings, type RolledUpReading, type RolledUpType } from './columns.js';
 import { HOUR_MS, DAY_MS, localDayNumber, localDayStart, localDaySql, localDayStartSql } from './local-time.js';
 import { bucketRowsFromRaw, pendingTable } from './rollup-sql.js';
@@ -144,14 +144,24 @@ export class HistoryReader {
     private readonly plainLeft: () => boolean = () => true,
   ) {}
 
+  /**
+   * Runs `read` with the parts list: 15-minute buckets read the raw rows, in one snapshot with the list
+   * (archive.ts readRaw); hours and days read only the rollups, which no move of a day touches.
+   */
+  private read<T>(r: SeriesRange, read: (catalog: ArchiveCatalog, db: SqlReader) => Promise<T>): Promise<T> {
+    return r.interval === '15m' ? readRaw(this.db, this.catalog, read) : read(this.catalog, this.db);
+  }
+
   /** One device's buckets over [from, to): every bucket listed, empty ones with n = 0. */
   async deviceSeries(deviceId: string, type: RolledUpType, r: SeriesRange, aggs: readonly Agg[], only?: readonly string[]): Promise<DevicePoint[]> {
     const buckets = bucketsOf(r);
     const readings = rolledUpReadings(type).filter((x) => !only || only.includes(x.name));
     const select = readings.flatMap((x) => aggsFor(x, aggs).map((a) => `${perDevice(x, a, r.interval)} AS "${x.name}:${a}"`));
-    const rows = await this.db.all(
-      `SELECT epoch_ms(bucket) AS t, n${select.length ? `, ${select.join(', ')}` : ''} FROM (${withNeighbours(bucketRows(type, this.catalog, `device_id = ${sqlString(deviceId)}`, r, readings.map((x) => x.name), this.plainLeft()), readings, r.interval)})
-       WHERE bucket >= epoch_ms(${buckets[0] ?? r.from}::BIGINT) AND bucket < epoch_ms(${Math.trunc(r.to)}::BIGINT) ORDER BY bucket`,
+    const rows = await this.read(r, (catalog, db) =>
+      db.all(
+        `SELECT epoch_ms(bucket) AS t, n${select.length ? `, ${select.join(', ')}` : ''} FROM (${withNeighbours(bucketRows(type, catalog, `device_id = ${sqlString(deviceId)}`, r, readings.map((x) => x.name), this.plainLeft()), readings, r.interval)})
+         WHERE bucket >= epoch_ms(${buckets[0] ?? r.from}::BIGINT) AND bucket < epoch_ms(${Math.trunc(r.to)}::BIGINT) ORDER BY bucket`,
+      ),
     );
     const byT = new Map(rows.map((row) => [toNumber(row.t)!, row]));
     return buckets.map((t) => {
@@ -181,12 +191,14 @@ export class HistoryReader {
       usage: `sum((${perDevice(x, 'usage', r.interval)})::DECIMAL(38,3))`,
     };
     const where = `device_id IN (SELECT unnest($1))`;
-    const rows = await this.db.all(
-      `SELECT epoch_ms(bucket) AS t, count(*) FILTER (WHERE ${c('n')} > 0) AS devices, ${want.map((a) => `${group[a]} AS "${a}"`).join(', ')}
-       FROM (${withNeighbours(bucketRows(type, this.catalog, where, r, [x.name], this.plainLeft()), [x], r.interval)})
-       WHERE bucket >= epoch_ms(${buckets[0] ?? r.from}::BIGINT) AND bucket < epoch_ms(${Math.trunc(r.to)}::BIGINT) GROUP BY bucket ORDER BY bucket`,
-      [listValue([...deviceIds])],
-      [LIST(VARCHAR)] as unknown as ParamTypes,
+    const rows = await this.read(r, (catalog, db) =>
+      db.all(
+        `SELECT epoch_ms(bucket) AS t, count(*) FILTER (WHERE ${c('n')} > 0) AS devices, ${want.map((a) => `${group[a]} AS "${a}"`).join(', ')}
+         FROM (${withNeighbours(bucketRows(type, catalog, where, r, [x.name], this.plainLeft()), [x], r.interval)})
+         WHERE bucket >= epoch_ms(${buckets[0] ?? r.from}::BIGINT) AND bucket < epoch_ms(${Math.trunc(r.to)}::BIGINT) GROUP BY bucket ORDER BY bucket`,
+        [listValue([...deviceIds])],
+        [LIST(VARCHAR)] as unknown as ParamTypes,
+      ),
     );
     const byT = new Map(rows.map((row) => [toNumber(row.t)!, row]));
     return buckets.map((t) => {
