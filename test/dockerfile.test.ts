@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { envOfScript, runtimeFlagsOfScript } from '../bench/lib/npm-script.js';
 import { entrySource } from '../deploy/scripts/compose-file.js';
 import { instructionsOf, parseDockerfile, type Stage } from './support/dockerfile.js';
 
@@ -80,6 +81,13 @@ describe('Dockerfile', () => {
     expect(runs(runtime)).toMatch(/chown -R node:node \/data/);
   });
 
+  it("runs node with npm start's memory bounds: its flags and the environment it sets (docs/deploy.md, Memory)", () => {
+    const cmd = instructionsOf(runtime, 'CMD').at(-1)!.exec!;
+    expect(cmd.slice(1, -1)).toEqual(runtimeFlagsOfScript('start'));
+    const env = instructionsOf(runtime, 'ENV').map((i) => i.args);
+    for (const [k, v] of Object.entries(envOfScript('start'))) expect(env).toContain(`${k}=${v}`);
+  });
+
   it('checks health on the public health endpoint', () => {
     const health = instructionsOf(runtime, 'HEALTHCHECK').at(-1)!;
     expect(health.args).toMatch(/--interval=\d+s .*--timeout=\d+s .*--start-period=\d+s/);
@@ -117,5 +125,10 @@ describe('deploy/systemd/tsunagaru.service', () => {
     expect(Number(values('TimeoutStopSec')[0])).toBeGreaterThanOrEqual(15);
     expect(values('User')).toEqual(['tsunagaru']);
     expect(unit).not.toMatch(/\bnpm\b[^\n]*start|\bnpx\b/);
+  });
+
+  it("runs node with npm start's memory bounds: its flags and the environment it sets", () => {
+    expect(values('ExecStart')[0]!.split(/\s+/).slice(1, -1)).toEqual(runtimeFlagsOfScript('start'));
+    for (const [k, v] of Object.entries(envOfScript('start'))) expect(values('Environment')).toContain(`${k}=${v}`);
   });
 });

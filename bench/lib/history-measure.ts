@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { processControl } from '../../test/support/child-process.js';
 import { DAY_MS, dmaId, meterId, type Fleet } from './history-generate.js';
 import { ourQuestions, rounds } from './history-queries.js';
-import { nodeArgsOfScript } from './npm-script.js';
+import { envOfScript, nodeArgsOfScript } from './npm-script.js';
 import { median, percentile } from './stats.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -81,7 +81,7 @@ export interface StartedIngest {
  * then `runs` rounds of the questions, then the process's memory, then a clean stop.
  */
 export async function startAndAsk(dataDir: string, fleet: Fleet, history: { from: number; to: number }, runs: number, progress: (m: string) => void): Promise<StartedIngest> {
-  const env = { ...process.env, DATA_DIR: dataDir, SIMULATORS: 'off', MQTT_PORT: '0', MQTTS_PORT: 'off', HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn', LOG_FILE: join(dataDir, 'bench-ingest.log') };
+  const env = { ...process.env, ...envOfScript('start'), DATA_DIR: dataDir, SIMULATORS: 'off', MQTT_PORT: '0', MQTTS_PORT: 'off', HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'warn', LOG_FILE: join(dataDir, 'bench-ingest.log') };
   const t0 = performance.now();
   const child = spawn(process.execPath, nodeArgsOfScript('start'), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const control = processControl(child, 60_000);

@@ -12,7 +12,7 @@ import { apiClient, type ApiClient } from '../../test/support/api-client.js';
 import { startChild, type ChildIngest } from '../../test/support/child-process.js';
 import { freePort } from '../../test/support/ports.js';
 import type { Device } from './ingest-e2e-load.js';
-import { nodeArgsOfScript, runtimeFlagsOfScript } from './npm-script.js';
+import { envOfScript, nodeArgsOfScript, runtimeFlagsOfScript } from './npm-script.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const BENCH_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -93,7 +93,7 @@ export async function startOursExternal(o: { dataDir: string; mqttUrl: string; m
 /** Our broker and the ingest in one process, the npm start wiring (test/support/embedded-ingest-child.ts), DuckDB. */
 export async function startOursEmbedded(dataDir: string): Promise<OursRunning & { mqttUrl: string }> {
   const prof = cpuProfArgs();
-  const env: Record<string, string> = { DATA_DIR: dataDir, MQTT_PORT: String(await freePort()), HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: BENCH_TOKEN, STORE: 'duckdb', PUBLISH_LIMITS: 'off', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' };
+  const env: Record<string, string> = { ...envOfScript('start'), DATA_DIR: dataDir, MQTT_PORT: String(await freePort()), HTTP_PORT: '0', TSUNAGARU_ADMIN_TOKEN: BENCH_TOKEN, STORE: 'duckdb', PUBLISH_LIMITS: 'off', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' };
   // `npm start`'s runtime flags (package.json), on the command line of the test harness that wires it the same way.
   const child: ChildIngest = await startChild('test/support/embedded-ingest-child.ts', env, 60_000, undefined, [...runtimeFlagsOfScript('start'), ...prof]);
   const api = apiClient(child.ready.httpUrl!, BENCH_TOKEN);

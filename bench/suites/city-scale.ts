@@ -13,7 +13,7 @@ import { startChild, type ChildIngest } from '../../test/support/child-process.j
 import { makeTempDir } from '../../test/support/temp-dir.js';
 import { followAlertStream, type AlertStream } from '../lib/alert-stream.js';
 import { peakRssMb } from '../lib/ingest-e2e-systems.js';
-import { runtimeFlagsOfScript } from '../lib/npm-script.js';
+import { envOfScript, runtimeFlagsOfScript } from '../lib/npm-script.js';
 import { median, percentile } from '../lib/stats.js';
 import type { BenchContext, Suite, SuiteResult } from '../lib/types.js';
 
@@ -102,7 +102,7 @@ async function measure(meters: number, run: number, ctx: BenchContext): Promise<
   let sim: ReturnType<typeof runSimulator> | undefined;
   try {
     // `npm start`'s runtime flags (package.json): the child wires broker + ingest as it does.
-    const env = { DATA_DIR: dir.path, METERS: String(meters), GATEWAYS: String(GATEWAYS), ALERT_DEVICES: String(PLANTS), TSUNAGARU_ADMIN_TOKEN: TOKEN, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' };
+    const env = { ...envOfScript('start'), DATA_DIR: dir.path, METERS: String(meters), GATEWAYS: String(GATEWAYS), ALERT_DEVICES: String(PLANTS), TSUNAGARU_ADMIN_TOKEN: TOKEN, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' };
     const t = performance.now();
     child = await startChild('bench/lib/city-scale-child.ts', env, 300_000, undefined, runtimeFlagsOfScript('start'));
     ctx.progress(`run ${run}: broker + ingest up, ${fmt(meters)} meters and ${PLANTS} plants provisioned in ${((performance.now() - t) / 1000).toFixed(1)} s`);

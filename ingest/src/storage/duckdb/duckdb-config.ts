@@ -1,11 +1,14 @@
 /**
  * DuckDB's resource bounds, from the environment (part of the ingest's environment schema, config.ts),
  * checked once at start; errors name the variable:
- * - DUCKDB_MEMORY_LIMIT (default `512MB`): DuckDB's `memory_limit`. Past it, sorts and aggregates spill to
+ * - DUCKDB_MEMORY_LIMIT (default `320MB`): DuckDB's `memory_limit`. Past it, sorts and aggregates spill to
  *   `<store>.tmp` on disk instead of growing the process (concurrent full exports reached 4.6 GB without it).
- *   512 MB, not 1 GB: issue 15 holds the whole ingest of a 130,000-meter city to 1 GiB, and at 1 GB DuckDB
- *   alone took ~1 GB under the water reads; at 512 MB the DMA balances took as long (2.8–3.1 s), closing a
- *   day's rollups ~35 % longer (112 → 153 s of a 1-day rebuild, shared machine), with ~0.5 GB less peak.
+ *   Issue 15 holds the whole ingest of a 130,000-meter city to 1 GiB: at 1 GB DuckDB alone took ~1 GB under
+ *   the water reads; at 512 MB the DMA balances took as long (2.8–3.1 s), closing a day's rollups ~35 %
+ *   longer (112 → 153 s of a 1-day rebuild, shared machine), with ~0.5 GB less peak; 320 MB, because DuckDB
+ *   keeps the blocks it read up to its limit: on 7 days of that city what it accounted for after the history
+ *   questions was ~0.30 GB at 512 MB and ~0.23 GB at 320 MB (duckdb_memory(), one run each), for a first
+ *   pass of the DMAs' figures 8 % longer (331 → 357 s). `npm run store` (a tool run alone on a stopped store) keeps 512 MB unless this is set.
  * - DUCKDB_THREADS (default: cores − 1, at least 1): DuckDB's worker threads, leaving a core to the event
  *   loop that serves MQTT and the API.
  * - API_READERS (default 2): connections the API's short reads share (read-pool.ts), apart from the
@@ -25,7 +28,7 @@ export interface DuckDbSettings {
 }
 
 export const DEFAULT_DUCKDB_SETTINGS: Readonly<DuckDbSettings> = Object.freeze({
-  memoryLimit: '512MB',
+  memoryLimit: '320MB',
   threads: Math.max(1, availableParallelism() - 1),
   apiReaders: 2,
   apiReadTimeoutMs: 30_000,
