@@ -23,9 +23,16 @@ export function managedServer(name: string, bin: string, args: string[], url: st
     async start() {
       const c = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
+      // A server that cannot be started (not installed) is an error of this start, not an unhandled event.
+      let spawnError: Error | undefined;
+      c.once('error', (err) => (spawnError = err));
       c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
       c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-      await waitFor(`${name} to answer at ${url}`, () => (c.exitCode !== null ? Promise.reject(new Error(`${name} exited: ${out.slice(-2000)}`)) : ready()), 30_000, 50);
+      await waitFor(`${name} to answer at ${url}`, () => (spawnError ? true : c.exitCode !== null ? Promise.reject(new Error(`${name} exited: ${out.slice(-2000)}`)) : ready()), 30_000, 50);
+      if (spawnError) {
+        child = undefined;
+        throw new Error(`${name} could not be started (${spawnError.message}); scripts/install-test-deps.sh installs the servers the tests and the bench start`);
+      }
     },
     async stop() {
       const c = child;
