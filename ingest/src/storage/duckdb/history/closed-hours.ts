@@ -17,7 +17,7 @@
  */
 import { col, hourCol, rolledUpReadings, statsOf, type RolledUpReading, type RolledUpType, type Stat } from './columns.js';
 import { localDayStartSql } from './local-time.js';
-import { dayOpenColumns, names, readingsOf, statColumns, statNames, type Column, type Only } from './rollup-sql.js';
+import { dayOpenColumns, names, readingsOf, statColumns, statNames, statsFor, type Column, type Only } from './rollup-sql.js';
 
 export type HourLayout = 'compact' | 'plain';
 
@@ -74,7 +74,8 @@ function compactElements(type: RolledUpType, e: string, d: string): Column[] {
 /** Closed day rows' hours as scalar hour rows (only hours with data), whichever the layout. */
 export function unnestHours(type: RolledUpType, dayRows: string, only?: Only, layout: HourLayout = 'compact'): string {
   const readings = readingsOf(type, only);
-  const lists = statNames(type, hourCol, only).map((h) => `unnest(${h}) AS ${h}`);
+  // Every list of the readings asked for: a compact min or max is read beside its first or last.
+  const lists = readings.flatMap((r) => statsOf(r).map((s) => hourCol(r.name, s))).map((h) => `unnest(${h}) AS ${h}`);
   const compact = layout === 'compact';
   const extra = compact ? [...timeLists(type).map((c) => `unnest(${c.name}) AS ${c.name}`), ...readings.filter((r) => r.sql !== 'DOUBLE').map((r) => `${col(r.name, 'min')} AS ${base(r.name)}`)] : [];
   const value = (r: RolledUpReading, s: Stat): string => {
@@ -88,7 +89,7 @@ export function unnestHours(type: RolledUpType, dayRows: string, only?: Only, la
     const pair = pairOf(r, s);
     return `(${base(r.name)} + ${pair ? `coalesce(${v}, ${hourCol(r.name, pair)})` : v})::${r.sql}`;
   };
-  const stats = readings.flatMap((r) => statsOf(r).map((s) => `${value(r, s)} AS ${col(r.name, s)}`));
+  const stats = readings.flatMap((r) => statsFor(r, only).map((s) => `${value(r, s)} AS ${col(r.name, s)}`));
   return `SELECT device_id, day, h, n, ${stats.join(', ')} FROM (
     SELECT device_id, day, unnest(range(24))::TINYINT AS h, unnest(h_n) AS n, ${[...extra, ...lists].join(', ')} FROM (${dayRows})) WHERE n IS NOT NULL`;
 }

@@ -61,11 +61,20 @@ export const dayOpenColumns = (type: RolledUpType): Column[] => [
 export const names = (cols: readonly Column[]): string => cols.map((c) => c.name).join(', ');
 /**
  * Readings a reader asks for (`only`; all of them when undefined): a query about registers need not merge
- * a city's flows and batteries too.
+ * a city's flows and batteries too. The object form also names the statistics wanted (`n` and the others
+ * a reading has among them): a register's `drop` is merged across partial rows by a window over each
+ * device and bucket, the largest part of a day row's cost, which series answers (usage is `last − first`
+ * interpolated) never read.
  */
-export type Only = readonly string[] | undefined;
-export const readingsOf = (type: RolledUpType, only: Only) => rolledUpReadings(type).filter((r) => !only || only.includes(r.name));
-export const statNames = (type: RolledUpType, name: (r: string, s: Stat) => string = col, only?: Only) => readingsOf(type, only).flatMap((r) => statsOf(r).map((s) => name(r.name, s)));
+export type Only = readonly string[] | { readonly readings?: readonly string[]; readonly stats: readonly Stat[] } | undefined;
+const onlyReadings = (only: Only): readonly string[] | undefined => (only && 'stats' in only ? only.readings : only);
+export const readingsOf = (type: RolledUpType, only: Only) => {
+  const wanted = onlyReadings(only);
+  return rolledUpReadings(type).filter((r) => !wanted || wanted.includes(r.name));
+};
+/** The statistics of `r` a reader asks for (`only`); `n` always. */
+export const statsFor = (r: RolledUpReading, only: Only): Stat[] => (only && 'stats' in only ? statsOf(r).filter((s) => s === 'n' || only.stats.includes(s)) : statsOf(r));
+export const statNames = (type: RolledUpType, name: (r: string, s: Stat) => string = col, only?: Only) => readingsOf(type, only).flatMap((r) => statsFor(r, only).map((s) => name(r.name, s)));
 
 /** One statistic over raw rows (`ts` and the reading column in scope). */
 function rawAgg(r: RolledUpReading, stat: Stat): string {
@@ -101,7 +110,8 @@ const prevReading = (reading: string) => quoteIdent(`${reading}__prev`);
 const prevReadingTs = (reading: string) => quoteIdent(`${reading}__prev_ts`);
 const prevPartialLast = (reading: string) => quoteIdent(`${reading}__prev_last`);
 const prevPartialLastTs = (reading: string) => quoteIdent(`${reading}__prev_last_ts`);
-const counters = (type: RolledUpType, only?: Only) => readingsOf(type, only).filter((r) => r.counter);
+/** Counters whose `drop` is asked for: only they need the previous reading or partial. */
+const counters = (type: RolledUpType, only?: Only) => readingsOf(type, only).filter((r) => r.counter && statsFor(r, only).includes('drop'));
 
 /**
  * Raw rows with each counter's previous reading in the same bucket (`partition`: device and bucket
@@ -168,7 +178,7 @@ function mergeAgg(r: RolledUpReading, stat: Stat, x: (s: Stat) => string, p: str
 /** `n` and every statistic merged over partial rows with the same column names (GROUP BY the bucket). */
 export function mergeAggs(type: RolledUpType, alias = '', only?: Only): string {
   const p = alias ? `${alias}.` : '';
-  const stats = readingsOf(type, only).flatMap((r) => statsOf(r).map((s) => `${mergeAgg(r, s, (x) => `${p}${col(r.name, x)}`, p)} AS ${col(r.name, s)}`));
+  const stats = readingsOf(type, only).flatMap((r) => statsFor(r, only).map((s) => `${mergeAgg(r, s, (x) => `${p}${col(r.name, x)}`, p)} AS ${col(r.name, s)}`));
   return [`sum(${p}n)::INTEGER AS n`, ...stats].join(', ');
 }
 
@@ -179,7 +189,7 @@ export function hourRowsFromRaw(type: RolledUpType, source: string, only?: Only)
 
 /** Rows per device and bucket from raw-shaped rows: `keys` are the bucket's SELECT expressions. */
 export function bucketRowsFromRaw(type: RolledUpType, source: string, keys: readonly string[], only?: Only): string {
-  const stats = readingsOf(type, only).flatMap((r) => statsOf(r).map((s) => `${rawAgg(r, s)} AS ${col(r.name, s)}`));
+  const stats = readingsOf(type, only).flatMap((r) => statsFor(r, only).map((s) => `${rawAgg(r, s)} AS ${col(r.name, s)}`));
   const partition = ['device_id', ...keys.map((k) => k.replace(/\s+AS\s+\w+$/i, ''))];
   return `SELECT device_id, ${keys.join(', ')}, count(*)::INTEGER AS n, ${stats.join(', ')} FROM (${prevReadingColumns(type, source, partition, only)}) src GROUP BY ALL`;
 }

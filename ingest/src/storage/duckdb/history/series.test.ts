@@ -56,6 +56,19 @@ describe('one device per day', () => {
     }
   });
 
+  it('merges a late reading into a closed day the same whether it is still pending or folded', async () => {
+    // 12:30 on day 1, between the readings of 12:00 (1360 L) and 13:00 (1370 L); flow 700 L/h, the day's highest.
+    const ts = DAY0 + D + 12.5 * H;
+    const late: StorableMessage = { channel: 'telemetry', type: 'water-meter', deviceId: 'wm-plain', receivedAt: now, payload: { v: 1, id: 'wm-plain', boot: 1, seq: seq++, ts, samples: [{ ts, indexL: 1365, flowLph: 700 }] } as Telemetry };
+    await store.writer.write([late]);
+    const range = { from: DAY0 + D, to: DAY0 + 2 * D, interval: '1d' as const };
+    const ask = () => store.api.history.deviceSeries('wm-plain', 'water-meter', range, ['usage', 'count', 'min', 'max', 'last', 'mean'], ['indexL', 'flowLph']);
+    const expected = [{ t: DAY0 + D, n: 25, values: { indexL: { usage: 240, count: 25, min: 1240, max: 1470, last: 1470 }, flowLph: { count: 25, min: 600, max: 700, last: 620, mean: (12 * 600 + 12 * 620 + 700) / 25 } } }];
+    expect(await ask()).toEqual(expected);
+    await store.history.fold();
+    expect(await ask()).toEqual(expected);
+  });
+
   it('writes a device id as a SQL string whatever it holds', () => {
     expect(sqlString("wm-o'neil")).toBe("'wm-o''neil'");
     expect(sqlString("'; DROP TABLE x; --")).toBe("'''; DROP TABLE x; --'");

@@ -6,9 +6,9 @@
 import { LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { toNumber, type ParamTypes, type Row, type SqlReader } from '../database.js';
 import { readRaw, type ArchiveCatalog } from './archive.js';
-import { col, rolledUpReadings, type RolledUpReading, type RolledUpType } from './columns.js';
+import { col, rolledUpReadings, type RolledUpReading, type RolledUpType, type Stat } from './columns.js';
 import { HOUR_MS, DAY_MS, localDayNumber, localDayStart, localDaySql, localDayStartSql } from './local-time.js';
-import { bucketRowsFromRaw, pendingTable } from './rollup-sql.js';
+import { bucketRowsFromRaw, pendingTable, type Only } from './rollup-sql.js';
 import { dateSql, dayRows, hourRows } from './rollups.js';
 import { interpolatedUsageSql, NEIGHBOURS, neighbourColumns } from './usage.js';
 
@@ -73,7 +73,8 @@ export function aggsFor(r: RolledUpReading, aggs: readonly Agg[]): Agg[] {
  * Bucket rows of one device or a group: device_id, bucket (TIMESTAMP), n and the statistics, for the
  * buckets from `from` to `to` plus one either side (for usage's neighbours). `where` restricts device_id.
  */
-function bucketRows(type: RolledUpType, catalog: ArchiveCatalog, where: string, r: SeriesRange, only: readonly string[] | undefined, plain: boolean): string {
+function bucketRows(type: RolledUpType, catalog: ArchiveCatalog, where: string, r: SeriesRange, readings: readonly string[], plain: boolean): string {
+  const only: Only = { readings, stats: SERIES_STATS };
   const step = INTERVALS[r.interval];
   const [from, to] = [alignDown(r.from, r.interval) - step, alignDown(r.to - 1, r.interval) + 2 * step];
   const [d0, d1] = [localDayNumber(from), localDayNumber(to - 1)];
@@ -81,7 +82,7 @@ function bucketRows(type: RolledUpType, catalog: ArchiveCatalog, where: string, 
   const within = (bucket: string) => `${bucket} >= epoch_ms(${from}::BIGINT) AND ${bucket} < epoch_ms(${to}::BIGINT)`;
   switch (r.interval) {
     case '15m':
-      return bucketRowsFromRaw(type, catalog.rawSource(`samples/${type}`, from, to, where), ['time_bucket(INTERVAL 15 MINUTE, ts) AS bucket']);
+      return bucketRowsFromRaw(type, catalog.rawSource(`samples/${type}`, from, to, where), ['time_bucket(INTERVAL 15 MINUTE, ts) AS bucket'], only);
     case '1h': {
       const bucket = `${localDayStartSql('day')} + to_hours(h)`;
       return `SELECT * EXCLUDE (day, h), ${bucket} AS bucket FROM (${hourRows(type, days, only, plain)}) x WHERE ${within(bucket)}`;
@@ -97,6 +98,9 @@ function bucketRows(type: RolledUpType, catalog: ArchiveCatalog, where: string, 
  * index), and that second plan was 4–5 ms of a 16–24 ms answer (30 days of 130,000 meters, issue 15).
  */
 export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+/** The statistics a series reads (perDevice, withNeighbours): every one but a register's `drop`. */
+const SERIES_STATS: readonly Stat[] = ['n', 'min', 'max', 'sum', 'first', 'first_ts', 'last', 'last_ts'];
 
 const STEP_SQL: Record<Interval, string> = { '15m': 'INTERVAL 15 MINUTE', '1h': 'INTERVAL 1 HOUR', '1d': 'INTERVAL 1 DAY' };
 
