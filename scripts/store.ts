@@ -60,14 +60,14 @@ const STORE_TOOL_MEMORY_LIMIT = '512MB';
 const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
 async function withStore<T>(fn: (store: EmbeddedStore, meters: string[]) => Promise<T>): Promise<T> {
-  const config = loadIngestConfig();
+  // A tool run on a stopped store, alone: its bulk work (rollup rebuilds, archive moves) keeps the memory
+  // bound it was measured with unless DUCKDB_MEMORY_LIMIT says otherwise; the running ingest's default is
+  // lower (duckdb-config.ts), for its other memory.
+  const config = loadIngestConfig(process.env, { duckdb: { memoryLimit: STORE_TOOL_MEMORY_LIMIT } });
   const registry = await FileDeviceRegistry.open({ path: registryPathFor(config.dataDir), readOnly: true });
   try {
     const store = await openEmbeddedStore(config.dataDir, {
-      // A tool run on a stopped store, alone: its bulk work (rollup rebuilds, archive moves) keeps the
-      // memory bound it was measured with unless DUCKDB_MEMORY_LIMIT says otherwise; the running ingest's
-      // default is lower (duckdb-config.ts), for its other memory.
-      duckdb: process.env.DUCKDB_MEMORY_LIMIT ? config.duckdb : { ...config.duckdb, memoryLimit: STORE_TOOL_MEMORY_LIMIT },
+      duckdb: config.duckdb,
       history: config.history,
       latestNotAfter: () => Date.now() + config.maxClockSkewMs,
       attributes: (id) => registry.getDevice(id)?.attributes,

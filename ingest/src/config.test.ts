@@ -13,6 +13,12 @@ describe('loadIngestConfig', () => {
     expect(loadIngestConfig({ DATA_DIR: '', HTTP_PORT: '' })).toMatchObject({ dataDir: './data', httpPort: 8080 });
   });
 
+  it("lets a tool run alone default DuckDB's memory otherwise, and the variable still wins (npm run store: 512MB)", () => {
+    expect(loadIngestConfig({}).duckdb.memoryLimit).toBe('320MB');
+    expect(loadIngestConfig({}, { duckdb: { memoryLimit: '512MB' } }).duckdb.memoryLimit).toBe('512MB');
+    expect(loadIngestConfig({ DUCKDB_MEMORY_LIMIT: '2GB' }, { duckdb: { memoryLimit: '512MB' } }).duckdb.memoryLimit).toBe('2GB');
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadIngestConfig({ HTTP_PORT: 'eighty' })).toThrow(/^HTTP_PORT: must be a port number/);
     expect(() => loadIngestConfig({ MQTT_PORT: '70000' })).toThrow(/^MQTT_PORT:/);

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { apiEnv, apiSettingsFrom, type ApiSettings } from './api/api-settings.js';
 import { parseIngestEnv } from './env.js';
 import { configError, IngestError } from './errors.js';
-import { duckDbEnv, duckDbSettingsFrom, type DuckDbSettings } from './storage/duckdb/duckdb-config.js';
+import { DEFAULT_DUCKDB_SETTINGS, duckDbEnv, duckDbSettingsFrom, type DuckDbSettings } from './storage/duckdb/duckdb-config.js';
 import { storageConfigFrom, storageEnv, type StorageConfig } from './storage/store-config.js';
 import { integrationsConfigFrom, integrationsEnv, type IntegrationsConfig } from './integrations/config.js';
 import { historyEnv, historySettingsFrom, type HistorySettings } from './storage/duckdb/history/history-config.js';
@@ -134,7 +134,12 @@ function shareSettingsFrom(v: IngestEnv, storage: StorageConfig, username: strin
 }
 
 /** The ingest's settings from its parsed variables (the rules across variables name the one at fault); frozen. */
-export function ingestConfigFrom(v: IngestEnv): Readonly<IngestConfig> {
+/** What a program other than the ingest (a tool run alone) uses where a variable is not set. */
+export interface ConfigDefaults {
+  duckdb?: Partial<DuckDbSettings>;
+}
+
+export function ingestConfigFrom(v: IngestEnv, defaults: ConfigDefaults = {}): Readonly<IngestConfig> {
   const mqttUsername = v.MQTT_USERNAME ?? 'tsunagaru-ingest';
   const storage = storageConfigFrom(v);
   const token = v.TSUNAGARU_ADMIN_TOKEN;
@@ -154,7 +159,7 @@ export function ingestConfigFrom(v: IngestEnv): Readonly<IngestConfig> {
     mqttTlsCa: v.MQTT_TLS_CA === undefined ? undefined : readFile('MQTT_TLS_CA', v.MQTT_TLS_CA),
     ...shareSettingsFrom(v, storage, mqttUsername),
     api: apiSettingsFrom(v),
-    duckdb: duckDbSettingsFrom(v),
+    duckdb: duckDbSettingsFrom(v, { ...DEFAULT_DUCKDB_SETTINGS, ...defaults.duckdb }),
     history: historySettingsFrom(v),
     maxClockSkewMs: (v.DEVICE_CLOCK_MAX_SKEW_SEC ?? 300) * 1000,
     integrations: integrationsConfigFrom(v),
@@ -162,6 +167,6 @@ export function ingestConfigFrom(v: IngestEnv): Readonly<IngestConfig> {
 }
 
 /** Reads and checks the ingest's settings once at start (ingestEnv); the result is frozen (style: fastify config). */
-export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): Readonly<IngestConfig> {
-  return ingestConfigFrom(parseIngestEnv(ingestEnv, env));
+export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env, defaults: ConfigDefaults = {}): Readonly<IngestConfig> {
+  return ingestConfigFrom(parseIngestEnv(ingestEnv, env), defaults);
 }

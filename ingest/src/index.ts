@@ -8,7 +8,7 @@
 
 // Running it: `npm start` and `npm run ingest`, tests and scenario runs start the service in-process.
 export { startIngestService, type IngestService, type IngestServiceDeps } from './service.js';
-export { ingestConfigFrom, ingestEnv, loadIngestConfig, type IngestConfig, type IngestEnv } from './config.js';
+export { ingestConfigFrom, ingestEnv, loadIngestConfig, type ConfigDefaults, type IngestConfig, type IngestEnv } from './config.js';
 export { loadStorageConfig, STORE_KINDS, type InfluxSettings, type StorageConfig, type StoreKind } from './storage/store-config.js';
 export { createEmbeddedTap, type EmbeddedTap } from './intake/embedded-tap.js';
 export { journalDirFor, type DurableIngest, type DurableStatus } from './durable-ingest.js';

@@ -46,8 +46,8 @@ export const duckDbEnv = {
 
 export type DuckDbEnv = z.output<z.ZodObject<typeof duckDbEnv>>;
 
-export function duckDbSettingsFrom(v: Partial<DuckDbEnv>): DuckDbSettings {
-  const d = DEFAULT_DUCKDB_SETTINGS;
+/** The settings `v` gives, the rest from `d` (a tool run alone may bound DuckDB otherwise than the ingest). */
+export function duckDbSettingsFrom(v: Partial<DuckDbEnv>, d: Readonly<DuckDbSettings> = DEFAULT_DUCKDB_SETTINGS): DuckDbSettings {
   return { memoryLimit: v.DUCKDB_MEMORY_LIMIT ?? d.memoryLimit, threads: v.DUCKDB_THREADS ?? d.threads, apiReaders: v.API_READERS ?? d.apiReaders, apiReadTimeoutMs: v.API_READ_TIMEOUT_MS ?? d.apiReadTimeoutMs };
 }
 
