@@ -133,12 +133,12 @@ function shareSettingsFrom(v: IngestEnv, storage: StorageConfig, username: strin
   return { shareGroup, clientId, alerts: v.INGEST_ALERTS ?? !shareGroup };
 }
 
-/** The ingest's settings from its parsed variables (the rules across variables name the one at fault); frozen. */
 /** What a program other than the ingest (a tool run alone) uses where a variable is not set. */
 export interface ConfigDefaults {
   duckdb?: Partial<DuckDbSettings>;
 }
 
+/** The ingest's settings from its parsed variables (the rules across variables name the one at fault); frozen. */
 export function ingestConfigFrom(v: IngestEnv, defaults: ConfigDefaults = {}): Readonly<IngestConfig> {
   const mqttUsername = v.MQTT_USERNAME ?? 'tsunagaru-ingest';
   const storage = storageConfigFrom(v);
