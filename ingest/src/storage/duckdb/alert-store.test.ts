@@ -62,6 +62,8 @@ describe('DuckDbAlertStore.loadOpen', () => {
     db = await DuckDbDatabase.open(':memory:');
     const store = await DuckDbAlertStore.open(db);
     const given = Array.from({ length: 6 }, (_, i) => alert(i, i < 4 ? { message: 'silent for 2 h (expected a message every 900 s; limit 3 ×)', detail: {}, comments: [] } : {}));
+    // Open ones with every field set (acknowledged, shelved, commented, of a type, caused) and of other kinds.
+    given.push(alert(7, { state: 'active', clearedAt: null }), alert(9, { state: 'active', clearedAt: null, rule: 'device-silent', severity: 'minor', group: 'water', deviceType: 'water-meter' }));
     await store.save(given);
     const open = await store.loadOpen();
     expect(open.sort((a, b) => a.id.localeCompare(b.id))).toEqual(given.filter((a) => a.state === 'active'));

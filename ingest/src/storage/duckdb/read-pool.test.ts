@@ -49,7 +49,7 @@ describe('DuckDbReadPool', () => {
     expect(err).toBeInstanceOf(BusyError);
     expect((err as BusyError).message).toMatch(/ran longer than 100 ms and was stopped/);
     expect(await waiting).toEqual([{ one: 1 }]);
-    expect(pool.stats()).toEqual({ size: 1, open: 1, busy: 0, waiting: 0 });
+    expect(pool.stats()).toEqual({ size: 1, open: 1, busy: 0, waiting: 0, statements: 0 });
     expect(db.readersOpen).toBe(1);
     pool.close();
     expect(db.readersOpen).toBe(0);
@@ -75,6 +75,39 @@ describe('DuckDbReadPool', () => {
     expect(await pool.snapshot(count)).toBe(2);
     expect(db.readersOpen).toBe(1);
     await pool.close();
+  });
+
+  it('keeps a read with parameters prepared: it sees every write, a changed table, an interrupt; a bounded number per connection', async () => {
+    db = await DuckDbDatabase.open(':memory:', { memoryLimit: '256MB', threads: 1 });
+    const pool = new DuckDbReadPool(db, { size: 1, timeoutMs: 300, statementsKept: 2 });
+    await db.run('CREATE TABLE meters (id VARCHAR PRIMARY KEY, liters BIGINT)');
+    await db.run("INSERT INTO meters VALUES ('wm-1', 10), ('wm-2', 20)");
+    const byId = 'SELECT * FROM meters WHERE id = $1';
+    expect(await pool.all(byId, ['wm-1'])).toEqual([{ id: 'wm-1', liters: '10' }]);
+    expect(await pool.all(byId, ['wm-2'])).toEqual([{ id: 'wm-2', liters: '20' }]);
+    expect(pool.stats().statements).toBe(1);
+    // A write on the store's connection, then the same statement again: the new value.
+    await db.run("UPDATE meters SET liters = 11 WHERE id = 'wm-1'");
+    expect(await pool.all(byId, ['wm-1'])).toEqual([{ id: 'wm-1', liters: '11' }]);
+    // The table changed under the kept statement (a store upgraded while running): the new shape.
+    await db.run('ALTER TABLE meters ADD COLUMN dma VARCHAR');
+    await db.run("UPDATE meters SET dma = 'dma-7'");
+    expect(await pool.all(byId, ['wm-1'])).toEqual([{ id: 'wm-1', liters: '11', dma: 'dma-7' }]);
+    // Interrupted past the read timeout: busy; the same statement then answers.
+    const slowSql = 'SELECT count(*) AS n FROM range(10000000000) t(i) WHERE hash(i) = $1';
+    await expect(pool.all(slowSql, [1])).rejects.toMatchObject({ code: 'INGEST_ERR_BUSY' });
+    expect(await pool.all('SELECT count(*)::INTEGER AS n FROM range(10) t(i) WHERE i < $1', [3])).toEqual([{ n: 3 }]);
+    // At most 2 kept: older ones are destroyed, and prepared again when asked.
+    expect(await pool.all('SELECT $1::INTEGER + 1 AS x', [1])).toEqual([{ x: 2 }]);
+    expect(pool.stats().statements).toBe(2);
+    expect(await pool.all(byId, ['wm-2'])).toEqual([{ id: 'wm-2', liters: '20', dma: 'dma-7' }]);
+    expect(pool.stats().statements).toBe(2);
+    // A bad parameter fails that read only.
+    await expect(pool.all(byId, [])).rejects.toThrow();
+    expect(await pool.all(byId, ['wm-1'])).toEqual([{ id: 'wm-1', liters: '11', dma: 'dma-7' }]);
+    await pool.close();
+    expect(pool.stats().statements).toBe(0);
+    expect(db.readersOpen).toBe(0);
   });
 
   it('closing stops a running read and closes its connection only once the read has stopped', async () => {

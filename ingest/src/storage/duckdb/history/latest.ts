@@ -81,27 +81,30 @@ export async function rebuildLatest(tx: Pick<Transaction, 'run'>, source: (type:
 export async function readLatest(db: SqlReader, deviceId: string, type: DeviceType, notAfterMs: number): Promise<Record<string, LatestReading> | undefined> {
   if (type === 'ring-node') return readRingLatest(db, deviceId, notAfterMs);
   const cols = SAMPLE_COLUMNS[type as RolledUpType];
-  const select = cols.flatMap((c, i) => [`${quoteIdent(c.name)} AS v${i}`, `epoch_ms(${latestTs(c.name)}) AS t${i}`]);
-  // Samples not yet folded into the latest table (rollups.ts fold) count too: a stored batch shows at once.
-  // Their rows as they are (a few per device), read first: a fold that commits before the latest row is
-  // read has moved them into it, so none is missed. One statement aggregating them with the latest row
-  // took ~5 ms to plan and run at 30 days of 130,000 meters, these two ~1 and ~2 ms (device detail p99).
-  const waiting = await db.all(`SELECT epoch_ms(ts) AS ts, ${cols.map((c) => quoteIdent(c.name)).join(', ')} FROM ${pendingTable(type as RolledUpType)} WHERE device_id = $1 AND ${bound(notAfterMs)}`, [deviceId]);
-  const [stored] = await db.all(`SELECT ${select.join(', ')} FROM ${latestTable(type as RolledUpType)} WHERE device_id = $1`, [deviceId]);
+  // The latest row and the samples not yet folded into it (rollups.ts fold; a stored batch shows at once)
+  // in one statement, so one snapshot: a fold committing meanwhile can neither hide nor double them. The
+  // pending rows as they are (a few per device), each value with the sample's time; the first row is the
+  // latest table's (pending 0). Aggregating them in SQL took ~5 ms to plan and run at 30 days of 130,000
+  // meters; this, kept prepared (read-pool.ts all), ~1 ms.
+  const fromLatest = cols.flatMap((c, i) => [`${quoteIdent(c.name)} AS v${i}`, `epoch_ms(${latestTs(c.name)}) AS t${i}`]);
+  const fromPending = cols.flatMap((c, i) => [quoteIdent(c.name), `CASE WHEN ${quoteIdent(c.name)} IS NOT NULL THEN epoch_ms(ts) END`]);
+  const rows = await db.all(
+    `SELECT 0 AS pending, ${fromLatest.join(', ')} FROM ${latestTable(type as RolledUpType)} WHERE device_id = $1
+     UNION ALL
+     SELECT 1, ${fromPending.join(', ')} FROM ${pendingTable(type as RolledUpType)} WHERE device_id = $1 AND ts <= epoch_ms($2::BIGINT)`,
+    [deviceId, Math.trunc(notAfterMs)],
+  );
   const out: Record<string, LatestReading> = {};
   for (const [i, c] of cols.entries()) {
     let best: { value: unknown; ts: number } | undefined;
-    const ts = toNumber(stored?.[`t${i}`]);
-    if (ts !== null) {
-      if (ts > notAfterMs) return undefined;
-      const value = stored![`v${i}`];
-      if (value !== null && value !== undefined) best = { value, ts };
-    }
-    // As the fold takes them: the newest by its own time, two of the same instant ordered by value.
-    for (const row of waiting) {
-      const value = row[c.name];
+    for (const row of rows) {
+      const at = toNumber(row[`t${i}`]);
+      if (at === null) continue;
+      // A stored value past the bound: the raw rows, which apply it (see above).
+      if (row.pending === 0 && at > notAfterMs) return undefined;
+      const value = row[`v${i}`];
       if (value === null || value === undefined) continue;
-      const at = toNumber(row.ts)!;
+      // As the fold takes them: the newest by its own time, two of the same instant ordered by value.
       if (!best || at > best.ts || (at === best.ts && compareValues(c.sql === 'BIGINT' ? toNumber(value) : value, c.sql === 'BIGINT' ? toNumber(best.value) : best.value) > 0)) best = { value, ts: at };
     }
     if (best) out[c.name] = { value: c.sql === 'BIGINT' ? toNumber(best.value) : best.value, ts: best.ts };
