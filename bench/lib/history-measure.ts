@@ -101,7 +101,10 @@ export async function startAndAsk(dataDir: string, fleet: Fleet, history: { from
       await new Promise((r) => setTimeout(r, 25));
     }
     const startSeconds = (performance.now() - t0) / 1000;
-    progress(`npm start healthy in ${startSeconds.toFixed(1)} s`);
+    // The ingest's own account of its start (health `started`): where the time went.
+    const started = await fetch(`${httpUrl}/api/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json() as Promise<{ started?: { ms: number; phases: Record<string, number> } }>, () => undefined);
+    const parts = started?.started ? ` (the ingest's part ${(started.started.ms / 1000).toFixed(1)} s: ${Object.entries(started.started.phases).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(', ')})` : '';
+    progress(`npm start healthy in ${startSeconds.toFixed(1)} s${parts}`);
     // The DMAs' daily figures are kept in the background from start (ingest/src/water/keeper.ts): a store
     // that has been running has them; this one has just been built, so its first pass is waited for.
     const keptSeconds = await firstKeeperPass(httpUrl!, 3_600_000);

@@ -78,6 +78,17 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   // Device clocks: the pipeline refuses samples stamped further ahead of `clock` than this, "latest" never
   // shows one, and the rules forget state left by one before this check existed.
   const maxClockSkewMs = config.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+  // How long each part of the start took, logged once up: a start slower than the operator's unit allows
+  // (systemd, a container's health check) says where the time went.
+  // `boot`: from the process's start to here (node, modules, the registry, the embedded broker).
+  const phases: Record<string, number> = { boot: Math.round(performance.now()) };
+  let started: { ms: number; phases: Record<string, number> } | undefined;
+  let phaseStart = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = Math.round(now - phaseStart);
+    phaseStart = now;
+  };
   const store = await openEmbeddedStore(config.dataDir, {
     ...(config.duckdb ? { duckdb: config.duckdb } : {}),
     ...(config.history ? { history: config.history } : {}),
@@ -87,10 +98,12 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     clock,
     log: (level, event, detail, message) => logger[level]({ event, ...detail }, message),
   });
+  phase('store');
   store.maintenance.start();
   // Its own connection: saving an alert must not queue behind the drainer's batch transactions.
   const alertsDb = await store.db.fork();
   const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, maxClockSkewMs, logger: logger.child({ component: 'alerts' }), waterReads: store.api.water });
+  phase('alerts');
   // Commands go out on the ingest's own MQTT client (QoS 1, never retained); a birth releases queued ones.
   const commands = new CommandService({
     store: await DuckDbCommandStore.open(store.db),
@@ -113,11 +126,13 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     log: (level, detail, message) => logger[level]({ event: 'water_figures', ...detail }, message),
   });
   const storage = deps.storage ?? loadStorageConfig({});
+  phase('commands');
   const durable = await openDurableIngest({
     dataDir: config.dataDir, store, storage, attributes: (id) => deps.registry.getDevice(id)?.attributes, logger,
     // The journal refusing (disk nearly full, or failing) blinds every rule: the ingest-disk rules say so.
     onRefusal: (r) => void alerting.engine.onIngestRefusal(r),
   });
+  phase('journal');
   // Once at start: an alert left open by the last run clears if the disk is fine now.
   void alerting.engine.onIngestRefusal(durable.journal.refused ?? null);
   const pipelineDeps: PipelineDeps = { writer: durable.writer, operations: store.operations, getDevice: (id) => deps.registry.getDevice(id), clock, maxClockSkewMs, seen: (id, boot, seq) => durable.ledger.has(id, boot, seq) };
@@ -199,6 +214,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
           counters: pipeline.counters(),
           ingest,
           ...(integrations ? { integrations: integrations.status() } : {}),
+          ...(started ? { started } : {}),
         };
       },
     },
@@ -218,10 +234,17 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
   };
   try {
     const waitMs = deps.connectWaitMs ?? 10_000;
+    phase('api');
     const waited = await Promise.race([subscriber.ready.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref())]);
     if (!waited) logger.warn({ event: 'mqtt_not_connected', url: config.mqttUrl }, `no broker at ${config.mqttUrl} yet; the API is up and the ingest keeps retrying`);
+    phase('mqtt');
     const address = await app.listen({ host: config.httpHost, port: config.httpPort });
+    phase('listen');
     figureKeeper.start();
+    const { boot, ...own } = phases;
+    const total = Object.values(own).reduce((a, b) => a + b, 0);
+    started = { ms: total, phases };
+    logger.info({ event: 'ingest_started', ms: total, phases }, `ingest started in ${(total / 1000).toFixed(1)} s, the process up ${((boot! + total) / 1000).toFixed(1)} s (${Object.entries(own).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')})`);
     return { app, store, pipeline, subscriber, durable, alerting, commands, integrations, httpUrl: address, close: closeAll };
   } catch (err) {
     await closeAll();

@@ -30,6 +30,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, apiStatu
               alerts: { ...open, description: "with a token: the water rules' reads of the store (night flows, each household's month)" },
               integrations: { ...open, description: 'with a token: ChirpStack and Sparkplug connections and counters' },
               api: { ...open, description: 'with a token: exports running, store readers, HTTP connections' },
+              started: { ...open, description: 'with a token: how long this start took (ms), by part: store, alerts, journal…' },
             },
           },
         },
