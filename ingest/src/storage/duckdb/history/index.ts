@@ -11,10 +11,10 @@ import { ArchiveCatalog, CATALOG_SQL, PARTS_MOVED_KEY, type ArchiveKind } from '
 import { applyRetention, type RetentionResult } from './retention.js';
 import { isRolledUpType, ROLLED_UP_TYPES, rolledUpReadings, type RolledUpType } from './columns.js';
 import { DEFAULT_HISTORY_SETTINGS, type HistorySettings } from './history-config.js';
-import { localDayNumber, localDayStart, localDayStartSql } from './local-time.js';
+import { isoDay, localDayNumber, localDayStart, localDayStartSql } from './local-time.js';
 import { rebuildLatest, updateLatest } from './latest.js';
 import { addRollupDrops, convertPlainShare, dropMessagesPrimaryKey, setAsidePlainLayout } from './migrate.js';
-import { CLOSE_GRACE_MS, closeDays, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
+import { BULK_SHARES, CLOSE_GRACE_MS, closeDays, dayRows, fold, hourRows, rebuildDays, rebuildShares } from './rollups.js';
 import { dayOpenTable, dayTable, hourOpenTable, pendingTable } from './rollup-sql.js';
 import { HISTORY_DDL, latestTable, latestTs } from './schema.js';
 import { SAMPLE_COLUMNS } from '../sample-columns.js';
@@ -50,6 +50,9 @@ const FOLD_AT_ROWS = 200_000;
 /** The samples tables' `ts` column (after device_id, boot, seq, idx: ../schema.ts sampleTable). */
 const SAMPLE_TS_COLUMN = 4;
 
+/** Closing days in parts at most this many times smaller than BULK_SHARES.hourRows before giving up. */
+const CLOSE_FINER_MAX = 64;
+
 /** The first local day still open at `now`: yesterday until CLOSE_GRACE_MS after midnight, then today. */
 export const openFromAt = (now: number): number => localDayNumber(now - CLOSE_GRACE_MS);
 
@@ -70,6 +73,8 @@ export class StoreHistory {
   private converted = false;
   /** Rows in the pending tables (about: a rolled-back batch leaves it high until the next fold). */
   private pendingRows = 0;
+  /** How many times smaller than BULK_SHARES closing days cuts its parts (see closeDays). */
+  private closeFiner = 1;
 
   private constructor(
     private readonly db: DuckDbDatabase,
@@ -204,17 +209,28 @@ export class StoreHistory {
   async closeDays(now = this.clock()): Promise<boolean> {
     const openFrom = openFromAt(now);
     if (openFrom <= this.openFrom) return false;
-    await this.db.transaction(async (tx) => {
-      await this.foldIn(tx);
-      for (const type of ROLLED_UP_TYPES) await closeDays(tx, type, openFrom);
-      this.openFrom = openFrom;
-      await this.saveOpenFrom(tx);
-    });
-    return true;
+    for (;;) {
+      try {
+        await this.db.transaction(async (tx) => {
+          await this.foldIn(tx);
+          for (const type of ROLLED_UP_TYPES) await closeDays(tx, type, openFrom, Math.ceil(BULK_SHARES.hourRows / this.closeFiner));
+          await this.saveOpenFrom(tx, openFrom);
+        });
+        this.openFrom = openFrom;
+        return true;
+      } catch (err) {
+        // Out of DuckDB's memory (DUCKDB_MEMORY_LIMIT; the ingest's default is lower than the store
+        // tool's): the transaction rolled back, so the same days again in parts half the size. Left to
+        // retry at the next hour with the same parts, a 130,000-meter day never closed at 320 MB.
+        if (!/out of memory/i.test((err as Error).message) || this.closeFiner >= CLOSE_FINER_MAX) throw err;
+        this.closeFiner *= 2;
+        this.o.log?.('history_close_finer', { finer: this.closeFiner }, `closing the days before ${isoDay(openFrom)} ran out of DuckDB's memory (DUCKDB_MEMORY_LIMIT); trying again in parts ${this.closeFiner} times smaller`);
+      }
+    }
   }
 
-  private async saveOpenFrom(tx: Pick<Transaction, 'run'> = this.db): Promise<void> {
-    await tx.run(`INSERT INTO store_meta VALUES ('rollups_open_from', '${this.openFrom}') ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  private async saveOpenFrom(tx: Pick<Transaction, 'run'> = this.db, openFrom = this.openFrom): Promise<void> {
+    await tx.run(`INSERT INTO store_meta VALUES ('rollups_open_from', '${openFrom}') ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
   }
 
   /**

@@ -5,11 +5,12 @@
  * definition over the raw sample table (GROUP BY device and Japan day/hour), written here on its own.
  */
 import { Rng } from '../../../../../test/fuzz/rng.js';
-import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Telemetry } from '@tsunagaru/firmware-contracts';
 import { openEmbeddedStore, type EmbeddedStore } from '../index.js';
 import type { StorableMessage } from '../../types.js';
 import { BULK_SHARES, dayRows, hourRows } from './rollups.js';
+import { DuckDbDatabase } from '../database.js';
 
 const JST_DAY0 = Date.UTC(2026, 10, 23, 15, 0, 0); // 2026-11-24 00:00 in Tokyo
 const H = 3_600_000;
@@ -208,5 +209,57 @@ describe('rollups', () => {
     // Rebuilt from the raw rows in one pass: every drop exact.
     expect(await dayDrops()).toEqual(refDayDrops);
     expect(await hourDrops()).toEqual(refHourDrops);
+  });
+
+  it("closes the days again in smaller parts when DuckDB runs out of memory, and not on another failure", async () => {
+    // A 130,000-meter day ran out of the ingest's 320 MB in parts of 400,000 hour rows and closed in parts
+    // of 200,000 (51 s, the bench's 1-day store). Here DuckDB's error is raised for any part of more than
+    // 30 hour rows, and the first attempt's parts are of up to 100 (4 devices × 24 hours: one part).
+    const shares = { ...BULK_SHARES };
+    Object.assign(BULK_SHARES, { hourRows: 100 });
+    onTestFinished(() => void Object.assign(BULK_SHARES, shares));
+    const logged: string[] = [];
+    await store.close();
+    store = await openEmbeddedStore(':memory:', { clock: () => now, attributes: () => ({ dma: 'dma-1' }), log: (_level, event, _detail, message) => logged.push(`${event}: ${message}`) });
+    const t = (d: string, h: number) => ({ ts: JST_DAY0 + h * H, indexL: 1000 + h * 7 + d.length, flowLph: h / 2 });
+    const devices = ['wm-a', 'wm-bb', 'wm-ccc', 'wm-dddd'];
+    await store.writer.write(devices.map((d) => meter(d, 0, Array.from({ length: 24 }, (_, h) => t(d, h)), now)));
+    await store.history.fold();
+    const refDays = await rawDays();
+    let failWith: string | undefined = 'Out of Memory Error: failed to allocate data of size 16.0 MiB (290.6 MiB/305.1 MiB used)';
+    const transaction = DuckDbDatabase.prototype.transaction;
+    const spy = vi.spyOn(DuckDbDatabase.prototype, 'transaction').mockImplementation(function (this: DuckDbDatabase, fn) {
+      return transaction.call(this, (tx) =>
+        fn({
+          ...tx,
+          run: async (sql, params, types) => {
+            const part = /hash\(device_id\) % (\d+)/.exec(sql);
+            const closing = sql.includes('INSERT INTO rollup_day_water_meter ');
+            if (failWith && closing && devices.length * 24 / Number(part?.[1] ?? 1) > 30) throw new Error(failWith);
+            return tx.run(sql, params, types);
+          },
+        }),
+      ) as never;
+    });
+    onTestFinished(() => spy.mockRestore());
+    now += 2 * D;
+    await store.history.closeDays();
+    expect(logged.filter((l) => l.startsWith('history_close_finer'))).toEqual([
+      "history_close_finer: closing the days before 2026-11-25 ran out of DuckDB's memory (DUCKDB_MEMORY_LIMIT); trying again in parts 2 times smaller",
+      "history_close_finer: closing the days before 2026-11-25 ran out of DuckDB's memory (DUCKDB_MEMORY_LIMIT); trying again in parts 4 times smaller",
+    ]);
+    // Closed (nothing left in the open tables) and exactly the raw aggregate.
+    expect(await store.db.all(`SELECT count(*)::INTEGER AS n FROM rollup_day_open_water_meter`)).toEqual([{ n: 0 }]);
+    expect(await store.db.all(`SELECT count(*)::INTEGER AS n FROM rollup_day_water_meter`)).toEqual([{ n: 4 }]);
+    expect(await days()).toEqual(refDays);
+    // Another failure is not retried: it reaches the caller (the maintenance logs it and tries next hour).
+    await store.writer.write(devices.map((d) => meter(d, 1, [t(d, 0)].map((s) => ({ ...s, ts: s.ts + 2 * D })), now)));
+    await store.history.fold();
+    failWith = 'IO Error: No space left on device';
+    now += 2 * D;
+    await expect(store.history.closeDays()).rejects.toThrow('No space left on device');
+    expect(logged.filter((l) => l.startsWith('history_close_finer'))).toHaveLength(2);
+    failWith = undefined;
+    expect(await store.history.closeDays()).toBe(true);
   });
 });

@@ -108,10 +108,10 @@ const shares = (rows: number, per: number) => Math.max(1, Math.ceil(rows / per))
 const share = (k: number, j: number) => (k === 1 ? 'true' : `hash(device_id) % ${k} = ${j}`);
 const countOf = async (tx: Tx, relation: string) => Number((await tx.all(`SELECT count(*)::BIGINT AS n FROM (${relation})`))[0]?.n ?? 0);
 
-/** Moves the days before `openFrom` from the open tables into the closed one. */
-export async function closeDays(tx: Tx, type: RolledUpType, openFrom: number): Promise<void> {
+/** Moves the days before `openFrom` from the open tables into the closed one, `hourRowsPerShare` hour rows a statement. */
+export async function closeDays(tx: Tx, type: RolledUpType, openFrom: number, hourRowsPerShare = BULK_SHARES.hourRows): Promise<void> {
   const before = `day < ${dateSql(openFrom)}`;
-  const k = shares(await countOf(tx, `SELECT 1 FROM ${hourOpenTable(type)} WHERE ${before}`), BULK_SHARES.hourRows);
+  const k = shares(await countOf(tx, `SELECT 1 FROM ${hourOpenTable(type)} WHERE ${before}`), hourRowsPerShare);
   for (let j = 0; j < k; j++) {
     const where = `${before} AND ${share(k, j)}`;
     await tx.run(
