@@ -99,7 +99,6 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     log: (level, event, detail, message) => logger[level]({ event, ...detail }, message),
   });
   phase('store');
-  store.maintenance.start();
   // Its own connection: saving an alert must not queue behind the drainer's batch transactions.
   const alertsDb = await store.db.fork();
   const alerting = await startAlerting({ db: alertsDb, rules, devices: deps.registry, lastSeen: lastSeenFromStatus(store.operations), clock, maxClockSkewMs, logger: logger.child({ component: 'alerts' }), waterReads: store.api.water });
@@ -240,6 +239,10 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
     phase('mqtt');
     const address = await app.listen({ host: config.httpHost, port: config.httpPort });
     phase('listen');
+    // Once up: the maintenance's first pass may close a day (a minute for a 130,000-meter city at the
+    // default memory bound) on the store's connection, which the start's own reads and tables queued behind
+    // (the commands' table waited 3.4 s for a close that failed).
+    store.maintenance.start();
     figureKeeper.start();
     const { boot, ...own } = phases;
     const total = Object.values(own).reduce((a, b) => a + b, 0);
