@@ -93,6 +93,13 @@ describe('DuckDbReadPool', () => {
     await db.run('ALTER TABLE meters ADD COLUMN dma VARCHAR');
     await db.run("UPDATE meters SET dma = 'dma-7'");
     expect(await pool.all(byId, ['wm-1'])).toEqual([{ id: 'wm-1', liters: '11', dma: 'dma-7' }]);
+    // Dropped and made again (a migration's swap): the new table, without preparing anew by hand.
+    await db.run('CREATE TABLE meters_new AS SELECT id, liters + 100 AS liters FROM meters');
+    await db.run('DROP TABLE meters');
+    await db.run('ALTER TABLE meters_new RENAME TO meters');
+    expect(await pool.all(byId, ['wm-1'])).toEqual([{ id: 'wm-1', liters: '111' }]);
+    await db.run("ALTER TABLE meters ADD COLUMN dma VARCHAR DEFAULT 'dma-7'");
+    await db.run("UPDATE meters SET liters = liters - 100");
     // Interrupted past the read timeout: busy; the same statement then answers.
     const slowSql = 'SELECT count(*) AS n FROM range(10000000000) t(i) WHERE hash(i) = $1';
     await expect(pool.all(slowSql, [1])).rejects.toMatchObject({ code: 'INGEST_ERR_BUSY' });
