@@ -105,6 +105,9 @@ export async function startAndAsk(dataDir: string, fleet: Fleet, history: { from
     const started = await fetch(`${httpUrl}/api/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json() as Promise<{ started?: { ms: number; phases: Record<string, number> } }>, () => undefined);
     const parts = started?.started ? ` (the ingest's part ${(started.started.ms / 1000).toFixed(1)} s: ${Object.entries(started.started.phases).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(', ')})` : '';
     progress(`npm start healthy in ${startSeconds.toFixed(1)} s${parts}`);
+    // The open alerts are loaded once the ingest is up (alerts/engine.ts open): said apart.
+    const restoredSeconds = await alertsRestored(httpUrl!, 600_000);
+    progress(`the alerts open before the start loaded ${restoredSeconds.toFixed(1)} s after that`);
     // The DMAs' daily figures are kept in the background from start (ingest/src/water/keeper.ts): a store
     // that has been running has them; this one has just been built, so its first pass is waited for.
     const keptSeconds = await firstKeeperPass(httpUrl!, 3_600_000);
@@ -143,6 +146,17 @@ export async function startAndAsk(dataDir: string, fleet: Fleet, history: { from
     return { startSeconds, keptSeconds, waterReadSeconds, queries, firstAnswers, ...mem };
   } finally {
     await control.stop();
+  }
+}
+
+/** Seconds until the ingest at `httpUrl` has loaded the alerts open before its start. */
+async function alertsRestored(httpUrl: string, timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const health = await fetch(`${httpUrl}/api/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json() as Promise<{ alerts?: { restoring?: boolean } }>, () => undefined);
+    if (health && health.alerts?.restoring !== true) return (performance.now() - t0) / 1000;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`the open alerts were not loaded in ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

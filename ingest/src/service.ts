@@ -209,7 +209,7 @@ export async function startIngestService(deps: IngestServiceDeps): Promise<Inges
           status: healthy ? 'ok' : 'degraded',
           mqtt: { connected: subscriber.isConnected(), subscribed: subscriber.isSubscribed(), url: config.mqttUrl, ...(config.shareGroup ? { shareGroup: config.shareGroup, clientId: config.clientId } : {}), heldAcks: subscriber.heldAcks(), ...(deps.embedded ? { embedded: true } : {}) },
           store: { kind: storage.stores.join(','), path: store.path, waterFigures: figureKeeper.status() },
-          ...(alerting.water ? { alerts: { water: alerting.water.status() } } : {}),
+          alerts: { ...alerting.engine.restoreStatus(), ...(alerting.water ? { water: alerting.water.status() } : {}) },
           counters: pipeline.counters(),
           ingest,
           ...(integrations ? { integrations: integrations.status() } : {}),

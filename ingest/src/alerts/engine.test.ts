@@ -65,6 +65,55 @@ describe('alert engine saves', () => {
     await registry.close();
   });
 
+  it('loads the open alerts after open, first in its queue: a message meanwhile is judged against them, lists wait, a failed load is tried again', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const real = await DuckDbAlertStore.open(db);
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    for (let i = 0; i < 2; i++) await registry.provision({ id: `bs-${i}`, type: 'bs-power', secret: null });
+    // A first run raises bs-0's mains alert, and stops.
+    const first = await AlertEngine.open({ config: parseAlertRules({}), store: real, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0 });
+    first.onAccepted(plantMessage('bs-0', 0, 'off'));
+    await first.idle();
+    await first.close();
+    const [raised] = await real.list({ state: 'active', limit: 10 });
+    expect(raised).toMatchObject({ deviceId: 'bs-0', rule: 'mains-lost' });
+    // The next start: the store's first load fails, the second is held until released.
+    let loads = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const store = Object.assign(Object.create(real) as DuckDbAlertStore, {
+      loadOpen: async () => {
+        if (++loads === 1) throw new Error('IO Error: could not read block');
+        await held;
+        return real.loadOpen();
+      },
+    });
+    const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0 + 60_000 });
+    expect(engine.restoreStatus()).toMatchObject({ restoring: true });
+    const heard: AlertEvent[] = [];
+    engine.subscribe((e) => heard.push(e));
+    // bs-0 still off (its alert is open), bs-1 off: queued behind the load.
+    engine.onAccepted(plantMessage('bs-0', 1, 'off'));
+    engine.onAccepted(plantMessage('bs-1', 1, 'off'));
+    let listed = false;
+    const list = engine.list({ state: 'active', limit: 10 }).then((l) => ((listed = true), l));
+    await new Promise((r) => setTimeout(r, 1_300)); // past the retry after the failed load
+    expect(loads).toBe(2);
+    expect(engine.restoreStatus()).toMatchObject({ restoring: true, failures: 1, error: 'IO Error: could not read block' });
+    expect(listed).toBe(false);
+    expect(heard).toEqual([]);
+    release();
+    await engine.restored;
+    expect(engine.restoreStatus()).toEqual({ restoring: false });
+    const active = await list;
+    // One alert per site: bs-0's is the one from before (same id), not raised again.
+    expect(active.map((a) => a.deviceId).sort()).toEqual(['bs-0', 'bs-1']);
+    expect(active.find((a) => a.deviceId === 'bs-0')!.id).toBe(raised!.id);
+    expect(heard.map((e) => `${e.kind} ${e.alert.deviceId}`)).toEqual(['raised bs-1']);
+    await engine.close();
+    await registry.close();
+  });
+
   it("judges a plant's mains failure at once while a city's water figures are still being read by the timer's tick, and judges those when they are in", async () => {
     db = await DuckDbDatabase.open(':memory:');
     const store = await DuckDbAlertStore.open(db);

@@ -97,14 +97,51 @@ export class AlertEngine {
     this.due = new DueDevices(deps.lastSeen, deps.devices);
   }
 
-  /** Loads the open alerts and the rules' state saved before the last stop. */
+  /**
+   * Loads the rules' state saved before the last stop, and the open alerts as the first item of the
+   * engine's queue: everything else the engine does (messages, the clock, operators' actions, lists) waits
+   * in order behind it, so nothing is judged without them, and the ingest need not wait for them to take
+   * messages. A city's 130,000 open silence alerts took 2.2-3.6 s of a 7-11 s start (bench history).
+   * Readers outside the queue await `restored` (the resilience view).
+   */
   static async open(deps: AlertEngineDeps): Promise<AlertEngine> {
     const state = new RuleState(await deps.store.loadRuleState());
     const healed = forgetFutureState(state, deps.clock() + (deps.maxClockSkewMs ?? 5 * 60_000));
     if (healed.length > 0) deps.logger?.warn({ event: 'rule_state_from_the_future', scopes: healed.slice(0, 20), count: healed.length }, `forgot the rules' memory of ${healed.length} devices: it held samples stamped in the future (wrong device clocks)`);
     const engine = new AlertEngine(deps, state);
-    engine.lifecycle.restore(await deps.store.loadOpen(), deps.clock());
+    engine.restored = engine.enqueue(() => engine.restore());
     return engine;
+  }
+
+  /** Resolves once the open alerts saved before the last stop are back (see open). */
+  restored: Promise<void> = Promise.resolve();
+  /** Open alerts being loaded, and the last failure to load them (health). */
+  private restoring: { since: number; failures: number; error?: string } | undefined;
+
+  /**
+   * The open alerts, tried again until they load: judging without them would raise again what is open,
+   * and lose acknowledgements and shelving. The queue waits meanwhile (health says why).
+   */
+  private async restore(): Promise<void> {
+    const restoring: { since: number; failures: number; error?: string } = { since: this.deps.clock(), failures: 0 };
+    this.restoring = restoring;
+    for (let wait = 1_000; !this.closing; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        this.lifecycle.restore(await this.deps.store.loadOpen(), this.deps.clock());
+        this.restoring = undefined;
+        return;
+      } catch (err) {
+        restoring.failures++;
+        restoring.error = (err as Error).message;
+        this.deps.logger?.error({ err, event: 'alerts_restore_failed', failures: restoring.failures }, `loading the open alerts failed; no alert is judged until they are loaded (tried again in ${wait / 1000} s)`);
+        await new Promise((r) => setTimeout(r, wait).unref());
+      }
+    }
+  }
+
+  /** Whether the open alerts are still being loaded (see open), for health. */
+  restoreStatus(): { restoring: boolean; since?: number; failures?: number; error?: string } {
+    return this.restoring ? { restoring: true, ...this.restoring } : { restoring: false };
   }
 
   get config(): Readonly<AlertRulesConfig> {

@@ -27,7 +27,7 @@ export async function healthRoutes(app: FastifyInstance, deps: ApiDeps, apiStatu
               store: { ...open, description: 'with a token: the store(s)' },
               counters: { ...open, description: 'with a token: messages received, stored, dead-lettered…' },
               ingest: { ...open, description: 'with a token: journal and drainer' },
-              alerts: { ...open, description: "with a token: the water rules' reads of the store (night flows, each household's month)" },
+              alerts: { ...open, description: "with a token: whether the alerts open before the start are still being loaded (restoring), and the water rules' reads of the store (night flows, each household's month)" },
               integrations: { ...open, description: 'with a token: ChirpStack and Sparkplug connections and counters' },
               api: { ...open, description: 'with a token: exports running, store readers, HTTP connections' },
               started: { ...open, description: 'with a token: how long this start took (ms), by part: store, alerts, journal…' },
