@@ -149,39 +149,32 @@ export async function startAndAsk(dataDir: string, fleet: Fleet, history: { from
   }
 }
 
-/** Seconds until the ingest at `httpUrl` has loaded the alerts open before its start. */
-async function alertsRestored(httpUrl: string, timeoutMs: number): Promise<number> {
+interface Health {
+  alerts?: { restoring?: boolean; water?: { reads?: number; reading?: boolean } };
+  store?: { waterFigures?: { passes?: number } };
+}
+
+/** Seconds until the ingest at `httpUrl` says `done` in its health (with the token), polled every `everyMs`. */
+async function healthUntil(httpUrl: string, done: (h: Health) => boolean, what: string, timeoutMs: number, everyMs: number): Promise<number> {
   const t0 = performance.now();
   for (;;) {
-    const health = await fetch(`${httpUrl}/api/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json() as Promise<{ alerts?: { restoring?: boolean } }>, () => undefined);
-    if (health && health.alerts?.restoring !== true) return (performance.now() - t0) / 1000;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`the open alerts were not loaded in ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 25));
+    const health = await fetch(`${httpUrl}/api/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json() as Promise<Health>, () => undefined);
+    if (health && done(health)) return (performance.now() - t0) / 1000;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`${what} in ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
-/** Seconds until the ingest at `httpUrl` reports its first pass of the water figure keeper done. */
-async function firstKeeperPass(httpUrl: string, timeoutMs: number): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    const health = await fetch(`${httpUrl}/api/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json() as Promise<{ store?: { waterFigures?: { passes?: number } } }>, () => undefined);
-    if ((health?.store?.waterFigures?.passes ?? 0) >= 1) return (performance.now() - t0) / 1000;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`the water figure keeper's first pass did not finish in ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** The alerts open before the start loaded (alerts/engine.ts open). */
+const alertsRestored = (httpUrl: string, timeoutMs: number) => healthUntil(httpUrl, (h) => h.alerts?.restoring !== true, 'the open alerts were not loaded', timeoutMs, 25);
 
-/** Seconds until the ingest at `httpUrl` reports the water rules' first read of the store done. */
-async function firstWaterRead(httpUrl: string, timeoutMs: number): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    const health = await fetch(`${httpUrl}/api/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json() as Promise<{ alerts?: { water?: { reads?: number; reading?: boolean } } }>, () => undefined);
-    const water = health?.alerts?.water;
-    if (health && (!water || ((water.reads ?? 0) >= 1 && !water.reading))) return (performance.now() - t0) / 1000;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`the water rules' first read did not finish in ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** The water figure keeper's first pass done. */
+const firstKeeperPass = (httpUrl: string, timeoutMs: number) =>
+  healthUntil(httpUrl, (h) => (h.store?.waterFigures?.passes ?? 0) >= 1, "the water figure keeper's first pass did not finish", timeoutMs, 500);
+
+/** The water rules' first read of the store done (or no water rules). */
+const firstWaterRead = (httpUrl: string, timeoutMs: number) =>
+  healthUntil(httpUrl, (h) => !h.alerts?.water || ((h.alerts.water.reads ?? 0) >= 1 && !h.alerts.water.reading), "the water rules' first read did not finish", timeoutMs, 500);
 
 /** The product's own command: `npm run store -- rebuild-rollups --from … --to …`; seconds. */
 export async function rebuildRollups(dataDir: string, fromIso: string, toIso: string, progress: (m: string) => void): Promise<number> {

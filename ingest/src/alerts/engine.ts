@@ -1,5 +1,6 @@
 import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../backoff.js';
 import { IngestError } from '../errors.js';
 import type { ContractMessage } from '@tsunagaru/firmware-contracts';
 import { AlertLifecycle, type LifecycleEvent } from './lifecycle.js';
@@ -37,6 +38,13 @@ export interface AlertEngineDeps {
 }
 
 export type AlertListener = (event: AlertEvent) => void;
+
+/** The open alerts' load at open: since when, and its failures so far (AlertEngine.restore). */
+interface Restoring {
+  since: number;
+  failures: number;
+  error?: string;
+}
 
 type Inbox = Array<{ message: ContractMessage; state?: StateVerdict }>;
 
@@ -116,21 +124,22 @@ export class AlertEngine {
   /** Resolves once the open alerts saved before the last stop are back (see open). */
   restored: Promise<void> = Promise.resolve();
   /** Open alerts being loaded, and the last failure to load them (health). */
-  private restoring: { since: number; failures: number; error?: string } | undefined;
+  private restoring: Restoring | undefined;
 
   /**
    * The open alerts, tried again until they load: judging without them would raise again what is open,
    * and lose acknowledgements and shelving. The queue waits meanwhile (health says why).
    */
   private async restore(): Promise<void> {
-    const restoring: { since: number; failures: number; error?: string } = { since: this.deps.clock(), failures: 0 };
+    const restoring: Restoring = { since: this.deps.clock(), failures: 0 };
     this.restoring = restoring;
-    for (let wait = 1_000; !this.closing; wait = Math.min(wait * 2, 30_000)) {
+    while (!this.closing) {
       try {
         this.lifecycle.restore(await this.deps.store.loadOpen(), this.deps.clock());
         this.restoring = undefined;
         return;
       } catch (err) {
+        const wait = backoffDelay(restoring.failures, { initialMs: 1_000 });
         restoring.failures++;
         restoring.error = (err as Error).message;
         this.deps.logger?.error({ err, event: 'alerts_restore_failed', failures: restoring.failures }, `loading the open alerts failed; no alert is judged until they are loaded (tried again in ${wait / 1000} s)`);
@@ -140,7 +149,7 @@ export class AlertEngine {
   }
 
   /** Whether the open alerts are still being loaded (see open), for health. */
-  restoreStatus(): { restoring: boolean; since?: number; failures?: number; error?: string } {
+  restoreStatus(): { restoring: boolean } & Partial<Restoring> {
     return this.restoring ? { restoring: true, ...this.restoring } : { restoring: false };
   }
 

@@ -29,7 +29,7 @@ const COLUMNS = `id, device_id, rule, object, device_type, grp, severity, state,
 /** loadOpen's columns: the same values as COLUMNS, fewer of them to convert (see loadOpen). */
 const KINDS_SEPARATOR = '\x1f';
 const asNumber = (c: string) => `epoch_ms(${c})::DOUBLE AS ${c}`;
-const OPEN_COLUMNS = `id, device_id, concat_ws(chr(31), rule, coalesce(device_type, ''), grp, severity, state) AS kinds, object, message, value,
+const OPEN_COLUMNS = `id, device_id, concat_ws(chr(${KINDS_SEPARATOR.charCodeAt(0)}), rule, coalesce(device_type, ''), grp, severity, state) AS kinds, object, message, value,
   nullif(detail::VARCHAR, '{}') AS detail, ${asNumber('raised_at')}, ${asNumber('updated_at')}, ${asNumber('cleared_at')}, acknowledged,
   ${asNumber('acked_at')}, acked_by, nullif(comments::VARCHAR, '[]') AS comments, shelved, chattering, transitions, flooded,
   ${asNumber('observed_at')}, cause_id, symptoms, announced`;

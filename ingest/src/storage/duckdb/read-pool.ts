@@ -36,6 +36,7 @@ export class DuckDbReadPool implements SnapshotReader {
   /** Connections running a read, with the read: close() interrupts them and waits for them (see close). */
   private readonly running = new Map<DuckDBConnection, Promise<unknown>>();
   private readonly maxWaiting: number;
+  private readonly statementsKept: number;
   /** Per connection, its prepared statements by SQL text, oldest first (closing a connection destroys them). */
   private readonly prepared = new Map<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
 
@@ -44,6 +45,7 @@ export class DuckDbReadPool implements SnapshotReader {
     private readonly options: ReadPoolOptions,
   ) {
     this.maxWaiting = options.maxWaiting ?? 64 * options.size;
+    this.statementsKept = options.statementsKept ?? 32;
   }
 
   /**
@@ -54,7 +56,7 @@ export class DuckDbReadPool implements SnapshotReader {
    * into the text) run as they are, one hand-off already.
    */
   all(sql: string, params?: Params, types?: ParamTypes): Promise<Row[]> {
-    if (!params || (this.options.statementsKept ?? 32) === 0) return this.lend(async (connection) => (await connection.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[]);
+    if (!params || this.statementsKept === 0) return this.lend(async (connection) => (await connection.runAndReadAll(sql, params, types)).getRowObjectsJson() as Row[]);
     return this.lend(async (connection) => {
       const statement = await this.statement(connection, sql);
       try {
@@ -82,7 +84,7 @@ export class DuckDbReadPool implements SnapshotReader {
     }
     const statement = await connection.prepare(sql);
     kept.set(sql, statement);
-    if (kept.size > (this.options.statementsKept ?? 32)) {
+    if (kept.size > this.statementsKept) {
       const [oldestSql, oldest] = kept.entries().next().value!;
       kept.delete(oldestSql);
       oldest.destroySync();
