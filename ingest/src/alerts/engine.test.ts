@@ -65,7 +65,7 @@ describe('alert engine saves', () => {
     await registry.close();
   });
 
-  it('loads the open alerts after open, first in its queue: a message meanwhile is judged against them, lists wait, a failed load is tried again', async () => {
+  it('loads the open alerts after open, first in its queue: a message meanwhile is judged against them, lists wait, a failed load is tried again and lists are told so', async () => {
     db = await DuckDbDatabase.open(':memory:');
     const real = await DuckDbAlertStore.open(db);
     const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
@@ -95,22 +95,44 @@ describe('alert engine saves', () => {
     // bs-0 still off (its alert is open), bs-1 off: queued behind the load.
     engine.onAccepted(plantMessage('bs-0', 1, 'off'));
     engine.onAccepted(plantMessage('bs-1', 1, 'off'));
-    let listed = false;
-    const list = engine.list({ state: 'active', limit: 10 }).then((l) => ((listed = true), l));
+    // A list asked during the load waits for it, and is told when it fails (not left waiting for the retries).
+    const waiting = engine.list({ state: 'active', limit: 10 }).then(() => 'listed', (err: unknown) => err);
     await new Promise((r) => setTimeout(r, 1_300)); // past the retry after the failed load
     expect(loads).toBe(2);
     expect(engine.restoreStatus()).toMatchObject({ restoring: true, failures: 1, error: 'IO Error: could not read block' });
-    expect(listed).toBe(false);
+    expect(await waiting).toMatchObject({ code: 'INGEST_ERR_BUSY', status: 503, retryAfterSec: 5, message: expect.stringContaining('the open alerts are not loaded yet: 1 try to read them from the store failed since the start (last: IO Error: could not read block)') });
+    await expect(engine.get(raised!.id)).rejects.toMatchObject({ code: 'INGEST_ERR_BUSY' });
     expect(heard).toEqual([]);
     release();
     await engine.restored;
     expect(engine.restoreStatus()).toEqual({ restoring: false });
-    const active = await list;
+    const active = await engine.list({ state: 'active', limit: 10 });
     // One alert per site: bs-0's is the one from before (same id), not raised again.
     expect(active.map((a) => a.deviceId).sort()).toEqual(['bs-0', 'bs-1']);
     expect(active.find((a) => a.deviceId === 'bs-0')!.id).toBe(raised!.id);
     expect(heard.map((e) => `${e.kind} ${e.alert.deviceId}`)).toEqual(['raised bs-1']);
     await engine.close();
+    await registry.close();
+  });
+
+  it('stops without waiting out the pause between failed loads of the open alerts', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const real = await DuckDbAlertStore.open(db);
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    let loads = 0;
+    const store = Object.assign(Object.create(real) as DuckDbAlertStore, {
+      loadOpen: async () => {
+        loads++;
+        throw new Error('IO Error: could not read block');
+      },
+    });
+    const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0 });
+    while (engine.restoreStatus().failures !== 1) await new Promise((r) => setTimeout(r, 10));
+    // The next load is due in 0.5–1 s (backoff); a stop now ends the pause at once and loads nothing more.
+    const t0 = performance.now();
+    await engine.close();
+    expect(performance.now() - t0).toBeLessThan(250);
+    expect(loads).toBe(1);
     await registry.close();
   });
 

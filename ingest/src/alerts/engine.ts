@@ -1,7 +1,7 @@
 import type { DeviceRecord } from '@tsunagaru/firmware-contracts';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../backoff.js';
-import { IngestError } from '../errors.js';
+import { BusyError, IngestError } from '../errors.js';
 import type { ContractMessage } from '@tsunagaru/firmware-contracts';
 import { AlertLifecycle, type LifecycleEvent } from './lifecycle.js';
 import { routeMessage } from './rules/route-message.js';
@@ -44,6 +44,11 @@ interface Restoring {
   since: number;
   failures: number;
   error?: string;
+}
+
+/** What a reader of the open alerts is told while they cannot be loaded (AlertEngine.loaded). */
+function notLoaded(r: Restoring): BusyError {
+  return new BusyError('INGEST_ERR_BUSY', `the open alerts are not loaded yet: ${r.failures} ${r.failures === 1 ? 'try' : 'tries'} to read them from the store failed since the start (last: ${r.error ?? 'unknown error'}); they are tried again`, 5);
 }
 
 type Inbox = Array<{ message: ContractMessage; state?: StateVerdict }>;
@@ -125,6 +130,10 @@ export class AlertEngine {
   restored: Promise<void> = Promise.resolve();
   /** Open alerts being loaded, and the last failure to load them (health). */
   private restoring: Restoring | undefined;
+  /** Readers waiting for the load (loaded()), told at its next failure. */
+  private readonly restoreWaiters = new Set<(err: BusyError) => void>();
+  /** Ends the pause before the next load at close. */
+  private wakeRestore: (() => void) | undefined;
 
   /**
    * The open alerts, tried again until they load: judging without them would raise again what is open,
@@ -137,15 +146,42 @@ export class AlertEngine {
       try {
         this.lifecycle.restore(await this.deps.store.loadOpen(), this.deps.clock());
         this.restoring = undefined;
+        this.restoreWaiters.clear();
         return;
       } catch (err) {
         const wait = backoffDelay(restoring.failures, { initialMs: 1_000 });
         restoring.failures++;
         restoring.error = (err as Error).message;
         this.deps.logger?.error({ err, event: 'alerts_restore_failed', failures: restoring.failures }, `loading the open alerts failed; no alert is judged until they are loaded (tried again in ${wait / 1000} s)`);
-        await new Promise((r) => setTimeout(r, wait).unref());
+        for (const tell of this.restoreWaiters) tell(notLoaded(restoring));
+        this.restoreWaiters.clear();
+        // A stop does not wait out the pause (close wakes it).
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, wait);
+          timer.unref();
+          this.wakeRestore = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+        this.wakeRestore = undefined;
       }
     }
+  }
+
+  /**
+   * Resolves once the open alerts are loaded (at once when they are). Rejects with INGEST_ERR_BUSY, saying
+   * why, when a load has failed: a reader that needs them (the alert lists, the resilience view) answers
+   * that they are not loaded instead of waiting through the retries, or showing no alarm where one is open.
+   */
+  loaded(): Promise<void> {
+    const restoring = this.restoring;
+    if (!restoring) return Promise.resolve();
+    if (restoring.failures > 0) return Promise.reject(notLoaded(restoring));
+    return new Promise<void>((resolve, reject) => {
+      this.restoreWaiters.add(reject);
+      this.restored.then(resolve, resolve);
+    });
   }
 
   /** Whether the open alerts are still being loaded (see open), for health. */
@@ -319,6 +355,7 @@ export class AlertEngine {
 
   /** Alerts as stored, with the open ones replaced by their live state (values saved lazily are newer). */
   async list(q: AlertQuery): Promise<Alert[]> {
+    await this.loaded();
     await this.idle();
     return (await this.deps.store.list(q)).map((a) => {
       const live = this.lifecycle.find(a.id);
@@ -327,6 +364,7 @@ export class AlertEngine {
   }
 
   async get(id: string): Promise<Alert | undefined> {
+    await this.loaded();
     await this.idle();
     const live = this.lifecycle.find(id);
     return live ? structuredClone(live) : this.deps.store.get(id);
@@ -347,6 +385,7 @@ export class AlertEngine {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.wakeRestore?.();
     if (this.timer) clearInterval(this.timer);
     this.due.close();
     await this.idle();

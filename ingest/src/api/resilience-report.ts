@@ -16,7 +16,7 @@ const ageSec = (now: number, ts: number | null | undefined) => (ts === null || t
 export async function resilienceReport(engine: AlertEngine) {
   // The alerts open before a restart are loaded after the start (engine.ts open): "presumed dark" and the
   // time-to-dark alarm must not read as none meanwhile.
-  await engine.restored;
+  await engine.loaded();
   const config = engine.config;
   const now = engine.now();
   const seen = new Map((await engine.lastSeen()).map((d) => [d.deviceId, d]));

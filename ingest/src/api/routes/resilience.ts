@@ -59,6 +59,7 @@ export async function resilienceRoutes(app: FastifyInstance, engine: AlertEngine
       },
     },
     async () => {
+      await engine.loaded();
       await engine.idle();
       return resilienceReport(engine);
     },
