@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BOOLEAN, DOUBLE, INTEGER, TIMESTAMP, timestampValue, UBIGINT, VARCHAR } from '@duckdb/node-api';
-import { DuckDbDatabase } from './database.js';
+import { DuckDbDatabase, rowsAsJson } from './database.js';
 
 describe('DuckDbDatabase.transaction append', () => {
   let db: DuckDbDatabase | undefined;
@@ -38,5 +38,32 @@ describe('DuckDbDatabase.transaction append', () => {
     ).rejects.toThrow('after its samples');
     const [row] = await db.all('SELECT count(*)::INTEGER AS n FROM t');
     expect(row!.n).toBe(0);
+  });
+});
+
+describe('rowsAsJson', () => {
+  let db: DuckDbDatabase | undefined;
+  afterEach(async () => {
+    await db?.close();
+    db = undefined;
+  });
+
+  it('gives every value exactly as all() does, numbers as numbers: doubles to the last bit, integers to 2^53, lists, text, nulls', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    await db.run(`CREATE TABLE t (k INTEGER, d DOUBLE, b BIGINT, ok BOOLEAN, s VARCHAR, l VARCHAR[], n DOUBLE)`);
+    // Doubles that print with 17 digits, the smallest normal, integers at the edge of a JS number's precision.
+    const doubles = [0.1 + 0.2, 1 / 3, 2.2250738585072014e-308, -1.5e300, 123456.789, 0];
+    for (const [k, d] of doubles.entries()) {
+      // The double as text: the driver would bind -1.5e300 (an integer to JavaScript) as a BIGINT.
+      await db.run(`INSERT INTO t VALUES ($1, $2::DOUBLE, $3, $4, $5, ['leak', 'it''s "quoted" 漏水'], NULL)`, [k, String(d), BigInt(2 ** 53 - 1 - k), k % 2 === 0, `wm-${k}\n"x"`]);
+    }
+    const sql = `SELECT k, d, b, ok, s, l, n FROM t WHERE k >= $1 ORDER BY k`;
+    const json = await rowsAsJson(db, sql, [0]);
+    const plain = await db.all(sql, [0]);
+    expect(json.map((r) => r.d)).toEqual(doubles);
+    expect(json.map((r) => r.b)).toEqual(plain.map((r) => Number(r.b)));
+    expect(json.map((r) => r.b)).toEqual(doubles.map((_, k) => 2 ** 53 - 1 - k));
+    expect(json.map(({ b: _b, ...rest }) => rest)).toEqual(plain.map(({ b: _b, ...rest }) => rest));
+    expect(json[0]).toMatchObject({ ok: true, s: 'wm-0\n"x"', l: ['leak', 'it\'s "quoted" 漏水'], n: null });
   });
 });

@@ -22,6 +22,19 @@ export interface SnapshotReader extends SqlReader {
 export const canSnapshot = (db: SqlReader): db is SnapshotReader => typeof (db as Partial<SnapshotReader>).snapshot === 'function';
 
 /**
+ * `sql`'s rows, each read from DuckDB as one JSON text, for the API's hottest reads of a few rows of many
+ * columns (a device's latest values and status). The driver wraps every column of a result in objects
+ * with native finalizers (vector, type, data, validity): device detail made ~60 of them per request, and
+ * on the bench's 30-day store the young-generation collections that ran their finalizers were the slowest
+ * answers (20-30 ms). One column of text makes four. The values are as JSON gives them: numbers
+ * (BIGINT included, exact to 2^53), booleans, text, lists; not for times or decimals (text in JSON).
+ */
+export async function rowsAsJson(db: SqlReader, sql: string, params?: Params, types?: ParamTypes): Promise<Row[]> {
+  const rows = await db.all(`SELECT to_json(r)::VARCHAR AS r FROM (${sql}) r`, params, types);
+  return rows.map((x) => JSON.parse(x.r as string) as Row);
+}
+
+/**
  * Runs `fn`'s reads on `connection` inside one transaction, so they share its snapshot; `each` before each
  * of them. Ended by ROLLBACK: it only read, and a read interrupted inside it (a client gone, a timeout)
  * leaves a transaction COMMIT refuses.

@@ -1,6 +1,6 @@
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { DeviceStatus, OperationsReader, StoredDeadLetter } from '../types.js';
-import { toNumber, type Row, type SqlReader } from './database.js';
+import { rowsAsJson, toNumber, type Row, type SqlReader } from './database.js';
 
 export const STATUS_COLUMNS = `device_id, type, online, boot, epoch_ms(last_seen) AS last_seen, epoch_ms(last_state_at) AS last_state_at, fw, model, sample_sec, clock_skew_ms`;
 
@@ -51,7 +51,7 @@ export class DuckDbOperationsReader implements OperationsReader {
   }
 
   async getStatus(deviceId: string): Promise<DeviceStatus | undefined> {
-    const [row] = await this.db.all(`SELECT ${STATUS_COLUMNS} FROM device_status WHERE device_id = $1`, [deviceId]);
+    const [row] = await rowsAsJson(this.db, `SELECT ${STATUS_COLUMNS} FROM device_status WHERE device_id = $1`, [deviceId]);
     return row ? toStatus(row) : undefined;
   }
 

@@ -10,7 +10,7 @@
  */
 import type { DeviceType } from '@tsunagaru/firmware-contracts';
 import type { LatestReading } from '../../types.js';
-import { toNumber, type SqlReader, type Transaction } from '../database.js';
+import { rowsAsJson, toNumber, type SqlReader, type Transaction } from '../database.js';
 import { SAMPLE_COLUMNS, SAMPLE_TABLES, quoteIdent } from '../sample-columns.js';
 import type { RolledUpType } from './columns.js';
 import { pendingTable } from './rollup-sql.js';
@@ -88,7 +88,8 @@ export async function readLatest(db: SqlReader, deviceId: string, type: DeviceTy
   // meters; this, kept prepared (read-pool.ts all), ~1 ms.
   const fromLatest = cols.flatMap((c, i) => [`${quoteIdent(c.name)} AS v${i}`, `epoch_ms(${latestTs(c.name)}) AS t${i}`]);
   const fromPending = cols.flatMap((c, i) => [quoteIdent(c.name), `CASE WHEN ${quoteIdent(c.name)} IS NOT NULL THEN epoch_ms(ts) END`]);
-  const rows = await db.all(
+  const rows = await rowsAsJson(
+    db,
     `SELECT 0 AS pending, ${fromLatest.join(', ')} FROM ${latestTable(type as RolledUpType)} WHERE device_id = $1
      UNION ALL
      SELECT 1, ${fromPending.join(', ')} FROM ${pendingTable(type as RolledUpType)} WHERE device_id = $1 AND ts <= epoch_ms($2::BIGINT)`,
