@@ -285,6 +285,38 @@ describe('silent devices', () => {
   let db: DuckDbDatabase | undefined;
   afterEach(async () => db?.close());
 
+  it('judges a fleet falling silent together a slice at a time, the event loop turning between slices, and raises every alert', async () => {
+    db = await DuckDbDatabase.open(':memory:');
+    const store = await DuckDbAlertStore.open(db);
+    const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
+    const n = 5_000;
+    // Every meter last heard 3 h ago (limit: 3 × 900 s): all silent at the first evaluation.
+    const devices = Array.from({ length: n }, (_, i) => ({ deviceId: `wm-${i}`, type: 'water-meter' as const, lastSeen: T0 - 3 * 3_600_000, sampleSec: 900, online: true }));
+    const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => devices }, devices: registry, clock: () => T0 });
+    await engine.restored;
+    let reported = 0;
+    const report = engine.lifecycle.report.bind(engine.lifecycle);
+    engine.lifecycle.report = (c, now) => (c.rule === 'device-silent' && reported++, report(c, now));
+    // What the event loop saw at each of its turns while the evaluation ran.
+    const seenAtTurns: number[] = [];
+    let ticking = true;
+    const turn = () => {
+      seenAtTurns.push(reported);
+      if (ticking) setImmediate(turn);
+    };
+    setImmediate(turn);
+    await engine.tick();
+    ticking = false;
+    expect(reported).toBe(n);
+    // Judged in one piece, the loop would only ever see none or all of them judged.
+    expect(seenAtTurns.some((k) => k > 0 && k < n)).toBe(true);
+    const silent = await store.list({ state: 'active', rule: 'device-silent', limit: n + 1 });
+    expect(silent.length).toBe(n);
+    expect(new Set(silent.map((a) => a.deviceId)).size).toBe(n);
+    await engine.close();
+    await registry.close();
+  });
+
   it('says how long in steps (minutes, quarter hours, hours), rounded down, and when the figure next moves on', () => {
     const min = 60_000;
     expect(silenceFigure(45 * min + 59_999)).toEqual({ seconds: 45 * 60, text: '45 min', nextMs: 46 * min });

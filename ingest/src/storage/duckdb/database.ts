@@ -267,6 +267,8 @@ async function appendColumns(c: DuckDBConnection, table: string, types: readonly
   const appender = await c.createAppender(table, where.schema ?? null, where.catalog ?? null);
   try {
     for (let start = 0; start < rows; start += CHUNK_ROWS) {
+      // A large append (130,000 alerts staged at once) leaves the event loop free between a few chunks.
+      if (start > 0 && start % (CHUNK_ROWS * 4) === 0) await new Promise((r) => setImmediate(r));
       const n = Math.min(CHUNK_ROWS, rows - start);
       const chunk = DuckDBDataChunk.create(types, n);
       columns.forEach((values, i) => chunk.setColumnValues(i, start === 0 && n === rows ? values : values.slice(start, start + n)));
