@@ -158,7 +158,8 @@ export class AlertEngine {
         this.deps.logger?.error({ err, event: 'alerts_restore_failed', failures: restoring.failures }, `loading the open alerts failed; no alert is judged until they are loaded (tried again in ${wait / 1000} s)`);
         for (const tell of this.restoreWaiters) tell(notLoaded(restoring));
         this.restoreWaiters.clear();
-        // A stop does not wait out the pause (close wakes it).
+        // A stop does not wait out the pause (close wakes it, or began during the load).
+        if (this.closing) return;
         await new Promise<void>((r) => {
           const timer = setTimeout(r, wait);
           timer.unref();

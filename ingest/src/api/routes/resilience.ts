@@ -59,6 +59,7 @@ export async function resilienceRoutes(app: FastifyInstance, engine: AlertEngine
       },
     },
     async () => {
+      // Before idle(): the engine's queue waits behind a load of the open alerts that keeps failing.
       await engine.loaded();
       await engine.idle();
       return resilienceReport(engine);
