@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDbDatabase } from './database.js';
 import { DuckDbOperationsStore } from './operations.js';
+import { DuckDbOperationsReader } from './operations-reader.js';
 import { SCHEMA_DDL } from './schema.js';
 
 const T0 = Date.UTC(2026, 11, 1, 3, 0, 0);
@@ -51,6 +52,14 @@ describe('last-seen index', () => {
       { deviceId: 'wm-1', type: 'water-meter', lastSeen: T0 + 900_000, sampleSec: null, online: false },
       { deviceId: 'wm-2', type: 'water-meter', lastSeen: T0 + 5, sampleSec: null, online: false },
     ]);
+  });
+
+  it('reads device status a page at a time, the same list as one read, whatever the page size', async () => {
+    await ops.touchDevices(Array.from({ length: 7 }, (_, i) => ({ deviceId: `wm-${i}`, type: 'water-meter' as const, seenAt: T0 + i, boot: 1 })));
+    const whole = await new DuckDbOperationsReader(db, 1_000).listStatus();
+    expect(whole.map((s) => [s.deviceId, s.lastSeen])).toEqual(Array.from({ length: 7 }, (_, i) => [`wm-${i}`, T0 + i]));
+    // Pages of 2 (the last one short), of 7 (the last one empty), of 1.
+    for (const page of [2, 7, 1]) expect(await new DuckDbOperationsReader(db, page).listStatus()).toEqual(whole);
   });
 
   it('takes writes made while it was loading', async () => {
