@@ -42,12 +42,14 @@ describe('alert engine saves', () => {
     const registry = new MemoryDeviceRegistry({ scryptN: 1024 });
     for (let i = 0; i < 6; i++) await registry.provision({ id: `bs-${i}`, type: 'bs-power', secret: null });
     const engine = await AlertEngine.open({ config: parseAlertRules({}), store, lastSeen: { list: async () => [] }, devices: registry, clock: () => T0 });
+    await engine.restored;
     const heard: AlertEvent[] = [];
     engine.subscribe((e) => heard.push(e));
 
     const send = (i: number) => engine.onAccepted(plantMessage(`bs-${i}`, 0, 'off'));
     send(0);
-    await new Promise((r) => setTimeout(r, 20)); // its save has started, and is held
+    // Its save has started, and is held (a wait of fixed length missed it on a loaded machine).
+    while (saves.length === 0) await new Promise((r) => setTimeout(r, 5));
     for (let i = 1; i < 6; i++) {
       send(i);
       await new Promise((r) => setImmediate(r)); // one by one, each evaluated on its own turn

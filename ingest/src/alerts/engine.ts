@@ -19,6 +19,7 @@ import type { WaterFigures, WaterKnown } from '../water/watch.js';
 import type { AlertRulesConfig } from './rules-config.js';
 import type { AlertQuery, AlertStore } from './store.js';
 import type { Alert, AlertEvent, Condition, StateVerdict } from './types.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface AlertEngineDeps {
   config: Readonly<AlertRulesConfig>;
@@ -276,7 +277,7 @@ export class AlertEngine {
       // at the same `now`, and nothing else of the engine runs between them (this is one queue item).
       const events: LifecycleEvent[] = [];
       for (let i = 0; i < judged.devices.length; i += EVALUATE_SLICE) {
-        if (i > 0) await new Promise((r) => setImmediate(r));
+        if (i > 0) await nextTurn();
         const slice = judged.devices.slice(i, i + EVALUATE_SLICE);
         events.push(
           ...this.evaluate(now, (rc) => {

@@ -30,6 +30,7 @@ import { GroupWriteError, newGroup, writeGroup, type Group } from './group.js';
 import { JournalReader, type ReadableLog, type ReadRecord } from './reader.js';
 import { encodeRecord } from './record.js';
 import { createSegmentFile, scanSegments, segmentFileName, type ScanProblem, type Segment } from './segments.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export type { Refusal } from './admission.js';
 export type { ReadRecord } from './reader.js';
@@ -209,7 +210,7 @@ export class Journal {
   private async flushLoop(): Promise<void> {
     this.flushing = true;
     // Let the appends of this event-loop turn join the group.
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     while (this.pending) {
       const group = this.pending;
       this.pending = undefined;

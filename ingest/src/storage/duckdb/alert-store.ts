@@ -2,6 +2,7 @@ import { BOOLEAN, DOUBLE, INTEGER, TIMESTAMP, timestampValue, VARCHAR, type Duck
 import { toNumber, type DuckDbDatabase, type Params, type Row } from './database.js';
 import type { AlertQuery, AlertStore, WebhookDeadLetter } from '../../alerts/store.js';
 import type { Alert } from '../../alerts/types.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /** The alert engine's tables, created idempotently at open (its own DDL, beside the store's schema.ts). */
 export const ALERT_DDL: readonly string[] = [
@@ -239,7 +240,7 @@ const STAGED_VALUES = STAGING_COLUMNS.map(([name]) => [name, JSON_COLUMNS.has(na
 async function stagingColumns(alerts: readonly Alert[]): Promise<DuckDBValue[][]> {
   const columns: DuckDBValue[][] = STAGING_COLUMNS.map(() => []);
   for (const [k, a] of alerts.entries()) {
-    if (k > 0 && k % 5_000 === 0) await new Promise((r) => setImmediate(r));
+    if (k > 0 && k % 5_000 === 0) await nextTurn();
     alertRow(a).forEach((v, i) => {
       const type = STAGING_COLUMNS[i]![1];
       columns[i]!.push(v === null || v === undefined ? null : type === 'TIMESTAMP' ? timestampValue(BigInt(v as number) * 1000n) : (v as DuckDBValue));

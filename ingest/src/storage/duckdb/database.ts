@@ -4,6 +4,7 @@ import { DuckDBDataChunk, DuckDBInstance, type DuckDBConnection, type DuckDBType
 import { IngestError } from '../../errors.js';
 import type { DuckDbSettings } from './duckdb-config.js';
 import { SCHEMA_DDL } from './schema.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export type Params = DuckDBValue[];
 export type ParamTypes = Record<string, DuckDBType>;
@@ -268,7 +269,7 @@ async function appendColumns(c: DuckDBConnection, table: string, types: readonly
   try {
     for (let start = 0; start < rows; start += CHUNK_ROWS) {
       // A large append (130,000 alerts staged at once) leaves the event loop free between a few chunks.
-      if (start > 0 && start % (CHUNK_ROWS * 4) === 0) await new Promise((r) => setImmediate(r));
+      if (start > 0 && start % (CHUNK_ROWS * 4) === 0) await nextTurn();
       const n = Math.min(CHUNK_ROWS, rows - start);
       const chunk = DuckDBDataChunk.create(types, n);
       columns.forEach((values, i) => chunk.setColumnValues(i, start === 0 && n === rows ? values : values.slice(start, start + n)));

@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { BusyError } from '../../errors.js';
 import { inSnapshot, type DuckDbDatabase, type Params, type ParamTypes, type Row, type SnapshotReader, type SqlReader } from './database.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export interface ReadPoolOptions {
   /** Connections, opened on demand (API_READERS). */
@@ -156,7 +157,7 @@ export class DuckDbReadPool implements SnapshotReader {
     for (const [connection] of running) connection.interrupt();
     await Promise.allSettled(running.map(([, read]) => read));
     // Each read's own finally (queued before this) has closed its connection (release); one more turn for safety.
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
   }
 
   private async acquire(): Promise<DuckDBConnection> {
